@@ -1,0 +1,97 @@
+/**
+ * The seam between the RPC runtime (sec_trailer, auth legs, verifiers) and the security
+ * providers in src/auth/ (NTLMSSP, SPNEGO). The runtime owns PDU framing; a provider owns
+ * tokens, keys, signatures and sealing.
+ */
+
+/** dce_c_authn_level (C706 / MS-RPCE 2.2.1.1.8). */
+export enum AuthLevel {
+  None = 1,
+  Connect = 2,
+  Call = 3,
+  Packet = 4,
+  Integrity = 5,
+  Privacy = 6,
+}
+
+/** auth_type values (MS-RPCE 2.2.1.1.7) that we know by name. */
+export enum AuthType {
+  None = 0,
+  SpNego = 9,
+  Ntlmssp = 10,
+  Kerberos = 16,
+}
+
+/** Who the client proved to be. */
+export interface Identity {
+  readonly domain: string;
+  readonly user: string;
+  readonly anonymous: boolean;
+}
+
+export function principalName(id: Identity | undefined): string {
+  if (!id || id.anonymous) return 'ANONYMOUS';
+  return id.domain ? `${id.domain}\\${id.user}` : id.user;
+}
+
+/**
+ * A refusal of an auth leg. `bindNakReason` is used when the refusal happens in a bind
+ * (MS-RPCE p_reject_reason_t, e.g. 8 = authentication type not recognized, so that Samba
+ * clients fall back from SPNEGO to NTLMSSP; 9 = invalid checksum / bad credentials).
+ */
+export class AuthRejected extends Error {
+  constructor(message: string, readonly bindNakReason = 9) {
+    super(message);
+    this.name = 'AuthRejected';
+  }
+}
+
+/** A signature check failed, or a PDU was replayed: the runtime ends the connection. */
+export class IntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IntegrityError';
+  }
+}
+
+export interface AcceptResult {
+  /** Token for bind_ack / alter_context_resp; undefined when nothing goes back (AUTH3). */
+  readonly token?: Buffer;
+  /** True once the context is established and identity/keys are available. */
+  readonly complete: boolean;
+}
+
+/** One security context: one (connection, auth_context_id) pair. */
+export interface SecurityContext {
+  /** Feed one client token (from bind, alter_context or auth3). Throws AuthRejected. */
+  accept(token: Buffer): AcceptResult;
+  /** Available once accept() returned complete. */
+  readonly identity: Identity | undefined;
+  /** Size of the auth_value this context appends to protected PDUs (16 for NTLMSSP). */
+  readonly signatureLength: number;
+  /**
+   * Protect an outgoing PDU at `level` (Integrity or Privacy; Packet behaves as Integrity).
+   * `pdu` holds the whole PDU up to and including the sec_trailer (the verifier is not in
+   * it); frag_length and auth_length are already final. `stub` is [start, end) of the stub
+   * plus auth padding inside `pdu`. For Privacy that range is encrypted in place.
+   * Returns the auth_value (signature) to append.
+   */
+  protect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): Buffer;
+  /**
+   * Check (and for Privacy decrypt in place) an incoming PDU, same layout as protect().
+   * Throws IntegrityError on a bad or replayed signature.
+   */
+  unprotect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel, signature: Buffer): void;
+}
+
+export interface ConnectionInfo {
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+export interface SecurityProvider {
+  readonly authType: number;
+  readonly name: string;
+  newContext(conn: ConnectionInfo): SecurityContext;
+}
