@@ -1,0 +1,376 @@
+/**
+ * witnessd configuration: one YAML document, validated with zod. Every error names the
+ * file, the line and column, and the field (a zod path is mapped back to the YAML node
+ * through the document's source ranges).
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { isIPv4 } from 'node:net';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Node as YamlNode, type Document } from 'yaml';
+import { z } from 'zod';
+import { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort } from './address';
+import { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo-config';
+
+const name = z.string().trim().min(1, 'must not be empty').max(255, 'at most 255 characters');
+const seconds = z.number().int('must be a whole number of seconds').min(0).max(86_400);
+const millis = z.number().int('must be a whole number of milliseconds');
+
+const ipv4 = z.string().refine((s) => isIPv4(s.trim()), 'not an IPv4 address (dotted quad)').transform((s) => s.trim());
+const ipv6 = z
+  .string()
+  .refine((s) => canonicalIpv6(s.trim()) !== undefined, 'not an IPv6 address')
+  .transform((s) => canonicalIpv6(s.trim()) as string);
+const hostPortText = (defaultPort?: number) =>
+  z.string().superRefine((s, ctx) => {
+    try {
+      parseHostPort(s, defaultPort);
+    } catch (e) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    }
+  });
+
+const nodeSchema = z
+  .object({
+    name,
+    /** SFO (HA) partner; a node without one is a deployment warning, not a config error. */
+    partner: name.optional(),
+    /** host[:port] of the node's SMB server (port 445 by default), probed by the watcher. */
+    smbAddress: hostPortText(445).optional(),
+  })
+  .strict();
+
+const lifSchema = z
+  .object({
+    name,
+    ipv4: ipv4.optional(),
+    ipv6: ipv6.optional(),
+    homeNode: name,
+    /** Defaults to homeNode. */
+    currentNode: name.optional(),
+    up: z.boolean().default(true),
+  })
+  .strict()
+  .refine((l) => l.ipv4 !== undefined || l.ipv6 !== undefined, {
+    message: 'a data LIF needs an ipv4 or an ipv6 address (or both)',
+  })
+  .transform((l) => ({ ...l, currentNode: l.currentNode ?? l.homeNode }));
+
+const shareSchema = z
+  .object({
+    name,
+    continuouslyAvailable: z.boolean().default(false),
+    /** Node whose aggregate holds the share's volume. */
+    node: name,
+  })
+  .strict();
+
+const svmSchema = z
+  .object({
+    name,
+    netbiosName: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(15, 'a NetBIOS name has at most 15 characters')
+      .regex(/^[^\s.\\/:*?"<>|]+$/, 'a NetBIOS name has no spaces, dots or \\/:*?"<>|'),
+    dnsName: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'not a DNS name'),
+    aliases: z.array(name).default([]),
+    lifs: z.array(lifSchema).default([]),
+    shares: z.array(shareSchema).default([]),
+  })
+  .strict();
+
+const listenerSchema = z
+  .object({
+    /** Addresses the witness endpoint and the endpoint mapper listen on; default: every LIF address. */
+    addresses: z.array(z.string().refine((s) => addressKey(s) !== undefined, 'not an IP address')).optional(),
+    /** 0 = dynamic port, published through the endpoint mapper. */
+    witnessPort: z.number().int().min(0).max(65535).default(0),
+    /** 0 = no endpoint mapper (only useful in tests; rpcclient always asks port 135). */
+    epmPort: z.number().int().min(0).max(65535).default(135),
+  })
+  .strict();
+
+const timeoutsSchema = z
+  .object({
+    /** A V2 registration with no pending AsyncNotify for this long is removed (Decisions 9). */
+    unusedRegistrationSeconds: seconds.min(1).default(30),
+    /** Upper bound on a client's RegisterEx KeepAliveTimeout; absent = honour the client's value. */
+    keepAliveMaxSeconds: seconds.optional(),
+  })
+  .strict();
+
+export const WATCHER_MODES = ['smb2-negotiate', 'tcp-connect', 'simulated'] as const;
+export type WatcherMode = (typeof WATCHER_MODES)[number];
+
+const watcherSchema = z
+  .object({
+    mode: z.enum(WATCHER_MODES).default('smb2-negotiate'),
+    /** Time between the starts of two probes of one node. */
+    intervalMs: millis.min(50).max(600_000).default(500),
+    /** A probe that has no answer after this long failed. */
+    timeoutMs: millis.min(10).max(600_000).default(400),
+    /** Consecutive failed probes before a node is declared down. */
+    failureThreshold: z.number().int().min(1).max(100).default(3),
+    /** Consecutive good probes before a down node is declared up again. */
+    recoveryThreshold: z.number().int().min(1).max(100).default(2),
+  })
+  .strict()
+  .refine((w) => w.timeoutMs <= w.intervalMs, { message: 'timeoutMs must not exceed intervalMs', path: ['timeoutMs'] });
+
+const adminSchema = z
+  .object({
+    /** host:port of the admin HTTP API; loopback unless a token is set. */
+    address: hostPortText().default('127.0.0.1:8135'),
+    /** Bearer token; required when address is not a loopback address. */
+    token: z.string().min(16, 'an admin token has at least 16 characters').optional(),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    let host: string;
+    try {
+      host = parseHostPort(a.address).host;
+    } catch {
+      return; // reported by the address field itself
+    }
+    if (!isLoopbackHost(host) && a.token === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['address'],
+        message: `admin API on non-loopback address ${host} needs admin.token`,
+      });
+    }
+  });
+
+export const AUTH_LEVELS = ['none', 'connect', 'packet', 'integrity', 'privacy'] as const;
+export type AuthLevelName = (typeof AUTH_LEVELS)[number];
+
+const accountSchema = z
+  .object({
+    domain: z.string().trim().default(''),
+    user: name,
+    password: z.string().optional(),
+    /** NT hash (MD4 of the UTF-16LE password) as 32 hex digits, instead of the password. */
+    ntHash: z.string().regex(/^[0-9a-fA-F]{32}$/, 'ntHash is 32 hex digits').optional(),
+  })
+  .strict()
+  .refine((a) => (a.password === undefined) !== (a.ntHash === undefined), {
+    message: 'an account has exactly one of password or ntHash',
+  });
+
+const authSchema = z
+  .object({
+    /** Calls below this level get fault 0x5 (Decisions 10). */
+    minimumLevel: z.enum(AUTH_LEVELS).default('integrity'),
+    /** Accept unauthenticated binds and calls (the demo does). */
+    allowAnonymous: z.boolean().default(false),
+    /** Accounts file for NTLMSSP (relative paths are relative to the config file). */
+    accountsFile: z.string().min(1).optional(),
+    /** Inline accounts (in addition to accountsFile). */
+    accounts: z.array(accountSchema).default([]),
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    maxRegistrationsPerClient: z.number().int().min(1).max(1_000_000).default(64),
+    maxPendingCallsPerConnection: z.number().int().min(1).max(1_000_000).default(64),
+    maxRegistrations: z.number().int().min(1).max(10_000_000).default(100_000),
+  })
+  .strict();
+
+const loggingSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    nodes: z.array(nodeSchema).min(1, 'at least one node is required'),
+    svms: z.array(svmSchema).min(1, 'at least one SVM is required'),
+    listener: listenerSchema.default({}),
+    timeouts: timeoutsSchema.default({}),
+    watcher: watcherSchema.default({}),
+    admin: adminSchema.default({}),
+    auth: authSchema.default({}),
+    limits: limitsSchema.default({}),
+    logging: loggingSchema.default({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    // Names and addresses that other parts of witnessd look up must be unique.
+    const dup = (seen: Map<string, number>, key: string, i: number, p: (string | number)[], what: string) => {
+      const first = seen.get(key);
+      if (first !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: p, message: `duplicate ${what} "${key}" (first at index ${first})` });
+      else seen.set(key, i);
+    };
+    const nodeNames = new Map<string, number>();
+    c.nodes.forEach((n, i) => dup(nodeNames, n.name, i, ['nodes', i, 'name'], 'node name'));
+    const svmNames = new Map<string, number>();
+    const lifNames = new Map<string, number>();
+    const addrs = new Map<string, number>();
+    const cifsNames = new Map<string, number>();
+    let lifIndex = 0;
+    c.svms.forEach((s, i) => {
+      dup(svmNames, s.name, i, ['svms', i, 'name'], 'SVM name');
+      [s.netbiosName, s.dnsName, ...s.aliases].forEach((n, k) => {
+        const field = k === 0 ? 'netbiosName' : k === 1 ? 'dnsName' : 'aliases';
+        const p = k < 2 ? ['svms', i, field] : ['svms', i, field, k - 2];
+        const key = n.toLowerCase();
+        const first = cifsNames.get(key);
+        if (first !== undefined && first !== i) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: p, message: `CIFS name "${n}" is also used by SVM ${c.svms[first].name}` });
+        } else cifsNames.set(key, i);
+      });
+      s.lifs.forEach((l, j) => {
+        dup(lifNames, l.name, lifIndex, ['svms', i, 'lifs', j, 'name'], 'LIF name');
+        for (const fam of ['ipv4', 'ipv6'] as const) {
+          const a = l[fam];
+          if (a !== undefined) dup(addrs, addressKey(a) as string, lifIndex, ['svms', i, 'lifs', j, fam], 'LIF address');
+        }
+        lifIndex++;
+      });
+      const shareNames = new Map<string, number>();
+      s.shares.forEach((sh, j) => dup(shareNames, sh.name.toLowerCase(), j, ['svms', i, 'shares', j, 'name'], 'share name'));
+    });
+  })
+  .transform((c) => ({
+    ...c,
+    listener: {
+      ...c.listener,
+      addresses:
+        c.listener.addresses ??
+        c.svms.flatMap((s) => s.lifs.flatMap((l) => [l.ipv4, l.ipv6].filter((a): a is string => a !== undefined))),
+    },
+  }));
+
+/** The validated configuration (defaults filled in). */
+export type WitnessdConfig = z.output<typeof configSchema> & {
+  /** Where it came from: a file path or DEMO_CONFIG_NAME. */
+  readonly source: string;
+};
+export type NodeConfig = WitnessdConfig['nodes'][number];
+export type SvmConfig = WitnessdConfig['svms'][number];
+export type LifConfig = SvmConfig['lifs'][number];
+export type ShareConfig = SvmConfig['shares'][number];
+export type WatcherConfig = WitnessdConfig['watcher'];
+export type AdminConfig = WitnessdConfig['admin'];
+export type AuthConfig = WitnessdConfig['auth'];
+
+export interface ConfigProblem {
+  readonly file: string;
+  /** 1-based; 0 when unknown. */
+  readonly line: number;
+  readonly column: number;
+  /** Dotted field path, e.g. svms[0].lifs[1].ipv4; '' for the document itself. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+function fieldName(p: readonly (string | number)[]): string {
+  let out = '';
+  for (const seg of p) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out;
+}
+
+/** Find the YAML node for a zod path; falls back to the deepest existing ancestor. */
+function locate(doc: Document, p: readonly (string | number)[], key?: string): { offset: number; exact: boolean } {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as YamlNode | null)?.range?.[0] ?? 0;
+  const steps = key === undefined ? p : [...p, key];
+  for (let i = 0; i < steps.length; i++) {
+    const seg = steps[i];
+    const last = i === steps.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+      if (!pair) return { offset, exact: false };
+      // An unknown key is best shown at the key itself.
+      const target = last && key !== undefined ? pair.key : pair.value ?? pair.key;
+      const r = (target as YamlNode | null)?.range ?? (pair.key as YamlNode | null)?.range;
+      if (r) offset = r[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as YamlNode | undefined;
+      if (!item) return { offset, exact: false };
+      if (item.range) offset = item.range[0];
+      node = item;
+    } else {
+      return { offset, exact: false };
+    }
+  }
+  return { offset, exact: true };
+}
+
+/** Parse and validate a configuration text. Throws ConfigError. */
+export function parseConfig(text: string, sourceName: string): WitnessdConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const pos = (offset: number) => lineCounter.linePos(offset);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const lp = e.linePos?.[0] ?? pos(e.pos[0]);
+        return { file: sourceName, line: lp.line, column: lp.col, field: '', message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '') };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError([{ file: sourceName, line: 1, column: 1, field: '', message: 'the configuration must be a YAML mapping (nodes:, svms:, ...)' }]);
+  }
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue): ConfigProblem => {
+      const keys = issue.code === z.ZodIssueCode.unrecognized_keys ? issue.keys : [];
+      const at = locate(doc, issue.path, keys[0]);
+      const lp = pos(at.offset);
+      let message = issue.message;
+      if (issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined') message = 'required field is missing';
+      else if (issue.code === z.ZodIssueCode.unrecognized_keys) message = `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+      const field = fieldName(keys.length === 1 ? [...issue.path, keys[0]] : issue.path);
+      return { file: sourceName, line: lp.line, column: lp.col, field, message };
+    });
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new ConfigError(problems);
+  }
+  return { ...result.data, source: sourceName };
+}
+
+/** Read, parse and validate a configuration file. Relative accountsFile paths become absolute. */
+export function loadConfig(file: string): WitnessdConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError([{ file, line: 0, column: 0, field: '', message: `cannot read: ${err.code ?? err.message}` }]);
+  }
+  const cfg = parseConfig(text, file);
+  if (cfg.auth.accountsFile !== undefined && !path.isAbsolute(cfg.auth.accountsFile)) {
+    return { ...cfg, auth: { ...cfg.auth, accountsFile: path.resolve(path.dirname(file), cfg.auth.accountsFile) } };
+  }
+  return cfg;
+}
+
+/** The embedded demo configuration, validated. */
+export function demoConfig(): WitnessdConfig {
+  return parseConfig(DEMO_CONFIG_YAML, DEMO_CONFIG_NAME);
+}
+
+export { DEMO_CONFIG_YAML, DEMO_CONFIG_NAME };
