@@ -1,0 +1,67 @@
+/**
+ * WitnessrGetInterfaceList in the storage world (Decision 3): the serving node hosts the
+ * local address the call arrived on; the list is that SVM's data LIFs, with
+ * INTERFACE_WITNESS on the LIFs its SFO partner hosts.
+ */
+import type { ClusterModelView, LifView, SvmView } from '../cluster/types';
+import { IF_FLAG, IF_STATE, WERR, WITNESS_SERVICE_VERSION } from './constants';
+import type { InterfaceInfo } from './types';
+
+/** Longest InterfaceGroupName that fits WCHAR[260] with its NUL. */
+const MAX_GROUP_NAME = 259;
+
+/** A socket's local address as the model knows it (IPv4-mapped IPv6 → IPv4, no zone). */
+export function normalizeAddress(address: string): string {
+  let a = address.trim();
+  const pct = a.indexOf('%');
+  if (pct >= 0) a = a.slice(0, pct);
+  if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(a)) a = a.slice(7);
+  return a;
+}
+
+export interface ServingPoint {
+  readonly lif: LifView;
+  readonly svm: SvmView;
+  /** The node hosting the local address right now. */
+  readonly node: string;
+  readonly partner: string | undefined;
+}
+
+/** The SVM and node a witness connection arrived on, or undefined for a non-LIF address. */
+export function servingPoint(model: ClusterModelView, localAddress: string): ServingPoint | undefined {
+  const lif = model.lifByAddress(normalizeAddress(localAddress));
+  if (!lif) return undefined;
+  const svm = model.svm(lif.svm);
+  if (!svm) return undefined;
+  const node = lif.currentNode;
+  return { lif, svm, node, partner: model.node(node)?.partner };
+}
+
+export interface InterfaceListResult {
+  readonly result: number;
+  readonly interfaces: readonly InterfaceInfo[];
+}
+
+export function buildInterfaceList(model: ClusterModelView, localAddress: string): InterfaceListResult {
+  const at = servingPoint(model, localAddress);
+  if (!at) return { result: WERR.NO_MORE_ITEMS, interfaces: [] };
+  const interfaces: InterfaceInfo[] = [];
+  for (const name of at.svm.lifs) {
+    const lif = model.lif(name);
+    if (!lif || (!lif.ipv4 && !lif.ipv6)) continue;
+    let flags = 0;
+    if (lif.ipv4) flags |= IF_FLAG.IPV4;
+    if (lif.ipv6) flags |= IF_FLAG.IPV6;
+    if (at.partner !== undefined && lif.currentNode === at.partner) flags |= IF_FLAG.INTERFACE_WITNESS;
+    interfaces.push({
+      groupName: lif.currentNode.slice(0, MAX_GROUP_NAME),
+      version: WITNESS_SERVICE_VERSION,
+      state: lif.operational ? IF_STATE.AVAILABLE : IF_STATE.UNAVAILABLE,
+      ipv4: lif.ipv4,
+      ipv6: lif.ipv6,
+      flags,
+      lif: lif.name,
+    });
+  }
+  return { result: interfaces.length === 0 ? WERR.NO_MORE_ITEMS : WERR.OK, interfaces };
+}

@@ -1,0 +1,323 @@
+/**
+ * Registrations keyed by GUID, their pending notifications and their waiting AsyncNotify
+ * calls (MS-SWN.md §5.1, §5.4; Decisions 6, 7, 9). Pure domain: no sockets, time from an
+ * injected Clock.
+ */
+import type { Clock, TimerHandle } from './clock';
+import { IF_STATE, MessageType, RESOURCE_STATE, RPC_S_CALL_CANCELLED, WERR, WITNESS_V2 } from './constants';
+import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationInfo, ResourceChange } from './types';
+
+/** A waiting AsyncNotify call. */
+interface Waiter {
+  readonly resolve: (r: AsyncNotifyResult) => void;
+  timer?: TimerHandle;
+  /** Stops listening to the call's AbortSignal. */
+  detach?: () => void;
+}
+
+export interface RegistrationInit {
+  readonly id: string;
+  readonly owner: Owner;
+  readonly version: number;
+  readonly netName: string;
+  readonly shareName: string | undefined;
+  readonly ipAddress: string;
+  readonly clientName: string;
+  readonly flags: number;
+  readonly keepAliveTimeout: number | undefined;
+  readonly svm: string;
+  readonly lif: string;
+  /** The LIF's state when registering: the base for RESOURCE_CHANGE transitions. */
+  readonly initiallyAvailable: boolean;
+}
+
+export class Registration {
+  readonly id: string;
+  readonly owner: Owner;
+  readonly version: number;
+  readonly netName: string;
+  readonly shareName: string | undefined;
+  readonly ipAddress: string;
+  readonly clientName: string;
+  readonly flags: number;
+  readonly keepAliveTimeout: number | undefined;
+  readonly svm: string;
+  readonly lif: string;
+  readonly registeredAt = new Date();
+  lastUse: number;
+  /** Last resource state raised (or the state at registration): notifications are transitions. */
+  resourceState: number;
+  readonly pendingChanges: ResourceChange[] = [];
+  pendingMove: readonly IpAddrInfo[] | undefined;
+  pendingShareMove: readonly IpAddrInfo[] | undefined;
+  pendingIpChange: readonly IpAddrInfo[] | undefined;
+  /** Operator's forced response (`witnessctl notify`), served before anything else. */
+  forced: AsyncNotifyResult | undefined;
+  readonly waiters: Waiter[] = [];
+  removed = false;
+
+  constructor(init: RegistrationInit, now: number) {
+    this.id = init.id;
+    this.owner = init.owner;
+    this.version = init.version;
+    this.netName = init.netName;
+    this.shareName = init.shareName;
+    this.ipAddress = init.ipAddress;
+    this.clientName = init.clientName;
+    this.flags = init.flags;
+    this.keepAliveTimeout = init.keepAliveTimeout;
+    this.svm = init.svm;
+    this.lif = init.lif;
+    this.lastUse = now;
+    this.resourceState = init.initiallyAvailable ? IF_STATE.AVAILABLE : IF_STATE.UNAVAILABLE;
+  }
+
+  get isV2(): boolean {
+    return this.version === WITNESS_V2;
+  }
+
+  hasPending(): boolean {
+    return (
+      this.forced !== undefined ||
+      this.pendingChanges.length > 0 ||
+      this.pendingMove !== undefined ||
+      this.pendingShareMove !== undefined ||
+      this.pendingIpChange !== undefined
+    );
+  }
+
+  pendingCount(): number {
+    return (
+      (this.forced ? 1 : 0) +
+      this.pendingChanges.length +
+      (this.pendingMove ? 1 : 0) +
+      (this.pendingShareMove ? 1 : 0) +
+      (this.pendingIpChange ? 1 : 0)
+    );
+  }
+
+  /**
+   * Take the next response: forced, else one MessageType in the order RESOURCE_CHANGE
+   * (all pending, batched), CLIENT_MOVE, SHARE_MOVE, IP_CHANGE (Decision 7).
+   */
+  takeNext(): { r: AsyncNotifyResult; forced: boolean } | undefined {
+    if (this.forced) {
+      const f = this.forced;
+      this.forced = undefined;
+      return { r: f, forced: true };
+    }
+    let response: Notification | undefined;
+    if (this.pendingChanges.length > 0) {
+      response = { type: MessageType.ResourceChange, changes: this.pendingChanges.splice(0) };
+    } else if (this.pendingMove) {
+      response = { type: MessageType.ClientMove, addresses: this.pendingMove };
+      this.pendingMove = undefined;
+    } else if (this.pendingShareMove) {
+      response = { type: MessageType.ShareMove, addresses: this.pendingShareMove };
+      this.pendingShareMove = undefined;
+    } else if (this.pendingIpChange) {
+      response = { type: MessageType.IpChange, addresses: this.pendingIpChange };
+      this.pendingIpChange = undefined;
+    }
+    return response ? { r: { result: WERR.OK, response }, forced: false } : undefined;
+  }
+
+  info(): RegistrationInfo {
+    return {
+      id: this.id,
+      version: this.version,
+      netName: this.netName,
+      shareName: this.shareName,
+      ipAddress: this.ipAddress,
+      clientName: this.clientName,
+      flags: this.flags,
+      keepAliveTimeout: this.keepAliveTimeout,
+      svm: this.svm,
+      lif: this.lif,
+      associationGroupId: this.owner.associationGroupId,
+      principal: this.owner.principal,
+      registeredAt: this.registeredAt.toISOString(),
+      pendingAsyncNotify: this.waiters.length,
+      pendingNotifications: this.pendingCount(),
+    };
+  }
+}
+
+export interface RegistryOptions {
+  /** Bound on the queued RESOURCE_CHANGE list per registration (oldest dropped beyond it). */
+  readonly maxPendingChanges: number;
+  /** Bound on waiting AsyncNotify calls per registration (the oldest gets 0x5AA beyond it). */
+  readonly maxWaitersPerRegistration: number;
+}
+
+export interface RegistryHooks {
+  /** A response went to a waiting call. */
+  onDelivered?(reg: Registration, r: AsyncNotifyResult, forced: boolean): void;
+  onRemoved?(reg: Registration, reason: string): void;
+}
+
+export class Registry {
+  private readonly regs = new Map<string, Registration>();
+  private waiting = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: RegistryOptions,
+    private readonly hooks: RegistryHooks = {},
+  ) {}
+
+  get size(): number {
+    return this.regs.size;
+  }
+
+  /** Number of AsyncNotify calls waiting across all registrations. */
+  get waitingCalls(): number {
+    return this.waiting;
+  }
+
+  all(): IterableIterator<Registration> {
+    return this.regs.values();
+  }
+
+  add(init: RegistrationInit): Registration {
+    const reg = new Registration(init, this.clock.now());
+    this.regs.set(reg.id, reg);
+    return reg;
+  }
+
+  /** Lookup as the owner: a handle of another association group or principal is unknown. */
+  lookup(id: string, owner: Owner): Registration | undefined {
+    const reg = this.regs.get(id.toLowerCase());
+    if (!reg) return undefined;
+    if (reg.owner.associationGroupId !== owner.associationGroupId || reg.owner.principal !== owner.principal) return undefined;
+    return reg;
+  }
+
+  byId(id: string): Registration | undefined {
+    return this.regs.get(id.toLowerCase());
+  }
+
+  /** Remove; every waiting AsyncNotify of it completes with ERROR_NOT_FOUND (Decision 9). */
+  remove(reg: Registration, reason: string): boolean {
+    if (reg.removed) return false;
+    reg.removed = true;
+    this.regs.delete(reg.id);
+    for (const w of reg.waiters.splice(0)) this.finish(reg, w, { result: WERR.NOT_FOUND });
+    this.hooks.onRemoved?.(reg, reason);
+    return true;
+  }
+
+  /**
+   * AsyncNotify on a found registration. Answers at once when something is pending (or on
+   * keep-alive 0), otherwise parks the call FIFO with its keep-alive deadline.
+   */
+  asyncNotify(reg: Registration, signal: AbortSignal | undefined, onAbort: () => void): Promise<AsyncNotifyResult> {
+    reg.lastUse = this.clock.now();
+    if (reg.hasPending() && reg.waiters.length === 0) {
+      const next = reg.takeNext() as { r: AsyncNotifyResult; forced: boolean };
+      this.hooks.onDelivered?.(reg, next.r, next.forced);
+      return Promise.resolve(next.r);
+    }
+    const keepAlive = reg.isV2 ? reg.keepAliveTimeout : undefined;
+    if (keepAlive === 0) return Promise.resolve({ result: WERR.TIMEOUT });
+    if (signal?.aborted) {
+      onAbort();
+      return Promise.resolve({ result: RPC_S_CALL_CANCELLED, cancelled: true });
+    }
+    return new Promise<AsyncNotifyResult>((resolve) => {
+      const w: Waiter = { resolve };
+      if (keepAlive !== undefined) {
+        w.timer = this.clock.setTimeout(() => {
+          w.timer = undefined;
+          this.drop(reg, w);
+          this.finish(reg, w, { result: WERR.TIMEOUT });
+        }, keepAlive * 1000);
+      }
+      if (signal) {
+        const listener = (): void => {
+          // The call can no longer be answered: settle it as cancelled and forget it.
+          if (this.drop(reg, w)) {
+            this.finish(reg, w, { result: RPC_S_CALL_CANCELLED, cancelled: true });
+            onAbort();
+          }
+        };
+        signal.addEventListener('abort', listener, { once: true });
+        w.detach = () => signal.removeEventListener('abort', listener);
+      }
+      reg.waiters.push(w);
+      this.waiting++;
+      if (reg.waiters.length > this.options.maxWaitersPerRegistration) {
+        const oldest = reg.waiters.shift() as Waiter;
+        this.finish(reg, oldest, { result: WERR.NO_SYSTEM_RESOURCES });
+      }
+    });
+  }
+
+  /** Queue a RESOURCE_CHANGE if it is a transition of this registration's resource state. */
+  raiseResourceChange(reg: Registration, available: boolean): boolean {
+    const state = available ? IF_STATE.AVAILABLE : IF_STATE.UNAVAILABLE;
+    if (reg.resourceState === state) return false;
+    reg.resourceState = state;
+    reg.pendingChanges.push({
+      changeType: available ? RESOURCE_STATE.AVAILABLE : RESOURCE_STATE.UNAVAILABLE,
+      name: reg.netName,
+    });
+    if (reg.pendingChanges.length > this.options.maxPendingChanges) reg.pendingChanges.shift();
+    this.pump(reg);
+    return true;
+  }
+
+  raiseMove(reg: Registration, kind: 'client' | 'share' | 'ip', addresses: readonly IpAddrInfo[]): void {
+    if (kind === 'client') reg.pendingMove = addresses;
+    else if (kind === 'share') reg.pendingShareMove = addresses;
+    else reg.pendingIpChange = addresses;
+    this.pump(reg);
+  }
+
+  force(reg: Registration, r: AsyncNotifyResult): void {
+    reg.forced = r;
+    this.pump(reg);
+  }
+
+  /** Remove V2 registrations unused (no waiting call) for longer than `unusedMs`. */
+  sweep(unusedMs: number): Registration[] {
+    const now = this.clock.now();
+    const gone: Registration[] = [];
+    for (const reg of this.regs.values()) {
+      if (reg.isV2 && reg.waiters.length === 0 && reg.lastUse + unusedMs < now) gone.push(reg);
+    }
+    for (const reg of gone) this.remove(reg, 'unused');
+    return gone;
+  }
+
+  /** Answer waiting calls oldest first while something is pending. */
+  private pump(reg: Registration): void {
+    while (reg.waiters.length > 0 && reg.hasPending()) {
+      const w = reg.waiters.shift() as Waiter;
+      const next = reg.takeNext() as { r: AsyncNotifyResult; forced: boolean };
+      this.finish(reg, w, next.r);
+      this.hooks.onDelivered?.(reg, next.r, next.forced);
+    }
+  }
+
+  private drop(reg: Registration, w: Waiter): boolean {
+    const i = reg.waiters.indexOf(w);
+    if (i < 0) return false;
+    reg.waiters.splice(i, 1);
+    return true;
+  }
+
+  private release(reg: Registration, w: Waiter): void {
+    if (w.timer) this.clock.clearTimeout(w.timer);
+    w.timer = undefined;
+    w.detach?.();
+    this.waiting--;
+    // Spec: LastUseTime = now and IsAsyncNotifyRegistered = FALSE when a call leaves.
+    reg.lastUse = this.clock.now();
+  }
+
+  private finish(reg: Registration, w: Waiter, r: AsyncNotifyResult): void {
+    this.release(reg, w);
+    w.resolve(r);
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The six Witness operations and the registration lifetime (Decisions 3–9, 11), in domain
+ * terms: a CallContext in, results out. The adapter maps these to the generated codec.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ClusterEvent, ClusterModelView } from '../cluster/types';
+import type { CallContext } from '../rpc/call-context';
+import { principalName } from '../rpc/security';
+import { systemClock, type Clock, type TimerHandle } from './clock';
+import { MESSAGE_TYPE_NAMES, MessageType, WERR, werrName } from './constants';
+import { applyEvent } from './events';
+import { buildInterfaceList, type InterfaceListResult } from './interface-list';
+import { Registry, type Registration } from './registry';
+import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
+import { validateRegistration } from './validate';
+
+export interface WitnessOptions {
+  /** Decision 9: a V2 registration with no waiting AsyncNotify for this long is removed. */
+  readonly unusedTimeoutMs: number;
+  /** How often the unused sweep runs. */
+  readonly sweepIntervalMs: number;
+  readonly maxRegistrations: number;
+  readonly maxPendingChanges: number;
+  readonly maxWaitersPerRegistration: number;
+}
+
+export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
+  unusedTimeoutMs: 30_000,
+  sweepIntervalMs: 5_000,
+  maxRegistrations: 200_000,
+  maxPendingChanges: 64,
+  maxWaitersPerRegistration: 8,
+};
+
+/** Optional push-style metrics; counts() offers the same numbers for pull-style exporters. */
+export interface WitnessMetrics {
+  notificationSent?(type: string): void;
+  registrationAdded?(version: number): void;
+  registrationRemoved?(reason: string): void;
+}
+
+/** Admin filters; every given field must match (case-insensitive). */
+export interface RegistrationFilter {
+  readonly id?: string;
+  readonly netName?: string;
+  readonly shareName?: string;
+  readonly ipAddress?: string;
+  readonly clientName?: string;
+}
+
+export interface WitnessCounts {
+  readonly registrations: number;
+  readonly registrationsV1: number;
+  readonly registrationsV2: number;
+  readonly pendingAsyncNotify: number;
+  readonly notificationsSent: Readonly<Record<string, number>>;
+}
+
+export interface WitnessServiceDeps {
+  readonly model: ClusterModelView;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly metrics?: WitnessMetrics;
+  readonly options?: Partial<WitnessOptions>;
+}
+
+const NULL_GUID = '00000000-0000-0000-0000-000000000000';
+const eqi = (a: string | undefined, b: string | undefined): boolean =>
+  (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
+
+export class WitnessService {
+  readonly options: WitnessOptions;
+  readonly registry: Registry;
+  private readonly model: ClusterModelView;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly metrics: WitnessMetrics | undefined;
+  /** Registrations per data LIF (events name LIFs). */
+  private readonly byLif = new Map<string, Set<Registration>>();
+  /** Registrations per association group, and the group's onClose unsubscribe. */
+  private readonly byGroup = new Map<number, { regs: Set<Registration>; off: () => void }>();
+  private readonly sent: Record<string, number> = { RESOURCE_CHANGE: 0, CLIENT_MOVE: 0, SHARE_MOVE: 0, IP_CHANGE: 0, FORCED: 0 };
+  private readonly unsubscribe: () => void;
+  private sweepTimer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(deps: WitnessServiceDeps) {
+    this.model = deps.model;
+    this.log = deps.logger;
+    this.clock = deps.clock ?? systemClock;
+    this.metrics = deps.metrics;
+    this.options = { ...DEFAULT_WITNESS_OPTIONS, ...deps.options };
+    this.registry = new Registry(this.clock, this.options, {
+      onDelivered: (reg, r, forced) => this.delivered(reg, r, forced),
+      onRemoved: (reg, reason) => this.removed(reg, reason),
+    });
+    this.unsubscribe = this.model.subscribe((ev) => this.handleEvent(ev));
+    this.scheduleSweep();
+  }
+
+  // ---- opnum 0 ------------------------------------------------------------------------
+
+  getInterfaceList(ctx: CallContext): InterfaceListResult {
+    const r = buildInterfaceList(this.model, ctx.localAddress);
+    if (r.result !== WERR.OK) {
+      this.log.warn({ op: 'GetInterfaceList', localAddress: ctx.localAddress, result: werrName(r.result) }, 'no interfaces for this address');
+    }
+    return r;
+  }
+
+  // ---- opnums 1 and 4 -----------------------------------------------------------------
+
+  register(ctx: CallContext, args: RegisterArgs, ex: boolean): { result: number; handle?: string } {
+    const op = ex ? 'RegisterEx' : 'Register';
+    const v = validateRegistration(this.model, args, ex);
+    if (!v.ok) {
+      this.log.info({ op, client: args.clientName, netName: args.netName, ip: args.ipAddress, share: args.shareName, result: werrName(v.result), reason: v.reason }, 'registration refused');
+      return { result: v.result };
+    }
+    if (this.registry.size >= this.options.maxRegistrations) {
+      this.log.warn({ op, client: args.clientName, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
+      return { result: WERR.NO_SYSTEM_RESOURCES };
+    }
+    const owner = ownerOf(ctx);
+    const reg = this.registry.add({
+      id: randomUUID(),
+      owner,
+      version: args.version >>> 0,
+      netName: args.netName as string,
+      shareName: ex ? args.shareName : undefined,
+      ipAddress: args.ipAddress as string,
+      clientName: args.clientName as string,
+      flags: ex ? (args.flags ?? 0) >>> 0 : 0,
+      keepAliveTimeout: ex ? (args.keepAliveTimeout ?? 0) >>> 0 : undefined,
+      svm: v.svm.name,
+      lif: v.lif.name,
+      initiallyAvailable: v.lif.operational,
+    });
+    let lifSet = this.byLif.get(reg.lif);
+    if (!lifSet) this.byLif.set(reg.lif, (lifSet = new Set()));
+    lifSet.add(reg);
+    this.trackGroup(ctx, reg);
+    this.metrics?.registrationAdded?.(reg.version);
+    this.log.info(
+      { event: 'registered', op, registration: reg.id, client: reg.clientName, netName: reg.netName, ip: reg.ipAddress, share: reg.shareName, lif: reg.lif, version: reg.version, keepAlive: reg.keepAliveTimeout, assocGroup: owner.associationGroupId, principal: owner.principal },
+      'registration',
+    );
+    return { result: WERR.OK, handle: reg.id };
+  }
+
+  // ---- opnums 2 and 5 -----------------------------------------------------------------
+
+  /** Decision 5: unknown, removed or someone else's handle → ERROR_INVALID_PARAMETER. */
+  unRegister(ctx: CallContext, handle: string, op = 'UnRegister'): number {
+    const reg = this.lookup(ctx, handle);
+    if (!reg) {
+      this.log.info({ op, registration: handle, result: 'ERROR_INVALID_PARAMETER' }, 'unregister of unknown handle');
+      return WERR.INVALID_PARAMETER;
+    }
+    this.registry.remove(reg, op);
+    return WERR.OK;
+  }
+
+  unRegisterEx(ctx: CallContext, handle: string): number {
+    return this.unRegister(ctx, handle, 'UnRegisterEx');
+  }
+
+  // ---- opnum 3 ------------------------------------------------------------------------
+
+  /** Unknown handle → ERROR_NOT_FOUND; otherwise wait per Decisions 6–7, honouring ctx.signal. */
+  asyncNotify(ctx: CallContext, handle: string): Promise<AsyncNotifyResult> {
+    const reg = this.lookup(ctx, handle);
+    if (!reg) return Promise.resolve({ result: WERR.NOT_FOUND });
+    return this.registry.asyncNotify(reg, ctx.signal, () => {
+      this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned');
+    }).then((r) => {
+      if (r.result === WERR.TIMEOUT) this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout');
+      return r;
+    });
+  }
+
+  // ---- events -------------------------------------------------------------------------
+
+  handleEvent(ev: ClusterEvent): void {
+    if (this.closed) return;
+    const raised = applyEvent(
+      ev,
+      this.model,
+      this.registry,
+      (lif) => [...(this.byLif.get(lif) ?? [])],
+      () => this.registry.all(),
+    );
+    const counts: Record<string, number> = {};
+    for (const r of raised) {
+      const t = MESSAGE_TYPE_NAMES[r.type];
+      counts[t] = (counts[t] ?? 0) + 1;
+      this.log.debug({ event: 'queued', registration: r.reg.id, client: r.reg.clientName, type: t, detail: r.detail }, 'notification queued');
+    }
+    this.log.info({ event: 'cluster-event', cluster: ev, raised: counts }, `handled ${ev.type}`);
+  }
+
+  // ---- operator -----------------------------------------------------------------------
+
+  list(filter: RegistrationFilter = {}): RegistrationInfo[] {
+    return this.select(filter).map((r) => r.info());
+  }
+
+  /** Force unregister; their waiting AsyncNotify calls get ERROR_NOT_FOUND. */
+  unregister(filter: RegistrationFilter): RegistrationInfo[] {
+    const regs = this.select(filter);
+    const out = regs.map((r) => r.info());
+    for (const reg of regs) this.registry.remove(reg, 'operator');
+    return out;
+  }
+
+  /** Make the next AsyncNotify of the selected registrations return exactly this. */
+  forceResponse(filter: RegistrationFilter, result: number, response?: Notification): RegistrationInfo[] {
+    const regs = this.select(filter);
+    for (const reg of regs) this.registry.force(reg, { result: result >>> 0, response });
+    return regs.map((r) => r.info());
+  }
+
+  counts(): WitnessCounts {
+    let v1 = 0;
+    let v2 = 0;
+    for (const r of this.registry.all()) if (r.isV2) v2++; else v1++;
+    return {
+      registrations: this.registry.size,
+      registrationsV1: v1,
+      registrationsV2: v2,
+      pendingAsyncNotify: this.registry.waitingCalls,
+      notificationsSent: { ...this.sent },
+    };
+  }
+
+  /** Run the unused-registration sweep now (also runs on its timer). */
+  sweep(): number {
+    return this.registry.sweep(this.options.unusedTimeoutMs).length;
+  }
+
+  /** Stop timers and event delivery; waiting calls end with ERROR_NOT_FOUND. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    for (const reg of [...this.registry.all()]) this.registry.remove(reg, 'shutdown');
+    for (const g of this.byGroup.values()) g.off();
+    this.byGroup.clear();
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private lookup(ctx: CallContext, handle: string): Registration | undefined {
+    if (handle === NULL_GUID) return undefined;
+    return this.registry.lookup(handle, ownerOf(ctx));
+  }
+
+  private select(f: RegistrationFilter): Registration[] {
+    const out: Registration[] = [];
+    for (const r of this.registry.all()) {
+      if (f.id !== undefined && !eqi(r.id, f.id)) continue;
+      if (f.netName !== undefined && !eqi(r.netName, f.netName)) continue;
+      if (f.shareName !== undefined && !eqi(r.shareName, f.shareName)) continue;
+      if (f.ipAddress !== undefined && !eqi(r.ipAddress, f.ipAddress)) continue;
+      if (f.clientName !== undefined && !eqi(r.clientName, f.clientName)) continue;
+      out.push(r);
+    }
+    return out;
+  }
+
+  private trackGroup(ctx: CallContext, reg: Registration): void {
+    const id = ctx.associationGroup.id;
+    let g = this.byGroup.get(id);
+    if (!g) {
+      const regs = new Set<Registration>();
+      const off = ctx.associationGroup.onClose(() => this.groupClosed(id));
+      g = { regs, off };
+      this.byGroup.set(id, g);
+    }
+    g.regs.add(reg);
+  }
+
+  private groupClosed(id: number): void {
+    const g = this.byGroup.get(id);
+    if (!g) return;
+    this.byGroup.delete(id);
+    for (const reg of [...g.regs]) this.registry.remove(reg, 'association-closed');
+  }
+
+  private delivered(reg: Registration, r: AsyncNotifyResult, forced: boolean): void {
+    const type = r.response ? MESSAGE_TYPE_NAMES[r.response.type] ?? `type-${r.response.type}` : 'NONE';
+    const key = forced ? 'FORCED' : type;
+    this.sent[key] = (this.sent[key] ?? 0) + 1;
+    this.metrics?.notificationSent?.(key);
+    const messages = r.response?.type === MessageType.ResourceChange ? r.response.changes : r.response?.addresses;
+    this.log.info(
+      { event: 'notification', registration: reg.id, client: reg.clientName, type, forced, result: werrName(r.result), messages },
+      'notification',
+    );
+  }
+
+  private removed(reg: Registration, reason: string): void {
+    const set = this.byLif.get(reg.lif);
+    if (set) {
+      set.delete(reg);
+      if (set.size === 0) this.byLif.delete(reg.lif);
+    }
+    this.byGroup.get(reg.owner.associationGroupId)?.regs.delete(reg);
+    this.metrics?.registrationRemoved?.(reason);
+    this.log.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
+  }
+
+  private scheduleSweep(): void {
+    if (this.closed) return;
+    this.sweepTimer = this.clock.setTimeout(() => {
+      this.sweepTimer = undefined;
+      this.sweep();
+      this.scheduleSweep();
+    }, this.options.sweepIntervalMs);
+  }
+}
+
+export function ownerOf(ctx: CallContext): Owner {
+  return { associationGroupId: ctx.associationGroup.id, principal: principalName(ctx.identity) };
+}

@@ -1,0 +1,82 @@
+/**
+ * The Witness service in domain terms: what the operations take and give, independent of
+ * the generated codec (the adapter translates) and of sockets.
+ */
+import type { MessageType } from './constants';
+
+/** One WITNESS_INTERFACE_INFO entry. */
+export interface InterfaceInfo {
+  readonly groupName: string;
+  readonly version: number;
+  readonly state: number;
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+  readonly flags: number;
+  /** Not on the wire: the data LIF the entry describes. */
+  readonly lif: string;
+}
+
+/** One IPADDR_INFO of a move / IP change list. */
+export interface IpAddrInfo {
+  readonly flags: number;
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+}
+
+export interface ResourceChange {
+  readonly changeType: number;
+  readonly name: string;
+}
+
+/** What one AsyncNotify response carries: exactly one MessageType (Decision 7). */
+export type Notification =
+  | { readonly type: MessageType.ResourceChange; readonly changes: readonly ResourceChange[] }
+  | {
+      readonly type: MessageType.ClientMove | MessageType.ShareMove | MessageType.IpChange;
+      readonly addresses: readonly IpAddrInfo[];
+    };
+
+export interface AsyncNotifyResult {
+  readonly result: number;
+  /** Undefined → NULL response pointer (errors, timeouts, an empty forced response). */
+  readonly response?: Notification;
+  /** The call was cancelled / orphaned / its connection closed: nobody gets an answer. */
+  readonly cancelled?: true;
+}
+
+/** Who owns a registration (Decision 10): the association group and the caller's principal. */
+export interface Owner {
+  readonly associationGroupId: number;
+  readonly principal: string;
+}
+
+/** Register (V1) / RegisterEx (V2) arguments; undefined = NULL pointer. */
+export interface RegisterArgs {
+  readonly version: number;
+  readonly netName: string | undefined;
+  readonly shareName?: string | undefined;
+  readonly ipAddress: string | undefined;
+  readonly clientName: string | undefined;
+  readonly flags?: number;
+  /** Seconds (RegisterEx KeepAliveTimeout). */
+  readonly keepAliveTimeout?: number;
+}
+
+/** A registration as the operator sees it (admin list). */
+export interface RegistrationInfo {
+  readonly id: string;
+  readonly version: number;
+  readonly netName: string;
+  readonly shareName: string | undefined;
+  readonly ipAddress: string;
+  readonly clientName: string;
+  readonly flags: number;
+  readonly keepAliveTimeout: number | undefined;
+  readonly svm: string;
+  readonly lif: string;
+  readonly associationGroupId: number;
+  readonly principal: string;
+  readonly registeredAt: string;
+  readonly pendingAsyncNotify: number;
+  readonly pendingNotifications: number;
+}

@@ -1,0 +1,46 @@
+/**
+ * Register / RegisterEx checks in the Spec's order with the exact WERRORs (MS-SWN.md §2.1,
+ * §2.4, Decisions 4–5, smbtorture's table in §6):
+ *   version → NULL pointers → NetName → (RegisterEx) ShareName → IpAddress.
+ */
+import type { ClusterModelView, LifView, ShareView, SvmView } from '../cluster/types';
+import { WERR, WITNESS_V1, WITNESS_V2 } from './constants';
+import type { RegisterArgs } from './types';
+
+export type Validated =
+  | { readonly ok: true; readonly svm: SvmView; readonly lif: LifView; readonly share: ShareView | undefined }
+  | { readonly ok: false; readonly result: number; readonly reason: string };
+
+const eqi = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/** The SVM whose CIFS NetBIOS name, DNS name or an alias is `netName` (case-insensitive). */
+export function svmByNetName(model: ClusterModelView, netName: string): SvmView | undefined {
+  if (netName === '') return undefined;
+  return model
+    .svms()
+    .find((s) => eqi(s.netbiosName, netName) || eqi(s.dnsName, netName) || s.aliases.some((a) => eqi(a, netName)));
+}
+
+export function validateRegistration(model: ClusterModelView, args: RegisterArgs, ex: boolean): Validated {
+  const wanted = ex ? WITNESS_V2 : WITNESS_V1;
+  if (args.version >>> 0 !== wanted) {
+    return { ok: false, result: WERR.REVISION_MISMATCH, reason: `version 0x${(args.version >>> 0).toString(16)}` };
+  }
+  if (args.netName === undefined || args.ipAddress === undefined || args.clientName === undefined) {
+    return { ok: false, result: WERR.INVALID_PARAMETER, reason: 'NULL NetName, IpAddress or ClientComputerName' };
+  }
+  const svm = svmByNetName(model, args.netName);
+  if (!svm) return { ok: false, result: WERR.INVALID_PARAMETER, reason: `unknown NetName '${args.netName}'` };
+  let share: ShareView | undefined;
+  if (ex && args.shareName !== undefined) {
+    share = model.shares(svm.name).find((s) => eqi(s.name, args.shareName as string));
+    if (!share) {
+      return { ok: false, result: WERR.INVALID_STATE, reason: `share '${args.shareName}' is not a share of ${svm.name}` };
+    }
+  }
+  const lif = args.ipAddress === '' ? undefined : model.lifByAddress(args.ipAddress.trim());
+  if (!lif || lif.svm !== svm.name) {
+    return { ok: false, result: WERR.INVALID_STATE, reason: `'${args.ipAddress}' is not a data LIF of ${svm.name}` };
+  }
+  return { ok: true, svm, lif, share };
+}

@@ -1,0 +1,132 @@
+import { WERR } from '../../../src/witness/constants';
+import type { RegisterArgs } from '../../../src/witness/types';
+import { FakeGroup, ctx, registerV1, registerV2, setup } from './helpers';
+
+const V1 = 0x00010001;
+const V2 = 0x00020000;
+
+/** smbtorture rpc.witness "Register" negatives (MS-SWN.md §6), with the versions swapped for RegisterEx. */
+function negatives(own: number, other: number): Array<[string, RegisterArgs, number]> {
+  const n = undefined;
+  return [
+    ['version 0', { version: 0, netName: n, ipAddress: n, clientName: n }, WERR.REVISION_MISMATCH],
+    ['version 1', { version: 1, netName: n, ipAddress: n, clientName: n }, WERR.REVISION_MISMATCH],
+    ['version 123456', { version: 123456, netName: n, ipAddress: n, clientName: n }, WERR.REVISION_MISMATCH],
+    ['version -1', { version: 0xffffffff, netName: n, ipAddress: n, clientName: n }, WERR.REVISION_MISMATCH],
+    ['the other version', { version: other, netName: n, ipAddress: n, clientName: n }, WERR.REVISION_MISMATCH],
+    ['empty strings', { version: own, netName: '', ipAddress: '', clientName: '' }, WERR.INVALID_PARAMETER],
+    ['NULL net and ip', { version: own, netName: n, ipAddress: n, clientName: 'TORTURE' }, WERR.INVALID_PARAMETER],
+    ['other version, NULLs (version first)', { version: other, netName: n, ipAddress: n, clientName: 'TORTURE' }, WERR.REVISION_MISMATCH],
+    ['net = binding host, NULL ip', { version: own, netName: '127.0.0.12', ipAddress: n, clientName: 'TORTURE' }, WERR.INVALID_PARAMETER],
+  ];
+}
+
+describe('Register (opnum 1) validation order and WERRORs (Decisions 4–5)', () => {
+  const { svc } = setup();
+  const c = ctx(new FakeGroup(1));
+  afterAll(() => svc.close());
+
+  test.each(negatives(V1, V2))('%s', (_name, args, expected) => {
+    expect(svc.register(c, args, false).result).toBe(expected);
+  });
+
+  test('NetName: NetBIOS name, DNS name and aliases match case-insensitively; anything else is 0x57', () => {
+    for (const net of ['SOFS', 'sofs', 'SOFS.DEMO.LOCAL', 'sofs.demo.local']) {
+      expect(svc.register(c, { version: V1, netName: net, ipAddress: '127.0.0.11', clientName: 'h' }, false).result).toBe(WERR.OK);
+    }
+    expect(svc.register(c, { version: V1, netName: 'OTHER', ipAddress: '127.0.0.11', clientName: 'h' }, false).result).toBe(WERR.INVALID_PARAMETER);
+  });
+
+  test('NetName is checked before IpAddress', () => {
+    expect(svc.register(c, { version: V1, netName: 'OTHER', ipAddress: 'junk', clientName: 'h' }, false).result).toBe(WERR.INVALID_PARAMETER);
+  });
+
+  test('IpAddress must be a data LIF address of that SVM (any state), else 0x139F', () => {
+    for (const ip of ['127.0.0.1', '10.1.1.1', 'not-an-ip', '']) {
+      expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: ip, clientName: 'h' }, false).result).toBe(WERR.INVALID_STATE);
+    }
+    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.12', clientName: 'h' }, false).result).toBe(WERR.OK);
+  });
+
+  test('an empty ClientComputerName is not NULL and is accepted', () => {
+    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: '' }, false).result).toBe(WERR.OK);
+  });
+});
+
+describe('RegisterEx (opnum 4)', () => {
+  const { svc, model } = setup();
+  const c = ctx(new FakeGroup(2));
+  afterAll(() => svc.close());
+
+  test.each(negatives(V2, V1))('%s', (_name, args, expected) => {
+    expect(svc.register(c, { ...args, shareName: undefined, flags: 0, keepAliveTimeout: 0 }, true).result).toBe(expected);
+  });
+
+  test('an unknown ShareName → 0x139F; NULL ShareName → 0; a share of the SVM (any case) → 0', () => {
+    const base = { version: V2, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'h', flags: 0, keepAliveTimeout: 0 };
+    expect(svc.register(c, { ...base, shareName: 'any_invalid_share_name' }, true).result).toBe(WERR.INVALID_STATE);
+    expect(svc.register(c, { ...base, shareName: undefined }, true).result).toBe(WERR.OK);
+    expect(svc.register(c, { ...base, shareName: 'VMSTORE' }, true).result).toBe(WERR.OK);
+  });
+
+  test('ShareName is checked before IpAddress, after NetName', () => {
+    const base = { version: V2, clientName: 'h', flags: 0, keepAliveTimeout: 0 };
+    expect(svc.register(c, { ...base, netName: 'NOPE', shareName: 'bad', ipAddress: 'bad' }, true).result).toBe(WERR.INVALID_PARAMETER);
+    expect(svc.register(c, { ...base, netName: 'SOFS', shareName: 'vmstore', ipAddress: 'bad' }, true).result).toBe(WERR.INVALID_STATE);
+  });
+
+  test('a LIF that is down still registers; the registration remembers flags and keep-alive', () => {
+    model.setLifDown('lif1');
+    const h = registerV2(svc, c, { share: 'vmstore', flags: 1, keepAlive: 7 });
+    const info = svc.list({ id: h })[0];
+    expect(info).toMatchObject({ version: V2, shareName: 'vmstore', flags: 1, keepAliveTimeout: 7, lif: 'lif1', svm: 'vs1' });
+  });
+});
+
+describe('UnRegister (opnum 2) / UnRegisterEx (opnum 5)', () => {
+  test('first UnRegister → 0, second → 0x57 (smbtorture)', () => {
+    const { svc } = setup();
+    const c = ctx(new FakeGroup(1));
+    const h = registerV1(svc, c);
+    expect(svc.unRegister(c, h)).toBe(WERR.OK);
+    expect(svc.unRegister(c, h)).toBe(WERR.INVALID_PARAMETER);
+    expect(svc.unRegister(c, '00000000-0000-0000-0000-000000000000')).toBe(WERR.INVALID_PARAMETER);
+    svc.close();
+  });
+
+  test('UnRegisterEx removes; unknown → 0x57', () => {
+    const { svc } = setup();
+    const c = ctx(new FakeGroup(1));
+    const h = registerV2(svc, c);
+    expect(svc.unRegisterEx(c, h)).toBe(WERR.OK);
+    expect(svc.counts().registrations).toBe(0);
+    expect(svc.unRegisterEx(c, h)).toBe(WERR.INVALID_PARAMETER);
+    svc.close();
+  });
+
+  test('handles are usable only by the same association group AND identity', async () => {
+    const { svc } = setup();
+    const g = new FakeGroup(1);
+    const alice = { domain: 'D', user: 'alice', anonymous: false };
+    const bob = { domain: 'D', user: 'bob', anonymous: false };
+    const h = registerV1(svc, ctx(g, '127.0.0.12', alice));
+    // Another association group, same user: unknown.
+    expect(svc.unRegister(ctx(new FakeGroup(2), '127.0.0.12', alice), h)).toBe(WERR.INVALID_PARAMETER);
+    expect((await svc.asyncNotify(ctx(new FakeGroup(2), '127.0.0.12', alice), h)).result).toBe(WERR.NOT_FOUND);
+    // Same group, another identity (or anonymous): unknown.
+    expect(svc.unRegister(ctx(g, '127.0.0.12', bob), h)).toBe(WERR.INVALID_PARAMETER);
+    expect(svc.unRegister(ctx(g, '127.0.0.12', undefined), h)).toBe(WERR.INVALID_PARAMETER);
+    // The owner: fine, and the handle's GUID case does not matter.
+    expect(svc.unRegister(ctx(g, '127.0.0.12', alice), h.toUpperCase())).toBe(WERR.OK);
+    svc.close();
+  });
+
+  test('maxRegistrations → ERROR_NO_SYSTEM_RESOURCES', () => {
+    const { svc } = setup({ maxRegistrations: 2 });
+    const c = ctx(new FakeGroup(1));
+    registerV1(svc, c);
+    registerV1(svc, c);
+    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'h' }, false).result).toBe(WERR.NO_SYSTEM_RESOURCES);
+    svc.close();
+  });
+});
