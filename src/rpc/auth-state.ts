@@ -1,0 +1,72 @@
+/**
+ * Per-connection auth contexts (one per auth_context_id, MS-RPCE 3.3.1.5.2) and the layout of
+ * protected response fragments: stub, auth padding to 16, sec_trailer, verifier.
+ */
+import { AuthLevel, type SecurityContext, type SecurityProvider } from './security';
+import { AUTH_PAD_ALIGNMENT, Pfc, RESPONSE_HEADER_LENGTH, SEC_TRAILER_LENGTH } from './constants';
+import { encodeResponseFragment, writeResponseHeader, writeSecTrailer } from './pdu';
+
+export interface AuthState {
+  readonly authContextId: number;
+  readonly authType: number;
+  readonly authLevel: AuthLevel;
+  readonly provider: SecurityProvider;
+  readonly security: SecurityContext;
+  complete: boolean;
+  /** A leg was rejected: every request on this context is refused. */
+  failed: boolean;
+}
+
+/** Levels at which every request and response PDU carries a verifier. */
+export function isProtected(level: AuthLevel): boolean {
+  return level >= AuthLevel.Packet;
+}
+
+export interface ResponseArgs {
+  readonly callId: number;
+  readonly contextId: number;
+  readonly le: boolean;
+  readonly maxXmitFrag: number;
+  readonly stub: Buffer;
+  readonly auth: AuthState | undefined;
+}
+
+/** Split a response stub into fragments of at most maxXmitFrag bytes, protecting each. */
+export function buildResponseFragments(a: ResponseArgs): Buffer[] {
+  const out: Buffer[] = [];
+  const prot = a.auth !== undefined && isProtected(a.auth.authLevel) ? a.auth : undefined;
+  const sigLen = prot ? prot.security.signatureLength : 0;
+  // Stub bytes per fragment: a multiple of 16 with auth (so padding stays inside), of 8 without.
+  const room = prot
+    ? Math.floor((a.maxXmitFrag - RESPONSE_HEADER_LENGTH - SEC_TRAILER_LENGTH - sigLen) / AUTH_PAD_ALIGNMENT) * AUTH_PAD_ALIGNMENT
+    : Math.floor((a.maxXmitFrag - RESPONSE_HEADER_LENGTH) / 8) * 8;
+  if (room <= 0) throw new Error(`fragment size ${a.maxXmitFrag} leaves no room for stub data`);
+  let pos = 0;
+  do {
+    const chunkLen = Math.min(room, a.stub.length - pos);
+    const chunk = a.stub.subarray(pos, pos + chunkLen);
+    const allocHint = a.stub.length - pos;
+    let flags = 0;
+    if (pos === 0) flags |= Pfc.FIRST_FRAG;
+    pos += chunkLen;
+    if (pos >= a.stub.length) flags |= Pfc.LAST_FRAG;
+    if (!prot) {
+      out.push(encodeResponseFragment(a.callId, a.le, flags, allocHint, a.contextId, chunk));
+      continue;
+    }
+    const pad = (AUTH_PAD_ALIGNMENT - (chunkLen % AUTH_PAD_ALIGNMENT)) % AUTH_PAD_ALIGNMENT;
+    const stubEnd = RESPONSE_HEADER_LENGTH + chunkLen + pad;
+    const fragLength = stubEnd + SEC_TRAILER_LENGTH + sigLen;
+    const buf = Buffer.alloc(fragLength);
+    writeResponseHeader(buf, a.le, a.callId, flags, fragLength, sigLen, allocHint, a.contextId);
+    chunk.copy(buf, RESPONSE_HEADER_LENGTH);
+    writeSecTrailer(buf, stubEnd, a.le, {
+      authType: prot.authType, authLevel: prot.authLevel, authPadLength: pad, authContextId: prot.authContextId,
+    });
+    const sig = prot.security.protect(buf.subarray(0, stubEnd + SEC_TRAILER_LENGTH), RESPONSE_HEADER_LENGTH, stubEnd, prot.authLevel);
+    if (sig.length !== sigLen) throw new Error(`security provider returned a ${sig.length}-byte verifier, announced ${sigLen}`);
+    sig.copy(buf, stubEnd + SEC_TRAILER_LENGTH);
+    out.push(buf);
+  } while (pos < a.stub.length);
+  return out;
+}

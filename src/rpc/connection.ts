@@ -1,0 +1,658 @@
+/**
+ * One connection-oriented DCE/RPC association on one TCP socket: framing, bind and
+ * alter_context, auth legs, request reassembly, the table of calls in flight, responses,
+ * faults, cancels. Many calls may be pending at once and answers leave in any order.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
+import { DispatchFault } from '../ndr/dispatch';
+import type { CallContext } from './call-context';
+import { AuthLevel, AuthRejected, type SecurityProvider } from './security';
+import {
+  AckReason, AckResult, BindNakReason, BindTimeFeature, BTFN_UUID_PREFIX, FaultStatus, HEADER_LENGTH,
+  MUST_RECV_FRAG_SIZE, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, faultName,
+} from './constants';
+import {
+  type AckContextResult, type ContextElement, type OutgoingAuth, type PduHeader, type SecTrailer,
+  NULL_SYNTAX, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak,
+  encodeFault, peekFragLength,
+} from './pdu';
+import { PduError, syntaxEquals } from './wire';
+import { type AuthState, buildResponseFragments, isProtected } from './auth-state';
+import type { AssociationGroup, AssociationGroupTable } from './association-group';
+import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
+import type { ResolvedOptions } from './options';
+
+/** Why a call's signal was aborted; it is the signal's `reason`. */
+export class CallAborted extends Error {
+  constructor(readonly kind: 'cancel' | 'orphaned' | 'closed' | 'shutdown') {
+    super(`call aborted: ${kind}`);
+    this.name = 'CallAborted';
+  }
+}
+
+/** What a connection needs from the server that owns it. */
+export interface ConnectionHost {
+  readonly options: ResolvedOptions;
+  readonly groups: AssociationGroupTable;
+  provider(authType: number): SecurityProvider | undefined;
+  connectionClosed(conn: Connection): void;
+}
+
+/** The interfaces served on the port a connection arrived on. */
+export interface EndpointView {
+  readonly port: number;
+  readonly interfaces: readonly RpcInterface<CallContext>[];
+}
+
+interface PresentationContext {
+  readonly id: number;
+  readonly iface: RpcInterface<CallContext>;
+  /** The abstract syntax as the client offered it (the verification trailer repeats it). */
+  readonly abstractSyntax: SyntaxId;
+}
+
+interface Reassembly {
+  readonly callId: number;
+  readonly contextId: number;
+  readonly opnum: number;
+  readonly drep: Buffer;
+  readonly le: boolean;
+  readonly auth: AuthState | undefined;
+  readonly noReply: boolean;
+  readonly chunks: Buffer[];
+  size: number;
+  /** Already answered (unknown context, too busy, cancelled): swallow the rest. */
+  discard: boolean;
+}
+
+interface Call {
+  readonly callId: number;
+  readonly contextId: number;
+  readonly opnum: number;
+  readonly le: boolean;
+  readonly auth: AuthState | undefined;
+  readonly noReply: boolean;
+  readonly abort: AbortController;
+  readonly settled: Promise<void>;
+  /** True once an answer went out (or none is due any more). */
+  done: boolean;
+}
+
+let nextConnectionId = 1;
+
+export class Connection {
+  readonly id = nextConnectionId++;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private readonly log: Logger;
+  private rx: Buffer = Buffer.alloc(0);
+  private bound = false;
+  private closed = false;
+  private maxXmitFrag = MUST_RECV_FRAG_SIZE;
+  private clientHeaderSigning = false;
+  private group: AssociationGroup | undefined;
+  private readonly contexts = new Map<number, PresentationContext>();
+  private readonly auths = new Map<number, AuthState>();
+  private readonly reassembly = new Map<number, Reassembly>();
+  private reassemblyBytes = 0;
+  private readonly calls = new Map<number, Call>();
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
+    this.localAddress = socket.localAddress ?? '';
+    this.localPort = socket.localPort ?? 0;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.log = host.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort });
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => this.teardown('peer closed the connection'));
+    this.idleTimer = setTimeout(() => {
+      this.log.info({ ms: host.options.limits.unboundIdleMs }, 'closing a connection that never bound');
+      this.close('never bound');
+    }, host.options.limits.unboundIdleMs);
+    this.idleTimer.unref();
+  }
+
+  get pendingCalls(): number {
+    return this.calls.size;
+  }
+
+  private get limits() {
+    return this.host.options.limits;
+  }
+
+  // ---------------------------------------------------------------- framing
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.rx = this.rx.length === 0 ? chunk : Buffer.concat([this.rx, chunk]);
+    while (!this.closed && this.rx.length >= HEADER_LENGTH) {
+      if (this.rx[0] !== 5 || this.rx[1] > 1) {
+        this.protocolViolation(undefined, `unsupported RPC version ${this.rx[0]}.${this.rx[1]}`);
+        return;
+      }
+      const fragLength = peekFragLength(this.rx);
+      if (fragLength < HEADER_LENGTH) {
+        this.protocolViolation(undefined, `frag_length ${fragLength} shorter than a header`);
+        return;
+      }
+      if (this.rx.length < fragLength) break;
+      const pdu = this.rx.subarray(0, fragLength);
+      this.rx = this.rx.subarray(fragLength);
+      try {
+        this.onPdu(pdu);
+      } catch (err) {
+        if (err instanceof PduError) {
+          this.protocolViolation(decodeHeaderSafe(pdu), err.message);
+        } else {
+          this.log.error({ err }, 'internal error while handling a PDU');
+          this.close('internal error');
+        }
+      }
+    }
+    if (this.rx.length === 0) this.rx = Buffer.alloc(0);
+  }
+
+  /** Answer a broken PDU the way its state demands (bind_nak before bind, fault after) and close. */
+  private protocolViolation(h: PduHeader | undefined, why: string): void {
+    this.log.warn({ why, ptype: h ? PTYPE_NAMES[h.ptype] : undefined }, 'protocol violation; closing');
+    const le = h ? h.le : true;
+    const callId = h ? h.callId : 0;
+    if (!this.bound) this.send(encodeBindNak(callId, le, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED));
+    else this.send(encodeFault(callId, le, 0, FaultStatus.NCA_S_PROTO_ERROR, Pfc.DID_NOT_EXECUTE));
+    this.close(why);
+  }
+
+  private onPdu(pdu: Buffer): void {
+    const h = decodeHeader(pdu);
+    if (!this.bound) {
+      if (h.ptype !== PType.BIND) throw new PduError(`${PTYPE_NAMES[h.ptype] ?? h.ptype} before bind`);
+      this.onBind(pdu, h);
+      return;
+    }
+    switch (h.ptype) {
+      case PType.REQUEST:
+        this.onRequest(pdu, h);
+        return;
+      case PType.ALTER_CONTEXT:
+        this.onAlterContext(pdu, h);
+        return;
+      case PType.AUTH3:
+        this.onAuth3(pdu, h);
+        return;
+      case PType.CO_CANCEL:
+        this.onCancel(h.callId, 'cancel');
+        return;
+      case PType.ORPHANED:
+        this.onCancel(h.callId, 'orphaned');
+        return;
+      case PType.BIND:
+        this.log.warn('second bind on a bound connection; closing');
+        this.send(encodeBindNak(h.callId, h.le, BindNakReason.NOT_SPECIFIED));
+        this.close('second bind');
+        return;
+      default:
+        throw new PduError(`unexpected ${PTYPE_NAMES[h.ptype] ?? `ptype ${h.ptype}`} from a client`);
+    }
+  }
+
+  // ------------------------------------------------------ bind and alter_context
+
+  private bindNakAndClose(h: PduHeader, reason: number, why: string): void {
+    this.log.info({ reason, why }, 'bind_nak');
+    this.send(encodeBindNak(h.callId, h.le, reason));
+    this.close(why);
+  }
+
+  private faultAndClose(h: PduHeader, contextId: number, status: number, why: string, flags: number = Pfc.DID_NOT_EXECUTE): void {
+    this.log.warn({ status: faultName(status), why, ptype: PTYPE_NAMES[h.ptype] }, 'fault; closing');
+    this.send(encodeFault(h.callId, h.le, contextId, status, flags));
+    this.close(why);
+  }
+
+  private onBind(pdu: Buffer, h: PduHeader): void {
+    const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH) : undefined;
+    const body = decodeBind(pdu, h, st ? st.offset - st.authPadLength : h.fragLength);
+    if (body.contexts.length === 0) return this.bindNakAndClose(h, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED, 'bind without presentation contexts');
+    if (body.contexts.some((c) => c.transferSyntaxes.length === 0)) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'context without transfer syntaxes');
+    let joined: AssociationGroup | undefined;
+    if (body.assocGroupId !== 0) {
+      joined = this.host.groups.find(body.assocGroupId);
+      if (!joined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, `unknown association group 0x${body.assocGroupId.toString(16)}`);
+    }
+    const results = this.negotiateContexts(body.contexts);
+    if (results === undefined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'conflicting presentation context');
+    let auth: OutgoingAuth | undefined;
+    if (st) {
+      const r = this.startAuth(st);
+      if (typeof r === 'number') return this.bindNakAndClose(h, r, 'auth refused in bind');
+      auth = r;
+      if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.clientHeaderSigning = true;
+    }
+    // C706: the client may send fragments up to min(max_xmit, max_recv) and must accept 1432.
+    const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), MUST_RECV_FRAG_SIZE);
+    this.maxXmitFrag = Math.min(clientMax, this.limits.maxFragmentSize) & ~7;
+    this.group = joined ?? this.host.groups.create();
+    this.group.add(this.id);
+    this.bound = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG | (h.pfcFlags & Pfc.CONC_MPX);
+    if (st && this.clientHeaderSigning) flags |= Pfc.SUPPORT_HEADER_SIGN;
+    this.send(encodeBindAck({
+      ptype: PType.BIND_ACK, callId: h.callId, le: h.le, flags,
+      maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group.id,
+      secondaryAddress: String(this.endpoint.port), results, auth,
+    }));
+    this.log.debug({ group: this.group.id, joined: !!joined, frag: this.maxXmitFrag, results: results.map((r) => r.result) }, 'bound');
+  }
+
+  private onAlterContext(pdu: Buffer, h: PduHeader): void {
+    const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH) : undefined;
+    const body = decodeBind(pdu, h, st ? st.offset - st.authPadLength : h.fragLength);
+    if (body.contexts.length === 0 || body.contexts.some((c) => c.transferSyntaxes.length === 0)) {
+      return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'malformed alter_context');
+    }
+    const results = this.negotiateContexts(body.contexts);
+    if (results === undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'conflicting presentation context');
+    let auth: OutgoingAuth | undefined;
+    if (st) {
+      const existing = this.auths.get(st.authContextId);
+      if (existing) {
+        if (existing.failed) return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'alter_context on a refused auth context');
+        if (existing.complete) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'alter_context on a finished auth context');
+        if (existing.authType !== st.authType || existing.authLevel !== st.authLevel) {
+          return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth type or level changed between legs');
+        }
+        const r = this.continueAuth(existing, st.authValue);
+        if (r === undefined) return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth leg refused in alter_context');
+        auth = { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r };
+      } else {
+        const r = this.startAuth(st);
+        if (typeof r === 'number') return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth refused in alter_context');
+        auth = r;
+      }
+      if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.clientHeaderSigning = true;
+    }
+    let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG | (h.pfcFlags & Pfc.CONC_MPX);
+    if (st && this.clientHeaderSigning) flags |= Pfc.SUPPORT_HEADER_SIGN;
+    this.send(encodeBindAck({
+      ptype: PType.ALTER_CONTEXT_RESP, callId: h.callId, le: h.le, flags,
+      maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group?.id ?? 0,
+      secondaryAddress: '', results, auth,
+    }));
+  }
+
+  /**
+   * One result per offered context. Accepts every context whose interface is served here with
+   * NDR 2.0; answers bind-time feature negotiation. Undefined = protocol error (a context id
+   * re-used for another interface).
+   */
+  private negotiateContexts(offered: readonly ContextElement[]): AckContextResult[] | undefined {
+    const results: AckContextResult[] = [];
+    let sawFeatures = false;
+    for (const c of offered) {
+      const first = c.transferSyntaxes[0];
+      if (first.uuid.startsWith(BTFN_UUID_PREFIX) && first.major === 1 && !sawFeatures) {
+        sawFeatures = true;
+        const raw = c.transferRaw[0];
+        const offeredBits = raw[0] | (raw[1] << 8);
+        const supported = BindTimeFeature.SECURITY_CONTEXT_MULTIPLEXING | BindTimeFeature.KEEP_CONNECTION_ON_ORPHAN;
+        results.push({ result: AckResult.NEGOTIATE_ACK, reason: offeredBits & supported, transferSyntax: NULL_SYNTAX });
+        continue;
+      }
+      const iface = this.findInterface(c.abstractSyntax);
+      if (!iface) {
+        results.push({ result: AckResult.PROVIDER_REJECTION, reason: AckReason.ABSTRACT_SYNTAX_NOT_SUPPORTED, transferSyntax: NULL_SYNTAX });
+        continue;
+      }
+      if (!c.transferSyntaxes.some((t) => syntaxEquals(t, NDR_SYNTAX))) {
+        results.push({ result: AckResult.PROVIDER_REJECTION, reason: AckReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED, transferSyntax: NULL_SYNTAX });
+        continue;
+      }
+      const existing = this.contexts.get(c.contextId);
+      if (existing) {
+        if (existing.iface !== iface) return undefined;
+      } else if (this.contexts.size >= this.limits.maxContextsPerConnection) {
+        this.log.warn({ limit: this.limits.maxContextsPerConnection }, 'presentation context limit reached');
+        results.push({ result: AckResult.PROVIDER_REJECTION, reason: AckReason.LOCAL_LIMIT_EXCEEDED, transferSyntax: NULL_SYNTAX });
+        continue;
+      } else {
+        this.contexts.set(c.contextId, { id: c.contextId, iface, abstractSyntax: c.abstractSyntax });
+      }
+      results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: NDR_SYNTAX });
+    }
+    return results;
+  }
+
+  private findInterface(s: SyntaxId): RpcInterface<CallContext> | undefined {
+    for (const i of this.endpoint.interfaces) {
+      if (i.syntax.uuid === s.uuid && i.syntax.major === s.major && s.minor <= i.syntax.minor) return i;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------------- auth
+
+  /** A new auth context from a bind or alter_context leg: the token to send back, or a bind_nak reason. */
+  private startAuth(st: SecTrailer): OutgoingAuth | number {
+    if (st.authLevel < AuthLevel.Connect || st.authLevel > AuthLevel.Privacy) return BindNakReason.NOT_SPECIFIED;
+    if (this.auths.size >= this.limits.maxAuthContextsPerConnection) {
+      this.log.warn({ limit: this.limits.maxAuthContextsPerConnection }, 'auth context limit reached');
+      return BindNakReason.LOCAL_LIMIT_EXCEEDED;
+    }
+    const provider = this.host.provider(st.authType);
+    if (!provider) {
+      this.log.info({ authType: st.authType }, 'unknown auth type');
+      return BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED;
+    }
+    const security = provider.newContext({ localAddress: this.localAddress, remoteAddress: this.remoteAddress, remotePort: this.remotePort });
+    const state: AuthState = {
+      authContextId: st.authContextId, authType: st.authType, authLevel: st.authLevel as AuthLevel,
+      provider, security, complete: false, failed: false,
+    };
+    try {
+      const r = security.accept(Buffer.from(st.authValue));
+      state.complete = r.complete;
+      this.auths.set(st.authContextId, state);
+      return { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r.token ?? Buffer.alloc(0) };
+    } catch (err) {
+      if (err instanceof AuthRejected || (err as Error)?.name === 'AuthRejected') {
+        this.log.info({ provider: provider.name, why: (err as Error).message }, 'auth rejected');
+        return (err as AuthRejected).bindNakReason ?? BindNakReason.INVALID_CHECKSUM;
+      }
+      this.log.error({ err, provider: provider.name }, 'security provider failed');
+      return BindNakReason.NOT_SPECIFIED;
+    }
+  }
+
+  /** A further leg on an existing context: the token to return, or undefined when refused. */
+  private continueAuth(a: AuthState, token: Buffer): Buffer | undefined {
+    try {
+      const r = a.security.accept(Buffer.from(token));
+      a.complete = r.complete;
+      return r.token ?? Buffer.alloc(0);
+    } catch (err) {
+      a.failed = true;
+      if ((err as Error)?.name === 'AuthRejected') this.log.info({ why: (err as Error).message }, 'auth leg rejected');
+      else this.log.error({ err }, 'security provider failed');
+      return undefined;
+    }
+  }
+
+  private onAuth3(pdu: Buffer, h: PduHeader): void {
+    if (h.authLength === 0) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 without auth');
+    const st = decodeSecTrailer(pdu, h, HEADER_LENGTH);
+    const a = this.auths.get(st.authContextId);
+    if (!a || a.complete || a.failed) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 for no auth context in progress');
+    if (a.authType !== st.authType || a.authLevel !== st.authLevel) {
+      a.failed = true;
+      return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth type or level changed in auth3');
+    }
+    // No reply to auth3; a refusal marks the context so that its requests are refused.
+    this.continueAuth(a, st.authValue);
+  }
+
+  // ------------------------------------------------------------------ requests
+
+  private onRequest(pdu: Buffer, h: PduHeader): void {
+    const req = decodeRequest(pdu, h);
+    if (h.fragLength > this.limits.maxFragmentSize) {
+      return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `request fragment of ${h.fragLength} bytes`, 0);
+    }
+    let auth: AuthState | undefined;
+    let stub: Buffer;
+    if (h.authLength > 0) {
+      const st = decodeSecTrailer(pdu, h, req.stubOffset);
+      auth = this.auths.get(st.authContextId);
+      if (!auth || auth.failed || !auth.complete || auth.authType !== st.authType || auth.authLevel !== st.authLevel) {
+        return this.faultAndClose(h, req.contextId, FaultStatus.ACCESS_DENIED, 'request on an unusable auth context', 0);
+      }
+      if (isProtected(auth.authLevel)) {
+        try {
+          auth.security.unprotect(pdu.subarray(0, st.offset + 8), req.stubOffset, st.offset, auth.authLevel, st.authValue);
+        } catch (err) {
+          this.log.warn({ why: (err as Error).message }, 'request verifier check failed');
+          return this.faultAndClose(h, req.contextId, FaultStatus.ACCESS_DENIED, 'bad verifier', 0);
+        }
+      }
+      stub = pdu.subarray(req.stubOffset, st.offset - st.authPadLength);
+    } else {
+      // Level connect: requests carry no trailer but belong to the connect-level context.
+      for (const a of this.auths.values()) if (a.complete && !a.failed && a.authLevel === AuthLevel.Connect) auth = a;
+      stub = pdu.subarray(req.stubOffset);
+    }
+    const first = (h.pfcFlags & Pfc.FIRST_FRAG) !== 0;
+    const last = (h.pfcFlags & Pfc.LAST_FRAG) !== 0;
+    let r: Reassembly | undefined;
+    if (first) {
+      if (this.reassembly.has(h.callId) || this.calls.has(h.callId)) {
+        return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`);
+      }
+      if (this.calls.size + this.reassembly.size >= this.limits.maxPendingCallsPerConnection) {
+        this.log.warn({ limit: this.limits.maxPendingCallsPerConnection }, 'pending call limit reached; call refused');
+        if (!last) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit');
+        this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
+        return;
+      }
+      if (!last && req.allocHint > this.limits.maxRequestSize) {
+        return this.faultAndClose(h, req.contextId, FaultStatus.ACCESS_DENIED, `alloc_hint ${req.allocHint} over the request limit`, 0);
+      }
+      r = {
+        callId: h.callId, contextId: req.contextId, opnum: req.opnum, drep: Buffer.from(h.drep), le: h.le, auth,
+        noReply: (h.pfcFlags & Pfc.MAYBE) !== 0, chunks: [], size: 0, discard: false,
+      };
+      if (!this.contexts.has(req.contextId)) {
+        this.log.info({ contextId: req.contextId }, 'request on an unknown presentation context');
+        this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
+        r.discard = true;
+      }
+      // Entries (even discarded ones) count against the pending call limit, so this map is bounded.
+      if (!last) this.reassembly.set(h.callId, r);
+    } else {
+      r = this.reassembly.get(h.callId);
+      if (!r) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `continuation of unknown call ${h.callId}`);
+      if (!r.drep.equals(h.drep) || r.auth !== auth || r.contextId !== req.contextId) {
+        return this.faultAndClose(h, r.contextId, FaultStatus.NCA_S_PROTO_ERROR, 'fragment differs from the first fragment');
+      }
+    }
+    if (!r.discard) {
+      r.size += stub.length;
+      if (!(first && last)) this.reassemblyBytes += stub.length;
+      if (r.size > this.limits.maxRequestSize || this.reassemblyBytes > this.limits.maxReassemblyPerConnection) {
+        return this.faultAndClose(h, r.contextId, FaultStatus.ACCESS_DENIED, `reassembled request over the limit (${r.size} bytes)`, 0);
+      }
+      // Copy fragments held for reassembly so they do not pin the receive buffer.
+      r.chunks.push(first && last ? stub : Buffer.from(stub));
+    }
+    if (!last) return;
+    if (!first) {
+      this.reassembly.delete(h.callId);
+      this.reassemblyBytes -= r.discard ? 0 : r.size;
+    }
+    if (r.discard) return;
+    this.execute(r, r.chunks.length === 1 ? r.chunks[0] : Buffer.concat(r.chunks, r.size));
+  }
+
+  private execute(r: Reassembly, stub: Buffer): void {
+    const pc = this.contexts.get(r.contextId);
+    if (!pc) return; // checked at the first fragment; contexts are never removed
+    const level = r.auth?.authLevel ?? AuthLevel.None;
+    if (level < this.host.options.minAuthLevel) {
+      this.log.info({ level, min: this.host.options.minAuthLevel, iface: pc.iface.name }, 'call below the minimum auth level');
+      this.send(encodeFault(r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED));
+      return;
+    }
+    const popped = popVerificationTrailer(stub, r.le);
+    if (popped.commands) {
+      const bad = checkVerificationTrailer(popped.commands, {
+        clientHeaderSigning: this.clientHeaderSigning, abstractSyntax: pc.abstractSyntax, transferSyntax: NDR_SYNTAX,
+        ptype: PType.REQUEST, drep: r.drep, callId: r.callId, contextId: r.contextId, opnum: r.opnum,
+      });
+      if (bad) {
+        this.log.warn({ why: bad, iface: pc.iface.name }, 'verification trailer check failed');
+        this.send(encodeFault(r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED));
+        return;
+      }
+    }
+    const abort = new AbortController();
+    const ctx: CallContext = {
+      callId: r.callId, connectionId: this.id, associationGroup: this.group!,
+      localAddress: this.localAddress, localPort: this.localPort, remoteAddress: this.remoteAddress, remotePort: this.remotePort,
+      identity: r.auth?.security.identity, authLevel: level, signal: abort.signal,
+    };
+    let call!: Call;
+    let p: Promise<Buffer>;
+    try {
+      p = pc.iface.dispatch(r.opnum, popped.stub, r.le, ctx);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    const settled = p.then((out) => this.answer(call, out), (err) => this.answerError(call, pc.iface, err));
+    call = { callId: r.callId, contextId: r.contextId, opnum: r.opnum, le: r.le, auth: r.auth, noReply: r.noReply, abort, settled, done: false };
+    this.calls.set(r.callId, call);
+  }
+
+  private finish(call: Call): boolean {
+    if (call.done) return false;
+    call.done = true;
+    if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
+    return !this.closed && !call.noReply;
+  }
+
+  private answer(call: Call, out: Buffer): void {
+    if (!this.finish(call)) return;
+    let frags: Buffer[];
+    try {
+      frags = buildResponseFragments({ callId: call.callId, contextId: call.contextId, le: call.le, maxXmitFrag: this.maxXmitFrag, stub: out, auth: call.auth });
+    } catch (err) {
+      this.log.error({ err }, 'could not build the response');
+      this.send(encodeFault(call.callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_UNSPEC));
+      this.close('response protection failed');
+      return;
+    }
+    this.send(frags.length === 1 ? frags[0] : Buffer.concat(frags));
+  }
+
+  private answerError(call: Call, iface: RpcInterface<CallContext>, err: unknown): void {
+    let status: number;
+    let flags = 0;
+    const name = (err as Error)?.name;
+    if (err instanceof DispatchFault || (name === 'DispatchFault' && typeof (err as DispatchFault).status === 'number')) {
+      status = (err as DispatchFault).status;
+      if (status === FaultStatus.NCA_S_OP_RNG_ERROR) flags = Pfc.DID_NOT_EXECUTE;
+      this.log.debug({ iface: iface.name, opnum: call.opnum, status: faultName(status) }, 'call faulted');
+    } else if (name === 'NdrError') {
+      status = FaultStatus.BAD_STUB_DATA;
+      this.log.info({ iface: iface.name, opnum: call.opnum, why: (err as Error).message }, 'bad stub data');
+    } else if (call.abort.signal.aborted) {
+      const kind = (call.abort.signal.reason as CallAborted | undefined)?.kind;
+      status = kind === 'shutdown' ? FaultStatus.SERVER_UNAVAILABLE : FaultStatus.NCA_S_FAULT_CANCEL;
+    } else {
+      status = FaultStatus.NCA_S_FAULT_UNSPEC;
+      this.log.error({ err, iface: iface.name, opnum: call.opnum, op: iface.operationNames[call.opnum] }, 'server method failed');
+    }
+    if (!this.finish(call)) return;
+    this.send(encodeFault(call.callId, call.le, call.contextId, status, flags));
+  }
+
+  private onCancel(callId: number, kind: 'cancel' | 'orphaned'): void {
+    const r = this.reassembly.get(callId);
+    if (r && !r.discard) {
+      // Not started yet: drop what we hold and swallow the rest of its fragments.
+      this.reassemblyBytes -= r.size;
+      r.discard = true;
+      r.chunks.length = 0;
+      if (kind === 'cancel') this.send(encodeFault(callId, r.le, r.contextId, FaultStatus.NCA_S_FAULT_CANCEL, Pfc.DID_NOT_EXECUTE));
+      return;
+    }
+    const call = this.calls.get(callId);
+    if (!call) return;
+    this.log.debug({ callId, kind }, 'call aborted by the client');
+    call.abort.abort(new CallAborted(kind));
+    if (kind === 'cancel' && this.finish(call)) {
+      this.send(encodeFault(callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_CANCEL));
+    } else {
+      this.finish(call);
+    }
+  }
+
+  // ------------------------------------------------------------ output, close
+
+  private send(buf: Buffer): void {
+    if (this.closed || this.socket.destroyed) return;
+    this.socket.write(buf);
+    if (this.socket.writableLength > this.limits.maxQueuedOutputBytes) {
+      this.log.warn({ queued: this.socket.writableLength }, 'client does not read its responses; closing');
+      this.socket.destroy();
+      this.teardown('output queue limit');
+    }
+  }
+
+  /** End the connection after what is queued; pending calls are aborted. */
+  close(why: string): void {
+    if (this.closed) return;
+    this.teardown(why);
+    this.socket.end();
+    // A client that never reads must not keep the socket half-open forever.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  /**
+   * Graceful shutdown: abort every pending call with reason 'shutdown', give them graceMs to
+   * answer (response or fault), fault the rest, then close.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.closed) return;
+    const pending = [...this.calls.values()];
+    for (const c of pending) c.abort.abort(new CallAborted('shutdown'));
+    if (pending.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(pending.map((c) => c.settled)),
+        new Promise<void>((res) => { timer = setTimeout(res, graceMs); }),
+      ]);
+      if (timer) clearTimeout(timer);
+      for (const c of pending) {
+        if (this.finish(c)) this.send(encodeFault(c.callId, c.le, c.contextId, FaultStatus.SERVER_UNAVAILABLE));
+      }
+    }
+    await new Promise<void>((res) => {
+      if (this.socket.destroyed) return res();
+      this.socket.once('close', () => res());
+      this.close('server shutdown');
+    });
+  }
+
+  private teardown(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    for (const c of this.calls.values()) {
+      c.done = true;
+      if (!c.abort.signal.aborted) c.abort.abort(new CallAborted('closed'));
+    }
+    this.calls.clear();
+    this.reassembly.clear();
+    this.reassemblyBytes = 0;
+    this.log.debug({ why }, 'connection closed');
+    if (this.group) this.group.remove(this.id);
+    this.host.connectionClosed(this);
+  }
+}
+
+function decodeHeaderSafe(pdu: Buffer): PduHeader | undefined {
+  try {
+    return decodeHeader(pdu);
+  } catch {
+    return undefined;
+  }
+}
+

@@ -1,0 +1,15 @@
+/**
+ * Public API of the DCE/RPC runtime: a server that serves any RpcInterface<CallContext> over
+ * ncacn_ip_tcp, the endpoint mapper, and the numbers a service may need.
+ */
+export { RpcServer } from './server';
+export type { ListenOptions, RpcEndpoint } from './server';
+export { DEFAULT_LIMITS } from './options';
+export type { RpcServerOptions, RpcLimits } from './options';
+export type { CallContext, AssociationGroupRef } from './call-context';
+export { CallAborted } from './connection';
+export { FaultStatus, BindNakReason, NDR_SYNTAX, NDR64_SYNTAX, faultName } from './constants';
+export { AuthLevel, AuthType, AuthRejected, IntegrityError, principalName } from './security';
+export type { SecurityProvider, SecurityContext, Identity, AcceptResult, ConnectionInfo } from './security';
+export { DispatchFault, NCA_S_OP_RNG_ERROR } from '../ndr/dispatch';
+export type { RpcInterface, SyntaxId } from '../ndr/dispatch';

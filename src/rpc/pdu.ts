@@ -1,0 +1,250 @@
+/**
+ * Connection-oriented PDU layouts (C706 12.6, MS-RPCE 2.2.2): decoding what clients send and
+ * encoding what the server sends. The 16-byte common header is decoded with one compiled
+ * binary-parser per byte order; bodies with a WireReader; encoding is ours.
+ */
+import { Parser } from 'binary-parser';
+import type { SyntaxId } from '../ndr/dispatch';
+import {
+  HEADER_LENGTH, PType, Pfc, REQUEST_HEADER_LENGTH, SEC_TRAILER_LENGTH, FAULT_LENGTH,
+} from './constants';
+import { PduError, WireReader, WireWriter } from './wire';
+
+export interface PduHeader {
+  readonly rpcVers: number;
+  readonly rpcVersMinor: number;
+  readonly ptype: number;
+  readonly pfcFlags: number;
+  /** The four drep bytes as they came. */
+  readonly drep: Buffer;
+  /** drep[0] bit 0x10: little-endian integers. */
+  readonly le: boolean;
+  readonly fragLength: number;
+  readonly authLength: number;
+  readonly callId: number;
+}
+
+interface RawHeader {
+  rpcVers: number; rpcVersMinor: number; ptype: number; pfcFlags: number;
+  drep: number[]; fragLength: number; authLength: number; callId: number;
+}
+
+function headerParser(endian: 'little' | 'big'): Parser {
+  return new Parser()
+    .endianness(endian)
+    .uint8('rpcVers')
+    .uint8('rpcVersMinor')
+    .uint8('ptype')
+    .uint8('pfcFlags')
+    .array('drep', { type: 'uint8', length: 4 })
+    .uint16('fragLength')
+    .uint16('authLength')
+    .uint32('callId');
+}
+const LE_HEADER = headerParser('little');
+const BE_HEADER = headerParser('big');
+
+/** drep byte 0, high nibble: 1 = little-endian integers. */
+export function isLittleEndian(drep0: number): boolean {
+  return (drep0 & 0x10) !== 0;
+}
+
+/** frag_length of the PDU starting at buf[0] (needs 10 bytes). */
+export function peekFragLength(buf: Buffer): number {
+  return isLittleEndian(buf[4]) ? buf.readUInt16LE(8) : buf.readUInt16BE(8);
+}
+
+export function decodeHeader(pdu: Buffer): PduHeader {
+  if (pdu.length < HEADER_LENGTH) throw new PduError('PDU shorter than its header');
+  const le = isLittleEndian(pdu[4]);
+  const raw = (le ? LE_HEADER : BE_HEADER).parse(pdu) as RawHeader;
+  return {
+    rpcVers: raw.rpcVers,
+    rpcVersMinor: raw.rpcVersMinor,
+    ptype: raw.ptype,
+    pfcFlags: raw.pfcFlags,
+    drep: pdu.subarray(4, 8),
+    le,
+    fragLength: raw.fragLength,
+    authLength: raw.authLength,
+    callId: raw.callId,
+  };
+}
+
+/** sec_trailer (MS-RPCE 2.2.2.11) and the auth_value after it. */
+export interface SecTrailer {
+  readonly authType: number;
+  readonly authLevel: number;
+  readonly authPadLength: number;
+  readonly authContextId: number;
+  /** Offset of the sec_trailer inside the PDU. */
+  readonly offset: number;
+  readonly authValue: Buffer;
+}
+
+/** Locate the sec_trailer of a PDU with auth_length > 0; bodyStart is where the body begins. */
+export function decodeSecTrailer(pdu: Buffer, h: PduHeader, bodyStart: number): SecTrailer {
+  const offset = h.fragLength - h.authLength - SEC_TRAILER_LENGTH;
+  if (offset < bodyStart) throw new PduError('auth_length larger than the PDU');
+  const r = new WireReader(pdu, offset, h.fragLength, h.le);
+  const authType = r.u8();
+  const authLevel = r.u8();
+  const authPadLength = r.u8();
+  r.u8(); // auth_reserved
+  const authContextId = r.u32();
+  if (offset - authPadLength < bodyStart) throw new PduError('auth_pad_length larger than the body');
+  return { authType, authLevel, authPadLength, authContextId, offset, authValue: pdu.subarray(offset + SEC_TRAILER_LENGTH, h.fragLength) };
+}
+
+export interface ContextElement {
+  readonly contextId: number;
+  readonly abstractSyntax: SyntaxId;
+  readonly transferSyntaxes: readonly SyntaxId[];
+  /** Raw wire bytes of each transfer syntax's UUID tail (bind-time feature bits live there). */
+  readonly transferRaw: readonly Buffer[];
+}
+
+export interface BindBody {
+  readonly maxXmitFrag: number;
+  readonly maxRecvFrag: number;
+  readonly assocGroupId: number;
+  readonly contexts: readonly ContextElement[];
+}
+
+/** bind and alter_context share one body (C706 12.6.4.3 / 12.6.4.1). */
+export function decodeBind(pdu: Buffer, h: PduHeader, end: number): BindBody {
+  const r = new WireReader(pdu, HEADER_LENGTH, end, h.le);
+  const maxXmitFrag = r.u16();
+  const maxRecvFrag = r.u16();
+  const assocGroupId = r.u32();
+  const n = r.u8();
+  r.skip(3);
+  const contexts: ContextElement[] = [];
+  for (let i = 0; i < n; i++) {
+    const contextId = r.u16();
+    const nTransfer = r.u8();
+    r.skip(1);
+    const abstractSyntax = r.syntax();
+    const transferSyntaxes: SyntaxId[] = [];
+    const transferRaw: Buffer[] = [];
+    for (let j = 0; j < nTransfer; j++) {
+      transferRaw.push(pdu.subarray(r.off + 8, r.off + 16));
+      transferSyntaxes.push(r.syntax());
+    }
+    contexts.push({ contextId, abstractSyntax, transferSyntaxes, transferRaw });
+  }
+  return { maxXmitFrag, maxRecvFrag, assocGroupId, contexts };
+}
+
+export interface RequestBody {
+  readonly allocHint: number;
+  readonly contextId: number;
+  readonly opnum: number;
+  readonly object: string | undefined;
+  /** Offset of the stub inside the PDU. */
+  readonly stubOffset: number;
+}
+
+export function decodeRequest(pdu: Buffer, h: PduHeader): RequestBody {
+  const r = new WireReader(pdu, HEADER_LENGTH, h.fragLength, h.le);
+  const allocHint = r.u32();
+  const contextId = r.u16();
+  const opnum = r.u16();
+  const object = h.pfcFlags & Pfc.OBJECT_UUID ? r.uuid() : undefined;
+  return { allocHint, contextId, opnum, object, stubOffset: r.off };
+}
+
+function header(w: WireWriter, ptype: number, flags: number, fragLength: number, authLength: number, callId: number): void {
+  w.u8(5).u8(0).u8(ptype).u8(flags);
+  // drep: integers in w's byte order, ASCII characters, IEEE floats.
+  w.u8(w.le ? 0x10 : 0x00).u8(0).u8(0).u8(0);
+  w.u16(fragLength).u16(authLength).u32(callId);
+}
+
+export interface AckContextResult {
+  readonly result: number;
+  /** Provider reason, or the negotiated feature bits for negotiate_ack. */
+  readonly reason: number;
+  readonly transferSyntax: SyntaxId;
+}
+
+export interface OutgoingAuth {
+  readonly authType: number;
+  readonly authLevel: number;
+  readonly authContextId: number;
+  readonly token: Buffer;
+}
+
+const NULL_SYNTAX: SyntaxId = { uuid: '00000000-0000-0000-0000-000000000000', major: 0, minor: 0 };
+export { NULL_SYNTAX };
+
+/** bind_ack or alter_context_resp (C706 12.6.4.4 / 12.6.4.2). */
+export function encodeBindAck(args: {
+  ptype: number; callId: number; le: boolean; flags: number;
+  maxXmitFrag: number; maxRecvFrag: number; assocGroupId: number;
+  secondaryAddress: string; results: readonly AckContextResult[]; auth?: OutgoingAuth;
+}): Buffer {
+  // port_any_t: length including the NUL, then the characters; empty address has length 0.
+  const sec = args.secondaryAddress.length ? Buffer.from(args.secondaryAddress + '\0', 'latin1') : Buffer.alloc(0);
+  let len = HEADER_LENGTH + 8 + 2 + sec.length;
+  len += (4 - (len % 4)) % 4;
+  len += 4 + 24 * args.results.length;
+  const authLen = args.auth ? args.auth.token.length : 0;
+  if (args.auth) len += SEC_TRAILER_LENGTH + authLen;
+  const w = new WireWriter(Buffer.alloc(len), args.le);
+  header(w, args.ptype, args.flags, len, authLen, args.callId);
+  w.u16(args.maxXmitFrag).u16(args.maxRecvFrag).u32(args.assocGroupId);
+  w.u16(sec.length).bytes(sec).alignZero(4);
+  w.u8(args.results.length).zeros(3);
+  for (const r of args.results) w.u16(r.result).u16(r.reason).syntax(r.transferSyntax);
+  if (args.auth) {
+    // The body is 4-aligned here, so the sec_trailer needs no padding.
+    w.u8(args.auth.authType).u8(args.auth.authLevel).u8(0).u8(0).u32(args.auth.authContextId).bytes(args.auth.token);
+  }
+  return w.buf;
+}
+
+/** bind_nak (C706 12.6.4.5): reason, one supported protocol version (5.0), padding. */
+export function encodeBindNak(callId: number, le: boolean, reason: number): Buffer {
+  const len = HEADER_LENGTH + 8;
+  const w = new WireWriter(Buffer.alloc(len), le);
+  header(w, PType.BIND_NAK, Pfc.FIRST_FRAG | Pfc.LAST_FRAG, len, 0, callId);
+  w.u16(reason).u8(1).u8(5).u8(0).zeros(3);
+  return w.buf;
+}
+
+/** fault (C706 12.6.4.7): no stub, no verifier. */
+export function encodeFault(callId: number, le: boolean, contextId: number, status: number, extraFlags = 0): Buffer {
+  const w = new WireWriter(Buffer.alloc(FAULT_LENGTH), le);
+  header(w, PType.FAULT, Pfc.FIRST_FRAG | Pfc.LAST_FRAG | extraFlags, FAULT_LENGTH, 0, callId);
+  w.u32(0).u16(contextId).u8(0).u8(0).u32(status).u32(0);
+  return w.buf;
+}
+
+/**
+ * One response fragment without auth: header, alloc_hint, context id, cancel count, stub.
+ * With auth the caller lays the PDU out itself (see Connection).
+ */
+export function encodeResponseFragment(callId: number, le: boolean, flags: number, allocHint: number, contextId: number, stub: Buffer): Buffer {
+  const len = REQUEST_HEADER_LENGTH + stub.length;
+  const w = new WireWriter(Buffer.allocUnsafe(len), le);
+  header(w, PType.RESPONSE, flags, len, 0, callId);
+  w.u32(allocHint).u16(contextId).u8(0).u8(0).bytes(stub);
+  return w.buf;
+}
+
+/** Header + response body of an authenticated fragment; the caller fills stub, padding, trailer and verifier. */
+export function writeResponseHeader(buf: Buffer, le: boolean, callId: number, flags: number, fragLength: number, authLength: number, allocHint: number, contextId: number): void {
+  const w = new WireWriter(buf, le);
+  header(w, PType.RESPONSE, flags, fragLength, authLength, callId);
+  w.u32(allocHint).u16(contextId).u8(0).u8(0);
+}
+
+export function writeSecTrailer(buf: Buffer, off: number, le: boolean, t: { authType: number; authLevel: number; authPadLength: number; authContextId: number }): void {
+  buf[off] = t.authType;
+  buf[off + 1] = t.authLevel;
+  buf[off + 2] = t.authPadLength;
+  buf[off + 3] = 0;
+  if (le) buf.writeUInt32LE(t.authContextId >>> 0, off + 4);
+  else buf.writeUInt32BE(t.authContextId >>> 0, off + 4);
+}

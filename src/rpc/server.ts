@@ -1,0 +1,141 @@
+/**
+ * RpcServer: TCP listeners (ncacn_ip_tcp), each serving a set of interfaces on one port over
+ * one or more addresses; the security providers; association groups; limits; graceful close.
+ * The endpoint mapper reads `endpoints()` to answer ept_map and ept_lookup.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
+import type { CallContext } from './call-context';
+import type { SecurityProvider } from './security';
+import { AssociationGroupTable } from './association-group';
+import { Connection, type ConnectionHost, type EndpointView } from './connection';
+import { type ResolvedOptions, type RpcServerOptions, resolveOptions } from './options';
+import { syntaxToString } from './wire';
+
+export interface ListenOptions {
+  /** One address or several (IPv4 and IPv6); default all IPv4 and IPv6 addresses ('::'). */
+  readonly address?: string | readonly string[];
+  /** 0 (default) picks a dynamic port, shared by every address of this listener. */
+  readonly port?: number;
+  /** The interfaces served on this port. */
+  readonly interfaces: readonly RpcInterface<CallContext>[];
+  /** For logs (e.g. 'epmapper', 'witness'). */
+  readonly name?: string;
+}
+
+/** A port we listen on, and what it serves: what the endpoint mapper advertises. */
+export interface RpcEndpoint {
+  readonly name: string;
+  readonly protocol: 'ncacn_ip_tcp';
+  readonly port: number;
+  readonly addresses: readonly string[];
+  readonly interfaces: readonly SyntaxId[];
+}
+
+interface Listener {
+  readonly endpoint: RpcEndpoint;
+  readonly servers: net.Server[];
+  readonly view: EndpointView;
+}
+
+export class RpcServer implements ConnectionHost {
+  readonly options: ResolvedOptions;
+  readonly groups: AssociationGroupTable;
+  private readonly log: Logger;
+  private readonly providers = new Map<number, SecurityProvider>();
+  private readonly listeners: Listener[] = [];
+  private readonly connections = new Set<Connection>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RpcServerOptions = {}) {
+    this.options = resolveOptions(options);
+    this.log = this.options.logger;
+    this.groups = new AssociationGroupTable((err) => this.log.error({ err }, 'association group listener failed'));
+    for (const p of options.securityProviders ?? []) this.addSecurityProvider(p);
+  }
+
+  /** Register a security provider for its auth_type (replaces an earlier one). */
+  addSecurityProvider(p: SecurityProvider): void {
+    this.providers.set(p.authType, p);
+  }
+
+  provider(authType: number): SecurityProvider | undefined {
+    return this.providers.get(authType);
+  }
+
+  /** Every port we listen on and what it serves. */
+  endpoints(): readonly RpcEndpoint[] {
+    return this.listeners.map((l) => l.endpoint);
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Listen on one port over one or more addresses; resolves once every address is bound. */
+  async listen(opts: ListenOptions): Promise<RpcEndpoint> {
+    if (this.closing) throw new Error('RpcServer is closed');
+    if (opts.interfaces.length === 0) throw new Error('listen() needs at least one interface');
+    const addresses = opts.address === undefined ? ['::'] : typeof opts.address === 'string' ? [opts.address] : [...opts.address];
+    if (addresses.length === 0) throw new Error('listen() needs at least one address');
+    const name = opts.name ?? opts.interfaces[0].name;
+    let port = opts.port ?? 0;
+    const servers: net.Server[] = [];
+    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port, interfaces: [...opts.interfaces] };
+    try {
+      for (const address of addresses) {
+        const srv = net.createServer({ noDelay: true }, (s) => this.accept(s, view));
+        await new Promise<void>((resolve, reject) => {
+          srv.once('error', reject);
+          // ipv6Only keeps '::' and '0.0.0.0' from colliding when both are given.
+          srv.listen({ host: address, port, ipv6Only: address.includes(':') && addresses.length > 1 }, () => {
+            srv.off('error', reject);
+            resolve();
+          });
+        });
+        srv.on('error', (err) => this.log.error({ err, address, port }, 'listener error'));
+        servers.push(srv);
+        port = (srv.address() as net.AddressInfo).port;
+      }
+    } catch (err) {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+      throw err;
+    }
+    view.port = port;
+    const endpoint: RpcEndpoint = { name, protocol: 'ncacn_ip_tcp', port, addresses, interfaces: opts.interfaces.map((i) => i.syntax) };
+    this.listeners.push({ endpoint, servers, view });
+    this.log.info({ name, addresses, port, interfaces: endpoint.interfaces.map(syntaxToString) }, 'listening');
+    return endpoint;
+  }
+
+  private accept(socket: net.Socket, view: EndpointView): void {
+    if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
+      this.log.warn({ limit: this.options.limits.maxConnections, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, this, view);
+    this.connections.add(conn);
+  }
+
+  connectionClosed(conn: Connection): void {
+    this.connections.delete(conn);
+  }
+
+  /**
+   * Stop listening, abort every pending call (ctx.signal, reason 'shutdown'), let the calls
+   * answer or fault them after the grace period, then close every connection.
+   */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const stopped = this.listeners.flatMap((l) => l.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    await Promise.all([...this.connections].map((c) => c.shutdown(this.options.shutdownGraceMs)));
+    await Promise.all(stopped);
+    this.log.info('RPC server closed');
+  }
+}
