@@ -1,0 +1,33 @@
+/** What the health watcher asks of a probe: one attempt, bounded in time, never throwing. */
+export interface ProbeTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ProbeResult {
+  /** True: the node's SMB server answered as a healthy one. */
+  readonly ok: boolean;
+  /** One short line for logs: why it failed, or what it negotiated. */
+  readonly detail: string;
+}
+
+/** Resolves (never rejects) within about timeoutMs. */
+export type Probe = (target: ProbeTarget, timeoutMs: number) => Promise<ProbeResult>;
+
+/** Short text for a socket error (ECONNREFUSED → "connection refused"). */
+export function socketErrorText(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+      return 'host unreachable';
+    case 'ENETUNREACH':
+      return 'network unreachable';
+    case 'EADDRNOTAVAIL':
+      return 'address not available';
+    default:
+      return err.code ? `${err.code}: ${err.message}` : err.message;
+  }
+}

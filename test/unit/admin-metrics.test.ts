@@ -1,0 +1,75 @@
+import { MetricsRegistry, WitnessdMetrics } from '../../src/admin/metrics';
+
+describe('metrics registry', () => {
+  it('renders counters and gauges in the Prometheus text format', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('x_requests_total', 'Requests', ['code']);
+    c.inc({ code: '200' });
+    c.inc({ code: '200' }, 2);
+    c.inc({ code: '404' });
+    const g = r.gauge('x_temperature', 'Temp "now"\nhere');
+    g.set({}, 21.5);
+    expect(r.render()).toBe(
+      [
+        '# HELP x_requests_total Requests',
+        '# TYPE x_requests_total counter',
+        'x_requests_total{code="200"} 3',
+        'x_requests_total{code="404"} 1',
+        '# HELP x_temperature Temp "now"\\nhere',
+        '# TYPE x_temperature gauge',
+        'x_temperature 21.5',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('escapes label values and keeps declared label order', () => {
+    const r = new MetricsRegistry();
+    r.counter('y_total', 'y', ['a', 'b']).inc({ b: 'q"\\\n', a: '1' });
+    expect(r.render()).toContain('y_total{a="1",b="q\\"\\\\\\n"} 1');
+  });
+
+  it('same name returns the same metric; conflicts and bad input throw', () => {
+    const r = new MetricsRegistry();
+    expect(r.counter('z_total', 'z')).toBe(r.counter('z_total', 'z'));
+    expect(() => r.gauge('z_total', 'z')).toThrow(/another type/);
+    expect(() => r.counter('z_total', 'z', ['l'])).toThrow(/another type or labels/);
+    expect(() => r.counter('bad-name', 'x')).toThrow(/bad metric name/);
+    expect(() => r.counter('q_total', 'q').inc({}, -1)).toThrow(/only go up/);
+    expect(() => r.counter('q_total', 'q').inc({ nolabel: 'x' })).toThrow(/no label nolabel/);
+  });
+
+  it('collectors run at scrape time; a failing one does not break the scrape', () => {
+    const r = new MetricsRegistry();
+    const g = r.gauge('live', 'live value');
+    let v = 1;
+    r.addCollector(() => g.set({}, v));
+    const remove = r.addCollector(() => {
+      throw new Error('broken');
+    });
+    expect(r.render()).toContain('live 1');
+    v = 7;
+    expect(r.render()).toContain('live 7');
+    remove();
+    expect(r.render()).toContain('live 7');
+  });
+
+  it('the number of label combinations is bounded', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('many_total', 'm', ['k']);
+    for (let i = 0; i < 10_050; i++) c.inc({ k: String(i) });
+    expect(r.render().split('\n').filter((l) => l.startsWith('many_total{')).length).toBe(10_000);
+  });
+
+  it('the standard witnessd instruments', () => {
+    const m = new WitnessdMetrics();
+    m.notifications.inc({ type: 'RESOURCE_CHANGE' });
+    m.rpcCalls.inc({ interface: 'witness', opnum: 3 });
+    m.pendingAsyncNotify.set({}, 4);
+    const text = m.registry.render();
+    expect(text).toContain('witnessd_notifications_total{type="RESOURCE_CHANGE"} 1');
+    expect(text).toContain('witnessd_rpc_calls_total{interface="witness",opnum="3"} 1');
+    expect(text).toContain('witnessd_pending_async_notify 4');
+    expect(text).toContain('# TYPE witnessd_probe_results_total counter');
+  });
+});
