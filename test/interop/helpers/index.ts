@@ -9,3 +9,4 @@ export * from './smbd';
 export * from './witnessd';
 export * from './smbtorture';
 export * from './rpcclient';
+export * from './clusapi-client';

@@ -34,11 +34,24 @@ export function findExecutable(name: string): string | undefined {
   return found;
 }
 
+/**
+ * The Debian python3 (where python3-impacket and python3-samba install) rather than whatever
+ * python3 comes first on PATH (a pyenv shim, for instance, has neither).
+ */
+export function systemPython(): string | undefined {
+  try {
+    fs.accessSync('/usr/bin/python3', fs.constants.X_OK);
+    return '/usr/bin/python3';
+  } catch {
+    return findExecutable('python3');
+  }
+}
+
 function pythonHas(module: string): boolean {
   const key = `python:${module}`;
   if (cache.has(key)) return cache.get(key) !== undefined;
   let ok = false;
-  const py = findExecutable('python3');
+  const py = systemPython();
   if (py) {
     try {
       execFileSync('timeout', ['20', py, '-c', `import ${module}`], { stdio: 'ignore' });
@@ -55,7 +68,9 @@ function pythonHas(module: string): boolean {
 export function peerPath(peer: Peer): string | undefined {
   switch (peer) {
     case 'impacket':
-      return pythonHas('impacket') ? findExecutable('python3') : undefined;
+      return pythonHas('impacket') ? systemPython() : undefined;
+    case 'python3':
+      return systemPython();
     default:
       return findExecutable(peer);
   }

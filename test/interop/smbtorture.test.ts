@@ -1,0 +1,111 @@
+/**
+ * Samba's smbtorture rpc.witness suite against the real daemon, with a real smbd beside it
+ * (srvsvc over SMB for find_sofs_share) and witnessd's clusapi (MS-CMRP) for AsyncNotify.
+ * All six subtests, anonymous (-U%) and with credentials (SPNEGO/NTLMSSP at sign for
+ * witness, seal for clusapi). Each subtest is its own jest test, so the report names it.
+ *
+ * smbtorture is run with the subtests named individually: each gets a new connection
+ * (INTEROP.md §2), so one failure cannot cascade through a shared connection.
+ */
+import {
+  describeWithPeers,
+  runSmbtorture,
+  SmbdInstance,
+  SmbtortureRun,
+  startSmbd,
+  startWitnessd,
+  TEST_CLUSTER,
+  TEST_CREDENTIALS,
+  WitnessdInstance,
+} from './helpers';
+
+const SUBTESTS = ['GetInterfaceList', 'Register', 'UnRegister', 'RegisterEx', 'AsyncNotify'] as const;
+const USERS = [
+  { label: 'anonymous (-U%)', user: '%' },
+  { label: `with credentials (-U ${TEST_CREDENTIALS.replace(/%.*/, '%…')})`, user: TEST_CREDENTIALS },
+] as const;
+
+/** AsyncNotify_timeouts waits 0+1+10+100+120 s per WITNESS_IF interface (one here). */
+const TIMEOUTS_TEST_MS = 6 * 60_000;
+
+describeWithPeers('smbtorture rpc.witness.witness against witnessd + smbd', ['smbtorture', 'smbd'], () => {
+  let smbd: SmbdInstance | undefined;
+  let daemon: WitnessdInstance | undefined;
+
+  beforeAll(async () => {
+    smbd = await startSmbd({ addresses: [TEST_CLUSTER.node1.address, TEST_CLUSTER.node2.address], netbiosName: 'NODES' });
+    daemon = await startWitnessd({ watcher: { mode: 'simulated' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await smbd?.dispose();
+  }, 60_000);
+
+  const binding = (): string => `ncacn_ip_tcp:${TEST_CLUSTER.node1.address}[${daemon!.witnessPort}]`;
+
+  const explain = (run: SmbtortureRun): string => `${run.summary()}\n${daemon?.output(40) ?? ''}`;
+
+  for (const { label, user } of USERS) {
+    describe(label, () => {
+      let run: SmbtortureRun | undefined;
+
+      beforeAll(async () => {
+        run = await runSmbtorture({
+          binding: binding(),
+          user,
+          netName: TEST_CLUSTER.netbiosName,
+          tests: SUBTESTS.map((t) => `rpc.witness.witness.${t}`),
+          timeoutMs: 150_000,
+        });
+      }, 170_000);
+
+      for (const sub of SUBTESTS) {
+        it(`rpc.witness.witness.${sub}`, () => {
+          const r = run!.byName(sub);
+          if (r?.status !== 'success') throw new Error(`${sub}: ${r ? `${r.status}: ${r.reason}` : 'not reported'}\n\n${explain(run!)}`);
+          expect(r.status).toBe('success');
+        });
+      }
+
+      it('smbtorture exits 0 and reports every subtest', () => {
+        if (run!.tool.code !== 0) throw new Error(explain(run!));
+        expect(run!.results.map((r) => r.name.replace(/^.*\./, '')).sort()).toEqual([...SUBTESTS].sort());
+      });
+    });
+  }
+
+  // The two ~4-minute runs go in parallel (separate connections and registrations), one test each.
+  describe('AsyncNotify_timeouts (KeepAliveTimeout 0, 1, 10, 100, 120 s → WERR_TIMEOUT)', () => {
+    const runs = new Map<string, Promise<SmbtortureRun>>();
+
+    beforeAll(() => {
+      for (const { label, user } of USERS) {
+        const p = runSmbtorture({
+          binding: binding(),
+          user,
+          netName: TEST_CLUSTER.netbiosName,
+          tests: ['rpc.witness.witness.AsyncNotify_timeouts'],
+          timeoutMs: TIMEOUTS_TEST_MS - 20_000,
+        });
+        p.catch(() => undefined); // awaited by its test
+        runs.set(label, p);
+      }
+    });
+
+    for (const { label } of USERS) {
+      it(
+        `rpc.witness.witness.AsyncNotify_timeouts ${label}`,
+        async () => {
+          const run = await runs.get(label)!;
+          const r = run.byName('AsyncNotify_timeouts');
+          if (r?.status !== 'success' || run.tool.code !== 0) throw new Error(explain(run));
+          // Every keep-alive value was exercised and answered (smbtorture prints one line per value).
+          const tried = [...run.tool.stdout.matchAll(/Testing Async Notify with timeout of (\d+)/g)].map((m) => Number(m[1]));
+          expect(tried).toEqual([0, 1, 10, 100, 120]);
+        },
+        TIMEOUTS_TEST_MS,
+      );
+    }
+  });
+});
