@@ -1,0 +1,99 @@
+/**
+ * A hand-written RpcInterface for runtime tests (no generated codec involved).
+ *  0 echo     → [littleEndian ? 1 : 0] + stub
+ *  1 wait     → stub = u32 tag; pending until release(tag) or the signal aborts (then rejects)
+ *  2 ndr      → throws an NdrError-named error (bad stub data)
+ *  3 boom     → throws a plain Error (server bug)
+ *  4 fault    → DispatchFault(0x00001234)
+ *  5 big      → stub = u32 n; returns n bytes i & 0xff
+ *  6 whoami   → JSON of the call context (identity, level, group, addresses)
+ *  7 waitIgnore → stub = u32 tag; pending until release(tag); ignores the signal
+ */
+import type { CallContext } from '../../../../src/rpc/call-context';
+import { DispatchFault, NCA_S_OP_RNG_ERROR, type RpcInterface, type SyntaxId } from '../../../../src/ndr/dispatch';
+
+export const TEST_SYNTAX: SyntaxId = { uuid: '12345678-1234-abcd-ef00-0123456789ab', major: 1, minor: 1 };
+export const OTHER_SYNTAX: SyntaxId = { uuid: '87654321-4321-dcba-00fe-ba9876543210', major: 2, minor: 0 };
+
+export class TestInterface implements RpcInterface<CallContext> {
+  readonly name: string;
+  readonly operationNames = ['echo', 'wait', 'ndr', 'boom', 'fault', 'big', 'whoami', 'waitIgnore'];
+  private readonly waiting = new Map<number, { resolve: (b: Buffer) => void }>();
+  readonly aborted: Array<{ tag: number; reason: unknown }> = [];
+  readonly started: number[] = [];
+  readonly contexts: CallContext[] = [];
+
+  constructor(readonly syntax: SyntaxId = TEST_SYNTAX, name = 'test') {
+    this.name = name;
+  }
+
+  /** Number of calls currently parked in wait/waitIgnore. */
+  get parked(): number {
+    return this.waiting.size;
+  }
+
+  release(tag: number, out: Buffer = Buffer.from([tag & 0xff])): void {
+    const w = this.waiting.get(tag);
+    if (!w) throw new Error(`no call waiting with tag ${tag}`);
+    this.waiting.delete(tag);
+    w.resolve(out);
+  }
+
+  async dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: CallContext): Promise<Buffer> {
+    this.contexts.push(ctx);
+    const tag = () => (stub.length >= 4 ? (littleEndian ? stub.readUInt32LE(0) : stub.readUInt32BE(0)) : 0);
+    switch (opnum) {
+      case 0:
+        return Buffer.concat([Buffer.from([littleEndian ? 1 : 0]), stub]);
+      case 1:
+      case 7: {
+        const t = tag();
+        this.started.push(t);
+        return new Promise<Buffer>((resolve, reject) => {
+          this.waiting.set(t, { resolve });
+          if (opnum === 1) {
+            ctx.signal.addEventListener('abort', () => {
+              this.waiting.delete(t);
+              this.aborted.push({ tag: t, reason: ctx.signal.reason });
+              reject(ctx.signal.reason);
+            }, { once: true });
+          }
+        });
+      }
+      case 2: {
+        const e = new Error('stub too short at offset 0');
+        e.name = 'NdrError';
+        throw e;
+      }
+      case 3:
+        throw new Error('boom');
+      case 4:
+        throw new DispatchFault(0x1234);
+      case 5: {
+        const n = tag();
+        const out = Buffer.alloc(n);
+        for (let i = 0; i < n; i++) out[i] = i & 0xff;
+        return out;
+      }
+      case 6:
+        return Buffer.from(JSON.stringify({
+          identity: ctx.identity ?? null, authLevel: ctx.authLevel, group: ctx.associationGroup.id,
+          callId: ctx.callId, connectionId: ctx.connectionId, localPort: ctx.localPort, remoteAddress: ctx.remoteAddress,
+        }));
+      default:
+        throw new DispatchFault(NCA_S_OP_RNG_ERROR);
+    }
+  }
+}
+
+export function u32le(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+export function u32be(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
