@@ -45,14 +45,14 @@ export class InteractiveRpcclient {
     this.tool.write(`${command}\n`);
   }
 
-  /** Register (V1 unless args say otherwise) and return the printed handle `<type>:<guid>`. */
-  async register(args: string, timeoutMs = 15_000): Promise<string> {
+  /** Register / RegisterEx and return the printed handle `<type>:<guid>`. */
+  async register(args: string, timeoutMs = 15_000, command: 'Register' | 'RegisterEx' = 'Register'): Promise<string> {
     const before = this.tool.stdout.length;
-    this.send(`Register ${args}`);
+    this.send(`${command} ${args}`);
     return this.tool.waitFor(
       (out) => /^([0-9a-fA-F]+:[0-9a-fA-F-]{36})\s*$/m.exec(out.slice(before))?.[1],
       timeoutMs,
-      `a context handle after "Register ${args}"`,
+      `a context handle after "${command} ${args}"`,
     );
   }
 

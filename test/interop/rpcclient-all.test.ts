@@ -1,0 +1,150 @@
+/**
+ * rpcclient (Samba 4.17) against the real daemon: every WITNESS command (GetInterfaceList,
+ * Register, RegisterEx, UnRegister, AsyncNotify), and the endpoint-mapper commands epmmap and
+ * epmlookup — anonymous, and with NTLMSSP at sign and at seal. rpcclient's exit status only
+ * reflects the last command (INTEROP.md gotcha 8), so every assertion reads its output.
+ *
+ * AsyncNotify gets a real RESOURCE_CHANGE: the test takes the CIFS server's cluster resource
+ * offline and online through witnessd's clusapi (MS-CMRP), like a cluster administrator.
+ */
+import {
+  ClusapiClient,
+  describeWithPeers,
+  InteractiveRpcclient,
+  rpcclientTarget,
+  RpcclientAuth,
+  runRpcclient,
+  startWitnessd,
+  TEST_CLUSTER,
+  TEST_CREDENTIALS,
+  WitnessdInstance,
+} from './helpers';
+
+const WITNESS_UUID = 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28';
+const AUTHS: readonly RpcclientAuth[] = ['anonymous', 'sign', 'seal'];
+const HOST = TEST_CLUSTER.node1.address; // serving node node1: node2's LIF is the witness interface
+const PARTNER_IP = TEST_CLUSTER.node2.address;
+const NET = TEST_CLUSTER.netbiosName;
+
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rpcclient'], () => {
+  let daemon: WitnessdInstance | undefined;
+
+  beforeAll(async () => {
+    daemon = await startWitnessd({ watcher: { mode: 'simulated' } });
+  }, 90_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+  }, 30_000);
+
+  for (const auth of AUTHS) {
+    describe(`${auth}`, () => {
+      const target = rpcclientTarget(HOST, auth, TEST_CREDENTIALS);
+      let client: InteractiveRpcclient | undefined;
+      let mark = 0;
+
+      const why = (): string => `\n--- rpcclient (${target.binding}) stdout ---\n${client?.stdout ?? ''}\n--- stderr ---\n${client?.tool.stderr ?? ''}\n${daemon?.output(30) ?? ''}`;
+      /** Send a command and wait for its output after the current end of stdout. */
+      const expectOutput = async (command: string, re: RegExp, what: string, timeoutMs = 15_000): Promise<RegExpExecArray> => {
+        const from = client!.stdout.length;
+        client!.send(command);
+        try {
+          return await client!.waitFor(re, timeoutMs, what, from);
+        } catch (e) {
+          throw new Error(`"${command}": ${(e as Error).message}${why()}`);
+        }
+      };
+
+      beforeAll(() => {
+        client = InteractiveRpcclient.start(target.binding, target.user, 3 * 60_000);
+      });
+      afterAll(async () => {
+        await client?.stop();
+      });
+
+      it('GetInterfaceList lists both LIFs; the SFO partner\'s LIF is the witness interface', async () => {
+        const m = await expectOutput('GetInterfaceList', new RegExp(`^\\*\\+ ${TEST_CLUSTER.node2.name} ${esc(PARTNER_IP)} V2$`, 'm'), 'the witness interface line');
+        expect(m).toBeTruthy();
+        const lines = client!.stdout.split('\n').filter((l) => / V[12]$/.test(l));
+        expect(lines.sort()).toEqual([` + ${TEST_CLUSTER.node1.name} ${HOST} V2`, `*+ ${TEST_CLUSTER.node2.name} ${PARTNER_IP} V2`].sort());
+      }, 30_000);
+
+      it('Register (V1) prints a handle; UnRegister removes it; a second UnRegister is WERR_INVALID_PARAMETER', async () => {
+        const h = await client!.register(`-n ${NET} -i ${PARTNER_IP} -c rpcclient-${auth}`);
+        expect(h).toMatch(/^0:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        mark = client!.stdout.length;
+        client!.send(`UnRegister ${h}`);
+        await expectOutput(`UnRegister ${h}`, /result was WERR_INVALID_PARAMETER/, 'WERR_INVALID_PARAMETER for the second UnRegister');
+        // Exactly one error between the two: the first UnRegister succeeded.
+        expect(client!.stdout.slice(mark).match(/result was/g)).toHaveLength(1);
+      }, 40_000);
+
+      it('Register is refused with the Windows codes: bad version, unknown net name, foreign IP', async () => {
+        await expectOutput(`Register -v 0 -n ${NET} -i ${PARTNER_IP}`, /result was WERR_REVISION_MISMATCH/, 'WERR_REVISION_MISMATCH');
+        await expectOutput(`Register -n NOSUCHNAME -i ${PARTNER_IP}`, /result was WERR_INVALID_PARAMETER/, 'WERR_INVALID_PARAMETER');
+        await expectOutput(`Register -n ${NET} -i 127.0.0.99`, /result was WERR_INVALID_STATE/, 'WERR_INVALID_STATE');
+      }, 40_000);
+
+      it('RegisterEx (V2) with a share; an unknown share is WERR_INVALID_STATE', async () => {
+        await expectOutput(`RegisterEx -n ${NET} -i ${PARTNER_IP} -s nosuchshare -c x`, /result was WERR_INVALID_STATE/, 'WERR_INVALID_STATE');
+        const h = await client!.register(`-n ${NET} -i ${PARTNER_IP} -s ${TEST_CLUSTER.share} -f 1 -t 60 -c rpcclient-${auth}`, 15_000, 'RegisterEx');
+        expect(h).toMatch(/^0:[0-9a-f-]{36}$/);
+        mark = client!.stdout.length;
+        client!.send(`UnRegister ${h}`);
+        await expectOutput(`UnRegister ${h}`, /result was WERR_INVALID_PARAMETER/, 'WERR_INVALID_PARAMETER for the second UnRegister');
+        expect(client!.stdout.slice(mark).match(/result was/g)).toHaveLength(1);
+      }, 40_000);
+
+      it('AsyncNotify on a V2 registration with KeepAliveTimeout 1 s ends with WERR_TIMEOUT', async () => {
+        const h = await client!.register(`-n ${NET} -i ${PARTNER_IP} -t 1 -c rpcclient-${auth}`, 15_000, 'RegisterEx');
+        const t0 = Date.now();
+        await expectOutput(`AsyncNotify ${h}`, /result was WERR_TIMEOUT/, 'WERR_TIMEOUT', 20_000);
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+        client!.send(`UnRegister ${h}`);
+      }, 40_000);
+
+      it('AsyncNotify reports the CIFS server Unavailable / Available when its cluster resource goes offline / online (clusapi)', async () => {
+        const h = await client!.register(`-n ${NET} -i ${PARTNER_IP} -c rpcclient-${auth}`);
+        const cl = await ClusapiClient.connect(HOST, daemon!.witnessPort);
+        try {
+          for (const [online, word, state] of [
+            [false, 'Unavailable', 3],
+            [true, 'Available', 2],
+          ] as const) {
+            const from = client!.stdout.length;
+            client!.send(`AsyncNotify ${h}`);
+            await new Promise((r) => setTimeout(r, 400)); // let the call be parked
+            expect(client!.stdout.slice(from)).not.toMatch(/Resource change/);
+            expect(await cl.setResource(NET, online)).toBe(state);
+            await client!.waitFor(new RegExp(`Resource change with 1 messages\\s*\\n${NET} -> ${word}\\b`), 15_000, word, from).catch((e) => {
+              throw new Error(`${(e as Error).message}${why()}`);
+            });
+          }
+        } finally {
+          await cl.close();
+        }
+        client!.send(`UnRegister ${h}`);
+      }, 60_000);
+
+      it('epmmap maps the witness interface to the daemon\'s port', async () => {
+        const r = await runRpcclient(target.binding, target.user, ['epmmap witness ncacn_ip_tcp']);
+        const out = r.stdout + r.stderr;
+        if (!new RegExp(`tower\\[0\\] ncacn_ip_tcp:${esc(HOST)}\\[${daemon!.witnessPort},abstract_syntax=${WITNESS_UUID}/0x00000001`).test(r.stdout)) {
+          throw new Error(`$ ${r.command}\nexit ${r.code}\n${out}\n${daemon!.output(20)}`);
+        }
+        expect(r.stdout).toMatch(/num_tower\[1\]/);
+      }, 40_000);
+
+      it('epmlookup lists the witness interface on the daemon\'s port', async () => {
+        const r = await runRpcclient(target.binding, target.user, ['epmlookup']);
+        const witnessLines = r.stdout.split('\n').filter((l) => l.toLowerCase().includes(WITNESS_UUID));
+        if (witnessLines.length === 0 || !witnessLines.some((l) => l.includes(`[${daemon!.witnessPort}]`))) {
+          throw new Error(`$ ${r.command}\nexit ${r.code}\n${r.stdout}\n${r.stderr}\n${daemon!.output(20)}`);
+        }
+        expect(r.stderr).not.toMatch(/NT_STATUS_(?!NO_MORE_ENTRIES)|failed/i);
+      }, 40_000);
+    });
+  }
+});
