@@ -117,7 +117,7 @@ export function parseSmbpasswd(text: string): SmbpasswdParseResult {
     }
     const flags = (flagField ?? '').replace(/[\[\]\s]/g, '').toUpperCase();
     if (/[DWSI]/.test(flags)) return;
-    if (/^X{32}$/i.test(nt) || /^NOPASSWORD/i.test(nt)) return;
+    if (/^X{32}$/i.test(nt) || /^NO ?PASSWORD/i.test(nt)) return;
     const hash = parseHexHash(nt);
     if (!hash) {
       errors.push(`line ${i + 1}: user ${name}: NT hash is not 32 hex digits`);

@@ -80,7 +80,7 @@ export class TestNtlmClient {
       lm = Buffer.alloc(24);
       sessionBaseKey = sessionBaseKeyV2(key, proof);
     }
-    let encryptedKey = Buffer.alloc(0);
+    let encryptedKey: Buffer = Buffer.alloc(0);
     this.exportedSessionKey = sessionBaseKey;
     if (flags & F.KEY_EXCH) {
       this.exportedSessionKey = randomBytes(16);
