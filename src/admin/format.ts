@@ -1,0 +1,101 @@
+/** Human-readable text for admin API answers (witnessctl without --json, daemon start-up). */
+import type { ClusterEvent, DeploymentFinding, LifView, NodeView, ShareView } from '../cluster/types';
+
+export function describeEvent(e: ClusterEvent): string {
+  switch (e.type) {
+    case 'NodeDown':
+      return e.partner
+        ? `NodeDown ${e.node}: LIFs ${list(e.lifs)} failed over to SFO partner ${e.partner}`
+        : `NodeDown ${e.node}: LIFs ${list(e.lifs)} unavailable (no SFO partner up to take over)`;
+    case 'NodeUp':
+      return `NodeUp ${e.node}: LIFs ${list(e.lifs)} operational on it`;
+    case 'LifDown':
+      return `LifDown ${e.lif} (SVM ${e.svm})`;
+    case 'LifUp':
+      return `LifUp ${e.lif} (SVM ${e.svm})`;
+    case 'LifMoving':
+      return `LifMoving ${e.lif} (SVM ${e.svm}) ${e.from} -> ${e.to}`;
+    case 'LifMoved':
+      return `LifMoved ${e.lif} (SVM ${e.svm}) ${e.from} -> ${e.to}${e.planned ? ' (planned)' : ''}`;
+    case 'LifAddressChanged':
+      return `LifAddressChanged ${e.lif} (SVM ${e.svm}) ${addrText(e.old)} -> ${addrText(e.now)}`;
+    case 'ShareMoved':
+      return `ShareMoved ${e.share} (SVM ${e.svm}) ${e.from} -> ${e.to}`;
+    case 'ClientMoveRequested':
+      return `ClientMoveRequested ${e.client} -> ${e.to}`;
+  }
+}
+
+function list(xs: readonly string[]): string {
+  return xs.length ? xs.join(', ') : '(none)';
+}
+function addrText(a: { ipv4?: string; ipv6?: string }): string {
+  return [a.ipv4, a.ipv6].filter((x) => x !== undefined).join(' ') || '(none)';
+}
+
+export interface StatusBody {
+  config: string;
+  nodes: NodeView[];
+  lifs: LifView[];
+  shares: ShareView[];
+  svms: { name: string; netbiosName: string; dnsName: string; aliases: string[] }[];
+  findings: DeploymentFinding[];
+  counts: { registrations: number; registrationsV1: number; registrationsV2: number; pendingAsyncNotify: number; notificationsSent: Record<string, number> } | null;
+  watcher: { mode: string; nodes: { node: string; target?: string; health: string; heldDownByOperator: boolean; lastProbe?: { ok: boolean; detail: string } }[] } | null;
+}
+
+/** Columns padded to the widest cell. */
+export function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+}
+
+export function formatStatus(s: StatusBody): string {
+  const out: string[] = [`config: ${s.config}`, '', 'Nodes:'];
+  const health = new Map((s.watcher?.nodes ?? []).map((n) => [n.node, n]));
+  out.push(
+    ...table([
+      ['  NODE', 'STATE', 'SFO PARTNER', 'SMB SERVER', 'HEALTH'],
+      ...s.nodes.map((n) => {
+        const h = health.get(n.name);
+        const state = n.up ? 'up' : n.takenOver ? 'DOWN (taken over)' : 'DOWN';
+        const hv = !h ? '-' : s.watcher?.mode === 'simulated' ? 'simulated' : `${h.health}${h.heldDownByOperator ? ' (held down by operator)' : ''}${h.lastProbe ? `: ${h.lastProbe.detail}` : ''}`;
+        return [`  ${n.name}`, state, n.partner ?? '(none)', n.smbAddress ?? '-', hv];
+      }),
+    ]),
+  );
+  out.push('', 'SVMs:');
+  out.push(...table([['  SVM', 'NETBIOS', 'DNS NAME', 'ALIASES'], ...s.svms.map((v) => [`  ${v.name}`, v.netbiosName, v.dnsName, v.aliases.join(', ') || '-'])]));
+  out.push('', 'Data LIFs:');
+  out.push(
+    ...table([
+      ['  LIF', 'SVM', 'ADDRESS', 'HOME', 'CURRENT', 'STATE'],
+      ...s.lifs.map((l) => [`  ${l.name}`, l.svm, [l.ipv4, l.ipv6].filter(Boolean).join(' '), l.homeNode, l.currentNode, l.operational ? 'available' : l.up ? 'UNAVAILABLE (node down)' : 'DOWN']),
+    ]),
+  );
+  out.push('', 'Shares:');
+  out.push(...table([['  SHARE', 'SVM', 'CA', 'NODE'], ...s.shares.map((sh) => [`  ${sh.name}`, sh.svm, sh.continuouslyAvailable ? 'yes' : 'NO', sh.node])]));
+  out.push('');
+  if (s.counts) {
+    const c = s.counts;
+    const sent = Object.entries(c.notificationsSent).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ');
+    out.push(`Registrations: ${c.registrations} (V1 ${c.registrationsV1}, V2 ${c.registrationsV2}); AsyncNotify pending: ${c.pendingAsyncNotify}; notifications sent: ${sent || 'none'}`);
+  } else {
+    out.push('Registrations: (Witness service not attached)');
+  }
+  out.push('', 'Deployment findings:');
+  if (s.findings.length === 0) out.push('  none: every rule of witness-assisted failover holds');
+  for (const f of s.findings) out.push(`  ${f.severity}: ${f.message}`);
+  return out.join('\n');
+}
+
+export function formatRegistrations(regs: Record<string, unknown>[]): string {
+  if (regs.length === 0) return '(no registrations)';
+  const v = (x: unknown) => (x === undefined || x === null || x === '' ? '-' : String(x));
+  const ver = (x: unknown) => (x === 0x00010001 ? 'V1' : x === 0x00020000 ? 'V2' : v(x));
+  return table([
+    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'PENDING'],
+    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify)]),
+  ]).join('\n');
+}

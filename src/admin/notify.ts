@@ -1,0 +1,79 @@
+/**
+ * The JSON form of a forced AsyncNotify response (`witnessctl notify --json-response`,
+ * POST /v1/notify), in the spirit of Samba's `net witness force-response`:
+ *
+ *   {"response": {"type": "RESOURCE_CHANGE", "changes": [{"changeType": "UNAVAILABLE", "name": "SOFS"}]}}
+ *   {"response": {"type": "CLIENT_MOVE", "addresses": [{"ipv4": "127.0.0.12"}]}}
+ *   {"result": 1168}                      → NULL response with ERROR_NOT_FOUND
+ *
+ * `type` and `changeType` take names or numbers. An address's flags default to V4/V6 by the
+ * addresses given plus ONLINE (or OFFLINE with "online": false); explicit "flags" win.
+ */
+import { isIPv4 } from 'node:net';
+import { z } from 'zod';
+import { canonicalIpv6 } from '../cluster/address';
+import type { ForcedNotification } from './port';
+
+const MESSAGE_TYPES: Record<string, 1 | 2 | 3 | 4> = { RESOURCE_CHANGE: 1, CLIENT_MOVE: 2, SHARE_MOVE: 3, IP_CHANGE: 4 };
+const CHANGE_TYPES: Record<string, number> = { UNKNOWN: 0x00, AVAILABLE: 0x01, UNAVAILABLE: 0xff };
+const u32 = z.number().int().min(0).max(0xffffffff);
+const u32OrHex = z.union([u32, z.string().regex(/^0x[0-9a-fA-F]{1,8}$/, 'a number or 0x hex').transform((s) => parseInt(s, 16))]);
+
+const changeSchema = z
+  .object({
+    changeType: z.union([z.enum(['UNKNOWN', 'AVAILABLE', 'UNAVAILABLE']).transform((s) => CHANGE_TYPES[s]), u32]),
+    name: z.string().min(1).max(259),
+  })
+  .strict();
+
+const addressSchema = z
+  .object({
+    ipv4: z.string().refine((s) => isIPv4(s), 'not an IPv4 address').optional(),
+    ipv6: z.string().refine((s) => canonicalIpv6(s) !== undefined, 'not an IPv6 address').optional(),
+    flags: u32.optional(),
+    online: z.boolean().optional(),
+  })
+  .strict()
+  .refine((a) => a.ipv4 !== undefined || a.ipv6 !== undefined, 'an address needs ipv4 or ipv6');
+
+const responseSchema = z
+  .object({
+    type: z.union([z.enum(['RESOURCE_CHANGE', 'CLIENT_MOVE', 'SHARE_MOVE', 'IP_CHANGE']).transform((s) => MESSAGE_TYPES[s]), z.number().int().min(1).max(4)]),
+    changes: z.array(changeSchema).max(1000).optional(),
+    addresses: z.array(addressSchema).max(1000).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.type === 1 && (r.changes === undefined || r.addresses !== undefined)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'RESOURCE_CHANGE takes "changes" (and no "addresses")' });
+    }
+    if (r.type !== 1 && (r.addresses === undefined || r.changes !== undefined)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'CLIENT_MOVE, SHARE_MOVE and IP_CHANGE take "addresses" (and no "changes")' });
+    }
+  });
+
+/** The fields a notify request adds to the registration filter. */
+export const forcedNotifySchema = z.object({
+  result: u32OrHex.optional(),
+  response: responseSchema.nullable().optional(),
+});
+
+export type ForcedNotifyInput = z.infer<typeof forcedNotifySchema>;
+
+export class ForcedNotifyError extends Error {}
+
+export function toForcedNotification(input: ForcedNotifyInput): { result: number; response: ForcedNotification | undefined } {
+  if (input.result === undefined && (input.response === undefined || input.response === null)) {
+    throw new ForcedNotifyError('notify: give a response, a result, or both');
+  }
+  const result = input.result ?? 0;
+  const r = input.response;
+  if (r === undefined || r === null) return { result, response: undefined };
+  if (r.type === 1) return { result, response: { type: 1, changes: (r.changes ?? []).map((c) => ({ changeType: c.changeType, name: c.name })) } };
+  const addresses = (r.addresses ?? []).map((a) => {
+    const ipv6 = a.ipv6 === undefined ? undefined : canonicalIpv6(a.ipv6);
+    const flags = a.flags ?? ((a.ipv4 !== undefined ? 0x1 : 0) | (ipv6 !== undefined ? 0x2 : 0) | (a.online === false ? 0x10 : 0x8));
+    return { flags, ...(a.ipv4 !== undefined ? { ipv4: a.ipv4 } : {}), ...(ipv6 !== undefined ? { ipv6 } : {}) };
+  });
+  return { result, response: { type: r.type as 2 | 3 | 4, addresses } };
+}

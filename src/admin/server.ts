@@ -1,0 +1,383 @@
+/**
+ * The operator's admin API: HTTP + JSON on loopback by default (node:http, no framework).
+ * A non-loopback bind needs a bearer token; when a token is configured every route but
+ * /healthz checks it. Storage operations go to the cluster model (node fail/recover through
+ * the health watcher, so they override the probes); registration operations go to the
+ * Witness service through WitnessAdminPort.
+ *
+ * Routes (JSON bodies; errors are {"error": "..."} with 400/401/404/405/409/413/500/503):
+ *   GET  /healthz                         liveness, no token needed
+ *   GET  /metrics                         Prometheus text format
+ *   GET  /v1/status                       nodes, SVMs, LIFs, shares, findings, counts, watcher, recent events
+ *   GET  /v1/registrations?netName=&shareName=&ipAddress=&clientName=&id=
+ *   POST /v1/nodes/NODE/{fail,recover,takeover,giveback}
+ *   POST /v1/lifs/LIF/migrate {to}          POST /v1/lifs/LIF/{up,down}
+ *   POST /v1/lifs/LIF/address {ipv4?, ipv6?} (null removes one)
+ *   POST /v1/shares/SHARE/move {to, svm?}
+ *   POST /v1/clients/move {client, to}
+ *   POST /v1/unregister {filter fields… | all: true}
+ *   POST /v1/notify {filter fields… | all: true, result?, response?}
+ *   POST /v1/reload
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../cluster/address';
+import { ConfigError, loadConfig, type WitnessdConfig } from '../cluster/config';
+import type { HealthWatcher } from '../cluster/health';
+import { ModelError, type ClusterModel } from '../cluster/model';
+import type { ClusterEvent, DeploymentFinding } from '../cluster/types';
+import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
+import { FILTER_FIELDS, type RegistrationFilter, type WitnessAdminPort } from './port';
+import { forcedNotifySchema, toForcedNotification } from './notify';
+
+const MAX_BODY = 64 * 1024;
+
+export interface ReloadOutcome {
+  readonly source: string;
+  readonly events: readonly ClusterEvent[];
+  readonly findings: readonly DeploymentFinding[];
+}
+
+export interface AdminServerOptions {
+  readonly model: ClusterModel;
+  /** Registration operations answer 503 while no Witness service is attached. */
+  readonly witness?: WitnessAdminPort;
+  readonly metrics: WitnessdMetrics;
+  /** admin.address and admin.token come from here. */
+  readonly config: WitnessdConfig;
+  readonly watcher?: HealthWatcher;
+  readonly logger?: Logger;
+  /** The file `reload` reads again; without it (embedded demo) reload is refused. */
+  readonly configPath?: string;
+  /** Replaces the default reload (load configPath, applyConfig, reconfigure the watcher). */
+  readonly reload?: () => Promise<ReloadOutcome>;
+  /** Overrides config.admin.address (tests bind 127.0.0.1:0). */
+  readonly address?: string;
+}
+
+export interface AdminServer {
+  readonly server: Server;
+  readonly address: HostPort;
+  /** Base URL, e.g. http://127.0.0.1:8135 */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MODEL_STATUS: Record<ModelError['code'], number> = { 'not-found': 404, 'invalid-state': 409, 'invalid-argument': 400 };
+
+const filterSchema = z
+  .object({
+    id: z.string().min(1).optional(),
+    netName: z.string().min(1).optional(),
+    shareName: z.string().min(1).optional(),
+    ipAddress: z.string().min(1).optional(),
+    clientName: z.string().min(1).optional(),
+    all: z.boolean().optional(),
+  })
+  .strict();
+const unregisterSchema = filterSchema;
+const notifySchema = filterSchema.extend(forcedNotifySchema.shape).strict();
+const toSchema = z.object({ to: z.string().min(1) }).strict();
+const shareMoveSchema = z.object({ to: z.string().min(1), svm: z.string().min(1).optional() }).strict();
+const clientMoveSchema = z.object({ client: z.string().min(1), to: z.string().min(1) }).strict();
+const addressSchema = z.object({ ipv4: z.string().nullable().optional(), ipv6: z.string().nullable().optional() }).strict();
+const emptySchema = z.object({}).strict();
+
+function zodMessage(e: z.ZodError): string {
+  return e.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) throw new HttpError(400, `bad request: ${zodMessage(r.error)}`);
+  return r.data;
+}
+
+/** A filter with at least one field, or all: true (so that an empty body never hits everyone). */
+function selection(body: z.infer<typeof filterSchema>, verb: string): RegistrationFilter {
+  const filter: Record<string, string> = {};
+  for (const f of FILTER_FIELDS) if (body[f] !== undefined) filter[f] = body[f] as string;
+  const n = Object.keys(filter).length;
+  if (body.all === true && n > 0) throw new HttpError(400, `${verb}: give filters or all, not both`);
+  if (body.all !== true && n === 0) throw new HttpError(400, `${verb}: give at least one filter (netName, shareName, ipAddress, clientName, id) or all`);
+  return filter;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > MAX_BODY) {
+        failed = true;
+        reject(new HttpError(413, `request body over ${MAX_BODY} bytes`));
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      if (text === '') return resolve(undefined);
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, 'request body is not valid JSON'));
+      }
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(e);
+    });
+  });
+}
+
+export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
+  const { model, metrics, watcher } = opts;
+  const log = opts.logger;
+  const bind = parseHostPort(opts.address ?? opts.config.admin.address);
+  const token = opts.config.admin.token;
+  if (!isLoopbackHost(bind.host) && token === undefined) {
+    throw new Error(`refusing to serve the admin API on non-loopback ${bind.host} without admin.token`);
+  }
+  const tokenDigest = token === undefined ? undefined : digest(token);
+
+  const offEvents = model.subscribe((e) => metrics.clusterEvents.inc({ type: e.type }));
+  const offCollector = metrics.registry.addCollector(() => {
+    if (!opts.witness) return;
+    const c = opts.witness.counts();
+    metrics.registrations.set({ version: '1' }, c.registrationsV1);
+    metrics.registrations.set({ version: '2' }, c.registrationsV2);
+    metrics.pendingAsyncNotify.set({}, c.pendingAsyncNotify);
+  });
+
+  const needWitness = (): WitnessAdminPort => {
+    if (!opts.witness) throw new HttpError(503, 'the Witness service is not running');
+    return opts.witness;
+  };
+  const modelOp = (what: string, fn: () => ClusterEvent[]): { events: ClusterEvent[] } => {
+    const events = fn();
+    log?.info({ admin: what, events }, `admin: ${what}`);
+    return { events };
+  };
+
+  const defaultReload = async (): Promise<ReloadOutcome> => {
+    if (opts.configPath === undefined) throw new HttpError(409, 'witnessd runs the embedded demo config; there is no file to reload');
+    let next: WitnessdConfig;
+    try {
+      next = loadConfig(opts.configPath);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new HttpError(400, `configuration not reloaded (the running one stays):\n${e.message}`);
+      throw e;
+    }
+    const events = model.applyConfig(next);
+    await watcher?.reconfigure(next.watcher);
+    return { source: next.source, events, findings: model.findings() };
+  };
+
+  const status = () => ({
+    config: model.currentConfig().source,
+    nodes: model.nodes(),
+    svms: model.svms(),
+    lifs: model.lifs(),
+    shares: model.shares(),
+    findings: model.findings(),
+    counts: opts.witness ? opts.witness.counts() : null,
+    watcher: watcher ? { mode: watcher.mode, nodes: watcher.status() } : null,
+    recentEvents: model.recentEvents(),
+  });
+
+  async function route(method: string, parts: string[], query: URLSearchParams, req: IncomingMessage): Promise<{ route: string; body: unknown }> {
+    const get = method === 'GET';
+    const post = method === 'POST';
+    const p = parts;
+    if (p[0] !== 'v1') throw new HttpError(404, `no such route /${p.join('/')}`);
+    const want = (ok: boolean, allowed: string) => {
+      if (!ok) throw new HttpError(405, `use ${allowed}`);
+    };
+    const body = post ? await readBody(req) : undefined;
+
+    if (p.length === 2 && p[1] === 'status') {
+      want(get, 'GET');
+      return { route: 'status', body: status() };
+    }
+    if (p.length === 2 && p[1] === 'registrations') {
+      want(get, 'GET');
+      const filter: Record<string, string> = {};
+      for (const [k, v] of query) {
+        if (!(FILTER_FIELDS as readonly string[]).includes(k)) throw new HttpError(400, `unknown filter ${k} (use ${FILTER_FIELDS.join(', ')})`);
+        if (v !== '') filter[k] = v;
+      }
+      return { route: 'registrations', body: { registrations: needWitness().list(filter) } };
+    }
+    if (p.length === 4 && p[1] === 'nodes') {
+      want(post, 'POST');
+      parse(emptySchema, body);
+      const node = p[2];
+      switch (p[3]) {
+        case 'fail':
+          return { route: 'node-fail', body: modelOp(`node fail ${node}`, () => (watcher ? watcher.operatorFail(node) : model.failNode(node))) };
+        case 'recover':
+          return { route: 'node-recover', body: modelOp(`node recover ${node}`, () => (watcher ? watcher.operatorRecover(node) : model.recoverNode(node))) };
+        case 'takeover':
+          return { route: 'takeover', body: modelOp(`takeover ${node}`, () => model.takeover(node)) };
+        case 'giveback':
+          return { route: 'giveback', body: modelOp(`giveback ${node}`, () => model.giveback(node)) };
+      }
+    }
+    if (p.length === 4 && p[1] === 'lifs') {
+      want(post, 'POST');
+      const lif = p[2];
+      switch (p[3]) {
+        case 'migrate': {
+          const { to } = parse(toSchema, body);
+          return { route: 'lif-migrate', body: modelOp(`lif migrate ${lif} to ${to}`, () => model.migrateLif(lif, to)) };
+        }
+        case 'up':
+          parse(emptySchema, body);
+          return { route: 'lif-up', body: modelOp(`lif up ${lif}`, () => model.setLifUp(lif)) };
+        case 'down':
+          parse(emptySchema, body);
+          return { route: 'lif-down', body: modelOp(`lif down ${lif}`, () => model.setLifDown(lif)) };
+        case 'address': {
+          const change = parse(addressSchema, body);
+          return { route: 'lif-address', body: modelOp(`lif address ${lif}`, () => model.changeLifAddress(lif, change)) };
+        }
+      }
+    }
+    if (p.length === 4 && p[1] === 'shares' && p[3] === 'move') {
+      want(post, 'POST');
+      const { to, svm } = parse(shareMoveSchema, body);
+      return { route: 'share-move', body: modelOp(`share move ${p[2]} to ${to}`, () => model.moveShare(p[2], to, svm)) };
+    }
+    if (p.length === 3 && p[1] === 'clients' && p[2] === 'move') {
+      want(post, 'POST');
+      const { client, to } = parse(clientMoveSchema, body);
+      return { route: 'client-move', body: modelOp(`client move ${client} to ${to}`, () => model.clientMove(client, to)) };
+    }
+    if (p.length === 2 && p[1] === 'unregister') {
+      want(post, 'POST');
+      const filter = selection(parse(unregisterSchema, body), 'unregister');
+      const removed = needWitness().unregister(filter);
+      log?.info({ admin: 'unregister', filter, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
+      return { route: 'unregister', body: { unregistered: removed } };
+    }
+    if (p.length === 2 && p[1] === 'notify') {
+      want(post, 'POST');
+      const b = parse(notifySchema, body);
+      const filter = selection(b, 'notify');
+      let forced: ReturnType<typeof toForcedNotification>;
+      try {
+        forced = toForcedNotification(b);
+      } catch (e) {
+        throw new HttpError(400, (e as Error).message);
+      }
+      const selected = needWitness().forceResponse(filter, forced.result, forced.response);
+      log?.info({ admin: 'notify', filter, result: forced.result, response: forced.response, registrations: selected.map((r) => r.id) }, `admin: forced response for ${selected.length}`);
+      return { route: 'notify', body: { notified: selected, result: forced.result, response: forced.response ?? null } };
+    }
+    if (p.length === 2 && p[1] === 'reload') {
+      want(post, 'POST');
+      parse(emptySchema, body);
+      const outcome = await (opts.reload ?? defaultReload)();
+      log?.info({ admin: 'reload', source: outcome.source, events: outcome.events.length }, 'admin: configuration reloaded');
+      return { route: 'reload', body: outcome };
+    }
+    throw new HttpError(404, `no such route /${p.join('/')}`);
+  }
+
+  const send = (res: ServerResponse, status: number, body: unknown, contentType = 'application/json; charset=utf-8') => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n';
+    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  };
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let routeName = 'unknown';
+    let status = 200;
+    try {
+      const url = new URL(req.url ?? '/', 'http://admin');
+      const parts = url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+      const method = req.method ?? 'GET';
+      if (parts.length === 1 && parts[0] === 'healthz') {
+        routeName = 'healthz';
+        send(res, 200, { ok: true });
+        return;
+      }
+      if (tokenDigest) {
+        const auth = req.headers.authorization ?? '';
+        const m = /^Bearer\s+(.+)$/i.exec(auth);
+        if (!m || !timingSafeEqual(digest(m[1].trim()), tokenDigest)) throw new HttpError(401, 'missing or wrong admin token (Authorization: Bearer …)');
+      }
+      if (parts.length === 1 && parts[0] === 'metrics') {
+        routeName = 'metrics';
+        if (method !== 'GET') throw new HttpError(405, 'use GET');
+        send(res, 200, metrics.registry.render(), METRICS_CONTENT_TYPE);
+        return;
+      }
+      const r = await route(method, parts, url.searchParams, req);
+      routeName = r.route;
+      send(res, 200, r.body);
+    } catch (e) {
+      if (e instanceof HttpError) status = e.status;
+      else if (e instanceof ModelError) status = MODEL_STATUS[e.code];
+      else if (e instanceof URIError) status = 400;
+      else {
+        status = 500;
+        log?.error({ err: e, url: req.url }, 'admin API request failed');
+      }
+      if (!res.headersSent) send(res, status, { error: (e as Error).message });
+      else res.destroy();
+    } finally {
+      metrics.adminRequests.inc({ route: routeName, code: res.statusCode || status });
+    }
+  };
+
+  const server = createServer((req, res) => void handler(req, res));
+  server.requestTimeout = 15_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(bind.port, bind.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  const address = { host: a.address, port: a.port };
+  const url = `http://${formatHostPort(address)}`;
+  log?.info({ url, token: token !== undefined }, `admin API listening on ${url}`);
+  return {
+    server,
+    address,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        offEvents();
+        offCollector();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

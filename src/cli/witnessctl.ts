@@ -1,0 +1,261 @@
+/**
+ * witnessctl: the operator's (and the drill's) command line for a running witnessd, spoken
+ * over the admin API. Every command takes --json, --admin URL (default
+ * http://127.0.0.1:8135 or $WITNESSCTL_ADMIN) and --token ($WITNESSCTL_TOKEN). Errors are
+ * one clear line on stderr and a non-zero exit: 1 the server refused, 2 bad usage,
+ * 3 witnessd could not be reached.
+ */
+import yargs, { type Argv } from 'yargs';
+import { AdminClient, AdminError, DEFAULT_ADMIN_URL } from '../admin/client';
+import type { ClusterEvent } from '../cluster/types';
+import { describeEvent, formatRegistrations, formatStatus, type StatusBody } from '../admin/format';
+
+export interface CtlIO {
+  out(text: string): void;
+  err(text: string): void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const processIO: CtlIO = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+  env: process.env,
+};
+
+class UsageError extends Error {}
+
+interface Global {
+  admin: string;
+  token?: string;
+  json: boolean;
+  timeout: number;
+}
+type Action = (client: AdminClient, g: Global) => Promise<{ json: unknown; text: string }>;
+
+const FILTER_OPTIONS = {
+  'net-name': { type: 'string', describe: 'NetName as registered (CIFS NetBIOS or DNS name)' },
+  share: { type: 'string', describe: 'share name (RegisterEx)' },
+  ip: { type: 'string', describe: 'registered IP address (the LIF the client watches)' },
+  client: { type: 'string', describe: 'client computer name' },
+  id: { type: 'string', describe: 'registration id (context handle GUID)' },
+} as const;
+
+function filterFrom(a: Record<string, unknown>): Record<string, string> {
+  const f: Record<string, string> = {};
+  const map: Record<string, string> = { 'net-name': 'netName', share: 'shareName', ip: 'ipAddress', client: 'clientName', id: 'id' };
+  for (const [opt, field] of Object.entries(map)) {
+    const v = a[opt];
+    if (typeof v === 'string' && v !== '') f[field] = v;
+  }
+  return f;
+}
+
+function eventsResult(title: string, body: { events: ClusterEvent[] }): { json: unknown; text: string } {
+  const lines = body.events.length ? body.events.map((e) => `  ${describeEvent(e)}`) : ['  (no events)'];
+  return { json: body, text: [`${title}:`, ...lines].join('\n') };
+}
+
+const modelCommand =
+  (title: string, path: string, body: () => unknown = () => ({})): Action =>
+  async (c) =>
+    eventsResult(title, await c.post<{ events: ClusterEvent[] }>(path, body()));
+
+function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Action) => void): Argv {
+  const enc = encodeURIComponent;
+  return yargs(args)
+    .scriptName('witnessctl')
+    .usage('$0 <command> [options]\n\nControl a running witnessd through its admin API.')
+    .option('admin', { type: 'string', default: env.WITNESSCTL_ADMIN || DEFAULT_ADMIN_URL, describe: 'admin API URL ($WITNESSCTL_ADMIN)', global: true })
+    .option('token', { type: 'string', default: env.WITNESSCTL_TOKEN || undefined, describe: 'admin API token ($WITNESSCTL_TOKEN)', global: true, defaultDescription: '$WITNESSCTL_TOKEN' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the JSON answer', global: true })
+    .option('timeout', { type: 'number', default: 15000, describe: 'request timeout in ms', global: true })
+    .command('status', 'nodes, LIFs, shares, deployment findings, registration counts', {}, () =>
+      setAction(async (c) => {
+        const s = await c.get<StatusBody>('/v1/status');
+        return { json: s, text: formatStatus(s) };
+      }),
+    )
+    .command('registrations <action>', 'witness registrations', (y) =>
+      y
+        .positional('action', { choices: ['list'] as const, describe: 'list' })
+        .options(FILTER_OPTIONS)
+        .example('$0 registrations list --net-name SOFS', '')
+    , (a) =>
+      setAction(async (c) => {
+        const r = await c.get<{ registrations: Record<string, unknown>[] }>('/v1/registrations', filterFrom(a));
+        return { json: r, text: formatRegistrations(r.registrations) };
+      }),
+    )
+    .command('node <action> <node>', 'simulated unplanned failure / recovery (overrides the health probes)', (y) =>
+      y.positional('action', { choices: ['fail', 'recover'] as const }).positional('node', { type: 'string', demandOption: true })
+    , (a) => setAction(modelCommand(`node ${a.action} ${a.node}`, `/v1/nodes/${enc(String(a.node))}/${a.action}`)))
+    .command('takeover <node>', "planned takeover: the node's SFO partner takes its LIFs and storage", (y) =>
+      y.positional('node', { type: 'string', demandOption: true })
+    , (a) => setAction(modelCommand(`takeover ${a.node}`, `/v1/nodes/${enc(String(a.node))}/takeover`)))
+    .command('giveback <node>', 'giveback: the node takes its LIFs and storage back', (y) =>
+      y.positional('node', { type: 'string', demandOption: true })
+    , (a) => setAction(modelCommand(`giveback ${a.node}`, `/v1/nodes/${enc(String(a.node))}/giveback`)))
+    .command('lif <action> <lif>', 'LIF migrate (--to NODE), up, down, address (--ipv4/--ipv6)', (y) =>
+      y
+        .positional('action', { choices: ['migrate', 'up', 'down', 'address'] as const })
+        .positional('lif', { type: 'string', demandOption: true })
+        .option('to', { type: 'string', describe: 'destination node (migrate)' })
+        .option('ipv4', { type: 'string', describe: 'new IPv4 address (address; "none" removes it)' })
+        .option('ipv6', { type: 'string', describe: 'new IPv6 address (address; "none" removes it)' })
+    , (a) => {
+      const lif = String(a.lif);
+      if (a.action === 'migrate') {
+        if (!a.to) throw new UsageError('lif migrate needs --to NODE');
+        setAction(modelCommand(`lif migrate ${lif} --to ${a.to}`, `/v1/lifs/${enc(lif)}/migrate`, () => ({ to: a.to })));
+      } else if (a.action === 'address') {
+        const addr = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
+        if (a.ipv4 === undefined && a.ipv6 === undefined) throw new UsageError('lif address needs --ipv4 and/or --ipv6');
+        setAction(modelCommand(`lif address ${lif}`, `/v1/lifs/${enc(lif)}/address`, () => ({ ipv4: addr(a.ipv4), ipv6: addr(a.ipv6) })));
+      } else {
+        setAction(modelCommand(`lif ${a.action} ${lif}`, `/v1/lifs/${enc(lif)}/${a.action}`));
+      }
+    })
+    .command('share <action> <share>', 'volume move / aggregate relocation of a share (--to NODE)', (y) =>
+      y
+        .positional('action', { choices: ['move'] as const })
+        .positional('share', { type: 'string', demandOption: true })
+        .option('to', { type: 'string', demandOption: true, describe: 'node that serves the share afterwards' })
+        .option('svm', { type: 'string', describe: 'SVM of the share (when the name is not unique)' })
+    , (a) =>
+      setAction(
+        modelCommand(`share move ${a.share} --to ${a.to}`, `/v1/shares/${enc(String(a.share))}/move`, () => (a.svm ? { to: a.to, svm: a.svm } : { to: a.to })),
+      ),
+    )
+    .command('client <action>', 'ask a witness client to move its SMB connection (--client NAME --to NODE)', (y) =>
+      y
+        .positional('action', { choices: ['move'] as const })
+        .option('client', { type: 'string', demandOption: true, describe: 'client computer name as registered' })
+        .option('to', { type: 'string', demandOption: true, describe: 'destination node' })
+    , (a) => setAction(modelCommand(`client move ${a.client} --to ${a.to}`, '/v1/clients/move', () => ({ client: a.client, to: a.to }))))
+    .command('unregister', 'force unregister (filters or --all); pending AsyncNotify calls get ERROR_NOT_FOUND', (y) =>
+      y.options(FILTER_OPTIONS).option('all', { type: 'boolean', describe: 'every registration' })
+    , (a) => {
+      const f = filterFrom(a);
+      if (!a.all && Object.keys(f).length === 0) throw new UsageError('unregister needs a filter (--net-name, --share, --ip, --client, --id) or --all');
+      if (a.all && Object.keys(f).length > 0) throw new UsageError('unregister: give filters or --all, not both');
+      setAction(async (c) => {
+        const r = await c.post<{ unregistered: Record<string, unknown>[] }>('/v1/unregister', a.all ? { all: true } : f);
+        return { json: r, text: `unregistered ${r.unregistered.length} registration(s)${r.unregistered.length ? '\n' + formatRegistrations(r.unregistered) : ''}` };
+      });
+    })
+    .command('notify', 'force the next AsyncNotify response of selected registrations (for testing clients)', (y) =>
+      y
+        .options(FILTER_OPTIONS)
+        .option('all', { type: 'boolean', describe: 'every registration' })
+        .option('json-response', {
+          type: 'string',
+          describe: 'the response as JSON, e.g. \'{"type":"RESOURCE_CHANGE","changes":[{"changeType":"UNAVAILABLE","name":"SOFS"}]}\' or \'{"type":"CLIENT_MOVE","addresses":[{"ipv4":"127.0.0.12"}]}\'',
+        })
+        .option('result', { type: 'string', describe: 'WERROR result of the call (number or 0x hex; with no response: a NULL response)' })
+        .example('$0 notify --client hv01 --json-response \'{"type":"CLIENT_MOVE","addresses":[{"ipv4":"127.0.0.12"}]}\'', '')
+    , (a) => {
+      const f = filterFrom(a);
+      if (!a.all && Object.keys(f).length === 0) throw new UsageError('notify needs a filter (--net-name, --share, --ip, --client, --id) or --all');
+      const body: Record<string, unknown> = a.all ? { all: true } : { ...f };
+      if (a['json-response'] !== undefined) {
+        try {
+          body.response = JSON.parse(String(a['json-response']));
+        } catch {
+          throw new UsageError('--json-response is not valid JSON');
+        }
+      }
+      if (a.result !== undefined) {
+        const r = String(a.result);
+        body.result = /^0x/i.test(r) ? r : Number(r);
+        if (typeof body.result === 'number' && !Number.isInteger(body.result)) throw new UsageError(`--result ${r} is not a number`);
+      }
+      if (body.response === undefined && body.result === undefined) throw new UsageError('notify needs --json-response and/or --result');
+      setAction(async (c) => {
+        const r = await c.post<{ notified: Record<string, unknown>[] }>('/v1/notify', body);
+        return { json: r, text: `forced response queued for ${r.notified.length} registration(s)${r.notified.length ? '\n' + formatRegistrations(r.notified) : ''}` };
+      });
+    })
+    .command('reload', 're-read the configuration file (a bad file keeps the running configuration)', {}, () =>
+      setAction(async (c) => {
+        const r = await c.post<{ source: string; events: ClusterEvent[]; findings: { severity: string; message: string }[] }>('/v1/reload');
+        const lines = [`reloaded ${r.source}`, ...r.events.map((e) => `  ${describeEvent(e)}`), ...r.findings.map((f) => `  ${f.severity}: ${f.message}`)];
+        return { json: r, text: lines.join('\n') };
+      }),
+    )
+    .command('metrics', 'print the Prometheus metrics', {}, () =>
+      setAction(async (c) => {
+        const t = await c.text('/metrics');
+        return { json: { metrics: t }, text: t.trimEnd() };
+      }),
+    )
+    .demandCommand(1, 'give a command (witnessctl --help lists them)')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100));
+}
+
+/** Run witnessctl with `args` (without node and script). Returns the exit code. */
+export async function main(args: string[], io: CtlIO = processIO): Promise<number> {
+  let action: Action | undefined;
+  let usageError: string | undefined;
+  let helpText: string | undefined;
+  let g: Global | undefined;
+  try {
+    const parser = buildParser(args, io.env, (a) => {
+      action = a;
+    });
+    await new Promise<void>((resolve) => {
+      void parser
+        .fail((msg, err) => {
+          usageError = err instanceof UsageError ? err.message : msg || err?.message || 'bad usage';
+          throw err ?? new UsageError(usageError);
+        })
+        .parseAsync(args, {}, (err, argv, output) => {
+          if (err && usageError === undefined) usageError = err.message;
+          if (!err && output) helpText = output;
+          if (!err) g = { admin: String(argv.admin), token: argv.token as string | undefined, json: Boolean(argv.json), timeout: Number(argv.timeout) };
+          resolve();
+        })
+        .catch((e: Error) => {
+          if (usageError === undefined) usageError = e.message;
+          resolve();
+        });
+    });
+  } catch (e) {
+    usageError = (e as Error).message;
+  }
+  if (usageError !== undefined) {
+    io.err(`witnessctl: ${usageError.split('\n')[0]}`);
+    return 2;
+  }
+  if (helpText !== undefined) {
+    io.out(helpText);
+    return 0;
+  }
+  if (!action || !g) {
+    io.err('witnessctl: give a command (witnessctl --help lists them)');
+    return 2;
+  }
+  try {
+    const client = new AdminClient({ url: g.admin, token: g.token, timeoutMs: g.timeout });
+    const r = await action(client, g);
+    io.out(g.json ? JSON.stringify(r.json, null, 2) : r.text);
+    return 0;
+  } catch (e) {
+    if (e instanceof AdminError) {
+      io.err(`witnessctl: ${e.message}`);
+      return e.status === 0 ? 3 : 1;
+    }
+    io.err(`witnessctl: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
