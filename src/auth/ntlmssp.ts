@@ -177,7 +177,7 @@ export class NtlmsspServer {
     };
     this.finish(msg, flags, sessionBaseKey, identity, v1 ? msg.lmResponse : undefined);
     this.log.info({ client: who.client, user: account.user, domain: identity.domain, workstation: msg.workstation,
-      ntlm: v1 ? 'v1' : 'v2' }, 'NTLMSSP authenticated');
+      ntlm: v1 ? 'v1' : 'v2', mic: this.authenticateHadMic }, 'NTLMSSP authenticated');
   }
 
   /** Returns SessionBaseKey when the NTProofStr matches under one of the domain spellings. */
