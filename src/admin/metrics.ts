@@ -190,3 +190,21 @@ export class WitnessdMetrics {
     this.adminRequests = registry.counter('witnessd_admin_requests_total', 'Admin API requests', ['route', 'code']);
   }
 }
+
+/**
+ * Push-style hooks for the Witness service (its WitnessMetrics interface: notificationSent,
+ * registrationAdded, registrationRemoved), feeding the shared instruments.
+ */
+export function witnessMetricsSink(m: WitnessdMetrics): {
+  notificationSent(type: string): void;
+  registrationAdded(version: number): void;
+  registrationRemoved(reason: string): void;
+} {
+  const added = m.registry.counter('witnessd_registrations_added_total', 'Registrations created', ['version']);
+  const removed = m.registry.counter('witnessd_registrations_removed_total', 'Registrations removed, by reason', ['reason']);
+  return {
+    notificationSent: (type) => m.notifications.inc({ type }),
+    registrationAdded: (version) => added.inc({ version: version === 0x00010001 ? '1' : version === 0x00020000 ? '2' : String(version) }),
+    registrationRemoved: (reason) => removed.inc({ reason }),
+  };
+}

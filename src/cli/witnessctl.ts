@@ -188,7 +188,7 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
         return { json: { metrics: t }, text: t.trimEnd() };
       }),
     )
-    .demandCommand(1, 'give a command (witnessctl --help lists them)')
+    .demandCommand(1, 'give a command')
     .strict()
     .recommendCommands()
     .help()
@@ -228,7 +228,7 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
     usageError = (e as Error).message;
   }
   if (usageError !== undefined) {
-    io.err(`witnessctl: ${usageError.split('\n')[0]}`);
+    io.err(`witnessctl: ${usageError.split('\n')[0]} (witnessctl --help)`);
     return 2;
   }
   if (helpText !== undefined) {

@@ -185,7 +185,7 @@ describe('admin API and witnessctl against a running admin server', () => {
     r = await ctl('notify', '--all', '--json-response', '{"type":"CLIENT_MOVE","changes":[]}');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/take "addresses"/);
-    expect((await ctl('notify', '--all', '--json-response', '{oops')).err).toBe('witnessctl: --json-response is not valid JSON');
+    expect((await ctl('notify', '--all', '--json-response', '{oops')).err).toBe('witnessctl: --json-response is not valid JSON (witnessctl --help)');
   });
 
   it('reload applies a changed file and keeps the running config when the file is bad', async () => {

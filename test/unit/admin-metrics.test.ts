@@ -1,4 +1,4 @@
-import { MetricsRegistry, WitnessdMetrics } from '../../src/admin/metrics';
+import { MetricsRegistry, WitnessdMetrics, witnessMetricsSink } from '../../src/admin/metrics';
 
 describe('metrics registry', () => {
   it('renders counters and gauges in the Prometheus text format', () => {
@@ -71,5 +71,19 @@ describe('metrics registry', () => {
     expect(text).toContain('witnessd_rpc_calls_total{interface="witness",opnum="3"} 1');
     expect(text).toContain('witnessd_pending_async_notify 4');
     expect(text).toContain('# TYPE witnessd_probe_results_total counter');
+  });
+});
+
+describe('witnessMetricsSink', () => {
+  it('feeds the Witness service push hooks into the shared instruments', () => {
+    const m = new WitnessdMetrics();
+    const sink = witnessMetricsSink(m);
+    sink.notificationSent('CLIENT_MOVE');
+    sink.registrationAdded(0x00020000);
+    sink.registrationRemoved('operator');
+    const text = m.registry.render();
+    expect(text).toContain('witnessd_notifications_total{type="CLIENT_MOVE"} 1');
+    expect(text).toContain('witnessd_registrations_added_total{version="2"} 1');
+    expect(text).toContain('witnessd_registrations_removed_total{reason="operator"} 1');
   });
 });

@@ -160,3 +160,30 @@ describe('modes and lifecycle', () => {
     expect(model.node('node1')?.up).toBe(false);
   });
 });
+
+describe('logging', () => {
+  it('one JSON line per probe-result change, per state change and per cluster event', async () => {
+    const pino = (await import('pino')).default;
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    const model = createClusterModel(probingConfig(), { logger });
+    const s = scripted();
+    const w = new HealthWatcher({ model, config: { ...probingConfig().watcher, failureThreshold: 2 }, probe: s.probe, logger });
+    await w.probeAll();
+    s.healthy.set('127.0.0.11', false);
+    await w.probeAll();
+    await w.probeAll(); // same result again: logged at debug only
+    const msgs = lines.map((l) => l.msg);
+    expect(msgs).toEqual([
+      'probe node1: ok',
+      'node node1 unknown -> healthy (probe: ok)',
+      'probe node2: ok',
+      'node node2 unknown -> healthy (probe: ok)',
+      'probe node1: connection refused',
+      'node node1 healthy -> down (probe: connection refused)',
+      'cluster event NodeDown',
+    ]);
+    expect(lines[5]).toMatchObject({ level: 40, node: 'node1', from: 'healthy', to: 'down', by: 'probe' });
+    expect(lines[6]).toMatchObject({ event: { type: 'NodeDown', node: 'node1', partner: 'node2', lifs: ['lif1'] } });
+  });
+});
