@@ -1,0 +1,792 @@
+/** TypeScript emitter: ModuleModel → the source of src/gen/<module>.ts. */
+import type { Expr } from './ast';
+import { Code } from './code';
+import { errorAt } from './errors';
+import type { ModuleModel, OpModel, Param, Prim, StructDef, Ty, UnionDef } from './model';
+
+const PRIM_SIZE: Record<Prim, number> = { char: 1, u8: 1, i8: 1, bool: 1, u16: 2, i16: 2, wchar: 2, u32: 4, i32: 4, f32: 4, u64: 8, i64: 8, f64: 8 };
+const PRIM_METHOD: Record<Prim, string> = { char: 'u8', u8: 'u8', i8: 'i8', bool: 'bool', u16: 'u16', i16: 'i16', wchar: 'u16', u32: 'u32', i32: 'i32', f32: 'f32', u64: 'u64', i64: 'i64', f64: 'f64' };
+
+/**
+ * How identifiers in size_is/length_is/switch_is expressions map to TS expressions at the
+ * point of use. `null` means the value is not available there (e.g. an [in]-only
+ * parameter while decoding the response).
+ */
+interface Cx {
+  id(name: string): string | null;
+  /** Names of [in]-only parameters an [out] array may capture from its max_count. */
+  capture?: Set<string>;
+}
+
+export function hasPtr(ty: Ty): boolean {
+  switch (ty.k) {
+    case 'ptr': return true;
+    case 'struct': return ty.def.fields.some((f) => hasPtr(f.ty));
+    case 'union': return ty.def.arms.some((a) => a.ty !== null && hasPtr(a.ty));
+    case 'carr': case 'farr': return hasPtr(ty.elem);
+    case 'ov': return hasPtr(ty.base);
+    default: return false;
+  }
+}
+
+function isBytes(ty: Ty): boolean {
+  return ty.k === 'prim' && (ty.p === 'u8' || ty.p === 'char');
+}
+
+export function alignOf(ty: Ty): number {
+  switch (ty.k) {
+    case 'prim': return PRIM_SIZE[ty.p];
+    case 'enum': return ty.def.wire === 'u16' ? 2 : 4;
+    case 'guid': case 'ctx': case 'ptr': case 'str': return 4;
+    case 'handle': case 'void': return 1;
+    case 'struct': return structAlign(ty.def);
+    case 'union': return unionAlign(ty.def);
+    case 'carr': return ty.hoisted && !ty.length ? alignOf(ty.elem) : Math.max(4, alignOf(ty.elem));
+    case 'farr': return ty.length ? Math.max(4, alignOf(ty.elem)) : alignOf(ty.elem);
+    case 'ov': return alignOf(ty.base);
+  }
+}
+
+const alignCache = new Map<object, number>();
+function structAlign(def: StructDef): number {
+  const c = alignCache.get(def);
+  if (c !== undefined) return c;
+  alignCache.set(def, 4); // recursion through pointers: pointers are 4 anyway
+  const a = def.fields.reduce((m, f) => Math.max(m, alignOf(f.ty)), 1);
+  alignCache.set(def, a);
+  return a;
+}
+function armsAlign(def: UnionDef): number {
+  return def.arms.reduce((m, a) => Math.max(m, a.ty ? alignOf(a.ty) : 1), 1);
+}
+function unionAlign(def: UnionDef): number {
+  return Math.max(PRIM_SIZE[def.switchType], armsAlign(def));
+}
+
+export function minSize(ty: Ty, depth = 0): number {
+  if (depth > 8) return 0;
+  switch (ty.k) {
+    case 'prim': return PRIM_SIZE[ty.p];
+    case 'enum': return ty.def.wire === 'u16' ? 2 : 4;
+    case 'guid': return 16;
+    case 'ctx': return 20;
+    case 'handle': case 'void': return 0;
+    case 'ptr': return 4;
+    case 'struct': return ty.def.fields.reduce((s, f) => s + minSize(f.ty, depth + 1), 0);
+    case 'union': return PRIM_SIZE[ty.def.switchType];
+    case 'carr': return (ty.hoisted ? 0 : 4) + (ty.length ? 8 : 0);
+    case 'farr': return ty.length ? 8 : ty.n * minSize(ty.elem, depth + 1);
+    case 'str': return (ty.fixed === null && !ty.hoisted ? 12 : 8) + (ty.cs === 'w' ? 2 : 1);
+    case 'ov': return minSize(ty.base, depth + 1);
+  }
+}
+
+export function tsType(ty: Ty): string {
+  switch (ty.k) {
+    case 'prim': return ty.p === 'u64' || ty.p === 'i64' ? 'bigint' : ty.p === 'bool' ? 'boolean' : 'number';
+    case 'enum': return ty.def.name;
+    case 'guid': return 'string';
+    case 'ctx': return 'ContextHandle';
+    case 'handle': case 'void': return 'never';
+    case 'struct': return ty.def.name;
+    case 'union': return ty.def.name;
+    case 'ptr': return ty.kind === 'ref' ? tsType(ty.to) : `${tsType(ty.to)} | null`;
+    case 'carr': case 'farr': {
+      if (isBytes(ty.elem)) return 'Buffer';
+      const e = tsType(ty.elem);
+      return e.includes('|') ? `(${e})[]` : `${e}[]`;
+    }
+    case 'str': return 'string';
+    case 'ov': return ty.ts;
+  }
+}
+
+function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+function exprText(e: Expr): string {
+  switch (e.k) {
+    case 'num': return e.v.toString();
+    case 'str': return q(e.v);
+    case 'id': return e.name;
+    case 'unary': return `${e.op}${exprText(e.e)}`;
+    case 'bin': return `${exprText(e.a)} ${e.op} ${exprText(e.b)}`;
+    case 'cond': return `${exprText(e.c)} ? ${exprText(e.a)} : ${exprText(e.b)}`;
+    case 'member': return `${exprText(e.e)}${e.arrow ? '->' : '.'}${e.name}`;
+  }
+}
+
+export class Emitter {
+  private c = new Code();
+  private consts = new Map<string, bigint | string>();
+
+  constructor(private readonly m: ModuleModel, private readonly ndrImport = '../ndr') {
+    for (const k of m.consts) this.consts.set(k.name, k.value);
+    for (const en of m.enums) for (const mem of en.members) this.consts.set(mem.name, mem.value);
+  }
+
+  // ---- expressions ----
+  /** TS for an IDL expression, or null when an identifier is not available in cx. */
+  private ex(e: Expr, cx: Cx): string | null {
+    switch (e.k) {
+      case 'num': return e.v.toString();
+      case 'str': throw errorAt(e.pos, 'expected an integer expression');
+      case 'id': {
+        const m = cx.id(e.name);
+        if (m !== null) return m;
+        if (this.consts.has(e.name)) {
+          const v = this.consts.get(e.name)!;
+          if (typeof v === 'string') throw errorAt(e.pos, `${e.name} is a string constant`);
+          return v.toString();
+        }
+        return null;
+      }
+      case 'unary': {
+        const x = this.ex(e.e, cx);
+        if (x === null) return null;
+        if (e.op === '*') return x; // *count: the referent of a [ref] count parameter is its value
+        if (e.op === '&') throw errorAt(e.pos, "'&' is not supported in size expressions");
+        return `(${e.op}${x})`;
+      }
+      case 'bin': {
+        const a = this.ex(e.a, cx), b = this.ex(e.b, cx);
+        if (a === null || b === null) return null;
+        if (e.op === '/') return `Math.trunc(${a} / ${b})`;
+        if (e.op === '&&' || e.op === '||') return `(${a} ${e.op} ${b} ? 1 : 0)`;
+        if (['==', '!=', '<', '>', '<=', '>='].includes(e.op)) return `(${a} ${e.op === '==' ? '===' : e.op === '!=' ? '!==' : e.op} ${b} ? 1 : 0)`;
+        return `(${a} ${e.op} ${b})`;
+      }
+      case 'cond': {
+        const c = this.ex(e.c, cx), a = this.ex(e.a, cx), b = this.ex(e.b, cx);
+        if (c === null || a === null || b === null) return null;
+        return `(${c} ? ${a} : ${b})`;
+      }
+      case 'member': {
+        const base = this.ex(e.e, cx);
+        return base === null ? null : `${base}.${e.name}`;
+      }
+    }
+  }
+
+  /** Check at generation time that every identifier names a member/parameter/constant. */
+  private checkIds(e: Expr, known: Set<string>, what: string): void {
+    const walk = (x: Expr): void => {
+      if (x.k === 'id' && !known.has(x.name) && !this.consts.has(x.name)) throw errorAt(x.pos, `${what}: unknown identifier ${x.name}`);
+      if (x.k === 'unary') walk(x.e);
+      if (x.k === 'bin') { walk(x.a); walk(x.b); }
+      if (x.k === 'cond') { walk(x.c); walk(x.a); walk(x.b); }
+      if (x.k === 'member') walk(x.e);
+    };
+    walk(e);
+  }
+
+  private checkTyIds(ty: Ty, known: Set<string>, where: string): void {
+    if (ty.k === 'carr') {
+      if (ty.size) this.checkIds(ty.size, known, `size_is of ${where}`);
+      if (ty.length) this.checkIds(ty.length, known, `length_is of ${where}`);
+      return this.checkTyIds(ty.elem, new Set(), where);
+    }
+    if (ty.k === 'farr' && ty.length) this.checkIds(ty.length, known, `length_is of ${where}`);
+    if (ty.k === 'union' && ty.switchIs) this.checkIds(ty.switchIs, known, `switch_is of ${where}`);
+    if (ty.k === 'ptr') this.checkTyIds(ty.to, known, where);
+  }
+
+  private need(e: Expr, cx: Cx): string {
+    const s = this.ex(e, cx);
+    if (s === null) throw errorAt(e.pos, `expression ${exprText(e)} is not available here`);
+    return s;
+  }
+
+  // ---- writing ----
+  private wS(ty: Ty, v: string, cx: Cx): void {
+    const c = this.c;
+    switch (ty.k) {
+      case 'prim': c.line(`w.${PRIM_METHOD[ty.p]}(${v});`); return;
+      case 'enum': c.line(`w.${ty.def.wire}(${v});`); return;
+      case 'guid': c.line(`w.guid(${v});`); return;
+      case 'ctx': c.line(`w.contextHandle(${v});`); return;
+      case 'handle': case 'void': return;
+      case 'struct': c.line(`ws_${ty.def.name}(w, ${v});`); return;
+      case 'union': c.line(`ws_${ty.def.name}(w, ${v}, ${this.need(ty.switchIs!, cx)});`); return;
+      case 'ptr': c.line(ty.kind === 'ref' ? 'w.pointer(true);' : `w.pointer(${v} !== null);`); return;
+      case 'ov': c.line(`w.align(${alignOf(ty.base)});`); c.line(`ov.${ty.codec}.write(w, ${v});`); return;
+      case 'str': {
+        const W = ty.cs === 'w' ? 'w' : 'c';
+        if (ty.fixed !== null) c.line(`w.${W}stringFixed(${v}, ${ty.fixed});`);
+        else if (ty.hoisted) { c.line(`w.variance(${v}.length + 1);`); c.line(`w.${W === 'w' ? 'wchars' : 'chars'}(${v});`); }
+        else c.line(`w.${W}string(${v});`);
+        return;
+      }
+      case 'carr': case 'farr': {
+        let size: string;
+        if (ty.k === 'carr') {
+          const s = this.ex(ty.size!, cx);
+          if (s === null) {
+            // An [in]-only size (ept_map's max_towers) while encoding the response: take it from
+            // the value when given, else the array's own length.
+            if (ty.size!.k !== 'id') throw errorAt(ty.size!.pos, `size_is(${exprText(ty.size!)}) is not available here`);
+            size = `(v.${ty.size!.name} ?? ${v}.length)`;
+          } else size = s;
+          if (!ty.hoisted) c.line(`w.conformance(${size});`);
+        } else size = String(ty.n);
+        if (ty.length) {
+          const len = this.need(ty.length, cx);
+          const tl = c.t('len');
+          c.line(`const ${tl} = ${len};`);
+          c.line(`if (${tl} > ${size}) w.fail(\`length_is \${${tl}} exceeds size \${${size}}\`);`);
+          c.line(`w.variance(${tl});`);
+          c.line(`w.checkLength(${v}.length, ${tl}, 'array');`);
+        } else {
+          c.line(`w.checkLength(${v}.length, ${size}, 'array');`);
+        }
+        if (isBytes(ty.elem)) { c.line(`w.bytes(${v});`); return; }
+        const i = c.t('i');
+        c.open(`for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`);
+        this.wS(ty.elem, `${v}[${i}]`, { id: () => null });
+        c.close();
+        return;
+      }
+    }
+  }
+
+  private wB(ty: Ty, v: string, cx: Cx): void {
+    if (!hasPtr(ty)) return;
+    const c = this.c;
+    switch (ty.k) {
+      case 'struct': c.line(`wb_${ty.def.name}(w, ${v});`); return;
+      case 'union': c.line(`wb_${ty.def.name}(w, ${v}, ${this.need(ty.switchIs!, cx)});`); return;
+      case 'ptr': {
+        const t = c.t('p');
+        c.line(`const ${t} = ${v};`);
+        if (ty.kind === 'ref') c.open(`{`); else c.open(`if (${t} !== null) {`);
+        this.wS(ty.to, t, cx);
+        this.wB(ty.to, t, cx);
+        c.close();
+        return;
+      }
+      case 'carr': case 'farr': {
+        const i = c.t('i');
+        c.open(`for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`);
+        this.wB(ty.elem, `${v}[${i}]`, { id: () => null });
+        c.close();
+        return;
+      }
+      default: return;
+    }
+  }
+
+  // ---- reading ----
+  /** Emit statements reading the scalar part of ty; returns the expression holding it. */
+  private rS(ty: Ty, cx: Cx, hoistedCount?: string): string {
+    const c = this.c;
+    switch (ty.k) {
+      case 'prim': {
+        const m = `r.${PRIM_METHOD[ty.p]}()`;
+        if (!ty.range) return m;
+        const t = c.t('v');
+        c.line(`const ${t} = ${m};`);
+        c.line(`if (${t} < ${ty.range[0]} || ${t} > ${ty.range[1]}) r.fail(\`value \${${t}} outside range(${ty.range[0]}, ${ty.range[1]})\`, r.pos - ${PRIM_SIZE[ty.p]});`);
+        return t;
+      }
+      case 'enum': return `r.${ty.def.wire}()`;
+      case 'guid': return 'r.guid()';
+      case 'ctx': return 'r.contextHandle()';
+      case 'handle': case 'void': return 'undefined';
+      case 'struct': return `rs_${ty.def.name}(r)`;
+      case 'union': {
+        const d = this.ex(ty.switchIs!, cx);
+        return `rs_${ty.def.name}(r, ${d ?? 'undefined'})`;
+      }
+      case 'ptr': return ty.kind === 'ref' ? 'r.refPointer()' : 'r.pointer()';
+      case 'ov': c.line(`r.align(${alignOf(ty.base)});`); return `ov.${ty.codec}.read(r)`;
+      case 'str': {
+        const W = ty.cs;
+        if (ty.fixed !== null) return `r.${W}stringFixed(${ty.fixed})`;
+        if (ty.hoisted) return `r.${W === 'w' ? 'wchars' : 'chars'}(r.variance(${hoistedCount}, ${W === 'w' ? 2 : 1}))`;
+        return `r.${W}string()`;
+      }
+      case 'carr': case 'farr': {
+        const es = Math.max(1, minSize(ty.elem));
+        let n: string;
+        const at = c.t('at');
+        c.line(`const ${at} = r.pos;`);
+        if (ty.k === 'carr') {
+          if (ty.hoisted) n = hoistedCount!;
+          else {
+            n = c.t('n');
+            c.line(`const ${n} = ${ty.length ? 'r.u32()' : `r.count(${es})`};`);
+          }
+          const s = this.ex(ty.size!, cx);
+          if (s !== null) c.line(`r.checkCount(${n}, ${s}, 'max_count (size_is(${exprText(ty.size!)}))', ${at});`);
+          else if (ty.size!.k === 'id' && cx.capture?.has(ty.size!.name)) c.line(`p_${ty.size!.name} = ${n};`);
+        } else n = String(ty.n);
+        let a = n;
+        if (ty.length) {
+          a = c.t('a');
+          c.line(`const ${a} = r.variance(${n}, ${es});`);
+          const l = this.ex(ty.length, cx);
+          if (l !== null) c.line(`r.checkCount(${a}, ${l}, 'actual_count (length_is(${exprText(ty.length)}))', ${at});`);
+        } else if (ty.k === 'carr' && ty.hoisted) {
+          c.line(`r.checkFits(${n}, ${es});`);
+        }
+        if (isBytes(ty.elem)) return `r.bytes(${a})`;
+        const arr = c.t('arr');
+        const i = c.t('i');
+        c.line(`const ${arr}: any[] = new Array(${a});`);
+        c.open(`for (let ${i} = 0; ${i} < ${a}; ${i}++) {`);
+        c.line(`ix = ${i};`);
+        const e = this.rS(ty.elem, { id: () => null });
+        c.line(`${arr}[${i}] = ${e};`);
+        c.close();
+        c.line('ix = -1;');
+        return arr;
+      }
+    }
+  }
+
+  /** Emit statements completing the deferred part of the value stored in lvalue lv. */
+  private rB(ty: Ty, lv: string, cx: Cx): void {
+    if (!hasPtr(ty)) return;
+    const c = this.c;
+    switch (ty.k) {
+      case 'struct': c.line(`rb_${ty.def.name}(r, ${lv});`); return;
+      case 'union': c.line(`rb_${ty.def.name}(r, ${lv}, ${this.need(ty.switchIs!, cx)});`); return;
+      case 'ptr': {
+        if (ty.kind !== 'ref') c.open(`if (${lv} !== 0) {`); else c.open('{');
+        const t = this.rS(ty.to, cx);
+        const tv = c.t('pv');
+        c.line(`const ${tv}: any = ${t};`);
+        this.rB(ty.to, tv, cx);
+        c.line(`${lv} = ${tv};`);
+        if (ty.kind !== 'ref') { c.mid('} else {'); c.line(`${lv} = null;`); }
+        c.close();
+        return;
+      }
+      case 'carr': case 'farr': {
+        const i = c.t('i');
+        c.open(`for (let ${i} = 0; ${i} < ${lv}.length; ${i}++) {`);
+        c.line(`ix = ${i};`);
+        this.rB(ty.elem, `${lv}[${i}]`, { id: () => null });
+        c.close();
+        c.line('ix = -1;');
+        return;
+      }
+      default: return;
+    }
+  }
+
+  private tryOpen(): void {
+    this.c.line("let f = '';");
+    this.c.line('let ix = -1;');
+    this.c.open('try {');
+  }
+  private tryClose(io: 'r' | 'w', prefix?: string): void {
+    const c = this.c;
+    c.mid('} catch (e) {');
+    const off = io === 'r' ? 'r.pos' : 'w.offset';
+    const err = `ndrWithin(e, ix >= 0 ? \`\${f}[\${ix}]\` : f, ${off})`;
+    c.line(prefix ? `throw ${err}.within(${q(prefix)});` : `throw ${err};`);
+    c.close();
+  }
+
+  // ---- named types ----
+  private emitStruct(def: StructDef): void {
+    const c = this.c;
+    const st: Ty = { k: 'struct', def };
+    const A = structAlign(def);
+    const last = def.fields[def.fields.length - 1];
+    const conf = last && (last.ty.k === 'carr' || (last.ty.k === 'str' && last.ty.fixed === null)) ? last : null;
+    const known = new Set(def.fields.map((f) => f.name));
+    for (const f of def.fields) this.checkTyIds(f.ty, known, `${def.name}.${f.name}`);
+    const wcx: Cx = { id: (n) => (known.has(n) ? `v.${n}` : null) };
+    const ov = def.override;
+
+    c.open(`function ws_${def.name}(w: NdrWriter, v: ${def.name}): void {`);
+    if (ov) {
+      c.line(`w.align(${A});`);
+      c.line(`ov.${ov.codec}.writeScalars(w, v);`);
+    } else {
+      this.tryOpen();
+      if (conf) {
+        c.line(`f = ${q(conf.name)};`);
+        if (conf.ty.k === 'str') c.line(`w.conformance(v.${conf.name}.length + 1);`);
+        else c.line(`w.conformance(${this.need((conf.ty as { size: Expr }).size, wcx)});`);
+      }
+      c.line(`w.align(${A});`);
+      for (const f of def.fields) {
+        c.line(`f = ${q(f.name)};`);
+        this.wS(f.ty, `v.${f.name}`, wcx);
+      }
+      this.tryClose('w');
+    }
+    c.close();
+    if (hasPtr(st)) {
+      c.open(`function wb_${def.name}(w: NdrWriter, v: ${def.name}): void {`);
+      if (ov) c.line(`ov.${ov.codec}.writeBuffers(w, v);`);
+      else {
+        this.tryOpen();
+        for (const f of def.fields) {
+          if (!hasPtr(f.ty)) continue;
+          c.line(`f = ${q(f.name)};`);
+          this.wB(f.ty, `v.${f.name}`, wcx);
+        }
+        this.tryClose('w');
+      }
+      c.close();
+    }
+    c.open(`function rs_${def.name}(r: NdrReader): ${def.name} {`);
+    if (ov) {
+      c.line(`r.align(${A});`);
+      c.line(`return ov.${ov.codec}.readScalars(r);`);
+    } else {
+      this.tryOpen();
+      let hc: string | undefined;
+      if (conf) {
+        c.line(`f = ${q(conf.name)};`);
+        hc = 'hc';
+        c.line('const hc = r.u32();');
+      }
+      c.line(`r.align(${A});`);
+      const rcx: Cx = { id: (n) => (known.has(n) ? `f_${n}` : null) };
+      const done = new Set<string>();
+      const rcxOrdered: Cx = { id: (n) => (done.has(n) ? `f_${n}` : null) };
+      for (const f of def.fields) {
+        c.line(`f = ${q(f.name)};`);
+        const e = this.rS(f.ty, f === conf ? rcx : rcxOrdered, hc);
+        c.line(`const f_${f.name}: any = ${e};`);
+        done.add(f.name);
+      }
+      c.line(`return { ${def.fields.map((f) => `${f.name}: f_${f.name}`).join(', ')} };`);
+      this.tryClose('r');
+    }
+    c.close();
+    if (hasPtr(st)) {
+      c.open(`function rb_${def.name}(r: NdrReader, v: any): void {`);
+      if (ov) c.line(`ov.${ov.codec}.readBuffers(r, v);`);
+      else {
+        this.tryOpen();
+        for (const f of def.fields) {
+          if (!hasPtr(f.ty)) continue;
+          c.line(`f = ${q(f.name)};`);
+          this.rB(f.ty, `v.${f.name}`, wcx);
+        }
+        this.tryClose('r');
+      }
+      c.close();
+    }
+    c.line();
+  }
+
+  private emitUnion(def: UnionDef): void {
+    const c = this.c;
+    const ut: Ty = { k: 'union', def, switchIs: null };
+    const sw = PRIM_METHOD[def.switchType];
+    const AA = armsAlign(def);
+    const none: Cx = { id: () => null };
+    const caseLabels = (arm: UnionDef['arms'][number]): string =>
+      [...arm.cases.map((v) => `case ${v}:`), ...(arm.isDefault ? ['default:'] : [])].join(' ');
+    const hasDefault = def.arms.some((a) => a.isDefault);
+
+    c.open(`function ws_${def.name}(w: NdrWriter, v: ${def.name}, disc: number): void {`);
+    c.line(`w.align(${unionAlign(def)});`);
+    c.line(`w.${sw}(disc);`);
+    if (AA > 1) c.line(`w.align(${AA});`);
+    c.line('const u = v as any;');
+    c.open('switch (disc) {');
+    for (const arm of def.arms) {
+      c.open(caseLabels(arm));
+      if (arm.ty && arm.name) {
+        c.line(`if (u.${arm.name} === undefined) w.fail(\`union ${def.name}: discriminant \${disc} selects arm ${arm.name}, which the value lacks\`);`);
+        this.wS(arm.ty, `u.${arm.name}`, none);
+      }
+      c.line('return;');
+      c.close('');
+    }
+    if (!hasDefault) c.line(`default: w.fail(\`union ${def.name} has no arm for discriminant \${disc}\`);`);
+    c.close();
+    c.close();
+    if (hasPtr(ut)) {
+      c.open(`function wb_${def.name}(w: NdrWriter, v: ${def.name}, disc: number): void {`);
+      c.line('const u = v as any;');
+      c.open('switch (disc) {');
+      for (const arm of def.arms) {
+        if (!arm.ty || !arm.name || !hasPtr(arm.ty)) continue;
+        c.open(caseLabels(arm));
+        this.wB(arm.ty, `u.${arm.name}`, none);
+        c.line('return;');
+        c.close('');
+      }
+      c.close();
+      c.close();
+    }
+    c.open(`function rs_${def.name}(r: NdrReader, expected: number | undefined): ${def.name} {`);
+    c.line("const f = '';");
+    c.line('let ix = -1;');
+    c.line(`r.align(${unionAlign(def)});`);
+    c.line('const at = r.pos;');
+    c.line(`const disc = r.${sw}();`);
+    c.line(`if (expected !== undefined && disc !== expected) r.fail(\`union ${def.name} discriminant \${disc} does not match its switch_is value \${expected}\`, at);`);
+    if (AA > 1) c.line(`r.align(${AA});`);
+    c.open('switch (disc) {');
+    for (const arm of def.arms) {
+      c.open(caseLabels(arm) + ' {');
+      if (arm.ty && arm.name) {
+        const e = this.rS(arm.ty, none);
+        c.line(`return { ${arm.name}: ${e} } as any;`);
+      } else c.line('return {} as any;');
+      c.close();
+    }
+    if (!hasDefault) c.line(`default: return r.fail(\`union ${def.name}: no arm for discriminant \${disc}\`, at);`);
+    c.close();
+    c.line('void f; void ix;');
+    c.close();
+    if (hasPtr(ut)) {
+      c.open(`function rb_${def.name}(r: NdrReader, v: any, disc: number): void {`);
+      c.line('let ix = -1;');
+      c.open('switch (disc) {');
+      for (const arm of def.arms) {
+        if (!arm.ty || !arm.name || !hasPtr(arm.ty)) continue;
+        c.open(caseLabels(arm) + ' {');
+        this.rB(arm.ty, `v.${arm.name}`, none);
+        c.line('return;');
+        c.close();
+      }
+      c.close();
+      c.line('void ix;');
+      c.close();
+    }
+    c.line();
+  }
+
+  // ---- operations ----
+  private opIds(op: OpModel, dir: 'in' | 'out'): { params: Param[]; captured: Param[] } {
+    const params = op.params.filter((p) => (dir === 'in' ? p.dirIn : p.dirOut) && p.ty.k !== 'handle');
+    const captured: Param[] = [];
+    if (dir === 'out') {
+      const names = new Set(params.map((p) => p.name));
+      const visit = (ty: Ty): void => {
+        if (ty.k === 'carr' && ty.size && ty.size.k === 'id' && !names.has(ty.size.name)) {
+          const p = op.params.find((x) => x.name === (ty.size as { name: string }).name);
+          if (p && !captured.includes(p)) captured.push(p);
+        }
+        if (ty.k === 'ptr') visit(ty.to);
+        if (ty.k === 'carr') visit(ty.elem);
+      };
+      for (const p of params) visit(p.ty);
+    }
+    return { params, captured };
+  }
+
+  /** The value type a top-level parameter has in the In/Out object. */
+  private paramTs(p: Param): string {
+    return tsType(p.ty);
+  }
+
+  private emitOp(op: OpModel): void {
+    const c = this.c;
+    const Cap = op.name[0].toUpperCase() + op.name.slice(1);
+    const all = new Set(op.params.map((p) => p.name));
+    for (const p of op.params) this.checkTyIds(p.ty, all, `parameter ${p.name} of ${op.name}`);
+    for (const dir of ['in', 'out'] as const) {
+      const D = dir === 'in' ? 'In' : 'Out';
+      const { params, captured } = this.opIds(op, dir);
+      const tname = `${op.name}${D}`;
+      c.line(`/** ${op.name} (opnum ${op.opnum}) ${dir === 'in' ? 'request' : 'response'} parameters. */`);
+      c.open(`export interface ${tname} {`);
+      for (const p of params) c.line(`${p.name}: ${this.paramTs(p)};`);
+      for (const p of captured) c.line(`/** [in] ${p.name}, which sizes an [out] array: taken from the request when encoding, from max_count when decoding. */`), c.line(`${p.name}?: ${this.paramTs(p)};`);
+      if (dir === 'out' && op.ret) c.line(`ReturnValue: ${tsType(op.ret)};`);
+      c.close();
+      c.line();
+      const names = new Set(params.map((p) => p.name));
+      // encode
+      c.open(`export function encode${Cap}${D}(v: ${tname}, littleEndian = true): Buffer {`);
+      c.line('const w = new NdrWriter(littleEndian);');
+      this.tryOpen();
+      const wcx: Cx = { id: (n) => (names.has(n) ? `v.${n}` : null) };
+      for (const p of params) {
+        c.line(`f = ${q(p.name)};`);
+        this.writeTop(p.ty, `v.${p.name}`, wcx);
+      }
+      if (dir === 'out' && op.ret) {
+        c.line(`f = ${q('ReturnValue')};`);
+        this.wS(op.ret, 'v.ReturnValue', wcx);
+      }
+      this.tryClose('w', `${op.name}.${dir}`);
+      c.line('return w.finish();');
+      c.close();
+      c.line();
+      // decode
+      c.open(`export function decode${Cap}${D}(stub: Buffer, littleEndian = true): ${tname} {`);
+      c.line('const r = new NdrReader(stub, littleEndian);');
+      for (const p of captured) c.line(`let p_${p.name}: number | undefined;`);
+      this.tryOpen();
+      const done = new Set<string>();
+      const rcx: Cx = { id: (n) => (done.has(n) ? `p_${n}` : null), capture: new Set(captured.map((p) => p.name)) };
+      for (const p of params) {
+        c.line(`f = ${q(p.name)};`);
+        this.readTop(p.ty, `p_${p.name}`, rcx);
+        done.add(p.name);
+      }
+      const fields = params.map((p) => `${p.name}: p_${p.name}`);
+      for (const p of captured) fields.push(`${p.name}: p_${p.name}`);
+      if (dir === 'out' && op.ret) {
+        c.line(`f = ${q('ReturnValue')};`);
+        c.line(`const p_ReturnValue = ${this.rS(op.ret, rcx)};`);
+        fields.push('ReturnValue: p_ReturnValue');
+      }
+      c.line(`return { ${fields.join(', ')} };`);
+      this.tryClose('r', `${op.name}.${dir}`);
+      c.close();
+      c.line();
+    }
+  }
+
+  private writeTop(ty: Ty, v: string, cx: Cx): void {
+    if (ty.k === 'ptr' && ty.kind === 'ref') {
+      this.wS(ty.to, v, cx);
+      this.wB(ty.to, v, cx);
+      return;
+    }
+    this.wS(ty, v, cx);
+    this.wB(ty, v, cx);
+  }
+
+  private readTop(ty: Ty, lv: string, cx: Cx): void {
+    const c = this.c;
+    const inner = ty.k === 'ptr' && ty.kind === 'ref' ? ty.to : ty;
+    const e = this.rS(inner, cx);
+    c.line(`let ${lv}: any = ${e};`);
+    this.rB(inner, lv, cx);
+  }
+
+  // ---- module ----
+  emit(): string {
+    const m = this.m;
+    const c = this.c;
+    const I = m.ifaceName;
+    c.line(`// DO NOT EDIT. Generated by scripts/idlgen from ${m.idlFile}${m.cnfFile ? ` and ${m.cnfFile}` : ''}.`);
+    c.line('// Regenerate with `npm run gen`; CI fails when this file is stale.');
+    c.line('/* eslint-disable */');
+    c.line();
+    const ndr = this.ndrImport;
+    c.line(`import { ndrWithin, NdrReader, NdrWriter } from ${q(ndr)};`);
+    c.line(`import type { ContextHandle } from ${q(ndr)};`);
+    c.line(`import { DispatchFault, NCA_S_OP_RNG_ERROR } from ${q(ndr + '/dispatch')};`);
+    c.line(`import type { RpcInterface, SyntaxId } from ${q(ndr + '/dispatch')};`);
+    if (m.overridesImport) c.line(`import * as ov from ${q(m.overridesImport)};`);
+    c.line();
+    c.line('export type { ContextHandle };');
+    if (m.reexports.length) {
+      if (!m.overridesImport) throw new Error('EXPORT needs OVERRIDES');
+      c.line(`export type { ${m.reexports.join(', ')} } from ${q(m.overridesImport)};`);
+    }
+    c.line();
+    if (m.consts.length) {
+      c.line('// ---- constants ----');
+      for (const k of m.consts) {
+        const v = typeof k.value === 'string' ? q(k.value) : (k.value >= -(2n ** 53n) && k.value <= 2n ** 53n ? k.value.toString() : `${k.value}n`);
+        c.line(`export const ${k.name} = ${v};`);
+      }
+      c.line();
+    }
+    for (const en of m.enums) {
+      c.line(`/** enum ${en.name} (${en.wire === 'u16' ? '16-bit' : '32-bit [v1_enum]'} on the wire) */`);
+      c.line(`export type ${en.name} = number;`);
+      for (const mem of en.members) c.line(`export const ${mem.name} = ${mem.value};`);
+      c.line();
+    }
+    c.line('// ---- types ----');
+    for (const t of m.types) {
+      if (t.kind === 'struct') {
+        if (t.override) {
+          c.line(`/** ${t.name}: coded by the hand-written overrides (${t.override.codec}). */`);
+          c.line(`export type ${t.name} = ${t.override.ts};`);
+        } else {
+          c.open(`export interface ${t.name} {`);
+          for (const f of t.fields) c.line(`${f.name}: ${tsType(f.ty)};`);
+          c.close();
+        }
+      } else {
+        const arms = t.arms.filter((a) => a.name && a.ty).map((a) => `{ ${a.name}: ${tsType(a.ty!)} }`);
+        if (t.arms.some((a) => !a.ty)) arms.push('Record<string, never>');
+        c.line(`/** union ${t.name}: one key, the arm its discriminant (switch_is) selects. */`);
+        c.line(`export type ${t.name} = ${arms.join(' | ') || 'Record<string, never>'};`);
+      }
+      c.line();
+    }
+    c.line(`export const ${I}_SYNTAX: SyntaxId = { uuid: ${q(m.iface.uuid)}, major: ${m.iface.major}, minor: ${m.iface.minor} };`);
+    c.line();
+    c.open(`export const ${I}_OPNUMS = {`);
+    for (const op of m.iface.ops) if (!op.placeholder) c.line(`${op.name}: ${op.opnum},`);
+    c.close('} as const;');
+    c.line();
+    c.line('/** Operation names indexed by opnum (placeholders keep their Opnum<N>NotUsedOnWire names). */');
+    c.line(`export const ${I}_OPERATION_NAMES: readonly string[] = [${m.iface.ops.map((o) => q(o.name)).join(', ')}];`);
+    c.line();
+    c.line('// ---- operations ----');
+    for (const op of m.iface.ops) if (!op.placeholder) this.emitOp(op);
+    c.line(`/** The server side of ${m.iface.name}: one async method per operation. */`);
+    c.open(`export interface ${I}Server<C> {`);
+    for (const op of m.iface.ops) if (!op.placeholder) c.line(`${op.name}(input: ${op.name}In, ctx: C): Promise<${op.name}Out>;`);
+    c.close();
+    c.line();
+    c.line('/** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */');
+    c.open(`export function create${I}Interface<C>(server: ${I}Server<C>): RpcInterface<C> {`);
+    c.open('return {');
+    c.line(`name: ${q(m.moduleName)},`);
+    c.line(`syntax: ${I}_SYNTAX,`);
+    c.line(`operationNames: ${I}_OPERATION_NAMES,`);
+    c.open('async dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {');
+    c.open('switch (opnum) {');
+    for (const op of m.iface.ops) {
+      if (op.placeholder) continue;
+      const Cap = op.name[0].toUpperCase() + op.name.slice(1);
+      const { captured } = this.opIds(op, 'out');
+      c.open(`case ${op.opnum}: {`);
+      c.line(`const input = decode${Cap}In(stub, littleEndian);`);
+      c.line(`const out = await server.${op.name}(input, ctx);`);
+      if (captured.length) {
+        c.line(`return encode${Cap}Out({ ...out, ${captured.map((p) => `${p.name}: out.${p.name} ?? input.${p.name}`).join(', ')} }, littleEndian);`);
+      } else c.line(`return encode${Cap}Out(out, littleEndian);`);
+      c.close();
+    }
+    c.line(`default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, \`${m.iface.name}: no operation with opnum \${opnum}\`);`);
+    c.close();
+    c.close();
+    c.close('};');
+    c.close();
+    c.line();
+    c.line('// ---- per-type codecs (tests, ndrdump) ----');
+    c.open(`export const ${I}_TYPES = {`);
+    for (const t of m.types) {
+      if (t.kind !== 'struct') continue;
+      const p = hasPtr({ k: 'struct', def: t });
+      c.open(`${t.name}: {`);
+      c.open(`encode(v: ${t.name}, littleEndian = true): Buffer {`);
+      c.line('const w = new NdrWriter(littleEndian);');
+      c.line(`ws_${t.name}(w, v);`);
+      if (p) c.line(`wb_${t.name}(w, v);`);
+      c.line('return w.finish();');
+      c.close('},');
+      c.open(`decode(stub: Buffer, littleEndian = true): ${t.name} {`);
+      c.line('const r = new NdrReader(stub, littleEndian);');
+      c.line(`const v = rs_${t.name}(r);`);
+      if (p) c.line(`rb_${t.name}(r, v);`);
+      c.line('return v;');
+      c.close('},');
+      c.close('},');
+    }
+    c.close('};');
+    c.line();
+    c.line('// ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----');
+    for (const t of m.types) {
+      if (t.kind === 'struct') this.emitStruct(t);
+      else this.emitUnion(t);
+    }
+    let text = c.text();
+    text = text.replace(/\n{3,}/g, '\n\n').replace(/\n*$/, '\n');
+    return text;
+  }
+}
