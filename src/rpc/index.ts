@@ -13,3 +13,5 @@ export { AuthLevel, AuthType, AuthRejected, IntegrityError, principalName } from
 export type { SecurityProvider, SecurityContext, Identity, AcceptResult, ConnectionInfo } from './security';
 export { DispatchFault, NCA_S_OP_RNG_ERROR } from '../ndr/dispatch';
 export type { RpcInterface, SyntaxId } from '../ndr/dispatch';
+export { createEndpointMapper, EpmStatus, EPM_SYNTAX } from './epm/endpoint-mapper';
+export type { EndpointMapperInterface, EndpointSource } from './epm/endpoint-mapper';

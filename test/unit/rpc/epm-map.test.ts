@@ -9,7 +9,7 @@ const NDR = { uuid: '8a885d04-1ceb-11c9-9fe8-08002b104860', major: 2, minor: 0 }
 const NDR64 = { uuid: '71710533-beba-4937-8319-b5dbef9ccc36', major: 1, minor: 0 };
 
 /** The tower rpcclient sends for `epmmap witness ncacn_ip_tcp` (INTEROP.md §3). */
-function rpcclientTower(iface = WITNESS, transfer = NDR, proto = FloorProtocol.TCP): Buffer {
+function rpcclientTower(iface = WITNESS, transfer = NDR, proto: number = FloorProtocol.TCP): Buffer {
   return encodeFloors([
     syntaxFloor(iface), syntaxFloor(transfer),
     { lhs: Buffer.from([0x0b]), rhs: Buffer.from([0, 0]) },
