@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { RpcServer, principalName, type CallContext, type RpcInterface } from '../../src/rpc';
 import { createNtlmsspProvider, createSpnegoProvider, MemoryAccountSource, type AuthLogger } from '../../src/auth';
-import { CI, describeWithPeers, runTool, systemPython } from './helpers';
+import { CI, describeWithPeers, runSmbtorture, runTool, systemPython } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -42,8 +42,10 @@ const providerOptions = {
 
 let server: RpcServer | undefined;
 let port = 0;
-async function startServer(): Promise<void> {
-  server = new RpcServer({ securityProviders: [createNtlmsspProvider(providerOptions), createSpnegoProvider(providerOptions)] });
+async function startServer(spnego = true): Promise<void> {
+  const providers = [createNtlmsspProvider(providerOptions)];
+  if (spnego) providers.push(createSpnegoProvider(providerOptions));
+  server = new RpcServer({ securityProviders: providers });
   port = (await server.listen({ address: '127.0.0.1', port: 0, interfaces: [echo] })).port;
 }
 
@@ -174,3 +176,40 @@ if (!sambaOk) {
     expect(parse(r.stdout)).toEqual(Array(3).fill({ who: 'ANONYMOUS', level: 1, echo: true }));
   });
 });
+
+/**
+ * smbtorture's rpc.witness.witness.UnRegister is an empty test: it passes exactly when the
+ * authenticated connection sets up, which is what we check here (with its default SPNEGO at
+ * sign, forced NTLMSSP and SPNEGO at seal, and the bind_nak-8 fallback to NTLMSSP).
+ */
+describeWithPeers('smbtorture connection set-up with credentials', ['smbtorture'], () => {
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  const torture = (flags: string, user = 'TESTDOM\\alice%Secret123') =>
+    runSmbtorture({ binding: `ncacn_ip_tcp:127.0.0.1[${port}${flags}]`, user, tests: ['rpc.witness.witness.UnRegister'], timeoutMs: 30_000 });
+
+  it.each(['', ',ntlm,sign', ',ntlm,seal', ',spnego,seal'])('binding [PORT%s] authenticates', async (flags) => {
+    await startServer();
+    logLines.length = 0;
+    const run = await torture(flags);
+    expect({ status: run.byName('UnRegister')?.status, summary: run.summary() }).toEqual({ status: 'success', summary: expect.any(String) });
+    expect(logLines.some((l) => l.msg === 'NTLMSSP authenticated' && l.user === 'alice')).toBe(true);
+  });
+
+  it('without a SPNEGO provider, SPNEGO gets bind_nak 8 and smbtorture retries NTLMSSP', async () => {
+    await startServer(false);
+    logLines.length = 0;
+    const run = await torture('');
+    expect({ status: run.byName('UnRegister')?.status, summary: run.summary() }).toEqual({ status: 'success', summary: expect.any(String) });
+    expect(logLines.some((l) => l.msg === 'NTLMSSP authenticated' && l.user === 'alice')).toBe(true);
+  });
+
+  it('a wrong password is NT_STATUS_LOGON_FAILURE', async () => {
+    await startServer();
+    const run = await torture('', 'TESTDOM\\alice%wrong');
+    expect(run.byName('UnRegister')?.status).not.toBe('success');
+    expect(run.tool.stdout + run.tool.stderr).toMatch(/LOGON_FAILURE/);
+  });
+}, { needNetns: false });
