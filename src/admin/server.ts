@@ -25,21 +25,18 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../cluster/address';
-import { ConfigError, loadConfig, type WitnessdConfig } from '../cluster/config';
+import { ConfigError, type WitnessdConfig } from '../cluster/config';
+import { reloadConfigFile, type ReloadOutcome } from '../cluster/reload';
 import type { HealthWatcher } from '../cluster/health';
 import { ModelError, type ClusterModel } from '../cluster/model';
-import type { ClusterEvent, DeploymentFinding } from '../cluster/types';
+import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
 import { FILTER_FIELDS, type RegistrationFilter, type WitnessAdminPort } from './port';
 import { forcedNotifySchema, toForcedNotification } from './notify';
 
 const MAX_BODY = 64 * 1024;
 
-export interface ReloadOutcome {
-  readonly source: string;
-  readonly events: readonly ClusterEvent[];
-  readonly findings: readonly DeploymentFinding[];
-}
+export type { ReloadOutcome };
 
 export interface AdminServerOptions {
   readonly model: ClusterModel;
@@ -182,16 +179,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   const defaultReload = async (): Promise<ReloadOutcome> => {
     if (opts.configPath === undefined) throw new HttpError(409, 'witnessd runs the embedded demo config; there is no file to reload');
-    let next: WitnessdConfig;
     try {
-      next = loadConfig(opts.configPath);
+      return await reloadConfigFile(model, watcher, opts.configPath);
     } catch (e) {
       if (e instanceof ConfigError) throw new HttpError(400, `configuration not reloaded (the running one stays):\n${e.message}`);
       throw e;
     }
-    const events = model.applyConfig(next);
-    await watcher?.reconfigure(next.watcher);
-    return { source: next.source, events, findings: model.findings() };
   };
 
   const status = () => ({
