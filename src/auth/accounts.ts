@@ -51,7 +51,8 @@ export class MemoryAccountSource implements AccountSource {
       }
       const key = s.user.toUpperCase();
       const list = this.byUser.get(key) ?? [];
-      list.push({ user: s.user, domain: s.domain, ntHash: hash });
+      // An empty domain (the config default) means a local account: any client domain matches.
+      list.push({ user: s.user, domain: s.domain ? s.domain : undefined, ntHash: hash });
       this.byUser.set(key, list);
     }
   }
@@ -205,4 +206,19 @@ export class SmbpasswdAccountSource implements AccountSource {
 
 function stampOf(st: fs.Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+export interface AccountsConfig {
+  /** smbpasswd-format file (pdbedit -Lw output), re-read when it changes. */
+  readonly accountsFile?: string;
+  /** Inline accounts, tried after the file. */
+  readonly accounts?: readonly MemoryAccountSpec[];
+}
+
+/** The account source a daemon config describes: the file (if any), then the inline list. */
+export function accountSourceFromConfig(cfg: AccountsConfig, logger?: AuthLogger): AccountSource {
+  const sources: AccountSource[] = [];
+  if (cfg.accountsFile !== undefined) sources.push(new SmbpasswdAccountSource(cfg.accountsFile, { logger }));
+  if (cfg.accounts && cfg.accounts.length > 0) sources.push(new MemoryAccountSource(cfg.accounts));
+  return sources.length === 1 ? sources[0] : new ChainedAccountSource(sources);
 }

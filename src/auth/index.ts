@@ -6,8 +6,8 @@ export { createNtlmsspProvider, NtlmsspSecurityContext } from './ntlmssp-context
 export { createSpnegoProvider, SpnegoSecurityContext } from './spnego';
 export type { NtlmsspOptions } from './ntlmssp';
 export {
-  ChainedAccountSource, MemoryAccountSource, SmbpasswdAccountSource, demoAccounts, parseSmbpasswd,
-  type Account, type AccountSource, type MemoryAccountSpec, type SmbpasswdOptions,
+  ChainedAccountSource, MemoryAccountSource, SmbpasswdAccountSource, accountSourceFromConfig, demoAccounts, parseSmbpasswd,
+  type Account, type AccountSource, type AccountsConfig, type MemoryAccountSpec, type SmbpasswdOptions,
 } from './accounts';
 export type { AuthLogger } from './logger';
 export { ntHash } from './ntlm-crypto';

@@ -108,6 +108,12 @@ describeWithPeers('impacket against the NTLMSSP provider', ['impacket'], () => {
     expect(parse(r.stdout)).toEqual(Array(3).fill({ who: 'TESTDOM\\alice', level, echo: true }));
   });
 
+  it('the anonymous NTLMSSP AUTHENTICATE (allowed here) signs with the null session key', async () => {
+    const r = await runTool(systemPython()!, ['-c', IMPACKET, String(port), '5', '', '', ''], { timeoutMs: 30_000 });
+    expect({ code: r.code, stderr: r.stderr.slice(-2000) }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(parse(r.stdout)).toEqual(Array(3).fill({ who: 'ANONYMOUS', level: 5, echo: true }));
+  });
+
   it('a wrong password is refused (rpc_s_access_denied) and logged', async () => {
     const r = await runTool(systemPython()!, ['-c', IMPACKET, String(port), '6', 'alice', 'nope', 'TESTDOM'], { timeoutMs: 30_000 });
     expect(r.code).not.toBe(0);

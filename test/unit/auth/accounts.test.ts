@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  ChainedAccountSource, MemoryAccountSource, SmbpasswdAccountSource, demoAccounts, ntHash, parseSmbpasswd, type AuthLogger,
+  ChainedAccountSource, MemoryAccountSource, SmbpasswdAccountSource, accountSourceFromConfig, demoAccounts, ntHash, parseSmbpasswd, type AuthLogger,
 } from '../../../src/auth';
 
 const hashOf = (p: string) => ntHash(p).toString('hex').toUpperCase();
@@ -81,5 +81,21 @@ describe('MemoryAccountSource and the demo account', () => {
     const c = new ChainedAccountSource([demoAccounts(), new MemoryAccountSource([{ user: 'demo', password: 'other' }])]);
     expect(c.lookup('demo', 'DEMO')!.ntHash.equals(ntHash('demo-password'))).toBe(true);
     expect(c.lookup('demo', 'ELSEWHERE')!.ntHash.equals(ntHash('other'))).toBe(true);
+  });
+});
+
+describe('accountSourceFromConfig', () => {
+  it('file first, then inline accounts; an empty inline domain is local', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'witnessd-auth-'));
+    try {
+      const file = path.join(dir, 'smbpasswd');
+      fs.writeFileSync(file, line('alice', 'from-file') + '\n');
+      const src = accountSourceFromConfig({ accountsFile: file, accounts: [{ user: 'alice', domain: '', password: 'inline' }, { user: 'eve', domain: '', password: 'e' }] });
+      expect(src.lookup('alice', 'X')!.ntHash.equals(ntHash('from-file'))).toBe(true);
+      expect(src.lookup('eve', 'ANYDOMAIN')!.ntHash.equals(ntHash('e'))).toBe(true);
+      src.close?.();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
