@@ -117,6 +117,16 @@ function exprText(e: Expr): string {
   }
 }
 
+/** Align to the discriminant first so that `at` (for errors) points at it. */
+function r_alignDisc(c: Code, size: number): void {
+  if (size > 1) c.line(`r.align(${size});`);
+  c.line('const at = r.pos;');
+}
+
+function cap(s: string): string {
+  return s[0].toUpperCase() + s.slice(1);
+}
+
 export class Emitter {
   private c = new Code();
   private consts = new Map<string, bigint | string>();
@@ -482,16 +492,14 @@ export class Emitter {
     const c = this.c;
     const ut: Ty = { k: 'union', def, switchIs: null };
     const sw = PRIM_METHOD[def.switchType];
-    const AA = armsAlign(def);
     const none: Cx = { id: () => null };
     const caseLabels = (arm: UnionDef['arms'][number]): string =>
       [...arm.cases.map((v) => `case ${v}:`), ...(arm.isDefault ? ['default:'] : [])].join(' ');
     const hasDefault = def.arms.some((a) => a.isDefault);
 
     c.open(`function ws_${def.name}(w: NdrWriter, v: ${def.name}, disc: number): void {`);
-    c.line(`w.align(${unionAlign(def)});`);
+    // NDR 2.0: the discriminant and the arm align themselves; a union-wide alignment is NDR64's.
     c.line(`w.${sw}(disc);`);
-    if (AA > 1) c.line(`w.align(${AA});`);
     c.line('const u = v as any;');
     c.open('switch (disc) {');
     for (const arm of def.arms) {
@@ -523,11 +531,9 @@ export class Emitter {
     c.open(`function rs_${def.name}(r: NdrReader, expected: number | undefined): ${def.name} {`);
     c.line("const f = '';");
     c.line('let ix = -1;');
-    c.line(`r.align(${unionAlign(def)});`);
-    c.line('const at = r.pos;');
+    r_alignDisc(c, PRIM_SIZE[def.switchType]);
     c.line(`const disc = r.${sw}();`);
     c.line(`if (expected !== undefined && disc !== expected) r.fail(\`union ${def.name} discriminant \${disc} does not match its switch_is value \${expected}\`, at);`);
-    if (AA > 1) c.line(`r.align(${AA});`);
     c.open('switch (disc) {');
     for (const arm of def.arms) {
       c.open(caseLabels(arm) + ' {');
@@ -728,12 +734,12 @@ export class Emitter {
     c.line('// ---- operations ----');
     for (const op of m.iface.ops) if (!op.placeholder) this.emitOp(op);
     c.line(`/** The server side of ${m.iface.name}: one async method per operation. */`);
-    c.open(`export interface ${I}Server<C> {`);
+    c.open(`export interface ${cap(I)}Server<C> {`);
     for (const op of m.iface.ops) if (!op.placeholder) c.line(`${op.name}(input: ${op.name}In, ctx: C): Promise<${op.name}Out>;`);
     c.close();
     c.line();
     c.line('/** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */');
-    c.open(`export function create${I}Interface<C>(server: ${I}Server<C>): RpcInterface<C> {`);
+    c.open(`export function create${cap(I)}Interface<C>(server: ${cap(I)}Server<C>): RpcInterface<C> {`);
     c.open('return {');
     c.line(`name: ${q(m.moduleName)},`);
     c.line(`syntax: ${I}_SYNTAX,`);

@@ -118,14 +118,14 @@ class Parser {
     const attrs = this.parseAttrs();
     if (this.is('interface')) {
       if (!topLevel) this.fail('a declaration (nested interfaces are not allowed)');
-      this.next();
+      const ipos: SrcPos = this.next();
       const name = this.ident('the interface name').text;
       if (this.accept(':')) this.ident('the base interface name');
       this.expect('{', "'{' opening the interface body");
       const items = this.parseItems(false);
       this.expect('}');
       this.accept(';');
-      return { k: 'interface', attrs, name, items, pos };
+      return { k: 'interface', attrs, name, items, pos: ipos };
     }
     if ((this.is('struct') || this.is('union') || this.is('enum')) && this.peek().kind === 'ident' && this.peek(2).text === '{' && attrs.length === 0) {
       const type = this.parseTypeSpec();
