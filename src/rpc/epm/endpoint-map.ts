@@ -110,7 +110,8 @@ export class EndpointMap {
 
   /**
    * ept_lookup: a nil handle starts an enumeration; each call returns up to maxEnts entries and
-   * a handle to continue; the call that finds nothing left returns NOT_REGISTERED and a nil handle.
+   * a handle to continue. When the entries run out the status is NOT_REGISTERED and the handle
+   * nil (with the last entries if fewer than maxEnts were left, else on the following call).
    */
   lookup(group: AssociationGroupRef, a: {
     inquiryType: number; object: string | undefined; ifId: SyntaxId | undefined; versOption: number;
@@ -139,6 +140,14 @@ export class EndpointMap {
     }
     const entries = cur.entries.slice(cur.pos, cur.pos + n);
     cur.pos += n;
+    if (cur.pos >= cur.entries.length && n < a.maxEnts) {
+      // Exhausted with room to spare: end the enumeration now (smbtorture's Lookup_simple and
+      // Map_simple expect this). A call that fills max_ents exactly keeps the handle, so a
+      // client asking one at a time (rpcclient epmlookup) gets the last entry with OK and
+      // NOT_REGISTERED on the following call.
+      table.delete(handle);
+      return { handle: NIL_UUID, entries, status: EpmStatus.NOT_REGISTERED };
+    }
     return { handle, entries, status: EpmStatus.OK };
   }
 

@@ -116,7 +116,7 @@ describe('ept_lookup', () => {
   it('filters by interface, frees handles, forgets them when the group closes, and bounds them', () => {
     const m = new EndpointMap(() => endpoints);
     const g = group(7);
-    const byIf = { inquiryType: Inquiry.MATCH_BY_IF, object: undefined, ifId: { ...WITNESS, minor: 0 }, versOption: VersOption.COMPATIBLE, maxEnts: 10, localAddress: '127.0.0.1', handle: NIL_UUID };
+    const byIf = { inquiryType: Inquiry.MATCH_BY_IF, object: undefined, ifId: { ...WITNESS, minor: 0 }, versOption: VersOption.COMPATIBLE, maxEnts: 1, localAddress: '127.0.0.1', handle: NIL_UUID };
     const r = m.lookup(g, byIf);
     expect(r.entries.map((e) => e.annotation)).toEqual(['witness']);
     expect(m.freeHandle(g, r.handle)).toBe(EpmStatus.OK);
@@ -128,5 +128,19 @@ describe('ept_lookup', () => {
     expect(m.openHandles).toBe(32);
     g.fire();
     expect(m.openHandles).toBe(0);
+  });
+});
+
+describe('ept_lookup end of enumeration', () => {
+  it('returns the last entries with NOT_REGISTERED and a nil handle when fewer than max_ents remain', () => {
+    const m = new EndpointMap(() => endpoints);
+    const g = group(3);
+    const base = { inquiryType: Inquiry.ALL_ELTS, object: undefined, ifId: undefined, versOption: VersOption.ALL, localAddress: '127.0.0.1', handle: NIL_UUID };
+    const all = m.lookup(g, { ...base, maxEnts: 10 });
+    expect([all.entries.length, all.status, all.handle]).toEqual([2, EpmStatus.NOT_REGISTERED, NIL_UUID]);
+    const exact = m.lookup(g, { ...base, maxEnts: 2 });
+    expect([exact.entries.length, exact.status]).toEqual([2, EpmStatus.OK]);
+    expect(exact.handle).not.toBe(NIL_UUID);
+    expect(m.lookup(g, { ...base, maxEnts: 2, handle: exact.handle })).toEqual({ handle: NIL_UUID, entries: [], status: EpmStatus.NOT_REGISTERED });
   });
 });
