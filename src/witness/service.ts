@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
+import { addressKey } from '../cluster/address';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MessageType, WERR, werrName } from './constants';
 import { applyEvent } from './events';
@@ -23,9 +24,12 @@ export interface WitnessOptions {
   readonly maxRegistrations: number;
   readonly maxPendingChanges: number;
   readonly maxWaitersPerRegistration: number;
+  /** Upper bound on a RegisterEx KeepAliveTimeout (seconds); undefined honours the client. */
+  readonly keepAliveMaxSeconds: number | undefined;
 }
 
 export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
+  keepAliveMaxSeconds: undefined,
   unusedTimeoutMs: 30_000,
   sweepIntervalMs: 5_000,
   maxRegistrations: 200_000,
@@ -66,6 +70,8 @@ export interface WitnessServiceDeps {
 }
 
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
+/** Addresses compare as addresses (IPv6 spellings), anything else as text. */
+const sameAddress = (a: string, b: string): boolean => (addressKey(a) ?? a.toLowerCase()) === (addressKey(b) ?? b.toLowerCase());
 const eqi = (a: string | undefined, b: string | undefined): boolean =>
   (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
 
@@ -132,7 +138,7 @@ export class WitnessService {
       ipAddress: args.ipAddress as string,
       clientName: args.clientName as string,
       flags: ex ? (args.flags ?? 0) >>> 0 : 0,
-      keepAliveTimeout: ex ? (args.keepAliveTimeout ?? 0) >>> 0 : undefined,
+      keepAliveTimeout: ex ? this.effectiveKeepAlive(args.keepAliveTimeout) : undefined,
       svm: v.svm.name,
       lif: v.lif.name,
       initiallyAvailable: v.lif.operational,
@@ -252,6 +258,12 @@ export class WitnessService {
 
   // ---- internals ----------------------------------------------------------------------
 
+  private effectiveKeepAlive(requested: number | undefined): number {
+    const t = (requested ?? 0) >>> 0;
+    const max = this.options.keepAliveMaxSeconds;
+    return max !== undefined && t > max ? max : t;
+  }
+
   private lookup(ctx: CallContext, handle: string): Registration | undefined {
     if (handle === NULL_GUID) return undefined;
     return this.registry.lookup(handle, ownerOf(ctx));
@@ -263,7 +275,7 @@ export class WitnessService {
       if (f.id !== undefined && !eqi(r.id, f.id)) continue;
       if (f.netName !== undefined && !eqi(r.netName, f.netName)) continue;
       if (f.shareName !== undefined && !eqi(r.shareName, f.shareName)) continue;
-      if (f.ipAddress !== undefined && !eqi(r.ipAddress, f.ipAddress)) continue;
+      if (f.ipAddress !== undefined && !sameAddress(r.ipAddress, f.ipAddress)) continue;
       if (f.clientName !== undefined && !eqi(r.clientName, f.clientName)) continue;
       out.push(r);
     }

@@ -1,0 +1,231 @@
+/**
+ * Failover drill: register N Witness clients spread over the data LIFs, fire one scenario
+ * through the admin API, wait (bounded) for every client, check that each received exactly
+ * the notification the scenario calls for (and that the others received nothing), and print
+ * the latency from the event to each client's notification.
+ *
+ *   npm run drill -- --clients 200 --scenario unplanned|planned|lif-migrate|share-move|all
+ *                    [--admin http://127.0.0.1:8135] [--timeout-ms 15000]
+ *
+ * Without --admin it starts witnessd in-process on the embedded demo (witness and endpoint
+ * mapper on dynamic ports of the LIF addresses, admin API on a dynamic loopback port).
+ * Exit status: 0 when every client got exactly what it should, 1 otherwise, 2 on usage errors.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { WitnessClient, type ReceivedNotification } from '../src/client/witness-client';
+import { MessageType, MESSAGE_TYPE_NAMES, RESOURCE_STATE, werrName } from '../src/witness/constants';
+import { drillTarget, type DrillTarget, type LifInfo } from './drill-target';
+
+export const SCENARIOS = ['unplanned', 'planned', 'lif-migrate', 'share-move'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+interface Plan {
+  /** What the admin API is asked to do, and how to undo it afterwards. */
+  readonly fire: { readonly action: string; readonly args: Record<string, string> };
+  readonly restore: { readonly action: string; readonly args: Record<string, string> };
+  /** For each client's registered LIF: the expected notification, or undefined (nothing). */
+  expect(clientLif: LifInfo): Expected | undefined;
+}
+
+export interface Expected {
+  readonly type: MessageType;
+  /** RESOURCE_CHANGE: the ChangeType; moves: the addresses listed. */
+  readonly changeType?: number;
+  readonly addresses?: readonly string[];
+}
+
+/** The plan for a scenario on a model with a node `victim` whose SFO partner is `partner`. */
+function plan(s: Scenario, lifs: readonly LifInfo[], netName: string, share: string): Plan {
+  void netName;
+  const victimLif = lifs[0];
+  const victim = victimLif.node;
+  const partner = victimLif.partner as string;
+  const partnerAddrs = lifs.filter((l) => l.node === partner && l.name !== victimLif.name).map((l) => l.address);
+  switch (s) {
+    case 'unplanned':
+      return {
+        fire: { action: 'node-fail', args: { node: victim } },
+        restore: { action: 'node-recover', args: { node: victim } },
+        expect: (l) => (l.node === victim ? { type: MessageType.ResourceChange, changeType: RESOURCE_STATE.UNAVAILABLE } : undefined),
+      };
+    case 'planned':
+      return {
+        fire: { action: 'takeover', args: { node: victim } },
+        restore: { action: 'giveback', args: { node: victim } },
+        expect: (l) => (l.node === victim ? { type: MessageType.ClientMove, addresses: partnerAddrs } : undefined),
+      };
+    case 'lif-migrate':
+      return {
+        fire: { action: 'lif-migrate', args: { lif: victimLif.name, to: partner } },
+        restore: { action: 'lif-migrate', args: { lif: victimLif.name, to: victim } },
+        expect: (l) => (l.name === victimLif.name ? { type: MessageType.ClientMove, addresses: partnerAddrs } : undefined),
+      };
+    case 'share-move':
+      return {
+        fire: { action: 'share-move', args: { share, to: partner } },
+        restore: { action: 'share-move', args: { share, to: victim } },
+        expect: () => ({ type: MessageType.ShareMove, addresses: lifs.filter((l) => l.node === partner).map((l) => l.address) }),
+      };
+  }
+}
+
+function describe(n: ReceivedNotification): string {
+  if (!n.notification) return `${werrName(n.result)} (no response)`;
+  const t = MESSAGE_TYPE_NAMES[n.notification.type];
+  if (n.notification.type === MessageType.ResourceChange) {
+    return `${t} ${n.notification.changes.map((c) => `${c.name}:${c.changeType === 0xff ? 'UNAVAILABLE' : c.changeType === 1 ? 'AVAILABLE' : c.changeType}`).join(',')}`;
+  }
+  return `${t} ${n.notification.addresses.map((a) => a.ipv4 ?? a.ipv6).join(',')}`;
+}
+
+export function matches(n: ReceivedNotification, e: Expected): boolean {
+  if (n.result !== 0 || !n.notification || n.notification.type !== e.type) return false;
+  if (n.notification.type === MessageType.ResourceChange) {
+    return n.notification.changes.length === 1 && n.notification.changes[0].changeType === e.changeType;
+  }
+  const got = n.notification.addresses.map((a) => a.ipv4 ?? a.ipv6 ?? '').sort();
+  return JSON.stringify(got) === JSON.stringify([...(e.addresses ?? [])].sort());
+}
+
+export interface ScenarioReport {
+  readonly scenario: Scenario;
+  readonly clients: number;
+  readonly expected: number;
+  readonly ok: number;
+  readonly latenciesMs: readonly number[];
+  readonly problems: readonly string[];
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export function formatReport(r: ScenarioReport): string {
+  const s = [...r.latenciesMs].sort((a, b) => a - b);
+  const f = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(2)} ms`);
+  const lines = [
+    `${r.scenario}: ${r.ok}/${r.expected} expected notifications correct, ${r.clients} clients` +
+      ` | latency min ${f(s[0] ?? NaN)} median ${f(percentile(s, 50))} p99 ${f(percentile(s, 99))} max ${f(s[s.length - 1] ?? NaN)}`,
+  ];
+  for (const p of r.problems.slice(0, 50)) lines.push(`  ! ${p}`);
+  if (r.problems.length > 50) lines.push(`  ! … and ${r.problems.length - 50} more`);
+  return lines.join('\n');
+}
+
+const wallNow = (): number => performance.timeOrigin + performance.now();
+
+/** Run one scenario against a target; every client is stopped before returning. */
+export async function runScenario(target: DrillTarget, scenario: Scenario, n: number, timeoutMs: number, log: (s: string) => void = () => undefined): Promise<ScenarioReport> {
+  const lifs = await target.lifs();
+  if (lifs.length < 2 || !lifs[0].partner) throw new Error('the drill needs two data LIFs of one SVM on an SFO pair');
+  const p = plan(scenario, lifs, target.netName, target.share);
+  const clients: Array<{ c: WitnessClient; lif: LifInfo; got: ReceivedNotification[]; at: number[] }> = [];
+  const problems: string[] = [];
+  try {
+    // Register in bounded batches so a big N does not open every connection at once.
+    const batch = 100;
+    for (let i = 0; i < n; i += batch) {
+      const started = [];
+      for (let j = i; j < Math.min(n, i + batch); j++) {
+        const lif = lifs[j % lifs.length];
+        const c = new WitnessClient({ ...target.clientOptions(lif), clientName: `drill-${scenario}-${j}`, retryDelayMs: 200 });
+        const entry = { c, lif, got: [] as ReceivedNotification[], at: [] as number[] };
+        c.on('notification', (x: ReceivedNotification) => {
+          entry.got.push(x);
+          entry.at.push(performance.timeOrigin + x.receivedAt);
+        });
+        clients.push(entry);
+        started.push(c.start(timeoutMs));
+      }
+      await Promise.all(started);
+    }
+    // Every client must have its AsyncNotify pending before the event.
+    const deadline = Date.now() + timeoutMs;
+    while ((await target.pendingAsyncNotify()) < n) {
+      if (Date.now() > deadline) throw new Error(`only ${await target.pendingAsyncNotify()} of ${n} AsyncNotify calls pending`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    log(`${scenario}: ${n} clients registered, firing ${p.fire.action} ${JSON.stringify(p.fire.args)}`);
+    const t0 = wallNow();
+    await target.admin(p.fire.action, p.fire.args);
+    const expected = clients.filter((x) => p.expect(x.lif) !== undefined);
+    const waitUntil = Date.now() + timeoutMs;
+    while (expected.some((x) => x.got.length === 0) && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 10));
+    // A short grace period to catch duplicates and notifications that should not exist.
+    await new Promise((r) => setTimeout(r, 300));
+    const latencies: number[] = [];
+    let ok = 0;
+    for (const x of clients) {
+      const e = p.expect(x.lif);
+      const name = x.c.options.clientName;
+      if (!e) {
+        if (x.got.length > 0) problems.push(`${name} (${x.lif.name}) should get nothing, got ${x.got.map(describe).join('; ')}`);
+        continue;
+      }
+      if (x.got.length === 0) problems.push(`${name} (${x.lif.name}) got nothing`);
+      else if (x.got.length > 1) problems.push(`${name} (${x.lif.name}) got ${x.got.length} notifications: ${x.got.map(describe).join('; ')}`);
+      else if (!matches(x.got[0], e)) problems.push(`${name} (${x.lif.name}) got ${describe(x.got[0])}, expected ${MESSAGE_TYPE_NAMES[e.type]} ${e.addresses?.join(',') ?? ''}`);
+      else {
+        ok++;
+        latencies.push(x.at[0] - t0);
+      }
+    }
+    return { scenario, clients: n, expected: expected.length, ok, latenciesMs: latencies, problems };
+  } finally {
+    await Promise.all(clients.map((x) => x.c.stop().catch(() => undefined)));
+    try {
+      await target.admin(p.restore.action, p.restore.args);
+    } catch (err) {
+      problems.push(`restore ${p.restore.action} failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('drill')
+    .option('clients', { type: 'number', default: 100, describe: 'number of Witness clients' })
+    .option('scenario', { type: 'string', choices: [...SCENARIOS, 'all'], default: 'all' })
+    .option('admin', { type: 'string', describe: 'admin API URL of a running witnessd (default: start one in-process)' })
+    .option('timeout-ms', { type: 'number', default: 15_000, describe: 'bound on registering and on waiting for notifications' })
+    .option('epm-port', { type: 'number', default: 135, describe: 'endpoint mapper port of a running witnessd' })
+    .strict()
+    .parseAsync();
+  if (!Number.isInteger(argv.clients) || argv.clients < 1 || argv.clients > 50_000) {
+    console.error('--clients must be an integer from 1 to 50000');
+    return 2;
+  }
+  const target = await drillTarget({ admin: argv.admin, epmPort: argv['epm-port'] });
+  let failed = false;
+  try {
+    const list: Scenario[] = argv.scenario === 'all' ? [...SCENARIOS] : [argv.scenario as Scenario];
+    for (const s of list) {
+      let report: ScenarioReport;
+      try {
+        report = await runScenario(target, s, argv.clients, argv['timeout-ms'], (m) => console.error(m));
+      } catch (err) {
+        console.log(`${s}: FAILED: ${(err as Error).message}`);
+        failed = true;
+        continue;
+      }
+      console.log(formatReport(report));
+      if (report.problems.length > 0 || report.ok !== report.expected) failed = true;
+    }
+  } finally {
+    await target.close();
+  }
+  console.log(failed ? 'DRILL FAILED' : 'DRILL PASSED');
+  return failed ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`drill: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * The generated WitnessServer<CallContext> over the domain service: wire types in, domain
+ * calls, wire types out. Nothing here decides protocol behaviour.
+ */
+import { NIL_UUID, type ContextHandle } from '../ndr';
+import type { CallContext } from '../rpc/call-context';
+import { DispatchFault } from '../ndr/dispatch';
+import type {
+  RESP_ASYNC_NOTIFY,
+  WITNESS_INTERFACE_INFO,
+  WitnessServer,
+  WitnessrGetInterfaceListOut,
+} from '../gen/witness';
+import { MessageType, NCA_S_FAULT_CANCEL, WERR, WITNESS_V1, WITNESS_V2 } from './constants';
+import type { WitnessService } from './service';
+import type { InterfaceInfo, Notification } from './types';
+
+const NULL_HANDLE: ContextHandle = { attributes: 0, uuid: NIL_UUID };
+const handleOf = (id: string | undefined): ContextHandle => (id ? { attributes: 0, uuid: id } : NULL_HANDLE);
+const str = (s: string | null): string | undefined => (s === null ? undefined : s);
+
+export function toWireInterface(i: InterfaceInfo): WITNESS_INTERFACE_INFO {
+  return {
+    InterfaceGroupName: i.groupName,
+    Version: i.version,
+    State: i.state,
+    IPV4: i.ipv4 ?? '0.0.0.0',
+    IPV6: i.ipv6 ?? '::',
+    Flags: i.flags,
+  };
+}
+
+export function toWireResponse(n: Notification): RESP_ASYNC_NOTIFY {
+  if (n.type === MessageType.ResourceChange) {
+    return { MessageType: n.type, Messages: n.changes.map((c) => ({ ChangeType: c.changeType, ResourceName: c.name })) };
+  }
+  return {
+    MessageType: n.type,
+    Messages: [{ IPAddrInfo: n.addresses.map((a) => ({ Flags: a.flags, IPV4: a.ipv4 ?? '0.0.0.0', IPV6: a.ipv6 ?? '::' })) }],
+  };
+}
+
+/** Called with each operation's WERROR result (metrics). */
+export type ResultHook = (operation: string, result: number) => void;
+
+export function createWitnessServer(svc: WitnessService, onResult: ResultHook = () => undefined): WitnessServer<CallContext> {
+  return {
+    async WitnessrGetInterfaceList(_in, ctx): Promise<WitnessrGetInterfaceListOut> {
+      const r = svc.getInterfaceList(ctx);
+      onResult('GetInterfaceList', r.result);
+      if (r.result !== WERR.OK) return { InterfaceList: null, ReturnValue: r.result };
+      const InterfaceInfo = r.interfaces.map(toWireInterface);
+      return { InterfaceList: { NumberOfInterfaces: InterfaceInfo.length, InterfaceInfo }, ReturnValue: WERR.OK };
+    },
+
+    async WitnessrRegister(i, ctx) {
+      const r = svc.register(
+        ctx,
+        { version: i.Version, netName: str(i.NetName), ipAddress: str(i.IpAddress), clientName: str(i.ClientComputerName) },
+        false,
+      );
+      onResult('Register', r.result);
+      return { ppContext: handleOf(r.handle), ReturnValue: r.result };
+    },
+
+    async WitnessrUnRegister(i, ctx) {
+      const result = svc.unRegister(ctx, i.pContext.uuid);
+      onResult('UnRegister', result);
+      return { ReturnValue: result };
+    },
+
+    async WitnessrAsyncNotify(i, ctx) {
+      const r = await svc.asyncNotify(ctx, i.pContext.uuid);
+      if (r.cancelled) {
+        // The runtime answers (or not) according to why the call was aborted.
+        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new DispatchFault(NCA_S_FAULT_CANCEL);
+      }
+      onResult('AsyncNotify', r.result);
+      return { pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result };
+    },
+
+    async WitnessrRegisterEx(i, ctx) {
+      const r = svc.register(
+        ctx,
+        {
+          version: i.Version,
+          netName: str(i.NetName),
+          shareName: str(i.ShareName),
+          ipAddress: str(i.IpAddress),
+          clientName: str(i.ClientComputerName),
+          flags: i.Flags,
+          keepAliveTimeout: i.KeepAliveTimeout,
+        },
+        true,
+      );
+      onResult('RegisterEx', r.result);
+      return { ppContext: handleOf(r.handle), ReturnValue: r.result };
+    },
+
+    async WitnessrUnRegisterEx(i, ctx) {
+      const result = svc.unRegisterEx(ctx, i.ppContext.uuid);
+      onResult('UnRegisterEx', result);
+      // Spec: the handle comes back NULL on success; unchanged otherwise.
+      return { ppContext: result === WERR.OK ? NULL_HANDLE : i.ppContext, ReturnValue: result };
+    },
+  };
+}
+
+export { WITNESS_V1, WITNESS_V2 };

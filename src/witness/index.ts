@@ -1,0 +1,43 @@
+/**
+ * The Witness service as witnessd assembles it:
+ *   const w = createWitnessService({ model, logger, metrics, options });
+ *   rpcServer.listen({ ..., interfaces: [w.rpcInterface] }); startAdminServer({ witness: w.admin, ... });
+ *   ... w.close();
+ */
+import type { Logger } from 'pino';
+import type { WitnessAdminPort } from '../admin/port';
+import type { ClusterModelView } from '../cluster/types';
+import { createWitnessInterface } from '../gen/witness';
+import type { RpcInterface } from '../ndr/dispatch';
+import type { CallContext } from '../rpc/call-context';
+import { createWitnessServer, type ResultHook } from './adapter';
+import type { Clock } from './clock';
+import { WitnessService, type WitnessMetrics, type WitnessOptions } from './service';
+
+export interface CreateWitnessServiceOptions {
+  readonly model: ClusterModelView;
+  readonly logger: Logger;
+  /** Push hooks (admin's witnessMetricsSink fits), plus an optional per-operation result hook. */
+  readonly metrics?: WitnessMetrics & { operationResult?: ResultHook };
+  readonly options?: Partial<WitnessOptions>;
+  readonly clock?: Clock;
+}
+
+export interface WitnessServiceHandle {
+  readonly service: WitnessService;
+  readonly rpcInterface: RpcInterface<CallContext>;
+  readonly admin: WitnessAdminPort;
+  close(): void;
+}
+
+export function createWitnessService(o: CreateWitnessServiceOptions): WitnessServiceHandle {
+  const service = new WitnessService({ model: o.model, logger: o.logger, metrics: o.metrics, options: o.options, clock: o.clock });
+  const rpcInterface = createWitnessInterface<CallContext>(createWitnessServer(service, o.metrics?.operationResult));
+  const admin: WitnessAdminPort = service;
+  return { service, rpcInterface, admin, close: () => service.close() };
+}
+
+export { WitnessService, DEFAULT_WITNESS_OPTIONS } from './service';
+export type { WitnessOptions, WitnessMetrics, RegistrationFilter, WitnessCounts } from './service';
+export { ManualClock, systemClock } from './clock';
+export type { Clock } from './clock';
