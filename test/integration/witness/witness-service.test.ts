@@ -1,0 +1,211 @@
+/**
+ * The Witness service on loopback: RpcServer + endpoint mapper + model + service + admin API
+ * (scripts/drill-witnessd.ts), driven by our client library over real sockets.
+ */
+import { RpcClient } from '../../../src/client/rpc-client';
+import { epmMapTcpPort } from '../../../src/client/epm';
+import { WITNESS_SYNTAX, witnessCalls, type ContextHandle } from '../../../src/client/witness-calls';
+import { WitnessClient } from '../../../src/client/witness-client';
+import { MessageType, WERR } from '../../../src/witness/constants';
+import { SCENARIOS, runScenario } from '../../../scripts/drill';
+import { remoteTarget } from '../../../scripts/drill-target';
+import { startTestWitnessd, type TestWitnessd } from '../../../scripts/drill-witnessd';
+
+const V1 = 0x00010001;
+const V2 = 0x00020000;
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('Witness service over DCE/RPC on loopback', () => {
+  let d: TestWitnessd;
+  const open: RpcClient[] = [];
+  const connect = async (host = '127.0.0.12'): Promise<RpcClient> => {
+    const c = await RpcClient.connect({ host, port: d.witnessPort });
+    await c.bind(WITNESS_SYNTAX);
+    open.push(c);
+    return c;
+  };
+  const registerV2 = async (c: RpcClient, keepAliveTimeout = 120, extra: { shareName?: string; flags?: number } = {}): Promise<ContextHandle> => {
+    const r = await witnessCalls.registerEx(c, { version: V2, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'it', flags: extra.flags ?? 0, keepAliveTimeout, shareName: extra.shareName });
+    expect(r.result).toBe(0);
+    return r.handle as ContextHandle;
+  };
+  const registerV1 = async (c: RpcClient, ip = '127.0.0.11'): Promise<ContextHandle> => {
+    const r = await witnessCalls.register(c, { version: V1, netName: 'sofs.demo.local', ipAddress: ip, clientName: 'it' });
+    expect(r.result).toBe(0);
+    return r.handle as ContextHandle;
+  };
+
+  beforeAll(async () => {
+    d = await startTestWitnessd({ witnessOptions: { unusedTimeoutMs: 400, sweepIntervalMs: 100 } });
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    d.witness.service.unregister({});
+    // Put the demo back in its initial state.
+    const node1 = d.model.node('node1');
+    if (node1 && !node1.up && !node1.takenOver) d.model.recoverNode('node1');
+    if (node1?.takenOver) d.model.giveback('node1');
+  });
+  afterAll(async () => {
+    await d.close();
+  });
+
+  test('the endpoint mapper maps the witness interface; GetInterfaceList flags the partner LIF', async () => {
+    expect(await epmMapTcpPort('127.0.0.11', WITNESS_SYNTAX, { port: d.epmPort })).toBe(d.witnessPort);
+    const c = await connect('127.0.0.11');
+    const r = await witnessCalls.getInterfaceList(c);
+    expect(r.result).toBe(0);
+    expect(r.interfaces).toEqual([
+      { groupName: 'node1', version: V2, state: 1, flags: 0x1, ipv4: '127.0.0.11' },
+      { groupName: 'node2', version: V2, state: 1, flags: 0x5, ipv4: '127.0.0.12' },
+    ]);
+  });
+
+  test('Register / UnRegister / UnRegisterEx (opnum 5) over the wire', async () => {
+    const c = await connect();
+    const h = await registerV1(c);
+    expect(h.attributes).toBe(0);
+    expect(await witnessCalls.unRegister(c, h)).toBe(WERR.OK);
+    expect(await witnessCalls.unRegister(c, h)).toBe(WERR.INVALID_PARAMETER);
+    const h2 = await registerV2(c);
+    const ex = await witnessCalls.unRegisterEx(c, h2);
+    expect(ex).toEqual({ result: WERR.OK, handle: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' } });
+    expect((await witnessCalls.unRegisterEx(c, h2)).result).toBe(WERR.INVALID_PARAMETER);
+    const bad = await witnessCalls.registerEx(c, { version: V2, netName: 'SOFS', shareName: 'any_invalid_share_name', ipAddress: '127.0.0.11', clientName: 'x', flags: 0, keepAliveTimeout: 0 });
+    expect(bad).toEqual({ result: WERR.INVALID_STATE });
+  });
+
+  test('keep-alive: t = 1 s ends the call with ERROR_TIMEOUT; t = 0 at once', async () => {
+    const c = await connect();
+    const h1 = await registerV2(c, 1);
+    const t0 = Date.now();
+    expect(await witnessCalls.asyncNotify(c, h1, { timeoutMs: 5000 })).toEqual({ result: WERR.TIMEOUT });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    const h0 = await registerV2(c, 0);
+    expect(await witnessCalls.asyncNotify(c, h0, { timeoutMs: 2000 })).toEqual({ result: WERR.TIMEOUT });
+  });
+
+  test('unused sweep: a V2 registration with no AsyncNotify disappears; its handle then gives 0x490', async () => {
+    const c = await connect();
+    const h = await registerV2(c, 120);
+    await until(() => d.witness.service.counts().registrations === 0, 3000);
+    expect(await witnessCalls.asyncNotify(c, h, { timeoutMs: 2000 })).toEqual({ result: WERR.NOT_FOUND });
+  });
+
+  test('association teardown: closing the connection removes its registrations and pending calls', async () => {
+    const c = await connect();
+    const h = await registerV1(c);
+    const pending = witnessCalls.asyncNotify(c, h).catch((e: Error) => e);
+    await until(() => d.witness.service.counts().pendingAsyncNotify === 1);
+    c.destroy();
+    expect(await pending).toBeInstanceOf(Error);
+    await until(() => d.witness.service.counts().registrations === 0 && d.witness.service.counts().pendingAsyncNotify === 0);
+  });
+
+  test('a handle is unknown on another association group', async () => {
+    const a = await connect();
+    const b = await connect();
+    const h = await registerV1(a);
+    expect(await witnessCalls.unRegister(b, h)).toBe(WERR.INVALID_PARAMETER);
+    expect(await witnessCalls.asyncNotify(b, h, { timeoutMs: 2000 })).toEqual({ result: WERR.NOT_FOUND });
+    expect(await witnessCalls.unRegister(a, h)).toBe(WERR.OK);
+  });
+
+  test('queueing while no call is pending: the next AsyncNotify answers at once', async () => {
+    const c = await connect();
+    const h = await registerV1(c);
+    d.model.failNode('node1');
+    expect(await witnessCalls.asyncNotify(c, h, { timeoutMs: 2000 })).toEqual({
+      result: 0,
+      response: { type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'sofs.demo.local' }] },
+    });
+  });
+
+  test('two AsyncNotify calls on one handle: FIFO; other calls proceed while they wait', async () => {
+    const c = await connect();
+    const h = await registerV1(c);
+    const first = witnessCalls.asyncNotify(c, h);
+    const second = witnessCalls.asyncNotify(c, h);
+    await until(() => d.witness.service.counts().pendingAsyncNotify === 2);
+    expect((await witnessCalls.getInterfaceList(c)).result).toBe(0);
+    d.model.failNode('node1');
+    expect((await first).response).toMatchObject({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff }] });
+    expect(d.witness.service.counts().pendingAsyncNotify).toBe(1);
+    d.model.recoverNode('node1');
+    expect((await second).response).toMatchObject({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01 }] });
+  });
+
+  test('UnRegister while AsyncNotify is pending: the pending call gets 0x490, UnRegister 0', async () => {
+    const c = await connect();
+    const h = await registerV1(c);
+    const pending = witnessCalls.asyncNotify(c, h);
+    await until(() => d.witness.service.counts().pendingAsyncNotify === 1);
+    expect(await witnessCalls.unRegister(c, h)).toBe(WERR.OK);
+    expect(await pending).toEqual({ result: WERR.NOT_FOUND });
+  });
+
+  test('a cancelled AsyncNotify (co_cancel) leaves no waiter behind', async () => {
+    const c = await connect();
+    const h = await registerV1(c);
+    const ac = new AbortController();
+    const p = witnessCalls.asyncNotify(c, h, { signal: ac.signal }).catch((e: Error) => e);
+    await until(() => d.witness.service.counts().pendingAsyncNotify === 1);
+    ac.abort();
+    expect(await p).toBeInstanceOf(Error);
+    await until(() => d.witness.service.counts().pendingAsyncNotify === 0);
+    expect(d.witness.service.counts().registrations).toBe(1);
+  });
+
+  test('IP change and client move reach the right registrations', async () => {
+    const c = await connect();
+    const ipAsked = await registerV2(c, 120, { flags: 1 });
+    const plain = await registerV1(c);
+    d.model.clientMove('it', 'node2');
+    expect((await witnessCalls.asyncNotify(c, plain, { timeoutMs: 2000 })).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: 0x9, ipv4: '127.0.0.12' }] });
+    expect((await witnessCalls.asyncNotify(c, ipAsked, { timeoutMs: 2000 })).response?.type).toBe(MessageType.ClientMove);
+    d.model.changeLifAddress('lif1', { ipv6: 'fd00::11' });
+    try {
+      expect((await witnessCalls.asyncNotify(c, ipAsked, { timeoutMs: 2000 })).response).toEqual({
+        type: MessageType.IpChange,
+        addresses: [{ flags: 0x1, ipv4: '127.0.0.11' }, { flags: 0x2, ipv6: 'fd00::11' }],
+      });
+    } finally {
+      d.model.changeLifAddress('lif1', { ipv6: null });
+    }
+  });
+
+  test('WitnessClient: keeps calling after ERROR_TIMEOUT, re-registers after a force unregister', async () => {
+    const wc = new WitnessClient({ server: '127.0.0.11', netName: 'SOFS', clientName: 'wc', keepAliveTimeout: 1, epmPort: d.epmPort, retryDelayMs: 50 });
+    const reg = await wc.start(5000);
+    expect(reg.witnessAddress).toBe('127.0.0.12');
+    try {
+      await new Promise((r) => setTimeout(r, 2300)); // two keep-alive rounds
+      expect(wc.registrations).toBe(1);
+      const first = reg.handle;
+      d.witness.service.unregister({ id: first });
+      await until(() => wc.registrations === 2 && d.witness.service.counts().pendingAsyncNotify === 1);
+      expect(wc.currentHandle).not.toBe(first);
+      d.model.failNode('node1');
+      const n = await wc.next(3000);
+      expect(n.notification).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'SOFS' }] });
+    } finally {
+      await wc.stop();
+    }
+    await until(() => d.witness.service.counts().registrations === 0);
+  }, 15_000);
+
+  test.each(SCENARIOS)('scenario %s through the admin API: every client gets exactly the right notification', async (s) => {
+    const target = await remoteTarget(d.adminUrl, d.clientBase);
+    const r = await runScenario(target, s, 6, 10_000);
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(r.expected);
+    expect(r.expected).toBe(s === 'share-move' ? 6 : 3);
+  }, 30_000);
+});
