@@ -1,0 +1,178 @@
+/**
+ * witnessd assembled: configuration → cluster model → health watcher → Witness service (and
+ * the clusapi resource view) → DCE/RPC runtime with the endpoint mapper → admin API. This is
+ * the only place that knows every room; the rooms only know their seams.
+ */
+import pino, { type Logger } from 'pino';
+import { startAdminServer, WitnessdMetrics, witnessMetricsSink, type AdminServer } from '../admin';
+import { accountSourceFromConfig, createNtlmsspProvider, createSpnegoProvider } from '../auth';
+import { createClusapiService } from '../clusapi';
+import {
+  ClusterModel, HealthWatcher, reloadConfigFile, type AuthLevelName, type ReloadOutcome, type WitnessdConfig,
+} from '../cluster';
+import { DispatchFault, type RpcInterface } from '../ndr/dispatch';
+import { AuthLevel, RpcServer, type CallContext, type RpcEndpoint } from '../rpc';
+import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
+import { createWitnessService, type WitnessOptions, type WitnessServiceHandle } from '../witness';
+
+export interface WitnessdOptions {
+  /** Path the configuration came from (enables reload); undefined = embedded demo. */
+  readonly configPath?: string;
+  readonly logger?: Logger;
+  /** Overrides for tests, benchmarks and the drill (0 = dynamic port). */
+  readonly epmPort?: number;
+  readonly witnessPort?: number;
+  readonly adminAddress?: string;
+  readonly witnessOptions?: Partial<WitnessOptions>;
+  /** Serve clusapi (MS-CMRP resources) on the witness port. Default true. */
+  readonly clusapi?: boolean;
+}
+
+export interface Witnessd {
+  readonly config: WitnessdConfig;
+  readonly model: ClusterModel;
+  readonly watcher: HealthWatcher;
+  readonly witness: WitnessServiceHandle;
+  readonly rpc: RpcServer;
+  readonly metrics: WitnessdMetrics;
+  readonly admin: AdminServer;
+  readonly addresses: readonly string[];
+  readonly witnessEndpoint: RpcEndpoint;
+  /** Undefined when the endpoint mapper is off (epmPort 0 in the config). */
+  readonly epmEndpoint: RpcEndpoint | undefined;
+  reload(): Promise<ReloadOutcome>;
+  /** Graceful: pending calls are answered or faulted before the sockets close. */
+  close(): Promise<void>;
+}
+
+const AUTH_LEVEL: Record<AuthLevelName, AuthLevel> = {
+  none: AuthLevel.None,
+  connect: AuthLevel.Connect,
+  packet: AuthLevel.Packet,
+  integrity: AuthLevel.Integrity,
+  privacy: AuthLevel.Privacy,
+};
+
+/** The addresses witnessd listens on: configured, or every data LIF address. */
+export function listenAddresses(config: WitnessdConfig): string[] {
+  if (config.listener.addresses && config.listener.addresses.length > 0) return [...config.listener.addresses];
+  const all = config.svms.flatMap((s) => s.lifs.flatMap((l) => [l.ipv4, l.ipv6])).filter((a): a is string => !!a);
+  return [...new Set(all)];
+}
+
+/** Counts calls and faults per interface for /metrics without the runtime knowing metrics. */
+function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics): RpcInterface<CallContext> {
+  return {
+    name: iface.name,
+    syntax: iface.syntax,
+    operationNames: iface.operationNames,
+    async dispatch(opnum, stub, littleEndian, ctx) {
+      metrics.rpcCalls.inc({ interface: iface.name, opnum });
+      try {
+        return await iface.dispatch(opnum, stub, littleEndian, ctx);
+      } catch (err) {
+        const status = err instanceof DispatchFault ? err.status : (err as Error).name === 'NdrError' ? 0x6f7 : 0;
+        metrics.rpcFaults.inc({ interface: iface.name, status: `0x${status.toString(16)}` });
+        throw err;
+      }
+    },
+  };
+}
+
+export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions = {}): Promise<Witnessd> {
+  const logger = o.logger ?? pino({ level: config.logging.level });
+  const model = new ClusterModel(config, { logger: logger.child({ room: 'cluster' }) });
+  for (const f of model.findings()) logger[f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
+
+  const metrics = new WitnessdMetrics();
+  const watcher = new HealthWatcher({ model, config: config.watcher, logger: logger.child({ room: 'health' }), metrics });
+  const witness = createWitnessService({
+    model,
+    logger: logger.child({ room: 'witness' }),
+    metrics: {
+      ...witnessMetricsSink(metrics),
+      operationResult: (operation, result) => metrics.witnessResults.inc({ operation, result: `0x${result.toString(16)}` }),
+    },
+    options: {
+      unusedTimeoutMs: config.timeouts.unusedRegistrationSeconds * 1000,
+      keepAliveMaxSeconds: config.timeouts.keepAliveMaxSeconds,
+      maxRegistrations: config.limits.maxRegistrations,
+      ...o.witnessOptions,
+    },
+  });
+
+  // Anonymous access means calls without any auth are accepted, so the runtime's minimum
+  // must then be None; authenticated clients still negotiate integrity or privacy.
+  const minAuthLevel = config.auth.allowAnonymous ? AuthLevel.None : AUTH_LEVEL[config.auth.minimumLevel];
+  const authLog = logger.child({ room: 'auth' });
+  const firstSvm = config.svms[0];
+  const authOptions = {
+    accounts: accountSourceFromConfig(config.auth, authLog),
+    netbiosComputerName: firstSvm.netbiosName,
+    netbiosDomainName: config.auth.accounts.find((a) => a.domain)?.domain ?? firstSvm.netbiosName,
+    dnsComputerName: firstSvm.dnsName,
+    dnsDomainName: firstSvm.dnsName.split('.').slice(1).join('.') || firstSvm.dnsName,
+    allowAnonymous: config.auth.allowAnonymous,
+    logger: authLog,
+  };
+  const rpc = new RpcServer({
+    logger: logger.child({ room: 'rpc' }),
+    minAuthLevel,
+    limits: { maxPendingCallsPerConnection: config.limits.maxPendingCallsPerConnection },
+    securityProviders: [createNtlmsspProvider(authOptions), createSpnegoProvider(authOptions)],
+  });
+
+  const interfaces: RpcInterface<CallContext>[] = [instrument(witness.rpcInterface, metrics)];
+  if (o.clusapi !== false) {
+    const clusapi = createClusapiService({
+      model,
+      logger: logger.child({ room: 'clusapi' }),
+      allowAnonymous: config.auth.allowAnonymous,
+    });
+    interfaces.push(instrument(clusapi.rpcInterface, metrics));
+  }
+
+  const addresses = listenAddresses(config);
+  let admin: AdminServer | undefined;
+  try {
+    const witnessEndpoint = await rpc.listen({
+      address: addresses, port: o.witnessPort ?? config.listener.witnessPort, interfaces, name: 'witness',
+    });
+    const epmPort = o.epmPort ?? config.listener.epmPort;
+    const epmEndpoint = epmPort === 0 && o.epmPort === undefined
+      ? undefined
+      : await rpc.listen({ address: addresses, port: epmPort, interfaces: [createEndpointMapper(rpc)], name: 'epmapper' });
+    admin = await startAdminServer({
+      model, witness: witness.admin, metrics, config, watcher,
+      logger: logger.child({ room: 'admin' }),
+      configPath: o.configPath,
+      address: o.adminAddress,
+    });
+    watcher.start();
+    const adminServer = admin;
+    let closing: Promise<void> | undefined;
+    return {
+      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses, witnessEndpoint, epmEndpoint,
+      async reload() {
+        if (!o.configPath) throw new Error('the embedded demo configuration cannot be reloaded; start witnessd with --config FILE');
+        return reloadConfigFile(model, watcher, o.configPath);
+      },
+      close() {
+        closing ??= (async () => {
+          await watcher.stop();
+          // The RPC runtime aborts pending calls (AsyncNotify) and answers them before closing.
+          await rpc.close();
+          witness.close();
+          await adminServer.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await watcher.stop();
+    witness.close();
+    await rpc.close();
+    await admin?.close();
+    throw err;
+  }
+}
