@@ -101,6 +101,21 @@ export function tsType(ty: Ty): string {
   }
 }
 
+/** The JSON shape (src/ndr/json.ts) of a type, as TS source. */
+export function jsonShape(ty: Ty): string {
+  switch (ty.k) {
+    case 'prim': return ty.p === 'u64' || ty.p === 'i64' ? "'b'" : ty.p === 'bool' ? "'z'" : "'n'";
+    case 'enum': return "'n'";
+    case 'guid': case 'str': return "'s'";
+    case 'ctx': return "'h'";
+    case 'handle': case 'void': return "'*'";
+    case 'struct': case 'union': return `{ r: ${q(ty.def.name)} }`;
+    case 'ptr': return ty.kind === 'ref' ? jsonShape(ty.to) : `{ p: ${jsonShape(ty.to)} }`;
+    case 'carr': case 'farr': return isBytes(ty.elem) ? "'x'" : `{ a: ${jsonShape(ty.elem)} }`;
+    case 'ov': return ty.ts === 'string' ? "'s'" : ty.ts === 'number' ? "'n'" : "'*'";
+  }
+}
+
 function q(s: string): string {
   return JSON.stringify(s);
 }
@@ -678,7 +693,7 @@ export class Emitter {
     c.line();
     const ndr = this.ndrImport;
     c.line(`import { ndrWithin, NdrReader, NdrWriter } from ${q(ndr)};`);
-    c.line(`import type { ContextHandle } from ${q(ndr)};`);
+    c.line(`import type { ContextHandle, NdrModule } from ${q(ndr)};`);
     c.line(`import { DispatchFault, NCA_S_OP_RNG_ERROR } from ${q(ndr + '/dispatch')};`);
     c.line(`import type { RpcInterface, SyntaxId } from ${q(ndr + '/dispatch')};`);
     if (m.overridesImport) c.line(`import * as ov from ${q(m.overridesImport)};`);
@@ -784,6 +799,36 @@ export class Emitter {
       c.close('},');
       c.close('},');
     }
+    c.close('};');
+    c.line();
+    c.line('/** Everything above in one table, for tools that handle any interface (ndrdump). */');
+    c.open(`export const ${I}_MODULE: NdrModule = {`);
+    c.line(`name: ${q(m.moduleName)},`);
+    c.line(`syntax: ${I}_SYNTAX,`);
+    c.open('operations: {');
+    for (const op of m.iface.ops) {
+      if (op.placeholder) continue;
+      const Cap = cap(op.name);
+      const shape = (dir: 'in' | 'out'): string => {
+        const { params, captured } = this.opIds(op, dir);
+        const f = params.map((p) => `${p.name}: ${jsonShape(p.ty.k === 'ptr' && p.ty.kind === 'ref' ? p.ty.to : p.ty)}`);
+        for (const p of captured) f.push(`${p.name}: { p: 'n' }`);
+        if (dir === 'out' && op.ret) f.push(`ReturnValue: ${jsonShape(op.ret)}`);
+        return f.length ? `{ o: { ${f.join(', ')} } }` : '{ o: {} }';
+      };
+      c.line(`${op.name}: { opnum: ${op.opnum}, encodeIn: encode${Cap}In, decodeIn: decode${Cap}In, encodeOut: encode${Cap}Out, decodeOut: decode${Cap}Out, json: { in: ${shape('in')}, out: ${shape('out')} } },`);
+    }
+    c.close('},');
+    c.open('jsonTypes: {');
+    for (const t of m.types) {
+      if (t.kind === 'struct') {
+        if (t.override) c.line(`${t.name}: '*',`);
+        else c.line(`${t.name}: { o: { ${t.fields.map((f) => `${f.name}: ${jsonShape(f.ty)}`).join(', ')} } },`);
+      } else {
+        c.line(`${t.name}: { u: { ${t.arms.filter((a) => a.name && a.ty).map((a) => `${a.name}: ${jsonShape(a.ty!)}`).join(', ')} } },`);
+      }
+    }
+    c.close('},');
     c.close('};');
     c.line();
     c.line('// ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----');

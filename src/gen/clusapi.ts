@@ -3,7 +3,7 @@
 /* eslint-disable */
 
 import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
-import type { ContextHandle } from "../ndr";
+import type { ContextHandle, NdrModule } from "../ndr";
 import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
 
@@ -458,6 +458,21 @@ export function createClusapiInterface<C>(server: ClusapiServer<C>): RpcInterfac
 
 // ---- per-type codecs (tests, ndrdump) ----
 export const Clusapi_TYPES = {
+};
+
+/** Everything above in one table, for tools that handle any interface (ndrdump). */
+export const Clusapi_MODULE: NdrModule = {
+  name: "clusapi",
+  syntax: Clusapi_SYNTAX,
+  operations: {
+    ApiOpenResource: { opnum: 8, encodeIn: encodeApiOpenResourceIn, decodeIn: decodeApiOpenResourceIn, encodeOut: encodeApiOpenResourceOut, decodeOut: decodeApiOpenResourceOut, json: { in: { o: { lpszResourceName: 's' } }, out: { o: { Status: 'n', rpc_status: 'n', ReturnValue: 'h' } } } },
+    ApiCloseResource: { opnum: 11, encodeIn: encodeApiCloseResourceIn, decodeIn: decodeApiCloseResourceIn, encodeOut: encodeApiCloseResourceOut, decodeOut: decodeApiCloseResourceOut, json: { in: { o: { Resource: 'h' } }, out: { o: { Resource: 'h', ReturnValue: 'n' } } } },
+    ApiGetResourceState: { opnum: 12, encodeIn: encodeApiGetResourceStateIn, decodeIn: decodeApiGetResourceStateIn, encodeOut: encodeApiGetResourceStateOut, decodeOut: decodeApiGetResourceStateOut, json: { in: { o: { hResource: 'h' } }, out: { o: { State: 'n', NodeName: { p: 's' }, GroupName: { p: 's' }, rpc_status: 'n', ReturnValue: 'n' } } } },
+    ApiOnlineResource: { opnum: 17, encodeIn: encodeApiOnlineResourceIn, decodeIn: decodeApiOnlineResourceIn, encodeOut: encodeApiOnlineResourceOut, decodeOut: decodeApiOnlineResourceOut, json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } } },
+    ApiOfflineResource: { opnum: 18, encodeIn: encodeApiOfflineResourceIn, decodeIn: decodeApiOfflineResourceIn, encodeOut: encodeApiOfflineResourceOut, decodeOut: decodeApiOfflineResourceOut, json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } } },
+  },
+  jsonTypes: {
+  },
 };
 
 // ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----

@@ -3,7 +3,7 @@
 /* eslint-disable */
 
 import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
-import type { ContextHandle } from "../ndr";
+import type { ContextHandle, NdrModule } from "../ndr";
 import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
 
@@ -690,6 +690,24 @@ export const Epm_TYPES = {
       rb_ept_entry_t(r, v);
       return v;
     },
+  },
+};
+
+/** Everything above in one table, for tools that handle any interface (ndrdump). */
+export const Epm_MODULE: NdrModule = {
+  name: "epm",
+  syntax: Epm_SYNTAX,
+  operations: {
+    ept_insert: { opnum: 0, encodeIn: encodeEpt_insertIn, decodeIn: decodeEpt_insertIn, encodeOut: encodeEpt_insertOut, decodeOut: decodeEpt_insertOut, json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, replace: 'n' } }, out: { o: { status: 'n' } } } },
+    ept_delete: { opnum: 1, encodeIn: encodeEpt_deleteIn, decodeIn: decodeEpt_deleteIn, encodeOut: encodeEpt_deleteOut, decodeOut: decodeEpt_deleteOut, json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } } } }, out: { o: { status: 'n' } } } },
+    ept_lookup: { opnum: 2, encodeIn: encodeEpt_lookupIn, decodeIn: decodeEpt_lookupIn, encodeOut: encodeEpt_lookupOut, decodeOut: decodeEpt_lookupOut, json: { in: { o: { inquiry_type: 'n', object: { p: 's' }, interface_id: { p: { r: "rpc_if_id_t" } }, vers_option: 'n', entry_handle: 'h', max_ents: 'n' } }, out: { o: { entry_handle: 'h', num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, status: 'n', max_ents: { p: 'n' } } } } },
+    ept_map: { opnum: 3, encodeIn: encodeEpt_mapIn, decodeIn: decodeEpt_mapIn, encodeOut: encodeEpt_mapOut, decodeOut: decodeEpt_mapOut, json: { in: { o: { object: { p: 's' }, map_tower: { p: { r: "twr_t" } }, entry_handle: 'h', max_towers: 'n' } }, out: { o: { entry_handle: 'h', num_towers: 'n', towers: { a: { p: { r: "twr_t" } } }, status: 'n', max_towers: { p: 'n' } } } } },
+    ept_lookup_handle_free: { opnum: 4, encodeIn: encodeEpt_lookup_handle_freeIn, decodeIn: decodeEpt_lookup_handle_freeIn, encodeOut: encodeEpt_lookup_handle_freeOut, decodeOut: decodeEpt_lookup_handle_freeOut, json: { in: { o: { entry_handle: 'h' } }, out: { o: { entry_handle: 'h', status: 'n' } } } },
+  },
+  jsonTypes: {
+    rpc_if_id_t: { o: { uuid: 's', vers_major: 'n', vers_minor: 'n' } },
+    twr_t: { o: { tower_length: 'n', tower_octet_string: 'x' } },
+    ept_entry_t: { o: { object: 's', tower: { p: { r: "twr_t" } }, annotation: 's' } },
   },
 };
 

@@ -3,7 +3,7 @@
 /* eslint-disable */
 
 import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
-import type { ContextHandle } from "../ndr";
+import type { ContextHandle, NdrModule } from "../ndr";
 import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
 import * as ov from "../ndr/overrides/witness";
@@ -694,6 +694,25 @@ export const Witness_TYPES = {
       rb_WITNESS_INTERFACE_LIST(r, v);
       return v;
     },
+  },
+};
+
+/** Everything above in one table, for tools that handle any interface (ndrdump). */
+export const Witness_MODULE: NdrModule = {
+  name: "witness",
+  syntax: Witness_SYNTAX,
+  operations: {
+    WitnessrGetInterfaceList: { opnum: 0, encodeIn: encodeWitnessrGetInterfaceListIn, decodeIn: decodeWitnessrGetInterfaceListIn, encodeOut: encodeWitnessrGetInterfaceListOut, decodeOut: decodeWitnessrGetInterfaceListOut, json: { in: { o: {} }, out: { o: { InterfaceList: { p: { r: "WITNESS_INTERFACE_LIST" } }, ReturnValue: 'n' } } } },
+    WitnessrRegister: { opnum: 1, encodeIn: encodeWitnessrRegisterIn, decodeIn: decodeWitnessrRegisterIn, encodeOut: encodeWitnessrRegisterOut, decodeOut: decodeWitnessrRegisterOut, json: { in: { o: { Version: 'n', NetName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' } } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
+    WitnessrUnRegister: { opnum: 2, encodeIn: encodeWitnessrUnRegisterIn, decodeIn: decodeWitnessrUnRegisterIn, encodeOut: encodeWitnessrUnRegisterOut, decodeOut: decodeWitnessrUnRegisterOut, json: { in: { o: { pContext: 'h' } }, out: { o: { ReturnValue: 'n' } } } },
+    WitnessrAsyncNotify: { opnum: 3, encodeIn: encodeWitnessrAsyncNotifyIn, decodeIn: decodeWitnessrAsyncNotifyIn, encodeOut: encodeWitnessrAsyncNotifyOut, decodeOut: decodeWitnessrAsyncNotifyOut, json: { in: { o: { pContext: 'h' } }, out: { o: { pResp: { p: { r: "RESP_ASYNC_NOTIFY" } }, ReturnValue: 'n' } } } },
+    WitnessrRegisterEx: { opnum: 4, encodeIn: encodeWitnessrRegisterExIn, decodeIn: decodeWitnessrRegisterExIn, encodeOut: encodeWitnessrRegisterExOut, decodeOut: decodeWitnessrRegisterExOut, json: { in: { o: { Version: 'n', NetName: { p: 's' }, ShareName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' }, Flags: 'n', KeepAliveTimeout: 'n' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
+    WitnessrUnRegisterEx: { opnum: 5, encodeIn: encodeWitnessrUnRegisterExIn, decodeIn: decodeWitnessrUnRegisterExIn, encodeOut: encodeWitnessrUnRegisterExOut, decodeOut: decodeWitnessrUnRegisterExOut, json: { in: { o: { ppContext: 'h' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
+  },
+  jsonTypes: {
+    RESP_ASYNC_NOTIFY: '*',
+    WITNESS_INTERFACE_INFO: { o: { InterfaceGroupName: 's', Version: 'n', State: 'n', IPV4: 's', IPV6: 's', Flags: 'n' } },
+    WITNESS_INTERFACE_LIST: { o: { NumberOfInterfaces: 'n', InterfaceInfo: { p: { a: { r: "WITNESS_INTERFACE_INFO" } } } } },
   },
 };
 

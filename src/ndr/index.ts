@@ -6,3 +6,5 @@ export type { ContextHandle, NdrFieldCodec, NdrTypeCodec } from './types';
 export { NIL_UUID } from './types';
 export type { RpcInterface, SyntaxId } from './dispatch';
 export { DispatchFault, NCA_S_OP_RNG_ERROR } from './dispatch';
+export { fromJson, toJson } from './json';
+export type { JsonShape, NdrModule, NdrOperation } from './json';
