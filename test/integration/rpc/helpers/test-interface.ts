@@ -12,7 +12,7 @@
 import type { CallContext } from '../../../../src/rpc/call-context';
 import { DispatchFault, NCA_S_OP_RNG_ERROR, type RpcInterface, type SyntaxId } from '../../../../src/ndr/dispatch';
 
-export const TEST_SYNTAX: SyntaxId = { uuid: '12345678-1234-abcd-ef00-0123456789ab', major: 1, minor: 1 };
+export const TEST_SYNTAX: SyntaxId = { uuid: '5a1e9c3d-7b42-4f0e-9d6a-2c8b1e4f7a90', major: 1, minor: 1 };
 export const OTHER_SYNTAX: SyntaxId = { uuid: '87654321-4321-dcba-00fe-ba9876543210', major: 2, minor: 0 };
 
 export class TestInterface implements RpcInterface<CallContext> {
