@@ -35,6 +35,11 @@ export interface WitnessClientOptions {
   readonly localAddress?: string;
   /** Timeout of every call except AsyncNotify (default 10 s, like rpcclient). */
   readonly callTimeoutMs?: number;
+  /**
+   * Client-side bound on one AsyncNotify (a server that vanished without a TCP reset).
+   * Default: V2 keep-alive + 60 s (like the Windows client's longer RPC call timeout); V1 none.
+   */
+  readonly asyncNotifyTimeoutMs?: number;
   /** Pause before registering again after a failure (default 1 s). */
   readonly retryDelayMs?: number;
   readonly logger?: Logger;
@@ -196,7 +201,10 @@ export class WitnessClient extends EventEmitter {
     const ac = new AbortController();
     this.inflight = ac;
     try {
-      return await witnessCalls.asyncNotify(this.rpc as RpcClient, this.handle as ContextHandle, { signal: ac.signal });
+      const guard =
+        this.options.asyncNotifyTimeoutMs ??
+        (this.version === WITNESS_V2 ? ((this.options.keepAliveTimeout ?? 120) + 60) * 1000 : undefined);
+      return await witnessCalls.asyncNotify(this.rpc as RpcClient, this.handle as ContextHandle, { signal: ac.signal, timeoutMs: guard });
     } finally {
       this.inflight = undefined;
     }
@@ -207,8 +215,11 @@ export class WitnessClient extends EventEmitter {
     return epmMapTcpPort(address, WITNESS_SYNTAX, { port: this.options.epmPort ?? 135, localAddress: this.options.localAddress, timeoutMs: this.options.callTimeoutMs ?? 10_000 });
   }
 
+  private lastPort = 0;
+
   private async open(address: string): Promise<RpcClient> {
     const port = await this.portFor(address);
+    this.lastPort = port;
     const rpc = await RpcClient.connect({ host: address, port, localAddress: this.options.localAddress });
     try {
       await rpc.bind(WITNESS_SYNTAX);
@@ -274,7 +285,7 @@ export class WitnessClient extends EventEmitter {
           // A lost witness connection ends the registration (association group gone).
           if (this.rpc === rpc) this.inflight?.abort();
         });
-        this.emit('registered', { handle: r.handle.uuid, witnessAddress: address, port: 0 } satisfies Registered);
+        this.emit('registered', { handle: r.handle.uuid, witnessAddress: address, port: this.lastPort } satisfies Registered);
         return;
       } catch (e) {
         lastErr = e as Error;

@@ -53,6 +53,37 @@ describe('Register (opnum 1) validation order and WERRORs (Decisions 4–5)', ()
   });
 });
 
+test('configured aliases are accepted as NetName; the IP must belong to the SVM that owns the name', () => {
+  const yaml = `
+nodes:
+  - { name: a, partner: b }
+  - { name: b, partner: a }
+svms:
+  - name: vs1
+    netbiosName: FS1
+    dnsName: fs1.example
+    aliases: [HVSTORE, hvstore.example]
+    lifs:
+      - { name: l1, ipv4: 10.0.0.1, homeNode: a, currentNode: a, up: true }
+    shares: []
+  - name: vs2
+    netbiosName: FS2
+    dnsName: fs2.example
+    lifs:
+      - { name: l2, ipv4: 10.0.0.2, homeNode: b, currentNode: b, up: true }
+    shares: []
+`;
+  const { svc } = setup({}, yaml);
+  const c = ctx(new FakeGroup(1), '10.0.0.2');
+  const reg = (netName: string, ipAddress: string) => svc.register(c, { version: V1, netName, ipAddress, clientName: 'h' }, false).result;
+  expect(reg('hvstore', '10.0.0.1')).toBe(WERR.OK);
+  expect(reg('HVSTORE.EXAMPLE', '10.0.0.1')).toBe(WERR.OK);
+  expect(reg('FS2', '10.0.0.2')).toBe(WERR.OK);
+  // FS1's name with FS2's LIF: not a data LIF of that SVM.
+  expect(reg('FS1', '10.0.0.2')).toBe(WERR.INVALID_STATE);
+  svc.close();
+});
+
 describe('RegisterEx (opnum 4)', () => {
   const { svc, model } = setup();
   const c = ctx(new FakeGroup(2));
