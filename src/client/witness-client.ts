@@ -88,16 +88,27 @@ export class WitnessClient extends EventEmitter {
     return this.handle?.uuid;
   }
 
-  /** Start; resolves once the first registration succeeded (rejects after timeoutMs). */
+  /**
+   * Start; resolves once the first registration succeeded. After timeoutMs without one it
+   * stops the client and rejects with the last error seen.
+   */
   start(timeoutMs = 10_000): Promise<Registered> {
     if (this.loop) throw new Error('already started');
+    let last: Error | undefined;
+    const onWarning = (e: Error): void => {
+      last = e;
+    };
+    this.on('warning', onWarning);
     return new Promise<Registered>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('registered', ok);
-        reject(new Error(`no registration within ${timeoutMs} ms`));
+        this.off('warning', onWarning);
+        void this.stop();
+        reject(new Error(`no registration within ${timeoutMs} ms${last ? `: ${last.message}` : ''}`));
       }, timeoutMs);
       const ok = (r: Registered): void => {
         clearTimeout(timer);
+        this.off('warning', onWarning);
         resolve(r);
       };
       this.once('registered', ok);

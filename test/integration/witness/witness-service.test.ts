@@ -201,6 +201,27 @@ describe('Witness service over DCE/RPC on loopback', () => {
     await until(() => d.witness.service.counts().registrations === 0);
   }, 15_000);
 
+  test('WitnessClient: a lost witness connection ends the registration; the client registers again', async () => {
+    const wc = new WitnessClient({ server: '127.0.0.12', netName: 'SOFS', clientName: 'wc2', version: 1, epmPort: d.epmPort, retryDelayMs: 50 });
+    const reg = await wc.start(5000);
+    expect(reg.witnessAddress).toBe('127.0.0.11');
+    expect(reg.port).toBe(d.witnessPort);
+    try {
+      await until(() => d.witness.service.counts().pendingAsyncNotify === 1);
+      (wc as unknown as { rpc: RpcClient }).rpc.destroy();
+      await until(() => wc.registrations === 2 && d.witness.service.counts().registrations === 1 && d.witness.service.counts().pendingAsyncNotify === 1);
+      expect(d.witness.service.list()[0].id).toBe(wc.currentHandle);
+    } finally {
+      await wc.stop();
+    }
+  }, 15_000);
+
+  test('WitnessClient: start() gives up with the reason when nothing can be registered', async () => {
+    const wc = new WitnessClient({ server: '127.0.0.11', netName: 'NOT-OURS', clientName: 'wc3', epmPort: d.epmPort, retryDelayMs: 50 });
+    await expect(wc.start(500)).rejects.toThrow(/no registration within 500 ms: RegisterEx at 127.0.0.12 returned ERROR_INVALID_PARAMETER/);
+    await wc.stop();
+  }, 10_000);
+
   test.each(SCENARIOS)('scenario %s through the admin API: every client gets exactly the right notification', async (s) => {
     const target = await remoteTarget(d.adminUrl, d.clientBase);
     const r = await runScenario(target, s, 6, 10_000);
