@@ -35,7 +35,7 @@ export class NdrWriter {
   private ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = this.buf.length * 4;
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
@@ -144,7 +144,9 @@ export class NdrWriter {
   bytes(b: Buffer): void {
     if (!Buffer.isBuffer(b)) this.fail('Buffer expected');
     this.ensure(b.length);
-    b.copy(this.buf, this.pos);
+    if (b.length <= 16) {
+      for (let i = 0; i < b.length; i++) this.buf[this.pos + i] = b[i];
+    } else b.copy(this.buf, this.pos);
     this.pos += b.length;
   }
 
@@ -204,7 +206,14 @@ export class NdrWriter {
     const n = s.length + 1;
     this.ensure(2 * n);
     if (this.littleEndian) {
-      this.buf.write(s, this.pos, 'utf16le');
+      if (s.length < 48) {
+        // Short strings: a plain loop beats the encoder call.
+        for (let i = 0, o = this.pos; i < s.length; i++, o += 2) {
+          const c = s.charCodeAt(i);
+          this.buf[o] = c & 0xff;
+          this.buf[o + 1] = c >>> 8;
+        }
+      } else this.buf.write(s, this.pos, 'utf16le');
     } else {
       for (let i = 0; i < s.length; i++) this.buf.writeUInt16BE(s.charCodeAt(i), this.pos + 2 * i);
     }

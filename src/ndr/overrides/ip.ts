@@ -3,9 +3,29 @@ import { NdrError } from '../errors';
 
 const V4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
+/** Parse dotted-quad text into out[off..off+4); false when it is not an IPv4 address. */
+export function parseIpv4Into(text: string, out: Buffer, off: number): boolean {
+  if (typeof text !== 'string' || text.length < 7 || text.length > 15) return false;
+  let part = 0, digits = 0, n = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || n > 255 || part > 3) return false;
+      out[off + part++] = n;
+      n = 0; digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && n === 0) return false; // no leading zeros
+      n = n * 10 + (c - 48);
+      if (++digits > 3) return false;
+    } else return false;
+  }
+  return part === 4;
+}
+
 export function ipv4ToBytes(text: string, at: number): Buffer {
-  if (typeof text !== 'string' || !V4_RE.test(text)) throw new NdrError(`not an IPv4 address: ${JSON.stringify(text)}`, at);
-  return Buffer.from(text.split('.').map(Number));
+  const b = Buffer.alloc(4);
+  if (!parseIpv4Into(text, b, 0)) throw new NdrError(`not an IPv4 address: ${JSON.stringify(text)}`, at);
+  return b;
 }
 
 export function ipv4FromBytes(b: Buffer, off: number): string {
@@ -13,7 +33,20 @@ export function ipv4FromBytes(b: Buffer, off: number): string {
 }
 
 /** Parse IPv6 text (with :: compression and an optional trailing dotted quad) to 16 bytes. */
+const V6_CACHE = new Map<string, Buffer>();
+const V6_CACHE_MAX = 4096;
+
+/** IPv6 text to 16 bytes; recent results are cached (servers send the same addresses again and again). */
 export function ipv6ToBytes(text: string, at: number): Buffer {
+  const hit = V6_CACHE.get(text);
+  if (hit) return hit;
+  const b = parseIpv6(text, at);
+  if (V6_CACHE.size >= V6_CACHE_MAX) V6_CACHE.clear();
+  V6_CACHE.set(text, b);
+  return b;
+}
+
+function parseIpv6(text: string, at: number): Buffer {
   const bad = (): never => {
     throw new NdrError(`not an IPv6 address: ${JSON.stringify(text)}`, at);
   };
@@ -54,6 +87,9 @@ export function ipv6ToBytes(text: string, at: number): Buffer {
 
 /** RFC 5952 text: lower case, no leading zeros, the longest run (≥ 2) of zero groups as ::. */
 export function ipv6FromBytes(b: Buffer, off: number): string {
+  let zero = true;
+  for (let i = 0; i < 16; i++) if (b[off + i] !== 0) { zero = false; break; }
+  if (zero) return '::';
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(off + 2 * i));
   let bestStart = -1, bestLen = 0;

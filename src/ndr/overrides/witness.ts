@@ -26,7 +26,7 @@ import { NdrError } from '../errors';
 import type { NdrReader } from '../reader';
 import type { NdrFieldCodec, NdrTypeCodec } from '../types';
 import type { NdrWriter } from '../writer';
-import { ipv4FromBytes, ipv4ToBytes, ipv6FromBytes, ipv6ToBytes } from './ip';
+import { ipv4FromBytes, ipv6FromBytes, ipv6ToBytes, parseIpv4Into } from './ip';
 
 export interface RESOURCE_CHANGE {
   /** RESOURCE_STATE_UNKNOWN (0), _AVAILABLE (1) or _UNAVAILABLE (0xFF). */
@@ -68,21 +68,25 @@ export const interfaceGroupName: NdrFieldCodec<string> = {
   },
   read(r: NdrReader): string {
     const at = r.pos;
-    const le = r.littleEndian;
     r.skip(2 * GROUP_NAME_WCHARS);
-    let n = 0;
-    while (n < GROUP_NAME_WCHARS && (le ? r.buf.readUInt16LE(at + 2 * n) : r.buf.readUInt16BE(at + 2 * n)) !== 0) n++;
-    if (n === GROUP_NAME_WCHARS) r.fail('InterfaceGroupName is not NUL-terminated', at);
-    if (le) return r.buf.toString('utf16le', at, at + 2 * n);
+    const b = r.buf;
+    const hi = r.littleEndian ? 1 : 0;
     let s = '';
-    for (let i = 0; i < n; i++) s += String.fromCharCode(r.buf.readUInt16BE(at + 2 * i));
-    return s;
+    for (let n = 0; n < GROUP_NAME_WCHARS; n++) {
+      const c = (b[at + 2 * n + hi] << 8) | b[at + 2 * n + 1 - hi];
+      if (c === 0) return s;
+      s += String.fromCharCode(c);
+    }
+    return r.fail('InterfaceGroupName is not NUL-terminated', at);
   },
 };
 
+const v4scratch = Buffer.alloc(4);
+
 export const ipv4NetworkOrder: NdrFieldCodec<string> = {
   write(w: NdrWriter, v: string): void {
-    w.bytes(ipv4ToBytes(v, w.offset));
+    if (!parseIpv4Into(v, v4scratch, 0)) w.fail(`not an IPv4 address: ${JSON.stringify(v)}`);
+    w.bytes(v4scratch);
   },
   read(r: NdrReader): string {
     const at = r.pos;
@@ -112,37 +116,48 @@ function checkType(t: unknown, at: number): void {
 export function encodeMessageBuffer(v: RESP_ASYNC_NOTIFY, at = 0): Buffer {
   checkType(v.MessageType, at);
   if (!Array.isArray(v.Messages)) throw new NdrError('RESP_ASYNC_NOTIFY: Messages must be an array', at);
-  const parts: Buffer[] = [];
+  // Size everything first, then write into one buffer.
+  let total = 0;
   if (v.MessageType === 1) {
     for (const m of v.Messages as RESOURCE_CHANGE[]) {
       if (typeof m?.ResourceName !== 'string' || m.ResourceName.includes('\0')) throw new NdrError('RESOURCE_CHANGE.ResourceName must be a string without NUL', at);
       if (!Number.isInteger(m.ChangeType) || m.ChangeType < 0 || m.ChangeType > 0xffffffff) throw new NdrError(`RESOURCE_CHANGE.ChangeType out of range: ${m.ChangeType}`, at);
-      const len = 8 + 2 * (m.ResourceName.length + 1);
-      const b = Buffer.alloc(len);
-      b.writeUInt32LE(len, 0);
-      b.writeUInt32LE(m.ChangeType, 4);
-      b.write(m.ResourceName, 8, 'utf16le');
-      parts.push(b);
+      total += 8 + 2 * (m.ResourceName.length + 1);
     }
   } else {
     for (const list of v.Messages as IPADDR_INFO_LIST[]) {
       if (!Array.isArray(list?.IPAddrInfo)) throw new NdrError('IPADDR_INFO_LIST.IPAddrInfo must be an array', at);
-      const len = 12 + 24 * list.IPAddrInfo.length;
-      const b = Buffer.alloc(len);
-      b.writeUInt32LE(len, 0);
-      b.writeUInt32LE(0, 4);
-      b.writeUInt32LE(list.IPAddrInfo.length, 8);
-      list.IPAddrInfo.forEach((ip, i) => {
-        const o = 12 + 24 * i;
-        if (!Number.isInteger(ip?.Flags) || ip.Flags < 0 || ip.Flags > 0xffffffff) throw new NdrError(`IPADDR_INFO.Flags out of range: ${ip?.Flags}`, at);
-        b.writeUInt32LE(ip.Flags, o);
-        ipv4ToBytes(ip.IPV4, at).copy(b, o + 4);
-        ipv6ToBytes(ip.IPV6, at).copy(b, o + 8);
-      });
-      parts.push(b);
+      total += 12 + 24 * list.IPAddrInfo.length;
     }
   }
-  return Buffer.concat(parts);
+  const b = Buffer.alloc(total);
+  let p = 0;
+  if (v.MessageType === 1) {
+    for (const m of v.Messages as RESOURCE_CHANGE[]) {
+      const len = 8 + 2 * (m.ResourceName.length + 1);
+      b.writeUInt32LE(len, p);
+      b.writeUInt32LE(m.ChangeType, p + 4);
+      const name = m.ResourceName;
+      for (let i = 0; i < name.length; i++) b.writeUInt16LE(name.charCodeAt(i), p + 8 + 2 * i);
+      p += len; // the NUL is already zero
+    }
+  } else {
+    for (const list of v.Messages as IPADDR_INFO_LIST[]) {
+      const len = 12 + 24 * list.IPAddrInfo.length;
+      b.writeUInt32LE(len, p);
+      b.writeUInt32LE(list.IPAddrInfo.length, p + 8);
+      for (let i = 0; i < list.IPAddrInfo.length; i++) {
+        const ip = list.IPAddrInfo[i];
+        const o = p + 12 + 24 * i;
+        if (!Number.isInteger(ip?.Flags) || ip.Flags < 0 || ip.Flags > 0xffffffff) throw new NdrError(`IPADDR_INFO.Flags out of range: ${ip?.Flags}`, at);
+        b.writeUInt32LE(ip.Flags, o);
+        if (!parseIpv4Into(ip.IPV4, b, o + 4)) throw new NdrError(`not an IPv4 address: ${JSON.stringify(ip.IPV4)}`, at);
+        ipv6ToBytes(ip.IPV6, at).copy(b, o + 8);
+      }
+      p += len;
+    }
+  }
+  return b;
 }
 
 /**
@@ -164,10 +179,15 @@ export function decodeMessageBuffer(type: number, count: number, buf: Buffer, st
     if (type === 1) {
       if (len < 10 || (len & 1) !== 0) fail(`RESOURCE_CHANGE Length ${len} is invalid`);
       const ChangeType = buf.readUInt32LE(p + 4);
-      let n = 0;
-      while (8 + 2 * n < len && buf.readUInt16LE(p + 8 + 2 * n) !== 0) n++;
-      if (8 + 2 * n >= len) fail('RESOURCE_CHANGE.ResourceName is not NUL-terminated within its Length');
-      messages.push({ ChangeType, ResourceName: buf.toString('utf16le', p + 8, p + 8 + 2 * n) });
+      let name = '';
+      let o = p + 8;
+      for (; o + 1 < p + len; o += 2) {
+        const c = buf[o] | (buf[o + 1] << 8);
+        if (c === 0) break;
+        name += String.fromCharCode(c);
+      }
+      if (o + 1 >= p + len) fail('RESOURCE_CHANGE.ResourceName is not NUL-terminated within its Length');
+      messages.push({ ChangeType, ResourceName: name });
     } else {
       const k = buf.readUInt32LE(p + 8);
       if (k > (end - p - 12) / 24 || len !== 12 + 24 * k) fail(`IPADDR_INFO_LIST Length ${len} does not match ${k} IPADDR_INFO entries`);
