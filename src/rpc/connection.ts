@@ -88,7 +88,7 @@ export class Connection {
   readonly localPort: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  private readonly log: Logger;
+  private logger: Logger | undefined;
   private rx: Buffer = Buffer.alloc(0);
   private bound = false;
   private closed = false;
@@ -107,7 +107,6 @@ export class Connection {
     this.localPort = socket.localPort ?? 0;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
-    this.log = host.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort });
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
@@ -117,6 +116,12 @@ export class Connection {
       this.close('never bound');
     }, host.options.limits.unboundIdleMs);
     this.idleTimer.unref();
+  }
+
+  /** The connection's child logger, made on first use (most connections never log). */
+  private get log(): Logger {
+    this.logger ??= this.host.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort });
+    return this.logger;
   }
 
   get pendingCalls(): number {
@@ -250,7 +255,9 @@ export class Connection {
       maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group.id,
       secondaryAddress: String(this.endpoint.port), results, auth,
     }));
-    this.log.debug({ group: this.group.id, joined: !!joined, frag: this.maxXmitFrag, results: results.map((r) => r.result) }, 'bound');
+    if (this.host.options.logger.isLevelEnabled('debug')) {
+      this.log.debug({ group: this.group.id, joined: !!joined, frag: this.maxXmitFrag, results: results.map((r) => r.result) }, 'bound');
+    }
   }
 
   private onAlterContext(pdu: Buffer, h: PduHeader): void {
@@ -642,7 +649,7 @@ export class Connection {
     this.calls.clear();
     this.reassembly.clear();
     this.reassemblyBytes = 0;
-    this.log.debug({ why }, 'connection closed');
+    if (this.logger || this.host.options.logger.isLevelEnabled('debug')) this.log.debug({ why }, 'connection closed');
     if (this.group) this.group.remove(this.id);
     this.host.connectionClosed(this);
   }

@@ -49,6 +49,8 @@ function ipv4Of(address: string): string | undefined {
 
 export class EndpointMap {
   private readonly cursors = new Map<number, Map<string, Cursor>>();
+  /** Encoded towers by interface, port and IP (bounded by what we listen on and how we are reached). */
+  private readonly towers = new Map<string, Buffer>();
 
   constructor(private readonly endpoints: () => readonly RpcEndpoint[]) {}
 
@@ -66,7 +68,14 @@ export class EndpointMap {
     const fixed = e.addresses.map(ipv4Of).find((a) => a !== undefined && a !== '0.0.0.0');
     const wildcard = e.addresses.some((a) => a === '::' || a === '0.0.0.0');
     const ip = local && (wildcard || e.addresses.some((a) => ipv4Of(a) === local)) ? local : fixed ?? '0.0.0.0';
-    return encodeTcpTower({ iface, transfer: NDR_SYNTAX, port: e.port, ip });
+    const key = `${iface.uuid}/${iface.major}.${iface.minor}|${e.port}|${ip}`;
+    let t = this.towers.get(key);
+    if (!t) {
+      if (this.towers.size > 4096) this.towers.clear();
+      t = encodeTcpTower({ iface, transfer: NDR_SYNTAX, port: e.port, ip });
+      this.towers.set(key, t);
+    }
+    return t;
   }
 
   /** ept_map: towers for the interface named by the request tower, at most maxTowers. */

@@ -1,0 +1,381 @@
+/**
+ * RPC runtime benchmark: ept_map requests per second on 1 and on 50 connections, and
+ * connect + bind + one ept_map + close per second, against witnessd's RpcServer (in a child
+ * process) and, in the same run with the same client, Samba's samba-dcerpcd endpoint mapper
+ * (PERF.md). Each figure is 3 runs, min / median / max, plus the ratio ours / Samba's.
+ *
+ *   npx ts-node --transpile-only scripts/bench/rpc.ts [--quick]
+ *
+ * The client is a light raw-PDU replayer (pre-built bind and request, call_id patched), so
+ * the server is the bottleneck; both processes' CPU time is reported. Samba needs port 135
+ * on 127.0.0.1: run as root and it re-executes itself in a private network namespace.
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { encodeFloors, syntaxFloor } from '../../src/rpc/epm/tower';
+import { encodeEpt_mapIn, Epm_SYNTAX } from '../../src/gen/epm';
+
+const NDR = { uuid: '8a885d04-1ceb-11c9-9fe8-08002b104860', major: 2, minor: 0 };
+const HOST = '127.0.0.1';
+
+// ------------------------------------------------------------------- PDUs
+
+function uuidLE(u: string): Buffer {
+  const h = u.replace(/-/g, '');
+  const b = Buffer.alloc(16);
+  b.writeUInt32LE(parseInt(h.slice(0, 8), 16), 0);
+  b.writeUInt16LE(parseInt(h.slice(8, 12), 16), 4);
+  b.writeUInt16LE(parseInt(h.slice(12, 16), 16), 6);
+  Buffer.from(h.slice(16), 'hex').copy(b, 8);
+  return b;
+}
+
+function header(ptype: number, len: number, callId: number): Buffer {
+  const h = Buffer.alloc(16);
+  h.set([5, 0, ptype, 3, 0x10, 0, 0, 0]);
+  h.writeUInt16LE(len, 8);
+  h.writeUInt32LE(callId, 12);
+  return h;
+}
+
+function bindPdu(): Buffer {
+  const body = Buffer.alloc(8 + 4 + 4 + 20 + 20);
+  body.writeUInt16LE(5840, 0);
+  body.writeUInt16LE(5840, 2);
+  body.writeUInt8(1, 8);
+  body.writeUInt16LE(0, 12); // context id
+  body.writeUInt8(1, 14); // one transfer syntax
+  uuidLE(Epm_SYNTAX.uuid).copy(body, 16);
+  body.writeUInt32LE(Epm_SYNTAX.major | (Epm_SYNTAX.minor << 16), 32);
+  uuidLE(NDR.uuid).copy(body, 36);
+  body.writeUInt32LE(NDR.major, 52);
+  return Buffer.concat([header(11, 16 + body.length, 1), body]);
+}
+
+function mapPdu(): Buffer {
+  const tower = encodeFloors([
+    syntaxFloor(Epm_SYNTAX), syntaxFloor(NDR),
+    { lhs: Buffer.from([0x0b]), rhs: Buffer.from([0, 0]) },
+    { lhs: Buffer.from([0x07]), rhs: Buffer.from([0, 135]) },
+    { lhs: Buffer.from([0x09]), rhs: Buffer.from([127, 0, 0, 1]) },
+  ]);
+  const stub = encodeEpt_mapIn({ object: null, map_tower: { tower_length: tower.length, tower_octet_string: tower }, entry_handle: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' }, max_towers: 1 });
+  const req = Buffer.alloc(8);
+  req.writeUInt32LE(stub.length, 0);
+  req.writeUInt16LE(3, 6); // opnum 3: ept_map
+  return Buffer.concat([header(0, 24 + stub.length, 2), req, stub]);
+}
+
+const BIND = bindPdu();
+const MAP = mapPdu();
+
+// ------------------------------------------------------------------ client
+
+/** One connection that sends a PDU and waits for a whole PDU back, with as little work as possible. */
+class Conn {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiter: ((pdu: Buffer) => void) | undefined;
+  private failer: ((e: Error) => void) | undefined;
+  private callId = 2;
+  private readonly req = Buffer.from(MAP);
+
+  private constructor(private readonly s: net.Socket) {
+    s.setNoDelay(true);
+    s.on('data', (d: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      if (this.buf.length >= 10) {
+        const len = this.buf.readUInt16LE(8);
+        if (this.buf.length >= len) {
+          const pdu = this.buf.subarray(0, len);
+          this.buf = this.buf.subarray(len);
+          const w = this.waiter;
+          this.waiter = undefined;
+          w?.(pdu);
+        }
+      }
+    });
+    s.on('error', (e) => this.failer?.(e));
+    s.on('close', () => this.failer?.(new Error('connection closed')));
+  }
+
+  static open(port: number): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host: HOST, port }, () => resolve(new Conn(s)));
+      s.once('error', reject);
+    });
+  }
+
+  private exchange(pdu: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.waiter = resolve;
+      this.failer = reject;
+      this.s.write(pdu);
+    });
+  }
+
+  async bind(): Promise<void> {
+    const ack = await this.exchange(BIND);
+    if (ack[2] !== 12) throw new Error(`bind refused (ptype ${ack[2]})`);
+  }
+
+  async map(): Promise<void> {
+    this.req.writeUInt32LE(this.callId++, 12);
+    const r = await this.exchange(this.req);
+    if (r[2] !== 2) throw new Error(`ept_map answered with ptype ${r[2]}`);
+  }
+
+  close(): void {
+    this.failer = undefined;
+    this.s.destroy();
+  }
+}
+
+export async function requestsPerSecond(port: number, connections: number, ms: number): Promise<number> {
+  const conns = await Promise.all(Array.from({ length: connections }, () => Conn.open(port)));
+  await Promise.all(conns.map((c) => c.bind()));
+  let n = 0;
+  const end = Date.now() + ms;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(conns.map(async (c) => {
+    while (Date.now() < end) {
+      await c.map();
+      n++;
+    }
+  }));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  conns.forEach((c) => c.close());
+  return n / secs;
+}
+
+export async function connectsPerSecond(port: number, ms: number): Promise<number> {
+  let n = 0;
+  const end = Date.now() + ms;
+  const t0 = process.hrtime.bigint();
+  while (Date.now() < end) {
+    const c = await Conn.open(port);
+    await c.bind();
+    await c.map();
+    c.close();
+    n++;
+  }
+  return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+// ----------------------------------------------------------------- servers
+
+interface Target {
+  readonly name: string;
+  readonly port: number;
+  /** Processes whose CPU time counts as the server's. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+function cpuSeconds(pids: number[]): number {
+  const tick = 100; // USER_HZ on Linux
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      t += (Number(f[11]) + Number(f[12])) / tick; // utime, stime
+    } catch {
+      /* gone */
+    }
+  }
+  return t;
+}
+
+function childPids(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      const kids = fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
+      for (const k of kids ? kids.split(' ') : []) out.push(...childPids(Number(k)));
+    }
+  } catch {
+    /* gone */
+  }
+  return [...new Set(out)];
+}
+
+async function startOurs(): Promise<Target> {
+  const child = fork(__filename, ['--serve'], { execArgv: ['-r', 'ts-node/register/transpile-only'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (c) => reject(new Error(`server child exited with ${c}`)));
+  });
+  return {
+    name: 'witnessd', port, pids: () => [child.pid!],
+    stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }),
+  };
+}
+
+async function serve(): Promise<void> {
+  const { RpcServer } = await import('../../src/rpc/server');
+  const { createEndpointMapper } = await import('../../src/rpc/epm/endpoint-mapper');
+  const server = new RpcServer();
+  const ep = await server.listen({ address: HOST, port: 0, interfaces: [createEndpointMapper(server)], name: 'epmapper' });
+  process.send!({ port: ep.port });
+  process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, HOST, () => s.close(() => resolve(true)));
+  });
+}
+
+async function waitPort(port: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect({ host: HOST, port }, () => { s.destroy(); r(true); });
+      s.once('error', () => r(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+const SAMBA = '/usr/libexec/samba/samba-dcerpcd';
+
+async function startSamba(): Promise<Target | string> {
+  if (!fs.existsSync(SAMBA)) return `${SAMBA} not installed (Debian package samba-common-bin)`;
+  if (!(await portFree(135))) return `port 135 on ${HOST} is taken (run as root: the benchmark then uses a private network namespace)`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-samba-'));
+  for (const d of ['lock', 'state', 'cache', 'private', 'pid', 'ncalrpc', 'log', 'binddns']) fs.mkdirSync(path.join(dir, d));
+  fs.chmodSync(path.join(dir, 'state'), 0o1777);
+  fs.writeFileSync(path.join(dir, 'smb.conf'), `[global]
+  workgroup = PERFTEST
+  netbios name = PERFPEER
+  server role = standalone server
+  security = user
+  passdb backend = tdbsam:${dir}/private/passdb.tdb
+  lock directory = ${dir}/lock
+  state directory = ${dir}/state
+  cache directory = ${dir}/cache
+  private dir = ${dir}/private
+  binddns dir = ${dir}/binddns
+  pid directory = ${dir}/pid
+  ncalrpc dir = ${dir}/ncalrpc
+  usershare path =
+  log level = 0
+  rpc start on demand helpers = false
+  interfaces = lo
+  bind interfaces only = yes
+  disable netbios = yes
+  load printers = no
+  printing = bsd
+  printcap name = /dev/null
+`);
+  const child: ChildProcess = spawn(SAMBA, ['-s', path.join(dir, 'smb.conf'), '-F', '--libexec-rpcds', '-d', '0', `--log-basename=${dir}/log`], { stdio: 'ignore', detached: true });
+  if (!(await waitPort(135, 15_000))) {
+    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    return 'samba-dcerpcd did not listen on 135 within 15 s';
+  }
+  // Keep one idle bound connection for the whole run: rpcd_epmapper exits after 10 s idle,
+  // and a cold worker takes binds one at a time (PERF.md).
+  const keep = await Conn.open(135);
+  await keep.bind();
+  return {
+    name: 'samba-dcerpcd', port: 135, pids: () => childPids(child.pid!),
+    stop: async () => {
+      keep.close();
+      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+      await new Promise((r) => setTimeout(r, 300));
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- reporting
+
+interface Stat { min: number; median: number; max: number; serverCpu: number; clientCpu: number }
+
+async function measure(t: Target, runs: number, fn: () => Promise<number>): Promise<Stat> {
+  const vals: number[] = [];
+  let serverCpu = 0;
+  let clientCpu = 0;
+  for (let i = 0; i < runs; i++) {
+    const pids = t.pids();
+    const s0 = cpuSeconds(pids);
+    const c0 = process.cpuUsage();
+    const w0 = process.hrtime.bigint();
+    vals.push(await fn());
+    const wall = Number(process.hrtime.bigint() - w0) / 1e9;
+    const c = process.cpuUsage(c0);
+    serverCpu += (cpuSeconds(pids) - s0) / wall;
+    clientCpu += (c.user + c.system) / 1e6 / wall;
+  }
+  vals.sort((a, b) => a - b);
+  return { min: vals[0], median: vals[Math.floor(vals.length / 2)], max: vals[vals.length - 1], serverCpu: serverCpu / runs, clientCpu: clientCpu / runs };
+}
+
+export interface RpcBenchResult {
+  readonly name: string;
+  readonly ours: Stat;
+  readonly samba: Stat | undefined;
+  readonly ratio: number | undefined;
+}
+
+const fmt = (s: Stat) => `${s.median.toFixed(0).padStart(7)}/s (min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)}; server CPU ${(s.serverCpu * 100).toFixed(0)}%, client CPU ${(s.clientCpu * 100).toFixed(0)}%)`;
+
+export async function run(opts: { quick: boolean }): Promise<RpcBenchResult[]> {
+  const ms = opts.quick ? 1000 : 5000;
+  const runs = 3;
+  const ours = await startOurs();
+  const samba = await startSamba();
+  if (typeof samba === 'string') console.log(`!!! Samba baseline unavailable: ${samba}`);
+  const cases: Array<[string, (t: Target) => Promise<number>]> = [
+    ['ept_map, 1 connection', (t) => requestsPerSecond(t.port, 1, ms)],
+    ['ept_map, 50 connections', (t) => requestsPerSecond(t.port, 50, ms)],
+    ['connect+bind+ept_map+close, 1 in flight', (t) => connectsPerSecond(t.port, ms)],
+  ];
+  const results: RpcBenchResult[] = [];
+  try {
+    for (const [name, fn] of cases) {
+      const o = await measure(ours, runs, () => fn(ours));
+      const s = typeof samba === 'string' ? undefined : await measure(samba, runs, () => fn(samba));
+      const ratio = s ? o.median / s.median : undefined;
+      results.push({ name, ours: o, samba: s, ratio });
+      console.log(`${name}\n  witnessd:      ${fmt(o)}`);
+      if (s) console.log(`  samba-dcerpcd: ${fmt(s)}\n  ratio witnessd/samba (median): ${ratio!.toFixed(2)}x`);
+    }
+  } finally {
+    await ours.stop();
+    if (typeof samba !== 'string') await samba.stop();
+  }
+  return results;
+}
+
+function inPrivateNetns(): boolean {
+  try {
+    const names = fs.readFileSync('/proc/self/net/dev', 'utf8').split('\n').slice(2).map((l) => l.trim().split(':')[0]).filter(Boolean);
+    return names.every((n) => n === 'lo');
+  } catch {
+    return false;
+  }
+}
+
+if (require.main === module) {
+  if (process.argv.includes('--serve')) {
+    void serve();
+  } else if (process.getuid?.() === 0 && !inPrivateNetns() && !process.env.RPC_BENCH_NO_NETNS) {
+    // Port 135 for Samba without touching the host: the whole benchmark in a private namespace.
+    const me = process.argv.slice(1).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec "${process.execPath}" ${process.execArgv.join(' ')} ${me}`], { stdio: 'inherit' });
+    process.exit(r.status ?? 1);
+  } else {
+    run({ quick: process.argv.includes('--quick') }).then(() => process.exit(0), (e) => {
+      console.error(e);
+      process.exit(1);
+    });
+  }
+}
