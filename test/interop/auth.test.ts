@@ -6,9 +6,12 @@
  * context on the same connection. (NTLMSSP [sign]/[seal], smbtorture with credentials and
  * the tshark decryption of a sealed capture are in rpcclient-all, smbtorture and tshark.)
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ntHash } from '../../src/auth';
 import {
-  describeWithPeers, InteractiveRpcclient, rpcclientTarget, runRpcclient, sleep, startWitnessd, TEST_CLUSTER, TEST_CREDENTIALS,
+  describeWithPeers, InteractiveRpcclient, rpcclientTarget, runRpcclient, runTool, sleep, startTool, startWitnessd, TEST_CLUSTER, TEST_CREDENTIALS,
   type RpcclientAuth, type WitnessdInstance,
 } from './helpers';
 import { encodeWideString } from './helpers/clusapi-client';
@@ -137,5 +140,38 @@ describeWithPeers('authentication against the daemon', ['rpcclient'], () => {
     demo.callId = bobSession.callId;
     const own = await call(demo, 2, Buffer.from(handle));
     expect(own.stub!.readUInt32LE(0)).toBe(WERR_OK);
+  });
+
+  describeWithPeers('tshark decrypts what we seal', ['tshark'], () => {
+    it.each([
+      ['seal', 'NTLMSSP'],
+      ['spnego-seal', 'SPNEGO (RC4 restarted after the mechListMIC)'],
+    ] as [RpcclientAuth, string][])('[%s] %s: the witness fields decode with the password', async (auth) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'witnessd-auth-tshark-'));
+      const pcap = path.join(dir, 'sealed.pcapng');
+      const port = daemon!.witnessPort;
+      const capture = startTool('tshark', ['-i', 'lo', '-f', `tcp port 135 or tcp port ${port}`, '-w', pcap], { timeoutMs: 120_000, cwd: dir });
+      try {
+        await capture.waitFor((_o, e) => /Capturing on/.test(e), 30_000, 'tshark to start capturing');
+        await sleep(500);
+        const target = rpcclientTarget(HOST, auth, TEST_CREDENTIALS);
+        const r = await runRpcclient(target.binding, target.user, ['GetInterfaceList'], 30_000);
+        expect(r.stdout).toMatch(/^\*\+ node2 /m);
+        await sleep(1000);
+        await capture.stop(10_000, 'SIGINT');
+        const read = (password: string) => runTool('tshark', ['-r', pcap, '-o', `ntlmssp.nt_password:${password}`, '-d', `tcp.port==${port},dcerpc`,
+          '-Y', 'witness.witness_interfaceInfo.group_name', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|',
+          '-e', 'witness.witness_interfaceInfo.group_name', '-e', 'witness.witness_interfaceInfo.ipv4'], { timeoutMs: 60_000 });
+        const good = await read(TEST_CLUSTER.account.password);
+        expect(good.code).toBe(0);
+        expect(good.stdout.trim()).toBe('node1|node2\t127.0.0.11|127.0.0.12');
+        // With the wrong password the stubs stay sealed: nothing decodes.
+        const bad = await read('wrong-password');
+        expect(bad.stdout.trim()).toBe('');
+      } finally {
+        await capture.stop(5000, 'SIGINT');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });
