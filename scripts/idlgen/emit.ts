@@ -142,11 +142,45 @@ function cap(s: string): string {
   return s[0].toUpperCase() + s.slice(1);
 }
 
+/** Named types that can contain themselves (through pointers): they get a depth guard. */
+function recursiveDefs(types: (StructDef | UnionDef)[]): Set<object> {
+  const refs = (ty: Ty, out: Set<object>): void => {
+    switch (ty.k) {
+      case 'struct': case 'union': out.add(ty.def); return;
+      case 'ptr': refs(ty.to, out); return;
+      case 'carr': case 'farr': refs(ty.elem, out); return;
+      default: return;
+    }
+  };
+  const edges = new Map<object, Set<object>>();
+  for (const t of types) {
+    const out = new Set<object>();
+    if (t.kind === 'struct') t.fields.forEach((f) => refs(f.ty, out));
+    else t.arms.forEach((a) => a.ty && refs(a.ty, out));
+    edges.set(t, out);
+  }
+  const rec = new Set<object>();
+  for (const t of types) {
+    const seen = new Set<object>();
+    const stack = [...(edges.get(t) ?? [])];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (x === t) { rec.add(t); break; }
+      if (seen.has(x)) continue;
+      seen.add(x);
+      stack.push(...(edges.get(x) ?? []));
+    }
+  }
+  return rec;
+}
+
 export class Emitter {
   private c = new Code();
+  private recursive = new Set<object>();
   private consts = new Map<string, bigint | string>();
 
   constructor(private readonly m: ModuleModel, private readonly ndrImport = '../ndr') {
+    this.recursive = recursiveDefs(m.types);
     for (const k of m.consts) this.consts.set(k.name, k.value);
     for (const en of m.enums) for (const mem of en.members) this.consts.set(mem.name, mem.value);
   }
@@ -450,12 +484,15 @@ export class Emitter {
       c.open(`function wb_${def.name}(w: NdrWriter, v: ${def.name}): void {`);
       if (ov) c.line(`ov.${ov.codec}.writeBuffers(w, v);`);
       else {
+        const rec = this.recursive.has(def);
         this.tryOpen();
+        if (rec) c.line('w.enter();');
         for (const f of def.fields) {
           if (!hasPtr(f.ty)) continue;
           c.line(`f = ${q(f.name)};`);
           this.wB(f.ty, `v.${f.name}`, wcx);
         }
+        if (rec) c.line('w.leave();');
         this.tryClose('w');
       }
       c.close();
@@ -490,12 +527,15 @@ export class Emitter {
       c.open(`function rb_${def.name}(r: NdrReader, v: any): void {`);
       if (ov) c.line(`ov.${ov.codec}.readBuffers(r, v);`);
       else {
+        const rec = this.recursive.has(def);
         this.tryOpen();
+        if (rec) c.line('r.enter();');
         for (const f of def.fields) {
           if (!hasPtr(f.ty)) continue;
           c.line(`f = ${q(f.name)};`);
           this.rB(f.ty, `v.${f.name}`, wcx);
         }
+        if (rec) c.line('r.leave();');
         this.tryClose('r');
       }
       c.close();

@@ -6,6 +6,7 @@
  */
 import { NdrError } from './errors';
 import { writeGuid } from './guid';
+import { MAX_DEPTH } from './reader';
 import type { ContextHandle } from './types';
 
 const FIRST_REFERENT = 0x00020000;
@@ -14,9 +15,19 @@ export class NdrWriter {
   private buf: Buffer;
   private pos = 0;
   private referents = 0;
+  private depth = 0;
 
   constructor(readonly littleEndian = true, initialSize = 256) {
     this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** Enter one level of a recursive type (a cyclic value must not recurse forever). */
+  enter(): void {
+    if (++this.depth > MAX_DEPTH) this.fail(`recursive data nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
+  }
+
+  leave(): void {
+    this.depth--;
   }
 
   get offset(): number {

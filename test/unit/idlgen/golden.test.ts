@@ -201,3 +201,24 @@ describe('interface, constants, context handles, GUIDs, hyper', () => {
     await expect(i.dispatch(99, Buffer.alloc(0), true, {})).rejects.toEqual(expect.objectContaining({ status: 0x1c010002 }));
   });
 });
+
+describe('recursive types', () => {
+  const m = compileIdl(iface('void f([in, unique] node *head);', 'typedef struct _node { long v; [unique] struct _node *next; } node;'));
+
+  it('encodes a linked list with each next node deferred after its parent', () => {
+    const v = { head: { v: 1, next: { v: 2, next: null } } };
+    expect(m.encodeFIn(v)).toEqual(hex('00000200 01000000 04000200 02000000 00000000'));
+    expect(m.decodeFIn(m.encodeFIn(v))).toEqual(v);
+  });
+
+  it('bounds the nesting of a hostile chain instead of exhausting the stack', () => {
+    const levels = 5000;
+    const b = Buffer.alloc(4 + 8 * levels);
+    b.writeUInt32LE(0x20000, 0);
+    for (let i = 0; i < levels; i++) { b.writeUInt32LE(i, 4 + 8 * i); b.writeUInt32LE(0x20000 + 4 * (i + 1), 8 + 8 * i); }
+    expect(() => m.decodeFIn(b)).toThrow(/nested deeper than 256 levels/);
+    const cyclic: { v: number; next: unknown } = { v: 1, next: null };
+    cyclic.next = cyclic;
+    expect(() => m.encodeFIn({ head: cyclic })).toThrow(/nested deeper than 256 levels/);
+  });
+});
