@@ -1,0 +1,154 @@
+/**
+ * Fan-out (issue 7 target 1): N registrations, each with an AsyncNotify pending, every one on
+ * its own connection from a separate client process; a node failure through the admin API;
+ * the time from the request to the last client's RESOURCE_CHANGE, and each client's latency
+ * (p50/p99). Baseline in the same run (PERF.md): a plain Node server holding N idle loopback
+ * sockets writes one message of the same size to each in one loop, received by another
+ * client process of the same kind. Target: last client ≤ 2× the baseline.
+ *
+ * One set of connections per N serves all repetitions: node fail (measured), re-arm,
+ * node recover (RESOURCE_CHANGE AVAILABLE, reported as well), re-arm. The first fail/recover
+ * is reported separately as the cold run (code paths not yet optimised by V8).
+ */
+import { AdminClient } from '../../src/admin/client';
+import { Child } from './lib/child';
+import { monoMs, pairedRatio, quantile, summarize } from './lib/stats';
+import type { BenchOptions, BenchRow } from './lib/types';
+import { closeAll, logPath, waitUntil } from './lib/util';
+
+const RESOURCE_STATE_AVAILABLE = 1;
+const RESOURCE_STATE_UNAVAILABLE = 255;
+/** The baseline server listens on a loopback address of its own. */
+const RAW_HOST = '127.0.0.13';
+
+interface WaitResult {
+  readonly times: number[];
+  readonly received: number;
+  readonly complete: boolean;
+  readonly clientCpuMs: number;
+  readonly bad?: number;
+  readonly firstProblem?: string;
+  readonly pduBytes?: number;
+}
+
+interface Rep {
+  readonly lastMs: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly clientCpuMs: number;
+  readonly serverCpuMs: number;
+}
+
+function repOf(r: WaitResult, t0: number, serverCpuMs: number, what: string): Rep {
+  if (!r.complete) throw new Error(`${what}: only ${r.received} clients received their message within the time limit`);
+  if (r.bad) throw new Error(`${what}: ${r.bad} clients received a wrong message (${r.firstProblem})`);
+  const lat = r.times.map((t) => t - t0);
+  return { lastMs: Math.max(...lat), p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), clientCpuMs: r.clientCpuMs, serverCpuMs };
+}
+
+export interface FanoutFleets {
+  readonly server: Child;
+  readonly client: Child;
+  readonly raw: Child;
+  readonly rawClient: Child;
+}
+
+async function fanoutAt(n: number, o: BenchOptions): Promise<BenchRow> {
+  const tag = `fanout-${n}`;
+  const [server, raw, client, rawClient] = await Promise.all([
+    Child.fork(`${tag} witnessd`, 'server-host.ts', { logFile: logPath(o.workDir, `${tag}-witnessd`) }),
+    Child.fork(`${tag} baseline server`, 'server-host.ts', { logFile: logPath(o.workDir, `${tag}-raw-server`) }),
+    Child.fork(`${tag} client`, 'fleet-client.ts', { logFile: logPath(o.workDir, `${tag}-client`) }),
+    Child.fork(`${tag} baseline client`, 'fleet-client.ts', { logFile: logPath(o.workDir, `${tag}-raw-client`) }),
+  ]);
+  try {
+    const info = await server.request<{ witnessPort: number; adminUrl: string; addresses: string[] }>('witnessd-start', {});
+    const rawPort = await raw.request<number>('raw-listen', { host: RAW_HOST });
+    const setupTimeout = 60_000 + n * 20;
+    // Clients registered for node1's LIF talk to the witness on its SFO partner's LIF (127.0.0.12).
+    const setup = await client.request<{ ms: number }>('witness-setup', {
+      host: info.addresses[1] ?? info.addresses[0], port: info.witnessPort, n,
+      netName: 'SOFS', ipAddress: '127.0.0.11', keepAliveSeconds: 600,
+    }, setupTimeout);
+    const waiting = async (): Promise<boolean> =>
+      (await server.request<{ waiting: number }>('witnessd-counts')).waiting === n;
+    await waitUntil(`${n} AsyncNotify calls pending`, waiting, 30_000);
+    await rawClient.request('raw-setup', { host: RAW_HOST, port: rawPort, n }, setupTimeout);
+    await waitUntil(`${n} baseline sockets`, async () => (await raw.request<number>('raw-count')) === n, 30_000);
+    o.log(`  ${n} registrations set up in ${setup.ms.toFixed(0)} ms`);
+
+    const admin = new AdminClient({ url: info.adminUrl, timeoutMs: 60_000 });
+    const ours = async (action: 'fail' | 'recover'): Promise<{ rep: Rep; pduBytes: number }> => {
+      const changeType = action === 'fail' ? RESOURCE_STATE_UNAVAILABLE : RESOURCE_STATE_AVAILABLE;
+      await client.request('expect', {});
+      const s0 = await server.cpuMs();
+      const t0 = monoMs();
+      await admin.post(`/v1/nodes/node1/${action}`);
+      const r = await client.request<WaitResult>('wait', { timeoutMs: 30_000, changeType }, 60_000);
+      const s1 = await server.cpuMs();
+      const rep = repOf(r, t0, s1 - s0, `node ${action} at N=${n}`);
+      await client.request('arm');
+      await waitUntil('AsyncNotify re-armed', waiting, 30_000, 20);
+      return { rep, pduBytes: r.pduBytes ?? 0 };
+    };
+    const baseline = async (bytes: number): Promise<Rep> => {
+      await rawClient.request('expect', { bytes });
+      const s0 = await raw.cpuMs();
+      const b = await raw.request<{ t0: number }>('raw-blast', { size: bytes });
+      const r = await rawClient.request<WaitResult>('wait', { timeoutMs: 30_000 }, 60_000);
+      const s1 = await raw.cpuMs();
+      return repOf(r, b.t0, s1 - s0, `baseline at N=${n}`);
+    };
+
+    const coldFail = await ours('fail');
+    const coldRecover = await ours('recover');
+    const bytes = coldFail.pduBytes;
+    const coldBaseline = await baseline(bytes);
+    const fails: Rep[] = [];
+    const recovers: Rep[] = [];
+    const bases: Rep[] = [];
+    for (let i = 0; i < o.reps; i++) {
+      bases.push(await baseline(bytes));
+      fails.push((await ours('fail')).rep);
+      recovers.push((await ours('recover')).rep);
+      o.log(`  N=${n} rep ${i + 1}: last client ${fails[i].lastMs.toFixed(1)} ms, baseline ${bases[i].lastMs.toFixed(1)} ms`);
+    }
+    const ratio = pairedRatio(fails.map((r) => r.lastMs), bases.map((r) => r.lastMs));
+    const pick = (reps: Rep[], k: keyof Rep) => summarize(reps.map((r) => r[k]));
+    return {
+      suite: 'fanout',
+      name: `fan-out N=${n.toLocaleString('en-US')}: node fail → last RESOURCE_CHANGE`,
+      unit: 'ms',
+      better: 'lower',
+      value: pick(fails, 'lastMs'),
+      baseline: { name: `plain Node server writing ${bytes} B to ${n} idle sockets`, value: pick(bases, 'lastMs') },
+      ratio,
+      target: { text: 'last client ≤ 2× baseline', met: ratio.median <= 2 },
+      cpu: {
+        unit: 'ms',
+        client: pick(fails, 'clientCpuMs'),
+        server: pick(fails, 'serverCpuMs'),
+        baselineClient: pick(bases, 'clientCpuMs'),
+        baselineServer: pick(bases, 'serverCpuMs'),
+      },
+      extra: {
+        messageBytes: bytes,
+        perClientMs: { p50: pick(fails, 'p50'), p99: pick(fails, 'p99') },
+        baselinePerClientMs: { p50: pick(bases, 'p50'), p99: pick(bases, 'p99') },
+        recoverLastMs: pick(recovers, 'lastMs'),
+        recoverPerClientMs: { p50: pick(recovers, 'p50'), p99: pick(recovers, 'p99') },
+        cold: { failLastMs: coldFail.rep.lastMs, recoverLastMs: coldRecover.rep.lastMs, baselineLastMs: coldBaseline.lastMs },
+        setupMs: setup.ms,
+      },
+    };
+  } finally {
+    await closeAll(client, rawClient, server, raw);
+  }
+}
+
+export async function run(o: BenchOptions): Promise<BenchRow[]> {
+  const sizes = o.quick ? [1_000] : [1_000, 10_000];
+  const rows: BenchRow[] = [];
+  for (const n of sizes) rows.push(await fanoutAt(n, o));
+  return rows;
+}

@@ -1,0 +1,94 @@
+/**
+ * A server process for the benchmarks (forked by lib/child.ts), so that its CPU and memory
+ * are its own: either witnessd (the real daemon, demo configuration, logging as configured
+ * to this process's stdout, which the parent sends to a log file) or the plain Node
+ * baseline server that holds idle sockets and writes one message to each.
+ */
+import * as net from 'node:net';
+import pino from 'pino';
+import { startWitnessd, type Witnessd } from '../../../src/cli/daemon';
+import { demoConfig, type WitnessdConfig } from '../../../src/cluster';
+import { serve } from './child';
+import { monoMs } from './stats';
+
+let daemon: Witnessd | undefined;
+let raw: net.Server | undefined;
+const rawSockets = new Set<net.Socket>();
+
+export interface WitnessdStartArgs {
+  readonly watcher?: Partial<WitnessdConfig['watcher']>;
+  readonly nodeSmbAddresses?: Record<string, string>;
+  readonly logLevel?: WitnessdConfig['logging']['level'];
+}
+
+export interface WitnessdInfo {
+  readonly witnessPort: number;
+  readonly epmPort: number;
+  readonly adminUrl: string;
+  readonly addresses: readonly string[];
+  readonly pid: number;
+}
+
+async function startDaemon(a: WitnessdStartArgs): Promise<WitnessdInfo> {
+  if (daemon) throw new Error('witnessd already running in this process');
+  const base = demoConfig();
+  const config: WitnessdConfig = {
+    ...base,
+    watcher: { ...base.watcher, ...a.watcher },
+    nodes: base.nodes.map((n) => (a.nodeSmbAddresses?.[n.name] ? { ...n, smbAddress: a.nodeSmbAddresses[n.name] } : n)),
+    logging: { ...base.logging, ...(a.logLevel ? { level: a.logLevel } : {}) },
+  };
+  const logger = pino({ level: config.logging.level });
+  daemon = await startWitnessd(config, { epmPort: 0, witnessPort: 0, adminAddress: '127.0.0.1:0', logger });
+  return {
+    witnessPort: daemon.witnessEndpoint.port,
+    epmPort: daemon.epmEndpoint?.port ?? 0,
+    adminUrl: daemon.admin.url,
+    addresses: daemon.addresses,
+    pid: process.pid,
+  };
+}
+
+serve(
+  {
+    'witnessd-start': (a: WitnessdStartArgs) => startDaemon(a),
+    'witnessd-counts': () => {
+      if (!daemon) throw new Error('witnessd not running');
+      const reg = daemon.witness.service.registry;
+      return { registrations: reg.size, waiting: reg.waitingCalls };
+    },
+    'witnessd-stop': async () => {
+      await daemon?.close();
+      daemon = undefined;
+    },
+    'raw-listen': (a: { host: string }) =>
+      new Promise<number>((resolve, reject) => {
+        raw = net.createServer((s) => {
+          s.setNoDelay(true);
+          rawSockets.add(s);
+          s.on('error', () => undefined);
+          s.on('close', () => rawSockets.delete(s));
+        });
+        raw.once('error', reject);
+        raw.listen({ host: a.host, port: 0, backlog: 4096 }, () => resolve((raw!.address() as net.AddressInfo).port));
+      }),
+    'raw-count': () => rawSockets.size,
+    /** The physical limit: one message to every socket in one synchronous loop (PERF.md). */
+    'raw-blast': (a: { size: number }) => {
+      const msg = Buffer.alloc(a.size, 0x5a);
+      const t0 = monoMs();
+      for (const s of rawSockets) s.write(msg);
+      return { t0, loopMs: monoMs() - t0, sockets: rawSockets.size };
+    },
+    'raw-close': async () => {
+      for (const s of rawSockets) s.destroy();
+      rawSockets.clear();
+      await new Promise<void>((r) => (raw ? raw.close(() => r()) : r()));
+      raw = undefined;
+    },
+  },
+  async () => {
+    for (const s of rawSockets) s.destroy();
+    await daemon?.close();
+  },
+);

@@ -1,0 +1,20 @@
+/** Small orchestration helpers shared by the benchmarks. */
+import * as path from 'node:path';
+import { sleep } from './stats';
+
+/** Poll `check` until it returns true; bounded by `timeoutMs`. */
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 50): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export const logPath = (workDir: string, name: string): string => path.join(workDir, `${name}.log`);
+
+/** Close every helper, whatever happens to the others. */
+export async function closeAll(...items: Array<{ close(): Promise<void> } | undefined>): Promise<void> {
+  await Promise.allSettled(items.map((i) => i?.close()));
+}

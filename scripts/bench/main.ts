@@ -1,0 +1,153 @@
+/**
+ * npm run bench [-- --quick] [--only fanout,witness-rate,...] [--reps N] [--out FILE]
+ *
+ * Runs every benchmark under scripts/bench/ one after another (never in parallel: the
+ * machine has two cores), prints one table and writes bench-results.json: for every figure
+ * min / median / max over the repetitions, the baseline measured in the same run, the
+ * paired ratio, the target and whether the median meets it, and the client's and the
+ * server's CPU. --quick is a smoke check (< 1 min): smaller N, fewer and shorter runs.
+ * Benchmarks written by others (codec.ts, rpc.ts) are run when present.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fmt, fmtSummary } from './lib/stats';
+import type { BenchOptions, BenchRow } from './lib/types';
+
+interface Entry {
+  readonly name: string;
+  readonly file: string;
+  /** Only in full mode. */
+  readonly fullOnly?: boolean;
+}
+
+/** In order; a missing file is reported and skipped. */
+const BENCHMARKS: readonly Entry[] = [
+  { name: 'codec', file: 'codec' },
+  { name: 'rpc', file: 'rpc' },
+  { name: 'rpc-rate', file: 'rpc-rate' },
+  { name: 'witness-rate', file: 'witness-rate' },
+  { name: 'fanout', file: 'fanout' },
+  { name: 'memory', file: 'memory' },
+  { name: 'detection', file: 'detection' },
+];
+
+interface Args {
+  quick: boolean;
+  only?: string[];
+  reps?: number;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, out: path.resolve(__dirname, '../../bench-results.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i];
+    if (v === '--quick') a.quick = true;
+    else if (v === '--only') a.only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (v === '--reps') a.reps = Number(argv[++i]);
+    else if (v === '--out') a.out = path.resolve(argv[++i] ?? a.out);
+    else if (v === '--help' || v === '-h') {
+      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,witness-rate,fanout,memory,detection] [--reps N] [--out FILE]');
+      process.exit(0);
+    } else {
+      console.error(`unknown argument ${v}`);
+      process.exit(2);
+    }
+  }
+  if (a.reps !== undefined && (!Number.isInteger(a.reps) || a.reps < 1 || a.reps > 50)) {
+    console.error('--reps must be an integer 1..50');
+    process.exit(2);
+  }
+  return a;
+}
+
+const isSummary = (s: unknown): boolean => typeof s === 'object' && s !== null && typeof (s as { median?: unknown }).median === 'number';
+const isRow = (r: unknown): r is BenchRow =>
+  typeof r === 'object' && r !== null && typeof (r as BenchRow).name === 'string' && isSummary((r as BenchRow).value);
+
+function table(rows: readonly BenchRow[]): string {
+  const head = ['benchmark', 'ours median (min–max)', 'baseline median', 'ratio median (min–max)', 'target', 'CPU client / server'];
+  const lines = rows.map((r) => {
+    const cpu = r.cpu
+      ? `${r.cpu.client ? fmt(r.cpu.client.median) : '-'} / ${r.cpu.server ? fmt(r.cpu.server.median) : '-'} ${r.cpu.unit}` +
+        (r.cpu.baselineClient || r.cpu.baselineServer
+          ? ` (baseline ${r.cpu.baselineClient ? fmt(r.cpu.baselineClient.median) : '-'} / ${r.cpu.baselineServer ? fmt(r.cpu.baselineServer.median) : '-'})`
+          : '')
+      : '-';
+    return [
+      r.name,
+      fmtSummary(r.value, r.unit),
+      r.baseline ? fmtSummary({ ...r.baseline.value, n: 1 }, r.unit) : '-',
+      r.ratio ? `${fmtSummary(r.ratio)}×` : '-',
+      r.target ? `${r.target.met ? 'MET' : 'MISSED'}: ${r.target.text}` : '-',
+      cpu,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const row = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join(' │ ');
+  return [row(head), widths.map((w) => '─'.repeat(w)).join('─┼─'), ...lines.map(row)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'witnessd-bench-'));
+  const started = Date.now();
+  const log = (m: string): void => console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
+  const opts: BenchOptions = { quick: args.quick, reps: args.reps ?? 3, workDir, log };
+  log(`${args.quick ? 'quick' : 'full'} run, ${opts.reps} repetitions, logs in ${workDir}`);
+
+  const rows: BenchRow[] = [];
+  const results: Record<string, unknown> = {};
+  const failures: Record<string, string> = {};
+  for (const b of BENCHMARKS) {
+    if (args.only && !args.only.includes(b.name)) continue;
+    if (b.fullOnly && args.quick) continue;
+    const file = path.join(__dirname, `${b.file}.ts`);
+    if (!fs.existsSync(file)) {
+      log(`${b.name}: ${b.file}.ts not present, skipped`);
+      results[b.name] = { skipped: 'not present' };
+      continue;
+    }
+    log(`${b.name}: running`);
+    const t0 = Date.now();
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const mod = require(file) as { run?: (o: BenchOptions) => Promise<unknown> };
+      if (typeof mod.run !== 'function') throw new Error(`${b.file}.ts exports no run()`);
+      const out = await mod.run(opts);
+      const list = Array.isArray(out) ? out : [out];
+      const good = list.filter(isRow);
+      rows.push(...good.map((r) => ({ ...r, suite: r.suite ?? b.name })));
+      results[b.name] = good.length === list.length ? good : out;
+      if (good.length !== list.length) log(`${b.name}: returned figures in another shape; kept as they are in the JSON`);
+      log(`${b.name}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    } catch (e) {
+      failures[b.name] = (e as Error).stack ?? String(e);
+      log(`${b.name}: FAILED: ${(e as Error).message}`);
+    }
+  }
+
+  const doc = {
+    date: new Date().toISOString(),
+    mode: args.quick ? 'quick' : 'full',
+    reps: opts.reps,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+    seconds: (Date.now() - started) / 1000,
+    rows,
+    results,
+    failures,
+  };
+  fs.writeFileSync(args.out, `${JSON.stringify(doc, null, 2)}\n`);
+  console.log(`\n${table(rows)}\n`);
+  const missed = rows.filter((r) => r.target && !r.target.met);
+  console.log(`${rows.length} figures, ${missed.length} targets missed, ${Object.keys(failures).length} benchmarks failed; ` +
+    `${doc.seconds.toFixed(1)} s; written to ${args.out}`);
+  for (const [name, err] of Object.entries(failures)) console.log(`FAILED ${name}: ${err.split('\n')[0]}`);
+  process.exitCode = Object.keys(failures).length > 0 ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
