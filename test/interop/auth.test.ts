@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ntHash } from '../../src/auth';
 import {
-  describeWithPeers, InteractiveRpcclient, rpcclientTarget, runRpcclient, runTool, sleep, startTool, startWitnessd, TEST_CLUSTER, TEST_CREDENTIALS,
+  describeWithPeers, findExecutable, InteractiveRpcclient, rpcclientTarget, runRpcclient, runTool, sleep, startTool, startWitnessd, TEST_CLUSTER, TEST_CREDENTIALS,
   type RpcclientAuth, type WitnessdInstance,
 } from './helpers';
 import { encodeWideString } from './helpers/clusapi-client';
@@ -46,13 +46,57 @@ function registerStub(netName: string, ip: string, client: string): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * An smbpasswd file as `pdbedit -Lw` writes it, from a throw-away tdbsam (user root, which
+ * always exists as a Unix user); without pdbedit the same line is written by hand.
+ */
+async function exportSmbpasswd(dir: string, password: string, file: string): Promise<string> {
+  const pdbedit = findExecutable('pdbedit');
+  if (!pdbedit) {
+    const line = `root:0:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:${ntHash(password).toString('hex').toUpperCase()}:[U          ]:LCT-00000000:\n`;
+    fs.writeFileSync(file, line);
+    return 'hand-written';
+  }
+  const conf = path.join(dir, 'smb.conf');
+  if (!fs.existsSync(conf)) {
+    for (const d of ['private', 'lock', 'state', 'cache']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    fs.writeFileSync(conf, [
+      '[global]',
+      `  private dir = ${path.join(dir, 'private')}`,
+      `  lock directory = ${path.join(dir, 'lock')}`,
+      `  state directory = ${path.join(dir, 'state')}`,
+      `  cache directory = ${path.join(dir, 'cache')}`,
+      `  passdb backend = tdbsam:${path.join(dir, 'private', 'passdb.tdb')}`,
+      '  server role = standalone server',
+      '',
+    ].join('\n'));
+  }
+  const add = await runTool(pdbedit, ['-s', conf, '-a', '-u', 'root', '-t'], { timeoutMs: 20_000, input: `${password}\n${password}\n` });
+  if (add.code !== 0) {
+    // Already there: change the password instead.
+    const set = await runTool('smbpasswd', ['-c', conf, '-s', 'root'], { timeoutMs: 20_000, input: `${password}\n${password}\n` });
+    if (set.code !== 0) throw new Error(`pdbedit/smbpasswd failed: ${add.stderr}${set.stderr}`);
+  }
+  const out = await runTool(pdbedit, ['-s', conf, '-Lw'], { timeoutMs: 20_000 });
+  if (out.code !== 0 || !/^root:0:/m.test(out.stdout)) throw new Error(`pdbedit -Lw: ${out.stdout}${out.stderr}`);
+  // Write-then-rename, as an admin's script would, so the daemon never reads half a file.
+  fs.writeFileSync(`${file}.new`, out.stdout);
+  fs.renameSync(`${file}.new`, file);
+  return 'pdbedit -Lw';
+}
+
 describeWithPeers('authentication against the daemon', ['rpcclient'], () => {
   let daemon: WitnessdInstance | undefined;
   const open: RawConnection[] = [];
+  let pdbDir = '';
+  let smbpasswd = '';
 
   beforeAll(async () => {
+    pdbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'witnessd-auth-pdb-'));
+    smbpasswd = path.join(pdbDir, 'smbpasswd');
+    await exportSmbpasswd(pdbDir, 'Pdb-Secret1', smbpasswd);
     daemon = await startWitnessd({
-      extra: { auth: { accounts: [
+      extra: { auth: { accountsFile: smbpasswd, accounts: [
         { domain: TEST_CLUSTER.account.domain, user: TEST_CLUSTER.account.user, password: TEST_CLUSTER.account.password },
         BOB,
       ] } },
@@ -63,7 +107,21 @@ describeWithPeers('authentication against the daemon', ['rpcclient'], () => {
   });
   afterAll(async () => {
     await daemon?.stop();
+    if (pdbDir) fs.rmSync(pdbDir, { recursive: true, force: true });
   }, 30_000);
+
+  it('an smbpasswd accounts file (pdbedit -Lw) works and is re-read when it changes', async () => {
+    const gil = (pw: string) => runRpcclient(`ncacn_ip_tcp:${HOST}[seal]`, `WORKGROUP\\root%${pw}`, ['GetInterfaceList'], 30_000);
+    const before = await gil('Pdb-Secret1');
+    expect(before.stdout).toMatch(/^\*\+ node2 /m);
+    await exportSmbpasswd(pdbDir, 'Pdb-Secret2', smbpasswd);
+    await sleep(1500); // the file is re-checked at most once a second
+    const stale = await gil('Pdb-Secret1');
+    expect(stale.stdout).not.toMatch(/^\*\+ node2 /m);
+    const after = await gil('Pdb-Secret2');
+    expect(after.stdout + after.stderr).toMatch(/^\*\+ node2 /m);
+    expect(daemon!.output(400)).toMatch(/smbpasswd accounts loaded/);
+  });
 
   const why = (extra = ''): string => `${extra}\n${daemon?.output(40) ?? ''}`;
 
