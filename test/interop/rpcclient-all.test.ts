@@ -21,6 +21,7 @@ import {
 } from './helpers';
 
 const WITNESS_UUID = 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28';
+const CLUSAPI_UUID = 'b97db8b2-4c63-11cf-bff6-08002be23f2f';
 const AUTHS: readonly RpcclientAuth[] = ['anonymous', 'sign', 'seal'];
 const HOST = TEST_CLUSTER.node1.address; // serving node node1: node2's LIF is the witness interface
 const PARTNER_IP = TEST_CLUSTER.node2.address;
@@ -48,10 +49,8 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rp
       const why = (): string => `\n--- rpcclient (${target.binding}) stdout ---\n${client?.stdout ?? ''}\n--- stderr ---\n${client?.tool.stderr ?? ''}\n${daemon?.output(30) ?? ''}`;
       /** Send a command and wait for its output after the current end of stdout. */
       const expectOutput = async (command: string, re: RegExp, what: string, timeoutMs = 15_000): Promise<RegExpExecArray> => {
-        const from = client!.stdout.length;
-        client!.send(command);
         try {
-          return await client!.waitFor(re, timeoutMs, what, from);
+          return await client!.command(command, re, timeoutMs, what);
         } catch (e) {
           throw new Error(`"${command}": ${(e as Error).message}${why()}`);
         }
@@ -74,8 +73,7 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rp
       it('Register (V1) prints a handle; UnRegister removes it; a second UnRegister is WERR_INVALID_PARAMETER', async () => {
         const h = await client!.register(`-n ${NET} -i ${PARTNER_IP} -c rpcclient-${auth}`);
         expect(h).toMatch(/^0:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-        mark = client!.stdout.length;
-        client!.send(`UnRegister ${h}`);
+        mark = await client!.send(`UnRegister ${h}`);
         await expectOutput(`UnRegister ${h}`, /result was WERR_INVALID_PARAMETER/, 'WERR_INVALID_PARAMETER for the second UnRegister');
         // Exactly one error between the two: the first UnRegister succeeded.
         expect(client!.stdout.slice(mark).match(/result was/g)).toHaveLength(1);
@@ -91,8 +89,7 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rp
         await expectOutput(`RegisterEx -n ${NET} -i ${PARTNER_IP} -s nosuchshare -c x`, /result was WERR_INVALID_STATE/, 'WERR_INVALID_STATE');
         const h = await client!.register(`-n ${NET} -i ${PARTNER_IP} -s ${TEST_CLUSTER.share} -f 1 -t 60 -c rpcclient-${auth}`, 15_000, 'RegisterEx');
         expect(h).toMatch(/^0:[0-9a-f-]{36}$/);
-        mark = client!.stdout.length;
-        client!.send(`UnRegister ${h}`);
+        mark = await client!.send(`UnRegister ${h}`);
         await expectOutput(`UnRegister ${h}`, /result was WERR_INVALID_PARAMETER/, 'WERR_INVALID_PARAMETER for the second UnRegister');
         expect(client!.stdout.slice(mark).match(/result was/g)).toHaveLength(1);
       }, 40_000);
@@ -102,7 +99,7 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rp
         const t0 = Date.now();
         await expectOutput(`AsyncNotify ${h}`, /result was WERR_TIMEOUT/, 'WERR_TIMEOUT', 20_000);
         expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
-        client!.send(`UnRegister ${h}`);
+        await client!.send(`UnRegister ${h}`);
       }, 40_000);
 
       it('AsyncNotify reports the CIFS server Unavailable / Available when its cluster resource goes offline / online (clusapi)', async () => {
@@ -113,8 +110,7 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rp
             [false, 'Unavailable', 3],
             [true, 'Available', 2],
           ] as const) {
-            const from = client!.stdout.length;
-            client!.send(`AsyncNotify ${h}`);
+            const from = await client!.send(`AsyncNotify ${h}`);
             await new Promise((r) => setTimeout(r, 400)); // let the call be parked
             expect(client!.stdout.slice(from)).not.toMatch(/Resource change/);
             expect(await cl.setResource(NET, online)).toBe(state);
@@ -125,7 +121,7 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rp
         } finally {
           await cl.close();
         }
-        client!.send(`UnRegister ${h}`);
+        await client!.send(`UnRegister ${h}`);
       }, 60_000);
 
       it('epmmap maps the witness interface to the daemon\'s port', async () => {
@@ -137,13 +133,14 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rp
         expect(r.stdout).toMatch(/num_tower\[1\]/);
       }, 40_000);
 
-      it('epmlookup lists the witness interface on the daemon\'s port', async () => {
+      it('epmlookup lists the witness and clusapi interfaces on the daemon\'s port', async () => {
         const r = await runRpcclient(target.binding, target.user, ['epmlookup']);
         const witnessLines = r.stdout.split('\n').filter((l) => l.toLowerCase().includes(WITNESS_UUID));
-        if (witnessLines.length === 0 || !witnessLines.some((l) => l.includes(`[${daemon!.witnessPort}]`))) {
+        if (witnessLines.length === 0 || !witnessLines.some((l) => l.includes(`ncacn_ip_tcp:${HOST}[${daemon!.witnessPort},`))) {
           throw new Error(`$ ${r.command}\nexit ${r.code}\n${r.stdout}\n${r.stderr}\n${daemon!.output(20)}`);
         }
         expect(r.stderr).not.toMatch(/NT_STATUS_(?!NO_MORE_ENTRIES)|failed/i);
+        expect(r.stdout).toContain(`ncacn_ip_tcp:${HOST}[${daemon!.witnessPort},abstract_syntax=${CLUSAPI_UUID}/0x00000003]`);
       }, 40_000);
     });
   }

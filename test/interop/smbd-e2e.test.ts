@@ -54,8 +54,7 @@ describeWithPeers('end to end with a real smbd: stopping smbd on node1 → rpccl
   const why = (): string => `\n--- rpcclient stdout ---\n${client?.stdout ?? ''}\n--- rpcclient stderr ---\n${client?.tool.stderr ?? ''}\n${daemon?.output(60) ?? ''}`;
 
   it('registers on node2 for node1\'s address (both smbds up, both LIFs available)', async () => {
-    const from = client!.stdout.length;
-    client!.send('GetInterfaceList');
+    const from = await client!.send('GetInterfaceList');
     // Asked on node2: node1's LIF is the witness interface, both available.
     await client!.waitFor(new RegExp(`^\\*\\+ ${TEST_CLUSTER.node1.name} ${TEST_CLUSTER.node1.address.replace(/\./g, '\\.')} V2$`, 'm'), 15_000, 'node1 as an available witness interface', from).catch((e) => {
       throw new Error(`${(e as Error).message}${why()}`);
@@ -66,8 +65,7 @@ describeWithPeers('end to end with a real smbd: stopping smbd on node1 → rpccl
 
   it(`stopping smbd on node1 → "${TEST_CLUSTER.netbiosName} -> Unavailable" within the detection time (${DETECTION_MS} ms + ${SLACK_MS} ms slack)`, async () => {
     expect(handle).not.toBe('');
-    const from = client!.stdout.length;
-    client!.send(`AsyncNotify ${handle}`);
+    const from = await client!.send(`AsyncNotify ${handle}`);
     // Give the call time to reach the server and be parked before the failure starts.
     await new Promise((r) => setTimeout(r, 500));
     expect(client!.stdout.slice(from)).not.toMatch(/Resource change/);
@@ -84,8 +82,7 @@ describeWithPeers('end to end with a real smbd: stopping smbd on node1 → rpccl
   }, 60_000);
 
   it(`starting smbd on node1 again → "${TEST_CLUSTER.netbiosName} -> Available"`, async () => {
-    const from = client!.stdout.length;
-    client!.send(`AsyncNotify ${handle}`);
+    const from = await client!.send(`AsyncNotify ${handle}`);
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
     await smbd1!.restart();
@@ -97,9 +94,7 @@ describeWithPeers('end to end with a real smbd: stopping smbd on node1 → rpccl
     const elapsed = Date.now() - t0;
     process.stdout.write(`smbd-e2e: node1 smbd started → Available printed after ${elapsed} ms (recovery bound ${RECOVERY_MS} ms after smbd listens)\n`);
     // The interface list agrees: node1's LIF is available again.
-    const from2 = client!.stdout.length;
-    client!.send('GetInterfaceList');
-    await client!.waitFor(new RegExp(`^\\*\\+ ${TEST_CLUSTER.node1.name} `, 'm'), 15_000, 'node1 available in the interface list', from2);
-    client!.send(`UnRegister ${handle}`);
+    await client!.command('GetInterfaceList', new RegExp(`^\\*\\+ ${TEST_CLUSTER.node1.name} `, 'm'), 15_000, 'node1 available in the interface list');
+    await client!.send(`UnRegister ${handle}`);
   }, 90_000);
 });

@@ -33,7 +33,7 @@ describeWithPeers('smbtorture rpc.witness.witness against witnessd + smbd', ['sm
   let daemon: WitnessdInstance | undefined;
 
   beforeAll(async () => {
-    smbd = await startSmbd({ addresses: [TEST_CLUSTER.node1.address, TEST_CLUSTER.node2.address], netbiosName: 'NODES' });
+    smbd = await startSmbd({ addresses: [TEST_CLUSTER.node1.address, TEST_CLUSTER.node2.address], netbiosName: 'NODES', account: { user: TEST_CLUSTER.account.user, password: TEST_CLUSTER.account.password } });
     daemon = await startWitnessd({ watcher: { mode: 'simulated' } });
   }, 120_000);
 
@@ -101,7 +101,7 @@ describeWithPeers('smbtorture rpc.witness.witness against witnessd + smbd', ['sm
           const r = run.byName('AsyncNotify_timeouts');
           if (r?.status !== 'success' || run.tool.code !== 0) throw new Error(explain(run));
           // Every keep-alive value was exercised and answered (smbtorture prints one line per value).
-          const tried = [...run.tool.stdout.matchAll(/Testing Async Notify with timeout of (\d+)/g)].map((m) => Number(m[1]));
+          const tried = [...(run.tool.stdout + run.tool.stderr).matchAll(/Testing Async Notify with timeout of (\d+)/g)].map((m) => Number(m[1]));
           expect(tried).toEqual([0, 1, 10, 100, 120]);
         },
         TIMEOUTS_TEST_MS,

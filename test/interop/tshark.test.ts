@@ -71,9 +71,8 @@ describeWithPeers('tshark: a full scenario decodes cleanly with the witness and 
     try {
       const h1 = await rc.register(`-n ${NET} -i ${PARTNER_IP} -c ${CLIENT}`);
       const h2 = await rc.register(`-n ${NET} -i ${PARTNER_IP} -s ${TEST_CLUSTER.share} -f 1 -t 30 -c ${CLIENT}`, 15_000, 'RegisterEx');
-      rc.send(`UnRegister ${h2}`);
-      const from = rc.stdout.length;
-      rc.send(`AsyncNotify ${h1}`);
+      await rc.send(`UnRegister ${h2}`);
+      const from = await rc.send(`AsyncNotify ${h1}`);
       await sleep(400);
       const cl = await ClusapiClient.connect(HOST, daemon.witnessPort);
       try {
@@ -83,10 +82,8 @@ describeWithPeers('tshark: a full scenario decodes cleanly with the witness and 
       } finally {
         await cl.close();
       }
-      const from2 = rc.stdout.length;
-      rc.send(`UnRegister ${h1}`);
-      rc.send(`UnRegister ${h1}`);
-      await rc.waitFor(/result was WERR_INVALID_PARAMETER/, 15_000, 'the second UnRegister', from2);
+      await rc.send(`UnRegister ${h1}`);
+      await rc.command(`UnRegister ${h1}`, /result was WERR_INVALID_PARAMETER/, 15_000, 'the second UnRegister');
     } finally {
       await rc.stop();
     }
@@ -94,13 +91,10 @@ describeWithPeers('tshark: a full scenario decodes cleanly with the witness and 
     // 3. NTLMSSP at privacy: auth legs, sealed witness calls.
     const sealed = InteractiveRpcclient.start(`ncacn_ip_tcp:${HOST}[seal]`, TEST_CREDENTIALS, 60_000);
     try {
-      sealed.send('GetInterfaceList');
-      await sealed.waitFor(/V2/, 15_000, 'sealed GetInterfaceList');
+      await sealed.command('GetInterfaceList', /V2/, 15_000, 'sealed GetInterfaceList');
       const h = await sealed.register(`-n ${NET} -i ${PARTNER_IP} -c ${CLIENT}-sealed`);
-      const from = sealed.stdout.length;
-      sealed.send(`UnRegister ${h}`);
-      sealed.send(`UnRegister ${h}`);
-      await sealed.waitFor(/result was WERR_INVALID_PARAMETER/, 15_000, 'the second sealed UnRegister', from);
+      await sealed.send(`UnRegister ${h}`);
+      await sealed.command(`UnRegister ${h}`, /result was WERR_INVALID_PARAMETER/, 15_000, 'the second sealed UnRegister');
     } finally {
       await sealed.stop();
     }

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { addLoopbackAddresses, waitForPort, waitForPortClosed } from './net';
 import { peerPath } from './peers';
-import { RunningTool, sleep, startTool, tail } from './process';
+import { runTool, RunningTool, sleep, startTool, tail } from './process';
 
 export interface SmbdOptions {
   /** IPv4 addresses smbd binds (added to lo first; Samba only binds existing addresses). */
@@ -27,6 +27,13 @@ export interface SmbdOptions {
   readonly lifetimeMs?: number;
   /** Parent directory for the instance dir (default os.tmpdir()). */
   readonly parentDir?: string;
+  /**
+   * An account smbd accepts with NTLM (so clients with credentials get a real, signed SMB
+   * session: Samba clients require signing on IPC$, which a guest session cannot give).
+   * smbd needs a Unix user behind every account; the fixture maps this name to `nobody`
+   * with a `username map`, so the host's user database is never touched.
+   */
+  readonly account?: { readonly user: string; readonly password: string };
 }
 
 export interface SmbdInstance {
@@ -72,6 +79,7 @@ function smbConf(dir: string, o: SmbdOptions): string {
     '  printcap name = /dev/null',
     '  usershare path =',
     '  map to guest = Bad User',
+    ...(o.account ? [`  username map = ${dir}/usermap`] : []),
     '',
   ];
   for (const s of shares) {
@@ -112,6 +120,19 @@ async function killByConfig(confPath: string): Promise<void> {
   }
 }
 
+const UNIX_USER = 'nobody';
+
+/** tdbsam entry for the Unix user `nobody`, reached through `username map` by `account.user`. */
+async function addAccount(dir: string, confPath: string, account: { user: string; password: string }): Promise<void> {
+  if (!/^[\w.-]+$/.test(account.user)) throw new Error(`smbd fixture: unsupported account name ${JSON.stringify(account.user)}`);
+  fs.writeFileSync(path.join(dir, 'usermap'), `${UNIX_USER} = ${account.user}\n`);
+  const r = await runTool('pdbedit', ['-s', confPath, '-a', '-u', UNIX_USER, '-t'], {
+    timeoutMs: 30_000,
+    input: `${account.password}\n${account.password}\n`,
+  });
+  if (r.code !== 0) throw new Error(`pdbedit could not add the smbd account: ${r.stderr || r.stdout}`);
+}
+
 export async function startSmbd(o: SmbdOptions): Promise<SmbdInstance> {
   const smbd = peerPath('smbd');
   if (!smbd) throw new Error('smbd is not installed (Debian package samba)');
@@ -122,6 +143,7 @@ export async function startSmbd(o: SmbdOptions): Promise<SmbdInstance> {
   for (const s of o.shares ?? ['data']) fs.mkdirSync(path.join(dir, 'shares', s));
   const confPath = path.join(dir, 'smb.conf');
   fs.writeFileSync(confPath, smbConf(dir, o));
+  if (o.account) await addAccount(dir, confPath, o.account);
 
   let tool: RunningTool | undefined;
 

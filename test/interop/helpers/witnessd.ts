@@ -109,10 +109,25 @@ export function testClusterConfig(o: WitnessdOptions & { witnessPort: number; ep
 
 const START_TIMEOUT_MS = 60_000;
 
-export async function startWitnessd(o: WitnessdOptions = {}): Promise<WitnessdInstance> {
+/**
+ * The daemon's command: bin/witnessd.js, or WITNESSD_TEST_ENTRY (a .js or .ts file taking
+ * `--config FILE`) to run the interop suite against another build of the daemon.
+ */
+function daemonArgv(): string[] {
+  const override = process.env.WITNESSD_TEST_ENTRY;
+  if (override) {
+    const entry = path.resolve(override);
+    if (!fs.existsSync(entry)) throw new Error(`WITNESSD_TEST_ENTRY ${entry} does not exist`);
+    return entry.endsWith('.ts') ? ['-r', require.resolve('ts-node/register/transpile-only'), entry] : [entry];
+  }
   const entry = path.join(REPO_ROOT, 'bin', 'witnessd.js');
   const cli = path.join(REPO_ROOT, 'src', 'cli', 'witnessd.ts');
   if (!fs.existsSync(entry) || !fs.existsSync(cli)) throw new Error(`the daemon entry point is missing (${entry} / ${cli})`);
+  return [entry];
+}
+
+export async function startWitnessd(o: WitnessdOptions = {}): Promise<WitnessdInstance> {
+  const argv = daemonArgv();
   const addresses = [TEST_CLUSTER.node1.address, TEST_CLUSTER.node2.address];
   await addLoopbackAddresses(addresses);
   const witnessPort = o.witnessPort ?? (await freePort(addresses[0]));
@@ -123,10 +138,10 @@ export async function startWitnessd(o: WitnessdOptions = {}): Promise<WitnessdIn
   const configPath = path.join(dir, 'witnessd.yaml');
   fs.writeFileSync(configPath, stringify(config));
 
-  const tool = startTool(process.execPath, [entry, '--config', configPath], {
+  const tool = startTool(process.execPath, [...argv, '--config', configPath], {
     timeoutMs: o.lifetimeMs ?? 20 * 60_000,
     cwd: dir,
-    env: { ...process.env, NODE_ENV: 'test' },
+    env: { ...process.env, NODE_ENV: 'test', TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
   });
   const output = (lines = 60): string => `--- witnessd stdout ---\n${tail(tool.stdout, lines)}\n--- witnessd stderr ---\n${tail(tool.stderr, lines)}`;
   const stop = async (): Promise<void> => {
