@@ -118,6 +118,16 @@ export class Connection {
     this.idleTimer.unref();
   }
 
+  private readonly warnedAt = new Map<string, number>();
+
+  /** A warning that a hostile client could repeat per PDU: at most one line per second per kind. */
+  private warnLimited(kind: string, obj: object): void {
+    const now = Date.now();
+    if (now - (this.warnedAt.get(kind) ?? -Infinity) < 1000) return;
+    this.warnedAt.set(kind, now);
+    this.log.warn(obj, kind);
+  }
+
   /** The connection's child logger, made on first use (most connections never log). */
   private get log(): Logger {
     this.logger ??= this.host.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort });
@@ -327,7 +337,7 @@ export class Connection {
       if (existing) {
         if (existing.iface !== iface) return undefined;
       } else if (this.contexts.size >= this.limits.maxContextsPerConnection) {
-        this.log.warn({ limit: this.limits.maxContextsPerConnection }, 'presentation context limit reached');
+        this.warnLimited('presentation context limit reached', { limit: this.limits.maxContextsPerConnection });
         results.push({ result: AckResult.PROVIDER_REJECTION, reason: AckReason.LOCAL_LIMIT_EXCEEDED, transferSyntax: NULL_SYNTAX });
         continue;
       } else {
@@ -443,7 +453,7 @@ export class Connection {
         return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`);
       }
       if (this.calls.size + this.reassembly.size >= this.limits.maxPendingCallsPerConnection) {
-        this.log.warn({ limit: this.limits.maxPendingCallsPerConnection }, 'pending call limit reached; call refused');
+        this.warnLimited('pending call limit reached; call refused', { limit: this.limits.maxPendingCallsPerConnection });
         if (!last) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit');
         this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
         return;
@@ -456,7 +466,7 @@ export class Connection {
         noReply: (h.pfcFlags & Pfc.MAYBE) !== 0, chunks: [], size: 0, discard: false,
       };
       if (!this.contexts.has(req.contextId)) {
-        this.log.info({ contextId: req.contextId }, 'request on an unknown presentation context');
+        this.warnLimited('request on an unknown presentation context', { contextId: req.contextId });
         this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
         r.discard = true;
       }
@@ -557,7 +567,13 @@ export class Connection {
       this.log.debug({ iface: iface.name, opnum: call.opnum, status: faultName(status) }, 'call faulted');
     } else if (name === 'NdrError') {
       status = FaultStatus.BAD_STUB_DATA;
-      this.log.info({ iface: iface.name, opnum: call.opnum, why: (err as Error).message }, 'bad stub data');
+      // Generated codecs name the direction first in the error path: '<op>.in' or '<op>.out'.
+      const where = (err as { path?: unknown }).path;
+      if (Array.isArray(where) && typeof where[0] === 'string' && where[0].endsWith('.out')) {
+        this.log.error({ err, iface: iface.name, opnum: call.opnum }, 'response did not encode');
+      } else {
+        this.log.info({ iface: iface.name, opnum: call.opnum, why: (err as Error).message }, 'bad stub data');
+      }
     } else if (call.abort.signal.aborted) {
       const kind = (call.abort.signal.reason as CallAborted | undefined)?.kind;
       status = kind === 'shutdown' ? FaultStatus.SERVER_UNAVAILABLE : FaultStatus.NCA_S_FAULT_CANCEL;

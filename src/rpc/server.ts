@@ -47,6 +47,9 @@ export class RpcServer implements ConnectionHost {
   private readonly listeners: Listener[] = [];
   private readonly connections = new Set<Connection>();
   private closing: Promise<void> | undefined;
+  /** Refused connections since the last log line (one line per second at most under a flood). */
+  private refused = 0;
+  private refusedLoggedAt = 0;
 
   constructor(options: RpcServerOptions = {}) {
     this.options = resolveOptions(options);
@@ -111,8 +114,14 @@ export class RpcServer implements ConnectionHost {
 
   private accept(socket: net.Socket, view: EndpointView): void {
     if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
-      this.log.warn({ limit: this.options.limits.maxConnections, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
       socket.destroy();
+      this.refused++;
+      const now = Date.now();
+      if (now - this.refusedLoggedAt >= 1000) {
+        this.log.warn({ limit: this.options.limits.maxConnections, refused: this.refused, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
+        this.refused = 0;
+        this.refusedLoggedAt = now;
+      }
       return;
     }
     const conn = new Connection(socket, this, view);
