@@ -133,8 +133,9 @@ describeWithPeers('tshark: a full scenario decodes cleanly with the witness and 
       'witness.witness_Register.ip_address',
       'witness.witness_Register.client_computer_name',
     ]);
+    // tshark prints integers in decimal.
     expect(reg).toContainEqual({
-      'witness.witness_Register.version': '0x00010001',
+      'witness.witness_Register.version': String(0x00010001),
       'witness.witness_Register.net_name': NET,
       'witness.witness_Register.ip_address': PARTNER_IP,
       'witness.witness_Register.client_computer_name': CLIENT,
@@ -158,7 +159,7 @@ describeWithPeers('tshark: a full scenario decodes cleanly with the witness and 
       'witness.witness_RegisterEx.client_computer_name': CLIENT,
       'witness.witness_RegisterEx.timeout': '30',
     });
-    expect(ex[0]['witness.witness_RegisterEx.version']).toBe('0x00020000');
+    expect(Number(ex[0]['witness.witness_RegisterEx.version'])).toBe(0x00020000);
     expect(Number(ex[0]['witness.witness_RegisterEx.flags'])).toBe(1);
   }, 90_000);
 
@@ -176,7 +177,12 @@ describeWithPeers('tshark: a full scenario decodes cleanly with the witness and 
       expect(r['witness.witness_interfaceList.num_interfaces']).toBe('2');
       expect(r['witness.witness_interfaceInfo.group_name'].split('|').sort()).toEqual([TEST_CLUSTER.node1.name, TEST_CLUSTER.node2.name]);
       expect(r['witness.witness_interfaceInfo.ipv4'].split('|').sort()).toEqual([HOST, PARTNER_IP]);
-      expect(r['witness.witness_interfaceInfo.state'].split('|')).toEqual(['0x0001', '0x0001']);
+      expect(r['witness.witness_interfaceInfo.state'].split('|').map(Number)).toEqual([1, 1]); // AVAILABLE
+      // IPv4 valid on both; INTERFACE_WITNESS only on the SFO partner's LIF.
+      const flags = r['witness.witness_interfaceInfo.flags'].split('|').map(Number);
+      const ips = r['witness.witness_interfaceInfo.ipv4'].split('|');
+      expect(flags[ips.indexOf(HOST)]).toBe(0x1);
+      expect(flags[ips.indexOf(PARTNER_IP)]).toBe(0x5);
       expect(r['witness.werror']).toBe('0x00000000');
     }
   }, 90_000);
@@ -192,7 +198,7 @@ describeWithPeers('tshark: a full scenario decodes cleanly with the witness and 
     expect(rows).toContainEqual({
       'witness.witness_notifyResponse.type': '1',
       'witness.witness_notifyResponse.num': '1',
-      'witness.witness_ResourceChange.type': '0x000000ff',
+      'witness.witness_ResourceChange.type': String(0xff),
       'witness.witness_ResourceChange.name': NET,
       'witness.werror': '0x00000000',
     });
