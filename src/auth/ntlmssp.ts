@@ -37,6 +37,8 @@ export interface NtlmsspOptions {
 
 type Phase = 'initial' | 'challenged' | 'done' | 'failed';
 
+const UNKNOWN_USER_HASH = Buffer.alloc(16);
+
 /** One NTLMSSP exchange on the server side, and the session it yields. */
 export class NtlmsspServer {
   private phase: Phase = 'initial';
@@ -146,6 +148,8 @@ export class NtlmsspServer {
     }
     const account = this.opts.accounts.lookup(msg.user, msg.domain);
     if (!account) {
+      // Same work as for a known user, so response time does not tell which names exist.
+      if (msg.ntResponse.length > 24) this.verifyV2(msg, UNKNOWN_USER_HASH);
       this.log.warn({ ...who, reason: 'unknown user' }, 'NTLMSSP authentication refused');
       throw this.fail('logon failure');
     }
@@ -175,7 +179,7 @@ export class NtlmsspServer {
       user: account.user,
       anonymous: false,
     };
-    this.finish(msg, flags, sessionBaseKey, identity, v1 ? msg.lmResponse : undefined);
+    this.finish(msg, flags, sessionBaseKey, identity);
     this.log.info({ client: who.client, user: account.user, domain: identity.domain, workstation: msg.workstation,
       ntlm: v1 ? 'v1' : 'v2', mic: this.authenticateHadMic }, 'NTLMSSP authenticated');
   }
@@ -206,10 +210,12 @@ export class NtlmsspServer {
     return undefined;
   }
 
-  private finish(msg: AuthenticateMessage, flags: number, keyExchangeKey: Buffer, identity: Identity, _lm?: Buffer): void {
+  private finish(msg: AuthenticateMessage, flags: number, keyExchangeKey: Buffer, identity: Identity): void {
     let exported = keyExchangeKey;
     if (flags & F.KEY_EXCH) {
       if (msg.encryptedRandomSessionKey.length !== 16) {
+        this.log.warn({ client: clientOf(this.conn), user: msg.user, domain: msg.domain, reason: 'no session key for key exchange' },
+          'NTLMSSP authentication refused');
         throw this.fail('key exchange negotiated but no 16-byte EncryptedRandomSessionKey');
       }
       exported = rc4(keyExchangeKey, msg.encryptedRandomSessionKey);

@@ -9,7 +9,8 @@ import {
   type SecurityContext, type SecurityProvider,
 } from '../rpc/security';
 import { DerError } from './der';
-import { NtlmsspServer, type NtlmsspOptions } from './ntlmssp';
+import { NtlmsspServer, clientOf, type NtlmsspOptions } from './ntlmssp';
+import { nullLogger, type AuthLogger } from './logger';
 import { validateOptions } from './ntlmssp-context';
 import { isNtlmssp } from './ntlmssp-messages';
 import { NTLMSSP_SIGNATURE_LENGTH, protectPdu, unprotectPdu } from './pdu-protection';
@@ -27,8 +28,11 @@ export class SpnegoSecurityContext implements SecurityContext {
   /** NTLM was not the client's first choice: MS-SPNG requires the mechListMIC then. */
   private downgraded = false;
 
-  constructor(opts: NtlmsspOptions, conn: ConnectionInfo) {
+  private readonly log: AuthLogger;
+
+  constructor(opts: NtlmsspOptions, private readonly conn: ConnectionInfo) {
     this.ntlm = new NtlmsspServer(opts, conn);
+    this.log = opts.logger ?? nullLogger;
   }
 
   get identity(): Identity | undefined {
@@ -89,6 +93,7 @@ export class SpnegoSecurityContext implements SecurityContext {
     const idx = t.mechTypes.indexOf(OID.NTLMSSP);
     if (idx < 0) {
       // bind_nak reason 8 (authentication type not recognized): Samba clients then retry NTLMSSP.
+      this.log.info({ client: clientOf(this.conn), mechTypes: t.mechTypes }, 'SPNEGO without NTLMSSP: bind_nak reason 8');
       throw new AuthRejected(`SPNEGO: no NTLMSSP mechanism offered (${t.mechTypes.join(', ') || 'none'})`, 8);
     }
     this.mechTypesDer = t.mechTypesDer;
@@ -137,6 +142,8 @@ export class SpnegoSecurityContext implements SecurityContext {
 
   private verifyMic(mic: Buffer): void {
     if (mic.length !== NTLMSSP_SIGNATURE_LENGTH || !this.ntlm.verifyPdu(this.mechTypesDer!, mic, false)) {
+      this.log.warn({ client: clientOf(this.conn), user: this.ntlm.identity?.user, reason: 'bad mechListMIC' },
+        'SPNEGO authentication refused');
       throw new AuthRejected('SPNEGO: mechListMIC does not verify', 9);
     }
   }
