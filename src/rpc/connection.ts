@@ -103,9 +103,10 @@ export class Connection {
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
-    this.localAddress = socket.localAddress ?? '';
+    // IPv4 clients of a dual-stack listener appear as ::ffff:a.b.c.d; services want a.b.c.d.
+    this.localAddress = unmapIPv4(socket.localAddress ?? '');
     this.localPort = socket.localPort ?? 0;
-    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remoteAddress = unmapIPv4(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
@@ -669,6 +670,10 @@ export class Connection {
     if (this.group) this.group.remove(this.id);
     this.host.connectionClosed(this);
   }
+}
+
+function unmapIPv4(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
 function decodeHeaderSafe(pdu: Buffer): PduHeader | undefined {

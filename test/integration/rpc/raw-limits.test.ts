@@ -184,6 +184,19 @@ it('listens on IPv4 and IPv6 with one dynamic port, and refuses listen() after c
   await expect(server.listen({ port: 0, interfaces: [new TestInterface()] })).rejects.toThrow(/closed/);
 });
 
+it('reports IPv4 clients of a dual-stack listener with plain IPv4 addresses', async () => {
+  const server = new RpcServer();
+  const iface = new TestInterface();
+  const ep = await server.listen({ address: '::', port: 0, interfaces: [iface] });
+  const c = await RawClient.connect(ep.port, '127.0.0.1');
+  c.send(bind({ contexts: ctx0 }), request({ callId: 2, opnum: 0, stub: Buffer.alloc(0) }));
+  await c.recv();
+  await c.recv();
+  expect([iface.contexts[0].localAddress, iface.contexts[0].remoteAddress]).toEqual(['127.0.0.1', '127.0.0.1']);
+  await c.close();
+  await server.close();
+});
+
 async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
