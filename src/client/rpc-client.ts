@@ -79,7 +79,9 @@ export class RpcClient extends EventEmitter {
   private maxXmit = 1432;
   private readonly maxFrag: number;
   private readonly maxResponse: number;
-  private closedError: Error | undefined;
+  /** Why the connection ended; the Error is only built when someone needs it (closes are common). */
+  private closedReason: string | undefined;
+  private closedErr: Error | undefined;
   assocGroupId = 0;
   contextId = 0;
 
@@ -89,8 +91,8 @@ export class RpcClient extends EventEmitter {
     this.maxFrag = opts.maxFrag ?? 5840;
     this.maxResponse = opts.maxResponse ?? 4 * 1024 * 1024;
     socket.on('data', (d) => this.onData(d));
-    socket.on('error', (e) => this.fail(new RpcConnectionClosed(`connection error: ${e.message}`)));
-    socket.on('close', () => this.fail(new RpcConnectionClosed()));
+    socket.on('error', (e) => this.fail(`connection error: ${e.message}`));
+    socket.on('close', () => this.fail('connection closed'));
   }
 
   static connect(opts: RpcClientOptions): Promise<RpcClient> {
@@ -118,7 +120,12 @@ export class RpcClient extends EventEmitter {
   }
 
   get closed(): boolean {
-    return this.closedError !== undefined;
+    return this.closedReason !== undefined;
+  }
+
+  private get closedError(): Error | undefined {
+    if (this.closedReason === undefined) return undefined;
+    return (this.closedErr ??= new RpcConnectionClosed(this.closedReason));
   }
 
   /** Bind one presentation context (NDR 2.0); joins an association group when given. */
@@ -152,7 +159,7 @@ export class RpcClient extends EventEmitter {
         if (!this.calls.has(callId)) return;
         this.calls.delete(callId);
         pending.cleanup();
-        if (!this.closedError) this.socket.write(buildSimple(PTYPE.CO_CANCEL, callId));
+        if (!this.closed) this.socket.write(buildSimple(PTYPE.CO_CANCEL, callId));
         reject(opts.signal?.aborted ? new Error('call aborted') : new Error(`call timed out after ${opts.timeoutMs} ms`));
       };
       const pending: PendingCall = {
@@ -202,7 +209,7 @@ export class RpcClient extends EventEmitter {
       pdus = r.pdus;
       this.buffer = Buffer.from(r.rest);
     } catch (e) {
-      this.fail(new RpcConnectionClosed(`protocol error: ${(e as Error).message}`));
+      this.fail(`protocol error: ${(e as Error).message}`);
       this.socket.destroy();
       return;
     }
@@ -245,17 +252,17 @@ export class RpcClient extends EventEmitter {
     }
   }
 
-  private fail(e: Error): void {
-    if (this.closedError) return;
-    this.closedError = e;
+  private fail(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
     const w = this.bindWaiter;
     this.bindWaiter = undefined;
-    w?.reject(e);
+    if (w) w.reject(this.closedError as Error);
     for (const [id, c] of this.calls) {
       this.calls.delete(id);
       c.cleanup();
-      c.reject(e);
+      c.reject(this.closedError as Error);
     }
-    this.emit('close', e);
+    this.emit('close', reason);
   }
 }
