@@ -154,6 +154,23 @@ describe('bind', () => {
     await c.waitClosed();
   });
 
+  it('answers every server-side or connectionless PDU type from a client with nca_s_proto_error and closes', async () => {
+    for (const ptype of [PT.RESPONSE, PT.FAULT, PT.BIND_ACK, PT.BIND_NAK, PT.ALTER_RESP, PT.SHUTDOWN, 1 /* ping */, 20 /* rts */]) {
+      const { c } = await h.bound();
+      c.send(simple(ptype, 9));
+      const f = await c.recv();
+      expect([ptype, f.ptype, f.callId, f.status, f.flags & DID_NOT_EXECUTE]).toEqual([ptype, PT.FAULT, 9, 0x1c01000b, DID_NOT_EXECUTE]);
+      await c.waitClosed();
+    }
+  });
+
+  it('auth3 without a trailer or without an auth context in progress is a protocol error', async () => {
+    const { c } = await h.bound();
+    c.send(simple(PT.AUTH3, 2));
+    expect((await c.recv()).status).toBe(0x1c01000b);
+    await c.waitClosed();
+  });
+
   it('faults nca_s_proto_error on a truncated bind body', async () => {
     const c = await h.connect();
     const b = bind({ contexts: [{ id: 0, abstract: TEST_SYNTAX, transfers: [NDR] }] }).subarray(0, 30);
