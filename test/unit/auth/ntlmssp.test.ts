@@ -104,6 +104,10 @@ describe('NTLMSSP acceptor', () => {
     ['Samba flags, integrity', SAMBA_NEGOTIATE_FLAGS, AuthLevel.Integrity],
     ['impacket flags, privacy', IMPACKET_NEGOTIATE_FLAGS, AuthLevel.Privacy],
     ['Samba flags with MIC, privacy', SAMBA_NEGOTIATE_FLAGS | F.SEAL, AuthLevel.Privacy],
+    ['no key exchange, privacy', (SAMBA_NEGOTIATE_FLAGS | F.SEAL) & ~F.KEY_EXCH, AuthLevel.Privacy],
+    ['56-bit sealing key', (SAMBA_NEGOTIATE_FLAGS | F.SEAL | F.NEGOTIATE_56) & ~F.NEGOTIATE_128, AuthLevel.Privacy],
+    ['40-bit sealing key', (SAMBA_NEGOTIATE_FLAGS | F.SEAL) & ~F.NEGOTIATE_128 & ~F.NEGOTIATE_56, AuthLevel.Privacy],
+    ['packet level signs', SAMBA_NEGOTIATE_FLAGS, AuthLevel.Packet],
   ])('round-trips protected PDUs both ways (%s)', (_name, flags, level) => {
     const { ctx, client } = establish({ user: 'ALICE', domain: 'whatever', password: 'Secret123', flags, withMic: true });
     expect(ctx.identity).toEqual({ domain: 'TESTDOM', user: 'alice', anonymous: false });
