@@ -3,6 +3,7 @@
  * and of a WitnessrAsyncNotify response with 32 resource changes, against a plain Buffer copy
  * of the same bytes measured in the same run (absolute numbers drift on shared machines; the
  * ratio is the number to compare). Each case runs ≥ 3 repetitions: min / median / max.
+ * Returns BenchRow[] (scripts/bench/lib/types.ts) for scripts/bench/main.ts.
  *
  *   npx ts-node --transpile-only scripts/bench/codec.ts [--quick]
  */
@@ -11,32 +12,14 @@ import {
   encodeWitnessrGetInterfaceListOut, WitnessrAsyncNotifyOut, WitnessrGetInterfaceListOut,
 } from '../../src/gen/witness';
 
-export interface Stat {
-  min: number;
-  median: number;
-  max: number;
-}
+import type { BenchRow, Summary } from './lib/types';
 
-export interface BenchResult {
-  name: string;
-  /** What one operation is. */
-  unit: string;
-  /** Operations per second of the codec (encode + decode). */
-  opsPerSec: Stat;
-  /** Operations per second of the baseline (Buffer copy of the same bytes). */
-  baselineOpsPerSec: Stat;
-  /** How many times slower than the copy (baseline ops/s ÷ codec ops/s), per repetition. */
-  slowdownVsBaseline: Stat;
-  reps: number;
-  notes: string;
-}
-
-function stat(xs: number[]): Stat {
+function summary(xs: number[]): Summary {
   const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
+  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1], n: xs.length, samples: xs };
 }
 
-/** Run fn in batches for about `ms` milliseconds; ops per second. */
+/** Run fn in batches for about `ms` milliseconds; operations per second. */
 function measure(fn: () => void, ms: number): number {
   for (let i = 0; i < 200; i++) fn(); // warm-up
   let ops = 0;
@@ -53,7 +36,8 @@ function measure(fn: () => void, ms: number): number {
 
 let sink = 0;
 
-function bench(name: string, unit: string, codec: () => void, bytes: Buffer, reps: number, ms: number): BenchResult {
+/** The codec and a Buffer copy of the same bytes, alternating, `reps` times; ratio paired per rep. */
+function bench(name: string, codec: () => void, bytes: Buffer, reps: number, ms: number): BenchRow {
   const target = Buffer.allocUnsafe(bytes.length);
   const copy = (): void => {
     bytes.copy(target);
@@ -65,9 +49,14 @@ function bench(name: string, unit: string, codec: () => void, bytes: Buffer, rep
     const o = measure(codec, ms);
     base.push(b);
     ours.push(o);
-    ratio.push(b / o);
+    ratio.push(o / b);
   }
-  return { name, unit, opsPerSec: stat(ours), baselineOpsPerSec: stat(base), slowdownVsBaseline: stat(ratio), reps, notes: `${bytes.length}-byte stub` };
+  return {
+    suite: 'codec', name, unit: 'ops/s', better: 'higher', value: summary(ours),
+    baseline: { name: `Buffer copy of the same ${bytes.length} bytes`, value: summary(base) },
+    ratio: summary(ratio),
+    notes: [`one op = encode + decode of a ${bytes.length}-byte response stub; ratio = codec ops/s ÷ copy ops/s`],
+  };
 }
 
 export function getInterfaceListSample(n: number): WitnessrGetInterfaceListOut {
@@ -83,37 +72,35 @@ export function asyncNotifySample(n: number): WitnessrAsyncNotifyOut {
   return { pResp: { MessageType: 1, Messages }, ReturnValue: 0 };
 }
 
-export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
-  const reps = 3;
+export async function run(opts: { quick: boolean; reps?: number }): Promise<BenchRow[]> {
+  const reps = Math.max(3, opts.reps ?? 3);
   const ms = opts.quick ? 150 : 1000;
   const gil = getInterfaceListSample(64);
-  const gilStub = encodeWitnessrGetInterfaceListOut(gil);
   const an = asyncNotifySample(32);
-  const anStub = encodeWitnessrAsyncNotifyOut(an);
-  const results = [
-    bench('codec: GetInterfaceList response, 64 interfaces', 'encode + decode', () => {
+  const rows = [
+    bench('codec: GetInterfaceList response, 64 interfaces', () => {
       sink ^= decodeWitnessrGetInterfaceListOut(encodeWitnessrGetInterfaceListOut(gil)).ReturnValue;
-    }, gilStub, reps, ms),
-    bench('codec: AsyncNotify response, 32 resource changes', 'encode + decode', () => {
+    }, encodeWitnessrGetInterfaceListOut(gil), reps, ms),
+    bench('codec: AsyncNotify response, 32 resource changes', () => {
       sink ^= decodeWitnessrAsyncNotifyOut(encodeWitnessrAsyncNotifyOut(an)).ReturnValue;
-    }, anStub, reps, ms),
+    }, encodeWitnessrAsyncNotifyOut(an), reps, ms),
   ];
   if (sink === 0x7fffffff) process.stdout.write(''); // keep the work observable
-  return results;
+  return rows;
 }
 
-function fmt(s: Stat, digits = 0): string {
+function fmt(s: Summary, digits = 0): string {
   const f = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   return `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 }
 
 if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then((rs) => {
-    for (const r of rs) {
-      process.stdout.write(`${r.name} [${r.notes}, ${r.reps} reps]\n`);
-      process.stdout.write(`  codec   ${fmt(r.opsPerSec)} ops/s (${r.unit})\n`);
-      process.stdout.write(`  memcpy  ${fmt(r.baselineOpsPerSec)} ops/s (Buffer copy of the same bytes)\n`);
-      process.stdout.write(`  codec is ${fmt(r.slowdownVsBaseline, 1)}× slower than the copy\n`);
+  run({ quick: process.argv.includes('--quick') }).then((rows) => {
+    for (const r of rows) {
+      process.stdout.write(`${r.name} [${r.value.n} reps]\n`);
+      process.stdout.write(`  codec   ${fmt(r.value)} ops/s (encode + decode)\n`);
+      process.stdout.write(`  copy    ${fmt(r.baseline!.value)} ops/s (${r.baseline!.name})\n`);
+      process.stdout.write(`  ratio   ${fmt(r.ratio!, 4)} (codec ÷ copy)\n`);
     }
   }, (e) => {
     process.stderr.write(`bench failed: ${(e as Error).stack}\n`);

@@ -662,8 +662,10 @@ export class Emitter {
       c.line();
       const names = new Set(params.map((p) => p.name));
       // encode
+      const hint = `sizeHint_${op.name}_${dir}`;
+      c.line(`let ${hint} = 256;`);
       c.open(`export function encode${Cap}${D}(v: ${tname}, littleEndian = true): Buffer {`);
-      c.line('const w = new NdrWriter(littleEndian);');
+      c.line(`const w = new NdrWriter(littleEndian, ${hint});`);
       this.tryOpen();
       const wcx: Cx = { id: (n) => (names.has(n) ? `v.${n}` : null) };
       for (const p of params) {
@@ -675,7 +677,10 @@ export class Emitter {
         this.wS(op.ret, 'v.ReturnValue', wcx);
       }
       this.tryClose('w', `${op.name}.${dir}`);
-      c.line('return w.finish();');
+      c.line('const stub = w.finish();');
+      c.line(`// Start the next encode with room for a stub this size (grown buffers cost more than the bytes).`);
+      c.line(`if (stub.length > ${hint} && stub.length <= 0x100000) ${hint} = stub.length;`);
+      c.line('return stub;');
       c.close();
       c.line();
       // decode

@@ -38,8 +38,9 @@ export interface ApiOpenResourceIn {
   lpszResourceName: string;
 }
 
+let sizeHint_ApiOpenResource_in = 256;
 export function encodeApiOpenResourceIn(v: ApiOpenResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiOpenResource_in);
   let f = '';
   let ix = -1;
   try {
@@ -48,7 +49,10 @@ export function encodeApiOpenResourceIn(v: ApiOpenResourceIn, littleEndian = tru
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOpenResource.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiOpenResource_in && stub.length <= 0x100000) sizeHint_ApiOpenResource_in = stub.length;
+  return stub;
 }
 
 export function decodeApiOpenResourceIn(stub: Buffer, littleEndian = true): ApiOpenResourceIn {
@@ -71,8 +75,9 @@ export interface ApiOpenResourceOut {
   ReturnValue: ContextHandle;
 }
 
+let sizeHint_ApiOpenResource_out = 256;
 export function encodeApiOpenResourceOut(v: ApiOpenResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiOpenResource_out);
   let f = '';
   let ix = -1;
   try {
@@ -85,7 +90,10 @@ export function encodeApiOpenResourceOut(v: ApiOpenResourceOut, littleEndian = t
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOpenResource.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiOpenResource_out && stub.length <= 0x100000) sizeHint_ApiOpenResource_out = stub.length;
+  return stub;
 }
 
 export function decodeApiOpenResourceOut(stub: Buffer, littleEndian = true): ApiOpenResourceOut {
@@ -110,8 +118,9 @@ export interface ApiCloseResourceIn {
   Resource: ContextHandle;
 }
 
+let sizeHint_ApiCloseResource_in = 256;
 export function encodeApiCloseResourceIn(v: ApiCloseResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiCloseResource_in);
   let f = '';
   let ix = -1;
   try {
@@ -120,7 +129,10 @@ export function encodeApiCloseResourceIn(v: ApiCloseResourceIn, littleEndian = t
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiCloseResource.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiCloseResource_in && stub.length <= 0x100000) sizeHint_ApiCloseResource_in = stub.length;
+  return stub;
 }
 
 export function decodeApiCloseResourceIn(stub: Buffer, littleEndian = true): ApiCloseResourceIn {
@@ -142,8 +154,9 @@ export interface ApiCloseResourceOut {
   ReturnValue: number;
 }
 
+let sizeHint_ApiCloseResource_out = 256;
 export function encodeApiCloseResourceOut(v: ApiCloseResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiCloseResource_out);
   let f = '';
   let ix = -1;
   try {
@@ -154,7 +167,10 @@ export function encodeApiCloseResourceOut(v: ApiCloseResourceOut, littleEndian =
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiCloseResource.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiCloseResource_out && stub.length <= 0x100000) sizeHint_ApiCloseResource_out = stub.length;
+  return stub;
 }
 
 export function decodeApiCloseResourceOut(stub: Buffer, littleEndian = true): ApiCloseResourceOut {
@@ -177,8 +193,9 @@ export interface ApiGetResourceStateIn {
   hResource: ContextHandle;
 }
 
+let sizeHint_ApiGetResourceState_in = 256;
 export function encodeApiGetResourceStateIn(v: ApiGetResourceStateIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiGetResourceState_in);
   let f = '';
   let ix = -1;
   try {
@@ -187,7 +204,10 @@ export function encodeApiGetResourceStateIn(v: ApiGetResourceStateIn, littleEndi
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiGetResourceState.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiGetResourceState_in && stub.length <= 0x100000) sizeHint_ApiGetResourceState_in = stub.length;
+  return stub;
 }
 
 export function decodeApiGetResourceStateIn(stub: Buffer, littleEndian = true): ApiGetResourceStateIn {
@@ -212,8 +232,9 @@ export interface ApiGetResourceStateOut {
   ReturnValue: number;
 }
 
+let sizeHint_ApiGetResourceState_out = 256;
 export function encodeApiGetResourceStateOut(v: ApiGetResourceStateOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiGetResourceState_out);
   let f = '';
   let ix = -1;
   try {
@@ -238,7 +259,10 @@ export function encodeApiGetResourceStateOut(v: ApiGetResourceStateOut, littleEn
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiGetResourceState.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiGetResourceState_out && stub.length <= 0x100000) sizeHint_ApiGetResourceState_out = stub.length;
+  return stub;
 }
 
 export function decodeApiGetResourceStateOut(stub: Buffer, littleEndian = true): ApiGetResourceStateOut {
@@ -279,8 +303,9 @@ export interface ApiOnlineResourceIn {
   hResource: ContextHandle;
 }
 
+let sizeHint_ApiOnlineResource_in = 256;
 export function encodeApiOnlineResourceIn(v: ApiOnlineResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiOnlineResource_in);
   let f = '';
   let ix = -1;
   try {
@@ -289,7 +314,10 @@ export function encodeApiOnlineResourceIn(v: ApiOnlineResourceIn, littleEndian =
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOnlineResource.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiOnlineResource_in && stub.length <= 0x100000) sizeHint_ApiOnlineResource_in = stub.length;
+  return stub;
 }
 
 export function decodeApiOnlineResourceIn(stub: Buffer, littleEndian = true): ApiOnlineResourceIn {
@@ -311,8 +339,9 @@ export interface ApiOnlineResourceOut {
   ReturnValue: number;
 }
 
+let sizeHint_ApiOnlineResource_out = 256;
 export function encodeApiOnlineResourceOut(v: ApiOnlineResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiOnlineResource_out);
   let f = '';
   let ix = -1;
   try {
@@ -323,7 +352,10 @@ export function encodeApiOnlineResourceOut(v: ApiOnlineResourceOut, littleEndian
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOnlineResource.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiOnlineResource_out && stub.length <= 0x100000) sizeHint_ApiOnlineResource_out = stub.length;
+  return stub;
 }
 
 export function decodeApiOnlineResourceOut(stub: Buffer, littleEndian = true): ApiOnlineResourceOut {
@@ -346,8 +378,9 @@ export interface ApiOfflineResourceIn {
   hResource: ContextHandle;
 }
 
+let sizeHint_ApiOfflineResource_in = 256;
 export function encodeApiOfflineResourceIn(v: ApiOfflineResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiOfflineResource_in);
   let f = '';
   let ix = -1;
   try {
@@ -356,7 +389,10 @@ export function encodeApiOfflineResourceIn(v: ApiOfflineResourceIn, littleEndian
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOfflineResource.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiOfflineResource_in && stub.length <= 0x100000) sizeHint_ApiOfflineResource_in = stub.length;
+  return stub;
 }
 
 export function decodeApiOfflineResourceIn(stub: Buffer, littleEndian = true): ApiOfflineResourceIn {
@@ -378,8 +414,9 @@ export interface ApiOfflineResourceOut {
   ReturnValue: number;
 }
 
+let sizeHint_ApiOfflineResource_out = 256;
 export function encodeApiOfflineResourceOut(v: ApiOfflineResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ApiOfflineResource_out);
   let f = '';
   let ix = -1;
   try {
@@ -390,7 +427,10 @@ export function encodeApiOfflineResourceOut(v: ApiOfflineResourceOut, littleEndi
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOfflineResource.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ApiOfflineResource_out && stub.length <= 0x100000) sizeHint_ApiOfflineResource_out = stub.length;
+  return stub;
 }
 
 export function decodeApiOfflineResourceOut(stub: Buffer, littleEndian = true): ApiOfflineResourceOut {

@@ -62,8 +62,9 @@ export interface ept_insertIn {
   replace: number;
 }
 
+let sizeHint_ept_insert_in = 256;
 export function encodeEpt_insertIn(v: ept_insertIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_insert_in);
   let f = '';
   let ix = -1;
   try {
@@ -83,7 +84,10 @@ export function encodeEpt_insertIn(v: ept_insertIn, littleEndian = true): Buffer
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_insert.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_insert_in && stub.length <= 0x100000) sizeHint_ept_insert_in = stub.length;
+  return stub;
 }
 
 export function decodeEpt_insertIn(stub: Buffer, littleEndian = true): ept_insertIn {
@@ -122,8 +126,9 @@ export interface ept_insertOut {
   status: number;
 }
 
+let sizeHint_ept_insert_out = 256;
 export function encodeEpt_insertOut(v: ept_insertOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_insert_out);
   let f = '';
   let ix = -1;
   try {
@@ -132,7 +137,10 @@ export function encodeEpt_insertOut(v: ept_insertOut, littleEndian = true): Buff
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_insert.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_insert_out && stub.length <= 0x100000) sizeHint_ept_insert_out = stub.length;
+  return stub;
 }
 
 export function decodeEpt_insertOut(stub: Buffer, littleEndian = true): ept_insertOut {
@@ -154,8 +162,9 @@ export interface ept_deleteIn {
   entries: ept_entry_t[];
 }
 
+let sizeHint_ept_delete_in = 256;
 export function encodeEpt_deleteIn(v: ept_deleteIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_delete_in);
   let f = '';
   let ix = -1;
   try {
@@ -173,7 +182,10 @@ export function encodeEpt_deleteIn(v: ept_deleteIn, littleEndian = true): Buffer
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_delete.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_delete_in && stub.length <= 0x100000) sizeHint_ept_delete_in = stub.length;
+  return stub;
 }
 
 export function decodeEpt_deleteIn(stub: Buffer, littleEndian = true): ept_deleteIn {
@@ -210,8 +222,9 @@ export interface ept_deleteOut {
   status: number;
 }
 
+let sizeHint_ept_delete_out = 256;
 export function encodeEpt_deleteOut(v: ept_deleteOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_delete_out);
   let f = '';
   let ix = -1;
   try {
@@ -220,7 +233,10 @@ export function encodeEpt_deleteOut(v: ept_deleteOut, littleEndian = true): Buff
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_delete.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_delete_out && stub.length <= 0x100000) sizeHint_ept_delete_out = stub.length;
+  return stub;
 }
 
 export function decodeEpt_deleteOut(stub: Buffer, littleEndian = true): ept_deleteOut {
@@ -246,8 +262,9 @@ export interface ept_lookupIn {
   max_ents: number;
 }
 
+let sizeHint_ept_lookup_in = 256;
 export function encodeEpt_lookupIn(v: ept_lookupIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_lookup_in);
   let f = '';
   let ix = -1;
   try {
@@ -274,7 +291,10 @@ export function encodeEpt_lookupIn(v: ept_lookupIn, littleEndian = true): Buffer
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_lookup_in && stub.length <= 0x100000) sizeHint_ept_lookup_in = stub.length;
+  return stub;
 }
 
 export function decodeEpt_lookupIn(stub: Buffer, littleEndian = true): ept_lookupIn {
@@ -322,8 +342,9 @@ export interface ept_lookupOut {
   max_ents?: number;
 }
 
+let sizeHint_ept_lookup_out = 256;
 export function encodeEpt_lookupOut(v: ept_lookupOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_lookup_out);
   let f = '';
   let ix = -1;
   try {
@@ -348,7 +369,10 @@ export function encodeEpt_lookupOut(v: ept_lookupOut, littleEndian = true): Buff
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_lookup_out && stub.length <= 0x100000) sizeHint_ept_lookup_out = stub.length;
+  return stub;
 }
 
 export function decodeEpt_lookupOut(stub: Buffer, littleEndian = true): ept_lookupOut {
@@ -395,8 +419,9 @@ export interface ept_mapIn {
   max_towers: number;
 }
 
+let sizeHint_ept_map_in = 256;
 export function encodeEpt_mapIn(v: ept_mapIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_map_in);
   let f = '';
   let ix = -1;
   try {
@@ -419,7 +444,10 @@ export function encodeEpt_mapIn(v: ept_mapIn, littleEndian = true): Buffer {
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_map.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_map_in && stub.length <= 0x100000) sizeHint_ept_map_in = stub.length;
+  return stub;
 }
 
 export function decodeEpt_mapIn(stub: Buffer, littleEndian = true): ept_mapIn {
@@ -463,8 +491,9 @@ export interface ept_mapOut {
   max_towers?: number;
 }
 
+let sizeHint_ept_map_out = 256;
 export function encodeEpt_mapOut(v: ept_mapOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_map_out);
   let f = '';
   let ix = -1;
   try {
@@ -492,7 +521,10 @@ export function encodeEpt_mapOut(v: ept_mapOut, littleEndian = true): Buffer {
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_map.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_map_out && stub.length <= 0x100000) sizeHint_ept_map_out = stub.length;
+  return stub;
 }
 
 export function decodeEpt_mapOut(stub: Buffer, littleEndian = true): ept_mapOut {
@@ -541,8 +573,9 @@ export interface ept_lookup_handle_freeIn {
   entry_handle: ContextHandle;
 }
 
+let sizeHint_ept_lookup_handle_free_in = 256;
 export function encodeEpt_lookup_handle_freeIn(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_lookup_handle_free_in);
   let f = '';
   let ix = -1;
   try {
@@ -551,7 +584,10 @@ export function encodeEpt_lookup_handle_freeIn(v: ept_lookup_handle_freeIn, litt
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup_handle_free.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_lookup_handle_free_in && stub.length <= 0x100000) sizeHint_ept_lookup_handle_free_in = stub.length;
+  return stub;
 }
 
 export function decodeEpt_lookup_handle_freeIn(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn {
@@ -573,8 +609,9 @@ export interface ept_lookup_handle_freeOut {
   status: number;
 }
 
+let sizeHint_ept_lookup_handle_free_out = 256;
 export function encodeEpt_lookup_handle_freeOut(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_ept_lookup_handle_free_out);
   let f = '';
   let ix = -1;
   try {
@@ -585,7 +622,10 @@ export function encodeEpt_lookup_handle_freeOut(v: ept_lookup_handle_freeOut, li
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup_handle_free.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_ept_lookup_handle_free_out && stub.length <= 0x100000) sizeHint_ept_lookup_handle_free_out = stub.length;
+  return stub;
 }
 
 export function decodeEpt_lookup_handle_freeOut(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut {

@@ -72,15 +72,19 @@ export const Witness_OPERATION_NAMES: readonly string[] = ["WitnessrGetInterface
 export interface WitnessrGetInterfaceListIn {
 }
 
+let sizeHint_WitnessrGetInterfaceList_in = 256;
 export function encodeWitnessrGetInterfaceListIn(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrGetInterfaceList_in);
   let f = '';
   let ix = -1;
   try {
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrGetInterfaceList.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrGetInterfaceList_in && stub.length <= 0x100000) sizeHint_WitnessrGetInterfaceList_in = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrGetInterfaceListIn(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn {
@@ -100,8 +104,9 @@ export interface WitnessrGetInterfaceListOut {
   ReturnValue: number;
 }
 
+let sizeHint_WitnessrGetInterfaceList_out = 256;
 export function encodeWitnessrGetInterfaceListOut(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrGetInterfaceList_out);
   let f = '';
   let ix = -1;
   try {
@@ -117,7 +122,10 @@ export function encodeWitnessrGetInterfaceListOut(v: WitnessrGetInterfaceListOut
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrGetInterfaceList.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrGetInterfaceList_out && stub.length <= 0x100000) sizeHint_WitnessrGetInterfaceList_out = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrGetInterfaceListOut(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut {
@@ -150,8 +158,9 @@ export interface WitnessrRegisterIn {
   ClientComputerName: string | null;
 }
 
+let sizeHint_WitnessrRegister_in = 256;
 export function encodeWitnessrRegisterIn(v: WitnessrRegisterIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrRegister_in);
   let f = '';
   let ix = -1;
   try {
@@ -178,7 +187,10 @@ export function encodeWitnessrRegisterIn(v: WitnessrRegisterIn, littleEndian = t
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegister.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrRegister_in && stub.length <= 0x100000) sizeHint_WitnessrRegister_in = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrRegisterIn(stub: Buffer, littleEndian = true): WitnessrRegisterIn {
@@ -224,8 +236,9 @@ export interface WitnessrRegisterOut {
   ReturnValue: number;
 }
 
+let sizeHint_WitnessrRegister_out = 256;
 export function encodeWitnessrRegisterOut(v: WitnessrRegisterOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrRegister_out);
   let f = '';
   let ix = -1;
   try {
@@ -236,7 +249,10 @@ export function encodeWitnessrRegisterOut(v: WitnessrRegisterOut, littleEndian =
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegister.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrRegister_out && stub.length <= 0x100000) sizeHint_WitnessrRegister_out = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrRegisterOut(stub: Buffer, littleEndian = true): WitnessrRegisterOut {
@@ -259,8 +275,9 @@ export interface WitnessrUnRegisterIn {
   pContext: ContextHandle;
 }
 
+let sizeHint_WitnessrUnRegister_in = 256;
 export function encodeWitnessrUnRegisterIn(v: WitnessrUnRegisterIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrUnRegister_in);
   let f = '';
   let ix = -1;
   try {
@@ -269,7 +286,10 @@ export function encodeWitnessrUnRegisterIn(v: WitnessrUnRegisterIn, littleEndian
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegister.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrUnRegister_in && stub.length <= 0x100000) sizeHint_WitnessrUnRegister_in = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrUnRegisterIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn {
@@ -290,8 +310,9 @@ export interface WitnessrUnRegisterOut {
   ReturnValue: number;
 }
 
+let sizeHint_WitnessrUnRegister_out = 256;
 export function encodeWitnessrUnRegisterOut(v: WitnessrUnRegisterOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrUnRegister_out);
   let f = '';
   let ix = -1;
   try {
@@ -300,7 +321,10 @@ export function encodeWitnessrUnRegisterOut(v: WitnessrUnRegisterOut, littleEndi
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegister.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrUnRegister_out && stub.length <= 0x100000) sizeHint_WitnessrUnRegister_out = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrUnRegisterOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut {
@@ -321,8 +345,9 @@ export interface WitnessrAsyncNotifyIn {
   pContext: ContextHandle;
 }
 
+let sizeHint_WitnessrAsyncNotify_in = 256;
 export function encodeWitnessrAsyncNotifyIn(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrAsyncNotify_in);
   let f = '';
   let ix = -1;
   try {
@@ -331,7 +356,10 @@ export function encodeWitnessrAsyncNotifyIn(v: WitnessrAsyncNotifyIn, littleEndi
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrAsyncNotify.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrAsyncNotify_in && stub.length <= 0x100000) sizeHint_WitnessrAsyncNotify_in = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrAsyncNotifyIn(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn {
@@ -353,8 +381,9 @@ export interface WitnessrAsyncNotifyOut {
   ReturnValue: number;
 }
 
+let sizeHint_WitnessrAsyncNotify_out = 256;
 export function encodeWitnessrAsyncNotifyOut(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrAsyncNotify_out);
   let f = '';
   let ix = -1;
   try {
@@ -370,7 +399,10 @@ export function encodeWitnessrAsyncNotifyOut(v: WitnessrAsyncNotifyOut, littleEn
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrAsyncNotify.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrAsyncNotify_out && stub.length <= 0x100000) sizeHint_WitnessrAsyncNotify_out = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrAsyncNotifyOut(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut {
@@ -406,8 +438,9 @@ export interface WitnessrRegisterExIn {
   KeepAliveTimeout: number;
 }
 
+let sizeHint_WitnessrRegisterEx_in = 256;
 export function encodeWitnessrRegisterExIn(v: WitnessrRegisterExIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrRegisterEx_in);
   let f = '';
   let ix = -1;
   try {
@@ -444,7 +477,10 @@ export function encodeWitnessrRegisterExIn(v: WitnessrRegisterExIn, littleEndian
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegisterEx.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrRegisterEx_in && stub.length <= 0x100000) sizeHint_WitnessrRegisterEx_in = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrRegisterExIn(stub: Buffer, littleEndian = true): WitnessrRegisterExIn {
@@ -502,8 +538,9 @@ export interface WitnessrRegisterExOut {
   ReturnValue: number;
 }
 
+let sizeHint_WitnessrRegisterEx_out = 256;
 export function encodeWitnessrRegisterExOut(v: WitnessrRegisterExOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrRegisterEx_out);
   let f = '';
   let ix = -1;
   try {
@@ -514,7 +551,10 @@ export function encodeWitnessrRegisterExOut(v: WitnessrRegisterExOut, littleEndi
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegisterEx.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrRegisterEx_out && stub.length <= 0x100000) sizeHint_WitnessrRegisterEx_out = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrRegisterExOut(stub: Buffer, littleEndian = true): WitnessrRegisterExOut {
@@ -537,8 +577,9 @@ export interface WitnessrUnRegisterExIn {
   ppContext: ContextHandle;
 }
 
+let sizeHint_WitnessrUnRegisterEx_in = 256;
 export function encodeWitnessrUnRegisterExIn(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrUnRegisterEx_in);
   let f = '';
   let ix = -1;
   try {
@@ -547,7 +588,10 @@ export function encodeWitnessrUnRegisterExIn(v: WitnessrUnRegisterExIn, littleEn
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegisterEx.in");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrUnRegisterEx_in && stub.length <= 0x100000) sizeHint_WitnessrUnRegisterEx_in = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrUnRegisterExIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn {
@@ -569,8 +613,9 @@ export interface WitnessrUnRegisterExOut {
   ReturnValue: number;
 }
 
+let sizeHint_WitnessrUnRegisterEx_out = 256;
 export function encodeWitnessrUnRegisterExOut(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian);
+  const w = new NdrWriter(littleEndian, sizeHint_WitnessrUnRegisterEx_out);
   let f = '';
   let ix = -1;
   try {
@@ -581,7 +626,10 @@ export function encodeWitnessrUnRegisterExOut(v: WitnessrUnRegisterExOut, little
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegisterEx.out");
   }
-  return w.finish();
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint_WitnessrUnRegisterEx_out && stub.length <= 0x100000) sizeHint_WitnessrUnRegisterEx_out = stub.length;
+  return stub;
 }
 
 export function decodeWitnessrUnRegisterExOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut {

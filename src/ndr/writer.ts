@@ -18,7 +18,8 @@ export class NdrWriter {
   private depth = 0;
 
   constructor(readonly littleEndian = true, initialSize = 256) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+    // Zero-filled, and never rewound: alignment padding and zero runs need no writes.
+    this.buf = Buffer.alloc(initialSize);
   }
 
   /** Enter one level of a recursive type (a cyclic value must not recurse forever). */
@@ -48,7 +49,7 @@ export class NdrWriter {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 4;
     while (size < need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    const next = Buffer.alloc(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }
@@ -58,7 +59,6 @@ export class NdrWriter {
     const pad = (n - (this.pos & (n - 1))) & (n - 1);
     if (pad === 0) return;
     this.ensure(pad);
-    this.buf.fill(0, this.pos, this.pos + pad);
     this.pos += pad;
   }
 
@@ -164,8 +164,18 @@ export class NdrWriter {
   /** n zero bytes, no alignment. */
   zeros(n: number): void {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
     this.pos += n;
+  }
+
+  /**
+   * Reserve n bytes (no alignment) for a hand-written codec to fill in place; returns the
+   * buffer and the offset to write at. The bytes start out zero.
+   */
+  reserve(n: number): { buf: Buffer; off: number } {
+    this.ensure(n);
+    const off = this.pos;
+    this.pos += n;
+    return { buf: this.buf, off };
   }
 
   /** A UUID/GUID (4-aligned, 16 bytes). */
@@ -228,9 +238,7 @@ export class NdrWriter {
     } else {
       for (let i = 0; i < s.length; i++) this.buf.writeUInt16BE(s.charCodeAt(i), this.pos + 2 * i);
     }
-    this.buf[this.pos + 2 * n - 2] = 0;
-    this.buf[this.pos + 2 * n - 1] = 0;
-    this.pos += 2 * n;
+    this.pos += 2 * n; // the NUL is already zero
   }
 
   /** 8-bit characters of s (each code unit must be < 256) plus a NUL. */
@@ -241,8 +249,7 @@ export class NdrWriter {
       if (c > 0xff) this.fail(`character U+${c.toString(16)} does not fit an 8-bit char string`);
       this.buf[this.pos + i] = c;
     }
-    this.buf[this.pos + s.length] = 0;
-    this.pos += s.length + 1;
+    this.pos += s.length + 1; // the NUL is already zero
   }
 
   /** A [string] wchar_t* pointee: conformant varying, max = actual = length + 1. */

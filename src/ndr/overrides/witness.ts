@@ -81,12 +81,11 @@ export const interfaceGroupName: NdrFieldCodec<string> = {
   },
 };
 
-const v4scratch = Buffer.alloc(4);
-
 export const ipv4NetworkOrder: NdrFieldCodec<string> = {
   write(w: NdrWriter, v: string): void {
-    if (!parseIpv4Into(v, v4scratch, 0)) w.fail(`not an IPv4 address: ${JSON.stringify(v)}`);
-    w.bytes(v4scratch);
+    const at = w.offset;
+    const { buf, off } = w.reserve(4);
+    if (!parseIpv4Into(v, buf, off)) throw new NdrError(`not an IPv4 address: ${JSON.stringify(v)}`, at);
   },
   read(r: NdrReader): string {
     const at = r.pos;
@@ -97,7 +96,9 @@ export const ipv4NetworkOrder: NdrFieldCodec<string> = {
 
 export const ipv6NetworkOrder: NdrFieldCodec<string> = {
   write(w: NdrWriter, v: string): void {
-    w.bytes(ipv6ToBytes(v, w.offset));
+    const b = ipv6ToBytes(v, w.offset);
+    const { buf, off } = w.reserve(16);
+    for (let i = 0; i < 16; i++) buf[off + i] = b[i];
   },
   read(r: NdrReader): string {
     const at = r.pos;
@@ -120,7 +121,7 @@ export function encodeMessageBuffer(v: RESP_ASYNC_NOTIFY, at = 0): Buffer {
   let total = 0;
   if (v.MessageType === 1) {
     for (const m of v.Messages as RESOURCE_CHANGE[]) {
-      if (typeof m?.ResourceName !== 'string' || m.ResourceName.includes('\0')) throw new NdrError('RESOURCE_CHANGE.ResourceName must be a string without NUL', at);
+      if (typeof m?.ResourceName !== 'string' || m.ResourceName.indexOf('\0') >= 0) throw new NdrError('RESOURCE_CHANGE.ResourceName must be a string without NUL', at);
       if (!Number.isInteger(m.ChangeType) || m.ChangeType < 0 || m.ChangeType > 0xffffffff) throw new NdrError(`RESOURCE_CHANGE.ChangeType out of range: ${m.ChangeType}`, at);
       total += 8 + 2 * (m.ResourceName.length + 1);
     }
@@ -138,7 +139,11 @@ export function encodeMessageBuffer(v: RESP_ASYNC_NOTIFY, at = 0): Buffer {
       b.writeUInt32LE(len, p);
       b.writeUInt32LE(m.ChangeType, p + 4);
       const name = m.ResourceName;
-      for (let i = 0; i < name.length; i++) b.writeUInt16LE(name.charCodeAt(i), p + 8 + 2 * i);
+      for (let i = 0, o = p + 8; i < name.length; i++, o += 2) {
+        const c = name.charCodeAt(i);
+        b[o] = c & 0xff;
+        b[o + 1] = c >>> 8;
+      }
       p += len; // the NUL is already zero
     }
   } else {
@@ -210,9 +215,10 @@ interface Pending {
   length: number;
   count: number;
   present: boolean;
-  body?: Buffer;
 }
 const pending = new WeakMap<object, Pending>();
+let lastValue: RESP_ASYNC_NOTIFY | null = null;
+let lastBody: Buffer | null = null;
 
 export const respAsyncNotify: NdrTypeCodec<RESP_ASYNC_NOTIFY> = {
   writeScalars(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
@@ -223,12 +229,14 @@ export const respAsyncNotify: NdrTypeCodec<RESP_ASYNC_NOTIFY> = {
     w.u32(body.length);
     w.u32(v.Messages.length);
     w.pointer(present);
-    pending.set(v, { length: body.length, count: v.Messages.length, present, body });
+    // writeBuffers for the same value follows (a top-level pointee): keep its body at hand.
+    lastValue = v;
+    lastBody = body;
   },
   writeBuffers(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
-    const p = pending.get(v);
-    pending.delete(v);
-    const body = p?.body ?? encodeMessageBuffer(v, w.offset);
+    const body = v === lastValue && lastBody ? lastBody : encodeMessageBuffer(v, w.offset);
+    lastValue = null;
+    lastBody = null;
     if (body.length === 0 && v.Messages.length === 0) return;
     w.conformance(body.length);
     w.bytes(body);
