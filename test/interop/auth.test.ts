@@ -157,6 +157,11 @@ describeWithPeers('authentication against the daemon', ['rpcclient'], () => {
     });
   }
 
+  it('rpcclient [spnego,seal] without "ntlm" (Kerberos allowed but unavailable) still ends up on NTLMSSP', async () => {
+    const r = await runRpcclient(`ncacn_ip_tcp:${HOST}[spnego,seal]`, TEST_CREDENTIALS, ['GetInterfaceList'], 30_000);
+    expect({ out: r.stdout, err: r.stderr.slice(-1500) }).toEqual({ out: expect.stringMatching(/^\*\+ node2 /m), err: expect.any(String) });
+  });
+
   it.each([
     ['seal', 'NTLMSSP, AUTH3 leg'],
     ['spnego-seal', 'SPNEGO, alter_context leg'],
