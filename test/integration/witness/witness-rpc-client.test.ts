@@ -7,6 +7,8 @@ import type { CallContext } from '../../../src/rpc/call-context';
 import { DispatchFault, type RpcInterface } from '../../../src/ndr/dispatch';
 import { RpcBindError, RpcClient, RpcFault } from '../../../src/client/rpc-client';
 
+jest.setTimeout(30_000);
+
 const TEST_IF = { uuid: '6a2f1c0e-1d3b-4b7e-9a55-0c7e5e1d2f10', major: 1, minor: 0 };
 
 function testInterface(): RpcInterface<CallContext> & { seen: CallContext[] } {
@@ -56,7 +58,7 @@ describe('RpcClient against RpcServer', () => {
     for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
     expect((await c.call(0, big)).equals(big)).toBe(true);
     await c.close();
-  }, 10_000);
+  });
 
   test('several calls in flight; answers may come back out of order', async () => {
     const c = await RpcClient.connect({ host: '127.0.0.1', port });
@@ -74,14 +76,14 @@ describe('RpcClient against RpcServer', () => {
     ]);
     expect(order).toEqual([0, 10, 150]);
     await c.close();
-  }, 10_000);
+  });
 
   test('unknown opnum → RpcFault nca_s_op_rng_error', async () => {
     const c = await RpcClient.connect({ host: '127.0.0.1', port });
     await c.bind(TEST_IF);
     await expect(c.call(9, Buffer.alloc(0))).rejects.toEqual(new RpcFault(0x1c010002));
     await c.close();
-  }, 10_000);
+  });
 
   test('aborting a call sends co_cancel; the server call sees its signal; the connection stays usable', async () => {
     const c = await RpcClient.connect({ host: '127.0.0.1', port });
@@ -97,7 +99,7 @@ describe('RpcClient against RpcServer', () => {
     expect(await c.call(0, Buffer.from('x'))).toEqual(Buffer.from('x'));
     expect(c.inFlight).toBe(0);
     await c.close();
-  }, 10_000);
+  });
 
   test('closing the connection rejects calls in flight', async () => {
     const c = await RpcClient.connect({ host: '127.0.0.1', port });
@@ -105,11 +107,11 @@ describe('RpcClient against RpcServer', () => {
     const p = c.call(2, Buffer.alloc(0));
     c.destroy();
     await expect(p).rejects.toThrow();
-  }, 10_000);
+  });
 
   test('an unknown interface is refused at bind', async () => {
     const c = await RpcClient.connect({ host: '127.0.0.1', port });
     await expect(c.bind({ uuid: '11111111-2222-3333-4444-555555555555', major: 1, minor: 0 })).rejects.toBeInstanceOf(RpcBindError);
     await c.close();
-  }, 10_000);
+  });
 });
