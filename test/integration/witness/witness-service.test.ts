@@ -17,7 +17,7 @@ jest.setTimeout(30_000);
 const V1 = 0x00010001;
 const V2 = 0x00020000;
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');
