@@ -15,6 +15,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const NODE1 = '127.0.0.11';
 const NODE2 = '127.0.0.12';
 
+jest.setTimeout(60_000);
+
 describeWithPeers('rpcclient against the Witness service (anonymous)', ['rpcclient'], () => {
   let d: TestWitnessd;
   let rc: InteractiveRpcclient | undefined;
