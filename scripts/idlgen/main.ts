@@ -34,7 +34,10 @@ function main(argv: string[]): number {
         process.stderr.write(`${e.message}\n`);
         return 1;
       }
-      throw e;
+      // A generator bug, not bad input: still one line (IDLGEN_DEBUG=1 shows the stack).
+      process.stderr.write(`${path.relative(root, f)}: idlgen internal error: ${(e as Error).message}\n`);
+      if (process.env.IDLGEN_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+      return 1;
     }
     if (!res) continue;
     const out = path.join(genDir, `${res.moduleName}.ts`);
