@@ -201,8 +201,8 @@ export class WitnessService {
     for (const r of raised) {
       const t = MESSAGE_TYPE_NAMES[r.type];
       counts[t] = (counts[t] ?? 0) + 1;
-      this.log.debug({ event: 'queued', registration: r.reg.id, client: r.reg.clientName, type: t, detail: r.detail }, 'notification queued');
     }
+    // One line per event; each notification gets its own line when it is sent (delivered()).
     this.log.info({ event: 'cluster-event', cluster: ev, raised: counts }, `handled ${ev.type}`);
   }
 
@@ -306,6 +306,7 @@ export class WitnessService {
     const key = forced ? 'FORCED' : type;
     this.sent[key] = (this.sent[key] ?? 0) + 1;
     this.metrics?.notificationSent?.(key);
+    if (!this.log.isLevelEnabled('info')) return;
     const messages = r.response?.type === MessageType.ResourceChange ? r.response.changes : r.response?.addresses;
     this.log.info(
       { event: 'notification', registration: reg.id, client: reg.clientName, type, forced, result: werrName(r.result), messages },
