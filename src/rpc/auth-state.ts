@@ -2,9 +2,10 @@
  * Per-connection auth contexts (one per auth_context_id, MS-RPCE 3.3.1.5.2) and the layout of
  * protected response fragments: stub, auth padding to 16, sec_trailer, verifier.
  */
-import { AuthLevel, type SecurityContext, type SecurityProvider } from './security';
-import { AUTH_PAD_ALIGNMENT, Pfc, RESPONSE_HEADER_LENGTH, SEC_TRAILER_LENGTH } from './constants';
-import { encodeResponseFragment, writeResponseHeader, writeSecTrailer } from './pdu';
+import type { Logger } from 'pino';
+import { AuthLevel, AuthRejected, type ConnectionInfo, type SecurityContext, type SecurityProvider } from './security';
+import { AUTH_PAD_ALIGNMENT, BindNakReason, Pfc, RESPONSE_HEADER_LENGTH, SEC_TRAILER_LENGTH } from './constants';
+import { type OutgoingAuth, type SecTrailer, encodeResponseFragment, writeResponseHeader, writeSecTrailer } from './pdu';
 
 export interface AuthState {
   readonly authContextId: number;
@@ -15,6 +16,74 @@ export interface AuthState {
   complete: boolean;
   /** A leg was rejected: every request on this context is refused. */
   failed: boolean;
+}
+
+/** The auth contexts of one connection, by auth_context_id, and their legs. */
+export class AuthContexts {
+  private readonly byId = new Map<number, AuthState>();
+
+  constructor(
+    private readonly providers: { provider(authType: number): SecurityProvider | undefined },
+    private readonly max: number,
+    private readonly conn: ConnectionInfo,
+    private readonly log: () => Logger,
+  ) {}
+
+  get(id: number): AuthState | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The finished context at level connect, if any: requests without a trailer belong to it. */
+  connectLevel(): AuthState | undefined {
+    for (const a of this.byId.values()) if (a.complete && !a.failed && a.authLevel === AuthLevel.Connect) return a;
+    return undefined;
+  }
+
+  /** A new context from a bind or alter_context leg: the token to send back, or a bind_nak reason. */
+  start(st: SecTrailer): OutgoingAuth | number {
+    if (st.authLevel < AuthLevel.Connect || st.authLevel > AuthLevel.Privacy) return BindNakReason.NOT_SPECIFIED;
+    if (this.byId.size >= this.max) {
+      this.log().warn({ limit: this.max }, 'auth context limit reached');
+      return BindNakReason.LOCAL_LIMIT_EXCEEDED;
+    }
+    const provider = this.providers.provider(st.authType);
+    if (!provider) {
+      this.log().info({ authType: st.authType }, 'unknown auth type');
+      return BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED;
+    }
+    const security = provider.newContext(this.conn);
+    const state: AuthState = {
+      authContextId: st.authContextId, authType: st.authType, authLevel: st.authLevel as AuthLevel,
+      provider, security, complete: false, failed: false,
+    };
+    try {
+      const r = security.accept(Buffer.from(st.authValue));
+      state.complete = r.complete;
+      this.byId.set(st.authContextId, state);
+      return { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r.token ?? Buffer.alloc(0) };
+    } catch (err) {
+      if (err instanceof AuthRejected || (err as Error)?.name === 'AuthRejected') {
+        this.log().info({ provider: provider.name, why: (err as Error).message }, 'auth rejected');
+        return (err as AuthRejected).bindNakReason ?? BindNakReason.INVALID_CHECKSUM;
+      }
+      this.log().error({ err, provider: provider.name }, 'security provider failed');
+      return BindNakReason.NOT_SPECIFIED;
+    }
+  }
+
+  /** A further leg (alter_context, auth3): the token to return, or undefined when refused (the context is then marked failed). */
+  continueLeg(a: AuthState, token: Buffer): Buffer | undefined {
+    try {
+      const r = a.security.accept(Buffer.from(token));
+      a.complete = r.complete;
+      return r.token ?? Buffer.alloc(0);
+    } catch (err) {
+      a.failed = true;
+      if ((err as Error)?.name === 'AuthRejected') this.log().info({ why: (err as Error).message }, 'auth leg rejected');
+      else this.log().error({ err }, 'security provider failed');
+      return undefined;
+    }
+  }
 }
 
 /** Levels at which every request and response PDU carries a verifier. */

@@ -5,22 +5,21 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
+import type { RpcInterface } from '../ndr/dispatch';
 import { DispatchFault } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
-import { AuthLevel, AuthRejected, type SecurityProvider } from './security';
+import { AuthLevel, type SecurityProvider } from './security';
 import {
-  AckReason, AckResult, BindNakReason, BindTimeFeature, BTFN_UUID_PREFIX, FaultStatus, HEADER_LENGTH,
-  MUST_RECV_FRAG_SIZE, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, faultName,
+  BindNakReason, FaultStatus, HEADER_LENGTH, MUST_RECV_FRAG_SIZE, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, faultName,
 } from './constants';
 import {
-  type AckContextResult, type ContextElement, type OutgoingAuth, type PduHeader, type SecTrailer,
-  NULL_SYNTAX, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak,
+  type OutgoingAuth, type PduHeader, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak,
   encodeFault, peekFragLength,
 } from './pdu';
-import { PduError, syntaxEquals } from './wire';
-import { type AuthState, buildResponseFragments, isProtected } from './auth-state';
+import { PduError } from './wire';
+import { AuthContexts, type AuthState, buildResponseFragments, isProtected } from './auth-state';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
+import { type PresentationContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
 import type { ResolvedOptions } from './options';
 
@@ -46,12 +45,6 @@ export interface EndpointView {
   readonly interfaces: readonly RpcInterface<CallContext>[];
 }
 
-interface PresentationContext {
-  readonly id: number;
-  readonly iface: RpcInterface<CallContext>;
-  /** The abstract syntax as the client offered it (the verification trailer repeats it). */
-  readonly abstractSyntax: SyntaxId;
-}
 
 interface Reassembly {
   readonly callId: number;
@@ -96,7 +89,7 @@ export class Connection {
   private clientHeaderSigning = false;
   private group: AssociationGroup | undefined;
   private readonly contexts = new Map<number, PresentationContext>();
-  private readonly auths = new Map<number, AuthState>();
+  private readonly auths: AuthContexts;
   private readonly reassembly = new Map<number, Reassembly>();
   private reassemblyBytes = 0;
   private readonly calls = new Map<number, Call>();
@@ -108,6 +101,8 @@ export class Connection {
     this.localPort = socket.localPort ?? 0;
     this.remoteAddress = unmapIPv4(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
+    this.auths = new AuthContexts(host, host.options.limits.maxAuthContextsPerConnection,
+      { localAddress: this.localAddress, remoteAddress: this.remoteAddress, remotePort: this.remotePort }, () => this.log);
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
@@ -242,11 +237,12 @@ export class Connection {
       joined = this.host.groups.find(body.assocGroupId);
       if (!joined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, `unknown association group 0x${body.assocGroupId.toString(16)}`);
     }
-    const results = this.negotiateContexts(body.contexts);
+    const results = negotiateContexts(body.contexts, this.contexts, this.endpoint.interfaces, this.limits.maxContextsPerConnection,
+      () => this.warnLimited('presentation context limit reached', { limit: this.limits.maxContextsPerConnection }));
     if (results === undefined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'conflicting presentation context');
     let auth: OutgoingAuth | undefined;
     if (st) {
-      const r = this.startAuth(st);
+      const r = this.auths.start(st);
       if (typeof r === 'number') return this.bindNakAndClose(h, r, 'auth refused in bind');
       auth = r;
       if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.clientHeaderSigning = true;
@@ -277,7 +273,8 @@ export class Connection {
     if (body.contexts.length === 0 || body.contexts.some((c) => c.transferSyntaxes.length === 0)) {
       return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'malformed alter_context');
     }
-    const results = this.negotiateContexts(body.contexts);
+    const results = negotiateContexts(body.contexts, this.contexts, this.endpoint.interfaces, this.limits.maxContextsPerConnection,
+      () => this.warnLimited('presentation context limit reached', { limit: this.limits.maxContextsPerConnection }));
     if (results === undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'conflicting presentation context');
     let auth: OutgoingAuth | undefined;
     if (st) {
@@ -288,11 +285,11 @@ export class Connection {
         if (existing.authType !== st.authType || existing.authLevel !== st.authLevel) {
           return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth type or level changed between legs');
         }
-        const r = this.continueAuth(existing, st.authValue);
+        const r = this.auths.continueLeg(existing, st.authValue);
         if (r === undefined) return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth leg refused in alter_context');
         auth = { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r };
       } else {
-        const r = this.startAuth(st);
+        const r = this.auths.start(st);
         if (typeof r === 'number') return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth refused in alter_context');
         auth = r;
       }
@@ -307,102 +304,7 @@ export class Connection {
     }));
   }
 
-  /**
-   * One result per offered context. Accepts every context whose interface is served here with
-   * NDR 2.0; answers bind-time feature negotiation. Undefined = protocol error (a context id
-   * re-used for another interface).
-   */
-  private negotiateContexts(offered: readonly ContextElement[]): AckContextResult[] | undefined {
-    const results: AckContextResult[] = [];
-    let sawFeatures = false;
-    for (const c of offered) {
-      const first = c.transferSyntaxes[0];
-      if (first.uuid.startsWith(BTFN_UUID_PREFIX) && first.major === 1 && !sawFeatures) {
-        sawFeatures = true;
-        const raw = c.transferRaw[0];
-        const offeredBits = raw[0] | (raw[1] << 8);
-        const supported = BindTimeFeature.SECURITY_CONTEXT_MULTIPLEXING | BindTimeFeature.KEEP_CONNECTION_ON_ORPHAN;
-        results.push({ result: AckResult.NEGOTIATE_ACK, reason: offeredBits & supported, transferSyntax: NULL_SYNTAX });
-        continue;
-      }
-      const iface = this.findInterface(c.abstractSyntax);
-      if (!iface) {
-        results.push({ result: AckResult.PROVIDER_REJECTION, reason: AckReason.ABSTRACT_SYNTAX_NOT_SUPPORTED, transferSyntax: NULL_SYNTAX });
-        continue;
-      }
-      if (!c.transferSyntaxes.some((t) => syntaxEquals(t, NDR_SYNTAX))) {
-        results.push({ result: AckResult.PROVIDER_REJECTION, reason: AckReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED, transferSyntax: NULL_SYNTAX });
-        continue;
-      }
-      const existing = this.contexts.get(c.contextId);
-      if (existing) {
-        if (existing.iface !== iface) return undefined;
-      } else if (this.contexts.size >= this.limits.maxContextsPerConnection) {
-        this.warnLimited('presentation context limit reached', { limit: this.limits.maxContextsPerConnection });
-        results.push({ result: AckResult.PROVIDER_REJECTION, reason: AckReason.LOCAL_LIMIT_EXCEEDED, transferSyntax: NULL_SYNTAX });
-        continue;
-      } else {
-        this.contexts.set(c.contextId, { id: c.contextId, iface, abstractSyntax: c.abstractSyntax });
-      }
-      results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: NDR_SYNTAX });
-    }
-    return results;
-  }
-
-  private findInterface(s: SyntaxId): RpcInterface<CallContext> | undefined {
-    for (const i of this.endpoint.interfaces) {
-      if (i.syntax.uuid === s.uuid && i.syntax.major === s.major && s.minor <= i.syntax.minor) return i;
-    }
-    return undefined;
-  }
-
   // ---------------------------------------------------------------------- auth
-
-  /** A new auth context from a bind or alter_context leg: the token to send back, or a bind_nak reason. */
-  private startAuth(st: SecTrailer): OutgoingAuth | number {
-    if (st.authLevel < AuthLevel.Connect || st.authLevel > AuthLevel.Privacy) return BindNakReason.NOT_SPECIFIED;
-    if (this.auths.size >= this.limits.maxAuthContextsPerConnection) {
-      this.log.warn({ limit: this.limits.maxAuthContextsPerConnection }, 'auth context limit reached');
-      return BindNakReason.LOCAL_LIMIT_EXCEEDED;
-    }
-    const provider = this.host.provider(st.authType);
-    if (!provider) {
-      this.log.info({ authType: st.authType }, 'unknown auth type');
-      return BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED;
-    }
-    const security = provider.newContext({ localAddress: this.localAddress, remoteAddress: this.remoteAddress, remotePort: this.remotePort });
-    const state: AuthState = {
-      authContextId: st.authContextId, authType: st.authType, authLevel: st.authLevel as AuthLevel,
-      provider, security, complete: false, failed: false,
-    };
-    try {
-      const r = security.accept(Buffer.from(st.authValue));
-      state.complete = r.complete;
-      this.auths.set(st.authContextId, state);
-      return { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r.token ?? Buffer.alloc(0) };
-    } catch (err) {
-      if (err instanceof AuthRejected || (err as Error)?.name === 'AuthRejected') {
-        this.log.info({ provider: provider.name, why: (err as Error).message }, 'auth rejected');
-        return (err as AuthRejected).bindNakReason ?? BindNakReason.INVALID_CHECKSUM;
-      }
-      this.log.error({ err, provider: provider.name }, 'security provider failed');
-      return BindNakReason.NOT_SPECIFIED;
-    }
-  }
-
-  /** A further leg on an existing context: the token to return, or undefined when refused. */
-  private continueAuth(a: AuthState, token: Buffer): Buffer | undefined {
-    try {
-      const r = a.security.accept(Buffer.from(token));
-      a.complete = r.complete;
-      return r.token ?? Buffer.alloc(0);
-    } catch (err) {
-      a.failed = true;
-      if ((err as Error)?.name === 'AuthRejected') this.log.info({ why: (err as Error).message }, 'auth leg rejected');
-      else this.log.error({ err }, 'security provider failed');
-      return undefined;
-    }
-  }
 
   private onAuth3(pdu: Buffer, h: PduHeader): void {
     if (h.authLength === 0) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 without auth');
@@ -414,7 +316,7 @@ export class Connection {
       return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth type or level changed in auth3');
     }
     // No reply to auth3; a refusal marks the context so that its requests are refused.
-    this.continueAuth(a, st.authValue);
+    this.auths.continueLeg(a, st.authValue);
   }
 
   // ------------------------------------------------------------------ requests
@@ -443,7 +345,7 @@ export class Connection {
       stub = pdu.subarray(req.stubOffset, st.offset - st.authPadLength);
     } else {
       // Level connect: requests carry no trailer but belong to the connect-level context.
-      for (const a of this.auths.values()) if (a.complete && !a.failed && a.authLevel === AuthLevel.Connect) auth = a;
+      auth = this.auths.connectLevel();
       stub = pdu.subarray(req.stubOffset);
     }
     const first = (h.pfcFlags & Pfc.FIRST_FRAG) !== 0;

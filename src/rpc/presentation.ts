@@ -1,0 +1,76 @@
+/**
+ * Presentation context negotiation (C706 12.6.3.1, MS-RPCE 3.3.1.5.3): which of the contexts
+ * a bind or alter_context offers we accept, and the bind-time feature negotiation answer.
+ */
+import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
+import type { CallContext } from './call-context';
+import { AckReason, AckResult, BindTimeFeature, BTFN_UUID_PREFIX, NDR_SYNTAX } from './constants';
+import { type AckContextResult, type ContextElement, NULL_SYNTAX } from './pdu';
+import { syntaxEquals } from './wire';
+
+export interface PresentationContext {
+  readonly id: number;
+  readonly iface: RpcInterface<CallContext>;
+  /** The abstract syntax as the client offered it (the verification trailer repeats it). */
+  readonly abstractSyntax: SyntaxId;
+}
+
+/** An interface served here: same UUID and major version, the client's minor not above ours. */
+export function findInterface(served: readonly RpcInterface<CallContext>[], s: SyntaxId): RpcInterface<CallContext> | undefined {
+  for (const i of served) {
+    if (i.syntax.uuid === s.uuid && i.syntax.major === s.major && s.minor <= i.syntax.minor) return i;
+  }
+  return undefined;
+}
+
+const reject = (reason: number): AckContextResult => ({ result: AckResult.PROVIDER_REJECTION, reason, transferSyntax: NULL_SYNTAX });
+
+/**
+ * One result per offered context, adding the accepted ones to `contexts`. Every context whose
+ * interface is served with NDR 2.0 is accepted (NDR64 alone: reason 2; unknown interface:
+ * reason 1); the first bind-time feature negotiation context gets negotiate_ack with the
+ * features we support. Undefined = protocol error (a context id re-used for another interface).
+ */
+export function negotiateContexts(
+  offered: readonly ContextElement[],
+  contexts: Map<number, PresentationContext>,
+  served: readonly RpcInterface<CallContext>[],
+  maxContexts: number,
+  onLimit: () => void,
+): AckContextResult[] | undefined {
+  const results: AckContextResult[] = [];
+  let sawFeatures = false;
+  for (const c of offered) {
+    const first = c.transferSyntaxes[0];
+    if (first.uuid.startsWith(BTFN_UUID_PREFIX) && first.major === 1 && !sawFeatures) {
+      sawFeatures = true;
+      const raw = c.transferRaw[0];
+      const offeredBits = raw[0] | (raw[1] << 8);
+      // We keep a connection on orphaned and serve several auth contexts per connection.
+      const supported = BindTimeFeature.SECURITY_CONTEXT_MULTIPLEXING | BindTimeFeature.KEEP_CONNECTION_ON_ORPHAN;
+      results.push({ result: AckResult.NEGOTIATE_ACK, reason: offeredBits & supported, transferSyntax: NULL_SYNTAX });
+      continue;
+    }
+    const iface = findInterface(served, c.abstractSyntax);
+    if (!iface) {
+      results.push(reject(AckReason.ABSTRACT_SYNTAX_NOT_SUPPORTED));
+      continue;
+    }
+    if (!c.transferSyntaxes.some((t) => syntaxEquals(t, NDR_SYNTAX))) {
+      results.push(reject(AckReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED));
+      continue;
+    }
+    const existing = contexts.get(c.contextId);
+    if (existing) {
+      if (existing.iface !== iface) return undefined;
+    } else if (contexts.size >= maxContexts) {
+      onLimit();
+      results.push(reject(AckReason.LOCAL_LIMIT_EXCEEDED));
+      continue;
+    } else {
+      contexts.set(c.contextId, { id: c.contextId, iface, abstractSyntax: c.abstractSyntax });
+    }
+    results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: NDR_SYNTAX });
+  }
+  return results;
+}
