@@ -131,7 +131,7 @@ export class RawConnection {
   }
 
   /** The next PDU, or undefined if the server closed the connection (or nothing within ms). */
-  next(ms = 3000): Promise<RawPdu | undefined> {
+  next(ms = 10_000): Promise<RawPdu | undefined> {
     const q = this.queue.shift();
     if (q) return Promise.resolve(q);
     if (this.closed) return Promise.resolve(undefined);
@@ -146,7 +146,7 @@ export class RawConnection {
   }
 
   /** Resolves true once the server has closed the connection (within ms). */
-  waitClosed(ms = 3000): Promise<boolean> {
+  waitClosed(ms = 10_000): Promise<boolean> {
     if (this.closed) return Promise.resolve(true);
     return new Promise((resolve) => {
       const t = setTimeout(() => resolve(false), ms);
