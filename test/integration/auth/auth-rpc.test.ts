@@ -83,6 +83,28 @@ describe.each([
     expect(await s.conn.waitClosed()).toBe(true);
   });
 
+  it('a flipped bit in a sealed request ends the connection without an answer', async () => {
+    const s = await establish(await connect(), SYNTAX, 6, 'alice', 'Secret123');
+    const pdu = buildProtectedRequest(s.callId++, 0, Buffer.from('sealed stub bytes'), s.authType, 6, s.ctxId, s.ntlm.send);
+    pdu[30] ^= 0x80; // ciphertext
+    s.conn.send(pdu);
+    const p = await s.conn.next();
+    if (p) expect(p.ptype).toBe(PT.FAULT);
+    expect(await s.conn.waitClosed()).toBe(true);
+  });
+
+  it('a request whose verifier is cut short ends the connection', async () => {
+    const s = await establish(await connect(), SYNTAX, 5, 'alice', 'Secret123');
+    const full = buildProtectedRequest(s.callId++, 0, Buffer.from('short verifier'), s.authType, 5, s.ctxId, s.ntlm.send);
+    const pdu = Buffer.from(full.subarray(0, full.length - 8)); // an 8-byte verifier
+    pdu.writeUInt16LE(pdu.length, 8);
+    pdu.writeUInt16LE(8, 10);
+    s.conn.send(pdu);
+    const p = await s.conn.next();
+    if (p) expect(p.ptype).toBe(PT.FAULT);
+    expect(await s.conn.waitClosed()).toBe(true);
+  });
+
   it('a replayed request ends the connection', async () => {
     const s = await establish(await connect(), SYNTAX, 6, 'alice', 'Secret123');
     const pdu = buildProtectedRequest(s.callId++, 0, Buffer.from('once only'), s.authType, 6, s.ctxId, s.ntlm.send);
