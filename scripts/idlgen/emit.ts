@@ -268,7 +268,7 @@ export class Emitter {
       case 'handle': case 'void': return;
       case 'struct': c.line(`ws_${ty.def.name}(w, ${v});`); return;
       case 'union': c.line(`ws_${ty.def.name}(w, ${v}, ${this.need(ty.switchIs!, cx)});`); return;
-      case 'ptr': c.line(ty.kind === 'ref' ? 'w.pointer(true);' : `w.pointer(${v} !== null);`); return;
+      case 'ptr': c.line(ty.kind === 'ref' ? 'w.pointer(true);' : ty.kind === 'ptr' ? `w.fullPointer(${v} !== null);` : `w.pointer(${v} !== null);`); return;
       case 'ov': c.line(`w.align(${alignOf(ty.base)});`); c.line(`ov.${ty.codec}.write(w, ${v});`); return;
       case 'str': {
         const W = ty.cs === 'w' ? 'w' : 'c';

@@ -271,13 +271,13 @@ export function encodeEpt_lookupIn(v: ept_lookupIn, littleEndian = true): Buffer
     f = "inquiry_type";
     w.u32(v.inquiry_type);
     f = "object";
-    w.pointer(v.object !== null);
+    w.fullPointer(v.object !== null);
     const p14 = v.object;
     if (p14 !== null) {
       w.guid(p14);
     }
     f = "interface_id";
-    w.pointer(v.interface_id !== null);
+    w.fullPointer(v.interface_id !== null);
     const p15 = v.interface_id;
     if (p15 !== null) {
       ws_rpc_if_id_t(w, p15);
@@ -426,13 +426,13 @@ export function encodeEpt_mapIn(v: ept_mapIn, littleEndian = true): Buffer {
   let ix = -1;
   try {
     f = "object";
-    w.pointer(v.object !== null);
+    w.fullPointer(v.object !== null);
     const p27 = v.object;
     if (p27 !== null) {
       w.guid(p27);
     }
     f = "map_tower";
-    w.pointer(v.map_tower !== null);
+    w.fullPointer(v.map_tower !== null);
     const p28 = v.map_tower;
     if (p28 !== null) {
       ws_twr_t(w, p28);
@@ -508,7 +508,7 @@ export function encodeEpt_mapOut(v: ept_mapOut, littleEndian = true): Buffer {
     w.variance(len31);
     w.checkLength(v.towers.length, len31, 'array');
     for (let i32 = 0; i32 < v.towers.length; i32++) {
-      w.pointer(v.towers[i32] !== null);
+      w.fullPointer(v.towers[i32] !== null);
     }
     for (let i33 = 0; i33 < v.towers.length; i33++) {
       const p34 = v.towers[i33];
@@ -828,7 +828,7 @@ function ws_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
     f = "object";
     w.guid(v.object);
     f = "tower";
-    w.pointer(v.tower !== null);
+    w.fullPointer(v.tower !== null);
     f = "annotation";
     w.cstringFixed(v.annotation, 64);
   } catch (e) {

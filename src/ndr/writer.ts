@@ -2,7 +2,8 @@
  * NDR 2.0 encoder (C706 chapter 14). Every primitive is aligned to its own size relative
  * to the start of the stub; the byte order is chosen per stub (the caller's drep).
  * Referent ids of non-NULL embedded/unique pointers are numbered 0x00020000, 0x00020004, ...
- * in marshalling order, as Windows and Samba do, so responses reproduce their bytes.
+ * in marshalling order, as Windows and Samba do, so responses reproduce their bytes; [ptr]
+ * (full) pointers get 1, 2, 3, ...
  */
 import { NdrError } from './errors';
 import { writeGuid } from './guid';
@@ -200,6 +201,20 @@ export class NdrWriter {
   pointer(present: boolean): boolean {
     if (present) {
       this.u32(FIRST_REFERENT + 4 * this.referents++);
+      return true;
+    }
+    this.u32(0);
+    return false;
+  }
+
+  /**
+   * The referent id of a [ptr] (full) pointer: 1, 2, 3, ... as MIDL's full-pointer table and
+   * Samba number them (Samba shares the counter with unique pointers; so do we). Aliasing is
+   * not tracked: every non-NULL full pointer gets a new id and its pointee.
+   */
+  fullPointer(present: boolean): boolean {
+    if (present) {
+      this.u32(++this.referents);
       return true;
     }
     this.u32(0);

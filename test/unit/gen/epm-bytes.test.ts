@@ -10,9 +10,9 @@ const NIL = { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' };
 const tower = Buffer.from('05001300' + '0d'.repeat(71), 'hex'); // 75 bytes, content opaque here
 
 describe('ept_map', () => {
-  it('encodes the request: full pointers, hoisted tower conformance, handle, max_towers', () => {
+  it('encodes the request: full pointers (ids 1, 2, ...), hoisted tower conformance, handle, max_towers', () => {
     const s = encodeEpt_mapIn({ object: null, map_tower: { tower_length: 75, tower_octet_string: tower }, entry_handle: NIL, max_towers: 4 });
-    expect(s.subarray(0, 16)).toEqual(hex('00000000 00000200 4b000000 4b000000'));
+    expect(s.subarray(0, 16)).toEqual(hex('00000000 01000000 4b000000 4b000000'));
     expect(s.subarray(16, 16 + 75)).toEqual(tower);
     expect(s.subarray(91, 92)).toEqual(hex('00')); // pad to 4
     expect(s.subarray(92, 112)).toEqual(Buffer.alloc(20));
@@ -33,7 +33,7 @@ describe('ept_map', () => {
   it('encodes the response: varying array of tower pointers, deferred towers, status', () => {
     const out = { entry_handle: NIL, num_towers: 1, towers: [{ tower_length: 75, tower_octet_string: tower }], status: 0, max_towers: 4 };
     const s = encodeEpt_mapOut(out);
-    expect(s.subarray(20, 44)).toEqual(hex('01000000 04000000 00000000 01000000 00000200 4b000000'));
+    expect(s.subarray(20, 44)).toEqual(hex('01000000 04000000 00000000 01000000 01000000 4b000000'));
     expect(s.readUInt32LE(44)).toBe(75);
     expect(s.subarray(48, 48 + 75)).toEqual(tower);
     expect(s.readUInt32LE(124)).toBe(0);
@@ -74,7 +74,7 @@ describe('ept_lookup', () => {
     const s = encodeEpt_lookupOut(out);
     // conformance 500, offset 0, actual 2, then entry 0: object, tower referent, annotation offset/actual
     expect(s.subarray(24, 36)).toEqual(hex('f4010000 00000000 02000000'));
-    expect(s.readUInt32LE(36 + 16)).toBe(0x00020000);
+    expect(s.readUInt32LE(36 + 16)).toBe(1); // [ptr] tower: full-pointer id 1
     expect(s.subarray(56, 64)).toEqual(hex('00000000 08000000'));
     expect(s.subarray(64, 72).toString('latin1')).toBe('Witness\0');
     expect(decodeEpt_lookupOut(s)).toEqual(out);
