@@ -17,7 +17,7 @@ export async function addLoopbackAddresses(addresses: readonly string[]): Promis
   for (const a of addresses) {
     if (a === '127.0.0.1') continue; // always on lo
     const r = await runTool('ip', ['addr', 'add', `${a}/8`, 'dev', 'lo'], { timeoutMs: 10_000 });
-    if (r.code !== 0 && !/File exists/i.test(r.stderr)) throw new Error(`ip addr add ${a}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !/File exists|already assigned/i.test(r.stderr)) throw new Error(`ip addr add ${a}: ${r.stderr.trim()}`);
   }
 }
 
