@@ -60,7 +60,7 @@ function armsAlign(def: UnionDef): number {
   return def.arms.reduce((m, a) => Math.max(m, a.ty ? alignOf(a.ty) : 1), 1);
 }
 function unionAlign(def: UnionDef): number {
-  return Math.max(PRIM_SIZE[def.switchType], armsAlign(def));
+  return Math.max(def.noDiscriminant ? 1 : PRIM_SIZE[def.switchType], armsAlign(def));
 }
 
 export function minSize(ty: Ty, depth = 0): number {
@@ -73,7 +73,7 @@ export function minSize(ty: Ty, depth = 0): number {
     case 'handle': case 'void': return 0;
     case 'ptr': return 4;
     case 'struct': return ty.def.fields.reduce((s, f) => s + minSize(f.ty, depth + 1), 0);
-    case 'union': return PRIM_SIZE[ty.def.switchType];
+    case 'union': return ty.def.noDiscriminant ? 0 : PRIM_SIZE[ty.def.switchType];
     case 'carr': return (ty.hoisted ? 0 : 4) + (ty.length ? 8 : 0);
     case 'farr': return ty.length ? 8 : ty.n * minSize(ty.elem, depth + 1);
     case 'str': return (ty.fixed === null && !ty.hoisted ? 12 : 8) + (ty.cs === 'w' ? 2 : 1);
@@ -554,7 +554,7 @@ export class Emitter {
 
     c.open(`function ws_${def.name}(w: NdrWriter, v: ${def.name}, disc: number): void {`);
     // NDR 2.0: the discriminant and the arm align themselves; a union-wide alignment is NDR64's.
-    c.line(`w.${sw}(disc);`);
+    if (!def.noDiscriminant) c.line(`w.${sw}(disc);`);
     c.line('const u = v as any;');
     c.open('switch (disc) {');
     for (const arm of def.arms) {
@@ -586,9 +586,15 @@ export class Emitter {
     c.open(`function rs_${def.name}(r: NdrReader, expected: number | undefined): ${def.name} {`);
     c.line("const f = '';");
     c.line('let ix = -1;');
-    r_alignDisc(c, PRIM_SIZE[def.switchType]);
-    c.line(`const disc = r.${sw}();`);
-    c.line(`if (expected !== undefined && disc !== expected) r.fail(\`union ${def.name} discriminant \${disc} does not match its switch_is value \${expected}\`, at);`);
+    if (def.noDiscriminant) {
+      // encapsulated: the enclosing struct read the discriminant
+      c.line('const at = r.pos;');
+      c.line('const disc = expected as number;');
+    } else {
+      r_alignDisc(c, PRIM_SIZE[def.switchType]);
+      c.line(`const disc = r.${sw}();`);
+      c.line(`if (expected !== undefined && disc !== expected) r.fail(\`union ${def.name} discriminant \${disc} does not match its switch_is value \${expected}\`, at);`);
+    }
     c.open('switch (disc) {');
     for (const arm of def.arms) {
       c.open(caseLabels(arm) + ' {');

@@ -51,6 +51,8 @@ export interface UnionDef {
   name: string;
   switchType: Prim;
   arms: UnionArm[];
+  /** The inner union of an encapsulated union: the enclosing struct carries the discriminant. */
+  noDiscriminant?: boolean;
   pos: SrcPos;
   resolved: boolean;
 }

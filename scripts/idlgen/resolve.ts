@@ -214,37 +214,36 @@ export class Resolver {
       case 'union': {
         const body = t.arms ? t : this.tags.get(`union ${t.tag}`);
         if (!body || body.k !== 'union') throw errorAt(t.pos, `unknown union ${t.tag}`);
-        if (body.encapsulated) throw errorAt(t.pos, 'encapsulated unions (union switch(...)) are not supported; use a non-encapsulated union with [switch_is]');
-        let def = this.defs.get(body) as UnionDef | undefined;
-        if (!def) {
-          const name = nameHint ?? body.tag;
-          if (!name) throw errorAt(t.pos, 'an anonymous union needs a typedef name');
-          const st = tdAttrs.find((a) => a.name === 'switch_type');
-          let switchType: Prim = 'i32';
-          if (st?.type) {
-            const sty = this.resolveSpec(st.type);
-            const base = sty.k === 'enum' ? sty.def.wire : sty.k === 'prim' ? sty.p : null;
-            if (!base || base === 'f32' || base === 'f64') throw errorAt(st.pos, 'expected an integer type in switch_type');
-            switchType = base;
-          }
-          def = { kind: 'union', name, switchType, arms: [], pos: body.pos, resolved: false };
-          this.defs.set(body, def);
-          let defaults = 0;
-          const seenCases = new Set<bigint>();
-          for (const arm of body.arms!) {
-            const cases = arm.cases.map((c) => this.evalConst(c));
-            for (const c of cases) {
-              if (seenCases.has(c)) throw errorAt(arm.pos, `case ${c} appears twice in union ${name}`);
-              seenCases.add(c);
-            }
-            if (arm.isDefault && ++defaults > 1) throw errorAt(arm.pos, `union ${name} has more than one default arm`);
-            const ty = arm.field ? this.finalize(this.applyUse(this.resolveSpec(arm.field.type), arm.field.decl, arm.field.attrs, 'field'), false) : null;
-            if (ty && this.isConformant(ty)) throw errorAt(arm.pos, 'a union arm cannot be conformant');
-            def.arms.push({ cases, isDefault: arm.isDefault, name: arm.field?.decl.name ?? null, ty });
-          }
-          def.resolved = true;
-          this.order.push(def);
+        const known = this.defs.get(body) as UnionDef | StructDef | undefined;
+        if (known) return known.kind === 'struct' ? { k: 'struct', def: known } : { k: 'union', def: known, switchIs: null };
+        const name = nameHint ?? body.tag;
+        if (!name) throw errorAt(t.pos, 'an anonymous union needs a typedef name');
+        if (body.encapsulated) {
+          // union switch (T d) u { ... } is a struct { T d; [switch_is(d)] union u; } on the wire.
+          const enc = body.encapsulated;
+          const dty = this.resolveSpec(enc.type);
+          const base = dty.k === 'enum' ? dty.def.wire : dty.k === 'prim' ? dty.p : null;
+          if (!base || base === 'f32' || base === 'f64' || base === 'u64' || base === 'i64') throw errorAt(body.pos, 'expected a 32-bit or smaller integer discriminant in union switch(...)');
+          const sdef: StructDef = { kind: 'struct', name, fields: [], pos: body.pos, resolved: false };
+          this.defs.set(body, sdef);
+          const armsName = enc.unionName ?? 'u';
+          const udef = this.makeUnion(`${name}_${armsName}`, base, body.arms!, body.pos);
+          udef.noDiscriminant = true;
+          sdef.fields.push({ name: enc.name, ty: dty, pos: body.pos });
+          sdef.fields.push({ name: armsName, ty: { k: 'union', def: udef, switchIs: { k: 'id', name: enc.name, pos: body.pos } }, pos: body.pos });
+          sdef.resolved = true;
+          this.order.push(sdef);
+          return { k: 'struct', def: sdef };
         }
+        const st = tdAttrs.find((a) => a.name === 'switch_type');
+        let switchType: Prim = 'i32';
+        if (st?.type) {
+          const sty = this.resolveSpec(st.type);
+          const base = sty.k === 'enum' ? sty.def.wire : sty.k === 'prim' ? sty.p : null;
+          if (!base || base === 'f32' || base === 'f64' || base === 'u64' || base === 'i64') throw errorAt(st.pos, 'expected a 32-bit or smaller integer type in switch_type');
+          switchType = base;
+        }
+        const def = this.makeUnion(name, switchType, body.arms!, body.pos, body);
         return { k: 'union', def, switchIs: null };
       }
       case 'enum': {
@@ -268,6 +267,27 @@ export class Resolver {
         return { k: 'enum', def };
       }
     }
+  }
+
+  private makeUnion(name: string, switchType: Prim, arms: import('./ast').UnionArm[], pos: SrcPos, key?: TypeSpec): UnionDef {
+    const def: UnionDef = { kind: 'union', name, switchType, arms: [], pos, resolved: false };
+    if (key) this.defs.set(key, def);
+    let defaults = 0;
+    const seenCases = new Set<bigint>();
+    for (const arm of arms) {
+      const cases = arm.cases.map((c) => this.evalConst(c));
+      for (const c of cases) {
+        if (seenCases.has(c)) throw errorAt(arm.pos, `case ${c} appears twice in union ${name}`);
+        seenCases.add(c);
+      }
+      if (arm.isDefault && ++defaults > 1) throw errorAt(arm.pos, `union ${name} has more than one default arm`);
+      const ty = arm.field ? this.finalize(this.applyUse(this.resolveSpec(arm.field.type), arm.field.decl, arm.field.attrs, 'field'), false) : null;
+      if (ty && this.isConformant(ty)) throw errorAt(arm.pos, 'a union arm cannot be conformant');
+      def.arms.push({ cases, isDefault: arm.isDefault, name: arm.field?.decl.name ?? null, ty });
+    }
+    def.resolved = true;
+    this.order.push(def);
+    return def;
   }
 
   private resolveStructFields(def: StructDef, fields: Field[]): void {

@@ -222,3 +222,14 @@ describe('recursive types', () => {
     expect(() => m.encodeFIn({ head: cyclic })).toThrow(/nested deeper than 256 levels/);
   });
 });
+
+describe('encapsulated unions', () => {
+  const m = compileIdl(iface('void f([in] E e);', 'typedef union switch (short kind) arm { case 1: long a; case 2: case 3: short b; default: ; } E;'));
+
+  it('codes union switch(...) as the discriminant (once) and the selected arm', () => {
+    expect(m.encodeFIn({ e: { kind: 1, arm: { a: 9 } } })).toEqual(hex('0100 0000 09000000'));
+    expect(m.encodeFIn({ e: { kind: 3, arm: { b: 7 } } })).toEqual(hex('0300 0700'));
+    expect(m.encodeFIn({ e: { kind: 8, arm: {} } })).toEqual(hex('0800'));
+    for (const e of [{ kind: 1, arm: { a: 9 } }, { kind: 2, arm: { b: 1 } }, { kind: 5, arm: {} }]) expect(m.decodeFIn(m.encodeFIn({ e }))).toEqual({ e });
+  });
+});
