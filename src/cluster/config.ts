@@ -330,7 +330,14 @@ export function parseConfig(text: string, sourceName: string): WitnessdConfig {
       }),
     );
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml throws (ReferenceError) for an alias without its anchor or an alias bomb; found by
+    // the config fuzzer (test/fuzz-corpus/config/).
+    throw new ConfigError([{ file: sourceName, line: 1, column: 1, field: '', message: `YAML aliases: ${(e as Error).message}` }]);
+  }
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([{ file: sourceName, line: 1, column: 1, field: '', message: 'the configuration must be a YAML mapping (nodes:, svms:, ...)' }]);
   }
