@@ -97,6 +97,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       unusedTimeoutMs: config.timeouts.unusedRegistrationSeconds * 1000,
       keepAliveMaxSeconds: config.timeouts.keepAliveMaxSeconds,
       maxRegistrations: config.limits.maxRegistrations,
+      maxRegistrationsPerClient: config.limits.maxRegistrationsPerClient,
       ...o.witnessOptions,
     },
   });

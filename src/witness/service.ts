@@ -22,6 +22,8 @@ export interface WitnessOptions {
   /** How often the unused sweep runs. */
   readonly sweepIntervalMs: number;
   readonly maxRegistrations: number;
+  /** Registrations one client (one association group: its connections share handles) may hold. */
+  readonly maxRegistrationsPerClient: number;
   readonly maxPendingChanges: number;
   readonly maxWaitersPerRegistration: number;
   /** Upper bound on a RegisterEx KeepAliveTimeout (seconds); undefined honours the client. */
@@ -33,6 +35,7 @@ export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
   unusedTimeoutMs: 30_000,
   sweepIntervalMs: 5_000,
   maxRegistrations: 200_000,
+  maxRegistrationsPerClient: 64,
   maxPendingChanges: 64,
   maxWaitersPerRegistration: 8,
 };
@@ -126,6 +129,14 @@ export class WitnessService {
     }
     if (this.registry.size >= this.options.maxRegistrations) {
       this.log.warn({ op, client: args.clientName, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
+      return { result: WERR.NO_SYSTEM_RESOURCES };
+    }
+    const held = this.byGroup.get(ctx.associationGroup.id)?.regs.size ?? 0;
+    if (held >= this.options.maxRegistrationsPerClient) {
+      this.log.warn(
+        { op, client: args.clientName, remote: ctx.remoteAddress, assocGroup: ctx.associationGroup.id, limit: this.options.maxRegistrationsPerClient },
+        'registration refused: per-client limit reached',
+      );
       return { result: WERR.NO_SYSTEM_RESOURCES };
     }
     const owner = ownerOf(ctx);
