@@ -17,6 +17,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeFloors, syntaxFloor } from '../../src/rpc/epm/tower';
 import { encodeEpt_mapIn, Epm_SYNTAX } from '../../src/gen/epm';
+import { fmtSummary, pairedRatio, summarize } from './lib/stats';
+import type { BenchRow } from './lib/types';
 
 const NDR = { uuid: '8a885d04-1ceb-11c9-9fe8-08002b104860', major: 2, minor: 0 };
 const HOST = '127.0.0.1';
@@ -297,62 +299,72 @@ async function startSamba(): Promise<Target | string> {
 
 // ---------------------------------------------------------------- reporting
 
-interface Stat { min: number; median: number; max: number; serverCpu: number; clientCpu: number }
+interface Sample { rate: number; serverCpu: number; clientCpu: number }
 
-async function measure(t: Target, runs: number, fn: () => Promise<number>): Promise<Stat> {
-  const vals: number[] = [];
-  let serverCpu = 0;
-  let clientCpu = 0;
-  for (let i = 0; i < runs; i++) {
-    const pids = t.pids();
-    const s0 = cpuSeconds(pids);
-    const c0 = process.cpuUsage();
-    const w0 = process.hrtime.bigint();
-    vals.push(await fn());
-    const wall = Number(process.hrtime.bigint() - w0) / 1e9;
-    const c = process.cpuUsage(c0);
-    serverCpu += (cpuSeconds(pids) - s0) / wall;
-    clientCpu += (c.user + c.system) / 1e6 / wall;
-  }
-  vals.sort((a, b) => a - b);
-  return { min: vals[0], median: vals[Math.floor(vals.length / 2)], max: vals[vals.length - 1], serverCpu: serverCpu / runs, clientCpu: clientCpu / runs };
+/** One measurement with both processes' CPU as percent of one core over the window. */
+async function sample(t: Target, fn: () => Promise<number>): Promise<Sample> {
+  const pids = t.pids();
+  const s0 = cpuSeconds(pids);
+  const c0 = process.cpuUsage();
+  const w0 = process.hrtime.bigint();
+  const rate = await fn();
+  const wall = Number(process.hrtime.bigint() - w0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { rate, serverCpu: ((cpuSeconds(pids) - s0) / wall) * 100, clientCpu: ((c.user + c.system) / 1e6 / wall) * 100 };
 }
 
-export interface RpcBenchResult {
-  readonly name: string;
-  readonly ours: Stat;
-  readonly samba: Stat | undefined;
-  readonly ratio: number | undefined;
-}
+/** The figure PERF.md sets for the endpoint mapper: at least 1.5x Samba's rate. */
+const TARGET_RATIO = 1.5;
 
-const fmt = (s: Stat) => `${s.median.toFixed(0).padStart(7)}/s (min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)}; server CPU ${(s.serverCpu * 100).toFixed(0)}%, client CPU ${(s.clientCpu * 100).toFixed(0)}%)`;
-
-export async function run(opts: { quick: boolean }): Promise<RpcBenchResult[]> {
+export async function run(opts: { quick: boolean; reps?: number; log?: (m: string) => void }): Promise<BenchRow[]> {
   const ms = opts.quick ? 1000 : 5000;
-  const runs = 3;
+  const reps = Math.max(opts.reps ?? 3, 1);
+  const log = opts.log ?? ((m: string) => console.error(m));
   const ours = await startOurs();
   const samba = await startSamba();
-  if (typeof samba === 'string') console.log(`!!! Samba baseline unavailable: ${samba}`);
-  const cases: Array<[string, (t: Target) => Promise<number>]> = [
-    ['ept_map, 1 connection', (t) => requestsPerSecond(t.port, 1, ms)],
-    ['ept_map, 50 connections', (t) => requestsPerSecond(t.port, 50, ms)],
-    ['connect+bind+ept_map+close, 1 in flight', (t) => connectsPerSecond(t.port, ms)],
+  if (typeof samba === 'string') log(`!!! rpc: Samba baseline unavailable: ${samba}`);
+  const cases: Array<[string, string, (t: Target) => Promise<number>]> = [
+    ['ept_map, 1 connection', 'req/s', (t) => requestsPerSecond(t.port, 1, ms)],
+    ['ept_map, 50 connections', 'req/s', (t) => requestsPerSecond(t.port, 50, ms)],
+    ['connect+bind+ept_map+close, 1 in flight', 'conn/s', (t) => connectsPerSecond(t.port, ms)],
   ];
-  const results: RpcBenchResult[] = [];
+  const rows: BenchRow[] = [];
   try {
-    for (const [name, fn] of cases) {
-      const o = await measure(ours, runs, () => fn(ours));
-      const s = typeof samba === 'string' ? undefined : await measure(samba, runs, () => fn(samba));
-      const ratio = s ? o.median / s.median : undefined;
-      results.push({ name, ours: o, samba: s, ratio });
-      console.log(`${name}\n  witnessd:      ${fmt(o)}`);
-      if (s) console.log(`  samba-dcerpcd: ${fmt(s)}\n  ratio witnessd/samba (median): ${ratio!.toFixed(2)}x`);
+    for (const [name, unit, fn] of cases) {
+      const o: Sample[] = [];
+      const b: Sample[] = [];
+      // Interleaved, so that both servers see the same background load; ratios are paired.
+      for (let i = 0; i < reps; i++) {
+        o.push(await sample(ours, () => fn(ours)));
+        if (typeof samba !== 'string') b.push(await sample(samba, () => fn(samba)));
+      }
+      const value = summarize(o.map((x) => x.rate));
+      const row: BenchRow = {
+        suite: 'rpc', name, unit, better: 'higher', value,
+        cpu: {
+          unit: '%',
+          client: summarize(o.map((x) => x.clientCpu)),
+          server: summarize(o.map((x) => x.serverCpu)),
+          ...(b.length ? { baselineClient: summarize(b.map((x) => x.clientCpu)), baselineServer: summarize(b.map((x) => x.serverCpu)) } : {}),
+        },
+        ...(b.length ? (() => {
+          const ratio = pairedRatio(o.map((x) => x.rate), b.map((x) => x.rate));
+          return {
+            baseline: { name: 'samba-dcerpcd (rpcd_epmapper)', value: summarize(b.map((x) => x.rate)) },
+            ratio,
+            target: { text: `>= ${TARGET_RATIO}x Samba`, met: ratio.median >= TARGET_RATIO },
+          };
+        })() : { notes: [`Samba baseline unavailable: ${samba as string}`] }),
+      };
+      rows.push(row);
+      log(`rpc: ${name}: witnessd ${fmtSummary(row.value, unit)}` +
+        (row.baseline ? `; samba ${fmtSummary(row.baseline.value, unit)}; ratio ${fmtSummary(row.ratio)}x` : ''));
     }
   } finally {
     await ours.stop();
     if (typeof samba !== 'string') await samba.stop();
   }
-  return results;
+  return rows;
 }
 
 function inPrivateNetns(): boolean {
@@ -373,7 +385,15 @@ if (require.main === module) {
     const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec "${process.execPath}" ${process.execArgv.join(' ')} ${me}`], { stdio: 'inherit' });
     process.exit(r.status ?? 1);
   } else {
-    run({ quick: process.argv.includes('--quick') }).then(() => process.exit(0), (e) => {
+    run({ quick: process.argv.includes('--quick'), log: (m) => console.log(m) }).then((rows) => {
+      for (const r of rows) {
+        console.log(`${r.name}: witnessd ${fmtSummary(r.value, r.unit)} (server CPU ${fmtSummary(r.cpu?.server, '%')}, client CPU ${fmtSummary(r.cpu?.client, '%')})`);
+        if (r.baseline) {
+          console.log(`  samba-dcerpcd ${fmtSummary(r.baseline.value, r.unit)} (server CPU ${fmtSummary(r.cpu?.baselineServer, '%')}); ratio ${fmtSummary(r.ratio)}x; ${r.target!.met ? 'MET' : 'MISSED'} ${r.target!.text}`);
+        }
+      }
+      process.exit(0);
+    }, (e) => {
       console.error(e);
       process.exit(1);
     });
