@@ -14,7 +14,7 @@ import { applyEvent } from './events';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
-import { validateRegistration } from './validate';
+import { clip, validateRegistration } from './validate';
 
 export interface WitnessOptions {
   /** Decision 9: a V2 registration with no waiting AsyncNotify for this long is removed. */
@@ -124,7 +124,10 @@ export class WitnessService {
     const op = ex ? 'RegisterEx' : 'Register';
     const v = validateRegistration(this.model, args, ex);
     if (!v.ok) {
-      this.log.info({ op, client: args.clientName, netName: args.netName, ip: args.ipAddress, share: args.shareName, result: werrName(v.result), reason: v.reason }, 'registration refused');
+      this.log.info(
+        { op, client: clip(args.clientName), netName: clip(args.netName), ip: clip(args.ipAddress), share: clip(args.shareName), result: werrName(v.result), reason: v.reason },
+        'registration refused',
+      );
       return { result: v.result };
     }
     if (this.registry.size >= this.options.maxRegistrations) {

@@ -13,6 +13,12 @@ export type Validated =
 
 const eqi = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
+/**
+ * Longest ClientComputerName we keep (a DNS name is at most 255 octets). It is the only
+ * client string stored unchecked, so it is bounded rather than trusted.
+ */
+export const MAX_CLIENT_NAME = 1024;
+
 /** The SVM whose CIFS NetBIOS name, DNS name or an alias is `netName` (case-insensitive). */
 export function svmByNetName(model: ClusterModelView, netName: string): SvmView | undefined {
   if (netName === '') return undefined;
@@ -29,18 +35,27 @@ export function validateRegistration(model: ClusterModelView, args: RegisterArgs
   if (args.netName === undefined || args.ipAddress === undefined || args.clientName === undefined) {
     return { ok: false, result: WERR.INVALID_PARAMETER, reason: 'NULL NetName, IpAddress or ClientComputerName' };
   }
+  if (args.clientName.length > MAX_CLIENT_NAME) {
+    return { ok: false, result: WERR.INVALID_PARAMETER, reason: `ClientComputerName of ${args.clientName.length} characters` };
+  }
   const svm = svmByNetName(model, args.netName);
-  if (!svm) return { ok: false, result: WERR.INVALID_PARAMETER, reason: `unknown NetName '${args.netName}'` };
+  if (!svm) return { ok: false, result: WERR.INVALID_PARAMETER, reason: `unknown NetName '${clip(args.netName)}'` };
   let share: ShareView | undefined;
   if (ex && args.shareName !== undefined) {
     share = model.shares(svm.name).find((s) => eqi(s.name, args.shareName as string));
     if (!share) {
-      return { ok: false, result: WERR.INVALID_STATE, reason: `share '${args.shareName}' is not a share of ${svm.name}` };
+      return { ok: false, result: WERR.INVALID_STATE, reason: `share '${clip(args.shareName)}' is not a share of ${svm.name}` };
     }
   }
   const lif = args.ipAddress === '' ? undefined : model.lifByAddress(args.ipAddress.trim());
   if (!lif || lif.svm !== svm.name) {
-    return { ok: false, result: WERR.INVALID_STATE, reason: `'${args.ipAddress}' is not a data LIF of ${svm.name}` };
+    return { ok: false, result: WERR.INVALID_STATE, reason: `'${clip(args.ipAddress)}' is not a data LIF of ${svm.name}` };
   }
   return { ok: true, svm, lif, share };
+}
+
+/** A client string as it may appear in a log line. */
+export function clip(s: string | undefined, max = 128): string | undefined {
+  if (s === undefined || s.length <= max) return s;
+  return `${s.slice(0, max)}…(${s.length} chars)`;
 }

@@ -48,6 +48,11 @@ describe('Register (opnum 1) validation order and WERRORs (Decisions 4–5)', ()
     expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.12', clientName: 'h' }, false).result).toBe(WERR.OK);
   });
 
+  test('an overlong ClientComputerName is refused with 0x57 (it is the one string kept unchecked)', () => {
+    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'x'.repeat(1025) }, false).result).toBe(WERR.INVALID_PARAMETER);
+    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'x'.repeat(1024) }, false).result).toBe(WERR.OK);
+  });
+
   test('an empty ClientComputerName is not NULL and is accepted', () => {
     expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: '' }, false).result).toBe(WERR.OK);
   });
