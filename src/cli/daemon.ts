@@ -11,7 +11,7 @@ import {
   ClusterModel, HealthWatcher, reloadConfigFile, type AuthLevelName, type ReloadOutcome, type WitnessdConfig,
 } from '../cluster';
 import { DispatchFault, type RpcInterface } from '../ndr/dispatch';
-import { AuthLevel, RpcServer, type CallContext, type RpcEndpoint } from '../rpc';
+import { AuthLevel, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createWitnessService, type WitnessOptions, type WitnessServiceHandle } from '../witness';
 
@@ -24,6 +24,8 @@ export interface WitnessdOptions {
   readonly witnessPort?: number;
   readonly adminAddress?: string;
   readonly witnessOptions?: Partial<WitnessOptions>;
+  /** RPC runtime limits over the configured ones (tests lower the idle limit; the hostile tests raise maxConnections). */
+  readonly rpcLimits?: Partial<RpcLimits>;
   /** Serve clusapi (MS-CMRP resources) on the witness port. Default true. */
   readonly clusapi?: boolean;
 }
@@ -119,7 +121,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   const rpc = new RpcServer({
     logger: logger.child({ room: 'rpc' }),
     minAuthLevel,
-    limits: { maxPendingCallsPerConnection: config.limits.maxPendingCallsPerConnection },
+    limits: { maxPendingCallsPerConnection: config.limits.maxPendingCallsPerConnection, ...o.rpcLimits },
     securityProviders: [createNtlmsspProvider(authOptions), createSpnegoProvider(authOptions)],
   });
 
