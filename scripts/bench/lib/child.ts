@@ -4,7 +4,7 @@
  * request has a time limit, and a child exits when its parent goes away, so a crashed
  * benchmark leaves nothing behind.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -20,6 +20,11 @@ export interface ForkOptions {
   readonly nodeFlags?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   readonly readyTimeoutMs?: number;
+  /**
+   * Run in a private network namespace (unshare -n, as root): ports 135/445 are free there
+   * and loopback addresses can be added without touching the host.
+   */
+  readonly netns?: boolean;
 }
 
 /** Transpile-and-cache hook (lib/register.js): forking a helper costs well under a second. */
@@ -57,12 +62,16 @@ export class Child {
   static async fork(name: string, script: string, o: ForkOptions = {}): Promise<Child> {
     const out = o.logFile ? fs.openSync(o.logFile, 'a') : 'ignore';
     const execArgv = [...(o.gc ? ['--expose-gc'] : []), ...(o.nodeFlags ?? []), ...TS_HOOK];
-    const proc = fork(path.resolve(__dirname, script), [], {
-      execArgv,
-      cwd: path.resolve(__dirname, '../../..'),
-      stdio: ['ignore', out, out, 'ipc'],
-      env: { ...process.env, ...o.env },
-    });
+    const file = path.resolve(__dirname, script);
+    const cwd = path.resolve(__dirname, '../../..');
+    const env = { ...process.env, ...o.env };
+    const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+    // The IPC channel is fd 3 and NODE_CHANNEL_FD says so; it survives unshare and exec.
+    const proc = o.netns
+      ? spawn('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec ${[process.execPath, ...execArgv, file].map(quote).join(' ')}`], {
+        cwd, env, stdio: ['ignore', out, out, 'ipc'],
+      })
+      : fork(file, [], { execArgv, cwd, env, stdio: ['ignore', out, out, 'ipc'] });
     if (typeof out === 'number') fs.closeSync(out);
     const child = new Child(name, proc);
     await child.request('ping', {}, o.readyTimeoutMs ?? 60_000);

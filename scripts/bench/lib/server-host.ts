@@ -5,6 +5,7 @@
  * baseline server that holds idle sockets and writes one message to each.
  */
 import * as net from 'node:net';
+import * as v8 from 'node:v8';
 import pino from 'pino';
 import { startWitnessd, type Witnessd } from '../../../src/cli/daemon';
 import { demoConfig, type WitnessdConfig } from '../../../src/cluster';
@@ -60,6 +61,11 @@ serve(
     'witnessd-stop': async () => {
       await daemon?.close();
       daemon = undefined;
+    },
+    /** For diagnosis of the memory figure: a heap snapshot file (after a full GC). */
+    'heap-snapshot': (a: { file: string }) => {
+      (global as { gc?: () => void }).gc?.();
+      return v8.writeHeapSnapshot(a.file);
     },
     'raw-listen': (a: { host: string }) =>
       new Promise<number>((resolve, reject) => {
