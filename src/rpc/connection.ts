@@ -31,6 +31,30 @@ export class CallAborted extends Error {
   }
 }
 
+/**
+ * A call's abort state. The AbortController is made only when the service looks at
+ * ctx.signal (most calls never do), and is born aborted if the call already was.
+ */
+class CallAbort {
+  private ctrl: AbortController | undefined;
+  reason: CallAborted | undefined;
+  get signal(): AbortSignal {
+    if (!this.ctrl) {
+      this.ctrl = new AbortController();
+      if (this.reason) this.ctrl.abort(this.reason);
+    }
+    return this.ctrl.signal;
+  }
+  get aborted(): boolean {
+    return this.reason !== undefined;
+  }
+  abort(reason: CallAborted): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.ctrl?.abort(reason);
+  }
+}
+
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
   readonly options: ResolvedOptions;
@@ -67,7 +91,7 @@ interface Call {
   readonly le: boolean;
   readonly auth: AuthState | undefined;
   readonly noReply: boolean;
-  readonly abort: AbortController;
+  readonly abort: CallAbort;
   readonly settled: Promise<void>;
   /** True once an answer went out (or none is due any more). */
   done: boolean;
@@ -421,11 +445,12 @@ export class Connection {
         return;
       }
     }
-    const abort = new AbortController();
+    const abort = new CallAbort();
     const ctx: CallContext = {
       callId: r.callId, connectionId: this.id, associationGroup: this.group!,
       localAddress: this.localAddress, localPort: this.localPort, remoteAddress: this.remoteAddress, remotePort: this.remotePort,
-      identity: r.auth?.security.identity, authLevel: level, signal: abort.signal,
+      identity: r.auth?.security.identity, authLevel: level,
+      get signal() { return abort.signal; },
     };
     let call!: Call;
     let p: Promise<Buffer>;
@@ -477,8 +502,8 @@ export class Connection {
       } else {
         this.log.info({ iface: iface.name, opnum: call.opnum, why: (err as Error).message }, 'bad stub data');
       }
-    } else if (call.abort.signal.aborted) {
-      const kind = (call.abort.signal.reason as CallAborted | undefined)?.kind;
+    } else if (call.abort.aborted) {
+      const kind = call.abort.reason?.kind;
       status = kind === 'shutdown' ? FaultStatus.SERVER_UNAVAILABLE : FaultStatus.NCA_S_FAULT_CANCEL;
     } else {
       status = FaultStatus.NCA_S_FAULT_UNSPEC;
@@ -563,7 +588,7 @@ export class Connection {
     this.idleTimer = undefined;
     for (const c of this.calls.values()) {
       c.done = true;
-      if (!c.abort.signal.aborted) c.abort.abort(new CallAborted('closed'));
+      c.abort.abort(new CallAborted('closed'));
     }
     this.calls.clear();
     this.reassembly.clear();

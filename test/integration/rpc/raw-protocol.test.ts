@@ -425,6 +425,9 @@ describe('graceful close', () => {
     const got = [await c.recv(), await c.recv()].map((p) => [p.callId, p.ptype, p.status]);
     expect(got).toEqual([[2, PT.FAULT, 0x6ba], [3, PT.FAULT, 0x6ba]]);
     expect((h.iface.aborted[0].reason as CallAborted).kind).toBe('shutdown');
+    // A signal first looked at after the abort is born aborted, with the same reason.
+    expect(h.iface.contexts[1].signal.aborted).toBe(true);
+    expect((h.iface.contexts[1].signal.reason as CallAborted).kind).toBe('shutdown');
     await c.waitClosed();
     await closing;
     expect(h.server.connectionCount).toBe(0);
