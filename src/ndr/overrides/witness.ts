@@ -113,11 +113,10 @@ function checkType(t: unknown, at: number): void {
   if (t !== 1 && t !== 2 && t !== 3 && t !== 4) throw new NdrError(`RESP_ASYNC_NOTIFY: unknown MessageType ${String(t)}`, at);
 }
 
-/** Encode the records of one response into the MessageBuffer bytes (little-endian, packed). */
-export function encodeMessageBuffer(v: RESP_ASYNC_NOTIFY, at = 0): Buffer {
+/** Check the records of one response and return the MessageBuffer size they need. */
+export function messageBufferSize(v: RESP_ASYNC_NOTIFY, at = 0): number {
   checkType(v.MessageType, at);
   if (!Array.isArray(v.Messages)) throw new NdrError('RESP_ASYNC_NOTIFY: Messages must be an array', at);
-  // Size everything first, then write into one buffer.
   let total = 0;
   if (v.MessageType === 1) {
     for (const m of v.Messages as RESOURCE_CHANGE[]) {
@@ -131,14 +130,17 @@ export function encodeMessageBuffer(v: RESP_ASYNC_NOTIFY, at = 0): Buffer {
       total += 12 + 24 * list.IPAddrInfo.length;
     }
   }
-  const b = Buffer.alloc(total);
-  let p = 0;
+  return total;
+}
+
+/** Write the records (checked by messageBufferSize) at b[p..]; b must be zero there. */
+function writeMessages(v: RESP_ASYNC_NOTIFY, b: Buffer, p: number, at: number): void {
   if (v.MessageType === 1) {
     for (const m of v.Messages as RESOURCE_CHANGE[]) {
-      const len = 8 + 2 * (m.ResourceName.length + 1);
+      const name = m.ResourceName;
+      const len = 8 + 2 * (name.length + 1);
       b.writeUInt32LE(len, p);
       b.writeUInt32LE(m.ChangeType, p + 4);
-      const name = m.ResourceName;
       for (let i = 0, o = p + 8; i < name.length; i++, o += 2) {
         const c = name.charCodeAt(i);
         b[o] = c & 0xff;
@@ -146,22 +148,30 @@ export function encodeMessageBuffer(v: RESP_ASYNC_NOTIFY, at = 0): Buffer {
       }
       p += len; // the NUL is already zero
     }
-  } else {
-    for (const list of v.Messages as IPADDR_INFO_LIST[]) {
-      const len = 12 + 24 * list.IPAddrInfo.length;
-      b.writeUInt32LE(len, p);
-      b.writeUInt32LE(list.IPAddrInfo.length, p + 8);
-      for (let i = 0; i < list.IPAddrInfo.length; i++) {
-        const ip = list.IPAddrInfo[i];
-        const o = p + 12 + 24 * i;
-        if (!Number.isInteger(ip?.Flags) || ip.Flags < 0 || ip.Flags > 0xffffffff) throw new NdrError(`IPADDR_INFO.Flags out of range: ${ip?.Flags}`, at);
-        b.writeUInt32LE(ip.Flags, o);
-        if (!parseIpv4Into(ip.IPV4, b, o + 4)) throw new NdrError(`not an IPv4 address: ${JSON.stringify(ip.IPV4)}`, at);
-        ipv6ToBytes(ip.IPV6, at).copy(b, o + 8);
-      }
-      p += len;
-    }
+    return;
   }
+  for (const list of v.Messages as IPADDR_INFO_LIST[]) {
+    const len = 12 + 24 * list.IPAddrInfo.length;
+    b.writeUInt32LE(len, p);
+    b.writeUInt32LE(0, p + 4);
+    b.writeUInt32LE(list.IPAddrInfo.length, p + 8);
+    for (let i = 0; i < list.IPAddrInfo.length; i++) {
+      const ip = list.IPAddrInfo[i];
+      const o = p + 12 + 24 * i;
+      if (!Number.isInteger(ip?.Flags) || ip.Flags < 0 || ip.Flags > 0xffffffff) throw new NdrError(`IPADDR_INFO.Flags out of range: ${ip?.Flags}`, at);
+      b.writeUInt32LE(ip.Flags, o);
+      if (!parseIpv4Into(ip.IPV4, b, o + 4)) throw new NdrError(`not an IPv4 address: ${JSON.stringify(ip.IPV4)}`, at);
+      const v6 = ipv6ToBytes(ip.IPV6, at);
+      for (let k = 0; k < 16; k++) b[o + 8 + k] = v6[k];
+    }
+    p += len;
+  }
+}
+
+/** Encode the records of one response into the MessageBuffer bytes (little-endian, packed). */
+export function encodeMessageBuffer(v: RESP_ASYNC_NOTIFY, at = 0): Buffer {
+  const b = Buffer.alloc(messageBufferSize(v, at));
+  writeMessages(v, b, 0, at);
   return b;
 }
 
@@ -184,15 +194,10 @@ export function decodeMessageBuffer(type: number, count: number, buf: Buffer, st
     if (type === 1) {
       if (len < 10 || (len & 1) !== 0) fail(`RESOURCE_CHANGE Length ${len} is invalid`);
       const ChangeType = buf.readUInt32LE(p + 4);
-      let name = '';
       let o = p + 8;
-      for (; o + 1 < p + len; o += 2) {
-        const c = buf[o] | (buf[o + 1] << 8);
-        if (c === 0) break;
-        name += String.fromCharCode(c);
-      }
+      while (o + 1 < p + len && (buf[o] | buf[o + 1]) !== 0) o += 2;
       if (o + 1 >= p + len) fail('RESOURCE_CHANGE.ResourceName is not NUL-terminated within its Length');
-      messages.push({ ChangeType, ResourceName: name });
+      messages.push({ ChangeType, ResourceName: buf.toString('utf16le', p + 8, o) });
     } else {
       const k = buf.readUInt32LE(p + 8);
       if (k > (end - p - 12) / 24 || len !== 12 + 24 * k) fail(`IPADDR_INFO_LIST Length ${len} does not match ${k} IPADDR_INFO entries`);
@@ -211,35 +216,53 @@ export function decodeMessageBuffer(type: number, count: number, buf: Buffer, st
 
 // ---- RESP_ASYNC_NOTIFY as an NDR type (scalars / deferred buffer) ----
 
+// Scalars and buffers of one value are coded back to back (a top-level pointee), so one slot
+// carries what the scalars phase learnt to the buffers phase; a WeakMap covers other orders.
 interface Pending {
   length: number;
   count: number;
   present: boolean;
 }
 const pending = new WeakMap<object, Pending>();
-let lastValue: RESP_ASYNC_NOTIFY | null = null;
-let lastBody: Buffer | null = null;
+let slotValue: object | null = null;
+let slotInfo: Pending | null = null;
+
+function stash(v: object, info: Pending): void {
+  if (slotValue !== null && slotInfo !== null) pending.set(slotValue, slotInfo);
+  slotValue = v;
+  slotInfo = info;
+}
+
+function unstash(v: object): Pending | undefined {
+  if (v === slotValue) {
+    const info = slotInfo!;
+    slotValue = null;
+    slotInfo = null;
+    return info;
+  }
+  const info = pending.get(v);
+  pending.delete(v);
+  return info;
+}
 
 export const respAsyncNotify: NdrTypeCodec<RESP_ASYNC_NOTIFY> = {
   writeScalars(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
     if (v === null || typeof v !== 'object') w.fail('RESP_ASYNC_NOTIFY: object expected');
-    const body = encodeMessageBuffer(v, w.offset);
+    const length = messageBufferSize(v, w.offset);
     const present = v.Messages.length > 0;
     w.u32(v.MessageType);
-    w.u32(body.length);
+    w.u32(length);
     w.u32(v.Messages.length);
     w.pointer(present);
-    // writeBuffers for the same value follows (a top-level pointee): keep its body at hand.
-    lastValue = v;
-    lastBody = body;
+    stash(v, { length, count: v.Messages.length, present });
   },
   writeBuffers(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
-    const body = v === lastValue && lastBody ? lastBody : encodeMessageBuffer(v, w.offset);
-    lastValue = null;
-    lastBody = null;
-    if (body.length === 0 && v.Messages.length === 0) return;
-    w.conformance(body.length);
-    w.bytes(body);
+    const p = unstash(v) ?? { length: messageBufferSize(v, w.offset), count: v.Messages.length, present: v.Messages.length > 0 };
+    if (!p.present) return;
+    w.conformance(p.length);
+    const at = w.offset;
+    const { buf, off } = w.reserve(p.length);
+    writeMessages(v, buf, off, at);
   },
   readScalars(r: NdrReader): RESP_ASYNC_NOTIFY {
     const at = r.pos;
@@ -252,12 +275,11 @@ export const respAsyncNotify: NdrTypeCodec<RESP_ASYNC_NOTIFY> = {
     }
     if (!present) checkType(MessageType, at);
     const v = { MessageType, Messages: [] } as unknown as RESP_ASYNC_NOTIFY;
-    pending.set(v, { length, count, present });
+    stash(v, { length, count, present });
     return v;
   },
   readBuffers(r: NdrReader, v: RESP_ASYNC_NOTIFY): void {
-    const p = pending.get(v);
-    pending.delete(v);
+    const p = unstash(v);
     if (!p || !p.present) return;
     const at = r.pos;
     const max = r.u32();
