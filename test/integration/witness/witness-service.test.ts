@@ -7,7 +7,7 @@ import { epmMapTcpPort } from '../../../src/client/epm';
 import { WITNESS_SYNTAX, witnessCalls, type ContextHandle } from '../../../src/client/witness-calls';
 import { WitnessClient } from '../../../src/client/witness-client';
 import { MessageType, WERR } from '../../../src/witness/constants';
-import { SCENARIOS, runScenario } from '../../../scripts/drill';
+import { SCENARIOS, formatReport, runScenario } from '../../../scripts/drill';
 import { remoteTarget } from '../../../scripts/drill-target';
 import { startTestWitnessd, type TestWitnessd } from '../../../scripts/drill-witnessd';
 
@@ -232,4 +232,36 @@ describe('Witness service over DCE/RPC on loopback', () => {
     expect(r.ok).toBe(r.expected);
     expect(r.expected).toBe(s === 'share-move' ? 6 : 3);
   }, 30_000);
+});
+
+describe('the drill reports misses', () => {
+  test('an event that never happens: every expected client is listed as having got nothing', async () => {
+    const d = await startTestWitnessd();
+    try {
+      const real = await remoteTarget(d.adminUrl, d.clientBase);
+      // The admin action is swallowed, so nobody hears anything.
+      const target = { ...real, admin: async () => undefined };
+      const r = await runScenario(target, 'unplanned', 4, 1500);
+      expect(r.ok).toBe(0);
+      expect(r.expected).toBe(2);
+      expect(r.problems.filter((p) => /got nothing/.test(p))).toHaveLength(2);
+      expect(formatReport(r)).toMatch(/unplanned: 0\/2 expected notifications correct[\s\S]*! drill-unplanned-0 \(lif1\) got nothing/);
+    } finally {
+      await d.close();
+    }
+  });
+
+  test('a notification nobody should get is reported', async () => {
+    const d = await startTestWitnessd();
+    try {
+      const real = await remoteTarget(d.adminUrl, d.clientBase);
+      // Fail the other node instead: the clients of lif2 hear about it, those of lif1 do not.
+      const target = { ...real, admin: (action: string, args: Record<string, string>) => real.admin(action, action === 'node-fail' || action === 'node-recover' ? { node: 'node2' } : args) };
+      const r = await runScenario(target, 'unplanned', 4, 1500);
+      expect(r.problems.some((p) => /drill-unplanned-1 \(lif2\) should get nothing, got RESOURCE_CHANGE SOFS:UNAVAILABLE/.test(p))).toBe(true);
+      expect(r.problems.some((p) => /drill-unplanned-0 \(lif1\) got nothing/.test(p))).toBe(true);
+    } finally {
+      await d.close();
+    }
+  });
 });
