@@ -157,6 +157,18 @@ describe('UnRegister (opnum 2) / UnRegisterEx (opnum 5)', () => {
     svc.close();
   });
 
+  test('maxRegistrationsPerClient bounds one association group, not the others; freed slots count again', () => {
+    const { svc } = setup({ maxRegistrationsPerClient: 2 });
+    const g = ctx(new FakeGroup(1));
+    const h = registerV1(svc, g);
+    registerV1(svc, g);
+    expect(svc.register(g, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'h' }, false).result).toBe(WERR.NO_SYSTEM_RESOURCES);
+    registerV1(svc, ctx(new FakeGroup(2)));
+    expect(svc.unRegister(g, h)).toBe(WERR.OK);
+    registerV1(svc, g);
+    svc.close();
+  });
+
   test('maxRegistrations → ERROR_NO_SYSTEM_RESOURCES', () => {
     const { svc } = setup({ maxRegistrations: 2 });
     const c = ctx(new FakeGroup(1));
