@@ -1,0 +1,45 @@
+/**
+ * CI slice of the fuzzers (scripts/fuzz.ts is the long run): per target a deterministic run,
+ * coverage-guided at first, then plain mutation of the corpus the coverage grew. Zero crashes
+ * (only the documented error types), zero hangs, zero error-level logs in the RPC runtime.
+ * Every file under test/fuzz-corpus/<target>/ is replayed first (inputs that once broke something).
+ */
+import { fuzz, type FuzzStats } from './engine';
+import { makeTarget, regressionInputs, type TargetName } from './targets';
+
+// Inputs per target and how many of them run with coverage feedback. YAML parsing costs ~1-4 ms
+// per document and a Connection ~1 ms per stream, so those two get smaller CI slices.
+const PLAN: Record<TargetName, { inputs: number; coverageInputs: number; timeoutMs: number }> = {
+  pdu: { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
+  'ndr-witness': { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
+  'ndr-epm': { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
+  'ndr-clusapi': { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
+  ntlmssp: { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
+  spnego: { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
+  connection: { inputs: 20_000, coverageInputs: 2_000, timeoutMs: 90_000 },
+  config: { inputs: 5_000, coverageInputs: 1_000, timeoutMs: 90_000 },
+};
+
+const figures: string[] = [];
+afterAll(() => {
+  process.stdout.write(`fuzz CI slice:\n${figures.join('\n')}\n`);
+});
+
+describe.each(Object.entries(PLAN) as [TargetName, (typeof PLAN)[TargetName]][])('fuzz %s', (name, plan) => {
+  it(`${plan.inputs} inputs: no crash, no hang, only documented errors`, async () => {
+    const target = makeTarget(name);
+    const regressions = regressionInputs(name);
+    let stats: FuzzStats;
+    try {
+      stats = await fuzz(target, { inputs: plan.inputs, coverageInputs: plan.coverageInputs, seed: 0x5eed + name.length, hangMs: 2000, extraSeeds: regressions.map((r) => r.input) });
+    } finally {
+      target.close?.();
+    }
+    figures.push(`  ${name.padEnd(12)} ${stats.inputs} inputs (${stats.accepted} accepted, ${stats.rejected} rejected), corpus ${stats.corpus}, ${stats.blocks} blocks, slowest ${stats.slowestMs} ms, ${(stats.ms / 1000).toFixed(1)} s`);
+    const shown = stats.findings.map((f) => `${f.kind}: ${f.message}\n  input: ${f.input.toString('hex').slice(0, 400)}`);
+    expect(shown).toEqual([]);
+    expect(stats.inputs).toBe(plan.inputs + 0);
+    expect(stats.blocks).toBeGreaterThan(20); // the coverage feedback saw the target's code
+    expect(stats.accepted + stats.rejected).toBeGreaterThanOrEqual(plan.inputs);
+  }, plan.timeoutMs);
+});
