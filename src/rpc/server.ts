@@ -83,9 +83,31 @@ export class RpcServer implements ConnectionHost {
     const addresses = opts.address === undefined ? ['::'] : typeof opts.address === 'string' ? [opts.address] : [...opts.address];
     if (addresses.length === 0) throw new Error('listen() needs at least one address');
     const name = opts.name ?? opts.interfaces[0].name;
-    let port = opts.port ?? 0;
+    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port: opts.port ?? 0, interfaces: [...opts.interfaces] };
+    let servers: net.Server[] = [];
+    let port = 0;
+    // A dynamic port is picked on the first address and reused on the others; if another
+    // address has it taken already, start over with a new one (a few times).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        ({ servers, port } = await this.bindAll(addresses, opts.port ?? 0, view));
+        break;
+      } catch (err) {
+        const retry = (opts.port ?? 0) === 0 && addresses.length > 1 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5;
+        if (!retry) throw err;
+      }
+    }
+    view.port = port;
+    const endpoint: RpcEndpoint = { name, protocol: 'ncacn_ip_tcp', port, addresses, interfaces: opts.interfaces.map((i) => i.syntax) };
+    this.listeners.push({ endpoint, servers, view });
+    this.log.info({ name, addresses, port, interfaces: endpoint.interfaces.map(syntaxToString) }, 'listening');
+    return endpoint;
+  }
+
+  /** Listen on every address with one port; on failure nothing stays open. */
+  private async bindAll(addresses: readonly string[], wantedPort: number, view: { port: number } & EndpointView): Promise<{ servers: net.Server[]; port: number }> {
     const servers: net.Server[] = [];
-    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port, interfaces: [...opts.interfaces] };
+    let port = wantedPort;
     try {
       for (const address of addresses) {
         const srv = net.createServer({ noDelay: true }, (s) => this.accept(s, view));
@@ -100,16 +122,13 @@ export class RpcServer implements ConnectionHost {
         srv.on('error', (err) => this.log.error({ err, address, port }, 'listener error'));
         servers.push(srv);
         port = (srv.address() as net.AddressInfo).port;
+        view.port = port; // bind_ack's secondary address, for clients that connect already
       }
+      return { servers, port };
     } catch (err) {
       await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
       throw err;
     }
-    view.port = port;
-    const endpoint: RpcEndpoint = { name, protocol: 'ncacn_ip_tcp', port, addresses, interfaces: opts.interfaces.map((i) => i.syntax) };
-    this.listeners.push({ endpoint, servers, view });
-    this.log.info({ name, addresses, port, interfaces: endpoint.interfaces.map(syntaxToString) }, 'listening');
-    return endpoint;
   }
 
   private accept(socket: net.Socket, view: EndpointView): void {
