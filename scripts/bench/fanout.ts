@@ -100,6 +100,8 @@ async function fanoutAt(n: number, o: BenchOptions): Promise<BenchRow> {
       return repOf(r, b.t0, s1 - s0, `baseline at N=${n}`);
     };
 
+    // BENCH_PROFILE=DIR: CPU profile of witnessd over the measured fail/recover repetitions.
+    const profileDir = process.env.BENCH_PROFILE;
     const coldFail = await ours('fail');
     const coldRecover = await ours('recover');
     const bytes = coldFail.pduBytes;
@@ -109,7 +111,9 @@ async function fanoutAt(n: number, o: BenchOptions): Promise<BenchRow> {
     const bases: Rep[] = [];
     for (let i = 0; i < o.reps; i++) {
       bases.push(await baseline(bytes));
+      if (profileDir) await server.request('profile-start', {});
       fails.push((await ours('fail')).rep);
+      if (profileDir) o.log(`  profile: ${await server.request('profile-stop', { file: `${profileDir}/fanout-${n}-fail-${i + 1}.cpuprofile` })}`);
       recovers.push((await ours('recover')).rep);
       o.log(`  N=${n} rep ${i + 1}: last client ${fails[i].lastMs.toFixed(1)} ms, baseline ${bases[i].lastMs.toFixed(1)} ms`);
     }

@@ -6,6 +6,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
 import * as path from 'node:path';
 
 interface Request { readonly id: number; readonly cmd: string; readonly args: unknown }
@@ -113,6 +114,10 @@ export class Child {
 
 export type Handler = (args: any) => unknown | Promise<unknown>;
 
+let profiler: inspector.Session | undefined;
+const post = (s: inspector.Session, method: string, params?: object): Promise<unknown> =>
+  new Promise((resolve, reject) => s.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))));
+
 /** Child side: serve commands until the parent disconnects or says 'exit'. */
 export function serve(handlers: Record<string, Handler>, onExit?: () => Promise<void> | void): void {
   if (!process.send) throw new Error('this script is a benchmark helper: run it through Child.fork');
@@ -126,6 +131,23 @@ export function serve(handlers: Record<string, Handler>, onExit?: () => Promise<
       const g = (global as { gc?: () => void }).gc;
       if (g) for (let i = 0; i < 3; i++) g();
       return process.memoryUsage();
+    },
+    /** CPU profile of a window only (node --cpu-prof would cover the whole setup too). */
+    'profile-start': async (a: { intervalUs?: number }) => {
+      profiler ??= new inspector.Session();
+      profiler.connect();
+      await post(profiler, 'Profiler.enable');
+      await post(profiler, 'Profiler.setSamplingInterval', { interval: a.intervalUs ?? 100 });
+      await post(profiler, 'Profiler.start');
+      return true;
+    },
+    'profile-stop': async (a: { file: string }) => {
+      if (!profiler) throw new Error('profile-start first');
+      const r = (await post(profiler, 'Profiler.stop')) as { profile: unknown };
+      fs.writeFileSync(a.file, JSON.stringify(r.profile));
+      profiler.disconnect();
+      profiler = undefined;
+      return a.file;
     },
     ...handlers,
   };

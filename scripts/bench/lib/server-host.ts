@@ -37,7 +37,9 @@ async function startDaemon(a: WitnessdStartArgs): Promise<WitnessdInfo> {
     ...base,
     watcher: { ...base.watcher, ...a.watcher },
     nodes: base.nodes.map((n) => (a.nodeSmbAddresses?.[n.name] ? { ...n, smbAddress: a.nodeSmbAddresses[n.name] } : n)),
-    logging: { ...base.logging, ...(a.logLevel ? { level: a.logLevel } : {}) },
+    // The daemon's own logging (demo: info). BENCH_WITNESSD_LOG_LEVEL is for diagnosis only
+    // (how much of a figure is logging); the suite never sets it.
+    logging: { ...base.logging, ...(a.logLevel ? { level: a.logLevel } : {}), ...(process.env.BENCH_WITNESSD_LOG_LEVEL ? { level: process.env.BENCH_WITNESSD_LOG_LEVEL as WitnessdConfig['logging']['level'] } : {}) },
   };
   const logger = pino({ level: config.logging.level });
   daemon = await startWitnessd(config, { epmPort: 0, witnessPort: 0, adminAddress: '127.0.0.1:0', logger });
