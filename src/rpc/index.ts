@@ -1,6 +1,13 @@
 /**
  * Public API of the DCE/RPC runtime: a server that serves any RpcInterface<CallContext> over
  * ncacn_ip_tcp, the endpoint mapper, and the numbers a service may need.
+ *
+ *   const rpc = new RpcServer({ logger, minAuthLevel: AuthLevel.Integrity, limits: {...},
+ *                               securityProviders: [ntlmssp, spnego] });
+ *   const witness = await rpc.listen({ address: ['0.0.0.0', '::'], port: 0, interfaces: [witnessIface], name: 'witness' });
+ *   await rpc.listen({ address: ['0.0.0.0', '::'], port: 135, interfaces: [createEndpointMapper(rpc)], name: 'epmapper' });
+ *   ...
+ *   await rpc.close(); // pending calls see ctx.signal abort (CallAborted 'shutdown') and are answered or faulted
  */
 export { RpcServer } from './server';
 export type { ListenOptions, RpcEndpoint } from './server';
