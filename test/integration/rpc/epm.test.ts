@@ -115,6 +115,19 @@ it('ept_lookup enumerates entry by entry until not registered; handles free and 
   expect(epm.map.openHandles).toBe(0);
 });
 
+it('hostile counts (ept_insert with 2^31 entries, ept_map/lookup asking for 2^32-1) neither allocate nor hang', async () => {
+  const c = await epmClient();
+  const huge = Buffer.alloc(12);
+  huge.writeUInt32LE(0x7fffffff, 0); // num_ents
+  huge.writeUInt32LE(0x7fffffff, 4); // max_count of entries[]
+  c.send(request({ callId: 2, opnum: 0, stub: huge }));
+  expect((await c.recv()).status).toBe(0x6f7);
+  const map = decodeEpt_mapOut(await call(c, 3, 3, encodeEpt_mapIn({ object: null, map_tower: { tower_length: witnessTower().length, tower_octet_string: witnessTower() }, entry_handle: NIL, max_towers: 0xffffffff })));
+  expect([map.status, map.num_towers]).toEqual([0, 1]);
+  const look = decodeEpt_lookupOut(await call(c, 4, 2, encodeEpt_lookupIn({ inquiry_type: 0, object: null, interface_id: null, vers_option: 1, entry_handle: NIL, max_ents: 0xffffffff })));
+  expect([look.status, look.num_ents]).toEqual([EpmStatus.NOT_REGISTERED, 2]);
+});
+
 it('ept_insert is refused with access denied; unknown opnum and garbage fault', async () => {
   const c = await epmClient();
   const out = decodeEpt_insertOut(await call(c, 2, 0, encodeEpt_insertIn({ num_ents: 0, entries: [], replace: 0 })));
