@@ -2,10 +2,8 @@
 import type { Expr } from './ast';
 import { Code } from './code';
 import { errorAt } from './errors';
-import type { ModuleModel, OpModel, Param, Prim, StructDef, Ty, UnionDef } from './model';
-
-const PRIM_SIZE: Record<Prim, number> = { char: 1, u8: 1, i8: 1, bool: 1, u16: 2, i16: 2, wchar: 2, u32: 4, i32: 4, f32: 4, u64: 8, i64: 8, f64: 8 };
-const PRIM_METHOD: Record<Prim, string> = { char: 'u8', u8: 'u8', i8: 'i8', bool: 'bool', u16: 'u16', i16: 'i16', wchar: 'u16', u32: 'u32', i32: 'i32', f32: 'f32', u64: 'u64', i64: 'i64', f64: 'f64' };
+import type { ModuleModel, OpModel, Param, StructDef, Ty, UnionDef } from './model';
+import { alignOf, cap, exprText, hasPtr, isBytes, jsonShape, minSize, PRIM_METHOD, PRIM_SIZE, q, recursiveDefs, structAlign, tsType } from './layout';
 
 /**
  * How identifiers in size_is/length_is/switch_is expressions map to TS expressions at the
@@ -18,160 +16,10 @@ interface Cx {
   capture?: Set<string>;
 }
 
-export function hasPtr(ty: Ty): boolean {
-  switch (ty.k) {
-    case 'ptr': return true;
-    case 'struct': return ty.def.fields.some((f) => hasPtr(f.ty));
-    case 'union': return ty.def.arms.some((a) => a.ty !== null && hasPtr(a.ty));
-    case 'carr': case 'farr': return hasPtr(ty.elem);
-    case 'ov': return hasPtr(ty.base);
-    default: return false;
-  }
-}
-
-function isBytes(ty: Ty): boolean {
-  return ty.k === 'prim' && (ty.p === 'u8' || ty.p === 'char');
-}
-
-export function alignOf(ty: Ty): number {
-  switch (ty.k) {
-    case 'prim': return PRIM_SIZE[ty.p];
-    case 'enum': return ty.def.wire === 'u16' ? 2 : 4;
-    case 'guid': case 'ctx': case 'ptr': case 'str': return 4;
-    case 'handle': case 'void': return 1;
-    case 'struct': return structAlign(ty.def);
-    case 'union': return unionAlign(ty.def);
-    case 'carr': return ty.hoisted && !ty.length ? alignOf(ty.elem) : Math.max(4, alignOf(ty.elem));
-    case 'farr': return ty.length ? Math.max(4, alignOf(ty.elem)) : alignOf(ty.elem);
-    case 'ov': return alignOf(ty.base);
-  }
-}
-
-const alignCache = new Map<object, number>();
-function structAlign(def: StructDef): number {
-  const c = alignCache.get(def);
-  if (c !== undefined) return c;
-  alignCache.set(def, 4); // recursion through pointers: pointers are 4 anyway
-  const a = def.fields.reduce((m, f) => Math.max(m, alignOf(f.ty)), 1);
-  alignCache.set(def, a);
-  return a;
-}
-function armsAlign(def: UnionDef): number {
-  return def.arms.reduce((m, a) => Math.max(m, a.ty ? alignOf(a.ty) : 1), 1);
-}
-function unionAlign(def: UnionDef): number {
-  return Math.max(def.noDiscriminant ? 1 : PRIM_SIZE[def.switchType], armsAlign(def));
-}
-
-export function minSize(ty: Ty, depth = 0): number {
-  if (depth > 8) return 0;
-  switch (ty.k) {
-    case 'prim': return PRIM_SIZE[ty.p];
-    case 'enum': return ty.def.wire === 'u16' ? 2 : 4;
-    case 'guid': return 16;
-    case 'ctx': return 20;
-    case 'handle': case 'void': return 0;
-    case 'ptr': return 4;
-    case 'struct': return ty.def.fields.reduce((s, f) => s + minSize(f.ty, depth + 1), 0);
-    case 'union': return ty.def.noDiscriminant ? 0 : PRIM_SIZE[ty.def.switchType];
-    case 'carr': return (ty.hoisted ? 0 : 4) + (ty.length ? 8 : 0);
-    case 'farr': return ty.length ? 8 : ty.n * minSize(ty.elem, depth + 1);
-    case 'str': return (ty.fixed === null && !ty.hoisted ? 12 : 8) + (ty.cs === 'w' ? 2 : 1);
-    case 'ov': return minSize(ty.base, depth + 1);
-  }
-}
-
-export function tsType(ty: Ty): string {
-  switch (ty.k) {
-    case 'prim': return ty.p === 'u64' || ty.p === 'i64' ? 'bigint' : ty.p === 'bool' ? 'boolean' : 'number';
-    case 'enum': return ty.def.name;
-    case 'guid': return 'string';
-    case 'ctx': return 'ContextHandle';
-    case 'handle': case 'void': return 'never';
-    case 'struct': return ty.def.name;
-    case 'union': return ty.def.name;
-    case 'ptr': return ty.kind === 'ref' ? tsType(ty.to) : `${tsType(ty.to)} | null`;
-    case 'carr': case 'farr': {
-      if (isBytes(ty.elem)) return 'Buffer';
-      const e = tsType(ty.elem);
-      return e.includes('|') ? `(${e})[]` : `${e}[]`;
-    }
-    case 'str': return 'string';
-    case 'ov': return ty.ts;
-  }
-}
-
-/** The JSON shape (src/ndr/json.ts) of a type, as TS source. */
-export function jsonShape(ty: Ty): string {
-  switch (ty.k) {
-    case 'prim': return ty.p === 'u64' || ty.p === 'i64' ? "'b'" : ty.p === 'bool' ? "'z'" : "'n'";
-    case 'enum': return "'n'";
-    case 'guid': case 'str': return "'s'";
-    case 'ctx': return "'h'";
-    case 'handle': case 'void': return "'*'";
-    case 'struct': case 'union': return `{ r: ${q(ty.def.name)} }`;
-    case 'ptr': return ty.kind === 'ref' ? jsonShape(ty.to) : `{ p: ${jsonShape(ty.to)} }`;
-    case 'carr': case 'farr': return isBytes(ty.elem) ? "'x'" : `{ a: ${jsonShape(ty.elem)} }`;
-    case 'ov': return ty.ts === 'string' ? "'s'" : ty.ts === 'number' ? "'n'" : "'*'";
-  }
-}
-
-function q(s: string): string {
-  return JSON.stringify(s);
-}
-
-function exprText(e: Expr): string {
-  switch (e.k) {
-    case 'num': return e.v.toString();
-    case 'str': return q(e.v);
-    case 'id': return e.name;
-    case 'unary': return `${e.op}${exprText(e.e)}`;
-    case 'bin': return `${exprText(e.a)} ${e.op} ${exprText(e.b)}`;
-    case 'cond': return `${exprText(e.c)} ? ${exprText(e.a)} : ${exprText(e.b)}`;
-    case 'member': return `${exprText(e.e)}${e.arrow ? '->' : '.'}${e.name}`;
-  }
-}
-
 /** Align to the discriminant first so that `at` (for errors) points at it. */
 function r_alignDisc(c: Code, size: number): void {
   if (size > 1) c.line(`r.align(${size});`);
   c.line('const at = r.pos;');
-}
-
-function cap(s: string): string {
-  return s[0].toUpperCase() + s.slice(1);
-}
-
-/** Named types that can contain themselves (through pointers): they get a depth guard. */
-function recursiveDefs(types: (StructDef | UnionDef)[]): Set<object> {
-  const refs = (ty: Ty, out: Set<object>): void => {
-    switch (ty.k) {
-      case 'struct': case 'union': out.add(ty.def); return;
-      case 'ptr': refs(ty.to, out); return;
-      case 'carr': case 'farr': refs(ty.elem, out); return;
-      default: return;
-    }
-  };
-  const edges = new Map<object, Set<object>>();
-  for (const t of types) {
-    const out = new Set<object>();
-    if (t.kind === 'struct') t.fields.forEach((f) => refs(f.ty, out));
-    else t.arms.forEach((a) => a.ty && refs(a.ty, out));
-    edges.set(t, out);
-  }
-  const rec = new Set<object>();
-  for (const t of types) {
-    const seen = new Set<object>();
-    const stack = [...(edges.get(t) ?? [])];
-    while (stack.length) {
-      const x = stack.pop()!;
-      if (x === t) { rec.add(t); break; }
-      if (seen.has(x)) continue;
-      seen.add(x);
-      stack.push(...(edges.get(x) ?? []));
-    }
-  }
-  return rec;
 }
 
 export class Emitter {
