@@ -213,11 +213,11 @@ export function encodeBindNak(callId: number, le: boolean, reason: number): Buff
   return w.buf;
 }
 
-/** fault (C706 12.6.4.7): no stub, no verifier. */
+/** fault (C706 12.6.4.7): no stub, no verifier; alloc_hint 24 as current Samba servers send. */
 export function encodeFault(callId: number, le: boolean, contextId: number, status: number, extraFlags = 0): Buffer {
   const w = new WireWriter(Buffer.alloc(FAULT_LENGTH), le);
   header(w, PType.FAULT, Pfc.FIRST_FRAG | Pfc.LAST_FRAG | extraFlags, FAULT_LENGTH, 0, callId);
-  w.u32(0).u16(contextId).u8(0).u8(0).u32(status).u32(0);
+  w.u32(24).u16(contextId).u8(0).u8(0).u32(status).u32(0);
   return w.buf;
 }
 

@@ -57,7 +57,7 @@ describe('encoding', () => {
   it('bind_nak and fault have their fixed sizes', () => {
     expect(encodeBindNak(1, true, 8).toString('hex')).toBe('05000d031000000018000000010000000800010500000000');
     const f = parse(encodeFault(4, false, 2, 0x1c010002, 0x20));
-    expect([f.fragLength, f.le, f.contextId, f.status, f.flags]).toEqual([32, false, 2, 0x1c010002, 0x23]);
+    expect([f.fragLength, f.le, f.contextId, f.status, f.flags, f.allocHint]).toEqual([32, false, 2, 0x1c010002, 0x23, 24]);
   });
 
   it('response fragments: sizes, flags, alloc hints, stub boundaries (no auth and with auth)', () => {
