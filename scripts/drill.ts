@@ -5,7 +5,8 @@
  * the latency from the event to each client's notification.
  *
  *   npm run drill -- --clients 200 --scenario unplanned|planned|lif-migrate|share-move|all
- *                    [--admin http://127.0.0.1:8135] [--timeout-ms 15000]
+ *                    [--protocol v2|v1|mixed] [--admin http://127.0.0.1:8135 [--epm-port 135]]
+ *                    [--timeout-ms 15000]
  *
  * Without --admin it starts witnessd in-process on the embedded demo (witness and endpoint
  * mapper on dynamic ports of the LIF addresses, admin API on a dynamic loopback port).
@@ -19,13 +20,16 @@ import { drillTarget, type DrillTarget, type LifInfo } from './drill-target';
 
 export const SCENARIOS = ['unplanned', 'planned', 'lif-migrate', 'share-move'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+/** v2: RegisterEx with the CA share (default); v1: Register; mixed: every other client V1. */
+export const PROTOCOLS = ['v2', 'v1', 'mixed'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 
 interface Plan {
   /** What the admin API is asked to do, and how to undo it afterwards. */
   readonly fire: { readonly action: string; readonly args: Record<string, string> };
   readonly restore: { readonly action: string; readonly args: Record<string, string> };
-  /** For each client's registered LIF: the expected notification, or undefined (nothing). */
-  expect(clientLif: LifInfo): Expected | undefined;
+  /** For a client's registered LIF and protocol version: the expected notification, or undefined. */
+  expect(clientLif: LifInfo, version: 1 | 2): Expected | undefined;
 }
 
 export interface Expected {
@@ -65,7 +69,8 @@ function plan(s: Scenario, lifs: readonly LifInfo[], netName: string, share: str
       return {
         fire: { action: 'share-move', args: { share, to: partner } },
         restore: { action: 'share-move', args: { share, to: victim } },
-        expect: () => ({ type: MessageType.ShareMove, addresses: lifs.filter((l) => l.node === partner).map((l) => l.address) }),
+        // SHARE_MOVE exists only in V2, and only for registrations that named the share.
+        expect: (_l, v) => (v === 2 ? { type: MessageType.ShareMove, addresses: lifs.filter((l) => l.node === partner).map((l) => l.address) } : undefined),
       };
   }
 }
@@ -117,11 +122,18 @@ export function formatReport(r: ScenarioReport): string {
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
 /** Run one scenario against a target; every client is stopped before returning. */
-export async function runScenario(target: DrillTarget, scenario: Scenario, n: number, timeoutMs: number, log: (s: string) => void = () => undefined): Promise<ScenarioReport> {
+export async function runScenario(
+  target: DrillTarget,
+  scenario: Scenario,
+  n: number,
+  timeoutMs: number,
+  log: (s: string) => void = () => undefined,
+  protocol: Protocol = 'v2',
+): Promise<ScenarioReport> {
   const lifs = await target.lifs();
   if (lifs.length < 2 || !lifs[0].partner) throw new Error('the drill needs two data LIFs of one SVM on an SFO pair');
   const p = plan(scenario, lifs, target.netName, target.share);
-  const clients: Array<{ c: WitnessClient; lif: LifInfo; got: ReceivedNotification[]; at: number[] }> = [];
+  const clients: Array<{ c: WitnessClient; lif: LifInfo; version: 1 | 2; got: ReceivedNotification[]; at: number[] }> = [];
   const problems: string[] = [];
   try {
     // Register in bounded batches so a big N does not open every connection at once.
@@ -130,8 +142,11 @@ export async function runScenario(target: DrillTarget, scenario: Scenario, n: nu
       const started = [];
       for (let j = i; j < Math.min(n, i + batch); j++) {
         const lif = lifs[j % lifs.length];
-        const c = new WitnessClient({ ...target.clientOptions(lif), clientName: `drill-${scenario}-${j}`, retryDelayMs: 200 });
-        const entry = { c, lif, got: [] as ReceivedNotification[], at: [] as number[] };
+        // Mixed: alternate in pairs so that both versions sit on every LIF.
+        const version: 1 | 2 = protocol === 'v1' || (protocol === 'mixed' && Math.floor(j / lifs.length) % 2 === 1) ? 1 : 2;
+        const base = target.clientOptions(lif);
+        const c = new WitnessClient({ ...base, ...(version === 1 ? { version: 1, shareName: undefined } : {}), clientName: `drill-${scenario}-${j}`, retryDelayMs: 200 });
+        const entry = { c, lif, version, got: [] as ReceivedNotification[], at: [] as number[] };
         c.on('notification', (x: ReceivedNotification) => {
           entry.got.push(x);
           entry.at.push(performance.timeOrigin + x.receivedAt);
@@ -150,7 +165,7 @@ export async function runScenario(target: DrillTarget, scenario: Scenario, n: nu
     log(`${scenario}: ${n} clients registered, firing ${p.fire.action} ${JSON.stringify(p.fire.args)}`);
     const t0 = wallNow();
     await target.admin(p.fire.action, p.fire.args);
-    const expected = clients.filter((x) => p.expect(x.lif) !== undefined);
+    const expected = clients.filter((x) => p.expect(x.lif, x.version) !== undefined);
     const waitUntil = Date.now() + timeoutMs;
     while (expected.some((x) => x.got.length === 0) && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 10));
     // A short grace period to catch duplicates and notifications that should not exist.
@@ -158,8 +173,8 @@ export async function runScenario(target: DrillTarget, scenario: Scenario, n: nu
     const latencies: number[] = [];
     let ok = 0;
     for (const x of clients) {
-      const e = p.expect(x.lif);
-      const name = x.c.options.clientName;
+      const e = p.expect(x.lif, x.version);
+      const name = `${x.c.options.clientName} (V${x.version})`;
       if (!e) {
         if (x.got.length > 0) problems.push(`${name} (${x.lif.name}) should get nothing, got ${x.got.map(describe).join('; ')}`);
         continue;
@@ -191,6 +206,7 @@ async function main(): Promise<number> {
     .option('admin', { type: 'string', describe: 'admin API URL of a running witnessd (default: start one in-process)' })
     .option('timeout-ms', { type: 'number', default: 15_000, describe: 'bound on registering and on waiting for notifications' })
     .option('epm-port', { type: 'number', default: 135, describe: 'endpoint mapper port of a running witnessd' })
+    .option('protocol', { type: 'string', choices: [...PROTOCOLS], default: 'v2', describe: 'v2 RegisterEx (with the CA share), v1 Register, or mixed' })
     .strict()
     .parseAsync();
   if (!Number.isInteger(argv.clients) || argv.clients < 1 || argv.clients > 50_000) {
@@ -204,7 +220,7 @@ async function main(): Promise<number> {
     for (const s of list) {
       let report: ScenarioReport;
       try {
-        report = await runScenario(target, s, argv.clients, argv['timeout-ms'], (m) => console.error(m));
+        report = await runScenario(target, s, argv.clients, argv['timeout-ms'], (m) => console.error(m), argv.protocol as Protocol);
       } catch (err) {
         console.log(`${s}: FAILED: ${(err as Error).message}`);
         failed = true;

@@ -225,6 +225,15 @@ describe('Witness service over DCE/RPC on loopback', () => {
     await wc.stop();
   });
 
+  test.each(SCENARIOS)('scenario %s with V1 and V2 clients mixed: V1 clients hear no SHARE_MOVE', async (s) => {
+    const target = await remoteTarget(d.adminUrl, d.clientBase);
+    const r = await runScenario(target, s, 8, 10_000, () => undefined, 'mixed');
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(r.expected);
+    // 8 clients over 2 LIFs, half V1: share-move reaches the 4 V2 clients, the others the 4 on lif1.
+    expect(r.expected).toBe(4);
+  });
+
   test.each(SCENARIOS)('scenario %s through the admin API: every client gets exactly the right notification', async (s) => {
     const target = await remoteTarget(d.adminUrl, d.clientBase);
     const r = await runScenario(target, s, 6, 10_000);
@@ -245,7 +254,7 @@ describe('the drill reports misses', () => {
       expect(r.ok).toBe(0);
       expect(r.expected).toBe(2);
       expect(r.problems.filter((p) => /got nothing/.test(p))).toHaveLength(2);
-      expect(formatReport(r)).toMatch(/unplanned: 0\/2 expected notifications correct[\s\S]*! drill-unplanned-0 \(lif1\) got nothing/);
+      expect(formatReport(r)).toMatch(/unplanned: 0\/2 expected notifications correct[\s\S]*! drill-unplanned-0 \(V2\) \(lif1\) got nothing/);
     } finally {
       await d.close();
     }
@@ -258,8 +267,8 @@ describe('the drill reports misses', () => {
       // Fail the other node instead: the clients of lif2 hear about it, those of lif1 do not.
       const target = { ...real, admin: (action: string, args: Record<string, string>) => real.admin(action, action === 'node-fail' || action === 'node-recover' ? { node: 'node2' } : args) };
       const r = await runScenario(target, 'unplanned', 4, 1500);
-      expect(r.problems.some((p) => /drill-unplanned-1 \(lif2\) should get nothing, got RESOURCE_CHANGE SOFS:UNAVAILABLE/.test(p))).toBe(true);
-      expect(r.problems.some((p) => /drill-unplanned-0 \(lif1\) got nothing/.test(p))).toBe(true);
+      expect(r.problems.some((p) => /drill-unplanned-1 \(V2\) \(lif2\) should get nothing, got RESOURCE_CHANGE SOFS:UNAVAILABLE/.test(p))).toBe(true);
+      expect(r.problems.some((p) => /drill-unplanned-0 \(V2\) \(lif1\) got nothing/.test(p))).toBe(true);
     } finally {
       await d.close();
     }
