@@ -29,7 +29,7 @@ const NET = TEST_CLUSTER.netbiosName;
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rpcclient'], () => {
+describeWithPeers('rpcclient: every WITNESS command, epmmap, epmlookup and the clusapi commands', ['rpcclient'], () => {
   let daemon: WitnessdInstance | undefined;
 
   beforeAll(async () => {
@@ -39,6 +39,51 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap and epmlookup', ['rp
   afterAll(async () => {
     await daemon?.stop();
   }, 30_000);
+
+  // rpcclient's own clusapi commands (cmd_clusapi.c): OpenResource + call + CloseResource each.
+  // MS-CMRP v3 wants packet privacy: anonymous (allowed by the test cluster) and seal work, sign is refused.
+  describe('clusapi commands (MS-CMRP, found through the endpoint mapper)', () => {
+    const interfaceStates = async (): Promise<string> => {
+      const r = await runRpcclient(`ncacn_ip_tcp:${HOST}`, '%', ['GetInterfaceList']);
+      return r.stdout
+        .split('\n')
+        .filter((l) => / V2$/.test(l))
+        .map((l) => l[1])
+        .join('');
+    };
+
+    for (const auth of ['anonymous', 'seal'] as const) {
+      it(`${auth}: get state, unknown name, offline (interfaces go Unavailable), online (Available again)`, async () => {
+        const t = rpcclientTarget(HOST, auth, TEST_CREDENTIALS);
+        const run = async (cmd: string) => {
+          const r = await runRpcclient(t.binding, t.user, [cmd]);
+          return { ...r, all: `$ ${r.command}\nexit ${r.code}\n${r.stdout}${r.stderr}` };
+        };
+        const state = await run(`clusapi_get_resource_state ${NET}`);
+        expect(state.all).toMatch(/rpc_status: WERR_OK/);
+        expect((await run('clusapi_open_resource NOSUCHRESOURCE')).all).toMatch(/Status: WERR_RESOURCE_NOT_FOUND/);
+        const off = await run(`clusapi_offline_resource ${NET}`);
+        expect(off.all).toMatch(/rpc_status: WERR_OK/);
+        expect(await interfaceStates()).toBe('--');
+        const on = await run(`clusapi_online_resource ${NET}`);
+        expect(on.all).toMatch(/rpc_status: WERR_OK/);
+        expect(await interfaceStates()).toBe('++');
+        // Operations witnessd does not serve are refused by opnum (nca_s_op_rng_error), not crashed on.
+        const unserved = await run('clusapi_open_cluster');
+        expect(unserved.code).not.toBe(0);
+        expect(unserved.all).toMatch(/result was/);
+      }, 60_000);
+    }
+
+    it('sign: refused with access denied (clusapi needs privacy); nothing changes', async () => {
+      const t = rpcclientTarget(HOST, 'sign', TEST_CREDENTIALS);
+      for (const cmd of [`clusapi_get_resource_state ${NET}`, `clusapi_offline_resource ${NET}`]) {
+        const r = await runRpcclient(t.binding, t.user, [cmd]);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/result was WERR_ACCESS_DENIED/);
+      }
+      expect(await interfaceStates()).toBe('++');
+    }, 60_000);
+  });
 
   for (const auth of AUTHS) {
     describe(`${auth}`, () => {
