@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { RpcInterface } from '../ndr/dispatch';
 import { DispatchFault } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
-import { AuthLevel, type SecurityProvider } from './security';
+import { AuthLevel, type Identity, type SecurityProvider } from './security';
 import {
   BindNakReason, FaultStatus, HEADER_LENGTH, MUST_RECV_FRAG_SIZE, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, faultName,
 } from './constants';
@@ -52,6 +52,30 @@ class CallAbort {
     if (this.reason) return;
     this.reason = reason;
     this.ctrl?.abort(reason);
+  }
+}
+
+/**
+ * A call's context. A class, with the signal getter on its prototype: an object literal
+ * with a getter became a dictionary-mode object with a ~0.8 KB property table, held for as
+ * long as the call is pending (heap snapshot of 1,000 pending AsyncNotify calls).
+ */
+class LiveCallContext implements CallContext {
+  constructor(
+    readonly callId: number,
+    readonly connectionId: number,
+    readonly associationGroup: AssociationGroup,
+    readonly localAddress: string,
+    readonly localPort: number,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+    readonly identity: Identity | undefined,
+    readonly authLevel: AuthLevel,
+    private readonly abort: CallAbort,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
   }
 }
 
@@ -446,12 +470,8 @@ export class Connection {
       }
     }
     const abort = new CallAbort();
-    const ctx: CallContext = {
-      callId: r.callId, connectionId: this.id, associationGroup: this.group!,
-      localAddress: this.localAddress, localPort: this.localPort, remoteAddress: this.remoteAddress, remotePort: this.remotePort,
-      identity: r.auth?.security.identity, authLevel: level,
-      get signal() { return abort.signal; },
-    };
+    const ctx = new LiveCallContext(r.callId, this.id, this.group!, this.localAddress, this.localPort, this.remoteAddress,
+      this.remotePort, r.auth?.security.identity, level, abort);
     let call!: Call;
     let p: Promise<Buffer>;
     try {
