@@ -182,7 +182,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     try {
       return await reloadConfigFile(model, watcher, opts.configPath);
     } catch (e) {
-      if (e instanceof ConfigError) throw new HttpError(400, `configuration not reloaded (the running one stays):\n${e.message}`);
+      if (e instanceof ConfigError) {
+        // The operator may not read the HTTP answer (a script, a cron job): the log says why too.
+        log?.warn({ admin: 'reload', file: opts.configPath, problems: e.message }, 'reload refused; the running configuration stays');
+        throw new HttpError(400, `configuration not reloaded (the running one stays):\n${e.message}`);
+      }
       throw e;
     }
   };
