@@ -12,9 +12,10 @@ import { closeAll, logPath, waitUntil } from './lib/util';
 
 const RAW_HOST = '127.0.0.13';
 
-interface Mem { rss: number; heapUsed: number; external: number; arrayBuffers: number }
+interface Mem { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+type PerConn = { rss: number; heap: number; heapTotal: number; external: number; marginalRss: number; marginalHeap: number };
 
-async function one(kind: 'witnessd' | 'raw', n: number, o: BenchOptions, rep: number): Promise<{ rss: number; heap: number }> {
+async function one(kind: 'witnessd' | 'raw', n: number, o: BenchOptions, rep: number): Promise<PerConn> {
   const tag = `memory-${kind}-${rep}`;
   const [server, client] = await Promise.all([
     Child.fork(`${tag} server`, 'server-host.ts', { gc: true, logFile: logPath(o.workDir, `${tag}-server`) }),
@@ -22,22 +23,39 @@ async function one(kind: 'witnessd' | 'raw', n: number, o: BenchOptions, rep: nu
   ]);
   try {
     const timeout = 60_000 + n * 20;
-    let before: Mem;
+    const half = Math.floor(n / 2);
+    let add: (k: number) => Promise<void>;
     if (kind === 'witnessd') {
       const info = await server.request<{ witnessPort: number; addresses: string[] }>('witnessd-start', {});
-      before = await server.request<Mem>('mem');
-      await client.request('witness-setup', {
-        host: info.addresses[1] ?? info.addresses[0], port: info.witnessPort, n, netName: 'SOFS', ipAddress: '127.0.0.11', keepAliveSeconds: 600,
-      }, timeout);
-      await waitUntil('AsyncNotify pending', async () => (await server.request<{ waiting: number }>('witnessd-counts')).waiting === n, 30_000);
+      add = async (k) => {
+        await client.request('witness-setup', {
+          host: info.addresses[1] ?? info.addresses[0], port: info.witnessPort, n: k, netName: 'SOFS', ipAddress: '127.0.0.11', keepAliveSeconds: 600,
+        }, timeout);
+      };
     } else {
       const port = await server.request<number>('raw-listen', { host: RAW_HOST });
-      before = await server.request<Mem>('mem');
-      await client.request('raw-setup', { host: RAW_HOST, port, n }, timeout);
-      await waitUntil('sockets accepted', async () => (await server.request<number>('raw-count')) === n, 30_000);
+      add = async (k) => {
+        await client.request('raw-setup', { host: RAW_HOST, port, n: k }, timeout);
+      };
     }
+    const settled = async (k: number): Promise<void> => {
+      if (kind === 'witnessd') await waitUntil('AsyncNotify pending', async () => (await server.request<{ waiting: number }>('witnessd-counts')).waiting === k, 30_000);
+      else await waitUntil('sockets accepted', async () => (await server.request<number>('raw-count')) === k, 30_000);
+    };
+    const before = await server.request<Mem>('mem');
+    // In two halves: the second half's growth is the marginal cost, without fixed costs
+    // (V8's young generation growing to its maximum, code) spread over the registrations.
+    await add(half);
+    await settled(half);
+    const mid = await server.request<Mem>('mem');
+    await add(n - half);
+    await settled(n);
     const after = await server.request<Mem>('mem');
-    return { rss: (after.rss - before.rss) / n, heap: (after.heapUsed - before.heapUsed) / n };
+    const per = (k: keyof Mem): number => (after[k] - before[k]) / n;
+    return {
+      rss: per('rss'), heap: per('heapUsed'), heapTotal: per('heapTotal'), external: per('external'),
+      marginalRss: (after.rss - mid.rss) / (n - half), marginalHeap: (after.heapUsed - mid.heapUsed) / (n - half),
+    };
   } finally {
     await closeAll(client, server);
   }
@@ -45,8 +63,8 @@ async function one(kind: 'witnessd' | 'raw', n: number, o: BenchOptions, rep: nu
 
 export async function run(o: BenchOptions): Promise<BenchRow[]> {
   const n = o.quick ? 1_000 : 10_000;
-  const ours: Array<{ rss: number; heap: number }> = [];
-  const raw: Array<{ rss: number; heap: number }> = [];
+  const ours: PerConn[] = [];
+  const raw: PerConn[] = [];
   for (let i = 0; i < o.reps; i++) {
     raw.push(await one('raw', n, o, i));
     ours.push(await one('witnessd', n, o, i));
@@ -64,8 +82,20 @@ export async function run(o: BenchOptions): Promise<BenchRow[]> {
     target: { text: `≤ 4096 B above the baseline (median: ${diff.median.toFixed(0)} B)${n < 10_000 ? '; quick run at N=1,000, the target is for 10,000' : ''}`, met: diff.median <= 4096 },
     extra: {
       aboveBaselineBytes: diff,
+      marginal: {
+        note: 'growth from N/2 to N per registration: the cost of one more, without fixed costs',
+        rssPerRegistration: summarize(ours.map((r) => r.marginalRss)),
+        baselineRssPerSocket: summarize(raw.map((r) => r.marginalRss)),
+        aboveBaselineBytes: summarize(ours.map((r, i) => r.marginalRss - raw[i].marginalRss)),
+        heapUsedPerRegistration: summarize(ours.map((r) => r.marginalHeap)),
+        baselineHeapUsedPerSocket: summarize(raw.map((r) => r.marginalHeap)),
+      },
       heapUsedPerRegistration: summarize(ours.map((r) => r.heap)),
       baselineHeapUsedPerSocket: summarize(raw.map((r) => r.heap)),
+      heapTotalPerRegistration: summarize(ours.map((r) => r.heapTotal)),
+      baselineHeapTotalPerSocket: summarize(raw.map((r) => r.heapTotal)),
+      externalPerRegistration: summarize(ours.map((r) => r.external)),
+      baselineExternalPerSocket: summarize(raw.map((r) => r.external)),
     },
   }];
 }

@@ -8,6 +8,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 
 interface Request { readonly id: number; readonly cmd: string; readonly args: unknown }
 interface Reply { readonly id: number; readonly ok: boolean; readonly result?: unknown; readonly error?: string }
@@ -130,7 +131,9 @@ export function serve(handlers: Record<string, Handler>, onExit?: () => Promise<
     mem: () => {
       const g = (global as { gc?: () => void }).gc;
       if (g) for (let i = 0; i < 3; i++) g();
-      return process.memoryUsage();
+      const spaces: Record<string, { size: number; used: number }> = {};
+      for (const sp of v8.getHeapSpaceStatistics()) spaces[sp.space_name] = { size: sp.space_size, used: sp.space_used_size };
+      return { ...process.memoryUsage(), spaces };
     },
     /** CPU profile of a window only (node --cpu-prof would cover the whole setup too). */
     'profile-start': async (a: { intervalUs?: number }) => {

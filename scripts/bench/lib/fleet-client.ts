@@ -178,15 +178,17 @@ function verify(changeType: number | undefined): { bad: number; firstProblem?: s
 
 serve(
   {
+    /** Adds `n` registered connections (may be called again to add more). */
     'witness-setup': async (a: WitnessSetup) => {
-      if (kind) throw new Error('already set up');
+      if (kind === 'raw') throw new Error('already holding raw sockets');
       kind = 'witness';
       const t0 = monoMs();
-      await pool(a.n, a.concurrency ?? 128, (i) => witnessOne(a, i));
+      const first = conns.length;
+      await pool(a.n, a.concurrency ?? 128, (i) => witnessOne(a, first + i));
       return { ms: monoMs() - t0, connections: conns.length };
     },
     'raw-setup': async (a: { host: string; port: number; n: number; concurrency?: number }) => {
-      if (kind) throw new Error('already set up');
+      if (kind === 'witness') throw new Error('already holding Witness connections');
       kind = 'raw';
       const t0 = monoMs();
       await pool(a.n, a.concurrency ?? 128, () => rawOne(a.host, a.port));
