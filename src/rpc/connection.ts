@@ -122,6 +122,8 @@ interface Call {
 }
 
 let nextConnectionId = 1;
+/** Shared empty receive buffer: a Buffer.alloc(0) per idle connection is ~180 B (heap snapshot). */
+const NO_BYTES = Buffer.alloc(0);
 
 export class Connection {
   readonly id = nextConnectionId++;
@@ -130,7 +132,7 @@ export class Connection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   private logger: Logger | undefined;
-  private rx: Buffer = Buffer.alloc(0);
+  private rx: Buffer = NO_BYTES;
   private bound = false;
   private closed = false;
   private maxXmitFrag = MUST_RECV_FRAG_SIZE;
@@ -215,7 +217,7 @@ export class Connection {
         }
       }
     }
-    if (this.rx.length === 0) this.rx = Buffer.alloc(0);
+    if (this.rx.length === 0) this.rx = NO_BYTES;
   }
 
   /** Answer a broken PDU the way its state demands (bind_nak before bind, fault after) and close. */
