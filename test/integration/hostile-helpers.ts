@@ -18,11 +18,11 @@ export interface Running {
   readonly logs: string[];
 }
 
-export async function startHostileTarget(o: Partial<WitnessdOptions> = {}, edit: (c: WitnessdConfig) => WitnessdConfig = (c) => c): Promise<Running> {
+export async function startHostileTarget(o: Partial<WitnessdOptions> = {}, edit: (c: WitnessdConfig) => WitnessdConfig = (c) => c, level: WitnessdConfig['logging']['level'] = 'info'): Promise<Running> {
   const logs: string[] = [];
   const base = demoConfig();
-  const config = edit({ ...base, logging: { level: 'info' } });
-  const logger = pino({ level: 'info' }, { write: (l: string) => { if (logs.length < 200_000) logs.push(l); } });
+  const config = edit({ ...base, logging: { level } });
+  const logger = pino({ level }, { write: (l: string) => { if (logs.length < 200_000) logs.push(l); } });
   const d = await startWitnessd(config, { epmPort: 0, witnessPort: 0, adminAddress: '127.0.0.1:0', logger, ...o });
   return { d, port: d.witnessEndpoint.port, logs };
 }
