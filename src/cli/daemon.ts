@@ -13,7 +13,7 @@ import {
 import { DispatchFault, type RpcInterface } from '../ndr/dispatch';
 import { AuthLevel, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
-import { createWitnessService, type WitnessOptions, type WitnessServiceHandle } from '../witness';
+import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
 
 export interface WitnessdOptions {
   /** Path the configuration came from (enables reload); undefined = embedded demo. */
@@ -24,6 +24,8 @@ export interface WitnessdOptions {
   readonly witnessPort?: number;
   readonly adminAddress?: string;
   readonly witnessOptions?: Partial<WitnessOptions>;
+  /** Time source of the Witness service (tests use a manual clock). */
+  readonly clock?: Clock;
   /** RPC runtime limits over the configured ones (tests lower the idle limit; the hostile tests raise maxConnections). */
   readonly rpcLimits?: Partial<RpcLimits>;
   /** Serve clusapi (MS-CMRP resources) on the witness port. Default true. */
@@ -102,6 +104,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       maxRegistrationsPerClient: config.limits.maxRegistrationsPerClient,
       ...o.witnessOptions,
     },
+    clock: o.clock,
   });
 
   // Anonymous access means calls without any auth are accepted, so the runtime's minimum
