@@ -21,8 +21,8 @@ export async function run(o: BenchOptions): Promise<BenchRow[]> {
   ]);
   try {
     const info = await server.request<{ witnessPort: number; epmPort: number; addresses: string[]; pid: number }>('witnessd-start', {});
-    const durationMs = o.quick ? 1000 : 5000;
-    const warmupMs = o.quick ? 300 : 1000;
+    const durationMs = o.quick ? 400 : 5000;
+    const warmupMs = o.quick ? 150 : 1000;
     const measure = (op: RateOp): Promise<RateResult> =>
       client.request<RateResult>('rate', {
         host: info.addresses[0], port: op === 'ept_map' ? info.epmPort : info.witnessPort, conns: CONNS, op,
