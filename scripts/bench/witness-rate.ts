@@ -32,7 +32,11 @@ export async function run(o: BenchOptions): Promise<BenchRow[]> {
     const res: Record<RateOp, RateResult[]> = { ept_map: [], GetInterfaceList: [], 'Register+UnRegister': [] };
     for (let i = 0; i < o.reps; i++) {
       for (const op of ops) {
+        // BENCH_PROFILE=DIR: CPU profile of witnessd during the first repetition of each call.
+        const profile = process.env.BENCH_PROFILE && i === 0;
+        if (profile) await server.request('profile-start', {});
         const r = await measure(op);
+        if (profile) o.log(`  profile: ${await server.request('profile-stop', { file: `${process.env.BENCH_PROFILE}/witness-rate-${op.replace(/\W/g, '')}.cpuprofile` })}`);
         if (r.errors > 0) throw new Error(`${op}: ${r.errors} errors (${r.firstError})`);
         res[op].push(r);
         o.log(`  ${op} rep ${i + 1}: ${r.perSecond.toFixed(0)}/s (client CPU ${r.clientCpuPct.toFixed(0)} %, server ${r.serverCpuPct.toFixed(0)} %)`);
