@@ -20,9 +20,23 @@ import {
 } from './helpers';
 
 const SUBTESTS = ['GetInterfaceList', 'Register', 'UnRegister', 'RegisterEx', 'AsyncNotify'] as const;
+const CREDS_LABEL = `-U ${TEST_CREDENTIALS.replace(/%.*/, '%…')}`;
 const USERS = [
-  { label: 'anonymous (-U%)', user: '%' },
-  { label: `with credentials (-U ${TEST_CREDENTIALS.replace(/%.*/, '%…')})`, user: TEST_CREDENTIALS },
+  { label: 'anonymous (-U%)', user: '%', flags: '' },
+  { label: `with credentials (${CREDS_LABEL}; SPNEGO at sign, clusapi sealed)`, user: TEST_CREDENTIALS, flags: '' },
+] as const;
+/**
+ * More binding variants for the quick subtests: explicit NTLMSSP / SPNEGO privacy, big-endian
+ * NDR and headers (drep 00 00 00 00), and `validate` (smbtorture re-encodes every NDR
+ * structure it receives and compares).
+ */
+const VARIANTS = [
+  ...USERS,
+  { label: `[ntlm,seal] ${CREDS_LABEL}`, user: TEST_CREDENTIALS, flags: ',ntlm,seal' },
+  { label: `[spnego,seal] ${CREDS_LABEL}`, user: TEST_CREDENTIALS, flags: ',spnego,seal' },
+  { label: '[bigendian] anonymous', user: '%', flags: ',bigendian' },
+  { label: `[bigendian,ntlm,seal] ${CREDS_LABEL}`, user: TEST_CREDENTIALS, flags: ',bigendian,ntlm,seal' },
+  { label: '[validate] anonymous', user: '%', flags: ',validate' },
 ] as const;
 
 /** AsyncNotify_timeouts waits 0+1+10+100+120 s per WITNESS_IF interface (one here). */
@@ -42,17 +56,17 @@ describeWithPeers('smbtorture rpc.witness.witness against witnessd + smbd', ['sm
     await smbd?.dispose();
   }, 60_000);
 
-  const binding = (): string => `ncacn_ip_tcp:${TEST_CLUSTER.node1.address}[${daemon!.witnessPort}]`;
+  const binding = (flags = ''): string => `ncacn_ip_tcp:${TEST_CLUSTER.node1.address}[${daemon!.witnessPort}${flags}]`;
 
   const explain = (run: SmbtortureRun): string => `${run.summary()}\n${daemon?.output(40) ?? ''}`;
 
-  for (const { label, user } of USERS) {
+  for (const { label, user, flags } of VARIANTS) {
     describe(label, () => {
       let run: SmbtortureRun | undefined;
 
       beforeAll(async () => {
         run = await runSmbtorture({
-          binding: binding(),
+          binding: binding(flags),
           user,
           netName: TEST_CLUSTER.netbiosName,
           tests: SUBTESTS.map((t) => `rpc.witness.witness.${t}`),
