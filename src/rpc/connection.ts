@@ -184,6 +184,11 @@ export class Connection {
     return this.calls.size;
   }
 
+  /** True once a bind was accepted (connections that never bound may be evicted at the limit). */
+  get isBound(): boolean {
+    return this.bound;
+  }
+
   private get limits() {
     return this.host.options.limits;
   }

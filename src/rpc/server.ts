@@ -50,6 +50,8 @@ export class RpcServer implements ConnectionHost {
   /** Refused connections since the last log line (one line per second at most under a flood). */
   private refused = 0;
   private refusedLoggedAt = 0;
+  private evicted = 0;
+  private evictedLoggedAt = 0;
 
   constructor(options: RpcServerOptions = {}) {
     this.options = resolveOptions(options);
@@ -132,6 +134,7 @@ export class RpcServer implements ConnectionHost {
   }
 
   private accept(socket: net.Socket, view: EndpointView): void {
+    if (!this.closing && this.connections.size >= this.options.limits.maxConnections) this.evictUnbound();
     if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
       socket.destroy();
       this.refused++;
@@ -145,6 +148,26 @@ export class RpcServer implements ConnectionHost {
     }
     const conn = new Connection(socket, this, view);
     this.connections.add(conn);
+  }
+
+  /**
+   * At the connection limit, the oldest connection that never bound makes room: otherwise
+   * 10,000 sockets that only connect would lock every real client out until the unbound idle
+   * limit (found by the hostile-connections test). Bound clients are never evicted.
+   */
+  private evictUnbound(): void {
+    for (const c of this.connections) {
+      if (c.isBound) continue;
+      this.evicted++;
+      const now = Date.now();
+      if (now - this.evictedLoggedAt >= 1000) {
+        this.log.warn({ limit: this.options.limits.maxConnections, evicted: this.evicted, remote: c.remoteAddress }, 'connection limit: closing the oldest connection that never bound');
+        this.evicted = 0;
+        this.evictedLoggedAt = now;
+      }
+      c.close('evicted at the connection limit (never bound)');
+      return;
+    }
   }
 
   connectionClosed(conn: Connection): void {
