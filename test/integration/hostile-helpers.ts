@@ -28,9 +28,9 @@ export async function startHostileTarget(o: Partial<WitnessdOptions> = {}, edit:
 }
 
 /** A healthy client: bind, GetInterfaceList; returns the latency in ms (throws when not answered). */
-export async function healthyCall(port: number, timeoutMs = 5000): Promise<number> {
+export async function healthyCall(port: number, timeoutMs = 5000, host = WITNESS_ADDR): Promise<number> {
   const t0 = performance.now();
-  const c = await RpcClient.connect({ host: WITNESS_ADDR, port, connectTimeoutMs: timeoutMs });
+  const c = await RpcClient.connect({ host, port, connectTimeoutMs: timeoutMs });
   try {
     await c.bind(WITNESS_SYNTAX);
     const r = await witnessCalls.getInterfaceList(c, { timeoutMs });

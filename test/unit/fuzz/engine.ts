@@ -138,6 +138,7 @@ export class Coverage {
   start(): void {
     this.session.connect();
     this.post('Profiler.enable');
+    // Block counts (binary mode is cheaper but does not report a block again once reported).
     this.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
     this.started = true;
     this.take(); // reset the counters: module loading is not the target's coverage
@@ -247,11 +248,13 @@ export async function fuzz(target: FuzzTarget, o: FuzzOptions): Promise<FuzzStat
     return false;
   };
   // Halve a batch that reached new blocks until the inputs that did it are found (replays are
-  // not counted as inputs); about 2·log2(batch) coverage takes per new input.
+  // not counted as inputs); about 2·log2(batch/4) coverage takes per new input.
   const locate = async (inputs: Buffer[], c: Coverage): Promise<void> => {
-    if (inputs.length === 1) {
-      await runOne(inputs[0], true);
-      if (addCoverage(c.take())) corpus.push(inputs[0]);
+    if (inputs.length <= 4) {
+      // A handful left: keep them all rather than pay a coverage take for each.
+      for (const input of inputs) await runOne(input, true);
+      addCoverage(c.take());
+      corpus.push(...inputs);
       return;
     }
     const mid = inputs.length >> 1;

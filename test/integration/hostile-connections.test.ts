@@ -1,0 +1,75 @@
+/**
+ * 10,000 idle connections against a real witnessd process (its own file-descriptor budget; this
+ * process holds only the client ends). Connections that never bind are kept until the unbound
+ * idle limit (30 s by default); at the connection limit (10,000) the oldest of them makes room
+ * for a newcomer. The server stays up and a healthy client is answered below and at the limit.
+ */
+import net from 'node:net';
+import { rmSync } from 'node:fs';
+import { healthyCall } from './hostile-helpers';
+import { DaemonProcess, writeDaemonConfig, type DaemonConfig } from './restart-helpers';
+
+const IDLE = 10_000;
+
+function open(host: string, port: number): Promise<net.Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => resolve(s));
+    s.once('error', () => resolve(undefined));
+    s.on('error', () => undefined);
+  });
+}
+
+describe('10,000 idle connections', () => {
+  let cfg: DaemonConfig;
+  let d: DaemonProcess | undefined;
+  const sockets: net.Socket[] = [];
+
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    d?.kill('SIGKILL');
+    await d?.waitExit(5000);
+    if (cfg) rmSync(cfg.dir, { recursive: true, force: true });
+  });
+
+  it('the server stays up and answers a healthy client below and at the connection limit', async () => {
+    cfg = await writeDaemonConfig(64, 11);
+    d = await DaemonProcess.start(cfg);
+    const port = cfg.witnessPort;
+    const addresses = [cfg.lif1, cfg.lif2];
+    const fill = async (n: number) => {
+      for (let i = 0; i < n; i += 500) {
+        const batch = await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, k) => open(addresses[(i + k) % 2], port)));
+        for (const s of batch) if (s) sockets.push(s);
+      }
+    };
+    await fill(9_000);
+    expect(sockets.length).toBe(9_000);
+    const ms = await healthyCall(port, 10_000, cfg.lif1).catch(() => -1);
+    expect(ms).toBeGreaterThan(0);
+
+    // Up to 10,000 and past it: the server stays at its limit, evicting the oldest connections
+    // that never bound, so a healthy client is still answered with 10,000 idle sockets held.
+    await fill(IDLE - 9_000 + 200);
+    await new Promise((r) => setTimeout(r, 1000));
+    const atLimit = await healthyCall(port, 10_000, cfg.lif1).catch(() => -1);
+    await new Promise((r) => setTimeout(r, 500));
+    const alive = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
+    const closed = sockets.length - alive;
+    process.stdout.write(`idle connections: opened ${sockets.length}, still open ${alive}, closed by the server ${closed}; healthy call with 9,000 idle ${ms.toFixed(0)} ms, at the 10,000 limit ${atLimit.toFixed(0)} ms\n`);
+    expect(atLimit).toBeGreaterThan(0);
+    expect(alive).toBeLessThanOrEqual(IDLE);
+    expect(alive).toBeGreaterThanOrEqual(IDLE - 50);
+    expect(closed).toBeGreaterThanOrEqual(150);
+    expect(d.exit).toBeUndefined();
+    expect(d.logs.some((l) => l.includes('connection limit: closing the oldest connection that never bound'))).toBe(true);
+
+    // Release them: the daemon is still healthy.
+    for (const s of sockets.splice(0)) s.destroy();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await healthyCall(port, 10_000, cfg.lif1)).toBeGreaterThan(0);
+    d.kill('SIGTERM');
+    expect(await d.waitExit(6000)).toBe(true);
+    d = undefined;
+  }, 90_000);
+});
