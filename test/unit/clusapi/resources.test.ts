@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { demoConfig } from '../../../src/cluster/config';
+import { demoConfig, parseConfig, DEMO_CONFIG_YAML } from '../../../src/cluster/config';
 import { createClusterModel, type ClusterModel } from '../../../src/cluster/model';
 import type { ClusterEvent } from '../../../src/cluster/types';
 import { ClusterResources, ClusterResourceState, ERROR } from '../../../src/clusapi/resources';
@@ -168,5 +168,24 @@ describe('clusapi resources mapped onto the cluster model', () => {
     expect(res.checkAccess(ctx(g, AuthLevel.Integrity))).toMatchObject({ status: ERROR.ACCESS_DENIED });
     const lax = new ClusterResources(model, silent, { minimumAuthLevel: AuthLevel.Integrity });
     expect(lax.checkAccess(ctx(g, AuthLevel.Integrity))).toBeUndefined();
+  });
+
+  it('after a reload that renames the CIFS server, the old handle stays valid for its SVM and the new name opens it', () => {
+    const h = res.open(ctx(g), 'SOFS').handle!;
+    model.applyConfig(parseConfig(DEMO_CONFIG_YAML.replace('netbiosName: SOFS', 'netbiosName: SOFS2'), 't'));
+    expect(res.getState(ctx(g), h.id).status).toBe(ERROR.SUCCESS);
+    expect(res.open(ctx(g), 'SOFS')).toEqual({ status: ERROR.RESOURCE_NOT_FOUND });
+    expect(res.open(ctx(g), 'SOFS2').handle?.svm).toBe('vs1');
+  });
+
+  it('after a reload that removes the SVM, its handles answer RESOURCE_NOT_FOUND and change nothing', () => {
+    const h = res.open(ctx(g), 'SOFS').handle!;
+    model.applyConfig(parseConfig(DEMO_CONFIG_YAML.replace('name: vs1', 'name: vs9'), 't'));
+    events.length = 0;
+    expect(res.getState(ctx(g), h.id).status).toBe(ERROR.RESOURCE_NOT_FOUND);
+    expect(res.offline(ctx(g), h.id)).toBe(ERROR.RESOURCE_NOT_FOUND);
+    expect(res.online(ctx(g), h.id)).toBe(ERROR.RESOURCE_NOT_FOUND);
+    expect(events).toEqual([]);
+    expect(res.close(ctx(g), h.id)).toBe(ERROR.SUCCESS);
   });
 });
