@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     .option('target', { type: 'array', string: true, choices: TARGET_NAMES as unknown as string[], describe: 'targets (default: all)' })
     .option('seed', { type: 'number', default: 1 })
     .option('coverage', { type: 'boolean', default: true, describe: 'coverage feedback (--no-coverage: plain mutation)' })
+    .option('coverage-inputs', { type: 'number', describe: 'coverage feedback for the first N inputs only (default: all)' })
     .option('save', { type: 'boolean', default: false, describe: 'save crashing inputs under test/fuzz-corpus/' })
     .strict().help().parseAsync();
   const names = (args.target as TargetName[] | undefined) ?? [...TARGET_NAMES];
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     const extra = regressionInputs(name).map((r) => r.input);
     let last = Date.now();
     const stats = await fuzz(target, {
-      inputs: args.inputs, seed: args.seed, coverage: args.coverage, extraSeeds: extra,
+      inputs: args.inputs, seed: args.seed, coverage: args.coverage, coverageInputs: args['coverage-inputs'], extraSeeds: extra,
       progress: (done, s) => {
         if (Date.now() - last < 10_000) return;
         last = Date.now();
