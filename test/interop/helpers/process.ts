@@ -10,14 +10,44 @@ import { spawn, ChildProcess } from 'node:child_process';
 const MAX_CAPTURE = 8 * 1024 * 1024;
 
 const live = new Set<ChildProcess>();
+const emergencyCleanups = new Set<() => void>();
 let exitHookInstalled = false;
 
+function emergencyStop(): void {
+  for (const child of live) killGroup(child, 'SIGKILL');
+  for (const fn of emergencyCleanups) {
+    try {
+      fn();
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+/**
+ * Last resort when the test process ends without its afterAll hooks (a jest timeout, a
+ * `timeout` wrapper's SIGTERM, Ctrl-C): kill every process group we started and run the
+ * registered synchronous cleanups (smbd's helpers live in sessions of their own).
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) killGroup(child, 'SIGKILL');
-  });
+  process.on('exit', emergencyStop);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      emergencyStop();
+      // Die of the same signal (the listener is gone now, so the default action applies
+      // unless someone else listens too).
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
+/** Register a synchronous cleanup for an abnormal exit; returns its unregister function. */
+export function onEmergencyExit(fn: () => void): () => void {
+  installExitHook();
+  emergencyCleanups.add(fn);
+  return () => emergencyCleanups.delete(fn);
 }
 
 /** Signal a child's whole process group (it was spawned detached, so pgid == pid). */

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { addLoopbackAddresses, waitForPort, waitForPortClosed } from './net';
 import { peerPath } from './peers';
-import { runTool, RunningTool, sleep, startTool, tail } from './process';
+import { onEmergencyExit, runTool, RunningTool, sleep, startTool, tail } from './process';
 
 export interface SmbdOptions {
   /** IPv4 addresses smbd binds (added to lo first; Samba only binds existing addresses). */
@@ -146,6 +146,18 @@ export async function startSmbd(o: SmbdOptions): Promise<SmbdInstance> {
   if (o.account) await addAccount(dir, confPath, o.account);
 
   let tool: RunningTool | undefined;
+  // If the test process dies without dispose(): samba-dcerpcd and its workers run in a session
+  // of their own, so killing smbd's group is not enough.
+  const unregisterEmergency = onEmergencyExit(() => {
+    for (const pid of pidsMentioning(confPath)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   const launch = async (): Promise<void> => {
     // Unwrapped (no `timeout`): smbd must be its own session leader; lifetime enforced by startTool.
@@ -180,7 +192,13 @@ export async function startSmbd(o: SmbdOptions): Promise<SmbdInstance> {
     for (const a of o.addresses) await waitForPortClosed(a, 445, 10_000);
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (e) {
+    unregisterEmergency();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 
   return {
     dir,
@@ -197,6 +215,7 @@ export async function startSmbd(o: SmbdOptions): Promise<SmbdInstance> {
     logTail,
     async dispose() {
       await stop();
+      unregisterEmergency();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { addLoopbackAddresses, freePort, waitForPort } from './net';
-import { RunningTool, startTool, tail } from './process';
+import { onEmergencyExit, RunningTool, startTool, tail } from './process';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -143,9 +143,11 @@ export async function startWitnessd(o: WitnessdOptions = {}): Promise<WitnessdIn
     cwd: dir,
     env: { ...process.env, NODE_ENV: 'test', TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
   });
+  const unregisterEmergency = onEmergencyExit(() => fs.rmSync(dir, { recursive: true, force: true }));
   const output = (lines = 60): string => `--- witnessd stdout ---\n${tail(tool.stdout, lines)}\n--- witnessd stderr ---\n${tail(tool.stderr, lines)}`;
   const stop = async (): Promise<void> => {
     await tool.stop(5000);
+    unregisterEmergency();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
