@@ -10,7 +10,10 @@ import * as path from 'node:path';
 import { RpcServer } from '../../src/rpc/server';
 import { createEndpointMapper } from '../../src/rpc/epm/endpoint-mapper';
 import { TestInterface, TEST_SYNTAX } from '../integration/rpc/helpers/test-interface';
-import { describeWithPeers, peerPath, runTool, sleep, startTool, type RunningTool } from './helpers';
+import {
+  describeWithPeers, peerPath, runTool, sleep, startTool, startWitnessd, TEST_CLUSTER, TEST_CREDENTIALS,
+  type RunningTool, type WitnessdInstance,
+} from './helpers';
 
 const HOST = '127.0.0.1';
 const WITNESS = { uuid: 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28', major: 1, minor: 1 };
@@ -141,4 +144,28 @@ describeWithPeers('endpoint mapper and RPC runtime against rpcclient, impacket, 
     const ports = await read(['-Y', 'epm', '-T', 'fields', '-e', 'epm.proto.tcp_port']);
     expect(ports.split(/\s+/)).toContain(String(port));
   }, 90_000);
+});
+
+describeWithPeers('big-endian clients end to end: smbtorture [bigendian] against the assembled daemon', ['smbtorture'], () => {
+  let daemon: WitnessdInstance | undefined;
+  let dir = '';
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'witness-be-'));
+    daemon = await startWitnessd({ watcher: { mode: 'simulated' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  for (const [flags, user] of [['bigendian', '%'], ['bigendian,ntlm,sign', TEST_CREDENTIALS], ['bigendian,spnego,seal', TEST_CREDENTIALS]]) {
+    it(`rpc.witness GetInterfaceList over [${flags}]`, async () => {
+      const r = await runTool('smbtorture', ['-s', '/dev/null', `ncacn_ip_tcp:${TEST_CLUSTER.node1.address}[${daemon!.witnessPort},${flags}]`, `-U${user}`,
+        `--option=torture:net_name=${TEST_CLUSTER.netbiosName}`, 'rpc.witness.witness.GetInterfaceList'], { timeoutMs: 60_000, cwd: dir });
+      expect(r.stdout.split('\n').filter((l) => /^(success|failure|error):/.test(l))).toEqual(['success: witness.GetInterfaceList']);
+      expect(r.code).toBe(0);
+    }, 70_000);
+  }
 });
