@@ -144,6 +144,8 @@ export class Connection {
   private reassemblyBytes = 0;
   private readonly calls = new Map<number, Call>();
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Runs while part of a PDU sits in rx (slow-loris guard); reset by every whole PDU. */
+  private partialTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
     // IPv4 clients of a dual-stack listener appear as ::ffff:a.b.c.d; services want a.b.c.d.
@@ -211,6 +213,10 @@ export class Connection {
       if (this.rx.length < fragLength) break;
       const pdu = this.rx.subarray(0, fragLength);
       this.rx = this.rx.subarray(fragLength);
+      if (this.partialTimer) {
+        clearTimeout(this.partialTimer);
+        this.partialTimer = undefined;
+      }
       try {
         this.onPdu(pdu);
       } catch (err) {
@@ -223,6 +229,14 @@ export class Connection {
       }
     }
     if (this.rx.length === 0) this.rx = NO_BYTES;
+    else if (!this.closed && !this.partialTimer) {
+      const ms = this.limits.partialPduMs;
+      this.partialTimer = setTimeout(() => {
+        this.log.info({ ms, buffered: this.rx.length }, 'closing a connection whose PDU never completed');
+        this.close('incomplete PDU');
+      }, ms);
+      this.partialTimer.unref();
+    }
   }
 
   /** Answer a broken PDU the way its state demands (bind_nak before bind, fault after) and close. */
@@ -613,6 +627,8 @@ export class Connection {
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
     for (const c of this.calls.values()) {
       c.done = true;
       c.abort.abort(new CallAborted('closed'));

@@ -18,6 +18,8 @@ export interface RpcLimits {
   maxReassemblyPerConnection: number;
   /** A connection that has not bound within this many ms is closed. */
   unboundIdleMs: number;
+  /** A PDU begun must arrive whole within this many ms (slow-loris on a bound connection). */
+  partialPduMs: number;
   /** Presentation contexts per connection. */
   maxContextsPerConnection: number;
   /** Auth contexts (auth_context_id values) per connection. */
@@ -33,6 +35,7 @@ export const DEFAULT_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxRequestSize: 4 * 1024 * 1024,
   maxReassemblyPerConnection: 8 * 1024 * 1024,
   unboundIdleMs: 30_000,
+  partialPduMs: 30_000,
   maxContextsPerConnection: 64,
   maxAuthContextsPerConnection: 16,
   maxQueuedOutputBytes: 8 * 1024 * 1024,
