@@ -11,13 +11,16 @@ import { Offender, healthyCall, startHostileTarget, sleep, type Running } from '
 const W: CtxSpec = { id: 0, abstract: Witness_SYNTAX, transfers: [NDR] };
 const REG_STUB = (client: string) => encodeWitnessrRegisterIn({ Version: 0x10001, NetName: 'SOFS', IpAddress: '127.0.0.11', ClientComputerName: client });
 
+// Every case is bounded by its own loop limits; the timeout only guards a loaded CI machine.
+jest.setTimeout(30_000);
+
 let t: Running;
 const tried: string[] = [];
 let baseline = 0;
 
 beforeAll(async () => {
   // Idle limit lowered for the slow-loris and truncation cases (default 30 s).
-  t = await startHostileTarget({ rpcLimits: { unboundIdleMs: 1500 } });
+  t = await startHostileTarget({ rpcLimits: { unboundIdleMs: 1500, partialPduMs: 2000 } });
   baseline = await healthyCall(t.port);
 });
 
@@ -169,6 +172,30 @@ describe('hostile clients', () => {
     await stillHealthy('1,000 presentation contexts (bind + 3 alter_context)');
   });
 
+  it('a client that never reads its answers is cut off at the output queue limit; an oversized fragment is refused', async () => {
+    const o = await bound();
+    o.socket.pause(); // never read: the answers pile up on the server side
+    const one = request({ callId: 0, opnum: Witness_OPNUMS.WitnessrGetInterfaceList, stub: encodeWitnessrGetInterfaceListIn({}) });
+    let sent = 0;
+    for (let i = 0; i < 200 && !o.closed; i++) {
+      const burst: Buffer[] = [];
+      for (let k = 0; k < 500; k++) {
+        const p = Buffer.from(one);
+        p.writeUInt32LE(10 + sent++, 12);
+        burst.push(p);
+      }
+      o.send(Buffer.concat(burst));
+      await sleep(5);
+    }
+    expect(await o.waitClosed(10_000)).toBe(true);
+    expect(t.logs.some((l) => l.includes('does not read its responses'))).toBe(true);
+    const big = await bound();
+    big.send(request({ callId: 2, opnum: 0, stub: Buffer.alloc(60_000) }));
+    expect(await big.waitClosed()).toBe(true);
+    expect(big.faults()[0]?.status).toBe(FaultStatus.NCA_S_PROTO_ERROR);
+    await stillHealthy(`a non-reading client (${sent} requests), a 60 kB fragment`);
+  }, 30_000);
+
   it('calls on unknown contexts: nca_s_unknown_if, and the connection stays usable', async () => {
     const o = await bound();
     for (let i = 0; i < 100; i++) o.send(request({ callId: 100 + i, contextId: 1 + i, opnum: 0, stub: Buffer.alloc(0) }));
@@ -212,6 +239,20 @@ describe('hostile clients', () => {
     expect(Date.now() - t0).toBeLessThan(6000);
     expect(o.answers.filter((a) => a.ptype === PT.BIND_ACK)).toEqual([]);
     await stillHealthy('slow-loris (1 byte/s, idle limit 1.5 s)');
+  }, 15_000);
+
+  it('slow-loris after bind: a request trickled one byte a second is closed by the partial-PDU limit', async () => {
+    const o = await bound();
+    const p = request({ callId: 2, opnum: 0, stub: Buffer.alloc(64) });
+    const t0 = Date.now();
+    for (let i = 0; i < p.length && !o.closed && Date.now() - t0 < 8000; i++) {
+      o.send(p.subarray(i, i + 1));
+      await o.until(() => o.closed, 1000);
+    }
+    expect(o.closed).toBe(true);
+    expect(o.answers.filter((a) => a.ptype === PT.RESPONSE)).toEqual([]);
+    expect(t.logs.some((l) => l.includes('PDU never completed'))).toBe(true);
+    await stillHealthy('slow-loris after bind (1 byte/s, partial-PDU limit 2 s)');
   }, 15_000);
 
   it('10,000 registrations from one client: the per-client limit refuses the excess and logs it', async () => {
