@@ -89,7 +89,19 @@ export class Child {
         reject(new Error(`${this.name}: '${cmd}' took longer than ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.proc.send({ id, cmd, args } satisfies Request);
+      const failed = (e: Error | null): void => {
+        if (!e || !this.waiting.has(id)) return;
+        this.waiting.delete(id);
+        clearTimeout(timer);
+        reject(new Error(`${this.name}: cannot send '${cmd}': ${e.message}`));
+      };
+      // A child that died leaves a closed channel: send throws or calls back with the error.
+      if (!this.proc.connected) return failed(new Error('the helper process is gone'));
+      try {
+        this.proc.send({ id, cmd, args } satisfies Request, failed);
+      } catch (e) {
+        failed(e as Error);
+      }
     });
   }
 
