@@ -98,7 +98,7 @@ interface Reassembly {
   readonly callId: number;
   readonly contextId: number;
   readonly opnum: number;
-  readonly drep: Buffer;
+  readonly drep: number;
   readonly le: boolean;
   readonly auth: AuthState | undefined;
   readonly noReply: boolean;
@@ -211,8 +211,8 @@ export class Connection {
         return;
       }
       if (this.rx.length < fragLength) break;
-      const pdu = this.rx.subarray(0, fragLength);
-      this.rx = this.rx.subarray(fragLength);
+      const pdu = this.rx.length === fragLength ? this.rx : this.rx.subarray(0, fragLength);
+      this.rx = this.rx.length === fragLength ? NO_BYTES : this.rx.subarray(fragLength);
       if (this.partialTimer) {
         clearTimeout(this.partialTimer);
         this.partialTimer = undefined;
@@ -434,7 +434,7 @@ export class Connection {
         return this.faultAndClose(h, req.contextId, FaultStatus.ACCESS_DENIED, `alloc_hint ${req.allocHint} over the request limit`, 0);
       }
       r = {
-        callId: h.callId, contextId: req.contextId, opnum: req.opnum, drep: Buffer.from(h.drep), le: h.le, auth,
+        callId: h.callId, contextId: req.contextId, opnum: req.opnum, drep: h.drep, le: h.le, auth,
         noReply: (h.pfcFlags & Pfc.MAYBE) !== 0, chunks: [], size: 0, discard: false,
       };
       if (!this.contexts.has(req.contextId)) {
@@ -447,7 +447,7 @@ export class Connection {
     } else {
       r = this.reassembly.get(h.callId);
       if (!r) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `continuation of unknown call ${h.callId}`);
-      if (!r.drep.equals(h.drep) || r.auth !== auth || r.contextId !== req.contextId) {
+      if (r.drep !== h.drep || r.auth !== auth || r.contextId !== req.contextId) {
         return this.faultAndClose(h, r.contextId, FaultStatus.NCA_S_PROTO_ERROR, 'fragment differs from the first fragment');
       }
     }

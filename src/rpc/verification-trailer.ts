@@ -14,7 +14,7 @@ const MAX_TRAILING_PAD = 16;
 export type VtCommand =
   | { readonly kind: 'bitmask1'; readonly mustProcess: boolean; readonly bits: number }
   | { readonly kind: 'pcontext'; readonly mustProcess: boolean; readonly abstractSyntax: SyntaxId; readonly transferSyntax: SyntaxId }
-  | { readonly kind: 'header2'; readonly mustProcess: boolean; readonly ptype: number; readonly drep: Buffer; readonly callId: number; readonly contextId: number; readonly opnum: number }
+  | { readonly kind: 'header2'; readonly mustProcess: boolean; readonly ptype: number; readonly drep: number; readonly callId: number; readonly contextId: number; readonly opnum: number }
   | { readonly kind: 'unknown'; readonly mustProcess: boolean; readonly command: number; readonly length: number };
 
 export interface PoppedStub {
@@ -43,7 +43,7 @@ function parseCommands(stub: Buffer, start: number, le: boolean): VtCommand[] | 
       } else if (kind === SecVt.HEADER2 && length === 16) {
         const ptype = body.u8();
         body.skip(3);
-        const drep = Buffer.from(body.bytes(4));
+        const drep = body.bytes(4).readUInt32BE(0);
         out.push({ kind: 'header2', mustProcess, ptype, drep, callId: body.u32(), contextId: body.u16(), opnum: body.u16() });
       } else if (kind === SecVt.BITMASK_1 || kind === SecVt.PCONTEXT || kind === SecVt.HEADER2) {
         return undefined; // a known command with the wrong size: not a trailer
@@ -80,7 +80,8 @@ export interface VtExpectation {
   readonly abstractSyntax: SyntaxId;
   readonly transferSyntax: SyntaxId;
   readonly ptype: number;
-  readonly drep: Buffer;
+  /** The request's four drep bytes as one big-endian number. */
+  readonly drep: number;
   readonly callId: number;
   readonly contextId: number;
   readonly opnum: number;
@@ -102,7 +103,7 @@ export function checkVerificationTrailer(commands: readonly VtCommand[], e: VtEx
         if (!syntaxEquals(c.transferSyntax, e.transferSyntax)) return 'transfer syntax differs from the presentation context';
         break;
       case 'header2':
-        if (c.ptype !== e.ptype || !c.drep.equals(e.drep) || c.callId !== e.callId || c.contextId !== e.contextId || c.opnum !== e.opnum) {
+        if (c.ptype !== e.ptype || c.drep !== e.drep || c.callId !== e.callId || c.contextId !== e.contextId || c.opnum !== e.opnum) {
           return 'header2 differs from the request header';
         }
         break;

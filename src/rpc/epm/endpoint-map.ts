@@ -39,6 +39,11 @@ interface Cursor {
   pos: number;
 }
 
+/** Distinct (address, tower) answers kept; a client sending ever new towers only churns it. */
+const MAX_MAP_CACHE = 256;
+/** Towers one ept_map answer can hold at most (one per listening port that serves the interface). */
+const MAX_MAP_TOWERS = 64;
+
 /** Lookup cursors an association group may hold at once (the oldest is dropped beyond). */
 const MAX_CURSORS_PER_GROUP = 32;
 
@@ -49,6 +54,8 @@ function ipv4Of(address: string): string | undefined {
 
 export class EndpointMap {
   private readonly cursors = new Map<number, Map<string, Cursor>>();
+  private readonly mapCache = new Map<string, { towers: Buffer[]; status: number }>();
+  private mapCacheEndpoints = -1;
   /** Encoded towers by interface, port and IP (bounded by what we listen on and how we are reached). */
   private readonly towers = new Map<string, Buffer>();
 
@@ -78,9 +85,29 @@ export class EndpointMap {
     return t;
   }
 
-  /** ept_map: towers for the interface named by the request tower, at most maxTowers. */
+  /**
+   * ept_map: towers for the interface named by the request tower, at most maxTowers. Answers
+   * are cached per (address reached, request tower) until the set of endpoints changes:
+   * clients send the same few towers over and over.
+   */
   map(tower: Buffer | undefined, maxTowers: number, localAddress: string): { towers: Buffer[]; status: number } {
     if (!tower || maxTowers === 0) return { towers: [], status: EpmStatus.CANT_PERFORM_OP };
+    const n = this.endpoints().length;
+    if (n !== this.mapCacheEndpoints || this.mapCache.size >= MAX_MAP_CACHE) {
+      this.mapCache.clear();
+      this.mapCacheEndpoints = n;
+    }
+    const key = `${localAddress}|${tower.toString('latin1')}`;
+    let all = this.mapCache.get(key);
+    if (!all) {
+      all = this.mapUncached(tower, localAddress);
+      this.mapCache.set(key, all);
+    }
+    return all.towers.length > maxTowers ? { towers: all.towers.slice(0, maxTowers), status: all.status } : all;
+  }
+
+  private mapUncached(tower: Buffer, localAddress: string): { towers: Buffer[]; status: number } {
+    const maxTowers = MAX_MAP_TOWERS;
     let req;
     try {
       req = decodeMapRequest(tower);

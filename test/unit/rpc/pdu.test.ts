@@ -93,7 +93,7 @@ describe('verification trailer', () => {
     const p = popVerificationTrailer(vt, true);
     expect(p.stub.length).toBe(0);
     expect(p.commands!.map((c) => c.kind)).toEqual(['bitmask1', 'pcontext']);
-    const e = { clientHeaderSigning: true, abstractSyntax: W, transferSyntax: NDR, ptype: 0, drep: Buffer.from([0x10, 0, 0, 0]), callId: 3, contextId: 0, opnum: 0 };
+    const e = { clientHeaderSigning: true, abstractSyntax: W, transferSyntax: NDR, ptype: 0, drep: 0x10000000, callId: 3, contextId: 0, opnum: 0 };
     expect(checkVerificationTrailer(p.commands!, e)).toBeUndefined();
     expect(checkVerificationTrailer(p.commands!, { ...e, clientHeaderSigning: false })).toMatch(/header signing/);
     expect(checkVerificationTrailer(p.commands!, { ...e, abstractSyntax: { ...W, minor: 0 } })).toMatch(/abstract/);
