@@ -9,15 +9,16 @@ import { makeTarget, regressionInputs, type TargetName } from './targets';
 
 // Inputs per target and how many of them run with coverage feedback. YAML parsing costs ~1-4 ms
 // per document and a Connection ~1 ms per stream, so those two get smaller CI slices.
+// An input slower than 10 s counts as a hang (a loaded CI machine can stall a process for a second).
 const PLAN: Record<TargetName, { inputs: number; coverageInputs: number; timeoutMs: number }> = {
-  pdu: { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
-  'ndr-witness': { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
-  'ndr-epm': { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
-  'ndr-clusapi': { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
-  ntlmssp: { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
-  spnego: { inputs: 50_000, coverageInputs: 10_000, timeoutMs: 60_000 },
-  connection: { inputs: 20_000, coverageInputs: 2_000, timeoutMs: 90_000 },
-  config: { inputs: 5_000, coverageInputs: 1_000, timeoutMs: 90_000 },
+  pdu: { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
+  'ndr-witness': { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
+  'ndr-epm': { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
+  'ndr-clusapi': { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
+  ntlmssp: { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
+  spnego: { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
+  connection: { inputs: 10_000, coverageInputs: 1_000, timeoutMs: 120_000 },
+  config: { inputs: 3_000, coverageInputs: 1_000, timeoutMs: 120_000 },
 };
 
 const figures: string[] = [];
@@ -31,7 +32,7 @@ describe.each(Object.entries(PLAN) as [TargetName, (typeof PLAN)[TargetName]][])
     const regressions = regressionInputs(name);
     let stats: FuzzStats;
     try {
-      stats = await fuzz(target, { inputs: plan.inputs, coverageInputs: plan.coverageInputs, seed: 0x5eed + name.length, hangMs: 2000, extraSeeds: regressions.map((r) => r.input) });
+      stats = await fuzz(target, { inputs: plan.inputs, coverageInputs: plan.coverageInputs, seed: 0x5eed + name.length, hangMs: 10_000, extraSeeds: regressions.map((r) => r.input) });
     } finally {
       target.close?.();
     }
