@@ -4,15 +4,18 @@
  * All six subtests, anonymous (-U%) and with credentials (SPNEGO/NTLMSSP at sign for
  * witness, seal for clusapi). Each subtest is its own jest test, so the report names it.
  *
- * smbtorture is run with the subtests named individually: each gets a new connection
- * (INTEROP.md §2), so one failure cannot cascade through a shared connection.
+ * The quick subtests run named individually (each gets a new connection, INTEROP.md §2, so
+ * one failure cannot cascade) in several binding variants; the whole suite `rpc.witness` also
+ * runs once on one persistent connection, overlapping the credentialed AsyncNotify_timeouts.
  */
 import {
+  BackgroundSmbtorture,
   describeWithPeers,
   runSmbtorture,
   SmbdInstance,
   SmbtortureRun,
   startSmbd,
+  startSmbtorture,
   startWitnessd,
   TEST_CLUSTER,
   TEST_CREDENTIALS,
@@ -89,37 +92,74 @@ describeWithPeers('smbtorture rpc.witness.witness against witnessd + smbd', ['sm
     });
   }
 
-  // The two ~4-minute runs go in parallel (separate connections and registrations), one test each.
-  describe('AsyncNotify_timeouts (KeepAliveTimeout 0, 1, 10, 100, 120 s → WERR_TIMEOUT)', () => {
-    const runs = new Map<string, Promise<SmbtortureRun>>();
+  /**
+   * The two ~4-minute runs overlap: anonymous runs the whole suite `rpc.witness` (all six
+   * subtests on ONE persistent witness connection, as Samba's selftest would), and once it
+   * has reached AsyncNotify_timeouts (after its AsyncNotify toggled the resource, which would
+   * otherwise answer the other run's pending calls with RESOURCE_CHANGE), the credentialed
+   * AsyncNotify_timeouts starts on its own connection.
+   */
+  describe('rpc.witness whole suite (one connection) and AsyncNotify_timeouts (KeepAliveTimeout 0, 1, 10, 100, 120 s → WERR_TIMEOUT)', () => {
+    let whole: BackgroundSmbtorture | undefined;
+    let credentialed: Promise<SmbtortureRun> | undefined;
+    let startError: Error | undefined;
 
-    beforeAll(() => {
-      for (const { label, user } of USERS) {
-        const p = runSmbtorture({
-          binding: binding(),
-          user,
-          netName: TEST_CLUSTER.netbiosName,
-          tests: ['rpc.witness.witness.AsyncNotify_timeouts'],
-          timeoutMs: TIMEOUTS_TEST_MS - 20_000,
-        });
-        p.catch(() => undefined); // awaited by its test
-        runs.set(label, p);
+    beforeAll(async () => {
+      whole = startSmbtorture({
+        binding: binding(),
+        user: '%',
+        netName: TEST_CLUSTER.netbiosName,
+        tests: ['rpc.witness'],
+        timeoutMs: TIMEOUTS_TEST_MS - 20_000,
+      });
+      try {
+        await whole.tool.waitFor((out) => /^test: witness\.AsyncNotify_timeouts$/m.test(out), 120_000, 'the whole suite to reach AsyncNotify_timeouts');
+      } catch (e) {
+        startError = e as Error;
+        return;
       }
+      credentialed = runSmbtorture({
+        binding: binding(),
+        user: TEST_CREDENTIALS,
+        netName: TEST_CLUSTER.netbiosName,
+        tests: ['rpc.witness.witness.AsyncNotify_timeouts'],
+        timeoutMs: TIMEOUTS_TEST_MS - 20_000,
+      });
+      credentialed.catch(() => undefined); // awaited by its test
+    }, 150_000);
+
+    afterAll(async () => {
+      await whole?.tool.stop(3000);
     });
 
-    for (const { label } of USERS) {
-      it(
-        `rpc.witness.witness.AsyncNotify_timeouts ${label}`,
-        async () => {
-          const run = await runs.get(label)!;
-          const r = run.byName('AsyncNotify_timeouts');
-          if (r?.status !== 'success' || run.tool.code !== 0) throw new Error(explain(run));
-          // Every keep-alive value was exercised and answered (smbtorture prints one line per value).
-          const tried = [...(run.tool.stdout + run.tool.stderr).matchAll(/Testing Async Notify with timeout of (\d+)/g)].map((m) => Number(m[1]));
-          expect(tried).toEqual([0, 1, 10, 100, 120]);
-        },
-        TIMEOUTS_TEST_MS,
-      );
-    }
+    const keepAlivesTried = (run: SmbtortureRun): number[] =>
+      [...(run.tool.stdout + run.tool.stderr).matchAll(/Testing Async Notify with timeout of (\d+)/g)].map((m) => Number(m[1]));
+
+    it(
+      'rpc.witness anonymous, one connection: all six subtests pass',
+      async () => {
+        if (startError) throw startError;
+        const run = await whole!.done;
+        if (run.tool.code !== 0) throw new Error(explain(run));
+        expect(run.results.map((r) => [r.name.replace(/^.*\./, ''), r.status])).toEqual(
+          [...SUBTESTS, 'AsyncNotify_timeouts'].map((t) => [t, 'success']),
+        );
+        expect(keepAlivesTried(run)).toEqual([0, 1, 10, 100, 120]);
+      },
+      TIMEOUTS_TEST_MS,
+    );
+
+    it(
+      `rpc.witness.witness.AsyncNotify_timeouts ${USERS[1].label}`,
+      async () => {
+        if (startError) throw startError;
+        const run = await credentialed!;
+        const r = run.byName('AsyncNotify_timeouts');
+        if (r?.status !== 'success' || run.tool.code !== 0) throw new Error(explain(run));
+        // Every keep-alive value was exercised and answered (smbtorture prints one line per value).
+        expect(keepAlivesTried(run)).toEqual([0, 1, 10, 100, 120]);
+      },
+      TIMEOUTS_TEST_MS,
+    );
   });
 });

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runTool, ToolResult } from './process';
+import { runTool, RunningTool, startTool, ToolResult } from './process';
 
 export type SubunitStatus = 'success' | 'failure' | 'error' | 'skip' | 'xfail' | 'uxsuccess';
 
@@ -75,29 +75,61 @@ export interface SmbtortureOptions {
   readonly timeoutMs: number;
 }
 
+function smbtortureArgs(o: SmbtortureOptions): string[] {
+  const args = ['-s', '/dev/null', o.binding, `-U${o.user}`];
+  if (o.netName !== undefined) args.push(`--option=torture:net_name=${o.netName}`);
+  args.push(...(o.extraOptions ?? []), ...o.tests);
+  return args;
+}
+
+function toRun(tool: ToolResult): SmbtortureRun {
+  const results = parseSubunit(tool.stdout);
+  return {
+    tool,
+    results,
+    byName: (short) => results.find((r) => r.name === short || r.name.endsWith(`.${short}`)),
+    summary: () =>
+      [
+        `$ ${tool.command}`,
+        `exit ${tool.code}${tool.signal ? ` (signal ${tool.signal})` : ''}${tool.timedOut ? ' TIMED OUT' : ''}`,
+        ...results.map((r) => `${r.status}: ${r.name}${r.reason ? `\n    ${r.reason.split('\n').join('\n    ')}` : ''}`),
+        '--- stderr (tail) ---',
+        tool.stderr.split('\n').slice(-25).join('\n'),
+      ].join('\n'),
+  };
+}
+
 /** Run smbtorture from a scratch directory (it leaves an smbtortureXXXXXX dir in its CWD). */
 export async function runSmbtorture(o: SmbtortureOptions): Promise<SmbtortureRun> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smbtorture-'));
   try {
-    const args = ['-s', '/dev/null', o.binding, `-U${o.user}`];
-    if (o.netName !== undefined) args.push(`--option=torture:net_name=${o.netName}`);
-    args.push(...(o.extraOptions ?? []), ...o.tests);
-    const tool = await runTool('smbtorture', args, { timeoutMs: o.timeoutMs, cwd });
-    const results = parseSubunit(tool.stdout);
-    return {
-      tool,
-      results,
-      byName: (short) => results.find((r) => r.name === short || r.name.endsWith(`.${short}`)),
-      summary: () =>
-        [
-          `$ ${tool.command}`,
-          `exit ${tool.code}${tool.signal ? ` (signal ${tool.signal})` : ''}${tool.timedOut ? ' TIMED OUT' : ''}`,
-          ...results.map((r) => `${r.status}: ${r.name}${r.reason ? `\n    ${r.reason.split('\n').join('\n    ')}` : ''}`),
-          '--- stderr (tail) ---',
-          tool.stderr.split('\n').slice(-25).join('\n'),
-        ].join('\n'),
-    };
+    return toRun(await runTool('smbtorture', smbtortureArgs(o), { timeoutMs: o.timeoutMs, cwd }));
   } finally {
     fs.rmSync(cwd, { recursive: true, force: true });
   }
+}
+
+/** smbtorture running in the background: watch its output as it goes, await `done`. */
+export interface BackgroundSmbtorture {
+  readonly tool: RunningTool;
+  /** Resolves when smbtorture exits (never rejects). */
+  readonly done: Promise<SmbtortureRun>;
+}
+
+export function startSmbtorture(o: SmbtortureOptions): BackgroundSmbtorture {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smbtorture-'));
+  const args = smbtortureArgs(o);
+  const tool = startTool('smbtorture', args, { timeoutMs: o.timeoutMs, cwd });
+  const done = tool.exited.then(({ code, signal }) => {
+    fs.rmSync(cwd, { recursive: true, force: true });
+    return toRun({
+      command: tool.command,
+      code,
+      signal,
+      stdout: tool.stdout,
+      stderr: tool.stderr,
+      timedOut: code === 124 || code === 137,
+    });
+  });
+  return { tool, done };
 }
