@@ -56,7 +56,10 @@ export interface FanoutFleets {
 async function fanoutAt(n: number, o: BenchOptions): Promise<BenchRow> {
   const tag = `fanout-${n}`;
   const [server, raw, client, rawClient] = await Promise.all([
-    Child.fork(`${tag} witnessd`, 'server-host.ts', { logFile: logPath(o.workDir, `${tag}-witnessd`) }),
+    // BENCH_SERVER_FLAGS (diagnosis, e.g. --trace-gc): extra node flags for witnessd's process.
+    Child.fork(`${tag} witnessd`, 'server-host.ts', {
+      logFile: logPath(o.workDir, `${tag}-witnessd`), nodeFlags: process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean),
+    }),
     Child.fork(`${tag} baseline server`, 'server-host.ts', { logFile: logPath(o.workDir, `${tag}-raw-server`) }),
     Child.fork(`${tag} client`, 'fleet-client.ts', { logFile: logPath(o.workDir, `${tag}-client`) }),
     Child.fork(`${tag} baseline client`, 'fleet-client.ts', { logFile: logPath(o.workDir, `${tag}-raw-client`) }),

@@ -128,6 +128,8 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'witnessd-bench-'));
   const started = Date.now();
+  // Shared machine: the load before and after is part of the figures' context.
+  const loadBefore = os.loadavg();
   const log = (m: string): void => console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
   const opts: BenchOptions = { quick: args.quick, reps: args.reps ?? 3, workDir, log };
   log(`${args.quick ? 'quick' : 'full'} run, ${opts.reps} repetitions, logs in ${workDir}`);
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     mode: args.quick ? 'quick' : 'full',
     reps: opts.reps,
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
     seconds: (Date.now() - started) / 1000,
     rows,
     results,
@@ -186,6 +188,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(args.out, `${JSON.stringify(doc, null, 2)}\n`);
   console.log(`\n${table(rows)}\n`);
   const missed = rows.filter((r) => r.target && !r.target.met);
+  console.log(`load average (1/5/15 min) before ${loadBefore.map((x) => x.toFixed(1)).join('/')}, after ${os.loadavg().map((x) => x.toFixed(1)).join('/')} on ${os.cpus().length} CPUs`);
   console.log(`${rows.length} figures, ${missed.length} targets missed, ${Object.keys(failures).length} benchmarks failed; ` +
     `${doc.seconds.toFixed(1)} s; written to ${args.out}`);
   for (const [name, err] of Object.entries(failures)) console.log(`FAILED ${name}: ${err.split('\n')[0]}`);
