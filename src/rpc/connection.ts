@@ -146,6 +146,7 @@ export class Connection {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Runs while part of a PDU sits in rx (slow-loris guard); reset by every whole PDU. */
   private partialTimer: NodeJS.Timeout | undefined;
+  private lastActiveAt = Date.now();
 
   constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
     // IPv4 clients of a dual-stack listener appear as ::ffff:a.b.c.d; services want a.b.c.d.
@@ -191,6 +192,11 @@ export class Connection {
     return this.bound;
   }
 
+  /** Date.now() when bytes last arrived (the server's eviction at the connection limit). */
+  get lastActive(): number {
+    return this.lastActiveAt;
+  }
+
   private get limits() {
     return this.host.options.limits;
   }
@@ -199,6 +205,7 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastActiveAt = Date.now();
     this.rx = this.rx.length === 0 ? chunk : Buffer.concat([this.rx, chunk]);
     while (!this.closed && this.rx.length >= HEADER_LENGTH) {
       if (this.rx[0] !== 5 || this.rx[1] > 1) {

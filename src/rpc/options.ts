@@ -20,6 +20,11 @@ export interface RpcLimits {
   unboundIdleMs: number;
   /** A PDU begun must arrive whole within this many ms (slow-loris on a bound connection). */
   partialPduMs: number;
+  /**
+   * At maxConnections, a bound connection with no call in flight that sent nothing for this
+   * long may be closed to admit a new one (after every connection that never bound).
+   */
+  idleEvictMs: number;
   /** Presentation contexts per connection. */
   maxContextsPerConnection: number;
   /** Auth contexts (auth_context_id values) per connection. */
@@ -36,6 +41,7 @@ export const DEFAULT_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxReassemblyPerConnection: 8 * 1024 * 1024,
   unboundIdleMs: 30_000,
   partialPduMs: 30_000,
+  idleEvictMs: 60_000,
   maxContextsPerConnection: 64,
   maxAuthContextsPerConnection: 16,
   maxQueuedOutputBytes: 8 * 1024 * 1024,

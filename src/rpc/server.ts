@@ -151,23 +151,31 @@ export class RpcServer implements ConnectionHost {
   }
 
   /**
-   * At the connection limit, the oldest connection that never bound makes room: otherwise
-   * 10,000 sockets that only connect would lock every real client out until the unbound idle
-   * limit (found by the hostile-connections test). Bound clients are never evicted.
+   * At the connection limit, make room for the newcomer: the oldest connection that never bound,
+   * else the oldest bound one with no call in flight that sent nothing for idleEvictMs.
+   * Otherwise 10,000 sockets that only connect (or bind and sit) would lock every real client
+   * out (found by the hostile-connections test). A connection with a pending call (a waiting
+   * AsyncNotify) is never evicted.
    */
   private evictUnbound(): void {
+    const idleBefore = Date.now() - this.options.limits.idleEvictMs;
+    let victim: Connection | undefined;
     for (const c of this.connections) {
-      if (c.isBound) continue;
-      this.evicted++;
-      const now = Date.now();
-      if (now - this.evictedLoggedAt >= 1000) {
-        this.log.warn({ limit: this.options.limits.maxConnections, evicted: this.evicted, remote: c.remoteAddress }, 'connection limit: closing the oldest connection that never bound');
-        this.evicted = 0;
-        this.evictedLoggedAt = now;
+      if (!c.isBound) {
+        victim = c;
+        break;
       }
-      c.close('evicted at the connection limit (never bound)');
-      return;
+      if (!victim && c.pendingCalls === 0 && c.lastActive <= idleBefore) victim = c;
     }
+    if (!victim) return;
+    this.evicted++;
+    const now = Date.now();
+    if (now - this.evictedLoggedAt >= 1000) {
+      this.log.warn({ limit: this.options.limits.maxConnections, evicted: this.evicted, remote: victim.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
+      this.evicted = 0;
+      this.evictedLoggedAt = now;
+    }
+    victim.close(victim.isBound ? 'evicted at the connection limit (idle)' : 'evicted at the connection limit (never bound)');
   }
 
   connectionClosed(conn: Connection): void {
