@@ -6,7 +6,9 @@
  */
 import net from 'node:net';
 import { rmSync } from 'node:fs';
-import { healthyCall } from './hostile-helpers';
+import { Witness_SYNTAX, Witness_OPNUMS, encodeWitnessrAsyncNotifyIn, encodeWitnessrRegisterIn, decodeWitnessrRegisterOut } from '../../src/gen/witness';
+import { bind, request, NDR, PT } from './rpc/helpers/pdu-builder';
+import { Offender, healthyCall, startHostileTarget } from './hostile-helpers';
 import { DaemonProcess, writeDaemonConfig, type DaemonConfig } from './restart-helpers';
 
 const IDLE = 10_000;
@@ -62,7 +64,7 @@ describe('10,000 idle connections', () => {
     expect(alive).toBeGreaterThanOrEqual(IDLE - 50);
     expect(closed).toBeGreaterThanOrEqual(150);
     expect(d.exit).toBeUndefined();
-    expect(d.logs.some((l) => l.includes('connection limit: closing the oldest connection that never bound'))).toBe(true);
+    expect(d.logs.some((l) => l.includes('connection limit: closing an idle connection to admit a new one'))).toBe(true);
 
     // Release them: the daemon is still healthy.
     for (const s of sockets.splice(0)) s.destroy();
@@ -72,4 +74,42 @@ describe('10,000 idle connections', () => {
     expect(await d.waitExit(6000)).toBe(true);
     d = undefined;
   }, 90_000);
+});
+
+describe('bound idle connections at the connection limit (in-process, limit lowered)', () => {
+  it('an idle bound connection makes room for a healthy client; one with a waiting AsyncNotify is never evicted', async () => {
+    const LIMIT = 300;
+    const t = await startHostileTarget({ rpcLimits: { maxConnections: LIMIT, idleEvictMs: 500 } });
+    const held: Offender[] = [];
+    try {
+      // A registered client with its AsyncNotify waiting: the first (oldest) connection.
+      const keeper = await Offender.connect(t.port);
+      keeper.send(bind({ callId: 1, contexts: [{ id: 0, abstract: Witness_SYNTAX, transfers: [NDR] }] }));
+      keeper.send(request({ callId: 2, opnum: Witness_OPNUMS.WitnessrRegister, stub: encodeWitnessrRegisterIn({ Version: 0x10001, NetName: 'SOFS', IpAddress: '127.0.0.11', ClientComputerName: 'KEEPER' }) }));
+      expect(await keeper.until(() => keeper.answers.length >= 2)).toBe(true);
+      const handle = decodeWitnessrRegisterOut(keeper.answers[1].raw.subarray(24)).ppContext;
+      keeper.send(request({ callId: 3, opnum: Witness_OPNUMS.WitnessrAsyncNotify, stub: encodeWitnessrAsyncNotifyIn({ pContext: handle }) }));
+      held.push(keeper);
+      // Fill the server with bound connections that then sit idle.
+      while (held.length < LIMIT) {
+        const o = await Offender.connect(t.port);
+        o.send(bind({ callId: 1, contexts: [{ id: 0, abstract: Witness_SYNTAX, transfers: [NDR] }] }));
+        held.push(o);
+      }
+      expect(await held[LIMIT - 1].until(() => held.every((o) => o.answers.some((a) => a.ptype === PT.BIND_ACK)), 10_000)).toBe(true);
+      expect(t.d.rpc.connectionCount).toBe(LIMIT);
+      await new Promise((r) => setTimeout(r, 700)); // all idle past idleEvictMs
+      expect(await healthyCall(t.port)).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(held.filter((o) => o.closed).length).toBeGreaterThanOrEqual(1);
+      expect(keeper.closed).toBe(false);
+      // The keeper's AsyncNotify still waits and is still answered.
+      await fetch(`${t.d.admin.url}/v1/notify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientName: 'KEEPER', result: 0x5b4 }) });
+      expect(await keeper.until(() => keeper.answers.some((a) => a.callId === 3))).toBe(true);
+      expect(t.logs.some((l) => l.includes('closing an idle connection'))).toBe(true);
+    } finally {
+      for (const o of held) o.destroy();
+      await t.d.close();
+    }
+  }, 60_000);
 });
