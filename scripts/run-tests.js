@@ -23,14 +23,15 @@ ok = run('typecheck', process.execPath, [path.join(root, 'node_modules/typescrip
 ok = run('generated code is fresh', process.execPath, [path.join(root, 'node_modules/.bin/ts-node'), '--transpile-only', 'scripts/idlgen/main.ts', '--check']) && ok;
 ok = run('unit + integration', jest, ['--selectProjects', 'unit', 'integration', ...args]) && ok;
 
-// Interop: real peers in a private network namespace (needs root for unshare -n).
+// Interop: real peers in a private network namespace (needs root for unshare -n); --verbose so
+// the report names every peer test and a regression is visible at a glance.
 const probe = spawnSync('unshare', ['-n', 'true']);
 if (probe.status !== 0) {
   const msg = '!!! interop tests SKIPPED: cannot create a private network namespace (unshare -n needs root)';
   console.error(`\n${msg}\n`);
   if (ci) { console.error('CI=true: a skipped interop layer is a failure'); ok = false; }
 } else {
-  const inner = `ip link set lo up && exec "${jest}" --selectProjects interop --runInBand ${args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}`;
+  const inner = `ip link set lo up && exec "${jest}" --selectProjects interop --runInBand --verbose ${args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}`;
   ok = run('interop (private netns)', 'unshare', ['-n', 'sh', '-c', inner]) && ok;
 }
 console.log(ok ? '\nALL TEST LAYERS PASSED' : '\nSOME TEST LAYER FAILED');
