@@ -188,6 +188,17 @@ const loggingSchema = z
   })
   .strict();
 
+/**
+ * The MS-CMRP (clusapi) resource view: taking a resource offline takes an SVM's LIFs down, so
+ * anonymous callers need their own opt-in, separate from auth.allowAnonymous.
+ */
+const clusapiSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    allowAnonymous: z.boolean().default(false),
+  })
+  .strict();
+
 const configSchema = z
   .object({
     nodes: z.array(nodeSchema).min(1, 'at least one node is required'),
@@ -199,6 +210,7 @@ const configSchema = z
     auth: authSchema.default({}),
     limits: limitsSchema.default({}),
     logging: loggingSchema.default({}),
+    clusapi: clusapiSchema.default({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -68,4 +68,10 @@ limits:
 
 logging:
   level: info
+
+clusapi:
+  enabled: true
+  # Lets smbtorture's anonymous rpc.witness AsyncNotify toggle the SOFS resource. An
+  # unauthenticated client can then take the SVM's LIFs down: never in production.
+  allowAnonymous: true
 `;

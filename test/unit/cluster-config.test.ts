@@ -100,6 +100,13 @@ describe('defaults', () => {
   });
 });
 
+describe('clusapi', () => {
+  it('anonymous resource control is off unless asked for; the demo asks for it', () => {
+    expect(parseConfig(MINIMAL, 'm.yaml').clusapi).toEqual({ enabled: true, allowAnonymous: false });
+    expect(demoConfig().clusapi).toEqual({ enabled: true, allowAnonymous: true });
+  });
+});
+
 describe('errors name file, line and field', () => {
   it('a bad IPv4 address', () => {
     expect(problems(MINIMAL.replace('10.0.0.1', '10.0.0.300'))).toEqual(['test.yaml:12:15: svms[0].lifs[0].ipv4: not an IPv4 address (dotted quad)']);

@@ -103,6 +103,8 @@ export function testClusterConfig(o: WitnessdOptions & { witnessPort: number; ep
       accounts: [{ domain: c.account.domain, user: c.account.user, password: c.account.password }],
     },
     logging: { level: o.logLevel ?? 'debug' },
+    // smbtorture's anonymous AsyncNotify toggles the resource through clusapi.
+    clusapi: { allowAnonymous: true },
   };
   return o.extra ? deepMerge(doc, o.extra) : doc;
 }
