@@ -9,6 +9,7 @@ import type {
   RESP_ASYNC_NOTIFY,
   WITNESS_INTERFACE_INFO,
   WitnessServer,
+  WitnessrAsyncNotifyOut,
   WitnessrGetInterfaceListOut,
 } from '../gen/witness';
 import { MessageType, NCA_S_FAULT_CANCEL, WERR, WITNESS_V1, WITNESS_V2 } from './constants';
@@ -69,14 +70,17 @@ export function createWitnessServer(svc: WitnessService, onResult: ResultHook = 
       return { ReturnValue: result };
     },
 
-    async WitnessrAsyncNotify(i, ctx) {
-      const r = await svc.asyncNotify(ctx, i.pContext.uuid);
-      if (r.cancelled) {
-        // The runtime answers (or not) according to why the call was aborted.
-        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new DispatchFault(NCA_S_FAULT_CANCEL);
-      }
-      onResult('AsyncNotify', r.result);
-      return { pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result };
+    // Not an async function: this call stays pending for minutes, and a suspended async frame
+    // costs more memory per registration than the promise reaction (memory benchmark).
+    WitnessrAsyncNotify(i, ctx) {
+      return svc.asyncNotify(ctx, i.pContext.uuid).then((r): WitnessrAsyncNotifyOut => {
+        if (r.cancelled) {
+          // The runtime answers (or not) according to why the call was aborted.
+          throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new DispatchFault(NCA_S_FAULT_CANCEL);
+        }
+        onResult('AsyncNotify', r.result);
+        return { pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result };
+      });
     },
 
     async WitnessrRegisterEx(i, ctx) {
