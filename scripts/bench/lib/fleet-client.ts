@@ -96,6 +96,8 @@ interface WitnessSetup {
   readonly ipAddress: string;
   readonly keepAliveSeconds: number;
   readonly concurrency?: number;
+  /** Register only, no AsyncNotify (diagnosis: what a pending call costs the server). */
+  readonly noAsyncNotify?: boolean;
 }
 
 async function witnessOne(a: WitnessSetup, i: number): Promise<void> {
@@ -123,7 +125,7 @@ async function witnessOne(a: WitnessSetup, i: number): Promise<void> {
   const out = decodeWitnessrRegisterExOut(responseStub(reg));
   if (out.ReturnValue !== 0) throw new Error(`RegisterEx returned 0x${out.ReturnValue.toString(16)}`);
   c.asyncNotifyStub = encodeWitnessrAsyncNotifyIn({ pContext: out.ppContext });
-  arm(c);
+  if (!a.noAsyncNotify) arm(c);
 }
 
 function arm(c: Conn): void {
