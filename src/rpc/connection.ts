@@ -37,6 +37,8 @@ export class CallAborted extends Error {
  */
 class CallAbort {
   private ctrl: AbortController | undefined;
+  /** ctx.onAbort listeners (made on first use, like the controller). */
+  private listeners: Array<() => void> | undefined;
   reason: CallAborted | undefined;
   get signal(): AbortSignal {
     if (!this.ctrl) {
@@ -52,6 +54,29 @@ class CallAbort {
     if (this.reason) return;
     this.reason = reason;
     this.ctrl?.abort(reason);
+    const ls = this.listeners;
+    this.listeners = undefined;
+    if (ls) for (const l of ls) runListener(l);
+  }
+  onAbort(listener: () => void): () => void {
+    if (this.reason) {
+      queueMicrotask(() => runListener(listener));
+      return () => undefined;
+    }
+    (this.listeners ??= []).push(listener);
+    return () => {
+      const i = this.listeners?.indexOf(listener) ?? -1;
+      if (i >= 0) this.listeners!.splice(i, 1);
+    };
+  }
+}
+
+/** A throwing abort listener must not stop the others nor the connection (like EventTarget, it is reported). */
+function runListener(l: () => void): void {
+  try {
+    l();
+  } catch (err) {
+    process.emitWarning(`a call's abort listener threw: ${(err as Error)?.stack ?? String(err)}`);
   }
 }
 
@@ -76,6 +101,10 @@ class LiveCallContext implements CallContext {
 
   get signal(): AbortSignal {
     return this.abort.signal;
+  }
+
+  onAbort(listener: () => void): () => void {
+    return this.abort.onAbort(listener);
   }
 }
 

@@ -18,6 +18,16 @@ interface Waiter {
   timer?: TimerHandle;
 }
 
+/**
+ * How a waiting call learns that it can no longer be answered: the RPC runtime's CallContext
+ * fits. `onAbort` (when offered) is used instead of a listener on `signal`: an AbortController
+ * with a listener is ~0.9 KB per waiting call (memory benchmark).
+ */
+export interface AbortWatch {
+  readonly signal: AbortSignal;
+  onAbort?(listener: () => void): () => void;
+}
+
 export interface RegistrationInit {
   readonly id: string;
   readonly owner: Owner;
@@ -214,7 +224,7 @@ export class Registry {
    * AsyncNotify on a found registration. Answers at once when something is pending (or on
    * keep-alive 0), otherwise parks the call FIFO with its keep-alive deadline.
    */
-  asyncNotify(reg: Registration, signal: AbortSignal | undefined, onAbort: () => void): Promise<AsyncNotifyResult> {
+  asyncNotify(reg: Registration, call: AbortWatch | undefined, onAbort: () => void): Promise<AsyncNotifyResult> {
     reg.lastUse = this.clock.now();
     if (reg.hasPending() && reg.waiters.length === 0) {
       const next = reg.takeNext() as { r: AsyncNotifyResult; forced: boolean };
@@ -223,7 +233,8 @@ export class Registry {
     }
     const keepAlive = reg.isV2 ? reg.keepAliveTimeout : undefined;
     if (keepAlive === 0) return Promise.resolve({ result: WERR.TIMEOUT });
-    if (signal?.aborted) {
+    // With onAbort, an already aborted call is settled by its listener (in a microtask).
+    if (!call?.onAbort && call?.signal.aborted) {
       onAbort();
       return Promise.resolve({ result: RPC_S_CALL_CANCELLED, cancelled: true });
     }
@@ -236,7 +247,7 @@ export class Registry {
           this.finish(reg, w, { result: WERR.TIMEOUT });
         }, keepAlive * 1000);
       }
-      if (signal) {
+      if (call) {
         const listener = (): void => {
           // The call can no longer be answered: settle it as cancelled and forget it.
           if (this.drop(reg, w)) {
@@ -244,7 +255,8 @@ export class Registry {
             onAbort();
           }
         };
-        signal.addEventListener('abort', listener, { once: true });
+        if (call.onAbort) call.onAbort(listener);
+        else call.signal.addEventListener('abort', listener, { once: true });
       }
       reg.waiters.push(w);
       this.waiting++;

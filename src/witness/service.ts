@@ -195,7 +195,7 @@ export class WitnessService {
   asyncNotify(ctx: CallContext, handle: string): Promise<AsyncNotifyResult> {
     const reg = this.lookup(ctx, handle);
     if (!reg) return Promise.resolve({ result: WERR.NOT_FOUND });
-    return this.registry.asyncNotify(reg, ctx.signal, () => {
+    return this.registry.asyncNotify(reg, ctx, () => {
       this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned');
     }).then((r) => {
       if (r.result === WERR.TIMEOUT) this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout');
