@@ -81,7 +81,10 @@ export async function run(o: BenchOptions): Promise<BenchRow[]> {
     value: summarize(ours.map((r) => r.rss)),
     baseline: { name: `plain Node server holding ${n} idle sockets (RSS per socket)`, value: summarize(raw.map((r) => r.rss)) },
     ratio: pairedRatio(ours.map((r) => r.rss), raw.map((r) => r.rss)),
-    target: { text: `≤ 4096 B above the baseline (median: ${diff.median.toFixed(0)} B)${n < 10_000 ? '; quick run at N=1,000, the target is for 10,000' : ''}`, met: diff.median <= 4096 },
+    // The target is for 10,000; at 1,000 (quick) fixed costs dominate the per-registration figure.
+    ...(n >= 10_000
+      ? { target: { text: `≤ 4096 B above the baseline (median: ${diff.median.toFixed(0)} B)`, met: diff.median <= 4096 } }
+      : { notes: ['quick run at N=1,000: the target (≤ 4 KiB above the baseline) is evaluated at 10,000 only'] }),
     extra: {
       aboveBaselineBytes: diff,
       marginal: {
