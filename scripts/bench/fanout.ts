@@ -46,13 +46,6 @@ function repOf(r: WaitResult, t0: number, serverCpuMs: number, what: string): Re
   return { lastMs: Math.max(...lat), p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), clientCpuMs: r.clientCpuMs, serverCpuMs };
 }
 
-export interface FanoutFleets {
-  readonly server: Child;
-  readonly client: Child;
-  readonly raw: Child;
-  readonly rawClient: Child;
-}
-
 async function fanoutAt(n: number, o: BenchOptions): Promise<BenchRow> {
   const tag = `fanout-${n}`;
   const [server, raw, client, rawClient] = await Promise.all([

@@ -73,8 +73,6 @@ async function rate(a: RateArgs): Promise<RateResult> {
     max_towers: 1,
   }));
   const gil = requestPdu(1, Witness_OPNUMS.WitnessrGetInterfaceList, encodeWitnessrGetInterfaceListIn({}));
-  const unregHeader = Buffer.alloc(0);
-  void unregHeader;
 
   const sockets: net.Socket[] = [];
   const bound: Promise<void>[] = [];
