@@ -169,7 +169,8 @@ export class Connection {
   private group: AssociationGroup | undefined;
   private readonly contexts = new Map<number, PresentationContext>();
   private readonly auths: AuthContexts;
-  private readonly reassembly = new Map<number, Reassembly>();
+  /** Fragmented requests being reassembled; made on first use (most calls are one fragment). */
+  private reassembly: Map<number, Reassembly> | undefined;
   private reassemblyBytes = 0;
   private readonly calls = new Map<number, Call>();
   private idleTimer: NodeJS.Timeout | undefined;
@@ -457,10 +458,10 @@ export class Connection {
     const last = (h.pfcFlags & Pfc.LAST_FRAG) !== 0;
     let r: Reassembly | undefined;
     if (first) {
-      if (this.reassembly.has(h.callId) || this.calls.has(h.callId)) {
+      if (this.reassembly?.has(h.callId) || this.calls.has(h.callId)) {
         return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`);
       }
-      if (this.calls.size + this.reassembly.size >= this.limits.maxPendingCallsPerConnection) {
+      if (this.calls.size + (this.reassembly?.size ?? 0) >= this.limits.maxPendingCallsPerConnection) {
         this.warnLimited('pending call limit reached; call refused', { limit: this.limits.maxPendingCallsPerConnection });
         if (!last) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit');
         this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
@@ -479,9 +480,9 @@ export class Connection {
         r.discard = true;
       }
       // Entries (even discarded ones) count against the pending call limit, so this map is bounded.
-      if (!last) this.reassembly.set(h.callId, r);
+      if (!last) (this.reassembly ??= new Map()).set(h.callId, r);
     } else {
-      r = this.reassembly.get(h.callId);
+      r = this.reassembly?.get(h.callId);
       if (!r) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `continuation of unknown call ${h.callId}`);
       if (r.drep !== h.drep || r.auth !== auth || r.contextId !== req.contextId) {
         return this.faultAndClose(h, r.contextId, FaultStatus.NCA_S_PROTO_ERROR, 'fragment differs from the first fragment');
@@ -498,7 +499,7 @@ export class Connection {
     }
     if (!last) return;
     if (!first) {
-      this.reassembly.delete(h.callId);
+      this.reassembly?.delete(h.callId);
       this.reassemblyBytes -= r.discard ? 0 : r.size;
     }
     if (r.discard) return;
@@ -591,7 +592,7 @@ export class Connection {
   }
 
   private onCancel(callId: number, kind: 'cancel' | 'orphaned'): void {
-    const r = this.reassembly.get(callId);
+    const r = this.reassembly?.get(callId);
     if (r && !r.discard) {
       // Not started yet: drop what we hold and swallow the rest of its fragments.
       this.reassemblyBytes -= r.size;
@@ -670,7 +671,7 @@ export class Connection {
       c.abort.abort(new CallAborted('closed'));
     }
     this.calls.clear();
-    this.reassembly.clear();
+    this.reassembly = undefined;
     this.reassemblyBytes = 0;
     if (this.logger || this.host.options.logger.isLevelEnabled('debug')) this.log.debug({ why }, 'connection closed');
     if (this.group) this.group.remove(this.id);
