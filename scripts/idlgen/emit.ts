@@ -658,7 +658,11 @@ export class Emitter {
     c.line(`name: ${q(m.moduleName)},`);
     c.line(`syntax: ${I}_SYNTAX,`);
     c.line(`operationNames: ${I}_OPERATION_NAMES,`);
-    c.open('async dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {');
+    // Not an async function: a call that waits for minutes (AsyncNotify) would keep a suspended
+    // frame per call; a promise reaction is smaller (memory benchmark, issue 7). Errors thrown
+    // while decoding still come back as a rejected promise.
+    c.open('dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {');
+    c.open('try {');
     c.open('switch (opnum) {');
     for (const op of m.iface.ops) {
       if (op.placeholder) continue;
@@ -666,13 +670,15 @@ export class Emitter {
       const { captured } = this.opIds(op, 'out');
       c.open(`case ${op.opnum}: {`);
       c.line(`const input = decode${Cap}In(stub, littleEndian);`);
-      c.line(`const out = await server.${op.name}(input, ctx);`);
       if (captured.length) {
-        c.line(`return encode${Cap}Out({ ...out, ${captured.map((p) => `${p.name}: out.${p.name} ?? input.${p.name}`).join(', ')} }, littleEndian);`);
-      } else c.line(`return encode${Cap}Out(out, littleEndian);`);
+        c.line(`return server.${op.name}(input, ctx).then((out) => encode${Cap}Out({ ...out, ${captured.map((p) => `${p.name}: out.${p.name} ?? input.${p.name}`).join(', ')} }, littleEndian));`);
+      } else c.line(`return server.${op.name}(input, ctx).then((out) => encode${Cap}Out(out, littleEndian));`);
       c.close();
     }
     c.line(`default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, \`${m.iface.name}: no operation with opnum \${opnum}\`);`);
+    c.close();
+    c.mid('} catch (err) {');
+    c.line('return Promise.reject(err);');
     c.close();
     c.close();
     c.close('};');

@@ -463,34 +463,33 @@ export function createClusapiInterface<C>(server: ClusapiServer<C>): RpcInterfac
     name: "clusapi",
     syntax: Clusapi_SYNTAX,
     operationNames: Clusapi_OPERATION_NAMES,
-    async dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
-      switch (opnum) {
-        case 8: {
-          const input = decodeApiOpenResourceIn(stub, littleEndian);
-          const out = await server.ApiOpenResource(input, ctx);
-          return encodeApiOpenResourceOut(out, littleEndian);
+    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
+      try {
+        switch (opnum) {
+          case 8: {
+            const input = decodeApiOpenResourceIn(stub, littleEndian);
+            return server.ApiOpenResource(input, ctx).then((out) => encodeApiOpenResourceOut(out, littleEndian));
+          }
+          case 11: {
+            const input = decodeApiCloseResourceIn(stub, littleEndian);
+            return server.ApiCloseResource(input, ctx).then((out) => encodeApiCloseResourceOut(out, littleEndian));
+          }
+          case 12: {
+            const input = decodeApiGetResourceStateIn(stub, littleEndian);
+            return server.ApiGetResourceState(input, ctx).then((out) => encodeApiGetResourceStateOut(out, littleEndian));
+          }
+          case 17: {
+            const input = decodeApiOnlineResourceIn(stub, littleEndian);
+            return server.ApiOnlineResource(input, ctx).then((out) => encodeApiOnlineResourceOut(out, littleEndian));
+          }
+          case 18: {
+            const input = decodeApiOfflineResourceIn(stub, littleEndian);
+            return server.ApiOfflineResource(input, ctx).then((out) => encodeApiOfflineResourceOut(out, littleEndian));
+          }
+          default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `clusapi: no operation with opnum ${opnum}`);
         }
-        case 11: {
-          const input = decodeApiCloseResourceIn(stub, littleEndian);
-          const out = await server.ApiCloseResource(input, ctx);
-          return encodeApiCloseResourceOut(out, littleEndian);
-        }
-        case 12: {
-          const input = decodeApiGetResourceStateIn(stub, littleEndian);
-          const out = await server.ApiGetResourceState(input, ctx);
-          return encodeApiGetResourceStateOut(out, littleEndian);
-        }
-        case 17: {
-          const input = decodeApiOnlineResourceIn(stub, littleEndian);
-          const out = await server.ApiOnlineResource(input, ctx);
-          return encodeApiOnlineResourceOut(out, littleEndian);
-        }
-        case 18: {
-          const input = decodeApiOfflineResourceIn(stub, littleEndian);
-          const out = await server.ApiOfflineResource(input, ctx);
-          return encodeApiOfflineResourceOut(out, littleEndian);
-        }
-        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `clusapi: no operation with opnum ${opnum}`);
+      } catch (err) {
+        return Promise.reject(err);
       }
     }
   };

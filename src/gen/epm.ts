@@ -658,34 +658,33 @@ export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
     name: "epm",
     syntax: Epm_SYNTAX,
     operationNames: Epm_OPERATION_NAMES,
-    async dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
-      switch (opnum) {
-        case 0: {
-          const input = decodeEpt_insertIn(stub, littleEndian);
-          const out = await server.ept_insert(input, ctx);
-          return encodeEpt_insertOut(out, littleEndian);
+    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
+      try {
+        switch (opnum) {
+          case 0: {
+            const input = decodeEpt_insertIn(stub, littleEndian);
+            return server.ept_insert(input, ctx).then((out) => encodeEpt_insertOut(out, littleEndian));
+          }
+          case 1: {
+            const input = decodeEpt_deleteIn(stub, littleEndian);
+            return server.ept_delete(input, ctx).then((out) => encodeEpt_deleteOut(out, littleEndian));
+          }
+          case 2: {
+            const input = decodeEpt_lookupIn(stub, littleEndian);
+            return server.ept_lookup(input, ctx).then((out) => encodeEpt_lookupOut({ ...out, max_ents: out.max_ents ?? input.max_ents }, littleEndian));
+          }
+          case 3: {
+            const input = decodeEpt_mapIn(stub, littleEndian);
+            return server.ept_map(input, ctx).then((out) => encodeEpt_mapOut({ ...out, max_towers: out.max_towers ?? input.max_towers }, littleEndian));
+          }
+          case 4: {
+            const input = decodeEpt_lookup_handle_freeIn(stub, littleEndian);
+            return server.ept_lookup_handle_free(input, ctx).then((out) => encodeEpt_lookup_handle_freeOut(out, littleEndian));
+          }
+          default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `ept: no operation with opnum ${opnum}`);
         }
-        case 1: {
-          const input = decodeEpt_deleteIn(stub, littleEndian);
-          const out = await server.ept_delete(input, ctx);
-          return encodeEpt_deleteOut(out, littleEndian);
-        }
-        case 2: {
-          const input = decodeEpt_lookupIn(stub, littleEndian);
-          const out = await server.ept_lookup(input, ctx);
-          return encodeEpt_lookupOut({ ...out, max_ents: out.max_ents ?? input.max_ents }, littleEndian);
-        }
-        case 3: {
-          const input = decodeEpt_mapIn(stub, littleEndian);
-          const out = await server.ept_map(input, ctx);
-          return encodeEpt_mapOut({ ...out, max_towers: out.max_towers ?? input.max_towers }, littleEndian);
-        }
-        case 4: {
-          const input = decodeEpt_lookup_handle_freeIn(stub, littleEndian);
-          const out = await server.ept_lookup_handle_free(input, ctx);
-          return encodeEpt_lookup_handle_freeOut(out, littleEndian);
-        }
-        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `ept: no operation with opnum ${opnum}`);
+      } catch (err) {
+        return Promise.reject(err);
       }
     }
   };

@@ -663,39 +663,37 @@ export function createWitnessInterface<C>(server: WitnessServer<C>): RpcInterfac
     name: "witness",
     syntax: Witness_SYNTAX,
     operationNames: Witness_OPERATION_NAMES,
-    async dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
-      switch (opnum) {
-        case 0: {
-          const input = decodeWitnessrGetInterfaceListIn(stub, littleEndian);
-          const out = await server.WitnessrGetInterfaceList(input, ctx);
-          return encodeWitnessrGetInterfaceListOut(out, littleEndian);
+    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
+      try {
+        switch (opnum) {
+          case 0: {
+            const input = decodeWitnessrGetInterfaceListIn(stub, littleEndian);
+            return server.WitnessrGetInterfaceList(input, ctx).then((out) => encodeWitnessrGetInterfaceListOut(out, littleEndian));
+          }
+          case 1: {
+            const input = decodeWitnessrRegisterIn(stub, littleEndian);
+            return server.WitnessrRegister(input, ctx).then((out) => encodeWitnessrRegisterOut(out, littleEndian));
+          }
+          case 2: {
+            const input = decodeWitnessrUnRegisterIn(stub, littleEndian);
+            return server.WitnessrUnRegister(input, ctx).then((out) => encodeWitnessrUnRegisterOut(out, littleEndian));
+          }
+          case 3: {
+            const input = decodeWitnessrAsyncNotifyIn(stub, littleEndian);
+            return server.WitnessrAsyncNotify(input, ctx).then((out) => encodeWitnessrAsyncNotifyOut(out, littleEndian));
+          }
+          case 4: {
+            const input = decodeWitnessrRegisterExIn(stub, littleEndian);
+            return server.WitnessrRegisterEx(input, ctx).then((out) => encodeWitnessrRegisterExOut(out, littleEndian));
+          }
+          case 5: {
+            const input = decodeWitnessrUnRegisterExIn(stub, littleEndian);
+            return server.WitnessrUnRegisterEx(input, ctx).then((out) => encodeWitnessrUnRegisterExOut(out, littleEndian));
+          }
+          default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `Witness: no operation with opnum ${opnum}`);
         }
-        case 1: {
-          const input = decodeWitnessrRegisterIn(stub, littleEndian);
-          const out = await server.WitnessrRegister(input, ctx);
-          return encodeWitnessrRegisterOut(out, littleEndian);
-        }
-        case 2: {
-          const input = decodeWitnessrUnRegisterIn(stub, littleEndian);
-          const out = await server.WitnessrUnRegister(input, ctx);
-          return encodeWitnessrUnRegisterOut(out, littleEndian);
-        }
-        case 3: {
-          const input = decodeWitnessrAsyncNotifyIn(stub, littleEndian);
-          const out = await server.WitnessrAsyncNotify(input, ctx);
-          return encodeWitnessrAsyncNotifyOut(out, littleEndian);
-        }
-        case 4: {
-          const input = decodeWitnessrRegisterExIn(stub, littleEndian);
-          const out = await server.WitnessrRegisterEx(input, ctx);
-          return encodeWitnessrRegisterExOut(out, littleEndian);
-        }
-        case 5: {
-          const input = decodeWitnessrUnRegisterExIn(stub, littleEndian);
-          const out = await server.WitnessrUnRegisterEx(input, ctx);
-          return encodeWitnessrUnRegisterExOut(out, littleEndian);
-        }
-        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `Witness: no operation with opnum ${opnum}`);
+      } catch (err) {
+        return Promise.reject(err);
       }
     }
   };
