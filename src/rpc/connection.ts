@@ -168,7 +168,8 @@ export class Connection {
   private clientHeaderSigning = false;
   private group: AssociationGroup | undefined;
   private readonly contexts = new Map<number, PresentationContext>();
-  private readonly auths: AuthContexts;
+  /** Made on the first auth leg: an anonymous connection never needs one (~0.4 KB, memory benchmark). */
+  private authTable: AuthContexts | undefined;
   /** Fragmented requests being reassembled; made on first use (most calls are one fragment). */
   private reassembly: Map<number, Reassembly> | undefined;
   private reassemblyBytes = 0;
@@ -184,8 +185,6 @@ export class Connection {
     this.localPort = socket.localPort ?? 0;
     this.remoteAddress = unmapIPv4(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
-    this.auths = new AuthContexts(host, host.options.limits.maxAuthContextsPerConnection,
-      { localAddress: this.localAddress, remoteAddress: this.remoteAddress, remotePort: this.remotePort }, () => this.log);
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
@@ -211,6 +210,11 @@ export class Connection {
   private get log(): Logger {
     this.logger ??= this.host.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort });
     return this.logger;
+  }
+
+  private get auths(): AuthContexts {
+    return (this.authTable ??= new AuthContexts(this.host, this.host.options.limits.maxAuthContextsPerConnection,
+      { localAddress: this.localAddress, remoteAddress: this.remoteAddress, remotePort: this.remotePort }, () => this.log));
   }
 
   get pendingCalls(): number {
@@ -451,7 +455,7 @@ export class Connection {
       stub = pdu.subarray(req.stubOffset, st.offset - st.authPadLength);
     } else {
       // Level connect: requests carry no trailer but belong to the connect-level context.
-      auth = this.auths.connectLevel();
+      auth = this.authTable?.connectLevel();
       stub = pdu.subarray(req.stubOffset);
     }
     const first = (h.pfcFlags & Pfc.FIRST_FRAG) !== 0;
