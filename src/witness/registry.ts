@@ -67,7 +67,8 @@ export class Registration {
   pendingIpChange: readonly IpAddrInfo[] | undefined;
   /** Operator's forced response (`witnessctl notify`), served before anything else. */
   forced: AsyncNotifyResult | undefined;
-  readonly waiters: Waiter[] = [];
+  /** Oldest first. Replaced by [w] when empty: a pushed-to empty array gets room for 16 more. */
+  waiters: Waiter[] = [];
   removed = false;
 
   constructor(init: RegistrationInit, now: number) {
@@ -259,7 +260,8 @@ export class Registry {
         if (call.onAbort) call.onAbort(listener);
         else call.signal.addEventListener('abort', listener, { once: true });
       }
-      reg.waiters.push(w);
+      if (reg.waiters.length === 0) reg.waiters = [w];
+      else reg.waiters.push(w);
       this.waiting++;
       if (reg.waiters.length > this.options.maxWaitersPerRegistration) {
         const oldest = reg.waiters.shift() as Waiter;
