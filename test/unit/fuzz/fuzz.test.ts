@@ -40,7 +40,9 @@ describe.each(Object.entries(PLAN) as [TargetName, (typeof PLAN)[TargetName]][])
     const shown = stats.findings.map((f) => `${f.kind}: ${f.message}\n  input: ${f.input.toString('hex').slice(0, 400)}`);
     expect(shown).toEqual([]);
     expect(stats.inputs).toBe(plan.inputs + 0);
-    expect(stats.blocks).toBeGreaterThan(20); // the coverage feedback saw the target's code
+    // The coverage feedback saw the target's code. How many blocks depends on how V8 compiled
+    // it (a fresh transform cache gave 16 for the PDU target, a warm one 48), so the bar is low.
+    expect(stats.blocks).toBeGreaterThan(5);
     expect(stats.accepted + stats.rejected).toBeGreaterThanOrEqual(plan.inputs);
   }, plan.timeoutMs);
 });
