@@ -63,7 +63,9 @@ class CallAbort {
       queueMicrotask(() => runListener(listener));
       return () => undefined;
     }
-    (this.listeners ??= []).push(listener);
+    // [listener], not [] + push: a pushed-to empty array reserves 17 slots (memory benchmark).
+    if (this.listeners) this.listeners.push(listener);
+    else this.listeners = [listener];
     return () => {
       const i = this.listeners?.indexOf(listener) ?? -1;
       if (i >= 0) this.listeners!.splice(i, 1);
