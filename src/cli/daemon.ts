@@ -57,6 +57,10 @@ const AUTH_LEVEL: Record<AuthLevelName, AuthLevel> = {
   privacy: AuthLevel.Privacy,
 };
 
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** The addresses witnessd listens on: configured, or every data LIF address. */
 export function listenAddresses(config: WitnessdConfig): string[] {
   if (config.listener.addresses && config.listener.addresses.length > 0) return [...config.listener.addresses];
@@ -130,7 +134,16 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   const rpc = new RpcServer({
     logger: logger.child({ room: 'rpc' }),
     minAuthLevel,
-    limits: { maxPendingCallsPerConnection: config.limits.maxPendingCallsPerConnection, ...o.rpcLimits },
+    limits: {
+      maxPendingCallsPerConnection: config.limits.maxPendingCallsPerConnection,
+      ...definedOnly({
+        maxConnections: config.limits.maxConnections,
+        unboundIdleMs: config.limits.unboundIdleMs,
+        partialPduMs: config.limits.partialPduMs,
+        idleEvictMs: config.limits.idleEvictMs,
+      }),
+      ...o.rpcLimits,
+    },
     securityProviders: [createNtlmsspProvider(authOptions), createSpnegoProvider(authOptions)],
   });
 

@@ -179,6 +179,14 @@ const limitsSchema = z
     maxRegistrationsPerClient: z.number().int().min(1).max(1_000_000).default(64),
     maxPendingCallsPerConnection: z.number().int().min(1).max(1_000_000).default(64),
     maxRegistrations: z.number().int().min(1).max(10_000_000).default(100_000),
+    /** DCE/RPC runtime limits; absent = the runtime's defaults (src/rpc/options.ts). */
+    maxConnections: z.number().int().min(1).max(1_000_000).optional(),
+    /** A connection that has not bound within this time is closed. */
+    unboundIdleMs: z.number().int().min(100).max(3_600_000).optional(),
+    /** A PDU that has started arriving must be complete within this time (slow-loris). */
+    partialPduMs: z.number().int().min(100).max(3_600_000).optional(),
+    /** At the connection limit, a bound connection idle this long (no call in flight) may be closed. */
+    idleEvictMs: z.number().int().min(100).max(86_400_000).optional(),
   })
   .strict();
 

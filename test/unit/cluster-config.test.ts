@@ -105,6 +105,13 @@ describe('clusapi', () => {
     expect(parseConfig(MINIMAL, 'm.yaml').clusapi).toEqual({ enabled: true, allowAnonymous: false });
     expect(demoConfig().clusapi).toEqual({ enabled: true, allowAnonymous: true });
   });
+
+  it('RPC limits are optional and bounded', () => {
+    expect(parseConfig(MINIMAL, 'm.yaml').limits.maxConnections).toBeUndefined();
+    const c = parseConfig(`${MINIMAL}limits:\n  maxConnections: 500\n  partialPduMs: 5000\n`, 'l.yaml');
+    expect(c.limits).toMatchObject({ maxConnections: 500, partialPduMs: 5000 });
+    expect(() => parseConfig(`${MINIMAL}limits:\n  partialPduMs: 5\n`, 'l.yaml')).toThrow(/l\.yaml:\d+:\d+: limits\.partialPduMs/);
+  });
 });
 
 describe('errors name file, line and field', () => {
