@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: type check, generated-code freshness, unit + integration tests, then the
 // interop tests inside a private network namespace (so ports 135/445 are always free).
-// Extra arguments are passed to jest (e.g. `npm test -- -t GetInterfaceList`).
+// Extra arguments are passed to jest (e.g. `npm test -- -t GetInterfaceList`). The jest
+// projects (unit, integration, interop: ARCHITECTURE.md "Tests, in layers") are in package.json.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');

@@ -1,5 +1,5 @@
 /**
- * Soak: a real witnessd process (bin/witnessd.js, temp config on 127.0.71.x) and a crowd of
+ * Soak: a real witnessd process (scripts/bin/witnessd.js, temp config on 127.0.71.x) and a crowd of
  * Witness clients in this process, for N minutes, in cycles of
  *   churn   — some clients unregister, some drop their connection without unregistering,
  *             new ones register (V1 Register, each client its own association);

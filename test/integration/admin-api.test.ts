@@ -285,11 +285,11 @@ describe('admin API security and reachability', () => {
     expect(() => new AdminClient({ url: 'ftp://x' })).toThrow(AdminError);
   });
 
-  it('bin/witnessctl.js works from a checkout', async () => {
+  it('scripts/bin/witnessctl.js works from a checkout', async () => {
     const config = demoConfig();
     const admin = await startAdminServer({ model: createClusterModel(config), metrics: new WitnessdMetrics(), config, address: '127.0.0.1:0' });
     try {
-      const bin = path.join(__dirname, '..', '..', 'bin', 'witnessctl.js');
+      const bin = path.join(__dirname, '..', '..', 'scripts', 'bin', 'witnessctl.js');
       const run = (args: string[]) =>
         new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
           execFile(process.execPath, [bin, ...args], { timeout: 15_000, env: { ...process.env, WITNESSCTL_ADMIN: admin.url } }, (err, stdout, stderr) =>

@@ -12,7 +12,7 @@ import { startWitnessd } from '../../src/cli/daemon';
 
 const ROOT = path.resolve(__dirname, '../..');
 const witnessd = (args: string[]) =>
-  spawnSync(process.execPath, [path.join(ROOT, 'bin/witnessd.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [path.join(ROOT, 'scripts/bin/witnessd.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
 
 describe('witnessd assembly', () => {
   it('passes the configured RPC limits to the runtime and serves clusapi only when enabled', async () => {

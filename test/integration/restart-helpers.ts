@@ -1,5 +1,5 @@
 /**
- * witnessd as a real process (bin/witnessd.js) for the crash, restart, signal and reload tests:
+ * witnessd as a real process (scripts/bin/witnessd.js) for the crash, restart, signal and reload tests:
  * a temporary YAML config on 127.0.0.x addresses with fixed non-privileged ports (so clients
  * find it again after a restart), the endpoint mapper off, logs captured from stdout.
  */
@@ -71,7 +71,7 @@ export class DaemonProcess {
 
   /** Start and wait for the banner (the listeners are up). */
   static async start(cfg: DaemonConfig, timeoutMs = 30_000): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/witnessd.js'), '--config', cfg.file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts/bin/witnessd.js'), '--config', cfg.file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const d = new DaemonProcess(child);
     const ok = await d.until(() => d.stderr.includes('witnessd is serving') || d.exit !== undefined, timeoutMs);
     if (!ok || d.exit) {

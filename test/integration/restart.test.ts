@@ -1,5 +1,5 @@
 /**
- * Crash and restart of a real witnessd process (bin/witnessd.js, temp config, 127.0.x.y, fixed
+ * Crash and restart of a real witnessd process (scripts/bin/witnessd.js, temp config, 127.0.x.y, fixed
  * non-privileged ports): kill -9 while clients are registered; on restart every client's
  * AsyncNotify has failed cleanly and it re-registers within one keep-alive period. SIGTERM:
  * pending AsyncNotify calls are answered or faulted before the sockets close; exit within 5 s.

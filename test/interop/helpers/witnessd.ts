@@ -1,5 +1,5 @@
 /**
- * Start the real daemon (bin/witnessd.js --config FILE) for an interop test, with the test
+ * Start the real daemon (scripts/bin/witnessd.js --config FILE) for an interop test, with the test
  * cluster below written as YAML, and wait until its endpoint mapper and witness port accept
  * connections on every listener address. The daemon runs in its own process group under a
  * lifetime limit; stop() ends the group.
@@ -112,7 +112,7 @@ export function testClusterConfig(o: WitnessdOptions & { witnessPort: number; ep
 const START_TIMEOUT_MS = 60_000;
 
 /**
- * The daemon's command: bin/witnessd.js, or WITNESSD_TEST_ENTRY (a .js or .ts file taking
+ * The daemon's command: scripts/bin/witnessd.js, or WITNESSD_TEST_ENTRY (a .js or .ts file taking
  * `--config FILE`) to run the interop suite against another build of the daemon.
  */
 function daemonArgv(): string[] {
@@ -122,7 +122,7 @@ function daemonArgv(): string[] {
     if (!fs.existsSync(entry)) throw new Error(`WITNESSD_TEST_ENTRY ${entry} does not exist`);
     return entry.endsWith('.ts') ? ['-r', require.resolve('ts-node/register/transpile-only'), entry] : [entry];
   }
-  const entry = path.join(REPO_ROOT, 'bin', 'witnessd.js');
+  const entry = path.join(REPO_ROOT, 'scripts', 'bin', 'witnessd.js');
   const cli = path.join(REPO_ROOT, 'src', 'cli', 'witnessd.ts');
   if (!fs.existsSync(entry) || !fs.existsSync(cli)) throw new Error(`the daemon entry point is missing (${entry} / ${cli})`);
   return [entry];
