@@ -11,7 +11,8 @@ import {
   ClusterModel, HealthWatcher, reloadConfigFile, type AuthLevelName, type ReloadOutcome, type WitnessdConfig,
 } from '../cluster';
 import { DispatchFault, type RpcInterface } from '../ndr/dispatch';
-import { AuthLevel, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
+import { NdrError } from '../ndr/errors';
+import { AuthLevel, FaultStatus, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
 
@@ -85,7 +86,8 @@ function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics):
         p = Promise.reject(err);
       }
       return p.catch((err: unknown) => {
-        const status = err instanceof DispatchFault ? err.status : (err as Error).name === 'NdrError' ? 0x6f7 : 0;
+        // The runtime's mapping (src/rpc/connection.ts answerError), cancelled calls aside.
+        const status = err instanceof DispatchFault ? err.status : err instanceof NdrError ? FaultStatus.BAD_STUB_DATA : FaultStatus.NCA_S_FAULT_UNSPEC;
         metrics.rpcFaults.inc({ interface: iface.name, status: `0x${status.toString(16)}` });
         throw err;
       });

@@ -14,7 +14,7 @@ export type { ListenOptions, RpcEndpoint } from './server';
 export { DEFAULT_LIMITS } from './options';
 export type { RpcServerOptions, RpcLimits } from './options';
 export type { CallContext, AssociationGroupRef } from './call-context';
-export { CallAborted } from './connection';
+export { CallAborted } from './call';
 export { FaultStatus, BindNakReason, NDR_SYNTAX, NDR64_SYNTAX, faultName } from './constants';
 export { AuthLevel, AuthType, AuthRejected, IntegrityError, principalName } from './security';
 export type { SecurityProvider, SecurityContext, Identity, AcceptResult, ConnectionInfo } from './security';

@@ -8,7 +8,7 @@ import {
 } from './helpers/pdu-builder';
 import { type Harness, startHarness } from './helpers/harness';
 import { OTHER_SYNTAX, TEST_SYNTAX, u32be, u32le } from './helpers/test-interface';
-import { CallAborted } from '../../../src/rpc/connection';
+import { CallAborted } from '../../../src/rpc/call';
 
 jest.setTimeout(15000);
 

@@ -2,13 +2,14 @@
  * A hand-written RpcInterface for runtime tests (no generated codec involved).
  *  0 echo     → [littleEndian ? 1 : 0] + stub
  *  1 wait     → stub = u32 tag; pending until release(tag) or the signal aborts (then rejects)
- *  2 ndr      → throws an NdrError-named error (bad stub data)
+ *  2 ndr      → throws an NdrError (bad stub data)
  *  3 boom     → throws a plain Error (server bug)
  *  4 fault    → DispatchFault(0x00001234)
  *  5 big      → stub = u32 n; returns n bytes i & 0xff
  *  6 whoami   → JSON of the call context (identity, level, group, addresses)
  *  7 waitIgnore → stub = u32 tag; pending until release(tag); ignores the signal
  */
+import { NdrError } from '../../../../src/ndr/errors';
 import type { CallContext } from '../../../../src/rpc/call-context';
 import { DispatchFault, NCA_S_OP_RNG_ERROR, type RpcInterface, type SyntaxId } from '../../../../src/ndr/dispatch';
 
@@ -60,11 +61,8 @@ export class TestInterface implements RpcInterface<CallContext> {
           }
         });
       }
-      case 2: {
-        const e = new Error('stub too short at offset 0');
-        e.name = 'NdrError';
-        throw e;
-      }
+      case 2:
+        throw new NdrError('stub too short', 0, ['ndr.in']);
       case 3:
         throw new Error('boom');
       case 4:
