@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
@@ -47,22 +48,8 @@ export interface WitnessMetrics {
   registrationRemoved?(reason: string): void;
 }
 
-/** Admin filters; every given field must match (case-insensitive). */
-export interface RegistrationFilter {
-  readonly id?: string;
-  readonly netName?: string;
-  readonly shareName?: string;
-  readonly ipAddress?: string;
-  readonly clientName?: string;
-}
-
-export interface WitnessCounts {
-  readonly registrations: number;
-  readonly registrationsV1: number;
-  readonly registrationsV2: number;
-  readonly pendingAsyncNotify: number;
-  readonly notificationsSent: Readonly<Record<string, number>>;
-}
+/** The admin port's shapes: the service is handed to the admin API as its WitnessAdminPort. */
+export type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
 
 export interface WitnessServiceDeps {
   readonly model: ClusterModelView;
