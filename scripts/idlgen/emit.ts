@@ -593,7 +593,7 @@ export class Emitter {
     const ndr = this.ndrImport;
     c.line(`import { ndrWithin, NdrReader, NdrWriter } from ${q(ndr)};`);
     c.line(`import type { ContextHandle, NdrModule } from ${q(ndr)};`);
-    c.line(`import { DispatchFault, NCA_S_OP_RNG_ERROR } from ${q(ndr + '/dispatch')};`);
+    c.line(`import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from ${q(ndr + '/dispatch')};`);
     c.line(`import type { RpcInterface, SyntaxId } from ${q(ndr + '/dispatch')};`);
     if (m.overridesImport) c.line(`import * as ov from ${q(m.overridesImport)};`);
     c.line();
@@ -647,10 +647,19 @@ export class Emitter {
     c.line();
     c.line('// ---- operations ----');
     for (const op of m.iface.ops) if (!op.placeholder) this.emitOp(op);
-    c.line(`/** The server side of ${m.iface.name}: one async method per operation. */`);
+    c.line(`/** The server side of ${m.iface.name}: one method per operation, answering now or later (a promise). */`);
     c.open(`export interface ${cap(I)}Server<C> {`);
-    for (const op of m.iface.ops) if (!op.placeholder) c.line(`${op.name}(input: ${op.name}In, ctx: C): Promise<${op.name}Out>;`);
+    for (const op of m.iface.ops) if (!op.placeholder) c.line(`${op.name}(input: ${op.name}In, ctx: C): ${op.name}Out | Promise<${op.name}Out>;`);
     c.close();
+    c.line();
+    // Module-level encoders per byte order, so that an answer given later (AsyncNotify waits
+    // for minutes, by the thousand) costs no closure per call (memory benchmark, issue 7).
+    for (const op of m.iface.ops) {
+      if (op.placeholder || this.opIds(op, 'out').captured.length) continue;
+      const Cap = op.name[0].toUpperCase() + op.name.slice(1);
+      c.line(`const encode${Cap}OutLE = (out: ${op.name}Out): Buffer => encode${Cap}Out(out, true);`);
+      c.line(`const encode${Cap}OutBE = (out: ${op.name}Out): Buffer => encode${Cap}Out(out, false);`);
+    }
     c.line();
     c.line('/** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */');
     c.open(`export function create${cap(I)}Interface<C>(server: ${cap(I)}Server<C>): RpcInterface<C> {`);
@@ -658,11 +667,9 @@ export class Emitter {
     c.line(`name: ${q(m.moduleName)},`);
     c.line(`syntax: ${I}_SYNTAX,`);
     c.line(`operationNames: ${I}_OPERATION_NAMES,`);
-    // Not an async function: a call that waits for minutes (AsyncNotify) would keep a suspended
-    // frame per call; a promise reaction is smaller (memory benchmark, issue 7). Errors thrown
-    // while decoding still come back as a rejected promise.
-    c.open('dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {');
-    c.open('try {');
+    // A synchronous answer is encoded at once (no promise, no microtask); a promise is chained
+    // once. Decoding errors and faults are thrown (the runtime answers them).
+    c.open('dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {');
     c.open('switch (opnum) {');
     for (const op of m.iface.ops) {
       if (op.placeholder) continue;
@@ -670,15 +677,18 @@ export class Emitter {
       const { captured } = this.opIds(op, 'out');
       c.open(`case ${op.opnum}: {`);
       c.line(`const input = decode${Cap}In(stub, littleEndian);`);
+      c.line(`const out = server.${op.name}(input, ctx);`);
       if (captured.length) {
-        c.line(`return server.${op.name}(input, ctx).then((out) => encode${Cap}Out({ ...out, ${captured.map((p) => `${p.name}: out.${p.name} ?? input.${p.name}`).join(', ')} }, littleEndian));`);
-      } else c.line(`return server.${op.name}(input, ctx).then((out) => encode${Cap}Out(out, littleEndian));`);
+        const merged = (o: string): string => `{ ...${o}, ${captured.map((p) => `${p.name}: ${o}.${p.name} ?? input.${p.name}`).join(', ')} }`;
+        c.line(`if (isPromise(out)) return out.then((o) => encode${Cap}Out(${merged('o')}, littleEndian));`);
+        c.line(`return encode${Cap}Out(${merged('out')}, littleEndian);`);
+      } else {
+        c.line(`if (isPromise(out)) return out.then(littleEndian ? encode${Cap}OutLE : encode${Cap}OutBE);`);
+        c.line(`return encode${Cap}Out(out, littleEndian);`);
+      }
       c.close();
     }
     c.line(`default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, \`${m.iface.name}: no operation with opnum \${opnum}\`);`);
-    c.close();
-    c.mid('} catch (err) {');
-    c.line('return Promise.reject(err);');
     c.close();
     c.close();
     c.close('};');

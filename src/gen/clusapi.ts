@@ -4,7 +4,7 @@
 
 import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
-import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
+import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
 
 export type { ContextHandle };
@@ -448,14 +448,25 @@ export function decodeApiOfflineResourceOut(stub: Buffer, littleEndian = true): 
   }
 }
 
-/** The server side of clusapi: one async method per operation. */
+/** The server side of clusapi: one method per operation, answering now or later (a promise). */
 export interface ClusapiServer<C> {
-  ApiOpenResource(input: ApiOpenResourceIn, ctx: C): Promise<ApiOpenResourceOut>;
-  ApiCloseResource(input: ApiCloseResourceIn, ctx: C): Promise<ApiCloseResourceOut>;
-  ApiGetResourceState(input: ApiGetResourceStateIn, ctx: C): Promise<ApiGetResourceStateOut>;
-  ApiOnlineResource(input: ApiOnlineResourceIn, ctx: C): Promise<ApiOnlineResourceOut>;
-  ApiOfflineResource(input: ApiOfflineResourceIn, ctx: C): Promise<ApiOfflineResourceOut>;
+  ApiOpenResource(input: ApiOpenResourceIn, ctx: C): ApiOpenResourceOut | Promise<ApiOpenResourceOut>;
+  ApiCloseResource(input: ApiCloseResourceIn, ctx: C): ApiCloseResourceOut | Promise<ApiCloseResourceOut>;
+  ApiGetResourceState(input: ApiGetResourceStateIn, ctx: C): ApiGetResourceStateOut | Promise<ApiGetResourceStateOut>;
+  ApiOnlineResource(input: ApiOnlineResourceIn, ctx: C): ApiOnlineResourceOut | Promise<ApiOnlineResourceOut>;
+  ApiOfflineResource(input: ApiOfflineResourceIn, ctx: C): ApiOfflineResourceOut | Promise<ApiOfflineResourceOut>;
 }
+
+const encodeApiOpenResourceOutLE = (out: ApiOpenResourceOut): Buffer => encodeApiOpenResourceOut(out, true);
+const encodeApiOpenResourceOutBE = (out: ApiOpenResourceOut): Buffer => encodeApiOpenResourceOut(out, false);
+const encodeApiCloseResourceOutLE = (out: ApiCloseResourceOut): Buffer => encodeApiCloseResourceOut(out, true);
+const encodeApiCloseResourceOutBE = (out: ApiCloseResourceOut): Buffer => encodeApiCloseResourceOut(out, false);
+const encodeApiGetResourceStateOutLE = (out: ApiGetResourceStateOut): Buffer => encodeApiGetResourceStateOut(out, true);
+const encodeApiGetResourceStateOutBE = (out: ApiGetResourceStateOut): Buffer => encodeApiGetResourceStateOut(out, false);
+const encodeApiOnlineResourceOutLE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOut(out, true);
+const encodeApiOnlineResourceOutBE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOut(out, false);
+const encodeApiOfflineResourceOutLE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOut(out, true);
+const encodeApiOfflineResourceOutBE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOut(out, false);
 
 /** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */
 export function createClusapiInterface<C>(server: ClusapiServer<C>): RpcInterface<C> {
@@ -463,33 +474,39 @@ export function createClusapiInterface<C>(server: ClusapiServer<C>): RpcInterfac
     name: "clusapi",
     syntax: Clusapi_SYNTAX,
     operationNames: Clusapi_OPERATION_NAMES,
-    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
-      try {
-        switch (opnum) {
-          case 8: {
-            const input = decodeApiOpenResourceIn(stub, littleEndian);
-            return server.ApiOpenResource(input, ctx).then((out) => encodeApiOpenResourceOut(out, littleEndian));
-          }
-          case 11: {
-            const input = decodeApiCloseResourceIn(stub, littleEndian);
-            return server.ApiCloseResource(input, ctx).then((out) => encodeApiCloseResourceOut(out, littleEndian));
-          }
-          case 12: {
-            const input = decodeApiGetResourceStateIn(stub, littleEndian);
-            return server.ApiGetResourceState(input, ctx).then((out) => encodeApiGetResourceStateOut(out, littleEndian));
-          }
-          case 17: {
-            const input = decodeApiOnlineResourceIn(stub, littleEndian);
-            return server.ApiOnlineResource(input, ctx).then((out) => encodeApiOnlineResourceOut(out, littleEndian));
-          }
-          case 18: {
-            const input = decodeApiOfflineResourceIn(stub, littleEndian);
-            return server.ApiOfflineResource(input, ctx).then((out) => encodeApiOfflineResourceOut(out, littleEndian));
-          }
-          default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `clusapi: no operation with opnum ${opnum}`);
+    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+      switch (opnum) {
+        case 8: {
+          const input = decodeApiOpenResourceIn(stub, littleEndian);
+          const out = server.ApiOpenResource(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiOpenResourceOutLE : encodeApiOpenResourceOutBE);
+          return encodeApiOpenResourceOut(out, littleEndian);
         }
-      } catch (err) {
-        return Promise.reject(err);
+        case 11: {
+          const input = decodeApiCloseResourceIn(stub, littleEndian);
+          const out = server.ApiCloseResource(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiCloseResourceOutLE : encodeApiCloseResourceOutBE);
+          return encodeApiCloseResourceOut(out, littleEndian);
+        }
+        case 12: {
+          const input = decodeApiGetResourceStateIn(stub, littleEndian);
+          const out = server.ApiGetResourceState(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiGetResourceStateOutLE : encodeApiGetResourceStateOutBE);
+          return encodeApiGetResourceStateOut(out, littleEndian);
+        }
+        case 17: {
+          const input = decodeApiOnlineResourceIn(stub, littleEndian);
+          const out = server.ApiOnlineResource(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiOnlineResourceOutLE : encodeApiOnlineResourceOutBE);
+          return encodeApiOnlineResourceOut(out, littleEndian);
+        }
+        case 18: {
+          const input = decodeApiOfflineResourceIn(stub, littleEndian);
+          const out = server.ApiOfflineResource(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiOfflineResourceOutLE : encodeApiOfflineResourceOutBE);
+          return encodeApiOfflineResourceOut(out, littleEndian);
+        }
+        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `clusapi: no operation with opnum ${opnum}`);
       }
     }
   };

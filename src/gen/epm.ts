@@ -4,7 +4,7 @@
 
 import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
-import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
+import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
 
 export type { ContextHandle };
@@ -643,14 +643,21 @@ export function decodeEpt_lookup_handle_freeOut(stub: Buffer, littleEndian = tru
   }
 }
 
-/** The server side of ept: one async method per operation. */
+/** The server side of ept: one method per operation, answering now or later (a promise). */
 export interface EpmServer<C> {
-  ept_insert(input: ept_insertIn, ctx: C): Promise<ept_insertOut>;
-  ept_delete(input: ept_deleteIn, ctx: C): Promise<ept_deleteOut>;
-  ept_lookup(input: ept_lookupIn, ctx: C): Promise<ept_lookupOut>;
-  ept_map(input: ept_mapIn, ctx: C): Promise<ept_mapOut>;
-  ept_lookup_handle_free(input: ept_lookup_handle_freeIn, ctx: C): Promise<ept_lookup_handle_freeOut>;
+  ept_insert(input: ept_insertIn, ctx: C): ept_insertOut | Promise<ept_insertOut>;
+  ept_delete(input: ept_deleteIn, ctx: C): ept_deleteOut | Promise<ept_deleteOut>;
+  ept_lookup(input: ept_lookupIn, ctx: C): ept_lookupOut | Promise<ept_lookupOut>;
+  ept_map(input: ept_mapIn, ctx: C): ept_mapOut | Promise<ept_mapOut>;
+  ept_lookup_handle_free(input: ept_lookup_handle_freeIn, ctx: C): ept_lookup_handle_freeOut | Promise<ept_lookup_handle_freeOut>;
 }
+
+const encodeEpt_insertOutLE = (out: ept_insertOut): Buffer => encodeEpt_insertOut(out, true);
+const encodeEpt_insertOutBE = (out: ept_insertOut): Buffer => encodeEpt_insertOut(out, false);
+const encodeEpt_deleteOutLE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOut(out, true);
+const encodeEpt_deleteOutBE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOut(out, false);
+const encodeEpt_lookup_handle_freeOutLE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOut(out, true);
+const encodeEpt_lookup_handle_freeOutBE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOut(out, false);
 
 /** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */
 export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
@@ -658,33 +665,39 @@ export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
     name: "epm",
     syntax: Epm_SYNTAX,
     operationNames: Epm_OPERATION_NAMES,
-    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
-      try {
-        switch (opnum) {
-          case 0: {
-            const input = decodeEpt_insertIn(stub, littleEndian);
-            return server.ept_insert(input, ctx).then((out) => encodeEpt_insertOut(out, littleEndian));
-          }
-          case 1: {
-            const input = decodeEpt_deleteIn(stub, littleEndian);
-            return server.ept_delete(input, ctx).then((out) => encodeEpt_deleteOut(out, littleEndian));
-          }
-          case 2: {
-            const input = decodeEpt_lookupIn(stub, littleEndian);
-            return server.ept_lookup(input, ctx).then((out) => encodeEpt_lookupOut({ ...out, max_ents: out.max_ents ?? input.max_ents }, littleEndian));
-          }
-          case 3: {
-            const input = decodeEpt_mapIn(stub, littleEndian);
-            return server.ept_map(input, ctx).then((out) => encodeEpt_mapOut({ ...out, max_towers: out.max_towers ?? input.max_towers }, littleEndian));
-          }
-          case 4: {
-            const input = decodeEpt_lookup_handle_freeIn(stub, littleEndian);
-            return server.ept_lookup_handle_free(input, ctx).then((out) => encodeEpt_lookup_handle_freeOut(out, littleEndian));
-          }
-          default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `ept: no operation with opnum ${opnum}`);
+    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+      switch (opnum) {
+        case 0: {
+          const input = decodeEpt_insertIn(stub, littleEndian);
+          const out = server.ept_insert(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_insertOutLE : encodeEpt_insertOutBE);
+          return encodeEpt_insertOut(out, littleEndian);
         }
-      } catch (err) {
-        return Promise.reject(err);
+        case 1: {
+          const input = decodeEpt_deleteIn(stub, littleEndian);
+          const out = server.ept_delete(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_deleteOutLE : encodeEpt_deleteOutBE);
+          return encodeEpt_deleteOut(out, littleEndian);
+        }
+        case 2: {
+          const input = decodeEpt_lookupIn(stub, littleEndian);
+          const out = server.ept_lookup(input, ctx);
+          if (isPromise(out)) return out.then((o) => encodeEpt_lookupOut({ ...o, max_ents: o.max_ents ?? input.max_ents }, littleEndian));
+          return encodeEpt_lookupOut({ ...out, max_ents: out.max_ents ?? input.max_ents }, littleEndian);
+        }
+        case 3: {
+          const input = decodeEpt_mapIn(stub, littleEndian);
+          const out = server.ept_map(input, ctx);
+          if (isPromise(out)) return out.then((o) => encodeEpt_mapOut({ ...o, max_towers: o.max_towers ?? input.max_towers }, littleEndian));
+          return encodeEpt_mapOut({ ...out, max_towers: out.max_towers ?? input.max_towers }, littleEndian);
+        }
+        case 4: {
+          const input = decodeEpt_lookup_handle_freeIn(stub, littleEndian);
+          const out = server.ept_lookup_handle_free(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_lookup_handle_freeOutLE : encodeEpt_lookup_handle_freeOutBE);
+          return encodeEpt_lookup_handle_freeOut(out, littleEndian);
+        }
+        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `ept: no operation with opnum ${opnum}`);
       }
     }
   };

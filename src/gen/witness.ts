@@ -4,7 +4,7 @@
 
 import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
-import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
+import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
 import * as ov from "../ndr/overrides/witness";
 
@@ -647,15 +647,28 @@ export function decodeWitnessrUnRegisterExOut(stub: Buffer, littleEndian = true)
   }
 }
 
-/** The server side of Witness: one async method per operation. */
+/** The server side of Witness: one method per operation, answering now or later (a promise). */
 export interface WitnessServer<C> {
-  WitnessrGetInterfaceList(input: WitnessrGetInterfaceListIn, ctx: C): Promise<WitnessrGetInterfaceListOut>;
-  WitnessrRegister(input: WitnessrRegisterIn, ctx: C): Promise<WitnessrRegisterOut>;
-  WitnessrUnRegister(input: WitnessrUnRegisterIn, ctx: C): Promise<WitnessrUnRegisterOut>;
-  WitnessrAsyncNotify(input: WitnessrAsyncNotifyIn, ctx: C): Promise<WitnessrAsyncNotifyOut>;
-  WitnessrRegisterEx(input: WitnessrRegisterExIn, ctx: C): Promise<WitnessrRegisterExOut>;
-  WitnessrUnRegisterEx(input: WitnessrUnRegisterExIn, ctx: C): Promise<WitnessrUnRegisterExOut>;
+  WitnessrGetInterfaceList(input: WitnessrGetInterfaceListIn, ctx: C): WitnessrGetInterfaceListOut | Promise<WitnessrGetInterfaceListOut>;
+  WitnessrRegister(input: WitnessrRegisterIn, ctx: C): WitnessrRegisterOut | Promise<WitnessrRegisterOut>;
+  WitnessrUnRegister(input: WitnessrUnRegisterIn, ctx: C): WitnessrUnRegisterOut | Promise<WitnessrUnRegisterOut>;
+  WitnessrAsyncNotify(input: WitnessrAsyncNotifyIn, ctx: C): WitnessrAsyncNotifyOut | Promise<WitnessrAsyncNotifyOut>;
+  WitnessrRegisterEx(input: WitnessrRegisterExIn, ctx: C): WitnessrRegisterExOut | Promise<WitnessrRegisterExOut>;
+  WitnessrUnRegisterEx(input: WitnessrUnRegisterExIn, ctx: C): WitnessrUnRegisterExOut | Promise<WitnessrUnRegisterExOut>;
 }
+
+const encodeWitnessrGetInterfaceListOutLE = (out: WitnessrGetInterfaceListOut): Buffer => encodeWitnessrGetInterfaceListOut(out, true);
+const encodeWitnessrGetInterfaceListOutBE = (out: WitnessrGetInterfaceListOut): Buffer => encodeWitnessrGetInterfaceListOut(out, false);
+const encodeWitnessrRegisterOutLE = (out: WitnessrRegisterOut): Buffer => encodeWitnessrRegisterOut(out, true);
+const encodeWitnessrRegisterOutBE = (out: WitnessrRegisterOut): Buffer => encodeWitnessrRegisterOut(out, false);
+const encodeWitnessrUnRegisterOutLE = (out: WitnessrUnRegisterOut): Buffer => encodeWitnessrUnRegisterOut(out, true);
+const encodeWitnessrUnRegisterOutBE = (out: WitnessrUnRegisterOut): Buffer => encodeWitnessrUnRegisterOut(out, false);
+const encodeWitnessrAsyncNotifyOutLE = (out: WitnessrAsyncNotifyOut): Buffer => encodeWitnessrAsyncNotifyOut(out, true);
+const encodeWitnessrAsyncNotifyOutBE = (out: WitnessrAsyncNotifyOut): Buffer => encodeWitnessrAsyncNotifyOut(out, false);
+const encodeWitnessrRegisterExOutLE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOut(out, true);
+const encodeWitnessrRegisterExOutBE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOut(out, false);
+const encodeWitnessrUnRegisterExOutLE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOut(out, true);
+const encodeWitnessrUnRegisterExOutBE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOut(out, false);
 
 /** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */
 export function createWitnessInterface<C>(server: WitnessServer<C>): RpcInterface<C> {
@@ -663,37 +676,45 @@ export function createWitnessInterface<C>(server: WitnessServer<C>): RpcInterfac
     name: "witness",
     syntax: Witness_SYNTAX,
     operationNames: Witness_OPERATION_NAMES,
-    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer> {
-      try {
-        switch (opnum) {
-          case 0: {
-            const input = decodeWitnessrGetInterfaceListIn(stub, littleEndian);
-            return server.WitnessrGetInterfaceList(input, ctx).then((out) => encodeWitnessrGetInterfaceListOut(out, littleEndian));
-          }
-          case 1: {
-            const input = decodeWitnessrRegisterIn(stub, littleEndian);
-            return server.WitnessrRegister(input, ctx).then((out) => encodeWitnessrRegisterOut(out, littleEndian));
-          }
-          case 2: {
-            const input = decodeWitnessrUnRegisterIn(stub, littleEndian);
-            return server.WitnessrUnRegister(input, ctx).then((out) => encodeWitnessrUnRegisterOut(out, littleEndian));
-          }
-          case 3: {
-            const input = decodeWitnessrAsyncNotifyIn(stub, littleEndian);
-            return server.WitnessrAsyncNotify(input, ctx).then((out) => encodeWitnessrAsyncNotifyOut(out, littleEndian));
-          }
-          case 4: {
-            const input = decodeWitnessrRegisterExIn(stub, littleEndian);
-            return server.WitnessrRegisterEx(input, ctx).then((out) => encodeWitnessrRegisterExOut(out, littleEndian));
-          }
-          case 5: {
-            const input = decodeWitnessrUnRegisterExIn(stub, littleEndian);
-            return server.WitnessrUnRegisterEx(input, ctx).then((out) => encodeWitnessrUnRegisterExOut(out, littleEndian));
-          }
-          default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `Witness: no operation with opnum ${opnum}`);
+    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+      switch (opnum) {
+        case 0: {
+          const input = decodeWitnessrGetInterfaceListIn(stub, littleEndian);
+          const out = server.WitnessrGetInterfaceList(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrGetInterfaceListOutLE : encodeWitnessrGetInterfaceListOutBE);
+          return encodeWitnessrGetInterfaceListOut(out, littleEndian);
         }
-      } catch (err) {
-        return Promise.reject(err);
+        case 1: {
+          const input = decodeWitnessrRegisterIn(stub, littleEndian);
+          const out = server.WitnessrRegister(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrRegisterOutLE : encodeWitnessrRegisterOutBE);
+          return encodeWitnessrRegisterOut(out, littleEndian);
+        }
+        case 2: {
+          const input = decodeWitnessrUnRegisterIn(stub, littleEndian);
+          const out = server.WitnessrUnRegister(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrUnRegisterOutLE : encodeWitnessrUnRegisterOutBE);
+          return encodeWitnessrUnRegisterOut(out, littleEndian);
+        }
+        case 3: {
+          const input = decodeWitnessrAsyncNotifyIn(stub, littleEndian);
+          const out = server.WitnessrAsyncNotify(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrAsyncNotifyOutLE : encodeWitnessrAsyncNotifyOutBE);
+          return encodeWitnessrAsyncNotifyOut(out, littleEndian);
+        }
+        case 4: {
+          const input = decodeWitnessrRegisterExIn(stub, littleEndian);
+          const out = server.WitnessrRegisterEx(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrRegisterExOutLE : encodeWitnessrRegisterExOutBE);
+          return encodeWitnessrRegisterExOut(out, littleEndian);
+        }
+        case 5: {
+          const input = decodeWitnessrUnRegisterExIn(stub, littleEndian);
+          const out = server.WitnessrUnRegisterEx(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrUnRegisterExOutLE : encodeWitnessrUnRegisterExOutBE);
+          return encodeWitnessrUnRegisterExOut(out, littleEndian);
+        }
+        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `Witness: no operation with opnum ${opnum}`);
       }
     }
   };

@@ -35,9 +35,14 @@ export interface RpcInterface<C = unknown> {
   /** Operation names indexed by opnum (for logs and metrics). */
   readonly operationNames: readonly string[];
   /**
-   * Decode the request stub, run the operation, encode the response stub.
-   * Throws NdrError when the stub does not decode (runtime answers RPC_X_BAD_STUB_DATA),
+   * Decode the request stub, run the operation, encode the response stub: now (a Buffer)
+   * or later (a promise, for calls that wait). Throws NdrError when the stub does not decode (runtime answers RPC_X_BAD_STUB_DATA),
    * DispatchFault for an unknown opnum (nca_s_op_rng_error) or a server-chosen fault.
    */
-  dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Promise<Buffer>;
+  dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer>;
+}
+
+/** A server method's answer given later (a promise or any thenable) rather than now. */
+export function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }

@@ -10,12 +10,12 @@ export class AssociationGroup implements AssociationGroupRef {
   // Arrays made to size: a group usually has one connection and one listener, and a Set or a
   // pushed-to empty array costs ~0.15-0.2 KB each per connection (memory benchmark).
   private connections: number[] = [];
-  private listeners: Array<() => void> = [];
+  private listeners: Array<(group: AssociationGroupRef) => void> = [];
   private closed = false;
 
   constructor(readonly id: number, private readonly onEmpty: (g: AssociationGroup) => void, private readonly report: (err: unknown) => void) {}
 
-  onClose(listener: () => void): () => void {
+  onClose(listener: (group: AssociationGroupRef) => void): () => void {
     if (this.closed) {
       // Too late to hold anything in this group: tell the caller at once, asynchronously.
       queueMicrotask(() => this.safeCall(listener));
@@ -53,9 +53,9 @@ export class AssociationGroup implements AssociationGroupRef {
     for (const l of ls) this.safeCall(l);
   }
 
-  private safeCall(l: () => void): void {
+  private safeCall(l: (group: AssociationGroupRef) => void): void {
     try {
-      l();
+      l(this);
     } catch (err) {
       this.report(err);
     }

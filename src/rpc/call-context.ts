@@ -11,7 +11,7 @@ export interface AssociationGroupRef {
    * Called once when the last connection of the group closes. Returns an unsubscribe
    * function. Services release their context handles here.
    */
-  onClose(listener: () => void): () => void;
+  onClose(listener: (group: AssociationGroupRef) => void): () => void;
 }
 
 export interface CallContext {
@@ -34,8 +34,14 @@ export interface CallContext {
   /**
    * The same news as `signal`, for calls that wait by the thousand (AsyncNotify): the listener
    * runs once when the call is aborted (in a microtask if it already was). An AbortController
-   * with a listener costs ~0.9 KB per call; this costs a closure. Returns "stop listening".
-   * Optional: contexts built by hand (tests) may offer only `signal`.
+   * with a listener costs ~0.9 KB per call; this costs nothing when the listener is an object
+   * the service already holds ({ callAborted() }). Optional: contexts built by hand (tests)
+   * may offer only `signal`.
    */
-  onAbort?(listener: () => void): () => void;
+  onAbort?(listener: AbortListener): void;
+  /** Stop listening (a call answered normally no longer needs its listener). */
+  offAbort?(listener: AbortListener): void;
 }
+
+/** A function, or an object told through its callAborted() method (no closure per call). */
+export type AbortListener = (() => void) | { callAborted(): void };

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RpcInterface } from '../ndr/dispatch';
-import { DispatchFault } from '../ndr/dispatch';
+import { DispatchFault, isPromise } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
 import { AuthLevel, type SecurityProvider } from './security';
 import {
@@ -19,9 +19,9 @@ import {
 import { PduError } from './wire';
 import { AuthContexts, type AuthState, buildResponseFragments, isProtected } from './auth-state';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
-import { type PresentationContext, negotiateContexts } from './presentation';
+import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
-import { CallAbort, CallAborted, LiveCallContext } from './call';
+import { CallAborted, ServerCall } from './call';
 import { NdrError } from '../ndr/errors';
 import type { ResolvedOptions } from './options';
 
@@ -54,22 +54,25 @@ interface Reassembly {
   discard: boolean;
 }
 
-interface Call {
-  readonly callId: number;
-  readonly contextId: number;
-  readonly opnum: number;
-  readonly le: boolean;
-  readonly auth: AuthState | undefined;
-  readonly noReply: boolean;
-  readonly abort: CallAbort;
-  readonly settled: Promise<void>;
-  /** True once an answer went out (or none is due any more). */
-  done: boolean;
-}
-
 let nextConnectionId = 1;
 /** Shared empty receive buffer: a Buffer.alloc(0) per idle connection is ~180 B (heap snapshot). */
 const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Socket listeners shared by every connection (a closure each per connection is ~0.2 KB,
+ * memory benchmark): the socket knows its connection by this symbol.
+ */
+const CONNECTION = Symbol('witnessd.connection');
+type ConnectedSocket = Socket & { [CONNECTION]: Connection };
+function onSocketData(this: ConnectedSocket, d: Buffer): void {
+  this[CONNECTION].onData(d);
+}
+function onSocketError(this: ConnectedSocket, err: Error): void {
+  this[CONNECTION].onSocketError(err);
+}
+function onSocketClose(this: ConnectedSocket): void {
+  this[CONNECTION].onSocketClose();
+}
 
 export class Connection {
   readonly id = nextConnectionId++;
@@ -84,13 +87,17 @@ export class Connection {
   private maxXmitFrag = MUST_RECV_FRAG_SIZE;
   private clientHeaderSigning = false;
   private group: AssociationGroup | undefined;
-  private readonly contexts = new Map<number, PresentationContext>();
+  /** Negotiated presentation contexts: a few, so a list (a Map is ~0.2 KB per connection). */
+  private contexts: readonly PresentationContext[] = [];
   /** Made on the first auth leg: an anonymous connection never needs one (~0.4 KB, memory benchmark). */
   private authTable: AuthContexts | undefined;
   /** Fragmented requests being reassembled; made on first use (most calls are one fragment). */
   private reassembly: Map<number, Reassembly> | undefined;
   private reassemblyBytes = 0;
-  private readonly calls = new Map<number, Call>();
+  /** Calls dispatched and not yet answered (at most maxPendingCallsPerConnection; made on first use). */
+  private calls: ServerCall[] | undefined;
+  /** Set by shutdown(): told when the last call in flight has answered. */
+  private drained: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Runs while part of a PDU sits in rx (slow-loris guard); reset by every whole PDU. */
   private partialTimer: NodeJS.Timeout | undefined;
@@ -103,9 +110,10 @@ export class Connection {
     this.remoteAddress = unmapIPv4(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
     socket.setNoDelay(true);
-    socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
-    socket.on('close', () => this.teardown('peer closed the connection'));
+    (socket as ConnectedSocket)[CONNECTION] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
     this.idleTimer = setTimeout(() => {
       this.log.info({ ms: host.options.limits.unboundIdleMs }, 'closing a connection that never bound');
       this.close('never bound');
@@ -113,11 +121,13 @@ export class Connection {
     this.idleTimer.unref();
   }
 
-  private readonly warnedAt = new Map<string, number>();
+  /** Made on the first rate-limited warning (most connections never warn). */
+  private warnedAt: Map<string, number> | undefined;
 
   /** A warning that a hostile client could repeat per PDU: at most one line per second per kind. */
   private warnLimited(kind: string, obj: object): void {
     const now = Date.now();
+    this.warnedAt ??= new Map();
     if (now - (this.warnedAt.get(kind) ?? -Infinity) < 1000) return;
     this.warnedAt.set(kind, now);
     this.log.warn(obj, kind);
@@ -135,7 +145,26 @@ export class Connection {
   }
 
   get pendingCalls(): number {
-    return this.calls.size;
+    return this.calls?.length ?? 0;
+  }
+
+  /** The association group, once bound. */
+  get associationGroup(): AssociationGroup | undefined {
+    return this.group;
+  }
+
+  onSocketError(err: Error): void {
+    this.log.debug({ err: err.message }, 'socket error');
+  }
+
+  onSocketClose(): void {
+    this.teardown('peer closed the connection');
+  }
+
+  private findCall(callId: number): ServerCall | undefined {
+    const calls = this.calls;
+    if (calls) for (const c of calls) if (c.callId === callId) return c;
+    return undefined;
   }
 
   /** True once a bind was accepted (connections that never bound may be evicted at the limit). */
@@ -154,7 +183,7 @@ export class Connection {
 
   // ---------------------------------------------------------------- framing
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastActiveAt = Date.now();
     this.rx = this.rx.length === 0 ? chunk : Buffer.concat([this.rx, chunk]);
@@ -264,9 +293,9 @@ export class Connection {
       joined = this.host.groups.find(body.assocGroupId);
       if (!joined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, `unknown association group 0x${body.assocGroupId.toString(16)}`);
     }
-    const results = negotiateContexts(body.contexts, this.contexts, this.endpoint.interfaces, this.limits.maxContextsPerConnection,
-      () => this.warnLimited('presentation context limit reached', { limit: this.limits.maxContextsPerConnection }));
-    if (results === undefined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'conflicting presentation context');
+    const negotiated = this.negotiate(body.contexts);
+    if (negotiated === undefined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'conflicting presentation context');
+    const results = negotiated.results;
     let auth: OutgoingAuth | undefined;
     if (st) {
       const r = this.auths.start(st);
@@ -294,15 +323,24 @@ export class Connection {
     }
   }
 
+  /** Negotiate offered presentation contexts; the accepted ones are this connection's from now on. */
+  private negotiate(offered: Parameters<typeof negotiateContexts>[0]): ReturnType<typeof negotiateContexts> {
+    const max = this.limits.maxContextsPerConnection;
+    const r = negotiateContexts(offered, this.contexts, this.endpoint.interfaces, max,
+      () => this.warnLimited('presentation context limit reached', { limit: max }));
+    if (r) this.contexts = r.contexts;
+    return r;
+  }
+
   private onAlterContext(pdu: Buffer, h: PduHeader): void {
     const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH) : undefined;
     const body = decodeBind(pdu, h, st ? st.offset - st.authPadLength : h.fragLength);
     if (body.contexts.length === 0 || body.contexts.some((c) => c.transferSyntaxes.length === 0)) {
       return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'malformed alter_context');
     }
-    const results = negotiateContexts(body.contexts, this.contexts, this.endpoint.interfaces, this.limits.maxContextsPerConnection,
-      () => this.warnLimited('presentation context limit reached', { limit: this.limits.maxContextsPerConnection }));
-    if (results === undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'conflicting presentation context');
+    const negotiated = this.negotiate(body.contexts);
+    if (negotiated === undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'conflicting presentation context');
+    const results = negotiated.results;
     let auth: OutgoingAuth | undefined;
     if (st) {
       const existing = this.auths.get(st.authContextId);
@@ -379,10 +417,10 @@ export class Connection {
     const last = (h.pfcFlags & Pfc.LAST_FRAG) !== 0;
     let r: Reassembly | undefined;
     if (first) {
-      if (this.reassembly?.has(h.callId) || this.calls.has(h.callId)) {
+      if (this.reassembly?.has(h.callId) || this.findCall(h.callId)) {
         return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`);
       }
-      if (this.calls.size + (this.reassembly?.size ?? 0) >= this.limits.maxPendingCallsPerConnection) {
+      if (this.pendingCalls + (this.reassembly?.size ?? 0) >= this.limits.maxPendingCallsPerConnection) {
         this.warnLimited('pending call limit reached; call refused', { limit: this.limits.maxPendingCallsPerConnection });
         if (!last) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit');
         this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
@@ -395,7 +433,7 @@ export class Connection {
         callId: h.callId, contextId: req.contextId, opnum: req.opnum, drep: h.drep, le: h.le, auth,
         noReply: (h.pfcFlags & Pfc.MAYBE) !== 0, chunks: [], size: 0, discard: false,
       };
-      if (!this.contexts.has(req.contextId)) {
+      if (!findContext(this.contexts, req.contextId)) {
         this.warnLimited('request on an unknown presentation context', { contextId: req.contextId });
         this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
         r.discard = true;
@@ -428,12 +466,12 @@ export class Connection {
   }
 
   private execute(r: Reassembly, stub: Buffer): void {
-    const pc = this.contexts.get(r.contextId);
+    const pc = findContext(this.contexts, r.contextId);
     if (!pc) return; // checked at the first fragment; contexts are never removed
     const level = r.auth?.authLevel ?? AuthLevel.None;
     if (level < this.host.options.minAuthLevel) {
       this.log.info({ level, min: this.host.options.minAuthLevel, iface: pc.iface.name }, 'call below the minimum auth level');
-      this.send(encodeFault(r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED));
+      this.sendFault(pc.iface, r.opnum, r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED, 0);
       return;
     }
     const popped = popVerificationTrailer(stub, r.le);
@@ -444,47 +482,57 @@ export class Connection {
       });
       if (bad) {
         this.log.warn({ why: bad, iface: pc.iface.name }, 'verification trailer check failed');
-        this.send(encodeFault(r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED));
+        this.sendFault(pc.iface, r.opnum, r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED, 0);
         return;
       }
     }
-    const abort = new CallAbort();
-    const ctx = new LiveCallContext(r.callId, this.id, this.group!, this.localAddress, this.localPort, this.remoteAddress,
-      this.remotePort, r.auth?.security.identity, level, abort);
-    let call!: Call;
-    let p: Promise<Buffer>;
+    const call = new ServerCall(this, r.callId, r.contextId, r.opnum, r.le, r.auth, r.noReply, pc.iface);
+    let out: Buffer | Promise<Buffer>;
     try {
-      p = pc.iface.dispatch(r.opnum, popped.stub, r.le, ctx);
+      out = pc.iface.dispatch(r.opnum, popped.stub, r.le, call);
     } catch (err) {
-      p = Promise.reject(err);
+      this.answerError(call, err);
+      return;
     }
-    const settled = p.then((out) => this.answer(call, out), (err) => this.answerError(call, pc.iface, err));
-    call = { callId: r.callId, contextId: r.contextId, opnum: r.opnum, le: r.le, auth: r.auth, noReply: r.noReply, abort, settled, done: false };
-    this.calls.set(r.callId, call);
+    if (!isPromise(out)) {
+      this.answer(call, out);
+      return;
+    }
+    // Answered later (AsyncNotify): the call is in flight until then.
+    if (this.calls) this.calls.push(call);
+    else this.calls = [call];
+    out.then((b) => this.answer(call, b), (err: unknown) => this.answerError(call, err));
   }
 
-  private finish(call: Call): boolean {
+  /** The call leaves the table; true if an answer is still due and can be sent. */
+  private finish(call: ServerCall): boolean {
     if (call.done) return false;
     call.done = true;
-    if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
+    const calls = this.calls;
+    const i = calls ? calls.indexOf(call) : -1;
+    if (i >= 0) {
+      calls!.splice(i, 1);
+      if (calls!.length === 0 && this.drained) queueMicrotask(this.drained);
+    }
     return !this.closed && !call.noReply;
   }
 
-  private answer(call: Call, out: Buffer): void {
+  private answer(call: ServerCall, out: Buffer): void {
     if (!this.finish(call)) return;
     let frags: Buffer[];
     try {
       frags = buildResponseFragments({ callId: call.callId, contextId: call.contextId, le: call.le, maxXmitFrag: this.maxXmitFrag, stub: out, auth: call.auth });
     } catch (err) {
       this.log.error({ err }, 'could not build the response');
-      this.send(encodeFault(call.callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_UNSPEC));
+      this.sendFault(call.iface, call.opnum, call.callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_UNSPEC, 0);
       this.close('response protection failed');
       return;
     }
     this.send(frags.length === 1 ? frags[0] : Buffer.concat(frags));
   }
 
-  private answerError(call: Call, iface: RpcInterface<CallContext>, err: unknown): void {
+  private answerError(call: ServerCall, err: unknown): void {
+    const iface = call.iface;
     let status: number;
     let flags = 0;
     if (err instanceof DispatchFault) {
@@ -499,15 +547,20 @@ export class Connection {
       } else {
         this.log.info({ iface: iface.name, opnum: call.opnum, why: (err as Error).message }, 'bad stub data');
       }
-    } else if (call.abort.aborted) {
-      const kind = call.abort.reason?.kind;
-      status = kind === 'shutdown' ? FaultStatus.SERVER_UNAVAILABLE : FaultStatus.NCA_S_FAULT_CANCEL;
+    } else if (call.aborted) {
+      status = call.reason?.kind === 'shutdown' ? FaultStatus.SERVER_UNAVAILABLE : FaultStatus.NCA_S_FAULT_CANCEL;
     } else {
       status = FaultStatus.NCA_S_FAULT_UNSPEC;
       this.log.error({ err, iface: iface.name, opnum: call.opnum, op: iface.operationNames[call.opnum] }, 'server method failed');
     }
     if (!this.finish(call)) return;
-    this.send(encodeFault(call.callId, call.le, call.contextId, status, flags));
+    this.sendFault(iface, call.opnum, call.callId, call.le, call.contextId, status, flags);
+  }
+
+  /** A fault answering a call of `iface` (counted by the server's onFault hook). */
+  private sendFault(iface: RpcInterface<CallContext>, opnum: number, callId: number, le: boolean, contextId: number, status: number, flags: number): void {
+    this.host.options.onFault?.(iface.name, opnum, status);
+    this.send(encodeFault(callId, le, contextId, status, flags));
   }
 
   private onCancel(callId: number, kind: 'cancel' | 'orphaned'): void {
@@ -520,12 +573,12 @@ export class Connection {
       if (kind === 'cancel') this.send(encodeFault(callId, r.le, r.contextId, FaultStatus.NCA_S_FAULT_CANCEL, Pfc.DID_NOT_EXECUTE));
       return;
     }
-    const call = this.calls.get(callId);
+    const call = this.findCall(callId);
     if (!call) return;
     this.log.debug({ callId, kind }, 'call aborted by the client');
-    call.abort.abort(new CallAborted(kind));
+    call.abort(new CallAborted(kind));
     if (kind === 'cancel' && this.finish(call)) {
-      this.send(encodeFault(callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_CANCEL));
+      this.sendFault(call.iface, call.opnum, callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_CANCEL, 0);
     } else {
       this.finish(call);
     }
@@ -558,18 +611,19 @@ export class Connection {
    */
   async shutdown(graceMs: number): Promise<void> {
     if (this.closed) return;
-    const pending = [...this.calls.values()];
-    for (const c of pending) c.abort.abort(new CallAborted('shutdown'));
-    if (pending.length > 0) {
+    const pending = this.calls ? [...this.calls] : [];
+    for (const c of pending) c.abort(new CallAborted('shutdown'));
+    if (this.pendingCalls > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled(pending.map((c) => c.settled)),
-        new Promise<void>((res) => { timer = setTimeout(res, graceMs); }),
-      ]);
-      if (timer) clearTimeout(timer);
-      for (const c of pending) {
-        if (this.finish(c)) this.send(encodeFault(c.callId, c.le, c.contextId, FaultStatus.SERVER_UNAVAILABLE));
-      }
+      await new Promise<void>((res) => {
+        this.drained = res;
+        timer = setTimeout(res, graceMs);
+      });
+      clearTimeout(timer);
+      this.drained = undefined;
+    }
+    for (const c of pending) {
+      if (this.finish(c)) this.sendFault(c.iface, c.opnum, c.callId, c.le, c.contextId, FaultStatus.SERVER_UNAVAILABLE, 0);
     }
     await new Promise<void>((res) => {
       if (this.socket.destroyed) return res();
@@ -585,11 +639,14 @@ export class Connection {
     this.idleTimer = undefined;
     if (this.partialTimer) clearTimeout(this.partialTimer);
     this.partialTimer = undefined;
-    for (const c of this.calls.values()) {
-      c.done = true;
-      c.abort.abort(new CallAborted('closed'));
+    const calls = this.calls;
+    this.calls = undefined;
+    if (calls) {
+      for (const c of calls) {
+        c.done = true;
+        c.abort(new CallAborted('closed'));
+      }
     }
-    this.calls.clear();
     this.reassembly = undefined;
     this.reassemblyBytes = 0;
     if (this.logger || this.host.options.logger.isLevelEnabled('debug')) this.log.debug({ why }, 'connection closed');

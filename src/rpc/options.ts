@@ -57,13 +57,18 @@ export interface RpcServerOptions {
   securityProviders?: readonly SecurityProvider[];
   /** How long close() waits for aborted calls to answer before faulting them. Default 2000 ms. */
   shutdownGraceMs?: number;
+  /** Told of every fault PDU that answers a call (metrics), with the interface name and opnum. */
+  onFault?: FaultHook;
 }
+
+export type FaultHook = (iface: string, opnum: number, status: number) => void;
 
 export interface ResolvedOptions {
   readonly logger: Logger;
   readonly limits: Readonly<RpcLimits>;
   readonly minAuthLevel: AuthLevel;
   readonly shutdownGraceMs: number;
+  readonly onFault: FaultHook | undefined;
 }
 
 export function resolveOptions(o: RpcServerOptions): ResolvedOptions {
@@ -84,5 +89,6 @@ export function resolveOptions(o: RpcServerOptions): ResolvedOptions {
     limits: Object.freeze(limits),
     minAuthLevel,
     shutdownGraceMs: o.shutdownGraceMs ?? 2000,
+    onFault: o.onFault,
   };
 }

@@ -25,20 +25,28 @@ export function findInterface(served: readonly RpcInterface<CallContext>[], s: S
 
 const reject = (reason: number): AckContextResult => ({ result: AckResult.PROVIDER_REJECTION, reason, transferSyntax: NULL_SYNTAX });
 
+/** The presentation context with this id, if negotiated (a connection has a few: a list). */
+export function findContext(contexts: readonly PresentationContext[], id: number): PresentationContext | undefined {
+  for (const pc of contexts) if (pc.id === id) return pc;
+  return undefined;
+}
+
 /**
- * One result per offered context, adding the accepted ones to `contexts`. Every context whose
- * interface is served with NDR 2.0 is accepted (NDR64 alone: reason 2; unknown interface:
- * reason 1); the first bind-time feature negotiation context gets negotiate_ack with the
- * features we support. Undefined = protocol error (a context id re-used for another interface).
+ * One result per offered context, and the connection's contexts with the accepted ones added
+ * (a new array made to size; the old one is left as it was). Every context whose interface is
+ * served with NDR 2.0 is accepted (NDR64 alone: reason 2; unknown interface: reason 1); the
+ * first bind-time feature negotiation context gets negotiate_ack with the features we
+ * support. Undefined = protocol error (a context id re-used for another interface).
  */
 export function negotiateContexts(
   offered: readonly ContextElement[],
-  contexts: Map<number, PresentationContext>,
+  contexts: readonly PresentationContext[],
   served: readonly RpcInterface<CallContext>[],
   maxContexts: number,
   onLimit: () => void,
-): AckContextResult[] | undefined {
+): { results: AckContextResult[]; contexts: readonly PresentationContext[] } | undefined {
   const results: AckContextResult[] = [];
+  let out = contexts;
   let sawFeatures = false;
   for (const c of offered) {
     const first = c.transferSyntaxes[0];
@@ -60,17 +68,20 @@ export function negotiateContexts(
       results.push(reject(AckReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED));
       continue;
     }
-    const existing = contexts.get(c.contextId);
+    const existing = findContext(out, c.contextId);
     if (existing) {
       if (existing.iface !== iface) return undefined;
-    } else if (contexts.size >= maxContexts) {
+    } else if (out.length >= maxContexts) {
       onLimit();
       results.push(reject(AckReason.LOCAL_LIMIT_EXCEEDED));
       continue;
     } else {
-      contexts.set(c.contextId, { id: c.contextId, iface, abstractSyntax: c.abstractSyntax });
+      // The interface's own syntax object when the client offered exactly it (one per
+      // connection held otherwise); the trailer check needs what the client offered.
+      const abstractSyntax = syntaxEquals(c.abstractSyntax, iface.syntax) ? iface.syntax : c.abstractSyntax;
+      out = [...out, { id: c.contextId, iface, abstractSyntax }];
     }
     results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: NDR_SYNTAX });
   }
-  return results;
+  return { results, contexts: out };
 }

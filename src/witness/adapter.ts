@@ -14,7 +14,7 @@ import type {
 } from '../gen/witness';
 import { MessageType, NCA_S_FAULT_CANCEL, WERR, WITNESS_V1, WITNESS_V2 } from './constants';
 import type { WitnessService } from './service';
-import type { InterfaceInfo, Notification } from './types';
+import type { AsyncNotifyResult, InterfaceInfo, Notification } from './types';
 
 const NULL_HANDLE: ContextHandle = { attributes: 0, uuid: NIL_UUID };
 const handleOf = (id: string | undefined): ContextHandle => (id ? { attributes: 0, uuid: id } : NULL_HANDLE);
@@ -45,8 +45,16 @@ export function toWireResponse(n: Notification): RESP_ASYNC_NOTIFY {
 export type ResultHook = (operation: string, result: number) => void;
 
 export function createWitnessServer(svc: WitnessService, onResult: ResultHook = () => undefined): WitnessServer<CallContext> {
+  const asyncNotifyOut = (r: AsyncNotifyResult): WitnessrAsyncNotifyOut => {
+    if (r.cancelled) {
+      // The runtime answers (or not) according to why the call was aborted.
+      throw r.reason instanceof Error ? r.reason : new DispatchFault(NCA_S_FAULT_CANCEL);
+    }
+    onResult('AsyncNotify', r.result);
+    return { pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result };
+  };
   return {
-    async WitnessrGetInterfaceList(_in, ctx): Promise<WitnessrGetInterfaceListOut> {
+    WitnessrGetInterfaceList(_in, ctx): WitnessrGetInterfaceListOut {
       const r = svc.getInterfaceList(ctx);
       onResult('GetInterfaceList', r.result);
       if (r.result !== WERR.OK) return { InterfaceList: null, ReturnValue: r.result };
@@ -54,7 +62,7 @@ export function createWitnessServer(svc: WitnessService, onResult: ResultHook = 
       return { InterfaceList: { NumberOfInterfaces: InterfaceInfo.length, InterfaceInfo }, ReturnValue: WERR.OK };
     },
 
-    async WitnessrRegister(i, ctx) {
+    WitnessrRegister(i, ctx) {
       const r = svc.register(
         ctx,
         { version: i.Version, netName: str(i.NetName), ipAddress: str(i.IpAddress), clientName: str(i.ClientComputerName) },
@@ -64,26 +72,19 @@ export function createWitnessServer(svc: WitnessService, onResult: ResultHook = 
       return { ppContext: handleOf(r.handle), ReturnValue: r.result };
     },
 
-    async WitnessrUnRegister(i, ctx) {
+    WitnessrUnRegister(i, ctx) {
       const result = svc.unRegister(ctx, i.pContext.uuid);
       onResult('UnRegister', result);
       return { ReturnValue: result };
     },
 
-    // Not an async function: this call stays pending for minutes, and a suspended async frame
-    // costs more memory per registration than the promise reaction (memory benchmark).
+    // Not an async function, and one mapping function for every call: this call stays
+    // pending for minutes, by the thousand (memory benchmark).
     WitnessrAsyncNotify(i, ctx) {
-      return svc.asyncNotify(ctx, i.pContext.uuid).then((r): WitnessrAsyncNotifyOut => {
-        if (r.cancelled) {
-          // The runtime answers (or not) according to why the call was aborted.
-          throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new DispatchFault(NCA_S_FAULT_CANCEL);
-        }
-        onResult('AsyncNotify', r.result);
-        return { pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result };
-      });
+      return svc.asyncNotify(ctx, i.pContext.uuid).then(asyncNotifyOut);
     },
 
-    async WitnessrRegisterEx(i, ctx) {
+    WitnessrRegisterEx(i, ctx) {
       const r = svc.register(
         ctx,
         {
@@ -101,7 +102,7 @@ export function createWitnessServer(svc: WitnessService, onResult: ResultHook = 
       return { ppContext: handleOf(r.handle), ReturnValue: r.result };
     },
 
-    async WitnessrUnRegisterEx(i, ctx) {
+    WitnessrUnRegisterEx(i, ctx) {
       const result = svc.unRegisterEx(ctx, i.ppContext.uuid);
       onResult('UnRegisterEx', result);
       // Spec: the handle comes back NULL on success; unchanged otherwise.

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
-import type { CallContext } from '../rpc/call-context';
+import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
 import { addressKey } from '../cluster/address';
 import { systemClock, type Clock, type TimerHandle } from './clock';
@@ -75,9 +75,10 @@ export class WitnessService {
   private readonly metrics: WitnessMetrics | undefined;
   /** Registrations per data LIF (events name LIFs). */
   private readonly byLif = new Map<string, Set<Registration>>();
-  /** Registrations per association group, and the group's onClose unsubscribe. */
   /** Registrations per association group (an array: a group holds a few; a Set is ~0.2 KB). */
-  private readonly byGroup = new Map<number, { regs: Registration[]; off: () => void }>();
+  private readonly byGroup = new Map<number, Registration[]>();
+  /** One close listener for every association group (not a closure per group). */
+  private readonly onGroupClosed = (g: AssociationGroupRef): void => this.groupClosed(g.id);
   private readonly sent: Record<string, number> = { RESOURCE_CHANGE: 0, CLIENT_MOVE: 0, SHARE_MOVE: 0, IP_CHANGE: 0, FORCED: 0 };
   private readonly unsubscribe: () => void;
   private sweepTimer: TimerHandle | undefined;
@@ -126,7 +127,7 @@ export class WitnessService {
       this.log.warn({ op, client: args.clientName, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
       return { result: WERR.NO_SYSTEM_RESOURCES };
     }
-    const held = this.byGroup.get(ctx.associationGroup.id)?.regs.length ?? 0;
+    const held = this.byGroup.get(ctx.associationGroup.id)?.length ?? 0;
     if (held >= this.options.maxRegistrationsPerClient) {
       this.log.warn(
         { op, client: args.clientName, remote: ctx.remoteAddress, assocGroup: ctx.associationGroup.id, limit: this.options.maxRegistrationsPerClient },
@@ -261,7 +262,8 @@ export class WitnessService {
     this.unsubscribe();
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     for (const reg of [...this.registry.all()]) this.registry.remove(reg, 'shutdown');
-    for (const g of this.byGroup.values()) g.off();
+    this.registry.close();
+    // Groups still hold onGroupClosed; it finds nothing in byGroup once cleared.
     this.byGroup.clear();
     this.flushLogs();
   }
@@ -294,21 +296,21 @@ export class WitnessService {
 
   private trackGroup(ctx: CallContext, reg: Registration): void {
     const id = ctx.associationGroup.id;
-    const g = this.byGroup.get(id);
-    if (g) {
-      g.regs.push(reg);
+    const regs = this.byGroup.get(id);
+    if (regs) {
+      regs.push(reg);
       return;
     }
     // [reg], not [] + push: a pushed-to empty array gets room for 16 more.
-    const off = ctx.associationGroup.onClose(() => this.groupClosed(id));
-    this.byGroup.set(id, { regs: [reg], off });
+    ctx.associationGroup.onClose(this.onGroupClosed);
+    this.byGroup.set(id, [reg]);
   }
 
   private groupClosed(id: number): void {
-    const g = this.byGroup.get(id);
-    if (!g) return;
+    const regs = this.byGroup.get(id);
+    if (!regs) return;
     this.byGroup.delete(id);
-    for (const reg of [...g.regs]) this.registry.remove(reg, 'association-closed');
+    for (const reg of [...regs]) this.registry.remove(reg, 'association-closed');
   }
 
   private delivered(reg: Registration, r: AsyncNotifyResult, forced: boolean): void {
@@ -337,7 +339,7 @@ export class WitnessService {
       set.delete(reg);
       if (set.size === 0) this.byLif.delete(reg.lif);
     }
-    const regs = this.byGroup.get(reg.owner.associationGroupId)?.regs;
+    const regs = this.byGroup.get(reg.owner.associationGroupId);
     const i = regs ? regs.indexOf(reg) : -1;
     if (i >= 0) regs!.splice(i, 1);
     this.metrics?.registrationRemoved?.(reason);

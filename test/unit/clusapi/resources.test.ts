@@ -14,17 +14,18 @@ interface FakeGroup {
 }
 
 function group(id: number): FakeGroup & { ref: CallContext['associationGroup'] } {
-  const listeners: Array<() => void> = [];
+  const listeners: Array<(g: CallContext['associationGroup']) => void> = [];
+  const ref: CallContext['associationGroup'] = {
+    id,
+    onClose(l) {
+      listeners.push(l);
+      return () => undefined;
+    },
+  };
   return {
     id,
-    close: () => listeners.splice(0).forEach((l) => l()),
-    ref: {
-      id,
-      onClose(l: () => void) {
-        listeners.push(l);
-        return () => undefined;
-      },
-    },
+    close: () => listeners.splice(0).forEach((l) => l(ref)),
+    ref,
   };
 }
 

@@ -19,8 +19,9 @@ function rpcclientTower(iface = WITNESS, transfer = NDR, proto: number = FloorPr
 }
 
 function group(id = 1): AssociationGroupRef & { fire(): void } {
-  const ls: Array<() => void> = [];
-  return { id, onClose: (l) => { ls.push(l); return () => undefined; }, fire: () => ls.forEach((l) => l()) };
+  const ls: Array<(g: AssociationGroupRef) => void> = [];
+  const g: AssociationGroupRef & { fire(): void } = { id, onClose: (l) => { ls.push(l); return () => undefined; }, fire: () => ls.forEach((l) => l(g)) };
+  return g;
 }
 
 const endpoints: RpcEndpoint[] = [

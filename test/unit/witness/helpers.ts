@@ -9,16 +9,16 @@ import { WitnessService, type WitnessOptions } from '../../../src/witness/servic
 export const silent = pino({ level: 'silent' });
 
 export class FakeGroup {
-  private listeners: Array<() => void> = [];
+  private listeners: Array<(g: FakeGroup) => void> = [];
   constructor(readonly id: number) {}
-  onClose(listener: () => void): () => void {
+  onClose(listener: (g: FakeGroup) => void): () => void {
     this.listeners.push(listener);
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
     };
   }
   close(): void {
-    for (const l of this.listeners.splice(0)) l();
+    for (const l of this.listeners.splice(0)) l(this);
   }
   get listenerCount(): number {
     return this.listeners.length;
