@@ -25,6 +25,19 @@ export function findInterface(served: readonly RpcInterface<CallContext>[], s: S
 
 const reject = (reason: number): AckContextResult => ({ result: AckResult.PROVIDER_REJECTION, reason, transferSyntax: NULL_SYNTAX });
 
+/**
+ * Contexts are immutable, so the usual ones (a served interface as we define it, a small
+ * context id) are shared by every connection, as one-element lists: a connection holding one
+ * context costs a pointer, not ~0.1 KB (memory benchmark, issue 7).
+ */
+const SHARED_IDS = 16;
+const shared = new WeakMap<RpcInterface<CallContext>, Array<readonly PresentationContext[]>>();
+function sharedList(iface: RpcInterface<CallContext>, id: number): readonly PresentationContext[] {
+  let byId = shared.get(iface);
+  if (!byId) shared.set(iface, (byId = []));
+  return (byId[id] ??= Object.freeze([Object.freeze({ id, iface, abstractSyntax: iface.syntax })]));
+}
+
 /** The presentation context with this id, if negotiated (a connection has a few: a list). */
 export function findContext(contexts: readonly PresentationContext[], id: number): PresentationContext | undefined {
   for (const pc of contexts) if (pc.id === id) return pc;
@@ -76,10 +89,13 @@ export function negotiateContexts(
       results.push(reject(AckReason.LOCAL_LIMIT_EXCEEDED));
       continue;
     } else {
-      // The interface's own syntax object when the client offered exactly it (one per
-      // connection held otherwise); the trailer check needs what the client offered.
-      const abstractSyntax = syntaxEquals(c.abstractSyntax, iface.syntax) ? iface.syntax : c.abstractSyntax;
-      out = [...out, { id: c.contextId, iface, abstractSyntax }];
+      if (syntaxEquals(c.abstractSyntax, iface.syntax) && c.contextId < SHARED_IDS) {
+        const one = sharedList(iface, c.contextId);
+        out = out.length === 0 ? one : [...out, one[0]];
+      } else {
+        // The trailer check needs the syntax exactly as the client offered it.
+        out = [...out, { id: c.contextId, iface, abstractSyntax: c.abstractSyntax }];
+      }
     }
     results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: NDR_SYNTAX });
   }

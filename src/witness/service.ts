@@ -61,6 +61,8 @@ export interface WitnessServiceDeps {
 
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
 const NOTHING = (): void => undefined;
+/** `s`, or the equal one of `known` (so that equal strings are stored once). */
+const sameString = (s: string, ...known: Array<string | undefined>): string => known.find((k) => k === s) ?? s;
 /** Addresses compare as addresses (IPv6 spellings), anything else as text. */
 const sameAddress = (a: string, b: string): boolean => (addressKey(a) ?? a.toLowerCase()) === (addressKey(b) ?? b.toLowerCase());
 const eqi = (a: string | undefined, b: string | undefined): boolean =>
@@ -140,9 +142,10 @@ export class WitnessService {
       id: randomUUID(),
       owner,
       version: args.version >>> 0,
-      netName: args.netName as string,
+      // The model's own string when the client spelled it the same (one copy per registration otherwise).
+      netName: sameString(args.netName as string, v.svm.netbiosName, v.svm.dnsName),
       shareName: ex ? args.shareName : undefined,
-      ipAddress: args.ipAddress as string,
+      ipAddress: sameString(args.ipAddress as string, v.lif.ipv4, v.lif.ipv6),
       clientName: args.clientName as string,
       flags: ex ? (args.flags ?? 0) >>> 0 : 0,
       keepAliveTimeout: ex ? this.effectiveKeepAlive(args.keepAliveTimeout) : undefined,
@@ -339,7 +342,7 @@ export class WitnessService {
       set.delete(reg);
       if (set.size === 0) this.byLif.delete(reg.lif);
     }
-    const regs = this.byGroup.get(reg.owner.associationGroupId);
+    const regs = this.byGroup.get(reg.associationGroupId);
     const i = regs ? regs.indexOf(reg) : -1;
     if (i >= 0) regs!.splice(i, 1);
     this.metrics?.registrationRemoved?.(reason);
