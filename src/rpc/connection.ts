@@ -91,7 +91,8 @@ export class Connection {
   private reassembly: Map<number, Reassembly> | undefined;
   private reassemblyBytes = 0;
   /** Calls dispatched and not yet answered (at most maxPendingCallsPerConnection; made on first use). */
-  private calls: ServerCall[] | undefined;
+  // One call (a client waiting in AsyncNotify) without an array: ~56 B per connection.
+  private calls: ServerCall | ServerCall[] | undefined;
   /** Set by shutdown(): told when the last call in flight has answered. */
   private drained: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -155,7 +156,8 @@ export class Connection {
   }
 
   get pendingCalls(): number {
-    return this.calls?.length ?? 0;
+    const c = this.calls;
+    return c === undefined ? 0 : Array.isArray(c) ? c.length : 1;
   }
 
   /** The association group, once bound. */
@@ -172,9 +174,13 @@ export class Connection {
   }
 
   private findCall(callId: number): ServerCall | undefined {
-    const calls = this.calls;
-    if (calls) for (const c of calls) if (c.callId === callId) return c;
+    for (const c of this.callList()) if (c.callId === callId) return c;
     return undefined;
+  }
+
+  private callList(): readonly ServerCall[] {
+    const c = this.calls;
+    return c === undefined ? [] : Array.isArray(c) ? c : [c];
   }
 
   /** True once a bind was accepted (connections that never bound may be evicted at the limit). */
@@ -509,8 +515,10 @@ export class Connection {
       return;
     }
     // Answered later (AsyncNotify): the call is in flight until then.
-    if (this.calls) this.calls.push(call);
-    else this.calls = [call];
+    const c = this.calls;
+    if (c === undefined) this.calls = call;
+    else if (Array.isArray(c)) c.push(call);
+    else this.calls = [c, call];
     out.then((b) => this.answer(call, b), (err: unknown) => this.answerError(call, err));
   }
 
@@ -519,11 +527,18 @@ export class Connection {
     if (call.done) return false;
     call.done = true;
     const calls = this.calls;
-    const i = calls ? calls.indexOf(call) : -1;
-    if (i >= 0) {
-      calls!.splice(i, 1);
-      if (calls!.length === 0 && this.drained) queueMicrotask(this.drained);
+    let removed = false;
+    if (calls === call) {
+      this.calls = undefined;
+      removed = true;
+    } else if (Array.isArray(calls)) {
+      const i = calls.indexOf(call);
+      if (i >= 0) {
+        calls.splice(i, 1);
+        removed = true;
+      }
     }
+    if (removed && this.pendingCalls === 0 && this.drained) queueMicrotask(this.drained);
     return !this.closed && !call.noReply;
   }
 
@@ -621,7 +636,7 @@ export class Connection {
    */
   async shutdown(graceMs: number): Promise<void> {
     if (this.closed) return;
-    const pending = this.calls ? [...this.calls] : [];
+    const pending = [...this.callList()];
     for (const c of pending) c.abort(new CallAborted('shutdown'));
     if (this.pendingCalls > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -649,13 +664,11 @@ export class Connection {
     this.idleTimer = undefined;
     if (this.partialTimer) clearTimeout(this.partialTimer);
     this.partialTimer = undefined;
-    const calls = this.calls;
+    const calls = this.callList();
     this.calls = undefined;
-    if (calls) {
-      for (const c of calls) {
-        c.done = true;
-        c.abort(new CallAborted('closed'));
-      }
+    for (const c of calls) {
+      c.done = true;
+      c.abort(new CallAborted('closed'));
     }
     this.reassembly = undefined;
     this.reassemblyBytes = 0;

@@ -81,7 +81,7 @@ export function createWitnessServer(svc: WitnessService, onResult: ResultHook = 
     // Not an async function, and one mapping function for every call: this call stays
     // pending for minutes, by the thousand (memory benchmark).
     WitnessrAsyncNotify(i, ctx) {
-      return svc.asyncNotify(ctx, i.pContext.uuid).then(asyncNotifyOut);
+      return svc.asyncNotify(ctx, i.pContext.uuid, asyncNotifyOut);
     },
 
     WitnessrRegisterEx(i, ctx) {

@@ -31,7 +31,9 @@ class Waiter {
   constructor(
     private readonly registry: Registry,
     readonly reg: Registration,
-    readonly resolve: (r: AsyncNotifyResult) => void,
+    readonly resolve: (v: unknown) => void,
+    /** The caller's mapping of the result (its wire form): applied here, not in a promise layer more. */
+    readonly map: (r: AsyncNotifyResult) => unknown,
     readonly call: AbortWatch | undefined,
     readonly onAbort: () => void,
   ) {}
@@ -265,22 +267,22 @@ export class Registry {
    * AsyncNotify on a found registration. Answers at once when something is pending (or on
    * keep-alive 0), otherwise parks the call FIFO with its keep-alive deadline.
    */
-  asyncNotify(reg: Registration, call: AbortWatch | undefined, onAbort: () => void): Promise<AsyncNotifyResult> {
+  asyncNotify<T>(reg: Registration, call: AbortWatch | undefined, onAbort: () => void, map: (r: AsyncNotifyResult) => T): Promise<T> {
     reg.lastUse = this.clock.now();
     if (reg.hasPending() && reg.waiters.length === 0) {
       const next = reg.takeNext() as { r: AsyncNotifyResult; forced: boolean };
       this.hooks.onDelivered?.(reg, next.r, next.forced);
-      return Promise.resolve(next.r);
+      return Promise.resolve(mapped(map, next.r));
     }
     const keepAlive = reg.isV2 ? reg.keepAliveTimeout : undefined;
-    if (keepAlive === 0) return Promise.resolve({ result: WERR.TIMEOUT });
+    if (keepAlive === 0) return Promise.resolve(mapped(map, { result: WERR.TIMEOUT }));
     // With onAbort, an already aborted call is settled by its listener (in a microtask).
     if (!call?.onAbort && call?.signal.aborted) {
       onAbort();
-      return Promise.resolve({ result: RPC_S_CALL_CANCELLED, cancelled: true });
+      return Promise.resolve(mapped(map, { result: RPC_S_CALL_CANCELLED, cancelled: true, reason: call.signal.reason }));
     }
-    return new Promise<AsyncNotifyResult>((resolve) => {
-      const w = new Waiter(this, reg, resolve, call, onAbort);
+    return new Promise<T>((resolve) => {
+      const w = new Waiter(this, reg, resolve as (v: unknown) => void, map, call, onAbort);
       if (keepAlive !== undefined) this.keepAlive.add(w, this.clock.now() + keepAlive * 1000);
       if (call?.onAbort) call.onAbort(w);
       else call?.signal.addEventListener('abort', () => w.callAborted(), { once: true });
@@ -363,6 +365,15 @@ export class Registry {
 
   private finish(reg: Registration, w: Waiter, r: AsyncNotifyResult): void {
     this.release(reg, w);
-    w.resolve(r);
+    w.resolve(mapped(w.map, r));
+  }
+}
+
+/** map(r), or a rejected promise when map throws (a cancelled call becomes its fault). */
+function mapped<T>(map: (r: AsyncNotifyResult) => T, r: AsyncNotifyResult): T | Promise<never> {
+  try {
+    return map(r);
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

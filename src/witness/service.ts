@@ -61,6 +61,7 @@ export interface WitnessServiceDeps {
 
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
 const NOTHING = (): void => undefined;
+const same = <T>(v: T): T => v;
 /** `s`, or the equal one of `known` (so that equal strings are stored once). */
 const sameString = (s: string, ...known: Array<string | undefined>): string => known.find((k) => k === s) ?? s;
 /** Addresses compare as addresses (IPv6 spellings), anything else as text. */
@@ -184,18 +185,29 @@ export class WitnessService {
 
   // ---- opnum 3 ------------------------------------------------------------------------
 
-  /** Unknown handle → ERROR_NOT_FOUND; otherwise wait per Decisions 6–7, honouring ctx.signal. */
-  asyncNotify(ctx: CallContext, handle: string): Promise<AsyncNotifyResult> {
+  /**
+   * Unknown handle → ERROR_NOT_FOUND; otherwise wait per Decisions 6–7, honouring ctx.signal.
+   * `map` turns the result into what the caller answers (the adapter's wire form) when it is
+   * settled, so that a waiting call holds one promise here, not one per layer.
+   */
+  asyncNotify(ctx: CallContext, handle: string): Promise<AsyncNotifyResult>;
+  asyncNotify<T>(ctx: CallContext, handle: string, map: (r: AsyncNotifyResult) => T): Promise<T>;
+  asyncNotify<T>(ctx: CallContext, handle: string, map: (r: AsyncNotifyResult) => T = same as (r: AsyncNotifyResult) => T): Promise<T> {
     const reg = this.lookup(ctx, handle);
-    if (!reg) return Promise.resolve({ result: WERR.NOT_FOUND });
-    // The debug lines cost a closure and a promise per waiting call: only when debug is on
-    // (thousands of calls wait at once; memory benchmark).
-    if (!this.log.isLevelEnabled('debug')) return this.registry.asyncNotify(reg, ctx, NOTHING);
-    return this.registry.asyncNotify(reg, ctx, () => {
-      this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned');
-    }).then((r) => {
-      if (r.result === WERR.TIMEOUT) this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout');
-      return r;
+    if (!reg) {
+      try {
+        return Promise.resolve(map({ result: WERR.NOT_FOUND }));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    // The debug lines cost a closure per waiting call: only when debug is on (thousands of
+    // calls wait at once; memory benchmark).
+    if (!this.log.isLevelEnabled('debug')) return this.registry.asyncNotify(reg, ctx, NOTHING, map);
+    const what = { op: 'AsyncNotify', registration: reg.id, client: reg.clientName };
+    return this.registry.asyncNotify(reg, ctx, () => this.log.debug(what, 'AsyncNotify call abandoned'), (r) => {
+      if (r.result === WERR.TIMEOUT) this.log.debug(what, 'keep-alive timeout');
+      return map(r);
     });
   }
 
