@@ -65,33 +65,33 @@ export function createClusapiService(deps: ClusapiServiceDeps): ClusapiService {
   };
 
   const server: ClusapiServer<CallContext> = {
-    async ApiOpenResource(input: ApiOpenResourceIn, ctx: CallContext): Promise<ApiOpenResourceOut> {
+    ApiOpenResource(input: ApiOpenResourceIn, ctx: CallContext): ApiOpenResourceOut {
       guard(ctx, 'ApiOpenResource');
       const r = resources.open(ctx, input.lpszResourceName);
       // rpc_status reports the RPC runtime's own result: the call was executed.
       return { Status: r.status, rpc_status: 0, ReturnValue: r.handle ? handleOf(r.handle.id) : NULL_HANDLE };
     },
 
-    async ApiCloseResource(input: ApiCloseResourceIn, ctx: CallContext): Promise<ApiCloseResourceOut> {
+    ApiCloseResource(input: ApiCloseResourceIn, ctx: CallContext): ApiCloseResourceOut {
       guard(ctx, 'ApiCloseResource');
       const status = resources.close(ctx, input.Resource.uuid);
       // A closed handle comes back zeroed (MS-CMRP 3.1.4.2.12); an invalid one unchanged.
       return { Resource: status === ERROR.SUCCESS ? NULL_HANDLE : input.Resource, ReturnValue: status };
     },
 
-    async ApiGetResourceState(input: ApiGetResourceStateIn, ctx: CallContext): Promise<ApiGetResourceStateOut> {
+    ApiGetResourceState(input: ApiGetResourceStateIn, ctx: CallContext): ApiGetResourceStateOut {
       guard(ctx, 'ApiGetResourceState');
       const s = resources.getState(ctx, input.hResource.uuid);
       if (s.status !== ERROR.SUCCESS) return { State: s.state, NodeName: null, GroupName: null, rpc_status: 0, ReturnValue: s.status };
       return { State: s.state, NodeName: s.nodeName, GroupName: s.groupName, rpc_status: 0, ReturnValue: ERROR.SUCCESS };
     },
 
-    async ApiOnlineResource(input: ApiOnlineResourceIn, ctx: CallContext): Promise<ApiOnlineResourceOut> {
+    ApiOnlineResource(input: ApiOnlineResourceIn, ctx: CallContext): ApiOnlineResourceOut {
       guard(ctx, 'ApiOnlineResource');
       return { rpc_status: 0, ReturnValue: resources.online(ctx, input.hResource.uuid) };
     },
 
-    async ApiOfflineResource(input: ApiOfflineResourceIn, ctx: CallContext): Promise<ApiOfflineResourceOut> {
+    ApiOfflineResource(input: ApiOfflineResourceIn, ctx: CallContext): ApiOfflineResourceOut {
       guard(ctx, 'ApiOfflineResource');
       return { rpc_status: 0, ReturnValue: resources.offline(ctx, input.hResource.uuid) };
     },

@@ -33,13 +33,13 @@ export interface EndpointMapperInterface extends RpcInterface<CallContext> {
 export function createEndpointMapper(source: EndpointSource): EndpointMapperInterface {
   const map = new EndpointMap(() => source.endpoints());
   const server: EpmServer<CallContext> = {
-    async ept_insert() {
+    ept_insert() {
       return { status: EpmStatus.ACCESS_DENIED };
     },
-    async ept_delete() {
+    ept_delete() {
       return { status: EpmStatus.ACCESS_DENIED };
     },
-    async ept_lookup(input, ctx) {
+    ept_lookup(input, ctx) {
       const r = map.lookup(ctx.associationGroup, {
         inquiryType: input.inquiry_type,
         object: input.object ?? undefined,
@@ -54,12 +54,12 @@ export function createEndpointMapper(source: EndpointSource): EndpointMapperInte
       }));
       return { entry_handle: { attributes: 0, uuid: r.handle }, num_ents: entries.length, entries, status: r.status };
     },
-    async ept_map(input, ctx) {
+    ept_map(input, ctx) {
       const tower = input.map_tower ? input.map_tower.tower_octet_string : undefined;
       const r = map.map(tower, input.max_towers, ctx.localAddress);
       return { entry_handle: nilHandle(), num_towers: r.towers.length, towers: r.towers.map(twr), status: r.status };
     },
-    async ept_lookup_handle_free(input, ctx) {
+    ept_lookup_handle_free(input, ctx) {
       return { entry_handle: nilHandle(), status: map.freeHandle(ctx.associationGroup, input.entry_handle.uuid) };
     },
   };
