@@ -35,6 +35,11 @@ function banner(d: Witnessd, demo: boolean): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `witnessd --print-demo-config | head` closes our stdout early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const args = await yargs(argv)
     .scriptName('witnessd')
     .usage('$0 [--config FILE]\n\nServes the Service Witness Protocol beside an SMB 3 server. Without --config it runs the embedded demo cluster.')
