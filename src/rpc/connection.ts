@@ -1,10 +1,10 @@
 /**
- * One connection-oriented DCE/RPC association on one TCP socket: framing, bind and
- * alter_context, auth legs, request reassembly, the table of calls in flight, responses,
- * faults, cancels. Many calls may be pending at once and answers leave in any order.
+ * One connection-oriented DCE/RPC association on one TCP socket (framing and output in
+ * src/rpc/pdu-stream.ts): bind and alter_context, auth legs, request reassembly, the calls in
+ * flight, responses, faults, cancels. Many calls may be pending at once and answers leave in
+ * any order.
  */
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
 import type { RpcInterface } from '../ndr/dispatch';
 import { DispatchFault, isPromise } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
@@ -14,7 +14,7 @@ import {
 } from './constants';
 import {
   type OutgoingAuth, type PduHeader, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak,
-  encodeFault, peekFragLength,
+  encodeFault,
 } from './pdu';
 import { PduError } from './wire';
 import { AuthContexts, type AuthState, buildResponseFragments, isProtected } from './auth-state';
@@ -24,6 +24,7 @@ import { popVerificationTrailer, checkVerificationTrailer } from './verification
 import { CallAborted, ServerCall } from './call';
 import { NdrError } from '../ndr/errors';
 import type { ResolvedOptions } from './options';
+import { PduStream } from './pdu-stream';
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
@@ -39,7 +40,6 @@ export interface EndpointView {
   readonly interfaces: readonly RpcInterface<CallContext>[];
 }
 
-
 interface Reassembly {
   readonly callId: number;
   readonly contextId: number;
@@ -54,32 +54,8 @@ interface Reassembly {
   discard: boolean;
 }
 
-let nextConnectionId = 1;
-/** Shared empty receive buffer: a Buffer.alloc(0) per idle connection is ~180 B (heap snapshot). */
-const NO_BYTES = Buffer.alloc(0);
-
-/**
- * Socket listeners shared by every connection (a closure each per connection is ~0.2 KB,
- * memory benchmark): the socket knows its connection by this symbol.
- */
-const CONNECTION = Symbol('witnessd.connection');
-type ConnectedSocket = Socket & { [CONNECTION]: Connection };
-function onSocketData(this: ConnectedSocket, d: Buffer): void {
-  this[CONNECTION].onData(d);
-}
-function onSocketError(this: ConnectedSocket, err: Error): void {
-  this[CONNECTION].onSocketError(err);
-}
-function onSocketClose(this: ConnectedSocket): void {
-  this[CONNECTION].onSocketClose();
-}
-
-export class Connection {
-  readonly id = nextConnectionId++;
-  private logger: Logger | undefined;
-  private rx: Buffer = NO_BYTES;
+export class Connection extends PduStream {
   private bound = false;
-  private closed = false;
   private maxXmitFrag = MUST_RECV_FRAG_SIZE;
   private clientHeaderSigning = false;
   private group: AssociationGroup | undefined;
@@ -90,46 +66,22 @@ export class Connection {
   /** Fragmented requests being reassembled; made on first use (most calls are one fragment). */
   private reassembly: Map<number, Reassembly> | undefined;
   private reassemblyBytes = 0;
-  /** Calls dispatched and not yet answered (at most maxPendingCallsPerConnection; made on first use). */
-  // One call (a client waiting in AsyncNotify) without an array: ~56 B per connection.
+  /**
+   * Calls dispatched and not yet answered (at most maxPendingCallsPerConnection): one call (a
+   * client waiting in AsyncNotify) is held without an array (~56 B per connection).
+   */
   private calls: ServerCall | ServerCall[] | undefined;
   /** Set by shutdown(): told when the last call in flight has answered. */
   private drained: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  /** Runs while part of a PDU sits in rx (slow-loris guard); reset by every whole PDU. */
-  private partialTimer: NodeJS.Timeout | undefined;
-  private lastActiveAt = Date.now();
 
-  constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
-    // Debug lines name the peer even after it left (addresses are read lazily otherwise).
-    if (host.options.logger.isLevelEnabled('debug')) void [socket.localAddress, socket.remoteAddress];
-    socket.setNoDelay(true);
-    (socket as ConnectedSocket)[CONNECTION] = this;
-    socket.on('data', onSocketData);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
+  constructor(socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
+    super(socket, host.options);
     this.idleTimer = setTimeout(() => {
       this.log.info({ ms: host.options.limits.unboundIdleMs }, 'closing a connection that never bound');
       this.close('never bound');
     }, host.options.limits.unboundIdleMs);
     this.idleTimer.unref();
-  }
-
-  // The socket's addresses, read when first used: Node keeps them in two objects per socket,
-  // ~0.15 KB that most connections never need (a client waiting in AsyncNotify; memory
-  // benchmark). After the socket closed, only what was read before is known.
-  // IPv4 clients of a dual-stack listener appear as ::ffff:a.b.c.d; services want a.b.c.d.
-  get localAddress(): string {
-    return unmapIPv4(this.socket.localAddress ?? '');
-  }
-  get localPort(): number {
-    return this.socket.localPort ?? 0;
-  }
-  get remoteAddress(): string {
-    return unmapIPv4(this.socket.remoteAddress ?? '');
-  }
-  get remotePort(): number {
-    return this.socket.remotePort ?? 0;
   }
 
   /** Made on the first rate-limited warning (most connections never warn). */
@@ -142,12 +94,6 @@ export class Connection {
     if (now - (this.warnedAt.get(kind) ?? -Infinity) < 1000) return;
     this.warnedAt.set(kind, now);
     this.log.warn(obj, kind);
-  }
-
-  /** The connection's child logger, made on first use (most connections never log). */
-  private get log(): Logger {
-    this.logger ??= this.host.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort });
-    return this.logger;
   }
 
   private get auths(): AuthContexts {
@@ -165,14 +111,6 @@ export class Connection {
     return this.group;
   }
 
-  onSocketError(err: Error): void {
-    this.log.debug({ err: err.message }, 'socket error');
-  }
-
-  onSocketClose(): void {
-    this.teardown('peer closed the connection');
-  }
-
   private findCall(callId: number): ServerCall | undefined {
     for (const c of this.callList()) if (c.callId === callId) return c;
     return undefined;
@@ -188,62 +126,12 @@ export class Connection {
     return this.bound;
   }
 
-  /** Date.now() when bytes last arrived (the server's eviction at the connection limit). */
-  get lastActive(): number {
-    return this.lastActiveAt;
-  }
-
   private get limits() {
     return this.host.options.limits;
   }
 
-  // ---------------------------------------------------------------- framing
-
-  onData(chunk: Buffer): void {
-    if (this.closed) return;
-    this.lastActiveAt = Date.now();
-    this.rx = this.rx.length === 0 ? chunk : Buffer.concat([this.rx, chunk]);
-    while (!this.closed && this.rx.length >= HEADER_LENGTH) {
-      if (this.rx[0] !== 5 || this.rx[1] > 1) {
-        this.protocolViolation(undefined, `unsupported RPC version ${this.rx[0]}.${this.rx[1]}`);
-        return;
-      }
-      const fragLength = peekFragLength(this.rx);
-      if (fragLength < HEADER_LENGTH) {
-        this.protocolViolation(undefined, `frag_length ${fragLength} shorter than a header`);
-        return;
-      }
-      if (this.rx.length < fragLength) break;
-      const pdu = this.rx.length === fragLength ? this.rx : this.rx.subarray(0, fragLength);
-      this.rx = this.rx.length === fragLength ? NO_BYTES : this.rx.subarray(fragLength);
-      if (this.partialTimer) {
-        clearTimeout(this.partialTimer);
-        this.partialTimer = undefined;
-      }
-      try {
-        this.onPdu(pdu);
-      } catch (err) {
-        if (err instanceof PduError) {
-          this.protocolViolation(decodeHeaderSafe(pdu), err.message);
-        } else {
-          this.log.error({ err }, 'internal error while handling a PDU');
-          this.close('internal error');
-        }
-      }
-    }
-    if (this.rx.length === 0) this.rx = NO_BYTES;
-    else if (!this.closed && !this.partialTimer) {
-      const ms = this.limits.partialPduMs;
-      this.partialTimer = setTimeout(() => {
-        this.log.info({ ms, buffered: this.rx.length }, 'closing a connection whose PDU never completed');
-        this.close('incomplete PDU');
-      }, ms);
-      this.partialTimer.unref();
-    }
-  }
-
   /** Answer a broken PDU the way its state demands (bind_nak before bind, fault after) and close. */
-  private protocolViolation(h: PduHeader | undefined, why: string): void {
+  protected protocolViolation(h: PduHeader | undefined, why: string): void {
     this.log.warn({ why, ptype: h ? PTYPE_NAMES[h.ptype] : undefined }, 'protocol violation; closing');
     const le = h ? h.le : true;
     const callId = h ? h.callId : 0;
@@ -252,7 +140,7 @@ export class Connection {
     this.close(why);
   }
 
-  private onPdu(pdu: Buffer): void {
+  protected onPdu(pdu: Buffer): void {
     const h = decodeHeader(pdu);
     if (!this.bound) {
       if (h.ptype !== PType.BIND) throw new PduError(`${PTYPE_NAMES[h.ptype] ?? h.ptype} before bind`);
@@ -609,27 +497,6 @@ export class Connection {
     }
   }
 
-  // ------------------------------------------------------------ output, close
-
-  private send(buf: Buffer): void {
-    if (this.closed || this.socket.destroyed) return;
-    this.socket.write(buf);
-    if (this.socket.writableLength > this.limits.maxQueuedOutputBytes) {
-      this.log.warn({ queued: this.socket.writableLength }, 'client does not read its responses; closing');
-      this.socket.destroy();
-      this.teardown('output queue limit');
-    }
-  }
-
-  /** End the connection after what is queued; pending calls are aborted. */
-  close(why: string): void {
-    if (this.closed) return;
-    this.teardown(why);
-    this.socket.end();
-    // A client that never reads must not keep the socket half-open forever.
-    setTimeout(() => this.socket.destroy(), 2000).unref();
-  }
-
   /**
    * Graceful shutdown: abort every pending call with reason 'shutdown', give them graceMs to
    * answer (response or fault), fault the rest, then close.
@@ -650,20 +517,13 @@ export class Connection {
     for (const c of pending) {
       if (this.finish(c)) this.sendFault(c.iface, c.opnum, c.callId, c.le, c.contextId, FaultStatus.SERVER_UNAVAILABLE, 0);
     }
-    await new Promise<void>((res) => {
-      if (this.socket.destroyed) return res();
-      this.socket.once('close', () => res());
-      this.close('server shutdown');
-    });
+    await this.closeAndWait('server shutdown');
   }
 
-  private teardown(why: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  /** The connection ended: pending calls are aborted, the association group let go. */
+  protected onClosed(why: string): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    if (this.partialTimer) clearTimeout(this.partialTimer);
-    this.partialTimer = undefined;
     const calls = this.callList();
     this.calls = undefined;
     for (const c of calls) {
@@ -672,21 +532,8 @@ export class Connection {
     }
     this.reassembly = undefined;
     this.reassemblyBytes = 0;
-    if (this.logger || this.host.options.logger.isLevelEnabled('debug')) this.log.debug({ why }, 'connection closed');
+    if (this.logsDebug) this.log.debug({ why }, 'connection closed');
     if (this.group) this.group.remove(this.id);
     this.host.connectionClosed(this);
   }
 }
-
-function unmapIPv4(a: string): string {
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
-}
-
-function decodeHeaderSafe(pdu: Buffer): PduHeader | undefined {
-  try {
-    return decodeHeader(pdu);
-  } catch {
-    return undefined;
-  }
-}
-
