@@ -3,6 +3,7 @@
  * integer byte order; UUIDs follow NDR (time fields in that order, the last 8 bytes raw).
  */
 import type { SyntaxId } from '../ndr/dispatch';
+import { readGuid, writeGuid } from '../ndr/guid';
 
 /** A PDU that cannot be parsed: the connection answers with a protocol error. */
 export class PduError extends Error {
@@ -12,41 +13,15 @@ export class PduError extends Error {
   }
 }
 
-const HEX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Text UUID → 16 bytes in NDR order for the given byte order. */
+/** Text UUID → 16 bytes in NDR order for the given byte order (the NDR runtime's table codec). */
 export function uuidToWire(uuid: string, le: boolean, out: Buffer = Buffer.alloc(16), off = 0): Buffer {
-  const u = uuid.toLowerCase();
-  if (!HEX.test(u)) throw new Error(`not a UUID: ${uuid}`);
-  const hex = u.replace(/-/g, '');
-  const timeLow = parseInt(hex.slice(0, 8), 16);
-  const timeMid = parseInt(hex.slice(8, 12), 16);
-  const timeHi = parseInt(hex.slice(12, 16), 16);
-  if (le) {
-    out.writeUInt32LE(timeLow, off);
-    out.writeUInt16LE(timeMid, off + 4);
-    out.writeUInt16LE(timeHi, off + 6);
-  } else {
-    out.writeUInt32BE(timeLow, off);
-    out.writeUInt16BE(timeMid, off + 4);
-    out.writeUInt16BE(timeHi, off + 6);
-  }
-  Buffer.from(hex.slice(16), 'hex').copy(out, off + 8);
+  writeGuid(out, off, uuid, le, off);
   return out;
 }
 
 /** 16 wire bytes → lower-case text UUID. */
 export function uuidFromWire(buf: Buffer, off: number, le: boolean): string {
-  const timeLow = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-  const timeMid = le ? buf.readUInt16LE(off + 4) : buf.readUInt16BE(off + 4);
-  const timeHi = le ? buf.readUInt16LE(off + 6) : buf.readUInt16BE(off + 6);
-  const rest = buf.toString('hex', off + 8, off + 16);
-  return (
-    timeLow.toString(16).padStart(8, '0') + '-' +
-    timeMid.toString(16).padStart(4, '0') + '-' +
-    timeHi.toString(16).padStart(4, '0') + '-' +
-    rest.slice(0, 4) + '-' + rest.slice(4)
-  );
+  return readGuid(buf, off, le);
 }
 
 export function syntaxEquals(a: SyntaxId, b: SyntaxId): boolean {
