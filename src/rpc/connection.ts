@@ -112,7 +112,9 @@ export class Connection extends PduStream {
   }
 
   private findCall(callId: number): ServerCall | undefined {
-    for (const c of this.callList()) if (c.callId === callId) return c;
+    const c = this.calls;
+    if (!Array.isArray(c)) return c?.callId === callId ? c : undefined;
+    for (const x of c) if (x.callId === callId) return x;
     return undefined;
   }
 

@@ -370,7 +370,7 @@ export class Registry {
 }
 
 /** map(r), or a rejected promise when map throws (a cancelled call becomes its fault). */
-function mapped<T>(map: (r: AsyncNotifyResult) => T, r: AsyncNotifyResult): T | Promise<never> {
+export function mapped<T>(map: (r: AsyncNotifyResult) => T, r: AsyncNotifyResult): T | Promise<never> {
   try {
     return map(r);
   } catch (err) {

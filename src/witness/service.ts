@@ -13,7 +13,7 @@ import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MessageType, WERR, werrName } from './constants';
 import { applyEvent } from './events';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
-import { Registry, type Registration } from './registry';
+import { mapped, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
 import { clip, validateRegistration } from './validate';
 
@@ -194,13 +194,7 @@ export class WitnessService {
   asyncNotify<T>(ctx: CallContext, handle: string, map: (r: AsyncNotifyResult) => T): Promise<T>;
   asyncNotify<T>(ctx: CallContext, handle: string, map: (r: AsyncNotifyResult) => T = same as (r: AsyncNotifyResult) => T): Promise<T> {
     const reg = this.lookup(ctx, handle);
-    if (!reg) {
-      try {
-        return Promise.resolve(map({ result: WERR.NOT_FOUND }));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    if (!reg) return Promise.resolve(mapped(map, { result: WERR.NOT_FOUND }));
     // The debug lines cost a closure per waiting call: only when debug is on (thousands of
     // calls wait at once; memory benchmark).
     if (!this.log.isLevelEnabled('debug')) return this.registry.asyncNotify(reg, ctx, NOTHING, map);
