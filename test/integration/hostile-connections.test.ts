@@ -5,11 +5,11 @@
  * for a newcomer. The server stays up and a healthy client is answered below and at the limit.
  */
 import net from 'node:net';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Witness_SYNTAX, Witness_OPNUMS, encodeWitnessrAsyncNotifyIn, encodeWitnessrRegisterIn, decodeWitnessrRegisterOut } from '../../src/gen/witness';
 import { bind, request, NDR, PT } from './rpc/helpers/pdu-builder';
 import { Offender, healthyCall, startHostileTarget } from './hostile-helpers';
-import { DaemonProcess, writeDaemonConfig, type DaemonConfig } from './restart-helpers';
+import { DaemonProcess, writeDaemonConfig, type DaemonConfig, disposeDaemon } from './restart-helpers';
 
 const IDLE = 10_000;
 
@@ -42,9 +42,7 @@ describe('10,000 idle connections', () => {
 
   afterAll(async () => {
     for (const s of sockets) s.destroy();
-    d?.kill('SIGKILL');
-    await d?.waitExit(5000);
-    if (cfg) rmSync(cfg.dir, { recursive: true, force: true });
+    await disposeDaemon(d, cfg);
   });
 
   it('the server stays up and answers a healthy client below and at the connection limit', async () => {

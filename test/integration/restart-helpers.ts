@@ -4,7 +4,7 @@
  * find it again after a restart), the endpoint mapper off, logs captured from stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,4 +109,11 @@ export class DaemonProcess {
       }
     });
   }
+}
+
+/** Test teardown: kill the daemon (if started), wait for it, remove its config directory. */
+export async function disposeDaemon(d: DaemonProcess | undefined, cfg: DaemonConfig | undefined): Promise<void> {
+  d?.kill('SIGKILL');
+  await d?.waitExit(5000);
+  if (cfg) rmSync(cfg.dir, { recursive: true, force: true });
 }

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/cluster';
 import { startWitnessd, type Witnessd } from '../../src/cli/daemon';
 import { RpcClient } from '../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls, type ContextHandle } from '../../src/client/witness-calls';
-import { DaemonProcess, writeDaemonConfig, type DaemonConfig } from './restart-helpers';
+import { DaemonProcess, writeDaemonConfig, type DaemonConfig, disposeDaemon } from './restart-helpers';
 
 async function registerAt(address: string, port: number, ip: string, name: string): Promise<{ rpc: RpcClient; handle: ContextHandle }> {
   const rpc = await RpcClient.connect({ host: address, port });
@@ -92,9 +92,7 @@ describe('reload by SIGHUP (witnessd process)', () => {
   let cfg: DaemonConfig;
   let p: DaemonProcess | undefined;
   afterAll(async () => {
-    p?.kill('SIGKILL');
-    await p?.waitExit(5000);
-    if (cfg) rmSync(cfg.dir, { recursive: true, force: true });
+    await disposeDaemon(p, cfg);
   });
 
   it('a bad file is refused and logged, the daemon keeps serving; a good file is applied', async () => {

@@ -4,12 +4,12 @@
  * AsyncNotify has failed cleanly and it re-registers within one keep-alive period. SIGTERM:
  * pending AsyncNotify calls are answered or faulted before the sockets close; exit within 5 s.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { AdminClient } from '../../src/admin/client';
 import { RpcClient, RpcFault, RpcConnectionClosed } from '../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls } from '../../src/client/witness-calls';
 import { WitnessClient } from '../../src/client/witness-client';
-import { DaemonProcess, writeDaemonConfig, type DaemonConfig } from './restart-helpers';
+import { DaemonProcess, writeDaemonConfig, type DaemonConfig, disposeDaemon } from './restart-helpers';
 
 const KEEP_ALIVE_S = 5;
 const CLIENTS = 6;
@@ -26,9 +26,7 @@ describe('witnessd process: kill -9 and restart', () => {
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
-    d?.kill('SIGKILL');
-    await d?.waitExit(5000);
-    if (cfg) rmSync(cfg.dir, { recursive: true, force: true });
+    await disposeDaemon(d, cfg);
   });
 
   it('every client fails its AsyncNotify cleanly and re-registers within one keep-alive period', async () => {

@@ -3,20 +3,10 @@
 // allocation. Deterministic (seeded), so a failure reproduces.
 import { NdrError } from '../../../src/ndr';
 import { MODULES } from './samples';
+import { rng } from '../fuzz/engine';
 
 const PER_OPERATION = 100_000;
 const INTERESTING = [0, 1, 2, 3, 4, 0xff, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x00020000, 260, 552, 0x1c];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(seeds: Buffer[], rnd: () => number): Buffer {
   const int = (n: number): number => Math.floor(rnd() * n);
