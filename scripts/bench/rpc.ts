@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeFloors, syntaxFloor } from '../../src/rpc/epm/tower';
 import { encodeEpt_mapIn, Epm_SYNTAX } from '../../src/gen/epm';
+import { makeSandboxDirs, sandboxGlobals } from '../lib/samba-sandbox';
 import { fmtSummary, pairedRatio, summarize } from './lib/stats';
 import type { BenchRow } from './lib/types';
 
@@ -264,31 +265,22 @@ async function startSamba(): Promise<Target | string> {
   if (!fs.existsSync(SAMBA)) return `${SAMBA} not installed (Debian package samba-common-bin)`;
   if (!(await portFree(135))) return `port 135 on ${HOST} is taken (run as root: the benchmark then uses a private network namespace)`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-samba-'));
-  for (const d of ['lock', 'state', 'cache', 'private', 'pid', 'ncalrpc', 'log', 'binddns']) fs.mkdirSync(path.join(dir, d));
-  fs.chmodSync(path.join(dir, 'state'), 0o1777);
-  fs.writeFileSync(path.join(dir, 'smb.conf'), `[global]
-  workgroup = PERFTEST
-  netbios name = PERFPEER
-  server role = standalone server
-  security = user
-  passdb backend = tdbsam:${dir}/private/passdb.tdb
-  lock directory = ${dir}/lock
-  state directory = ${dir}/state
-  cache directory = ${dir}/cache
-  private dir = ${dir}/private
-  binddns dir = ${dir}/binddns
-  pid directory = ${dir}/pid
-  ncalrpc dir = ${dir}/ncalrpc
-  usershare path =
-  log level = 0
-  rpc start on demand helpers = false
-  interfaces = lo
-  bind interfaces only = yes
-  disable netbios = yes
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-`);
+  makeSandboxDirs(dir, ['log']);
+  // PERF.md's sandbox configuration.
+  fs.writeFileSync(path.join(dir, 'smb.conf'), [
+    '[global]',
+    '  workgroup = PERFTEST',
+    '  netbios name = PERFPEER',
+    '  server role = standalone server',
+    '  security = user',
+    `  passdb backend = tdbsam:${dir}/private/passdb.tdb`,
+    ...sandboxGlobals(dir),
+    '  log level = 0',
+    '  rpc start on demand helpers = false',
+    '  interfaces = lo',
+    '  bind interfaces only = yes',
+    '',
+  ].join('\n'));
   const child: ChildProcess = spawn(SAMBA, ['-s', path.join(dir, 'smb.conf'), '-F', '--libexec-rpcds', '-d', '0', `--log-basename=${dir}/log`], { stdio: 'ignore', detached: true });
   if (!(await waitPort(135, 15_000))) {
     try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }

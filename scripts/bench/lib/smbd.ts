@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { makeSandboxDirs, sandboxGlobals } from '../../lib/samba-sandbox';
 import { sleep } from './stats';
 
 export interface Smbd {
@@ -23,15 +24,10 @@ function smbConf(dir: string, addresses: readonly string[]): string {
     '  server role = standalone server',
     '  workgroup = BENCH',
     '  netbios name = BENCHNODE',
-    ...['lock', 'state', 'cache', 'private', 'pid', 'ncalrpc', 'binddns'].map((d) => `  ${d === 'private' ? 'private dir' : d === 'ncalrpc' ? 'ncalrpc dir' : d === 'binddns' ? 'binddns dir' : `${d} directory`} = ${dir}/${d}`),
+    ...sandboxGlobals(dir),
     `  interfaces = ${addresses.join(' ')}`,
     '  bind interfaces only = yes',
     '  smb ports = 445',
-    '  disable netbios = yes',
-    '  load printers = no',
-    '  printing = bsd',
-    '  printcap name = /dev/null',
-    '  usershare path =',
     '  log level = 0',
     '',
     '[data]',
@@ -66,8 +62,7 @@ export function addLoopback(addresses: readonly string[]): void {
 }
 
 export async function startSmbd(dir: string, addresses: readonly string[], timeoutMs = 30_000): Promise<Smbd> {
-  for (const d of ['lock', 'state', 'cache', 'private', 'pid', 'ncalrpc', 'binddns', 'log', 'share']) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  fs.chmodSync(path.join(dir, 'state'), 0o1777);
+  makeSandboxDirs(dir, ['log', 'share']);
   const conf = path.join(dir, 'smb.conf');
   fs.writeFileSync(conf, smbConf(dir, addresses));
   const out = fs.openSync(path.join(dir, 'log', 'stdout'), 'a');

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { addLoopbackAddresses, waitForPort, waitForPortClosed } from './net';
+import { makeSandboxDirs, sandboxGlobals } from '../../../scripts/lib/samba-sandbox';
 import { peerPath } from './peers';
 import { onEmergencyExit, runTool, RunningTool, sleep, startTool, tail } from './process';
 
@@ -62,22 +63,11 @@ function smbConf(dir: string, o: SmbdOptions): string {
     '  server role = standalone server',
     `  workgroup = ${o.workgroup ?? 'DEMO'}`,
     `  netbios name = ${o.netbiosName ?? 'WITNESSTEST'}`,
-    `  lock directory = ${dir}/lock`,
-    `  state directory = ${dir}/state`,
-    `  cache directory = ${dir}/cache`,
-    `  private dir = ${dir}/private`,
-    `  pid directory = ${dir}/pid`,
-    `  ncalrpc dir = ${dir}/ncalrpc`,
-    `  binddns dir = ${dir}/binddns`,
+    ...sandboxGlobals(dir),
     `  log file = ${dir}/log/log.%m`,
     `  interfaces = ${o.addresses.join(' ')}`,
     '  bind interfaces only = yes',
     '  smb ports = 445',
-    '  disable netbios = yes',
-    '  load printers = no',
-    '  printing = bsd',
-    '  printcap name = /dev/null',
-    '  usershare path =',
     '  map to guest = Bad User',
     ...(o.account ? [`  username map = ${dir}/usermap`] : []),
     '',
@@ -138,8 +128,7 @@ export async function startSmbd(o: SmbdOptions): Promise<SmbdInstance> {
   if (!smbd) throw new Error('smbd is not installed (Debian package samba)');
   await addLoopbackAddresses(o.addresses);
   const dir = fs.mkdtempSync(path.join(o.parentDir ?? os.tmpdir(), 'witness-smbd-'));
-  for (const d of ['lock', 'state', 'cache', 'private', 'pid', 'ncalrpc', 'binddns', 'log', 'shares']) fs.mkdirSync(path.join(dir, d));
-  fs.chmodSync(path.join(dir, 'state'), 0o1777);
+  makeSandboxDirs(dir, ['log', 'shares']);
   for (const s of o.shares ?? ['data']) fs.mkdirSync(path.join(dir, 'shares', s));
   const confPath = path.join(dir, 'smb.conf');
   fs.writeFileSync(confPath, smbConf(dir, o));
