@@ -17,6 +17,8 @@ import {
 
 const HOST = '127.0.0.1';
 const WITNESS = { uuid: 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28', major: 1, minor: 1 };
+/** Samba 4.20+ rpcclient prints a tower's if_version as major | minor << 16 (4.17 printed the major only). */
+const V1_1 = '0x00010001';
 
 const IMPACKET_SCRIPT = `
 import sys
@@ -75,7 +77,7 @@ describeWithPeers('endpoint mapper and RPC runtime against rpcclient, impacket, 
   it('rpcclient epmmap finds the witness port through the endpoint mapper on 135', async () => {
     const r = await runTool('rpcclient', ['-s', '/dev/null', '-U%', `ncacn_ip_tcp:${HOST}`, '-c', 'epmmap witness ncacn_ip_tcp'], { timeoutMs: 30_000 });
     expect(r.stdout).toContain('num_tower[1]');
-    expect(r.stdout).toContain(`tower[0] ncacn_ip_tcp:${HOST}[${port},abstract_syntax=${WITNESS.uuid}/0x00000001]`);
+    expect(r.stdout).toContain(`tower[0] ncacn_ip_tcp:${HOST}[${port},abstract_syntax=${WITNESS.uuid}/${V1_1}]`);
     expect(r.code).toBe(0);
   }, 40_000);
 
@@ -84,8 +86,8 @@ describeWithPeers('endpoint mapper and RPC runtime against rpcclient, impacket, 
     const lines = r.stdout.split('\n').filter((l) => l.trim());
     expect(lines).toEqual([
       `00000000-0000-0000-0000-000000000000 ncacn_ip_tcp:${HOST}[135,abstract_syntax=e1af8308-5d1f-11c9-91a4-08002b14a0fa/0x00000003]: epmapper`,
-      `00000000-0000-0000-0000-000000000000 ncacn_ip_tcp:${HOST}[${port},abstract_syntax=${WITNESS.uuid}/0x00000001]: witness`,
-      `00000000-0000-0000-0000-000000000000 ncacn_ip_tcp:${HOST}[${port},abstract_syntax=${TEST_SYNTAX.uuid}/0x00000001]: witness`,
+      `00000000-0000-0000-0000-000000000000 ncacn_ip_tcp:${HOST}[${port},abstract_syntax=${WITNESS.uuid}/${V1_1}]: witness`,
+      `00000000-0000-0000-0000-000000000000 ncacn_ip_tcp:${HOST}[${port},abstract_syntax=${TEST_SYNTAX.uuid}/${V1_1}]: witness`,
     ]);
     expect(r.stderr).toContain('epm_Lookup no more entries');
   }, 40_000);
