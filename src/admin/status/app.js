@@ -111,8 +111,9 @@
 
   function nodeState(n) {
     if (n.up) return { key: 'up', text: 'up' };
-    if (n.takenOver) return { key: 'taken-over', text: 'DOWN — taken over by its partner' };
-    return { key: 'down', text: 'DOWN' };
+    // Down either way: serving nothing. Whether its partner serves its LIFs is said in words.
+    if (n.takenOver) return { key: 'down', text: 'DOWN — taken over by its partner' };
+    return { key: 'down', text: 'DOWN — not taken over' };
   }
 
   function render(s) {
