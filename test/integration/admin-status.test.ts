@@ -228,6 +228,19 @@ describe('status page and its event stream on the admin server', () => {
     const r = await request(`${admin.url}/v1`, { headers: bearer });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual({ routes: ADMIN_ROUTES.map((x) => ({ ...x })) });
+    // Each listed route exists (a POST with a bogus body is refused as such, not as unknown).
+    for (const route of ADMIN_ROUTES.filter((x) => x.path !== '/v1/events')) {
+      const url = admin.url + route.path.replace('NODE', 'node1').replace('LIF', 'lif1').replace('SHARE', 'vmstore');
+      const a = await new Promise<number>((resolve, reject) => {
+        const req = http.request(url, { method: route.method, headers: { ...bearer, 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(route.method === 'POST' ? '{"bogus": 1}' : undefined);
+      });
+      expect([route.method, route.path, a]).toEqual([route.method, route.path, route.method === 'POST' ? 400 : route.path === '/v1/registrations' ? 503 : 200]);
+    }
   });
 });
 
