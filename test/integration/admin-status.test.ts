@@ -222,6 +222,9 @@ describe('status page and its event stream on the admin server', () => {
     expect(forged.status).toBe(401);
     expect((await request(`${admin.url}/`, { headers: cookie })).headers.location).toBe('/status');
     expect((await request(`${admin.url}/status`, { method: 'POST', headers: bearer })).status).toBe(405);
+    expect((await request(`${admin.url}/v1/events`, { method: 'HEAD', headers: bearer })).status).toBe(405);
+    const head = await request(`${admin.url}/status`, { method: 'HEAD', headers: bearer });
+    expect([head.status, head.body]).toEqual([200, '']);
   });
 
   it('GET /v1 lists the routes', async () => {

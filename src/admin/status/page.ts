@@ -57,8 +57,9 @@ export class StatusPage {
   serve(req: IncomingMessage, res: ServerResponse, url: URL, parts: readonly string[]): string {
     const p = parts.join('/');
     const route = p === 'v1/events' ? 'events' : 'status-page';
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      this.error(res, route, 405, 'use GET', { allow: 'GET, HEAD' });
+    // HEAD for the files only: a HEAD stream would hold a reader's place with nothing to read.
+    if (req.method !== 'GET' && (req.method !== 'HEAD' || route === 'events')) {
+      this.error(res, route, 405, 'use GET', { allow: route === 'events' ? 'GET' : 'GET, HEAD' });
       return route;
     }
     if (p === '') {
