@@ -114,10 +114,14 @@ function sample(r: RegistrationRef): RegistrationSample {
   return { registration: r.id, client: r.clientName, netName: r.netName, ipAddress: r.ipAddress, version: versionName(r.version) };
 }
 
+function typeName(r: ForcedNotification | undefined): string {
+  return r ? MESSAGE_TYPE_NAME[r.type] ?? `type ${r.type}` : 'NONE';
+}
+
 /** What one response said, in the protocol's words. */
 export function describeResponse(r: ForcedNotification | undefined): { type: string; detail: string } {
-  if (!r) return { type: 'NONE', detail: 'NULL response' };
-  const type = MESSAGE_TYPE_NAME[r.type] ?? `type ${r.type}`;
+  const type = typeName(r);
+  if (!r) return { type, detail: 'NULL response' };
   if (r.type === 1) return { type, detail: r.changes.map((c) => `${c.name} ${CHANGE_TYPE_NAME[c.changeType] ?? `0x${c.changeType.toString(16)}`}`).join(', ') };
   const state = (f: number) => (f & IPADDR_OFFLINE ? ' OFFLINE' : f & IPADDR_ONLINE ? ' ONLINE' : '');
   return { type, detail: r.addresses.map((a) => `${[a.ipv4, a.ipv6].filter(Boolean).join(' ')}${state(a.flags)}`).join(', ') };
@@ -200,14 +204,15 @@ export class StatusFeed {
       a = this.notif = { kind: 'notifications', at: Date.now(), count: 0, byType: {}, fromQueue: 0, min: Infinity, max: 0, sum: 0, samples: [] };
       this.open(a);
     }
-    const d = describeResponse(n.response);
+    const type = typeName(n.response);
     a.count++;
-    count(a.byType, n.forced ? `FORCED ${d.type}` : d.type);
+    count(a.byType, n.forced ? `FORCED ${type}` : type);
     if (n.queued) a.fromQueue++;
     a.min = Math.min(a.min, n.latencyMs);
     a.max = Math.max(a.max, n.latencyMs);
     a.sum += n.latencyMs;
     if (a.samples.length < this.maxSamples) {
+      const d = describeResponse(n.response);
       a.samples.push({ ...sample(n.registration), type: d.type, detail: d.detail, result: n.result, forced: n.forced, latencyMs: round(n.latencyMs), queued: n.queued });
     }
   }
