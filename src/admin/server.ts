@@ -202,8 +202,9 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     limits: opts.statusStream,
     snapshot: () => {
       const { recentEvents: _, ...s } = status();
-      const registrations = opts.witness ? opts.witness.list({}) : [];
-      return { ...s, registrations: registrations.slice(0, SNAPSHOT_REGISTRATIONS), registrationsListed: Math.min(registrations.length, SNAPSHOT_REGISTRATIONS) };
+      // The first ones only: a page open during a 200,000-client failover must not cost a list of all every 2 s.
+      const registrations = opts.witness ? opts.witness.list({}, SNAPSHOT_REGISTRATIONS) : [];
+      return { ...s, registrations, registrationsListed: registrations.length };
     },
   });
   const page = new StatusPage({ stream, token });

@@ -273,8 +273,8 @@ export class WitnessService {
 
   // ---- operator -----------------------------------------------------------------------
 
-  list(filter: RegistrationFilter = {}): RegistrationInfo[] {
-    return this.select(filter).map((r) => r.info());
+  list(filter: RegistrationFilter = {}, limit = Infinity): RegistrationInfo[] {
+    return this.select(filter, limit).map((r) => r.info());
   }
 
   /** Force unregister; their waiting AsyncNotify calls get ERROR_NOT_FOUND. */
@@ -341,9 +341,10 @@ export class WitnessService {
     return this.registry.lookup(handle, ownerOf(ctx));
   }
 
-  private select(f: RegistrationFilter): Registration[] {
+  private select(f: RegistrationFilter, limit = Infinity): Registration[] {
     const out: Registration[] = [];
     for (const r of this.registry.all()) {
+      if (out.length >= limit) break;
       if (f.id !== undefined && !eqi(r.id, f.id)) continue;
       if (f.netName !== undefined && !eqi(r.netName, f.netName)) continue;
       if (f.shareName !== undefined && !eqi(r.shareName, f.shareName)) continue;

@@ -85,6 +85,9 @@ describe('status feed', () => {
     if (r?.kind !== 'registrations') throw new Error('no registrations entry');
     expect(r.added).toBe(100);
     expect(r.samples).toHaveLength(5);
+    // The status snapshot asks for the first ones only.
+    expect(svc.list({}, 7).map((x) => x.clientName)).toEqual(['hv0', 'hv1', 'hv2', 'hv3', 'hv4', 'hv5', 'hv6']);
+    expect(svc.list({ clientName: 'hv42' }, 7)).toHaveLength(1);
     svc.close();
   });
 
