@@ -8,6 +8,7 @@
  *   event: ping       {at}                               keep-alive, so the page can tell a
  *                                                        quiet daemon from a dead stream
  *
+ * A reader that reconnects sends Last-Event-ID (EventSource does; `?since=SEQ` does the same).
  * A snapshot follows each change shortly (debounced) and is re-sent every refreshMs when it
  * differs (states the hooks do not report: a client waiting again, a probe's detail).
  * A reader that does not keep up is disconnected once more than maxBufferedBytes wait for
