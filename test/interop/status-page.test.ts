@@ -93,6 +93,17 @@ describeWithPeers('the status page in headless Chromium', ['chromium'], () => {
     const kinds = await page.evaluate<string[]>(`[...document.querySelectorAll('#timeline li')].map((li) => li.dataset.kind + ':' + (li.dataset.type || ''))`);
     expect(kinds.indexOf('notifications:')).toBeLessThan(kinds.indexOf('cluster:NodeDown'));
 
+    // Markup a screen reader can follow: language, a live connection status, labelled
+    // sections, column headers, and states in words (the colours only repeat them).
+    const a11y = await page.evaluate<Record<string, unknown>>(`({
+      lang: document.documentElement.lang,
+      status: document.getElementById('connection').getAttribute('role'),
+      unlabelled: [...document.querySelectorAll('section')].filter((s) => !document.getElementById(s.getAttribute('aria-labelledby') || '')).length,
+      headersWithoutScope: [...document.querySelectorAll('thead th')].filter((th) => th.getAttribute('scope') !== 'col').length,
+      silentBadges: [...document.querySelectorAll('.state-badge, .badge')].filter((b) => b.textContent.trim() === '').length,
+    })`);
+    expect(a11y).toEqual({ lang: 'en', status: 'status', unlabelled: 0, headersWithoutScope: 0, silentBadges: 0 });
+
     // Let the client re-arm so the screenshot shows it waiting again, then keep the picture.
     await page.waitFor(`document.querySelector('#registrations tr[data-client="${CLIENT}"][data-state="waiting"]')`, 10_000);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
