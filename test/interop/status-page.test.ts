@@ -112,4 +112,12 @@ describeWithPeers('the status page in headless Chromium', ['chromium'], () => {
     process.stderr.write(`status page screenshot: ${shot}\n`);
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
   });
+
+  test('when witnessd goes away the page says so instead of showing the old state as live', async () => {
+    await client?.stop();
+    client = undefined;
+    await d.stop();
+    await page.waitFor(`document.getElementById('connection').dataset.state === 'reconnecting'`, 10_000);
+    expect(await page.evaluate<string>(text('#connection'))).toBe('Connection lost: reconnecting… (the state shown may be old)');
+  });
 });
