@@ -7,3 +7,6 @@ export { Counter, Gauge, MetricsRegistry, WitnessdMetrics, witnessMetricsSink, M
 export type { Labels } from './metrics';
 export type { ForcedNotification, RegistrationFilter, RegistrationSummary, WitnessAdminPort, WitnessCountsView } from './port';
 export { describeEvent, formatRegistrations, formatStatus } from './format';
+export { StatusFeed } from './status/feed';
+export type { TimelineEntry } from './status/feed';
+export { ADMIN_ROUTES } from './routes';

@@ -14,8 +14,8 @@ import { z } from 'zod';
 import { canonicalIpv6 } from '../cluster/address';
 import type { ForcedNotification } from './port';
 
-const MESSAGE_TYPES: Record<string, 1 | 2 | 3 | 4> = { RESOURCE_CHANGE: 1, CLIENT_MOVE: 2, SHARE_MOVE: 3, IP_CHANGE: 4 };
-const CHANGE_TYPES: Record<string, number> = { UNKNOWN: 0x00, AVAILABLE: 0x01, UNAVAILABLE: 0xff };
+export const MESSAGE_TYPES: Readonly<Record<string, 1 | 2 | 3 | 4>> = { RESOURCE_CHANGE: 1, CLIENT_MOVE: 2, SHARE_MOVE: 3, IP_CHANGE: 4 };
+export const CHANGE_TYPES: Readonly<Record<string, number>> = { UNKNOWN: 0x00, AVAILABLE: 0x01, UNAVAILABLE: 0xff };
 const u32 = z.number().int().min(0).max(0xffffffff);
 const u32OrHex = z.union([u32, z.string().regex(/^0x[0-9a-fA-F]{1,8}$/, 'a number or 0x hex').transform((s) => parseInt(s, 16))]);
 

@@ -61,7 +61,8 @@ export interface WitnessCountsView {
 }
 
 export interface WitnessAdminPort {
-  list(filter: RegistrationFilter): readonly RegistrationSummary[];
+  /** The first `limit` (default all) that match, oldest first. */
+  list(filter: RegistrationFilter, limit?: number): readonly RegistrationSummary[];
   /** Force unregister (an empty filter selects all); returns the removed registrations. */
   unregister(filter: RegistrationFilter): readonly RegistrationSummary[];
   /**

@@ -5,21 +5,9 @@
  * the health watcher, so they override the probes); registration operations go to the
  * Witness service through WitnessAdminPort.
  *
- * Routes (JSON bodies; errors are {"error": "..."} with 400/401/404/405/409/413/500/503):
- *   GET  /healthz                         liveness, no token needed
- *   GET  /metrics                         Prometheus text format
- *   GET  /v1/status                       nodes, SVMs, LIFs, shares, findings, counts, watcher, recent events
- *   GET  /v1/registrations?netName=&shareName=&ipAddress=&clientName=&id=
- *   POST /v1/nodes/NODE/{fail,recover,takeover,giveback}
- *   POST /v1/lifs/LIF/migrate {to}          POST /v1/lifs/LIF/{up,down}
- *   POST /v1/lifs/LIF/address {ipv4?, ipv6?} (null removes one)
- *   POST /v1/shares/SHARE/move {to, svm?}
- *   POST /v1/clients/move {client, to}
- *   POST /v1/unregister {filter fields… | all: true}
- *   POST /v1/notify {filter fields… | all: true, result?, response?}
- *   POST /v1/reload
+ * Routes: ADMIN_ROUTES in routes.ts (also answered by GET /v1). The live status page and
+ * its event stream are status/page.ts.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -33,6 +21,14 @@ import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
 import { FILTER_FIELDS, type RegistrationFilter, type WitnessAdminPort } from './port';
 import { forcedNotifySchema, toForcedNotification } from './notify';
+import { ADMIN_ROUTES } from './routes';
+import { StatusFeed } from './status/feed';
+import { StatusPage } from './status/page';
+import { StatusStream, type StatusStreamLimits } from './status/stream';
+import { AdminToken } from './token';
+
+/** Registrations a status snapshot lists (the counts cover all of them). */
+const SNAPSHOT_REGISTRATIONS = 200;
 
 const MAX_BODY = 64 * 1024;
 
@@ -53,6 +49,9 @@ export interface AdminServerOptions {
   readonly reload?: () => Promise<ReloadOutcome>;
   /** Overrides config.admin.address (tests bind 127.0.0.1:0). */
   readonly address?: string;
+  /** The status page's timeline, fed by the rooms' hooks (the daemon binds them); default: an empty one. */
+  readonly feed?: StatusFeed;
+  readonly statusStream?: Partial<StatusStreamLimits>;
 }
 
 export interface AdminServer {
@@ -112,10 +111,6 @@ function selection(body: z.infer<typeof filterSchema>, verb: string): Registrati
   return filter;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
 function readBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -152,11 +147,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const { model, metrics, watcher } = opts;
   const log = opts.logger;
   const bind = parseHostPort(opts.address ?? opts.config.admin.address);
-  const token = opts.config.admin.token;
-  if (!isLoopbackHost(bind.host) && token === undefined) {
+  const token = new AdminToken(opts.config.admin.token);
+  if (!isLoopbackHost(bind.host) && !token.required) {
     throw new Error(`refusing to serve the admin API on non-loopback ${bind.host} without admin.token`);
   }
-  const tokenDigest = token === undefined ? undefined : digest(token);
 
   const offEvents = model.subscribe((e) => metrics.clusterEvents.inc({ type: e.type }));
   const offCollector = metrics.registry.addCollector(() => {
@@ -202,6 +196,18 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     watcher: watcher ? { mode: watcher.mode, nodes: watcher.status() } : null,
     recentEvents: model.recentEvents(),
   });
+  const stream = new StatusStream({
+    feed: opts.feed ?? new StatusFeed(),
+    logger: log,
+    limits: opts.statusStream,
+    snapshot: () => {
+      const { recentEvents: _, ...s } = status();
+      // The first ones only: a page open during a 200,000-client failover must not cost a list of all every 2 s.
+      const registrations = opts.witness ? opts.witness.list({}, SNAPSHOT_REGISTRATIONS) : [];
+      return { ...s, registrations, registrationsListed: registrations.length };
+    },
+  });
+  const page = new StatusPage({ stream, token });
 
   async function route(method: string, parts: string[], query: URLSearchParams, req: IncomingMessage): Promise<{ route: string; body: unknown }> {
     const get = method === 'GET';
@@ -213,6 +219,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     };
     const body = post ? await readBody(req) : undefined;
 
+    if (p.length === 1) {
+      want(get, 'GET');
+      return { route: 'index', body: { routes: ADMIN_ROUTES } };
+    }
     if (p.length === 2 && p[1] === 'status') {
       want(get, 'GET');
       return { route: 'status', body: status() };
@@ -320,11 +330,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         send(res, 200, { ok: true });
         return;
       }
-      if (tokenDigest) {
-        const auth = req.headers.authorization ?? '';
-        const m = /^Bearer\s+(.+)$/i.exec(auth);
-        if (!m || !timingSafeEqual(digest(m[1].trim()), tokenDigest)) throw new HttpError(401, 'missing or wrong admin token (Authorization: Bearer …)');
+      if (page.handles(parts)) {
+        routeName = page.serve(req, res, url, parts);
+        return;
       }
+      if (!token.allows(req)) throw new HttpError(401, 'missing or wrong admin token (Authorization: Bearer …)');
       if (parts.length === 1 && parts[0] === 'metrics') {
         routeName = 'metrics';
         if (method !== 'GET') throw new HttpError(405, 'use GET');
@@ -364,7 +374,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const a = server.address() as AddressInfo;
   const address = { host: a.address, port: a.port };
   const url = `http://${formatHostPort(address)}`;
-  log?.info({ url, token: token !== undefined }, `admin API listening on ${url}`);
+  log?.info({ url, token: token.required, statusPage: `${url}/status` }, `admin API listening on ${url}`);
   return {
     server,
     address,
@@ -373,6 +383,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       new Promise<void>((resolve) => {
         offEvents();
         offCollector();
+        stream.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -4,7 +4,7 @@
  * the only place that knows every room; the rooms only know their seams.
  */
 import pino, { type Logger } from 'pino';
-import { startAdminServer, WitnessdMetrics, witnessMetricsSink, type AdminServer } from '../admin';
+import { startAdminServer, StatusFeed, WitnessdMetrics, witnessMetricsSink, type AdminServer } from '../admin';
 import { accountSourceFromConfig, createNtlmsspProvider, createSpnegoProvider } from '../auth';
 import { createClusapiService } from '../clusapi';
 import {
@@ -90,6 +90,10 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   for (const f of model.findings()) logger[f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
 
   const metrics = new WitnessdMetrics();
+  // The status page's timeline hears each cluster event before the Witness service handles
+  // it, so that an event's entry comes before the notifications it causes.
+  const feed = new StatusFeed();
+  const offFeed = model.subscribe((e) => feed.clusterEvent(e));
   const watcher = new HealthWatcher({ model, config: config.watcher, logger: logger.child({ room: 'health' }), metrics });
   const witness = createWitnessService({
     model,
@@ -98,6 +102,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       ...witnessMetricsSink(metrics),
       operationResult: (operation, result) => metrics.witnessResults.inc({ operation, result: `0x${result.toString(16)}` }),
     },
+    activity: feed,
     options: {
       unusedTimeoutMs: config.timeouts.unusedRegistrationSeconds * 1000,
       keepAliveMaxSeconds: config.timeouts.keepAliveMaxSeconds,
@@ -160,7 +165,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       ? undefined
       : await rpc.listen({ address: addresses, port: epmPort, interfaces: [createEndpointMapper(rpc)], name: 'epmapper' });
     admin = await startAdminServer({
-      model, witness: witness.admin, metrics, config, watcher,
+      model, witness: witness.admin, metrics, config, watcher, feed,
       logger: logger.child({ room: 'admin' }),
       configPath: o.configPath,
       address: o.adminAddress,
@@ -181,6 +186,8 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
           await rpc.close();
           witness.close();
           await adminServer.close();
+          offFeed();
+          feed.close();
         })();
         return closing;
       },
@@ -190,6 +197,8 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     witness.close();
     await rpc.close();
     await admin?.close();
+    offFeed();
+    feed.close();
     throw err;
   }
 }

@@ -12,13 +12,15 @@ import type { RpcInterface } from '../ndr/dispatch';
 import type { CallContext } from '../rpc/call-context';
 import { createWitnessServer, type ResultHook } from './adapter';
 import type { Clock } from './clock';
-import { WitnessService, type WitnessMetrics, type WitnessOptions } from './service';
+import { WitnessService, type WitnessActivity, type WitnessMetrics, type WitnessOptions } from './service';
 
 export interface CreateWitnessServiceOptions {
   readonly model: ClusterModelView;
   readonly logger: Logger;
   /** Push hooks (admin's witnessMetricsSink fits), plus an optional per-operation result hook. */
   readonly metrics?: WitnessMetrics & { operationResult?: ResultHook };
+  /** Operator views (the status page's timeline). */
+  readonly activity?: WitnessActivity;
   readonly options?: Partial<WitnessOptions>;
   readonly clock?: Clock;
 }
@@ -31,13 +33,13 @@ export interface WitnessServiceHandle {
 }
 
 export function createWitnessService(o: CreateWitnessServiceOptions): WitnessServiceHandle {
-  const service = new WitnessService({ model: o.model, logger: o.logger, metrics: o.metrics, options: o.options, clock: o.clock });
+  const service = new WitnessService({ model: o.model, logger: o.logger, metrics: o.metrics, activity: o.activity, options: o.options, clock: o.clock });
   const rpcInterface = createWitnessInterface<CallContext>(createWitnessServer(service, o.metrics?.operationResult));
   const admin: WitnessAdminPort = service;
   return { service, rpcInterface, admin, close: () => service.close() };
 }
 
 export { WitnessService, DEFAULT_WITNESS_OPTIONS } from './service';
-export type { WitnessOptions, WitnessMetrics, RegistrationFilter, WitnessCounts } from './service';
+export type { WitnessOptions, WitnessMetrics, WitnessActivity, DeliveredNotification, RegistrationFilter, WitnessCounts } from './service';
 export { ManualClock, systemClock } from './clock';
 export type { Clock } from './clock';

@@ -3,6 +3,7 @@
  * terms: a CallContext in, results out. The adapter maps these to the generated codec.
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
@@ -48,6 +49,36 @@ export interface WitnessMetrics {
   registrationRemoved?(reason: string): void;
 }
 
+/**
+ * What operator views (the status page's timeline) are told as it happens; every member is
+ * optional and synchronous, and is called after the registry has done its work. The daemon
+ * binds it; the service knows nothing about who listens.
+ */
+export interface WitnessActivity {
+  registered?(reg: Registration): void;
+  unregistered?(reg: Registration, reason: string): void;
+  /** A response was handed to a waiting AsyncNotify call. */
+  notified?(n: DeliveredNotification): void;
+  /** A notification was raised while no AsyncNotify call waited: it stays queued for the next one. */
+  queued?(reg: Registration, type: string, detail: string): void;
+}
+
+export interface DeliveredNotification {
+  readonly registration: Registration;
+  /** Undefined: a NULL response (a forced result without one). */
+  readonly response: Notification | undefined;
+  readonly forced: boolean;
+  /** WERR name of the result (ERROR_SUCCESS for a notification). */
+  readonly result: string;
+  /**
+   * From when it was raised (the cluster event's handling, or the operator's forced response)
+   * to the answer handed to the RPC runtime, which writes it next.
+   */
+  readonly latencyMs: number;
+  /** It waited in the registration's queue for the client's next AsyncNotify. */
+  readonly queued: boolean;
+}
+
 /** The admin port's shapes: the service is handed to the admin API as its WitnessAdminPort. */
 export type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
 
@@ -56,6 +87,7 @@ export interface WitnessServiceDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly metrics?: WitnessMetrics;
+  readonly activity?: WitnessActivity;
   readonly options?: Partial<WitnessOptions>;
 }
 
@@ -76,6 +108,14 @@ export class WitnessService {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly metrics: WitnessMetrics | undefined;
+  private readonly activity: WitnessActivity | undefined;
+  /** performance.now() when the raising in progress began (an event's handling, a forced response). */
+  private raisingSince: number | undefined;
+  /**
+   * When the oldest queued notification of a registration was raised; only registrations with
+   * something queued are here, and only when an activity hook listens (latency of queued ones).
+   */
+  private readonly queuedSince = new Map<Registration, number>();
   /** Registrations per data LIF (events name LIFs). */
   private readonly byLif = new Map<string, Set<Registration>>();
   /** Registrations per association group (an array: a group holds a few; a Set is ~0.2 KB). */
@@ -95,6 +135,7 @@ export class WitnessService {
     this.log = deps.logger;
     this.clock = deps.clock ?? systemClock;
     this.metrics = deps.metrics;
+    this.activity = deps.activity;
     this.options = { ...DEFAULT_WITNESS_OPTIONS, ...deps.options };
     this.registry = new Registry(this.clock, this.options, {
       onDelivered: (reg, r, forced) => this.delivered(reg, r, forced),
@@ -159,6 +200,7 @@ export class WitnessService {
     lifSet.add(reg);
     this.trackGroup(ctx, reg);
     this.metrics?.registrationAdded?.(reg.version);
+    this.activity?.registered?.(reg);
     this.log.info(
       { event: 'registered', op, registration: reg.id, client: reg.clientName, netName: reg.netName, ip: reg.ipAddress, share: reg.shareName, lif: reg.lif, version: reg.version, keepAlive: reg.keepAliveTimeout, assocGroup: owner.associationGroupId, principal: owner.principal },
       'registration',
@@ -209,6 +251,7 @@ export class WitnessService {
 
   handleEvent(ev: ClusterEvent): void {
     if (this.closed) return;
+    this.raisingSince = performance.now();
     const raised = applyEvent(
       ev,
       this.model,
@@ -220,15 +263,18 @@ export class WitnessService {
     for (const r of raised) {
       const t = MESSAGE_TYPE_NAMES[r.type];
       counts[t] = (counts[t] ?? 0) + 1;
+      // Nobody was waiting for it (or not for all of it): it waits for the next AsyncNotify.
+      if (this.activity && r.reg.hasPending()) this.markQueued(r.reg, t, r.detail);
     }
+    this.raisingSince = undefined;
     // One line per event; each notification gets its own line when it is sent (delivered()).
     this.log.info({ event: 'cluster-event', cluster: ev, raised: counts }, `handled ${ev.type}`);
   }
 
   // ---- operator -----------------------------------------------------------------------
 
-  list(filter: RegistrationFilter = {}): RegistrationInfo[] {
-    return this.select(filter).map((r) => r.info());
+  list(filter: RegistrationFilter = {}, limit = Infinity): RegistrationInfo[] {
+    return this.select(filter, limit).map((r) => r.info());
   }
 
   /** Force unregister; their waiting AsyncNotify calls get ERROR_NOT_FOUND. */
@@ -242,7 +288,12 @@ export class WitnessService {
   /** Make the next AsyncNotify of the selected registrations return exactly this. */
   forceResponse(filter: RegistrationFilter, result: number, response?: Notification): RegistrationInfo[] {
     const regs = this.select(filter);
-    for (const reg of regs) this.registry.force(reg, { result: result >>> 0, response });
+    this.raisingSince = performance.now();
+    for (const reg of regs) {
+      this.registry.force(reg, { result: result >>> 0, response });
+      if (this.activity && reg.forced) this.markQueued(reg, 'FORCED', werrName(result >>> 0));
+    }
+    this.raisingSince = undefined;
     return regs.map((r) => r.info());
   }
 
@@ -290,9 +341,10 @@ export class WitnessService {
     return this.registry.lookup(handle, ownerOf(ctx));
   }
 
-  private select(f: RegistrationFilter): Registration[] {
+  private select(f: RegistrationFilter, limit = Infinity): Registration[] {
     const out: Registration[] = [];
     for (const r of this.registry.all()) {
+      if (out.length >= limit) break;
       if (f.id !== undefined && !eqi(r.id, f.id)) continue;
       if (f.netName !== undefined && !eqi(r.netName, f.netName)) continue;
       if (f.shareName !== undefined && !eqi(r.shareName, f.shareName)) continue;
@@ -322,11 +374,27 @@ export class WitnessService {
     for (const reg of [...regs]) this.registry.remove(reg, 'association-closed');
   }
 
+  private markQueued(reg: Registration, type: string, detail: string): void {
+    if (!this.queuedSince.has(reg)) this.queuedSince.set(reg, this.raisingSince ?? performance.now());
+    this.activity?.queued?.(reg, type, detail);
+  }
+
   private delivered(reg: Registration, r: AsyncNotifyResult, forced: boolean): void {
     const type = r.response ? MESSAGE_TYPE_NAMES[r.response.type] ?? `type-${r.response.type}` : 'NONE';
     const key = forced ? 'FORCED' : type;
     this.sent[key] = (this.sent[key] ?? 0) + 1;
     this.metrics?.notificationSent?.(key);
+    if (this.activity?.notified) {
+      // Queued since then, or raised by the event (or force) being handled now. With several
+      // queued, the oldest's time stands for the batch.
+      const since = this.queuedSince.get(reg);
+      const now = performance.now();
+      if (since !== undefined && !reg.hasPending()) this.queuedSince.delete(reg);
+      this.activity.notified({
+        registration: reg, response: r.response, forced, result: werrName(r.result),
+        latencyMs: now - (since ?? this.raisingSince ?? now), queued: since !== undefined,
+      });
+    }
     if (!this.log.isLevelEnabled('info')) return;
     const messages = r.response?.type === MessageType.ResourceChange ? r.response.changes : r.response?.addresses;
     // One line per notification, written after the responses: a fan-out to thousands of
@@ -351,7 +419,9 @@ export class WitnessService {
     const regs = this.byGroup.get(reg.associationGroupId);
     const i = regs ? regs.indexOf(reg) : -1;
     if (i >= 0) regs!.splice(i, 1);
+    this.queuedSince.delete(reg);
     this.metrics?.registrationRemoved?.(reason);
+    this.activity?.unregistered?.(reg, reason);
     this.log.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
   }
 

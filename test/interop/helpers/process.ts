@@ -290,6 +290,8 @@ export interface StartOptions {
    * pairs, and smbd with a socket on fd 0 thinks inetd started it and serves that socket.
    */
   readonly stdin?: 'pipe' | 'ignore';
+  /** Extra pipes from fd 3 on (child.stdio[3], …), e.g. Chromium's --remote-debugging-pipe. */
+  readonly extraPipes?: number;
 }
 
 /** Start a long-running tool in its own process group, bounded by `timeout`. */
@@ -301,7 +303,7 @@ export function startTool(cmd: string, args: readonly string[], opts: StartOptio
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     detached: true,
-    stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'],
+    stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe', ...Array<'pipe'>(opts.extraPipes ?? 0).fill('pipe')],
   });
   const tool = new RunningTool(command, child);
   if (opts.unwrapped) {
