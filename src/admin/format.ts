@@ -42,6 +42,15 @@ export interface StatusBody {
   findings: DeploymentFinding[];
   counts: { registrations: number; registrationsV1: number; registrationsV2: number; pendingAsyncNotify: number; notificationsSent: Record<string, number> } | null;
   watcher: { mode: string; nodes: { node: string; target?: string; health: string; heldDownByOperator: boolean; lastProbe?: { ok: boolean; detail: string } }[] } | null;
+  lastReload?: { at: string; ok: boolean; source: string; restartNeeded?: string[]; error?: string } | null;
+}
+
+/** One line on the last reload (status), or undefined when there was none. */
+export function describeReload(r: StatusBody['lastReload']): string | undefined {
+  if (!r) return undefined;
+  if (!r.ok) return `Last reload: FAILED at ${r.at} (${r.source}); the running configuration stays: ${r.error ?? ''}`;
+  const restart = r.restartNeeded?.length ? `; needs a restart for: ${r.restartNeeded.join(', ')}` : '';
+  return `Last reload: ok at ${r.at} (${r.source})${restart}`;
 }
 
 /** Columns padded to the widest cell. */
@@ -84,6 +93,8 @@ export function formatStatus(s: StatusBody): string {
   } else {
     out.push('Registrations: (Witness service not attached)');
   }
+  const reload = describeReload(s.lastReload);
+  if (reload) out.push(reload);
   out.push('', 'Deployment findings:');
   if (s.findings.length === 0) out.push('  none: every rule of witness-assisted failover holds');
   for (const f of s.findings) out.push(`  ${f.severity}: ${f.message}`);

@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../cluster/address';
 import { ConfigError, type WitnessdConfig } from '../cluster/config';
-import { reloadConfigFile, type ReloadOutcome } from '../cluster/reload';
+import { reloadConfigFile, ReloadRefused, type ReloadOutcome } from '../cluster/reload';
 import type { HealthWatcher } from '../cluster/health';
 import { ModelError, type ClusterModel } from '../cluster/model';
 import type { ClusterEvent } from '../cluster/types';
@@ -37,6 +37,16 @@ import { forcedNotifySchema, toForcedNotification } from './notify';
 const MAX_BODY = 64 * 1024;
 
 export type { ReloadOutcome };
+
+/** The last reload as `status` shows it: failed ones too, with why. */
+export interface ReloadRecord {
+  readonly at: string;
+  readonly ok: boolean;
+  readonly source: string;
+  readonly applied?: readonly string[];
+  readonly restartNeeded?: readonly string[];
+  readonly error?: string;
+}
 
 export interface AdminServerOptions {
   readonly model: ClusterModel;
@@ -51,6 +61,8 @@ export interface AdminServerOptions {
   readonly configPath?: string;
   /** Replaces the default reload (load configPath, applyConfig, reconfigure the watcher). */
   readonly reload?: () => Promise<ReloadOutcome>;
+  /** The last reload's outcome, shown in /v1/status (the daemon keeps it). */
+  readonly reloadStatus?: () => ReloadRecord | undefined;
   /** Overrides config.admin.address (tests bind 127.0.0.1:0). */
   readonly address?: string;
 }
@@ -160,6 +172,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   const offEvents = model.subscribe((e) => metrics.clusterEvents.inc({ type: e.type }));
   const offCollector = metrics.registry.addCollector(() => {
+    // From the model, so the gauge is right in every watcher mode (simulated: the operator decides).
+    for (const n of model.nodes()) metrics.nodeHealthy.set({ node: n.name }, n.up ? 1 : 0);
     if (!opts.witness) return;
     const c = opts.witness.counts();
     metrics.registrations.set({ version: '1' }, c.registrationsV1);
@@ -182,11 +196,17 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     try {
       return await reloadConfigFile(model, watcher, opts.configPath);
     } catch (e) {
-      if (e instanceof ConfigError) {
-        // The operator may not read the HTTP answer (a script, a cron job): the log says why too.
-        log?.warn({ admin: 'reload', file: opts.configPath, problems: e.message }, 'reload refused; the running configuration stays');
-        throw new HttpError(400, `configuration not reloaded (the running one stays):\n${e.message}`);
-      }
+      // The operator may not read the HTTP answer (a script, a cron job): the log says why too.
+      if (e instanceof ConfigError || e instanceof ReloadRefused) log?.warn({ admin: 'reload', file: opts.configPath, problems: e.message }, 'reload refused; the running configuration stays');
+      throw e;
+    }
+  };
+  const reload = async (): Promise<ReloadOutcome> => {
+    try {
+      return await (opts.reload ?? defaultReload)();
+    } catch (e) {
+      if (e instanceof ConfigError) throw new HttpError(400, `configuration not reloaded (the running one stays):\n${e.message}`);
+      if (e instanceof ReloadRefused) throw new HttpError(400, e.message);
       throw e;
     }
   };
@@ -200,6 +220,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     findings: model.findings(),
     counts: opts.witness ? opts.witness.counts() : null,
     watcher: watcher ? { mode: watcher.mode, nodes: watcher.status() } : null,
+    lastReload: opts.reloadStatus?.() ?? null,
     recentEvents: model.recentEvents(),
   });
 
@@ -295,8 +316,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (p.length === 2 && p[1] === 'reload') {
       want(post, 'POST');
       parse(emptySchema, body);
-      const outcome = await (opts.reload ?? defaultReload)();
-      log?.info({ admin: 'reload', source: outcome.source, events: outcome.events.length }, 'admin: configuration reloaded');
+      const outcome = await reload();
       return { route: 'reload', body: outcome };
     }
     throw new HttpError(404, `no such route /${p.join('/')}`);

@@ -177,8 +177,12 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
     })
     .command('reload', 're-read the configuration file (a bad file keeps the running configuration)', {}, () =>
       setAction(async (c) => {
-        const r = await c.post<{ source: string; events: ClusterEvent[]; findings: { severity: string; message: string }[] }>('/v1/reload');
-        const lines = [`reloaded ${r.source}`, ...r.events.map((e) => `  ${describeEvent(e)}`), ...r.findings.map((f) => `  ${f.severity}: ${f.message}`)];
+        const r = await c.post<{ source: string; events: ClusterEvent[]; findings: { severity: string; message: string }[]; applied: string[]; restartNeeded: string[] }>('/v1/reload');
+        const lines = [
+          `reloaded ${r.source}; applied: ${r.applied.length ? r.applied.join(', ') : 'nothing changed'}`,
+          ...(r.restartNeeded.length ? [`WARNING: these settings keep their running value until witnessd restarts: ${r.restartNeeded.join(', ')}`] : []),
+          ...r.events.map((e) => `  ${describeEvent(e)}`), ...r.findings.map((f) => `  ${f.severity}: ${f.message}`),
+        ];
         return { json: r, text: lines.join('\n') };
       }),
     )

@@ -379,7 +379,7 @@ export class Connection extends PduStream {
     const level = r.auth?.authLevel ?? AuthLevel.None;
     const min = this.host.minAuthLevel(pc.iface);
     if (level < min) {
-      this.log.info({ level, min, iface: pc.iface.name }, 'call below the minimum auth level');
+      this.log.info({ authLevel: level, minAuthLevel: min, iface: pc.iface.name }, 'call below the minimum auth level');
       this.sendFault(pc.iface, r.opnum, r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED, 0);
       return;
     }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
+import type { RegistrationFilter, WitnessCountsView as WitnessCounts } from './admin-port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
@@ -49,7 +49,7 @@ export interface WitnessMetrics {
 }
 
 /** The admin port's shapes: the service is handed to the admin API as its WitnessAdminPort. */
-export type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
+export type { RegistrationFilter, WitnessCountsView as WitnessCounts } from './admin-port';
 
 export interface WitnessServiceDeps {
   readonly model: ClusterModelView;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AdminClient, AdminError } from '../../src/admin/client';
-import { WitnessdMetrics } from '../../src/admin/metrics';
+import { WitnessdMetrics, healthMetricsSink } from '../../src/admin/metrics';
 import type { ForcedNotification, RegistrationFilter, RegistrationSummary, WitnessAdminPort } from '../../src/admin/port';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
 import { main, type CtlIO } from '../../src/cli/witnessctl';
@@ -73,7 +73,7 @@ describe('admin API and witnessctl against a running admin server', () => {
     model.subscribe((e) => events.push(e));
     witness = new FakeWitness();
     metrics = new WitnessdMetrics();
-    const watcher = new HealthWatcher({ model, config: config.watcher, metrics });
+    const watcher = new HealthWatcher({ model, config: config.watcher, metrics: healthMetricsSink(metrics) });
     admin = await startAdminServer({ model, witness, metrics, config, watcher, configPath: cfgPath, address: '127.0.0.1:0' });
   });
   afterEach(async () => {
@@ -192,7 +192,7 @@ describe('admin API and witnessctl against a running admin server', () => {
     writeFileSync(cfgPath, DEMO_CONFIG_YAML.replace(/node: node1\n/, 'node: node2\n'));
     const ok = await ctl('reload');
     expect(ok.code).toBe(0);
-    expect(ok.out).toBe(`reloaded ${cfgPath}\n  ShareMoved vmstore (SVM vs1) node1 -> node2`);
+    expect(ok.out).toBe(`reloaded ${cfgPath}; applied: svms\n  ShareMoved vmstore (SVM vs1) node1 -> node2`);
     writeFileSync(cfgPath, DEMO_CONFIG_YAML.replace('ipv4: 127.0.0.12', 'ipv4: 127.0.0.300'));
     const bad = await ctl('reload');
     expect(bad.code).toBe(1);

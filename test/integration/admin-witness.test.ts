@@ -5,7 +5,7 @@
  * response, `unregister` ends a pending AsyncNotify with ERROR_NOT_FOUND, /metrics counts.
  */
 import pino from 'pino';
-import { WitnessdMetrics, witnessMetricsSink } from '../../src/admin/metrics';
+import { WitnessdMetrics, healthMetricsSink, witnessMetricsSink } from '../../src/admin/metrics';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
 import { main, type CtlIO } from '../../src/cli/witnessctl';
 import { demoConfig } from '../../src/cluster/config';
@@ -42,7 +42,7 @@ describe('admin API with the real Witness service', () => {
     const model = createClusterModel(config);
     const metrics = new WitnessdMetrics();
     service = new WitnessService({ model, logger: pino({ level: 'silent' }), metrics: witnessMetricsSink(metrics) });
-    const watcher = new HealthWatcher({ model, config: config.watcher, metrics });
+    const watcher = new HealthWatcher({ model, config: config.watcher, metrics: healthMetricsSink(metrics) });
     admin = await startAdminServer({ model, witness: service, metrics, config, watcher, address: '127.0.0.1:0' });
   });
   afterEach(async () => {
