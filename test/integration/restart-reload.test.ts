@@ -98,6 +98,8 @@ describe('reload by SIGHUP (witnessd process)', () => {
   it('a bad file is refused and logged, the daemon keeps serving; a good file is applied', async () => {
     cfg = await writeDaemonConfig(63, 11);
     p = await DaemonProcess.start(cfg);
+    // Under --config the banner is one summary line (the try-it recipe is the demo's).
+    expect(p.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^witnessd is serving ${cfg.file}: Witness on .* port ${cfg.witnessPort}, admin API http://127\\.0\\.0\\.1:${cfg.adminPort}, 2 node\\(s\\), watcher simulated, anonymous ON, minimum auth level integrity$`))]);
     const a = await registerAt(cfg.lif2, cfg.witnessPort, cfg.lif1, 'HUP-CLIENT');
     writeFileSync(cfg.file, `${cfg.yaml}\nnodes: [\n`);
     p.kill('SIGHUP');
