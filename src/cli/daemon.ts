@@ -3,7 +3,7 @@
  * the clusapi resource view) → DCE/RPC runtime with the endpoint mapper → admin API. This is
  * the only place that knows every room; the rooms only know their seams.
  */
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { healthMetricsSink, startAdminServer, WitnessdMetrics, witnessMetricsSink, type AdminServer, type ReloadRecord } from '../admin';
 import { accountSourceFromConfig, createNtlmsspProvider, createSpnegoProvider } from '../auth';
 import { createClusapiService } from '../clusapi';
@@ -14,6 +14,7 @@ import {
 import type { RpcInterface } from '../ndr/dispatch';
 import { AuthLevel, FaultStatus, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
+import { createLogger } from './logging';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
 
 export interface WitnessdOptions {
@@ -89,7 +90,7 @@ function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics):
 }
 
 export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions = {}): Promise<Witnessd> {
-  const logger = o.logger ?? pino({ level: config.logging.level });
+  const logger = o.logger ?? createLogger(config.logging.level, 'json');
   // pino children keep the level they were made with: a reload sets each one.
   const loggers: Logger[] = [logger];
   const child = (room: string): Logger => {

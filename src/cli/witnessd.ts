@@ -4,9 +4,9 @@
  *   witnessd [--config FILE] [--check-config] [--print-demo-config] [--log-level LEVEL]
  */
 import yargs from 'yargs';
-import pino from 'pino';
 import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, type WitnessdConfig } from '../cluster';
 import { startWitnessd, type Witnessd } from './daemon';
+import { createLogger, LOG_FORMATS, type LogFormat } from './logging';
 
 /**
  * The demo's try-it flow, exactly as a person can type it: one rpcclient command that lists
@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('config', { alias: 'c', type: 'string', describe: 'YAML configuration file (default: the embedded demo)' })
     .option('check-config', { type: 'boolean', default: false, describe: 'validate the configuration, print deployment findings and exit' })
     .option('print-demo-config', { type: 'boolean', default: false, describe: 'print the embedded demo configuration (a starting point for your own) and exit' })
+    .option('log-format', { type: 'string', choices: LOG_FORMATS, default: 'auto', describe: 'log lines: JSON, or human (pretty); auto = pretty on a terminal' })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'override logging.level' })
     .strict()
     .help()
@@ -92,7 +93,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(r.code);
   }
 
-  const logger = pino({ level: config.logging.level });
+  const logger = createLogger(config.logging.level, args['log-format'] as LogFormat);
   let daemon: Witnessd;
   try {
     daemon = await startWitnessd(config, { configPath: args.config, logger });
