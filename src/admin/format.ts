@@ -106,7 +106,8 @@ export function formatRegistrations(regs: Record<string, unknown>[]): string {
   const v = (x: unknown) => (x === undefined || x === null || x === '' ? '-' : String(x));
   const ver = (x: unknown) => (x === 0x00010001 ? 'V1' : x === 0x00020000 ? 'V2' : v(x));
   return table([
-    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'PENDING'],
-    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify)]),
+    // WAITING = pendingAsyncNotify (calls held open), QUEUED = pendingNotifications (for the next call): the JSON's names.
+    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'WAITING', 'QUEUED'],
+    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify), v(r.pendingNotifications)]),
   ]).join('\n');
 }

@@ -31,7 +31,7 @@ import type { HealthWatcher } from '../cluster/health';
 import { ModelError, type ClusterModel } from '../cluster/model';
 import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
-import { FILTER_FIELDS, type RegistrationFilter, type WitnessAdminPort } from './port';
+import { FILTER_FIELDS, type RegistrationFilter, type ToldRegistration, type WitnessAdminPort } from './port';
 import { forcedNotifySchema, toForcedNotification } from './notify';
 
 const MAX_BODY = 64 * 1024;
@@ -185,10 +185,13 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (!opts.witness) throw new HttpError(503, 'the Witness service is not running');
     return opts.witness;
   };
-  const modelOp = (what: string, fn: () => ClusterEvent[]): { events: ClusterEvent[] } => {
-    const events = fn();
-    log?.info({ admin: what, events }, `admin: ${what}`);
-    return { events };
+  /** A model command, and who its events told: notified now, or queued for the next AsyncNotify. */
+  const modelOp = (what: string, fn: () => ClusterEvent[]): { events: ClusterEvent[]; notified: number; queued: number; told: ToldRegistration[] } => {
+    const { result: events, told } = opts.witness ? opts.witness.told(fn) : { result: fn(), told: [] };
+    const notified = told.filter((t) => t.delivery === 'notified').length;
+    const queued = told.length - notified;
+    log?.info({ admin: what, events, notified, queued, told: told.map((t) => `${t.clientName} ${t.type} ${t.delivery}`) }, `admin: ${what}`);
+    return { events, notified, queued, told };
   };
 
   const defaultReload = async (): Promise<ReloadOutcome> => {
@@ -290,14 +293,17 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (p.length === 3 && p[1] === 'clients' && p[2] === 'move') {
       want(post, 'POST');
       const { client, to } = parse(clientMoveSchema, body);
+      if (opts.witness && opts.witness.list({ clientName: client }).length === 0) throw new HttpError(404, `no registration has client name ${client}: nobody to move`);
       return { route: 'client-move', body: modelOp(`client move ${client} to ${to}`, () => model.clientMove(client, to)) };
     }
     if (p.length === 2 && p[1] === 'unregister') {
       want(post, 'POST');
       const filter = selection(parse(unregisterSchema, body), 'unregister');
       const removed = needWitness().unregister(filter);
-      log?.info({ admin: 'unregister', filter, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
-      return { route: 'unregister', body: { unregistered: removed } };
+      // Their waiting AsyncNotify calls were answered ERROR_NOT_FOUND: those clients were told.
+      const notified = removed.reduce((n, r) => n + (r.pendingAsyncNotify ?? 0), 0);
+      log?.info({ admin: 'unregister', filter, notified, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
+      return { route: 'unregister', body: { unregistered: removed, notified } };
     }
     if (p.length === 2 && p[1] === 'notify') {
       want(post, 'POST');

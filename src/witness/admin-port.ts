@@ -60,7 +60,25 @@ export interface WitnessCountsView {
   readonly notificationsSent: Readonly<Record<string, number>>;
 }
 
+/** A registration told of a cluster event by an operator command, and how. */
+export interface ToldRegistration {
+  readonly id: string;
+  readonly clientName: string;
+  readonly netName: string;
+  readonly ipAddress: string;
+  /** RESOURCE_CHANGE, CLIENT_MOVE, SHARE_MOVE or IP_CHANGE. */
+  readonly type: string;
+  readonly detail: string;
+  /** notified: a waiting AsyncNotify got it; queued: it waits for the client's next AsyncNotify. */
+  readonly delivery: 'notified' | 'queued';
+}
+
 export interface WitnessAdminPort {
+  /**
+   * Run `fn` (an operator command on the cluster model) and report which registrations its
+   * events reached: the model delivers events synchronously, so these are exactly its own.
+   */
+  told<T>(fn: () => T): { result: T; told: ToldRegistration[] };
   list(filter: RegistrationFilter): readonly RegistrationSummary[];
   /** Force unregister (an empty filter selects all); returns the removed registrations. */
   unregister(filter: RegistrationFilter): readonly RegistrationSummary[];
