@@ -89,7 +89,7 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
         return { json: s, text: formatStatus(s) };
       }),
     )
-    .command('registrations <action>', 'witness registrations', (y) =>
+    .command('registrations <action>', 'witness registrations: WAITING = AsyncNotify calls held open, QUEUED = notifications for the next call; a V2 registration with nothing waiting is removed after timeouts.unusedRegistrationSeconds (30 s), and one registered without a keep-alive timeout gets WERR_TIMEOUT at once', (y) =>
       y
         .positional('action', { choices: ['list'] as const, describe: 'list' })
         .options(FILTER_OPTIONS)
