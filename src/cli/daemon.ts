@@ -153,14 +153,11 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   });
 
   const interfaces: RpcInterface<CallContext>[] = [instrument(witness.rpcInterface, metrics)];
-  if (o.clusapi ?? config.clusapi.enabled) {
-    const clusapi = createClusapiService({
-      model,
-      logger: child('clusapi'),
-      allowAnonymous: config.auth.allowAnonymous && config.clusapi.allowAnonymous,
-    });
-    interfaces.push(instrument(clusapi.rpcInterface, metrics));
-  }
+  const clusapiAnonymous = (c: WitnessdConfig): boolean => c.auth.allowAnonymous && c.clusapi.allowAnonymous;
+  const clusapi = o.clusapi ?? config.clusapi.enabled
+    ? createClusapiService({ model, logger: child('clusapi'), allowAnonymous: clusapiAnonymous(config) })
+    : undefined;
+  if (clusapi) interfaces.push(instrument(clusapi.rpcInterface, metrics));
 
   const addresses = listenAddresses(config);
   let admin: AdminServer | undefined;
@@ -192,10 +189,11 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     // What a reload applies beside the model and the watcher; everything else waits for a restart.
     const live: LiveSettings = {
       startedWith: config,
-      reloadable: ['auth.minimumLevel', 'auth.allowAnonymous', 'auth.accounts', 'auth.accountsFile', 'logging.level'],
+      reloadable: ['auth.minimumLevel', 'auth.allowAnonymous', 'auth.accounts', 'auth.accountsFile', 'logging.level', 'clusapi.allowAnonymous'],
       apply(next) {
         authOptions.accounts = accountSourceFromConfig(next.auth, authLog);
         authOptions.allowAnonymous = next.auth.allowAnonymous;
+        if (clusapi) clusapi.resources.allowAnonymous = clusapiAnonymous(next);
         rpc.setMinAuthLevel(minAuthLevelOf(next));
         for (const l of loggers) l.level = next.logging.level;
       },
