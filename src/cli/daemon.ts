@@ -198,23 +198,26 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
         for (const l of loggers) l.level = next.logging.level;
       },
     };
+    let lastReload: ReloadRecord | undefined;
     const handle: Witnessd = {
       config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses, witnessEndpoint, epmEndpoint,
-      lastReload: undefined,
+      get lastReload() {
+        return lastReload;
+      },
       async reload() {
         if (!o.configPath) throw new ConfigError([{ file: '(embedded demo)', line: 1, column: 1, field: '', message: 'the embedded demo configuration cannot be reloaded; start witnessd with --config FILE' }]);
         const at = new Date().toISOString();
         try {
           const r = await reloadConfigFile(model, watcher, o.configPath, live);
           metrics.reloads.inc({ result: 'ok' });
-          (handle as { lastReload?: ReloadRecord }).lastReload = { at, ok: true, source: r.source, applied: r.applied, restartNeeded: r.restartNeeded };
+          lastReload = { at, ok: true, source: r.source, applied: r.applied, restartNeeded: r.restartNeeded };
           logger.info({ source: r.source, events: r.events.length, applied: r.applied, findings: r.findings.length }, 'configuration reloaded');
           if (r.restartNeeded.length > 0) logger.warn({ restartNeeded: r.restartNeeded }, `reloaded, but these settings keep their running value until a restart: ${r.restartNeeded.join(', ')}`);
           return r;
         } catch (err) {
           metrics.reloads.inc({ result: 'failed' });
           const message = err instanceof ConfigError || err instanceof ReloadRefused ? err.message : String((err as Error)?.message ?? err);
-          (handle as { lastReload?: ReloadRecord }).lastReload = { at, ok: false, source: o.configPath, error: message };
+          lastReload = { at, ok: false, source: o.configPath, error: message };
           logger.error({ source: o.configPath, problems: message }, 'reload refused; the running configuration stays');
           throw err;
         }
