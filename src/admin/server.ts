@@ -17,7 +17,10 @@
  *   POST /v1/clients/move {client, to}
  *   POST /v1/unregister {filter fields… | all: true}
  *   POST /v1/notify {filter fields… | all: true, result?, response?}
- *   POST /v1/reload
+ *   POST /v1/reload                      {source, events, findings, applied, restartNeeded}; refused: 400
+ *
+ * The cluster routes (nodes, lifs, shares, clients) answer {events, notified, queued, told}:
+ * which registrations their events reached, and whether a waiting AsyncNotify got it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
