@@ -5,6 +5,7 @@
  */
 import pino from 'pino';
 import type { WitnessClientOptions } from '../src/client/witness-client';
+import { DEMO_CONFIG_NAME } from '../src/cluster/demo-config';
 
 export interface LifInfo {
   readonly name: string;
@@ -19,7 +20,12 @@ export interface DrillTarget {
   readonly netName: string;
   readonly share: string;
   lifs(): Promise<LifInfo[]>;
+  /** Waiting AsyncNotify calls of the drill's own registrations (client names drill-…). */
   pendingAsyncNotify(): Promise<number>;
+  /** The drill's own registrations still on the daemon: id, client and what is queued for it. */
+  ownRegistrations(): Promise<Array<{ id: string; clientName: string; pendingNotifications: number }>>;
+  /** Force-unregister one registration by id. */
+  unregister(id: string): Promise<void>;
   /** Fire an admin action (node-fail, node-recover, takeover, giveback, lif-migrate, share-move). */
   admin(action: string, args: Record<string, string>): Promise<unknown>;
   clientOptions(lif: LifInfo): Omit<WitnessClientOptions, 'clientName'>;
@@ -32,7 +38,12 @@ interface StatusBody {
   lifs: Array<{ name: string; svm: string; ipv4?: string; ipv6?: string; currentNode: string; homeNode: string }>;
   shares: Array<{ name: string; svm: string; continuouslyAvailable: boolean }>;
   counts: { pendingAsyncNotify: number } | null;
+  /** Where the running configuration came from (DEMO_CONFIG_NAME for the embedded demo). */
+  config: string;
 }
+
+/** Every client the drill registers is named so: the drill touches no other registration. */
+export const DRILL_CLIENT_PREFIX = 'drill-';
 
 async function http(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(new URL(path, base), {
@@ -73,9 +84,15 @@ function actionRoute(action: string, a: Record<string, string>): { path: string;
 }
 
 /** A target speaking to the admin API at `adminUrl`; the first SVM with two LIFs is used. */
-export async function remoteTarget(adminUrl: string, clientBase: Partial<WitnessClientOptions>, onClose: () => Promise<void> = async () => undefined): Promise<DrillTarget> {
+export async function remoteTarget(adminUrl: string, clientBase: Partial<WitnessClientOptions>, onClose: () => Promise<void> = async () => undefined, force = false): Promise<DrillTarget> {
   const status = (): Promise<StatusBody> => http(adminUrl, 'GET', '/v1/status') as Promise<StatusBody>;
   const first = await status();
+  // The drill fails nodes and moves LIFs: against a production daemon that is a real outage.
+  if (first.config !== DEMO_CONFIG_NAME && !force) {
+    throw new Error(`witnessd at ${adminUrl} runs ${first.config}, not the embedded demo: the drill fails nodes and moves LIFs there, and its clients would be told; pass --force to drill it anyway`);
+  }
+  const own = async () => ((await http(adminUrl, 'GET', '/v1/registrations')) as { registrations: Array<{ id: string; clientName: string; pendingAsyncNotify: number; pendingNotifications: number }> })
+    .registrations.filter((r) => r.clientName.startsWith(DRILL_CLIENT_PREFIX));
   const svm = first.svms.find((s) => s.lifs.length >= 2);
   if (!svm) throw new Error('no SVM with two data LIFs in the running witnessd');
   const share = first.shares.find((s) => s.svm === svm.name && s.continuouslyAvailable) ?? first.shares.find((s) => s.svm === svm.name);
@@ -93,7 +110,13 @@ export async function remoteTarget(adminUrl: string, clientBase: Partial<Witness
         .map((l) => ({ name: l.name, address: (l.ipv4 ?? l.ipv6) as string, node: l.currentNode, partner: partner.get(l.currentNode) }));
     },
     async pendingAsyncNotify() {
-      return (await status()).counts?.pendingAsyncNotify ?? 0;
+      return (await own()).reduce((n, r) => n + r.pendingAsyncNotify, 0);
+    },
+    async ownRegistrations() {
+      return (await own()).map(({ id, clientName, pendingNotifications }) => ({ id, clientName, pendingNotifications }));
+    },
+    async unregister(id) {
+      await http(adminUrl, 'POST', '/v1/unregister', { id });
     },
     async admin(action, args) {
       const r = actionRoute(action, args);
@@ -121,7 +144,7 @@ export async function inProcessTarget(): Promise<DrillTarget> {
   return remoteTarget(d.adminUrl, d.clientBase, () => d.close());
 }
 
-export async function drillTarget(opts: { admin?: string; epmPort?: number }): Promise<DrillTarget> {
-  if (opts.admin) return remoteTarget(opts.admin, { epmPort: opts.epmPort ?? 135 });
+export async function drillTarget(opts: { admin?: string; epmPort?: number; force?: boolean }): Promise<DrillTarget> {
+  if (opts.admin) return remoteTarget(opts.admin, { epmPort: opts.epmPort ?? 135 }, undefined, opts.force);
   return inProcessTarget();
 }

@@ -1,11 +1,7 @@
 #!/usr/bin/env node
-// witnessctl from a checkout: compile the TypeScript on the fly (transpile only, no type
-// check, so start-up stays quick) and run its main().
+// witnessctl (the operator's CLI), from a checkout or an installed package (see entry.js).
 'use strict';
-const path = require('node:path');
-require('ts-node').register({ transpileOnly: true, project: path.join(__dirname, '..', '..', 'tsconfig.json') });
-const { main } = require(path.join(__dirname, '..', '..', 'src', 'cli', 'witnessctl.ts'));
-main(process.argv.slice(2)).then(
+require('./entry').load('witnessctl').main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -42,6 +42,15 @@ export interface StatusBody {
   findings: DeploymentFinding[];
   counts: { registrations: number; registrationsV1: number; registrationsV2: number; pendingAsyncNotify: number; notificationsSent: Record<string, number> } | null;
   watcher: { mode: string; nodes: { node: string; target?: string; health: string; heldDownByOperator: boolean; lastProbe?: { ok: boolean; detail: string } }[] } | null;
+  lastReload?: { at: string; ok: boolean; source: string; restartNeeded?: string[]; error?: string } | null;
+}
+
+/** One line on the last reload (status), or undefined when there was none. */
+export function describeReload(r: StatusBody['lastReload']): string | undefined {
+  if (!r) return undefined;
+  if (!r.ok) return `Last reload: FAILED at ${r.at} (${r.source}); the running configuration stays: ${r.error ?? ''}`;
+  const restart = r.restartNeeded?.length ? `; needs a restart for: ${r.restartNeeded.join(', ')}` : '';
+  return `Last reload: ok at ${r.at} (${r.source})${restart}`;
 }
 
 /** Columns padded to the widest cell. */
@@ -84,6 +93,8 @@ export function formatStatus(s: StatusBody): string {
   } else {
     out.push('Registrations: (Witness service not attached)');
   }
+  const reload = describeReload(s.lastReload);
+  if (reload) out.push(reload);
   out.push('', 'Deployment findings:');
   if (s.findings.length === 0) out.push('  none: every rule of witness-assisted failover holds');
   for (const f of s.findings) out.push(`  ${f.severity}: ${f.message}`);
@@ -95,7 +106,8 @@ export function formatRegistrations(regs: Record<string, unknown>[]): string {
   const v = (x: unknown) => (x === undefined || x === null || x === '' ? '-' : String(x));
   const ver = (x: unknown) => (x === 0x00010001 ? 'V1' : x === 0x00020000 ? 'V2' : v(x));
   return table([
-    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'PENDING'],
-    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify)]),
+    // WAITING = pendingAsyncNotify (calls held open), QUEUED = pendingNotifications (for the next call): the JSON's names.
+    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'WAITING', 'QUEUED'],
+    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify), v(r.pendingNotifications)]),
   ]).join('\n');
 }

@@ -166,7 +166,7 @@ export class WitnessdMetrics {
   readonly pendingAsyncNotify: Gauge;
   /** Health probe results: node, result (ok, fail). */
   readonly probeResults: Counter;
-  /** Node state as the watcher sees it: node; 1 healthy, 0 down. */
+  /** Node state in the cluster model (probes, operator, simulated mode alike): node; 1 up, 0 down or taken over. */
   readonly nodeHealthy: Gauge;
   /** Node state changes decided by the watcher or the operator: node, to (up, down), by (probe, operator). */
   readonly nodeStateChanges: Counter;
@@ -174,6 +174,10 @@ export class WitnessdMetrics {
   readonly clusterEvents: Counter;
   /** Admin API requests: route, code. */
   readonly adminRequests: Counter;
+  /** Configuration reloads: result (ok, failed), whatever asked (SIGHUP, witnessctl reload). */
+  readonly reloads: Counter;
+  /** Refused authentications: reason (unknown user, wrong password, anonymous not allowed, ...). */
+  readonly authFailures: Counter;
 
   constructor(registry = new MetricsRegistry()) {
     this.registry = registry;
@@ -184,10 +188,12 @@ export class WitnessdMetrics {
     this.registrations = registry.gauge('witnessd_registrations', 'Current witness registrations', ['version']);
     this.pendingAsyncNotify = registry.gauge('witnessd_pending_async_notify', 'AsyncNotify calls currently pending');
     this.probeResults = registry.counter('witnessd_probe_results_total', 'Node health probe results', ['node', 'result']);
-    this.nodeHealthy = registry.gauge('witnessd_node_healthy', 'Node health as decided by the watcher (1 healthy, 0 down)', ['node']);
+    this.nodeHealthy = registry.gauge('witnessd_node_healthy', 'Node state in the cluster model (1 up, 0 failed or taken over)', ['node']);
     this.nodeStateChanges = registry.counter('witnessd_node_state_changes_total', 'Node up/down decisions', ['node', 'to', 'by']);
     this.clusterEvents = registry.counter('witnessd_cluster_events_total', 'Cluster model events', ['type']);
     this.adminRequests = registry.counter('witnessd_admin_requests_total', 'Admin API requests', ['route', 'code']);
+    this.reloads = registry.counter('witnessd_config_reloads_total', 'Configuration reloads, by result', ['result']);
+    this.authFailures = registry.counter('witnessd_auth_failures_total', 'Refused authentications, by reason', ['reason']);
   }
 }
 
@@ -206,5 +212,16 @@ export function witnessMetricsSink(m: WitnessdMetrics): {
     notificationSent: (type) => m.notifications.inc({ type }),
     registrationAdded: (version) => added.inc({ version: version === 0x00010001 ? '1' : version === 0x00020000 ? '2' : String(version) }),
     registrationRemoved: (reason) => removed.inc({ reason }),
+  };
+}
+
+/** The health watcher's hooks (HealthMetrics in src/cluster/health.ts), feeding the shared instruments. */
+export function healthMetricsSink(m: WitnessdMetrics): {
+  probeResult(node: string, ok: boolean): void;
+  nodeStateChanged(node: string, to: 'up' | 'down', by: 'probe' | 'operator'): void;
+} {
+  return {
+    probeResult: (node, ok) => m.probeResults.inc({ node, result: ok ? 'ok' : 'fail' }),
+    nodeStateChanged: (node, to, by) => m.nodeStateChanges.inc({ node, to, by }),
   };
 }

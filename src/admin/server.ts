@@ -7,6 +7,9 @@
  *
  * Routes: ADMIN_ROUTES in routes.ts (also answered by GET /v1). The live status page and
  * its event stream are status/page.ts.
+ *
+ * The cluster routes (nodes, lifs, shares, clients) answer {events, notified, queued, told}:
+ * which registrations their events reached, and whether a waiting AsyncNotify got it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,12 +17,12 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../cluster/address';
 import { ConfigError, type WitnessdConfig } from '../cluster/config';
-import { reloadConfigFile, type ReloadOutcome } from '../cluster/reload';
+import { reloadConfigFile, ReloadRefused, type ReloadOutcome } from '../cluster/reload';
 import type { HealthWatcher } from '../cluster/health';
 import { ModelError, type ClusterModel } from '../cluster/model';
 import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
-import { FILTER_FIELDS, type RegistrationFilter, type WitnessAdminPort } from './port';
+import { FILTER_FIELDS, type RegistrationFilter, type ToldRegistration, type WitnessAdminPort } from './port';
 import { forcedNotifySchema, toForcedNotification } from './notify';
 import { ADMIN_ROUTES } from './routes';
 import { StatusFeed } from './status/feed';
@@ -34,6 +37,16 @@ const MAX_BODY = 64 * 1024;
 
 export type { ReloadOutcome };
 
+/** The last reload as `status` shows it: failed ones too, with why. */
+export interface ReloadRecord {
+  readonly at: string;
+  readonly ok: boolean;
+  readonly source: string;
+  readonly applied?: readonly string[];
+  readonly restartNeeded?: readonly string[];
+  readonly error?: string;
+}
+
 export interface AdminServerOptions {
   readonly model: ClusterModel;
   /** Registration operations answer 503 while no Witness service is attached. */
@@ -47,6 +60,8 @@ export interface AdminServerOptions {
   readonly configPath?: string;
   /** Replaces the default reload (load configPath, applyConfig, reconfigure the watcher). */
   readonly reload?: () => Promise<ReloadOutcome>;
+  /** The last reload's outcome, shown in /v1/status (the daemon keeps it). */
+  readonly reloadStatus?: () => ReloadRecord | undefined;
   /** Overrides config.admin.address (tests bind 127.0.0.1:0). */
   readonly address?: string;
   /** The status page's timeline, fed by the rooms' hooks (the daemon binds them); default: an empty one. */
@@ -154,6 +169,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   const offEvents = model.subscribe((e) => metrics.clusterEvents.inc({ type: e.type }));
   const offCollector = metrics.registry.addCollector(() => {
+    // From the model, so the gauge is right in every watcher mode (simulated: the operator decides).
+    for (const n of model.nodes()) metrics.nodeHealthy.set({ node: n.name }, n.up ? 1 : 0);
     if (!opts.witness) return;
     const c = opts.witness.counts();
     metrics.registrations.set({ version: '1' }, c.registrationsV1);
@@ -165,10 +182,13 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (!opts.witness) throw new HttpError(503, 'the Witness service is not running');
     return opts.witness;
   };
-  const modelOp = (what: string, fn: () => ClusterEvent[]): { events: ClusterEvent[] } => {
-    const events = fn();
-    log?.info({ admin: what, events }, `admin: ${what}`);
-    return { events };
+  /** A model command, and who its events told: notified now, or queued for the next AsyncNotify. */
+  const modelOp = (what: string, fn: () => ClusterEvent[]): { events: ClusterEvent[]; notified: number; queued: number; told: ToldRegistration[] } => {
+    const { result: events, told } = opts.witness ? opts.witness.told(fn) : { result: fn(), told: [] };
+    const notified = told.filter((t) => t.delivery === 'notified').length;
+    const queued = told.length - notified;
+    log?.info({ admin: what, events, notified, queued, told: told.map((t) => `${t.clientName} ${t.type} ${t.delivery}`) }, `admin: ${what}`);
+    return { events, notified, queued, told };
   };
 
   const defaultReload = async (): Promise<ReloadOutcome> => {
@@ -176,11 +196,17 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     try {
       return await reloadConfigFile(model, watcher, opts.configPath);
     } catch (e) {
-      if (e instanceof ConfigError) {
-        // The operator may not read the HTTP answer (a script, a cron job): the log says why too.
-        log?.warn({ admin: 'reload', file: opts.configPath, problems: e.message }, 'reload refused; the running configuration stays');
-        throw new HttpError(400, `configuration not reloaded (the running one stays):\n${e.message}`);
-      }
+      // The operator may not read the HTTP answer (a script, a cron job): the log says why too.
+      if (e instanceof ConfigError || e instanceof ReloadRefused) log?.warn({ admin: 'reload', file: opts.configPath, problems: e.message }, 'reload refused; the running configuration stays');
+      throw e;
+    }
+  };
+  const reload = async (): Promise<ReloadOutcome> => {
+    try {
+      return await (opts.reload ?? defaultReload)();
+    } catch (e) {
+      if (e instanceof ConfigError) throw new HttpError(400, `configuration not reloaded (the running one stays):\n${e.message}`);
+      if (e instanceof ReloadRefused) throw new HttpError(400, e.message);
       throw e;
     }
   };
@@ -194,6 +220,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     findings: model.findings(),
     counts: opts.witness ? opts.witness.counts() : null,
     watcher: watcher ? { mode: watcher.mode, nodes: watcher.status() } : null,
+    lastReload: opts.reloadStatus?.() ?? null,
     recentEvents: model.recentEvents(),
   });
   const stream = new StatusStream({
@@ -279,14 +306,17 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (p.length === 3 && p[1] === 'clients' && p[2] === 'move') {
       want(post, 'POST');
       const { client, to } = parse(clientMoveSchema, body);
+      if (opts.witness && opts.witness.list({ clientName: client }).length === 0) throw new HttpError(404, `no registration has client name ${client}: nobody to move`);
       return { route: 'client-move', body: modelOp(`client move ${client} to ${to}`, () => model.clientMove(client, to)) };
     }
     if (p.length === 2 && p[1] === 'unregister') {
       want(post, 'POST');
       const filter = selection(parse(unregisterSchema, body), 'unregister');
       const removed = needWitness().unregister(filter);
-      log?.info({ admin: 'unregister', filter, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
-      return { route: 'unregister', body: { unregistered: removed } };
+      // Their waiting AsyncNotify calls were answered ERROR_NOT_FOUND: those clients were told.
+      const notified = removed.reduce((n, r) => n + (r.pendingAsyncNotify ?? 0), 0);
+      log?.info({ admin: 'unregister', filter, notified, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
+      return { route: 'unregister', body: { unregistered: removed, notified } };
     }
     if (p.length === 2 && p[1] === 'notify') {
       want(post, 'POST');
@@ -305,8 +335,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (p.length === 2 && p[1] === 'reload') {
       want(post, 'POST');
       parse(emptySchema, body);
-      const outcome = await (opts.reload ?? defaultReload)();
-      log?.info({ admin: 'reload', source: outcome.source, events: outcome.events.length }, 'admin: configuration reloaded');
+      const outcome = await reload();
       return { route: 'reload', body: outcome };
     }
     throw new HttpError(404, `no such route /${p.join('/')}`);

@@ -30,6 +30,8 @@ export interface NtlmsspOptions {
   /** Accept NTLMv1 / NTLM2 session responses. Default false (LM is never accepted). */
   readonly allowNtlmV1?: boolean;
   readonly logger?: AuthLogger;
+  /** Told of every refused authentication with its reason (metrics; the daemon binds it). */
+  readonly onRefused?: (reason: string) => void;
   /** Test hooks: the 8-byte server challenge source and the clock. */
   readonly randomBytes?: (n: number) => Buffer;
   readonly now?: () => Date;
@@ -133,7 +135,7 @@ export class NtlmsspServer {
       (msg.lmResponse.length === 0 || (msg.lmResponse.length === 1 && msg.lmResponse[0] === 0));
     if (anonymous) {
       if (!this.opts.allowAnonymous) {
-        this.log.warn({ ...who, reason: 'anonymous not allowed' }, 'NTLMSSP authentication refused');
+        this.refused(who, 'anonymous not allowed');
         throw this.fail('anonymous authentication is not allowed');
       }
       // Anonymous: SessionBaseKey = Z(16) (MS-NLMP 3.2.5.1.2); keys exist but prove nothing.
@@ -143,14 +145,14 @@ export class NtlmsspServer {
     }
 
     if (msg.user === '') {
-      this.log.warn({ ...who, reason: 'empty user name' }, 'NTLMSSP authentication refused');
+      this.refused(who, 'empty user name');
       throw this.fail('empty user name');
     }
     const account = this.opts.accounts.lookup(msg.user, msg.domain);
     if (!account) {
       // Same work as for a known user, so response time does not tell which names exist.
       if (msg.ntResponse.length > 24) this.verifyV2(msg, UNKNOWN_USER_HASH);
-      this.log.warn({ ...who, reason: 'unknown user' }, 'NTLMSSP authentication refused');
+      this.refused(who, 'unknown user');
       throw this.fail('logon failure');
     }
 
@@ -160,18 +162,18 @@ export class NtlmsspServer {
       sessionBaseKey = this.verifyV2(msg, account.ntHash);
     } else if (msg.ntResponse.length === 24) {
       if (!this.opts.allowNtlmV1) {
-        this.log.warn({ ...who, reason: 'NTLMv1 refused' }, 'NTLMSSP authentication refused');
+        this.refused(who, 'NTLMv1 refused');
         throw this.fail('NTLMv1 is not allowed');
       }
       sessionBaseKey = verifyNtlmV1(account.ntHash, this.serverChallenge!, msg.ntResponse, msg.lmResponse, flags);
       v1 = true;
     } else {
       // LM-only or empty NT response with a user name: LM is never accepted.
-      this.log.warn({ ...who, reason: 'LM or empty NT response' }, 'NTLMSSP authentication refused');
+      this.refused(who, 'LM or empty NT response');
       throw this.fail('LM authentication is not allowed');
     }
     if (!sessionBaseKey) {
-      this.log.warn({ ...who, reason: 'wrong password' }, 'NTLMSSP authentication refused');
+      this.refused(who, 'wrong password');
       throw this.fail('logon failure');
     }
     const identity: Identity = {
@@ -182,6 +184,12 @@ export class NtlmsspServer {
     this.finish(msg, flags, sessionBaseKey, identity);
     this.log.info({ client: who.client, user: account.user, domain: identity.domain, workstation: msg.workstation,
       ntlm: v1 ? 'v1' : 'v2', mic: this.authenticateHadMic }, 'NTLMSSP authenticated');
+  }
+
+  /** Log a refused AUTHENTICATE and tell the refusal hook why. */
+  private refused(who: object, reason: string): void {
+    this.log.warn({ ...who, reason }, 'NTLMSSP authentication refused');
+    this.opts.onRefused?.(reason);
   }
 
   /** Returns SessionBaseKey when the NTProofStr matches under one of the domain spellings. */
@@ -214,8 +222,7 @@ export class NtlmsspServer {
     let exported = keyExchangeKey;
     if (flags & F.KEY_EXCH) {
       if (msg.encryptedRandomSessionKey.length !== 16) {
-        this.log.warn({ client: clientOf(this.conn), user: msg.user, domain: msg.domain, reason: 'no session key for key exchange' },
-          'NTLMSSP authentication refused');
+        this.refused({ client: clientOf(this.conn), user: msg.user, domain: msg.domain }, 'no session key for key exchange');
         throw this.fail('key exchange negotiated but no 16-byte EncryptedRandomSessionKey');
       }
       exported = rc4(keyExchangeKey, msg.encryptedRandomSessionKey);
@@ -227,8 +234,7 @@ export class NtlmsspServer {
       zeroed.fill(0, msg.micOffset, msg.micOffset + 16);
       const expect = hmacMd5(exported, this.negotiateRaw!, this.challengeRaw!, zeroed);
       if (!constantTimeEqual(expect, mic)) {
-        this.log.warn({ client: clientOf(this.conn), user: msg.user, domain: msg.domain, reason: 'bad MIC' },
-          'NTLMSSP authentication refused');
+        this.refused({ client: clientOf(this.conn), user: msg.user, domain: msg.domain }, 'bad MIC');
         throw this.fail('AUTHENTICATE MIC does not verify');
       }
     }

@@ -30,7 +30,7 @@ export class SpnegoSecurityContext implements SecurityContext {
 
   private readonly log: AuthLogger;
 
-  constructor(opts: NtlmsspOptions, private readonly conn: ConnectionInfo) {
+  constructor(private readonly opts: NtlmsspOptions, private readonly conn: ConnectionInfo) {
     this.ntlm = new NtlmsspServer(opts, conn);
     this.log = opts.logger ?? nullLogger;
   }
@@ -144,6 +144,7 @@ export class SpnegoSecurityContext implements SecurityContext {
     if (mic.length !== NTLMSSP_SIGNATURE_LENGTH || !this.ntlm.verifyPdu(this.mechTypesDer!, mic, false)) {
       this.log.warn({ client: clientOf(this.conn), user: this.ntlm.identity?.user, reason: 'bad mechListMIC' },
         'SPNEGO authentication refused');
+      this.opts.onRefused?.('bad mechListMIC');
       throw new AuthRejected('SPNEGO: mechListMIC does not verify', 9);
     }
   }

@@ -3,16 +3,18 @@
  * the clusapi resource view) → DCE/RPC runtime with the endpoint mapper → admin API. This is
  * the only place that knows every room; the rooms only know their seams.
  */
-import pino, { type Logger } from 'pino';
-import { startAdminServer, StatusFeed, WitnessdMetrics, witnessMetricsSink, type AdminServer } from '../admin';
+import type { Logger } from 'pino';
+import { healthMetricsSink, startAdminServer, StatusFeed, WitnessdMetrics, witnessMetricsSink, type AdminServer, type ReloadRecord } from '../admin';
 import { accountSourceFromConfig, createNtlmsspProvider, createSpnegoProvider } from '../auth';
 import { createClusapiService } from '../clusapi';
 import {
-  ClusterModel, HealthWatcher, reloadConfigFile, type AuthLevelName, type ReloadOutcome, type WitnessdConfig,
+  ClusterModel, ConfigError, HealthWatcher, reloadConfigFile, ReloadRefused, type AuthLevelName, type LiveSettings, type ReloadOutcome,
+  type WitnessdConfig,
 } from '../cluster';
 import type { RpcInterface } from '../ndr/dispatch';
 import { AuthLevel, FaultStatus, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
+import { createLogger } from './logging';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
 
 export interface WitnessdOptions {
@@ -44,7 +46,10 @@ export interface Witnessd {
   readonly witnessEndpoint: RpcEndpoint;
   /** Undefined when the endpoint mapper is off (epmPort 0 in the config). */
   readonly epmEndpoint: RpcEndpoint | undefined;
+  /** Re-read configPath (SIGHUP and witnessctl reload alike); throws ConfigError / ReloadRefused. */
   reload(): Promise<ReloadOutcome>;
+  /** The last reload's outcome (also in the admin API's status). */
+  readonly lastReload: ReloadRecord | undefined;
   /** Graceful: pending calls are answered or faulted before the sockets close. */
   close(): Promise<void>;
 }
@@ -85,8 +90,15 @@ function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics):
 }
 
 export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions = {}): Promise<Witnessd> {
-  const logger = o.logger ?? pino({ level: config.logging.level });
-  const model = new ClusterModel(config, { logger: logger.child({ room: 'cluster' }) });
+  const logger = o.logger ?? createLogger(config.logging.level, 'json');
+  // pino children keep the level they were made with: a reload sets each one.
+  const loggers: Logger[] = [logger];
+  const child = (room: string): Logger => {
+    const l = logger.child({ room });
+    loggers.push(l);
+    return l;
+  };
+  const model = new ClusterModel(config, { logger: child('cluster') });
   for (const f of model.findings()) logger[f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
 
   const metrics = new WitnessdMetrics();
@@ -94,10 +106,10 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   // it, so that an event's entry comes before the notifications it causes.
   const feed = new StatusFeed();
   const offFeed = model.subscribe((e) => feed.clusterEvent(e));
-  const watcher = new HealthWatcher({ model, config: config.watcher, logger: logger.child({ room: 'health' }), metrics });
+  const watcher = new HealthWatcher({ model, config: config.watcher, logger: child('health'), metrics: healthMetricsSink(metrics) });
   const witness = createWitnessService({
     model,
-    logger: logger.child({ room: 'witness' }),
+    logger: child('witness'),
     metrics: {
       ...witnessMetricsSink(metrics),
       operationResult: (operation, result) => metrics.witnessResults.inc({ operation, result: `0x${result.toString(16)}` }),
@@ -115,8 +127,8 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
 
   // Anonymous access means calls without any auth are accepted, so the runtime's minimum
   // must then be None; authenticated clients still negotiate integrity or privacy.
-  const minAuthLevel = config.auth.allowAnonymous ? AuthLevel.None : AUTH_LEVEL[config.auth.minimumLevel];
-  const authLog = logger.child({ room: 'auth' });
+  const minAuthLevelOf = (c: WitnessdConfig): AuthLevel => (c.auth.allowAnonymous ? AuthLevel.None : AUTH_LEVEL[c.auth.minimumLevel]);
+  const authLog = child('auth');
   const firstSvm = config.svms[0];
   const authOptions = {
     accounts: accountSourceFromConfig(config.auth, authLog),
@@ -126,10 +138,11 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     dnsDomainName: firstSvm.dnsName.split('.').slice(1).join('.') || firstSvm.dnsName,
     allowAnonymous: config.auth.allowAnonymous,
     logger: authLog,
+    onRefused: (reason: string) => metrics.authFailures.inc({ reason }),
   };
   const rpc = new RpcServer({
-    logger: logger.child({ room: 'rpc' }),
-    minAuthLevel,
+    logger: child('rpc'),
+    minAuthLevel: minAuthLevelOf(config),
     limits: {
       maxPendingCallsPerConnection: config.limits.maxPendingCallsPerConnection,
       ...definedOnly({
@@ -145,14 +158,11 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   });
 
   const interfaces: RpcInterface<CallContext>[] = [instrument(witness.rpcInterface, metrics)];
-  if (o.clusapi ?? config.clusapi.enabled) {
-    const clusapi = createClusapiService({
-      model,
-      logger: logger.child({ room: 'clusapi' }),
-      allowAnonymous: config.auth.allowAnonymous && config.clusapi.allowAnonymous,
-    });
-    interfaces.push(instrument(clusapi.rpcInterface, metrics));
-  }
+  const clusapiAnonymous = (c: WitnessdConfig): boolean => c.auth.allowAnonymous && c.clusapi.allowAnonymous;
+  const clusapi = o.clusapi ?? config.clusapi.enabled
+    ? createClusapiService({ model, logger: child('clusapi'), allowAnonymous: clusapiAnonymous(config) })
+    : undefined;
+  if (clusapi) interfaces.push(instrument(clusapi.rpcInterface, metrics));
 
   const addresses = listenAddresses(config);
   let admin: AdminServer | undefined;
@@ -163,21 +173,59 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     const epmPort = o.epmPort ?? config.listener.epmPort;
     const epmEndpoint = epmPort === 0 && o.epmPort === undefined
       ? undefined
-      : await rpc.listen({ address: addresses, port: epmPort, interfaces: [createEndpointMapper(rpc)], name: 'epmapper' });
+      // Lookups answer anonymous callers (as the Windows and Samba endpoint mappers do): a
+      // client resolves the witness port with an unauthenticated ept_map before it binds with
+      // credentials. The minimum level guards Witness and clusapi, not the port directory.
+      : await rpc.listen({
+        address: addresses, port: epmPort, name: 'epmapper',
+        interfaces: [{ iface: createEndpointMapper(rpc), minAuthLevel: AuthLevel.None }],
+      });
     admin = await startAdminServer({
       model, witness: witness.admin, metrics, config, watcher, feed,
-      logger: logger.child({ room: 'admin' }),
+      logger: child('admin'),
       configPath: o.configPath,
       address: o.adminAddress,
+      reload: () => handle.reload(),
+      reloadStatus: () => handle.lastReload,
     });
     watcher.start();
     const adminServer = admin;
     let closing: Promise<void> | undefined;
-    return {
+    // What a reload applies beside the model and the watcher; everything else waits for a restart.
+    const live: LiveSettings = {
+      startedWith: config,
+      reloadable: ['auth.minimumLevel', 'auth.allowAnonymous', 'auth.accounts', 'auth.accountsFile', 'logging.level', 'clusapi.allowAnonymous'],
+      apply(next) {
+        authOptions.accounts = accountSourceFromConfig(next.auth, authLog);
+        authOptions.allowAnonymous = next.auth.allowAnonymous;
+        if (clusapi) clusapi.resources.allowAnonymous = clusapiAnonymous(next);
+        rpc.setMinAuthLevel(minAuthLevelOf(next));
+        for (const l of loggers) l.level = next.logging.level;
+      },
+    };
+    let lastReload: ReloadRecord | undefined;
+    const handle: Witnessd = {
       config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses, witnessEndpoint, epmEndpoint,
+      get lastReload() {
+        return lastReload;
+      },
       async reload() {
-        if (!o.configPath) throw new Error('the embedded demo configuration cannot be reloaded; start witnessd with --config FILE');
-        return reloadConfigFile(model, watcher, o.configPath);
+        if (!o.configPath) throw new ConfigError([{ file: '(embedded demo)', line: 1, column: 1, field: '', message: 'the embedded demo configuration cannot be reloaded; start witnessd with --config FILE' }]);
+        const at = new Date().toISOString();
+        try {
+          const r = await reloadConfigFile(model, watcher, o.configPath, live);
+          metrics.reloads.inc({ result: 'ok' });
+          lastReload = { at, ok: true, source: r.source, applied: r.applied, restartNeeded: r.restartNeeded };
+          logger.info({ source: r.source, events: r.events.length, applied: r.applied, findings: r.findings.length }, 'configuration reloaded');
+          if (r.restartNeeded.length > 0) logger.warn({ restartNeeded: r.restartNeeded }, `reloaded, but these settings keep their running value until a restart: ${r.restartNeeded.join(', ')}`);
+          return r;
+        } catch (err) {
+          metrics.reloads.inc({ result: 'failed' });
+          const message = err instanceof ConfigError || err instanceof ReloadRefused ? err.message : String((err as Error)?.message ?? err);
+          lastReload = { at, ok: false, source: o.configPath, error: message };
+          logger.error({ source: o.configPath, problems: message }, 'reload refused; the running configuration stays');
+          throw err;
+        }
       },
       close() {
         closing ??= (async () => {
@@ -192,6 +240,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
         return closing;
       },
     };
+    return handle;
   } catch (err) {
     await watcher.stop();
     witness.close();

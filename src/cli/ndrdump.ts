@@ -8,11 +8,15 @@
  * <interface> is a generated module (witness, epm, ...); <operation> a name or an opnum.
  * FILE holds the raw stub bytes (or its hex text); without FILE, standard input is read.
  * --big-endian: the stub uses big-endian data representation.
+ * --wire: also show the wire's own counts and lengths with their offsets (WitnessrAsyncNotify
+ * out), even when the typed decode refuses them.
+ * Bytes left after the last field are an error (count and offset), as a stub must be read whole.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromJson, NdrError, toJson } from '../ndr';
 import type { NdrModule, NdrOperation } from '../ndr';
+import { asyncNotifyOutWire, consumedLength, formatWire } from './ndrdump-wire';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -20,7 +24,7 @@ export interface Io {
   readStdin: () => Buffer;
 }
 
-const USAGE = `usage: witness-ndrdump <interface> <operation> <in|out> [--big-endian] [--hex HEX | FILE]
+const USAGE = `usage: witness-ndrdump <interface> <operation> <in|out> [--big-endian] [--wire] [--hex HEX | FILE]
        witness-ndrdump <interface> <operation> <in|out> [--big-endian] --encode [FILE]
        witness-ndrdump --list`;
 
@@ -72,6 +76,7 @@ export function main(argv: string[], io: Io): number {
   let hexArg: string | undefined;
   let encode = false;
   let littleEndian = true;
+  let wire = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') { io.stdout(`${USAGE}\n`); return 0; }
@@ -91,6 +96,7 @@ export function main(argv: string[], io: Io): number {
     }
     if (a === '--encode') { encode = true; continue; }
     if (a === '--big-endian') { littleEndian = false; continue; }
+    if (a === '--wire') { wire = true; continue; }
     if (a.startsWith('--')) { io.stderr(`ndrdump: unknown option ${a}\n${USAGE}\n`); return 1; }
     args.push(a);
   }
@@ -103,6 +109,8 @@ export function main(argv: string[], io: Io): number {
   const [name, op] = found;
   if (dir !== 'in' && dir !== 'out') { io.stderr(`ndrdump: expected in or out, found ${JSON.stringify(dir)}\n`); return 1; }
   if (hexArg !== undefined && (file !== undefined || encode)) { io.stderr(`ndrdump: --hex excludes FILE and --encode\n`); return 1; }
+  const wireView = ifName === 'witness' && name === 'WitnessrAsyncNotify' && dir === 'out' ? asyncNotifyOutWire : undefined;
+  if (wire && (encode || !wireView)) { io.stderr('ndrdump: --wire shows WitnessrAsyncNotify out (witness WitnessrAsyncNotify out --wire), when decoding\n'); return 1; }
   let input: Buffer;
   try {
     input = hexArg !== undefined ? Buffer.alloc(0) : file !== undefined ? fs.readFileSync(file) : io.readStdin();
@@ -131,7 +139,14 @@ export function main(argv: string[], io: Io): number {
       if (!/^([0-9a-fA-F]{2})*$/.test(h)) { io.stderr('ndrdump: --hex needs an even number of hex digits\n'); return 1; }
       stub = Buffer.from(h, 'hex');
     } else stub = asStub(input);
-    const v = dir === 'in' ? op.decodeIn(stub, littleEndian) : op.decodeOut(stub, littleEndian);
+    if (wire) io.stdout(`wire (${stub.length} bytes):\n${formatWire(wireView!(stub, littleEndian))}\ntyped:\n`);
+    const decode = (b: Buffer): unknown => (dir === 'in' ? op.decodeIn(b, littleEndian) : op.decodeOut(b, littleEndian));
+    const v = decode(stub);
+    const used = consumedLength(stub, decode);
+    if (used < stub.length) {
+      io.stderr(`ndrdump: ${ifName} ${name} ${dir}: ${stub.length - used} unread byte(s) at offset ${used} (the stub is ${stub.length} bytes; is it the right operation and direction?)\n`);
+      return 1;
+    }
     io.stdout(`${JSON.stringify(toJson(v, shape, m.jsonTypes), null, 2)}\n`);
     return 0;
   } catch (e) {

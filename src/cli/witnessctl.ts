@@ -8,7 +8,8 @@
 import yargs, { type Argv } from 'yargs';
 import { AdminClient, AdminError, DEFAULT_ADMIN_URL } from '../admin/client';
 import type { ClusterEvent } from '../cluster/types';
-import { describeEvent, formatRegistrations, formatStatus, type StatusBody } from '../admin/format';
+import { describeEvent, formatRegistrations, formatStatus, table, type StatusBody } from '../admin/format';
+import type { ToldRegistration } from '../admin/port';
 
 export interface CtlIO {
   out(text: string): void;
@@ -50,15 +51,28 @@ function filterFrom(a: Record<string, unknown>): Record<string, string> {
   return f;
 }
 
-function eventsResult(title: string, body: { events: ClusterEvent[] }): { json: unknown; text: string } {
+interface ModelAnswer {
+  events: ClusterEvent[];
+  notified: number;
+  queued: number;
+  told: ToldRegistration[];
+}
+
+function eventsResult(title: string, body: ModelAnswer): { json: unknown; text: string } {
   const lines = body.events.length ? body.events.map((e) => `  ${describeEvent(e)}`) : ['  (no events)'];
-  return { json: body, text: [`${title}:`, ...lines].join('\n') };
+  const told = body.told.length === 0
+    ? ['told no registration']
+    : [
+      `told ${body.told.length} registration(s): ${body.notified} notified now, ${body.queued} queued for their next AsyncNotify`,
+      ...table([['  CLIENT', 'NETNAME', 'IP', 'MESSAGE', 'DELIVERY', 'ID'], ...body.told.map((t) => [`  ${t.clientName}`, t.netName, t.ipAddress, `${t.type} ${t.detail}`, t.delivery, t.id])]),
+    ];
+  return { json: body, text: [`${title}:`, ...lines, ...told].join('\n') };
 }
 
 const modelCommand =
   (title: string, path: string, body: () => unknown = () => ({})): Action =>
   async (c) =>
-    eventsResult(title, await c.post<{ events: ClusterEvent[] }>(path, body()));
+    eventsResult(title, await c.post<ModelAnswer>(path, body()));
 
 function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Action) => void): Argv {
   const enc = encodeURIComponent;
@@ -75,7 +89,7 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
         return { json: s, text: formatStatus(s) };
       }),
     )
-    .command('registrations <action>', 'witness registrations', (y) =>
+    .command('registrations <action>', 'witness registrations: WAITING = AsyncNotify calls held open, QUEUED = notifications for the next call; a V2 registration with nothing waiting is removed after timeouts.unusedRegistrationSeconds (30 s), and one registered without a keep-alive timeout gets WERR_TIMEOUT at once', (y) =>
       y
         .positional('action', { choices: ['list'] as const, describe: 'list' })
         .options(FILTER_OPTIONS)
@@ -139,8 +153,9 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
       if (!a.all && Object.keys(f).length === 0) throw new UsageError('unregister needs a filter (--net-name, --share, --ip, --client, --id) or --all');
       if (a.all && Object.keys(f).length > 0) throw new UsageError('unregister: give filters or --all, not both');
       setAction(async (c) => {
-        const r = await c.post<{ unregistered: Record<string, unknown>[] }>('/v1/unregister', a.all ? { all: true } : f);
-        return { json: r, text: `unregistered ${r.unregistered.length} registration(s)${r.unregistered.length ? '\n' + formatRegistrations(r.unregistered) : ''}` };
+        const r = await c.post<{ unregistered: Record<string, unknown>[]; notified: number }>('/v1/unregister', a.all ? { all: true } : f);
+        const told = `; ${r.notified} waiting AsyncNotify call(s) answered ERROR_NOT_FOUND, the others learn it on their next call`;
+        return { json: r, text: `unregistered ${r.unregistered.length} registration(s)${r.unregistered.length ? `${told}\n${formatRegistrations(r.unregistered)}` : ''}` };
       });
     })
     .command('notify', 'force the next AsyncNotify response of selected registrations (for testing clients)', (y) =>
@@ -177,8 +192,12 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
     })
     .command('reload', 're-read the configuration file (a bad file keeps the running configuration)', {}, () =>
       setAction(async (c) => {
-        const r = await c.post<{ source: string; events: ClusterEvent[]; findings: { severity: string; message: string }[] }>('/v1/reload');
-        const lines = [`reloaded ${r.source}`, ...r.events.map((e) => `  ${describeEvent(e)}`), ...r.findings.map((f) => `  ${f.severity}: ${f.message}`)];
+        const r = await c.post<{ source: string; events: ClusterEvent[]; findings: { severity: string; message: string }[]; applied: string[]; restartNeeded: string[] }>('/v1/reload');
+        const lines = [
+          `reloaded ${r.source}; applied: ${r.applied.length ? r.applied.join(', ') : 'nothing changed'}`,
+          ...(r.restartNeeded.length ? [`WARNING: these settings keep their running value until witnessd restarts: ${r.restartNeeded.join(', ')}`] : []),
+          ...r.events.map((e) => `  ${describeEvent(e)}`), ...r.findings.map((f) => `  ${f.severity}: ${f.message}`),
+        ];
         return { json: r, text: lines.join('\n') };
       }),
     )
@@ -227,30 +246,26 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
   } catch (e) {
     usageError = (e as Error).message;
   }
-  if (usageError !== undefined) {
-    io.err(`witnessctl: ${usageError.split('\n')[0]} (witnessctl --help)`);
-    return 2;
-  }
+  // Under --json every error is one JSON object too (on stderr; stdout stays for answers).
+  const json = g?.json ?? args.includes('--json');
+  const fail = (code: number, message: string, status?: number): number => {
+    io.err(json ? JSON.stringify({ error: message, exitCode: code, ...(status ? { status } : {}) }) : `witnessctl: ${message}`);
+    return code;
+  };
+  if (usageError !== undefined) return fail(2, `${usageError.split('\n')[0]}${json ? '' : ' (witnessctl --help)'}`);
   if (helpText !== undefined) {
     io.out(helpText);
     return 0;
   }
-  if (!action || !g) {
-    io.err('witnessctl: give a command (witnessctl --help lists them)');
-    return 2;
-  }
+  if (!action || !g) return fail(2, 'give a command (witnessctl --help lists them)');
   try {
     const client = new AdminClient({ url: g.admin, token: g.token, timeoutMs: g.timeout });
     const r = await action(client, g);
     io.out(g.json ? JSON.stringify(r.json, null, 2) : r.text);
     return 0;
   } catch (e) {
-    if (e instanceof AdminError) {
-      io.err(`witnessctl: ${e.message}`);
-      return e.status === 0 ? 3 : 1;
-    }
-    io.err(`witnessctl: ${(e as Error).message}`);
-    return 1;
+    if (e instanceof AdminError) return fail(e.status === 0 ? 3 : 1, e.message, e.status || undefined);
+    return fail(1, (e as Error).message);
   }
 }
 

@@ -4,34 +4,51 @@
  *   witnessd [--config FILE] [--check-config] [--print-demo-config] [--log-level LEVEL]
  */
 import yargs from 'yargs';
-import pino from 'pino';
 import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, type WitnessdConfig } from '../cluster';
 import { startWitnessd, type Witnessd } from './daemon';
+import { createLogger, LOG_FORMATS, type LogFormat } from './logging';
 
-function banner(d: Witnessd, demo: boolean): string {
+/**
+ * The demo's try-it flow, exactly as a person can type it: one rpcclient command that lists
+ * the interfaces, an interactive rpcclient (Register, then AsyncNotify with the handle it
+ * printed) at the SFO partner's LIF, and the witnessctl line that fires the failure.
+ */
+export function demoBanner(d: Witnessd): string {
   const svm = d.config.svms[0];
-  const first = d.addresses[0] ?? '127.0.0.1';
+  const [failing, partner] = d.config.nodes;
+  const lifOn = (node: string) => svm.lifs.find((l) => l.currentNode === node)?.ipv4 ?? d.addresses[0];
+  const clientIp = lifOn(failing.name); // the LIF the client uses for SMB, on the node that fails
+  const witnessIp = lifOn(partner?.name ?? failing.name); // GetInterfaceList's witness interface: the partner's LIF
   const epm = d.epmEndpoint ? `port ${d.epmEndpoint.port}` : 'off (listener.epmPort is 0)';
-  const lines = [
+  return [
     '',
-    `witnessd is serving the Witness interface (MS-SWN) on ${d.addresses.join(', ')} port ${d.witnessEndpoint.port}`,
+    `witnessd is serving the Witness interface (MS-SWN) on ${d.addresses.join(', ')} port ${d.witnessEndpoint.port} (embedded demo cluster)`,
     `  endpoint mapper: ${epm}; admin API: ${d.admin.url}`,
     `  cluster: ${d.config.nodes.map((n) => `${n.name}${n.partner ? ` (SFO partner ${n.partner})` : ''}`).join(', ')}; ` +
       `SVM ${svm.name} = CIFS server ${svm.netbiosName} / ${svm.dnsName}`,
     '',
-    'Try it with a real client (Samba\'s rpcclient always asks the endpoint mapper on port 135 first):',
-    `  rpcclient -s /dev/null -U% ncacn_ip_tcp:${first} -c GetInterfaceList`,
-    `  rpcclient -s /dev/null -U% ncacn_ip_tcp:${first} -c 'Register --net ${svm.netbiosName} --ip ${first} --client myhost'`,
-    '  then in an interactive rpcclient: AsyncNotify 0:<the guid Register printed>',
-    ...(demo ? [`  with credentials: -U 'DEMO\\demo%demo-password' 'ncacn_ip_tcp:${first}[sign]'`] : []),
+    'Try it with Samba\'s rpcclient (it finds the witness port through the endpoint mapper):',
+    `  rpcclient -s /dev/null -U% ncacn_ip_tcp:${clientIp} -c GetInterfaceList`,
+    `  rpcclient -s /dev/null -U% ncacn_ip_tcp:${witnessIp}`,
+    `  rpcclient $> Register -n ${svm.netbiosName} -i ${clientIp} -c myhost`,
+    '  0:<the handle it prints>',
+    '  rpcclient $> AsyncNotify 0:<the handle it printed>     (waits for a notification)',
+    "  (with credentials instead of -U%: -U 'DEMO\\demo%demo-password' 'ncacn_ip_tcp:" + witnessIp + "[sign]')",
     '',
-    'Fire a failure and watch the waiting client get told:',
-    `  npm run witnessctl -- node fail ${d.config.nodes[0].name}      (and: node recover, takeover, giveback, lif migrate, share move)`,
+    'Then, in another terminal, fail the node and watch the waiting AsyncNotify print it:',
+    `  npm run witnessctl -- node fail ${failing.name}`,
+    `  npm run witnessctl -- node recover ${failing.name}`,
     '  npm run witnessctl -- status',
-    '  npm run witnessctl -- registrations list',
     '',
-  ];
-  return lines.join('\n');
+  ].join('\n');
+}
+
+/** Under --config: one line for the service log. */
+export function startupSummary(d: Witnessd): string {
+  const epm = d.epmEndpoint ? `, endpoint mapper port ${d.epmEndpoint.port}` : '';
+  return `witnessd is serving ${d.config.source}: Witness on ${d.addresses.join(', ')} port ${d.witnessEndpoint.port}${epm}, ` +
+    `admin API ${d.admin.url}, ${d.config.nodes.length} node(s), watcher ${d.config.watcher.mode}, ` +
+    `anonymous ${d.config.auth.allowAnonymous ? 'ON' : 'off'}, minimum auth level ${d.config.auth.minimumLevel}\n`;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -46,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('config', { alias: 'c', type: 'string', describe: 'YAML configuration file (default: the embedded demo)' })
     .option('check-config', { type: 'boolean', default: false, describe: 'validate the configuration, print deployment findings and exit' })
     .option('print-demo-config', { type: 'boolean', default: false, describe: 'print the embedded demo configuration (a starting point for your own) and exit' })
+    .option('log-format', { type: 'string', choices: LOG_FORMATS, default: 'auto', describe: 'log lines: JSON, or human (pretty); auto = pretty on a terminal' })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'override logging.level' })
     .strict()
     .help()
@@ -69,14 +87,13 @@ export async function main(argv: string[]): Promise<void> {
   if (args['log-level']) config = { ...config, logging: { ...config.logging, level: args['log-level'] as WitnessdConfig['logging']['level'] } };
 
   if (args['check-config']) {
-    const { ClusterModel } = await import('../cluster');
-    const findings = new ClusterModel(config, { logger: pino({ level: 'silent' }) }).findings();
-    for (const f of findings) process.stdout.write(`${f.severity}: ${f.message}\n`);
-    process.stdout.write(`configuration ${args.config ?? '(embedded demo)'} is valid; ${findings.length} deployment finding(s)\n`);
-    process.exit(findings.some((f) => f.severity === 'error') ? 1 : 0);
+    const { checkConfig, formatCheck } = await import('./check-config');
+    const r = formatCheck(args.config ?? '(embedded demo)', await checkConfig(config));
+    process.stdout.write(r.text);
+    process.exit(r.code);
   }
 
-  const logger = pino({ level: config.logging.level });
+  const logger = createLogger(config.logging.level, args['log-format'] as LogFormat);
   let daemon: Witnessd;
   try {
     daemon = await startWitnessd(config, { configPath: args.config, logger });
@@ -90,7 +107,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   if (config.auth.allowAnonymous) logger.warn('auth.allowAnonymous is on: calls without authentication are accepted');
-  process.stderr.write(banner(daemon, !args.config));
+  process.stderr.write(args.config ? startupSummary(daemon) : demoBanner(daemon));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -106,11 +123,9 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The same reload as witnessctl reload: it logs its outcome and records it for status and /metrics.
   process.on('SIGHUP', () => {
-    daemon.reload().then(
-      (r) => logger.info({ source: r.source, events: r.events.length, findings: r.findings.length }, 'configuration reloaded'),
-      (err) => logger.error({ err: err instanceof ConfigError ? err.message : err }, 'reload refused; the running configuration stays'),
-    );
+    daemon.reload().catch(() => undefined);
   });
 }
 

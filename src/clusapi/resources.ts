@@ -82,7 +82,8 @@ export class ClusterResources {
   private readonly perGroup = new Map<number, Set<string>>();
   /** LIFs each resource's OfflineResource took down, so OnlineResource brings back just those. */
   private readonly takenDown = new Map<string, Set<string>>();
-  private readonly allowAnonymous: boolean;
+  /** Settable: a config reload changes it for the next call. */
+  allowAnonymous: boolean;
   private readonly minimumAuthLevel: AuthLevel;
   private readonly maxHandlesPerGroup: number;
 

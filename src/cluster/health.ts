@@ -15,7 +15,6 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { WitnessdMetrics } from '../admin/metrics';
 import { parseHostPort } from './address';
 import type { WatcherConfig } from './config';
 import type { ClusterModel } from './model';
@@ -47,6 +46,12 @@ export interface HealthStateChange {
   readonly detail: string;
 }
 
+/** What the watcher tells the outside (metrics); the daemon binds it, so this room imports no exporter. */
+export interface HealthMetrics {
+  probeResult(node: string, ok: boolean): void;
+  nodeStateChanged(node: string, to: 'up' | 'down', by: 'probe' | 'operator'): void;
+}
+
 /** The part of the model the watcher drives. */
 export type WatchedModel = Pick<ClusterModel, 'nodes' | 'node' | 'failNode' | 'recoverNode'>;
 
@@ -54,7 +59,7 @@ export interface HealthWatcherOptions {
   readonly model: WatchedModel;
   readonly config: WatcherConfig;
   readonly logger?: Logger;
-  readonly metrics?: WitnessdMetrics;
+  readonly metrics?: HealthMetrics;
   /** Replaces the probe chosen by config.mode (tests). */
   readonly probe?: Probe;
 }
@@ -91,7 +96,7 @@ export class HealthWatcher extends EventEmitter {
   private config: WatcherConfig;
   private readonly model: WatchedModel;
   private readonly logger: Logger | undefined;
-  private readonly metrics: WitnessdMetrics | undefined;
+  private readonly metrics: HealthMetrics | undefined;
   private readonly probeOverride: Probe | undefined;
   private readonly watches = new Map<string, NodeWatch>();
   private timer: NodeJS.Timeout | undefined;
@@ -252,7 +257,7 @@ export class HealthWatcher extends EventEmitter {
     const changed = w.last === undefined || w.last.ok !== r.ok || w.last.detail !== r.detail;
     w.last = { ok: r.ok, detail: r.detail, at };
     w.probes++;
-    this.metrics?.probeResults.inc({ node: w.node, result: r.ok ? 'ok' : 'fail' });
+    this.metrics?.probeResult(w.node, r.ok);
     const fields = { node: w.node, target: w.targetText, ok: r.ok, detail: r.detail, failures: w.failures, successes: w.successes };
     // A probe result is logged when it differs from the previous one; repeats go to debug.
     if (changed) this.logger?.info(fields, `probe ${w.node}: ${r.detail}`);
@@ -294,10 +299,7 @@ export class HealthWatcher extends EventEmitter {
 
   private change(w: NodeWatch, from: NodeHealth, to: NodeHealth, by: 'probe' | 'operator', detail: string): void {
     w.health = to;
-    if (to !== 'unknown') {
-      this.metrics?.nodeHealthy.set({ node: w.node }, to === 'healthy' ? 1 : 0);
-      this.metrics?.nodeStateChanges.inc({ node: w.node, to: to === 'healthy' ? 'up' : 'down', by });
-    }
+    if (to !== 'unknown') this.metrics?.nodeStateChanged(w.node, to === 'healthy' ? 'up' : 'down', by);
     const level = to === 'down' ? 'warn' : 'info';
     this.logger?.[level]({ node: w.node, from, to, by, detail }, `node ${w.node} ${from} -> ${to} (${by}: ${detail})`);
     const change: HealthStateChange = { node: w.node, from, to, by, detail };

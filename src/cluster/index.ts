@@ -10,5 +10,5 @@ export { smb2NegotiateProbe, buildNegotiateRequest, judgeNegotiateResponse } fro
 export { tcpConnectProbe } from './probes/tcp';
 export type { Probe, ProbeResult, ProbeTarget } from './probes/probe';
 export { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort, formatHostPort } from './address';
-export { reloadConfigFile } from './reload';
-export type { ReloadOutcome } from './reload';
+export { changedSettings, reloadConfigFile, ReloadRefused } from './reload';
+export type { LiveSettings, ReloadOutcome } from './reload';

@@ -1,23 +1,77 @@
 /**
- * Reload: read the configuration file again, apply it to the model (events for what
- * changed) and to the watcher. A file that does not validate throws ConfigError and leaves
- * the running configuration as it was. Used by the admin API's /v1/reload and by the
- * daemon's SIGHUP handler.
+ * Reload: read the configuration file again and apply it, truthfully. The file must load
+ * (ConfigError otherwise) and its deployment findings must hold no error (ReloadRefused);
+ * in both cases nothing changes. Then the model (events for what changed) and the watcher
+ * take the new document, the caller's live settings take theirs (auth, logging level, ...),
+ * and every other changed setting is named in `restartNeeded`: kept as it was until a
+ * restart. Used by the daemon for SIGHUP and the admin API's /v1/reload alike.
  */
-import { loadConfig } from './config';
+import { loadConfig, type WitnessdConfig } from './config';
 import type { HealthWatcher } from './health';
-import type { ClusterModel } from './model';
+import { ClusterModel } from './model';
 import type { ClusterEvent, DeploymentFinding } from './types';
 
 export interface ReloadOutcome {
   readonly source: string;
   readonly events: readonly ClusterEvent[];
   readonly findings: readonly DeploymentFinding[];
+  /** Changed settings now in effect (dotted paths, e.g. "auth.minimumLevel", "svms"). */
+  readonly applied: readonly string[];
+  /** Changed settings that keep their running value until witnessd restarts. */
+  readonly restartNeeded: readonly string[];
 }
 
-export async function reloadConfigFile(model: ClusterModel, watcher: HealthWatcher | undefined, path: string): Promise<ReloadOutcome> {
+/** The new file's deployment findings include errors: nothing was applied. */
+export class ReloadRefused extends Error {
+  constructor(readonly findings: readonly DeploymentFinding[]) {
+    super(`configuration not reloaded (the running one stays): ${findings.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`);
+    this.name = 'ReloadRefused';
+  }
+}
+
+/**
+ * Settings the caller applies itself (outside the model and the watcher): the dotted
+ * prefixes it handles, and a function that applies them from the new document.
+ */
+export interface LiveSettings {
+  readonly reloadable: readonly string[];
+  /** The document the process started with: what the other settings still run with. */
+  readonly startedWith: WitnessdConfig;
+  apply(next: WitnessdConfig): void;
+}
+
+/** Applied by the model and the watcher here. */
+const MODEL_AND_WATCHER = ['nodes', 'svms', 'watcher'];
+
+/** Dotted paths of the leaves that differ (arrays compared whole, as one setting). */
+export function changedSettings(a: unknown, b: unknown, path = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !(path === '' && k === 'source'));
+    return keys.flatMap((k) => changedSettings(a[k], b[k], path ? `${path}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
+}
+
+const covered = (prefixes: readonly string[], setting: string): boolean =>
+  prefixes.some((p) => setting === p || setting.startsWith(`${p}.`));
+
+export async function reloadConfigFile(model: ClusterModel, watcher: HealthWatcher | undefined, path: string, live?: LiveSettings): Promise<ReloadOutcome> {
   const next = loadConfig(path); // throws ConfigError: nothing changed yet
+  const nextFindings = new ClusterModel(next).findings();
+  if (nextFindings.some((f) => f.severity === 'error')) throw new ReloadRefused(nextFindings);
+  const reloadable = [...MODEL_AND_WATCHER, ...(live?.reloadable ?? [])];
+  const applied = changedSettings(model.currentConfig(), next).filter((c) => covered(reloadable, c));
+  // Against the start-up document: a setting changed by an earlier reload still waits for the restart.
+  const restartNeeded = changedSettings(live?.startedWith ?? model.currentConfig(), next).filter((c) => !covered(reloadable, c));
   const events = model.applyConfig(next);
   await watcher?.reconfigure(next.watcher);
-  return { source: next.source, events, findings: model.findings() };
+  live?.apply(next);
+  return {
+    source: next.source,
+    events,
+    findings: model.findings(),
+    applied,
+    restartNeeded,
+  };
 }

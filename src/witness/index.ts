@@ -5,7 +5,7 @@
  *   ... w.close();
  */
 import type { Logger } from 'pino';
-import type { WitnessAdminPort } from '../admin/port';
+import type { WitnessAdminPort } from './admin-port';
 import type { ClusterModelView } from '../cluster/types';
 import { createWitnessInterface } from '../gen/witness';
 import type { RpcInterface } from '../ndr/dispatch';

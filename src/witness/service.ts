@@ -5,14 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
+import type { RegistrationFilter, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
 import { addressKey } from '../cluster/address';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MessageType, WERR, werrName } from './constants';
-import { applyEvent } from './events';
+import { applyEvent, type RaisedNotification } from './events';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { mapped, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
@@ -80,7 +80,7 @@ export interface DeliveredNotification {
 }
 
 /** The admin port's shapes: the service is handed to the admin API as its WitnessAdminPort. */
-export type { RegistrationFilter, WitnessCountsView as WitnessCounts } from '../admin/port';
+export type { RegistrationFilter, WitnessCountsView as WitnessCounts } from './admin-port';
 
 export interface WitnessServiceDeps {
   readonly model: ClusterModelView;
@@ -259,6 +259,7 @@ export class WitnessService {
       (lif) => [...(this.byLif.get(lif) ?? [])],
       () => this.registry.all(),
     );
+    this.telling?.push(...raised);
     const counts: Record<string, number> = {};
     for (const r of raised) {
       const t = MESSAGE_TYPE_NAMES[r.type];
@@ -272,6 +273,30 @@ export class WitnessService {
   }
 
   // ---- operator -----------------------------------------------------------------------
+
+  /** Notifications raised while an operator command runs (told()); undefined otherwise. */
+  private telling: RaisedNotification[] | undefined;
+
+  told<T>(fn: () => T): { result: T; told: ToldRegistration[] } {
+    const outer = this.telling;
+    const mine: RaisedNotification[] = [];
+    this.telling = mine;
+    try {
+      const result = fn();
+      return {
+        result,
+        told: mine.map(({ reg, type, detail }) => ({
+          id: reg.id, clientName: reg.clientName, netName: reg.netName, ipAddress: reg.ipAddress,
+          type: MESSAGE_TYPE_NAMES[type] ?? `type-${type}`, detail,
+          // Still pending after the command: no AsyncNotify was waiting for it.
+          delivery: reg.hasPending() ? 'queued' : 'notified',
+        })),
+      };
+    } finally {
+      outer?.push(...mine);
+      this.telling = outer;
+    }
+  }
 
   list(filter: RegistrationFilter = {}, limit = Infinity): RegistrationInfo[] {
     return this.select(filter, limit).map((r) => r.info());

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AdminClient, AdminError } from '../../src/admin/client';
-import { WitnessdMetrics } from '../../src/admin/metrics';
+import { WitnessdMetrics, healthMetricsSink } from '../../src/admin/metrics';
 import type { ForcedNotification, RegistrationFilter, RegistrationSummary, WitnessAdminPort } from '../../src/admin/port';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
 import { main, type CtlIO } from '../../src/cli/witnessctl';
@@ -16,6 +16,9 @@ jest.setTimeout(20_000);
 
 /** A stand-in for the Witness service: two registrations, records what the admin API asks. */
 class FakeWitness implements WitnessAdminPort {
+  told<T>(fn: () => T) {
+    return { result: fn(), told: [] };
+  }
   regs: RegistrationSummary[] = [
     { id: 'a1', version: 0x00010001, netName: 'SOFS', shareName: undefined, ipAddress: '127.0.0.12', clientName: 'hv01', lif: 'lif2', pendingAsyncNotify: 1 },
     { id: 'b2', version: 0x00020000, netName: 'sofs.demo.local', shareName: 'vmstore', ipAddress: '127.0.0.11', clientName: 'hv02', lif: 'lif1', pendingAsyncNotify: 0 },
@@ -73,7 +76,7 @@ describe('admin API and witnessctl against a running admin server', () => {
     model.subscribe((e) => events.push(e));
     witness = new FakeWitness();
     metrics = new WitnessdMetrics();
-    const watcher = new HealthWatcher({ model, config: config.watcher, metrics });
+    const watcher = new HealthWatcher({ model, config: config.watcher, metrics: healthMetricsSink(metrics) });
     admin = await startAdminServer({ model, witness, metrics, config, watcher, configPath: cfgPath, address: '127.0.0.1:0' });
   });
   afterEach(async () => {
@@ -98,23 +101,23 @@ describe('admin API and witnessctl against a running admin server', () => {
 
   it('node fail / recover drive the model through the watcher', async () => {
     const r = await ctl('node', 'fail', 'node1');
-    expect(r).toEqual({ code: 0, err: '', out: 'node fail node1:\n  NodeDown node1: LIFs lif1 failed over to SFO partner node2' });
+    expect(r).toEqual({ code: 0, err: '', out: 'node fail node1:\n  NodeDown node1: LIFs lif1 failed over to SFO partner node2\ntold no registration' });
     expect(model.node('node1')?.up).toBe(false);
     const again = await ctl('node', 'fail', 'node1');
     expect(again).toEqual({ code: 1, out: '', err: 'witnessctl: node node1 is already down' });
     const j = await ctl('node', 'recover', 'node1', '--json');
-    expect(JSON.parse(j.out)).toEqual({ events: [{ type: 'NodeUp', node: 'node1', lifs: ['lif1'] }] });
+    expect(JSON.parse(j.out)).toEqual({ events: [{ type: 'NodeUp', node: 'node1', lifs: ['lif1'] }], notified: 0, queued: 0, told: [] });
     const status = (await new AdminClient({ url: admin.url }).status()) as { status?: unknown; watcher: { nodes: { node: string; health: string }[] } };
     expect(status.watcher.nodes[0]).toMatchObject({ node: 'node1', health: 'unknown' });
   });
 
   it('takeover, giveback, lif migrate, share move, client move', async () => {
     expect((await ctl('takeover', 'node2')).out).toBe(
-      'takeover node2:\n  LifMoving lif2 (SVM vs1) node2 -> node1\n  LifMoved lif2 (SVM vs1) node2 -> node1 (planned)',
+      'takeover node2:\n  LifMoving lif2 (SVM vs1) node2 -> node1\n  LifMoved lif2 (SVM vs1) node2 -> node1 (planned)\ntold no registration',
     );
     expect((await ctl('giveback', 'node2')).code).toBe(0);
     expect((await ctl('lif', 'migrate', 'lif1', '--to', 'node2')).out).toContain('LifMoved lif1 (SVM vs1) node1 -> node2 (planned)');
-    expect((await ctl('share', 'move', 'vmstore', '--to', 'node2', '--svm', 'vs1')).out).toBe('share move vmstore --to node2:\n  ShareMoved vmstore (SVM vs1) node1 -> node2');
+    expect((await ctl('share', 'move', 'vmstore', '--to', 'node2', '--svm', 'vs1')).out).toBe('share move vmstore --to node2:\n  ShareMoved vmstore (SVM vs1) node1 -> node2\ntold no registration');
     expect((await ctl('client', 'move', '--client', 'hv01', '--to', 'node1')).out).toContain('ClientMoveRequested hv01 -> node1');
     expect((await ctl('lif', 'down', 'lif2')).out).toContain('LifDown lif2');
     expect((await ctl('lif', 'address', 'lif2', '--ipv4', '127.0.0.22')).out).toContain('LifAddressChanged lif2 (SVM vs1) 127.0.0.12 -> 127.0.0.22');
@@ -148,7 +151,8 @@ describe('admin API and witnessctl against a running admin server', () => {
   it('registrations list with filters', async () => {
     const all = await ctl('registrations', 'list');
     expect(all.out.split('\n')).toHaveLength(3);
-    expect(all.out).toMatch(/a1\s+V1\s+hv01\s+SOFS\s+127\.0\.0\.12\s+-\s+lif2\s+1/);
+    expect(all.out).toMatch(/a1\s+V1\s+hv01\s+SOFS\s+127\.0\.0\.12\s+-\s+lif2\s+1\s+/);
+    expect(all.out.split('\n')[0]).toMatch(/WAITING\s+QUEUED$/);
     const one = await ctl('registrations', 'list', '--net-name', 'sofs.demo.local', '--share', 'vmstore', '--json');
     expect(JSON.parse(one.out).registrations.map((r: RegistrationSummary) => r.id)).toEqual(['b2']);
     const byIp = await ctl('registrations', 'list', '--ip', '127.0.0.12', '--client', 'HV01', '--json');
@@ -159,7 +163,7 @@ describe('admin API and witnessctl against a running admin server', () => {
   it('unregister with a filter or --all', async () => {
     const r = await ctl('unregister', '--client', 'hv02');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^unregistered 1 registration\(s\)\n/);
+    expect(r.out).toMatch(/^unregistered 1 registration\(s\); 0 waiting AsyncNotify call\(s\) answered ERROR_NOT_FOUND/);
     expect(witness.regs.map((x) => x.id)).toEqual(['a1']);
     expect((await ctl('unregister', '--all', '--client', 'x')).code).toBe(2);
     const all = await ctl('unregister', '--all', '--json');
@@ -192,7 +196,7 @@ describe('admin API and witnessctl against a running admin server', () => {
     writeFileSync(cfgPath, DEMO_CONFIG_YAML.replace(/node: node1\n/, 'node: node2\n'));
     const ok = await ctl('reload');
     expect(ok.code).toBe(0);
-    expect(ok.out).toBe(`reloaded ${cfgPath}\n  ShareMoved vmstore (SVM vs1) node1 -> node2`);
+    expect(ok.out).toBe(`reloaded ${cfgPath}; applied: svms\n  ShareMoved vmstore (SVM vs1) node1 -> node2`);
     writeFileSync(cfgPath, DEMO_CONFIG_YAML.replace('ipv4: 127.0.0.12', 'ipv4: 127.0.0.300'));
     const bad = await ctl('reload');
     expect(bad.code).toBe(1);

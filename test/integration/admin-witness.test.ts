@@ -5,7 +5,7 @@
  * response, `unregister` ends a pending AsyncNotify with ERROR_NOT_FOUND, /metrics counts.
  */
 import pino from 'pino';
-import { WitnessdMetrics, witnessMetricsSink } from '../../src/admin/metrics';
+import { WitnessdMetrics, healthMetricsSink, witnessMetricsSink } from '../../src/admin/metrics';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
 import { main, type CtlIO } from '../../src/cli/witnessctl';
 import { demoConfig } from '../../src/cluster/config';
@@ -42,7 +42,7 @@ describe('admin API with the real Witness service', () => {
     const model = createClusterModel(config);
     const metrics = new WitnessdMetrics();
     service = new WitnessService({ model, logger: pino({ level: 'silent' }), metrics: witnessMetricsSink(metrics) });
-    const watcher = new HealthWatcher({ model, config: config.watcher, metrics });
+    const watcher = new HealthWatcher({ model, config: config.watcher, metrics: healthMetricsSink(metrics) });
     admin = await startAdminServer({ model, witness: service, metrics, config, watcher, address: '127.0.0.1:0' });
   });
   afterEach(async () => {
@@ -117,5 +117,42 @@ describe('admin API with the real Witness service', () => {
     expect(status.out).toMatch(/node1\s+DOWN \(taken over\)\s+node2/);
     expect((await ctl('unregister', '--all', '--json')).code).toBe(0);
     expect(service.counts().registrations).toBe(0);
+  });
+
+  it('operator commands say who was told: notified now or queued, and which; an unknown client is an error; --json errors are JSON', async () => {
+    const h1 = register('hv01.demo.local', '127.0.0.11', '127.0.0.12', 1);
+    register('hv02.demo.local', '127.0.0.11', '127.0.0.12', 2);
+    const waiting = pending(h1, '127.0.0.12', 1); // hv01 waits; hv02 has no AsyncNotify out
+
+    const fail = await ctl('node', 'fail', 'node1');
+    expect(fail.code).toBe(0);
+    expect(fail.out).toContain('told 2 registration(s): 1 notified now, 1 queued for their next AsyncNotify');
+    expect(fail.out).toMatch(/hv01\.demo\.local\s+SOFS\s+127\.0\.0\.11\s+RESOURCE_CHANGE UNAVAILABLE\s+notified/);
+    expect(fail.out).toMatch(/hv02\.demo\.local\s+SOFS\s+127\.0\.0\.11\s+RESOURCE_CHANGE UNAVAILABLE\s+queued/);
+    expect((await waiting).result).toBe(0);
+
+    // The JSON says the same, and the list's QUEUED column agrees with pendingNotifications.
+    const rec = JSON.parse((await ctl('node', 'recover', 'node1', '--json')).out);
+    expect([rec.notified, rec.queued]).toEqual([0, 2]);
+    expect(rec.told.map((t: { clientName: string; type: string; detail: string; delivery: string }) => `${t.clientName} ${t.type} ${t.detail} ${t.delivery}`).sort())
+      .toEqual(['hv01.demo.local RESOURCE_CHANGE AVAILABLE queued', 'hv02.demo.local RESOURCE_CHANGE AVAILABLE queued']);
+    const regs = JSON.parse((await ctl('registrations', 'list', '--json')).out).registrations as { clientName: string; pendingNotifications: number }[];
+    const table = (await ctl('registrations', 'list')).out.split('\n');
+    for (const r of regs) expect(table.find((l) => l.includes(r.clientName))).toMatch(new RegExp(`\\s${r.pendingNotifications}$`));
+
+    const move = JSON.parse((await ctl('client', 'move', '--client', 'hv01.demo.local', '--to', 'node2', '--json')).out);
+    expect(move.told).toEqual([expect.objectContaining({ clientName: 'hv01.demo.local', type: 'CLIENT_MOVE', delivery: 'queued' })]);
+
+    const unknown = await ctl('client', 'move', '--client', 'nosuchhost', '--to', 'node2');
+    expect(unknown).toEqual({ code: 1, out: '', err: 'witnessctl: no registration has client name nosuchhost: nobody to move' });
+    const unknownJson = await ctl('client', 'move', '--client', 'nosuchhost', '--to', 'node2', '--json');
+    expect(unknownJson.code).toBe(1);
+    expect(JSON.parse(unknownJson.err)).toEqual({ error: 'no registration has client name nosuchhost: nobody to move', exitCode: 1, status: 404 });
+    const usage = await ctl('lif', 'migrate', 'lif1', '--json');
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.err)).toMatchObject({ error: 'lif migrate needs --to NODE', exitCode: 2 });
+
+    const un = JSON.parse((await ctl('unregister', '--all', '--json')).out);
+    expect([un.unregistered.length, un.notified]).toEqual([2, 0]);
   });
 });

@@ -3,6 +3,7 @@
  * configuration checks answer without starting anything.
  */
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,9 @@ import { startWitnessd } from '../../src/cli/daemon';
 const ROOT = path.resolve(__dirname, '../..');
 const witnessd = (args: string[]) =>
   spawnSync(process.execPath, [path.join(ROOT, 'scripts/bin/witnessd.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+
+// The demo with ports nothing else on this machine holds (135 may be another test's).
+const CHECKABLE = DEMO_CONFIG_YAML.replace('epmPort: 135', 'epmPort: 0').replace('127.0.0.1:8135', '127.0.0.1:0');
 
 describe('witnessd assembly', () => {
   it('passes the configured RPC limits to the runtime and serves clusapi only when enabled', async () => {
@@ -34,7 +38,7 @@ describe('witnessd assembly', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'witnessd-cfg-'));
     try {
       const good = path.join(dir, 'good.yaml');
-      writeFileSync(good, DEMO_CONFIG_YAML);
+      writeFileSync(good, CHECKABLE);
       const ok = witnessd(['--config', good, '--check-config']);
       expect(ok.status).toBe(0);
       expect(ok.stdout).toContain('is valid');
@@ -45,6 +49,45 @@ describe('witnessd assembly', () => {
       expect(no.status).toBe(2);
       expect(no.stderr).toMatch(/bad\.yaml:\d+:\d+: svms\[0\]\.lifs\[1\]\.ipv4/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('--check-config checks what start-up would hit: accounts file, local addresses, ports in use, production safety; message and exit code agree', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'witnessd-cfg-'));
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const check = (name: string, yaml: string) => {
+        const file = path.join(dir, name);
+        writeFileSync(file, yaml);
+        return witnessd(['--config', file, '--check-config']);
+      };
+      const demo = check('demo.yaml', CHECKABLE);
+      expect(demo.status).toBe(0);
+      expect(demo.stdout).toMatch(/^warning: auth\.allowAnonymous is on/m);
+      expect(demo.stdout).toMatch(/^warning: clusapi\.allowAnonymous is on/m);
+      expect(demo.stdout).toMatch(/^warning: watcher\.mode is simulated/m);
+
+      const accounts = path.join(dir, 'smbpasswd');
+      writeFileSync(accounts, 'demo:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:nothex:[U          ]:LCT-00000000:\n');
+      const bad = check('bad.yaml', CHECKABLE
+        .replace('allowAnonymous: true  #', 'allowAnonymous: false  #')
+        .replace('accounts:\n', 'accountsFile: smbpasswd\n  accounts:\n')
+        .replace('addresses: [127.0.0.11, 127.0.0.12]', 'addresses: [127.0.0.11, 192.0.2.1]')
+        .replace('127.0.0.1:0', `127.0.0.1:${(busy.address() as net.AddressInfo).port}`));
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toMatch(/^error: auth\.accountsFile .*smbpasswd: line 1: user demo: NT hash is not 32 hex digits$/m);
+      expect(bad.stdout).toMatch(/^error: listener address 192\.0\.2\.1 is not configured on this host/m);
+      expect(bad.stdout).toMatch(/^error: admin\.address 127\.0\.0\.1:\d+ is in use by another program/m);
+      expect(bad.stdout).not.toMatch(/allowAnonymous is on/);
+      expect(bad.stdout).toMatch(/would not work: 3 error\(s\), 1 warning\(s\)\n$/);
+
+      const missing = check('missing.yaml', CHECKABLE.replace('accounts:\n', 'accountsFile: /nonexistent/smbpasswd\n  accounts:\n'));
+      expect(missing.status).toBe(1);
+      expect(missing.stdout).toMatch(/^error: auth\.accountsFile \/nonexistent\/smbpasswd cannot be read/m);
+    } finally {
+      busy.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);

@@ -4,7 +4,7 @@
  * over after failureThreshold probes; starting it again recovers the node.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { WitnessdMetrics } from '../../src/admin/metrics';
+import { WitnessdMetrics, healthMetricsSink } from '../../src/admin/metrics';
 import { DEMO_CONFIG_YAML, parseConfig } from '../../src/cluster/config';
 import { HealthWatcher, type HealthStateChange } from '../../src/cluster/health';
 import { createClusterModel } from '../../src/cluster/model';
@@ -90,7 +90,7 @@ describe.each(['smb2-negotiate', 'tcp-connect'] as const)('watcher in %s mode', 
     const events: ClusterEvent[] = [];
     model.subscribe((e) => events.push(e));
     const metrics = new WitnessdMetrics();
-    watcher = new HealthWatcher({ model, config: config.watcher, metrics });
+    watcher = new HealthWatcher({ model, config: config.watcher, metrics: healthMetricsSink(metrics) });
     const changes: HealthStateChange[] = [];
     watcher.on('state', (c: HealthStateChange) => changes.push(c));
     watcher.start();

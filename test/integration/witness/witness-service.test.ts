@@ -10,6 +10,7 @@ import { MessageType, WERR } from '../../../src/witness/constants';
 import { SCENARIOS, formatReport, runScenario } from '../../../scripts/drill';
 import { remoteTarget } from '../../../scripts/drill-target';
 import { startTestWitnessd, type TestWitnessd } from '../../../scripts/drill-witnessd';
+import { demoConfig } from '../../../src/cluster/config';
 
 // Bounded, but generous: the machine is shared and sometimes very loaded.
 jest.setTimeout(30_000);
@@ -230,8 +231,10 @@ describe('Witness service over DCE/RPC on loopback', () => {
     const r = await runScenario(target, s, 8, 10_000, () => undefined, 'mixed');
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(r.expected);
-    // 8 clients over 2 LIFs, half V1: share-move reaches the 4 V2 clients, the others the 4 on lif1.
-    expect(r.expected).toBe(4);
+    // 8 clients over 2 LIFs, half V1: share-move reaches the 4 V2 clients, the others the 4 on
+    // lif1; rolling-upgrade the 4 of each node at its takeover and at its giveback.
+    expect(r.expected).toBe(s === 'rolling-upgrade' ? 16 : 4);
+    expect([r.quiet, r.leftovers]).toEqual([r.shouldBeQuiet, 0]);
   });
 
   test.each(SCENARIOS)('scenario %s through the admin API: every client gets exactly the right notification', async (s) => {
@@ -239,7 +242,9 @@ describe('Witness service over DCE/RPC on loopback', () => {
     const r = await runScenario(target, s, 6, 10_000);
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(r.expected);
-    expect(r.expected).toBe(s === 'share-move' ? 6 : 3);
+    expect(r.expected).toBe(s === 'share-move' ? 6 : s === 'rolling-upgrade' ? 12 : 3);
+    expect([r.quiet, r.leftovers]).toEqual([r.shouldBeQuiet, 0]);
+    expect(formatReport(r)).toContain(`${r.shouldBeQuiet}/${r.shouldBeQuiet} that should get nothing got nothing; nothing left registered or queued`);
   }, 30_000);
 });
 
@@ -273,4 +278,37 @@ describe('the drill reports misses', () => {
       await d.close();
     }
   });
+});
+
+describe('the drill is safe against a live daemon', () => {
+  test('a witnessd that is not the embedded demo is refused without --force', async () => {
+    const d = await startTestWitnessd({ config: { ...demoConfig(), source: '/etc/witnessd.yaml' } });
+    try {
+      await expect(remoteTarget(d.adminUrl, d.clientBase)).rejects.toThrow(/runs \/etc\/witnessd\.yaml, not the embedded demo.*--force/);
+      const forced = await remoteTarget(d.adminUrl, d.clientBase, undefined, true);
+      expect((await forced.lifs()).length).toBe(2);
+    } finally {
+      await d.close();
+    }
+  });
+
+  test('other clients are not counted or touched; a drill registration left behind is reported and removed', async () => {
+    const d = await startTestWitnessd();
+    const other = new WitnessClient({ server: '127.0.0.11', netName: 'SOFS', clientName: 'production-host', epmPort: d.epmPort, retryDelayMs: 50 });
+    const stray = new WitnessClient({ server: '127.0.0.11', netName: 'SOFS', clientName: 'drill-stray', epmPort: d.epmPort, retryDelayMs: 50 });
+    try {
+      await other.start(5000);
+      await stray.start(5000);
+      const target = await remoteTarget(d.adminUrl, d.clientBase);
+      const r = await runScenario(target, 'lif-migrate', 4, 10_000);
+      expect(r.leftovers).toBe(1);
+      expect(r.problems).toEqual([expect.stringMatching(/^drill-stray was still registered after the drill .*force-unregistered$/)]);
+      const left = d.witness.service.list().map((x) => x.clientName);
+      expect(left).toEqual(['production-host']);
+    } finally {
+      await stray.stop();
+      await other.stop();
+      await d.close();
+    }
+  }, 30_000);
 });

@@ -61,4 +61,39 @@ describe('witness-ndrdump', () => {
     expect(r.out).toMatch(/^witness ccd8c074-d0e5-4a40-92b4-d074faa6ba28 v1\.1$/m);
     expect(r.out).toMatch(/^ {2}3 ept_map$/m);
   });
+
+  it('refuses a stub with bytes it did not read: the count and the offset', () => {
+    const r = run(['witness', 'WitnessrAsyncNotify', 'out', '--hex', `${RC48}00000000`]);
+    expect(r).toEqual({ code: 1, out: '', err: 'ndrdump: witness WitnessrAsyncNotify out: 4 unread byte(s) at offset 48 (the stub is 52 bytes; is it the right operation and direction?)\n' });
+    // A Register request decoded as the (shorter) UnRegister request: the rest is unread.
+    const reg = run(['witness', 'WitnessrRegister', 'in', '--encode'], JSON.stringify({ Version: 0x10001, NetName: 'SOFS', IpAddress: '127.0.0.11', ClientComputerName: 'hv' })).out.trim();
+    expect(run(['witness', 'WitnessrUnRegister', 'in', '--hex', reg]).err).toMatch(/unread byte\(s\) at offset 20 /);
+  });
+
+  it('--wire shows the counts and lengths as sent beside the typed view, also when they disagree', () => {
+    const ok = run(['witness', 'WitnessrAsyncNotify', 'out', '--wire', '--hex', RC48]);
+    expect(ok.code).toBe(0);
+    const [wire, typed] = ok.out.split('typed:\n');
+    expect(wire.split('\n').map((l) => l.trim()).filter(Boolean)).toEqual([
+      'wire (48 bytes):',
+      '@   0  pResp (referent) = 131072',
+      '@   4  MessageType = 1  (RESOURCE_CHANGE)',
+      '@   8  Length = 18',
+      '@  12  NumberOfMessages = 1',
+      '@  16  MessageBuffer (referent) = 131076',
+      '@  20  MessageBuffer max_count = 18',
+      '@  24  Messages[0].Length = 18',
+      '@  28  Messages[0].ChangeType = 255',
+      '@  32  Messages[0].ResourceName = SOFS',
+      '@  44  ReturnValue = 0',
+    ]);
+    expect(JSON.parse(typed).pResp.Messages).toHaveLength(1);
+    // NumberOfMessages says 2, the buffer holds one record: the strict codec refuses, --wire shows why.
+    const two = `${RC48.slice(0, 24)}02${RC48.slice(26)}`;
+    const bad = run(['witness', 'WitnessrAsyncNotify', 'out', '--wire', '--hex', two]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('@  12  NumberOfMessages = 2  (1 record(s) found in MessageBuffer)');
+    expect(bad.err).toMatch(/record 1 of 2 does not fit/);
+    expect(run(['witness', 'WitnessrRegister', 'in', '--wire', '--hex', '00']).err).toMatch(/--wire shows WitnessrAsyncNotify out/);
+  });
 });

@@ -1,0 +1,18 @@
+/**
+ * The daemon's logger: pino with ISO-8601 timestamps; JSON lines (one key each: pino's own
+ * `level`, `time`, `msg`; rooms add `room`) for journald and log shippers, or pino-pretty's
+ * human format when stdout is a terminal or when asked (--log-format pretty).
+ */
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export function createLogger(level: string, format: LogFormat = 'auto', isTTY = process.stdout.isTTY === true): Logger {
+  const options = { level, timestamp: pino.stdTimeFunctions.isoTime };
+  const human = format === 'pretty' || (format === 'auto' && isTTY);
+  // A synchronous prettifier stream (no worker thread): log lines stay in order with the banner.
+  if (human) return pino(options, pretty({ colorize: isTTY, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l o', ignore: 'pid,hostname', sync: true }));
+  return pino(options);
+}
