@@ -5,7 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { startAdminServer, WitnessdMetrics, witnessMetricsSink, type AdminServer } from '../admin';
-import { accountSourceFromConfig, createNtlmsspProvider, createSpnegoProvider } from '../auth';
+import { accountSourceFromConfig } from '../auth';
 import { createClusapiService } from '../clusapi';
 import {
   ClusterModel, HealthWatcher, reloadConfigFile, type AuthLevelName, type ReloadOutcome, type WitnessdConfig,
@@ -14,6 +14,7 @@ import type { RpcInterface } from '../ndr/dispatch';
 import { AuthLevel, FaultStatus, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
+import { securityProvidersFromConfig } from './security-providers';
 
 export interface WitnessdOptions {
   /** Path the configuration came from (enables reload); undefined = embedded demo. */
@@ -122,6 +123,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     allowAnonymous: config.auth.allowAnonymous,
     logger: authLog,
   };
+  const security = securityProvidersFromConfig(config.auth, authOptions, authLog);
   const rpc = new RpcServer({
     logger: logger.child({ room: 'rpc' }),
     minAuthLevel,
@@ -135,7 +137,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       }),
       ...o.rpcLimits,
     },
-    securityProviders: [createNtlmsspProvider(authOptions), createSpnegoProvider(authOptions)],
+    securityProviders: security.providers,
     onFault: (iface, _opnum, status) => metrics.rpcFaults.inc({ interface: iface, status: `0x${status.toString(16)}` }),
   });
 
@@ -172,6 +174,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses, witnessEndpoint, epmEndpoint,
       async reload() {
         if (!o.configPath) throw new Error('the embedded demo configuration cannot be reloaded; start witnessd with --config FILE');
+        security.kerberos?.reload(); // a rolled-over keytab now, not at the next bind
         return reloadConfigFile(model, watcher, o.configPath);
       },
       close() {

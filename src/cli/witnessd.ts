@@ -70,7 +70,8 @@ export async function main(argv: string[]): Promise<void> {
 
   if (args['check-config']) {
     const { ClusterModel } = await import('../cluster');
-    const findings = new ClusterModel(config, { logger: pino({ level: 'silent' }) }).findings();
+    const { kerberosFindings } = await import('./security-providers');
+    const findings = [...new ClusterModel(config, { logger: pino({ level: 'silent' }) }).findings(), ...kerberosFindings(config)];
     for (const f of findings) process.stdout.write(`${f.severity}: ${f.message}\n`);
     process.stdout.write(`configuration ${args.config ?? '(embedded demo)'} is valid; ${findings.length} deployment finding(s)\n`);
     process.exit(findings.some((f) => f.severity === 'error') ? 1 : 0);
