@@ -160,7 +160,13 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     const epmPort = o.epmPort ?? config.listener.epmPort;
     const epmEndpoint = epmPort === 0 && o.epmPort === undefined
       ? undefined
-      : await rpc.listen({ address: addresses, port: epmPort, interfaces: [createEndpointMapper(rpc)], name: 'epmapper' });
+      // Lookups answer anonymous callers (as the Windows and Samba endpoint mappers do): a
+      // client resolves the witness port with an unauthenticated ept_map before it binds with
+      // credentials. The minimum level guards Witness and clusapi, not the port directory.
+      : await rpc.listen({
+        address: addresses, port: epmPort, name: 'epmapper',
+        interfaces: [{ iface: createEndpointMapper(rpc), minAuthLevel: AuthLevel.None }],
+      });
     admin = await startAdminServer({
       model, witness: witness.admin, metrics, config, watcher,
       logger: logger.child({ room: 'admin' }),

@@ -31,6 +31,8 @@ export interface ConnectionHost {
   readonly options: ResolvedOptions;
   readonly groups: AssociationGroupTable;
   provider(authType: number): SecurityProvider | undefined;
+  /** The lowest auth level a call to this interface may use (else fault access denied). */
+  minAuthLevel(iface: RpcInterface<CallContext>): AuthLevel;
   connectionClosed(conn: Connection): void;
 }
 
@@ -376,8 +378,9 @@ export class Connection extends PduStream {
     const pc = findContext(this.contexts, r.contextId);
     if (!pc) return; // checked at the first fragment; contexts are never removed
     const level = r.auth?.authLevel ?? AuthLevel.None;
-    if (level < this.host.options.minAuthLevel) {
-      this.log.info({ level, min: this.host.options.minAuthLevel, iface: pc.iface.name }, 'call below the minimum auth level');
+    const min = this.host.minAuthLevel(pc.iface);
+    if (level < min) {
+      this.log.info({ level, min, iface: pc.iface.name }, 'call below the minimum auth level');
       this.sendFault(pc.iface, r.opnum, r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED, 0);
       return;
     }

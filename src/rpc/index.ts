@@ -5,12 +5,14 @@
  *   const rpc = new RpcServer({ logger, minAuthLevel: AuthLevel.Integrity, limits: {...},
  *                               securityProviders: [ntlmssp, spnego] });
  *   const witness = await rpc.listen({ address: ['0.0.0.0', '::'], port: 0, interfaces: [witnessIface], name: 'witness' });
- *   await rpc.listen({ address: ['0.0.0.0', '::'], port: 135, interfaces: [createEndpointMapper(rpc)], name: 'epmapper' });
+ *   // The endpoint mapper answers anonymous lookups whatever the server's minimum level:
+ *   await rpc.listen({ address: ['0.0.0.0', '::'], port: 135, name: 'epmapper',
+ *                      interfaces: [{ iface: createEndpointMapper(rpc), minAuthLevel: AuthLevel.None }] });
  *   ...
  *   await rpc.close(); // pending calls see ctx.signal abort (CallAborted 'shutdown') and are answered or faulted
  */
 export { RpcServer } from './server';
-export type { ListenOptions, RpcEndpoint } from './server';
+export type { ListenOptions, RpcEndpoint, ServedInterface } from './server';
 export { DEFAULT_LIMITS } from './options';
 export type { RpcServerOptions, RpcLimits } from './options';
 export type { CallContext, AssociationGroupRef } from './call-context';

@@ -7,19 +7,29 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
-import type { SecurityProvider } from './security';
+import type { AuthLevel, SecurityProvider } from './security';
 import { AssociationGroupTable } from './association-group';
 import { Connection, type ConnectionHost, type EndpointView } from './connection';
 import { type ResolvedOptions, type RpcServerOptions, resolveOptions } from './options';
 import { syntaxToString } from './wire';
+
+/**
+ * An interface registered with its own minimum auth level, over the server's default
+ * (RpcServerOptions.minAuthLevel). The endpoint mapper is registered at None so that clients
+ * can resolve a port anonymously before they authenticate to it, as Windows and Samba allow.
+ */
+export interface ServedInterface {
+  readonly iface: RpcInterface<CallContext>;
+  readonly minAuthLevel: AuthLevel;
+}
 
 export interface ListenOptions {
   /** One address or several (IPv4 and IPv6); default all IPv4 and IPv6 addresses ('::'). */
   readonly address?: string | readonly string[];
   /** 0 (default) picks a dynamic port, shared by every address of this listener. */
   readonly port?: number;
-  /** The interfaces served on this port. */
-  readonly interfaces: readonly RpcInterface<CallContext>[];
+  /** The interfaces served on this port, each at the server's minimum auth level or its own. */
+  readonly interfaces: readonly (RpcInterface<CallContext> | ServedInterface)[];
   /** For logs (e.g. 'epmapper', 'witness'). */
   readonly name?: string;
 }
@@ -46,6 +56,9 @@ export class RpcServer implements ConnectionHost {
   private readonly providers = new Map<number, SecurityProvider>();
   private readonly listeners: Listener[] = [];
   private readonly connections = new Set<Connection>();
+  /** Per-interface minimum auth levels (ServedInterface, setMinAuthLevel); others use the default. */
+  private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
+  private defaultMinLevel: AuthLevel;
   private closing: Promise<void> | undefined;
   /** Refused connections since the last log line (one line per second at most under a flood). */
   private refused = 0;
@@ -55,6 +68,7 @@ export class RpcServer implements ConnectionHost {
 
   constructor(options: RpcServerOptions = {}) {
     this.options = resolveOptions(options);
+    this.defaultMinLevel = this.options.minAuthLevel;
     this.log = this.options.logger;
     this.groups = new AssociationGroupTable((err) => this.log.error({ err }, 'association group listener failed'));
     for (const p of options.securityProviders ?? []) this.addSecurityProvider(p);
@@ -67,6 +81,20 @@ export class RpcServer implements ConnectionHost {
 
   provider(authType: number): SecurityProvider | undefined {
     return this.providers.get(authType);
+  }
+
+  /** The minimum auth level of a call to `iface` (ConnectionHost). */
+  minAuthLevel(iface: RpcInterface<CallContext>): AuthLevel {
+    return this.minLevels.get(iface) ?? this.defaultMinLevel;
+  }
+
+  /**
+   * Change the minimum auth level of one registered interface, or the default (no interface)
+   * for every interface registered without its own; applies to the next call (config reload).
+   */
+  setMinAuthLevel(level: AuthLevel, iface?: RpcInterface<CallContext>): void {
+    if (iface === undefined) this.defaultMinLevel = level;
+    else this.minLevels.set(iface, level);
   }
 
   /** Every port we listen on and what it serves. */
@@ -84,8 +112,9 @@ export class RpcServer implements ConnectionHost {
     if (opts.interfaces.length === 0) throw new Error('listen() needs at least one interface');
     const addresses = opts.address === undefined ? ['::'] : typeof opts.address === 'string' ? [opts.address] : [...opts.address];
     if (addresses.length === 0) throw new Error('listen() needs at least one address');
-    const name = opts.name ?? opts.interfaces[0].name;
-    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port: opts.port ?? 0, interfaces: [...opts.interfaces] };
+    const interfaces = opts.interfaces.map((i) => ('iface' in i ? i.iface : i));
+    const name = opts.name ?? interfaces[0].name;
+    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port: opts.port ?? 0, interfaces };
     let servers: net.Server[] = [];
     let port = 0;
     // A dynamic port is picked on the first address and reused on the others; if another
@@ -100,7 +129,8 @@ export class RpcServer implements ConnectionHost {
       }
     }
     view.port = port;
-    const endpoint: RpcEndpoint = { name, protocol: 'ncacn_ip_tcp', port, addresses, interfaces: opts.interfaces.map((i) => i.syntax) };
+    for (const i of opts.interfaces) if ('iface' in i) this.minLevels.set(i.iface, i.minAuthLevel);
+    const endpoint: RpcEndpoint = { name, protocol: 'ncacn_ip_tcp', port, addresses, interfaces: interfaces.map((i) => i.syntax) };
     this.listeners.push({ endpoint, servers, view });
     this.log.info({ name, addresses, port, interfaces: endpoint.interfaces.map(syntaxToString) }, 'listening');
     return endpoint;

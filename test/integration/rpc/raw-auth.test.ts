@@ -7,7 +7,7 @@ import { AuthLevel } from '../../../src/rpc/security';
 import { HDR_SIGN, FIRST, LAST, NDR, PT, alter, auth3, bind, request, type Parsed } from './helpers/pdu-builder';
 import { type Harness, authSpec, startHarness } from './helpers/harness';
 import { FAKE_AUTH_TYPE, FakeClient } from './helpers/fake-security';
-import { TEST_SYNTAX, u32le } from './helpers/test-interface';
+import { OTHER_SYNTAX, TEST_SYNTAX, u32le } from './helpers/test-interface';
 import type { RawClient } from './helpers/raw-client';
 
 jest.setTimeout(15000);
@@ -204,6 +204,26 @@ describe('minimum auth level', () => {
     c.send(signedRequest(fc, AuthLevel.Integrity, 2, 0, Buffer.from('ok')));
     expect(openResponse(fc, await c.recv(), AuthLevel.Integrity)).toEqual(Buffer.from([1, 0x6f, 0x6b]));
     expect(h.iface.contexts).toHaveLength(1);
+  });
+
+  it('an interface registered at None answers anonymous calls (the endpoint mapper) while the others keep the minimum; both change on the next call', async () => {
+    await h.close();
+    h = await startHarness({ minAuthLevel: AuthLevel.Integrity, otherMinAuthLevel: AuthLevel.None });
+    const c = await h.connect();
+    c.send(bind({ callId: 1, contexts: [{ id: 0, abstract: TEST_SYNTAX, transfers: [NDR] }, { id: 1, abstract: OTHER_SYNTAX, transfers: [NDR] }] }));
+    expect((await c.recv()).ptype).toBe(PT.BIND_ACK);
+    const ask = async (callId: number, contextId: number): Promise<Parsed> => {
+      c.send(request({ callId, contextId, opnum: 0, stub: Buffer.from('x') }));
+      return c.recv();
+    };
+    expect((await ask(2, 1)).stub).toEqual(Buffer.from([1, 0x78]));
+    expect([(await ask(3, 0)).ptype, (await ask(4, 0)).status]).toEqual([PT.FAULT, 5]);
+    // A reload changes the levels: the default for the test interface, its own for the other.
+    h.server.setMinAuthLevel(AuthLevel.None);
+    h.server.setMinAuthLevel(AuthLevel.Privacy, h.other);
+    expect((await ask(5, 0)).stub).toEqual(Buffer.from([1, 0x78]));
+    expect((await ask(6, 1)).status).toBe(5);
+    expect([h.iface.contexts.length, h.other.contexts.length]).toEqual([1, 1]);
   });
 });
 

@@ -17,7 +17,7 @@ import { Connection, type ConnectionHost } from '../../../src/rpc/connection';
 import { AssociationGroupTable } from '../../../src/rpc/association-group';
 import { resolveOptions } from '../../../src/rpc/options';
 import { createEndpointMapper } from '../../../src/rpc/epm/endpoint-mapper';
-import type { SecurityProvider } from '../../../src/rpc/security';
+import { AuthLevel, type SecurityProvider } from '../../../src/rpc/security';
 import { createNtlmsspProvider, createSpnegoProvider } from '../../../src/auth';
 import { ClusterModel, demoConfig } from '../../../src/cluster';
 import { createWitnessService } from '../../../src/witness';
@@ -167,6 +167,7 @@ export function connectionTarget(): ConnectionTarget {
     options: resolveOptions({ logger, limits: { maxPendingCallsPerConnection: 8, maxContextsPerConnection: 16, maxRequestSize: 65536, maxReassemblyPerConnection: 131072 } }),
     groups: new AssociationGroupTable((err) => errors.push(`association group listener failed: ${String(err)}`)),
     provider: (t) => providers.find((p) => p.authType === t),
+    minAuthLevel: () => AuthLevel.None,
     connectionClosed: () => undefined,
   };
   const epm = createEndpointMapper({ endpoints: () => [{ name: 'witness', protocol: 'ncacn_ip_tcp', port: 49152, addresses: ['127.0.0.11'], interfaces: [witness.rpcInterface.syntax] }] });

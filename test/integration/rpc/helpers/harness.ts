@@ -1,6 +1,7 @@
 /** Start an RpcServer with test interfaces on loopback; bind helpers. */
 import { RpcServer } from '../../../../src/rpc/server';
 import type { RpcServerOptions } from '../../../../src/rpc/options';
+import type { AuthLevel } from '../../../../src/rpc/security';
 import { TestInterface, TEST_SYNTAX, OTHER_SYNTAX } from './test-interface';
 import { fakeProvider } from './fake-security';
 import { RawClient } from './raw-client';
@@ -18,11 +19,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: RpcServerOptions = {}): Promise<Harness> {
+/** `otherMinAuthLevel` registers the second interface with its own minimum auth level. */
+export async function startHarness(opts: RpcServerOptions & { otherMinAuthLevel?: AuthLevel } = {}): Promise<Harness> {
   const iface = new TestInterface();
   const other = new TestInterface(OTHER_SYNTAX, 'other');
   const server = new RpcServer({ securityProviders: [fakeProvider], shutdownGraceMs: 300, ...opts });
-  const ep = await server.listen({ address: '127.0.0.1', port: 0, interfaces: [iface, other], name: 'test' });
+  const served = opts.otherMinAuthLevel === undefined ? other : { iface: other, minAuthLevel: opts.otherMinAuthLevel };
+  const ep = await server.listen({ address: '127.0.0.1', port: 0, interfaces: [iface, served], name: 'test' });
   const clients: RawClient[] = [];
   const h: Harness = {
     server, iface, other, port: ep.port, clients,
