@@ -30,6 +30,7 @@ export interface Enctype {
   /** The checksum type keyed with this enctype's keys (RFC 3961 "required checksum mechanism"). */
   readonly checksumType: number;
   readonly checksumLength: number;
+  readonly confounderLength: number;
   encrypt(key: Buffer, usage: number, plain: Buffer, confounder?: Buffer): Buffer;
   /** Throws KrbCryptoError when the ciphertext's integrity check fails. */
   decrypt(key: Buffer, usage: number, cipher: Buffer): Buffer;
@@ -61,7 +62,7 @@ function aesProfile(id: number, name: string, keyLength: number, checksumType: n
     if (key.length !== keyLength) throw new KrbCryptoError(`${name} key of ${key.length} bytes`);
   };
   return {
-    id, name, keyLength, checksumType, checksumLength: AES_MAC,
+    id, name, keyLength, checksumType, checksumLength: AES_MAC, confounderLength: AES_BLOCK,
     encrypt(key, usage, plain, confounder = randomBytes(AES_BLOCK)) {
       checkKey(key);
       const p = Buffer.concat([confounder, plain]);
@@ -125,7 +126,7 @@ const RC4_CONFOUNDER = 8;
 const RC4_MAC = 16;
 
 const rc4Hmac: Enctype = {
-  id: EncType.RC4_HMAC, name: 'rc4-hmac', keyLength: 16, checksumType: ChecksumType.HMAC_MD5, checksumLength: RC4_MAC,
+  id: EncType.RC4_HMAC, name: 'rc4-hmac', keyLength: 16, checksumType: ChecksumType.HMAC_MD5, checksumLength: RC4_MAC, confounderLength: RC4_CONFOUNDER,
   encrypt(key, usage, plain, confounder = randomBytes(RC4_CONFOUNDER)) {
     const k1 = hmacMd5(key, le32(msUsage(usage)));
     const p = Buffer.concat([confounder, plain]);
