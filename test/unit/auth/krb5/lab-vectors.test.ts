@@ -6,6 +6,7 @@
  * produce equals the captured one (MIC at integrity, Wrap and the sealed stub at privacy).
  */
 import { createKerberosProvider } from '../../../../src/auth/krb5';
+import { createSpnegoProvider } from '../../../../src/auth/spnego';
 import { AuthLevel } from '../../../../src/rpc/security';
 import { CfxContext } from '../../../../src/auth/krb5/cfx';
 import { captured, flows, secTrailer, scripted, wrapConfounder, writeKeytab, type Flow } from './lab-helpers';
@@ -64,5 +65,40 @@ describe.each(flows().filter((f) => f.authType === 16).map((f) => [f.name, f] as
       checked++;
     }
     expect(checked).toBe(5);
+  });
+});
+
+describe.each(flows().filter((f) => f.authType === 9).map((f) => [f.name, f] as const))('lab flow %s (SPNEGO, krb5 only)', (_name, f) => {
+  it('bind_ack and alter_context_resp tokens equal the DC\'s; requests verify and responses are reproduced', () => {
+    const { c, provider } = replay(f);
+    const ctx = createSpnegoProvider(undefined, provider).newContext(conn, { authLevel: f.level, headerSigning: true });
+    const r1 = ctx.accept(secTrailer(f.pdus[0].pdu).authValue);
+    expect(r1.token!.toString('hex')).toBe(secTrailer(f.pdus[1].pdu).authValue.toString('hex'));
+    expect(f.pdus[2].ptype).toBe(14); // alter_context: the client's AP-REP and mechListMIC
+    const r2 = ctx.accept(secTrailer(f.pdus[2].pdu).authValue);
+    expect(r2.complete).toBe(true);
+    expect(r2.token!.toString('hex')).toBe(secTrailer(f.pdus[3].pdu).authValue.toString('hex'));
+    expect(ctx.identity).toMatchObject({ domain: 'EXAMPLE', user: 'alice', principal: 'alice@EXAMPLE.TEST' });
+    expect(ctx.signatureLength).toBe(f.level === AuthLevel.Privacy ? 76 : 28);
+    // The mechListMICs used N and M: the first request carries N+1, the first response M+1.
+    const client = new CfxContext({
+      key: c.subkey, enctype: 18, initiatorSeq: f.initiatorSeq + 1, acceptorSeq: c.acceptorSeq + 1, headerSigning: true, role: 'initiator',
+    });
+    let checked = 0;
+    for (const p of f.pdus.filter((x) => x.ptype === 0 || x.ptype === 2)) {
+      const st = secTrailer(p.pdu);
+      const head = Buffer.from(p.pdu.subarray(0, st.at + 8));
+      if (p.ptype === 0) {
+        ctx.unprotect(head, 24, st.at, f.level, Buffer.from(st.authValue));
+      } else {
+        const clear = Buffer.from(head);
+        if (f.level === AuthLevel.Privacy) client.unsealPdu(clear, 24, st.at, st.authValue);
+        else client.verifyPdu(clear, 24, st.at, st.authValue);
+        expect(ctx.protect(clear, 24, st.at, f.level).toString('hex')).toBe(st.authValue.toString('hex'));
+        expect(clear.equals(head)).toBe(true);
+      }
+      checked++;
+    }
+    expect(checked).toBe(4);
   });
 });
