@@ -38,8 +38,7 @@ export function securityProvidersFromConfig(auth: AuthConfig, ntlm: NtlmsspOptio
   const providers: SecurityProvider[] = [];
   if (ntlmOptions) providers.push(createNtlmsspProvider(ntlmOptions));
   if (kerberos) providers.push(kerberos);
-  // SPNEGO with the krb5 mechanism comes with the acceptor (src/auth/krb5); until then it wraps NTLMSSP only.
-  if (ntlmOptions) providers.push(createSpnegoProvider(ntlmOptions));
+  if (ntlmOptions || kerberos) providers.push(createSpnegoProvider(ntlmOptions, kerberos));
   return { providers, kerberos };
 }
 

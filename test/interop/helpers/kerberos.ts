@@ -73,11 +73,16 @@ export function startKrbRpcclient(realm: TestRealm, ccache: string, binding: str
   return InteractiveRpcclient.over(startTool(cmd, args, { timeoutMs: lifetimeMs, env: realm.dc.env(ccache) }));
 }
 
-/** The auth section for witnessd with this realm's keytab (merged over the test cluster's). */
+/**
+ * The auth section for witnessd with this realm's keytab (merged over the test cluster's):
+ * production-style, anonymous off and integrity minimum (the endpoint mapper still answers the
+ * anonymous ept_map every client sends first).
+ */
 export function kerberosAuth(keytab: string, o: { ntlm?: boolean; allowedPrincipals?: readonly string[] } = {}): Record<string, unknown> {
   return {
     auth: {
       minimumLevel: 'integrity',
+      allowAnonymous: false,
       ntlm: o.ntlm ?? true,
       kerberos: { keytab, ...(o.allowedPrincipals ? { allowedPrincipals: o.allowedPrincipals } : {}) },
     },
