@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../src/cluster/config';
-import { kerberosServiceNames } from '../../src/cli/security-providers';
+import { encodeKeytab } from '../../src/auth/krb5/keytab';
+import { kerberosFindings, kerberosServiceNames } from '../../src/cli/security-providers';
 
 const MINIMAL = `nodes:
   - name: a
@@ -80,5 +81,46 @@ describe('auth.kerberos and auth.ntlm', () => {
   it('serves cifs/ and host/ under the NetBIOS and the DNS name of every SVM', () => {
     const c = parseConfig(MINIMAL, 'm.yaml');
     expect(kerberosServiceNames(c)).toEqual(['cifs/SOFS', 'cifs/sofs.example.test', 'host/SOFS', 'host/sofs.example.test']);
+  });
+});
+
+describe('--check-config findings for auth.kerberos (kerberosFindings)', () => {
+  const entry = (spn: string) => ({
+    realm: 'EXAMPLE.TEST', components: spn.split('/'), timestamp: 0, kvno: 2, enctype: 18, key: Buffer.alloc(32, 7),
+  });
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'witnessd-kt-'));
+    // cifs/ under both names, host/ only under the NetBIOS name.
+    writeFileSync(path.join(dir, 'sofs.keytab'), encodeKeytab(['cifs/SOFS', 'cifs/sofs.example.test', 'host/SOFS'].map(entry)));
+    writeFileSync(path.join(dir, 'garbage.keytab'), 'not a keytab');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const findings = (kerberos: string) => {
+    const f = path.join(dir, 'c.yaml');
+    writeFileSync(f, `${MINIMAL}auth:\n  kerberos:\n${kerberos}`);
+    return kerberosFindings(loadConfig(f));
+  };
+
+  it('warns about each served SPN without a key, nothing else', () => {
+    expect(findings('    keytab: sofs.keytab\n')).toEqual([
+      { severity: 'warning', message: expect.stringMatching(/^clients that ask for host\/sofs\.example\.test are refused: .*no key for host\/sofs\.example\.test/) },
+    ]);
+  });
+
+  it('a missing or unparsable keytab is an error naming the file', () => {
+    const missing = findings('    keytab: nosuch.keytab\n');
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatchObject({ severity: 'error', message: expect.stringMatching(/^auth\.kerberos\.keytab: .*nosuch\.keytab.*ENOENT/) });
+    const garbage = findings('    keytab: garbage.keytab\n');
+    expect(garbage).toEqual([{ severity: 'error', message: expect.stringMatching(/^auth\.kerberos\.keytab: .*garbage\.keytab/) }]);
+  });
+
+  it('configured principals: one without a key is an error; served SPNs left out are warnings', () => {
+    expect(findings('    keytab: sofs.keytab\n    principals: [cifs/SOFS, cifs/sofs.example.test, host/sofs.example.test]\n')).toEqual([
+      { severity: 'error', message: expect.stringMatching(/^auth\.kerberos\.principals: .*no key for host\/sofs\.example\.test/) },
+      { severity: 'warning', message: 'SPN host/SOFS is not in auth.kerberos.principals: clients that ask for it are refused' },
+    ]);
   });
 });
