@@ -91,23 +91,26 @@ class Pdus {
   constructor(readonly s: net.Socket) {
     s.on('data', (d) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      if (this.buf.length >= 16 && this.buf.length >= this.buf.readUInt16LE(8) && this.want) {
-        const len = this.buf.readUInt16LE(8);
-        const p = this.buf.subarray(0, len);
-        this.buf = this.buf.subarray(len);
-        const w = this.want;
-        this.want = undefined;
-        w(p);
-      }
+      this.deliver();
     });
     const fail = (e?: Error) => this.failed?.(e ?? new Error('connection closed'));
     s.on('error', fail);
     s.on('close', () => fail());
   }
+  private deliver(): void {
+    if (!this.want || this.buf.length < 16 || this.buf.length < this.buf.readUInt16LE(8)) return;
+    const len = this.buf.readUInt16LE(8);
+    const p = this.buf.subarray(0, len);
+    this.buf = this.buf.subarray(len);
+    const w = this.want;
+    this.want = undefined;
+    w(p);
+  }
   next(): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       this.want = resolve;
       this.failed = reject;
+      this.deliver();
     });
   }
 }
