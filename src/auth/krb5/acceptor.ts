@@ -131,7 +131,12 @@ export class Krb5Acceptor {
       throw new AuthRejected(`clock skew too great (authenticator ${new Date(a.ctime).toISOString()}, server ${new Date(now).toISOString()})`, 9);
     }
     const key = `${a.cname.nameString.join('/')}@${a.crealm}|${a.ctime}|${a.cusec}|${req.ticket.sname.nameString.join('/')}`;
-    if (!this.cfg.replay.checkAndAdd(key, a.ctime + skew + 1000, now)) throw new AuthRejected('replayed authenticator', 9);
+    const replay = this.cfg.replay;
+    const evicted = replay.evictedEarly;
+    if (!replay.checkAndAdd(key, a.ctime + skew + 1000, now)) throw new AuthRejected('replayed authenticator', 9);
+    if (replay.evictedEarly > evicted && replay.evictedEarly % 1000 === 1) {
+      this.log.warn({ evictedEarly: replay.evictedEarly, size: replay.size }, 'Kerberos replay cache full: entries dropped inside the skew window (raise replayCacheSize)');
+    }
     if (!a.cksum || a.cksum.cksumtype !== ChecksumType.GSSAPI) throw new AuthRejected('authenticator without a GSS-API checksum (0x8003)', 9);
     const flags = parseGssChecksum(a.cksum.checksum).flags;
     if (!(flags & GssFlag.DCE_STYLE)) throw new AuthRejected('GSS flags without DCE_STYLE', 9);
