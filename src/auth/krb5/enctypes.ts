@@ -1,17 +1,21 @@
 /**
  * The enctypes the acceptor supports, behind one shape: aes128/aes256-cts-hmac-sha1-96
- * (RFC 3962 on RFC 3961's simplified profile) and rc4-hmac (RFC 4757).
+ * (RFC 3962 on RFC 3961's simplified profile), aes128-cts-hmac-sha256-128 and
+ * aes256-cts-hmac-sha384-192 (RFC 8009, aes-sha2.ts) and rc4-hmac (RFC 4757).
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { md4 } from '../md4';
 import { Rc4 } from '../rc4';
 import { aesEncryptBlock, ctsDecrypt, ctsEncrypt } from './aes-cts';
-import { DeriveKind, KrbCryptoError, deriveRandom, usageConstant } from './rfc3961';
+import { aesSha2Profile } from './aes-sha2';
+import { DeriveKind, KrbCryptoError, deriveRandom, equalBytes, usageConstant, type Enctype } from './rfc3961';
 
 /** Encryption type numbers (RFC 3961 §8, RFC 3962, RFC 4757). */
 export const EncType = {
   AES128_CTS_HMAC_SHA1_96: 17,
   AES256_CTS_HMAC_SHA1_96: 18,
+  AES128_CTS_HMAC_SHA256_128: 19,
+  AES256_CTS_HMAC_SHA384_192: 20,
   RC4_HMAC: 23,
 } as const;
 
@@ -19,29 +23,14 @@ export const EncType = {
 export const ChecksumType = {
   HMAC_SHA1_96_AES128: 15,
   HMAC_SHA1_96_AES256: 16,
+  HMAC_SHA256_128_AES128: 19,
+  HMAC_SHA384_192_AES256: 20,
   HMAC_MD5: -138,
   GSSAPI: 0x8003,
 } as const;
 
-export interface Enctype {
-  readonly id: number;
-  readonly name: string;
-  readonly keyLength: number;
-  /** The checksum type keyed with this enctype's keys (RFC 3961 "required checksum mechanism"). */
-  readonly checksumType: number;
-  readonly checksumLength: number;
-  readonly confounderLength: number;
-  encrypt(key: Buffer, usage: number, plain: Buffer, confounder?: Buffer): Buffer;
-  /** Throws KrbCryptoError when the ciphertext's integrity check fails. */
-  decrypt(key: Buffer, usage: number, cipher: Buffer): Buffer;
-  checksum(key: Buffer, usage: number, data: Buffer): Buffer;
-  stringToKey(password: string, salt: string | Buffer, params?: Buffer): Buffer;
-  randomKey(): Buffer;
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export type { Enctype } from './rfc3961';
+export { equalBytes } from './rfc3961';
 
 const AES_BLOCK = 16;
 const AES_MAC = 12;
@@ -156,6 +145,8 @@ const rc4Hmac: Enctype = {
 const ENCTYPES = new Map<number, Enctype>([
   [EncType.AES256_CTS_HMAC_SHA1_96, aesProfile(EncType.AES256_CTS_HMAC_SHA1_96, 'aes256-cts-hmac-sha1-96', 32, ChecksumType.HMAC_SHA1_96_AES256)],
   [EncType.AES128_CTS_HMAC_SHA1_96, aesProfile(EncType.AES128_CTS_HMAC_SHA1_96, 'aes128-cts-hmac-sha1-96', 16, ChecksumType.HMAC_SHA1_96_AES128)],
+  [EncType.AES256_CTS_HMAC_SHA384_192, aesSha2Profile(EncType.AES256_CTS_HMAC_SHA384_192, 'aes256-cts-hmac-sha384-192', 'sha384', ChecksumType.HMAC_SHA384_192_AES256)],
+  [EncType.AES128_CTS_HMAC_SHA256_128, aesSha2Profile(EncType.AES128_CTS_HMAC_SHA256_128, 'aes128-cts-hmac-sha256-128', 'sha256', ChecksumType.HMAC_SHA256_128_AES128)],
   [EncType.RC4_HMAC, rc4Hmac],
 ]);
 

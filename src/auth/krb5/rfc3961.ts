@@ -1,7 +1,29 @@
 /**
- * RFC 3961 building blocks shared by the enctypes: n-fold (§5.1), DR/DK (§5.1) over a block
- * cipher, and the key-usage constants of the simplified profile (§5.3).
+ * RFC 3961 building blocks shared by the enctypes: the Enctype shape (§3), n-fold (§5.1),
+ * DR/DK (§5.1) over a block cipher, and the key-usage constants of the simplified profile (§5.3).
  */
+import { timingSafeEqual } from 'node:crypto';
+
+/** One encryption type's operations (RFC 3961 §3), keyed with its base keys. */
+export interface Enctype {
+  readonly id: number;
+  readonly name: string;
+  readonly keyLength: number;
+  /** The checksum type keyed with this enctype's keys (RFC 3961 "required checksum mechanism"). */
+  readonly checksumType: number;
+  readonly checksumLength: number;
+  readonly confounderLength: number;
+  encrypt(key: Buffer, usage: number, plain: Buffer, confounder?: Buffer): Buffer;
+  /** Throws KrbCryptoError when the ciphertext's integrity check fails. */
+  decrypt(key: Buffer, usage: number, cipher: Buffer): Buffer;
+  checksum(key: Buffer, usage: number, data: Buffer): Buffer;
+  stringToKey(password: string, salt: string | Buffer, params?: Buffer): Buffer;
+  randomKey(): Buffer;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 export class KrbCryptoError extends Error {
   constructor(message: string) {

@@ -19,11 +19,13 @@ const NOW = Date.UTC(2026, 11, 4, 12, 0, 0);
 const conn = { localAddress: '127.0.0.42', remoteAddress: '127.0.0.77', remotePort: 40000 };
 const SPNS = [['host', 'sofs.example.test'], ['cifs', 'sofs.example.test'], ['host', 'SOFS'], ['cifs', 'SOFS']];
 const rc4Key = Buffer.alloc(16, 0x23);
+const sha2Key = Buffer.alloc(32, 0x20);
 
 function keytab(key = serviceKey, kvno = 2): Buffer {
   return encodeKeytab(SPNS.flatMap((components) => [
     { realm: 'EXAMPLE.TEST', components, timestamp: 0, kvno, enctype: EncType.AES256_CTS_HMAC_SHA1_96, key },
     { realm: 'EXAMPLE.TEST', components, timestamp: 0, kvno, enctype: EncType.RC4_HMAC, key: rc4Key },
+    { realm: 'EXAMPLE.TEST', components, timestamp: 0, kvno, enctype: EncType.AES256_CTS_HMAC_SHA384_192, key: sha2Key },
   ]));
 }
 
@@ -201,6 +203,13 @@ describe('Kerberos acceptor', () => {
     expect(ctx.identity).toMatchObject({ domain: 'EXAMPLE.TEST', user: 'alice', principal: 'alice@EXAMPLE.TEST' });
     expect(refusal(() => provider.newContext(conn).accept(mint({ serviceKey: rc4Key, serviceEnctype: EncType.RC4_HMAC, pac: undefined, subkeyEtypes: [23], cusec: 8 }).apReq)))
       .toMatch(/no AES enctype/);
+  });
+
+  it('an aes256-sha384 (RFC 8009) ticket is accepted, with an aes-sha1 acceptor subkey for the verifiers', () => {
+    const ctx = setup().provider.newContext(conn, { authLevel: AuthLevel.Privacy, headerSigning: true });
+    const reply = establish(ctx, mint({ serviceKey: sha2Key, serviceEnctype: EncType.AES256_CTS_HMAC_SHA384_192, pac: undefined, subkeyEtypes: [20, 19, 18, 17] }));
+    expect(reply.subkey?.keytype).toBe(EncType.AES256_CTS_HMAC_SHA1_96);
+    expect(ctx.identity?.principal).toBe('alice@EXAMPLE.TEST');
   });
 
   it('hostile ASN.1: every truncation, a bad tag, a huge length and deep AD nesting are refusals', () => {

@@ -1,5 +1,6 @@
 /** RFC 3961 A.1 n-fold, RFC 3962 Appendix B (string-to-key, AES-CTS), the simplified profile, RFC 4757 RC4-HMAC. */
 import { ctsDecrypt, ctsEncrypt } from '../../../../src/auth/krb5/aes-cts';
+import { kdfHmacSha2 } from '../../../../src/auth/krb5/aes-sha2';
 import { EncType, enctype } from '../../../../src/auth/krb5/enctypes';
 import { KrbCryptoError, nfold } from '../../../../src/auth/krb5/rfc3961';
 
@@ -110,5 +111,56 @@ describe('simplified profile and RC4-HMAC, cross-checked with impacket', () => {
   });
   it('an unknown enctype is a clear error', () => {
     expect(() => enctype(1)).toThrow(/unsupported enctype 1/);
+  });
+});
+
+describe('aes-sha2 (RFC 8009 Appendix A)', () => {
+  const cases = [
+    {
+      id: EncType.AES128_CTS_HMAC_SHA256_128,
+      base: '3705D96080C17728A0E800EAB6E0D23C',
+      kc: 'B31A018A48F54776F403E9A396325DC3', ke: '9B197DD1E8C5609D6E67C3E37C62C72E', ki: '9FDA0E56AB2D85E1569A688696C26A6C',
+      s2k: '089BCA48B105EA6EA77CA5D2F39DC5E7',
+      checksum: 'D78367186643D67B411CBA9139FC1DEE',
+      enc: [
+        ['', '7E5895EAF2672435BAD817F545A37148', 'EF85FB890BB8472F4DAB20394DCA781DAD877EDA39D50C870C0D5A0A8E48C718'],
+        ['000102030405', '7BCA285E2FD4130FB55B1A5C83BC5B24', '84D7F30754ED987BAB0BF3506BEB09CFB55402CEF7E6877CE99E247E52D16ED4421DFDF8976C'],
+        ['000102030405060708090A0B0C0D0E0F', '56AB21713FF62C0A1457200F6FA9948F', '3517D640F50DDC8AD3628722B3569D2AE07493FA8263254080EA65C1008E8FC295FB4852E7D83E1E7C48C37EEBE6B0D3'],
+        ['000102030405060708090A0B0C0D0E0F1011121314', 'A7A4E29A4728CE10664FB64E49AD3FAC', '720F73B18D9859CD6CCB4346115CD336C70F58EDC0C4437C5573544C31C813BCE1E6D072C186B39A413C2F92CA9B8334A287FFCBFC'],
+      ],
+    },
+    {
+      id: EncType.AES256_CTS_HMAC_SHA384_192,
+      base: '6D404D37FAF79F9DF0D33568D320669800EB4836472EA8A026D16B7182460C52',
+      kc: 'EF5718BE86CC84963D8BBB5031E9F5C4BA41F28FAF69E73D',
+      ke: '56AB22BEE63D82D7BC5227F6773F8EA7A5EB1C825160C38312980C442E5C7E49', ki: '69B16514E3CD8E56B82010D5C73012B622C4D00FFC23ED1F',
+      s2k: '45BD806DBF6A833A9CFFC1C94589A222367A79BC21C413718906E9F578A78467',
+      checksum: '45EE791567EEFCA37F4AC1E0222DE80D43C3BFA06699672A',
+      enc: [
+        ['', 'F764E9FA15C276478B2C7D0C4E5F58E4', '41F53FA5BFE7026D91FAF9BE959195A058707273A96A40F0A01960621AC612748B9BBFBE7EB4CE3C'],
+        ['000102030405', 'B80D3251C1F6471494256FFE712D0B9A', '4ED7B37C2BCAC8F74F23C1CF07E62BC7B75FB3F637B9F559C7F664F69EAB7B6092237526EA0D1F61CB20D69D10F2'],
+        ['000102030405060708090A0B0C0D0E0F', '53BF8A0D105265D4E276428624CE5E63', 'BC47FFEC7998EB91E8115CF8D19DAC4BBBE2E163E87DD37F49BECA92027764F68CF51F14D798C2273F35DF574D1F932E40C4FF255B36A266'],
+        ['000102030405060708090A0B0C0D0E0F1011121314', '763E65367E864F02F55153C7E3B58AF1', '40013E2DF58E8751957D2878BCD2D6FE101CCFD556CB1EAE79DB3C3EE86429F2B2A602AC86FEF6ECB647D6295FAE077A1FEB517508D2C16B4192E01F62'],
+      ],
+    },
+  ];
+  it.each(cases.map((c) => [enctype(c.id).name, c] as const))('%s: key derivation, encryption, checksum, string-to-key', (_n, c) => {
+    const et = enctype(c.id);
+    const base = H(c.base);
+    const hash = c.id === EncType.AES128_CTS_HMAC_SHA256_128 ? 'sha256' : 'sha384';
+    const u2 = (kind: number) => Buffer.from([0, 0, 0, 2, kind]);
+    expect(kdfHmacSha2(hash, base, u2(0x99), H(c.kc).length * 8).toString('hex')).toBe(c.kc.toLowerCase());
+    expect(kdfHmacSha2(hash, base, u2(0xaa), H(c.ke).length * 8).toString('hex')).toBe(c.ke.toLowerCase());
+    expect(kdfHmacSha2(hash, base, u2(0x55), H(c.ki).length * 8).toString('hex')).toBe(c.ki.toLowerCase());
+    for (const [plain, conf, cipher] of c.enc) {
+      expect(et.encrypt(base, 2, H(plain), H(conf)).toString('hex')).toBe(cipher.toLowerCase());
+      expect(et.decrypt(base, 2, H(cipher)).toString('hex')).toBe(plain.toLowerCase());
+      const bad = H(cipher);
+      bad[0] ^= 1;
+      expect(() => et.decrypt(base, 2, bad)).toThrow(/integrity/);
+    }
+    expect(et.checksum(base, 2, H('000102030405060708090A0B0C0D0E0F1011121314')).toString('hex')).toBe(c.checksum.toLowerCase());
+    const salt = Buffer.concat([H('10DF9DD783E5BC8ACEA1730E74355F61'), Buffer.from('ATHENA.MIT.EDUraeburn')]);
+    expect(et.stringToKey('password', salt).toString('hex')).toBe(c.s2k.toLowerCase());
   });
 });
