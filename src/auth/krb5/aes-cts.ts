@@ -15,10 +15,11 @@ function cipherName(key: Buffer, mode: 'cbc' | 'ecb'): string {
   return `aes-${key.length * 8}-${mode}`;
 }
 
-export function aesEncryptBlock(key: Buffer, block: Buffer): Buffer {
+/** An AES block encryptor bound to `key`: ECB has no chaining, so one cipher object serves every block. */
+export function aesBlockEncryptor(key: Buffer): (block: Buffer) => Buffer {
   const c = createCipheriv(cipherName(key, 'ecb'), key, null);
   c.setAutoPadding(false);
-  return Buffer.concat([c.update(block), c.final()]);
+  return (block) => c.update(block);
 }
 
 function aesDecryptBlock(key: Buffer, block: Buffer): Buffer {

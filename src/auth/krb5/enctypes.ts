@@ -6,7 +6,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { md4 } from '../md4';
 import { Rc4 } from '../rc4';
-import { aesEncryptBlock, ctsDecrypt, ctsEncrypt } from './aes-cts';
+import { aesBlockEncryptor, ctsDecrypt, ctsEncrypt } from './aes-cts';
 import { aesSha2Profile } from './aes-sha2';
 import { DeriveKind, KrbCryptoError, deriveRandom, equalBytes, usageConstant, type Enctype } from './rfc3961';
 
@@ -37,7 +37,7 @@ const AES_MAC = 12;
 
 /** DK(key, usage ‖ kind) for the AES enctypes (random-to-key is the identity). Callers that reuse a key keep the result. */
 export function aesDerive(key: Buffer, usage: number, kind: number): Buffer {
-  return deriveRandom(aesEncryptBlock, key, usageConstant(usage, kind), AES_BLOCK, key.length);
+  return deriveRandom(aesBlockEncryptor, key, usageConstant(usage, kind), AES_BLOCK, key.length);
 }
 
 export function hmacSha1_96(key: Buffer, ...parts: Uint8Array[]): Buffer {
@@ -76,7 +76,7 @@ function aesProfile(id: number, name: string, keyLength: number, checksumType: n
       const iterations = params && params.length === 4 ? params.readUInt32BE(0) : 4096;
       if (iterations < 1 || iterations > 1_000_000) throw new KrbCryptoError(`string-to-key iteration count ${iterations}`);
       const tkey = pbkdf2Sync(Buffer.from(password, 'utf8'), typeof salt === 'string' ? Buffer.from(salt, 'utf8') : salt, iterations, keyLength, 'sha1');
-      return deriveRandom(aesEncryptBlock, tkey, Buffer.from('kerberos'), AES_BLOCK, keyLength);
+      return deriveRandom(aesBlockEncryptor, tkey, Buffer.from('kerberos'), AES_BLOCK, keyLength);
     },
     randomKey: () => randomBytes(keyLength),
   };

@@ -9,6 +9,12 @@
  * creation (an unreadable file or one without usable keys throws an Error naming the file) and
  * re-read when its size or mtime changes (key rollover). `checkKerberosConfig()` gives the
  * problems `--check-config` reports without building a provider.
+ *
+ * Files, one job each: rfc3961.ts (Enctype shape, n-fold, DK), aes-cts.ts (RFC 3962 CTS),
+ * enctypes.ts (aes-sha1, rc4-hmac; the registry), aes-sha2.ts (RFC 8009), asn1.ts + messages.ts
+ * (Kerberos DER), keytab.ts (MIT keytab, key choice), gss-checksum.ts (0x8003), pac.ts (MS-PAC),
+ * replay-cache.ts, acceptor.ts (the checks and the three legs), cfx.ts (RFC 4121 MIC/Wrap in
+ * the DCE layout), context.ts (auth type 16); SPNEGO's krb5 branch is in ../spnego.ts.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { AuthType, type SecurityProvider } from '../../rpc/security';

@@ -73,18 +73,35 @@ function gcd(a: number, b: number): number {
   return b ? gcd(b, a % b) : a;
 }
 
+/** n-fold of the few constants in use (usage ‖ kind, "kerberos"): computed once each. */
+const folded = new Map<string, Buffer>();
+const FOLDED_MAX = 1024;
+
+function foldedConstant(constant: Uint8Array, blockBytes: number): Buffer {
+  const id = `${blockBytes}:${Buffer.from(constant).toString('hex')}`;
+  let f = folded.get(id);
+  if (!f) {
+    f = nfold(constant, blockBytes);
+    if (folded.size >= FOLDED_MAX) folded.clear();
+    folded.set(id, f);
+  }
+  return f;
+}
+
 /**
  * DR(key, constant) of §5.1 for a cipher with `blockBytes` blocks, `keyBytes` of output;
  * DK = random-to-key(DR), which is the identity for the AES enctypes (RFC 3962 §6).
+ * `encryptBlocks(key)` returns a block encryptor bound to the key (one cipher object for all blocks).
  */
 export function deriveRandom(
-  encryptBlock: (key: Buffer, block: Buffer) => Buffer, key: Buffer, constant: Uint8Array, blockBytes: number, keyBytes: number,
+  encryptBlocks: (key: Buffer) => (block: Buffer) => Buffer, key: Buffer, constant: Uint8Array, blockBytes: number, keyBytes: number,
 ): Buffer {
-  let block = constant.length === blockBytes ? Buffer.from(constant) : nfold(constant, blockBytes);
+  let block = constant.length === blockBytes ? Buffer.from(constant) : foldedConstant(constant, blockBytes);
+  const encrypt = encryptBlocks(key);
   const parts: Buffer[] = [];
   let have = 0;
   while (have < keyBytes) {
-    block = encryptBlock(key, block);
+    block = encrypt(block);
     parts.push(block);
     have += block.length;
   }
