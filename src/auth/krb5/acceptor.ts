@@ -19,7 +19,7 @@ import {
   AdType, ApOptions, type ApReq, type Authenticator, type EncTicketPart, decodeApRep, decodeApReq, decodeAuthenticator,
   decodeEncApRepPart, decodeEncTicketPart, decodeEtypeList, encodeApRep, encodeEncApRepPart, findAuthorizationData,
 } from './messages';
-import { PacError, parseLogonInfo, verifyServerSignature } from './pac';
+import { PacError, clientInfoName, parseLogonInfo, verifyServerSignature } from './pac';
 import { ReplayCache } from './replay-cache';
 import { KeyUsage, KrbCryptoError } from './rfc3961';
 
@@ -152,6 +152,8 @@ export class Krb5Acceptor {
     const user = ticket.cname.nameString.join('/');
     if (pacs.length === 0) return { domain: ticket.crealm, user, anonymous: false, principal };
     verifyServerSignature(pacs[0], key.key, key.enctype);
+    const pacName = clientInfoName(pacs[0]);
+    if (pacName.toLowerCase() !== user.toLowerCase()) throw new AuthRejected(`PAC issued for ${pacName}, ticket for ${user}`, 9);
     const info = parseLogonInfo(pacs[0]);
     return {
       domain: info.logonDomainName || ticket.crealm,

@@ -103,6 +103,18 @@ export function verifyServerSignature(pac: Buffer, serviceKey: Buffer, serviceEn
   }
 }
 
+/**
+ * PAC_CLIENT_INFO (MS-PAC 2.7): the client name the PAC was issued for. It must name the
+ * ticket's client, so a PAC cannot vouch for another principal's ticket.
+ */
+export function clientInfoName(pac: Buffer): string {
+  const b = only(parsePacBuffers(pac), PacBufferType.CLIENT_INFO);
+  if (b.size < 10) throw new PacError('PAC client info too short');
+  const len = pac.readUInt16LE(b.offset + 8);
+  if (len & 1 || 10 + len > b.size) throw new PacError('PAC client info name runs past its buffer');
+  return pac.toString('utf16le', b.offset + 10, b.offset + 10 + len);
+}
+
 /** KERB_VALIDATION_INFO (MS-PAC 2.5) behind the type-1 buffer's NDR serialization header (MS-RPCE 2.2.6). */
 export function parseLogonInfo(pac: Buffer): PacLogonInfo {
   const b = only(parsePacBuffers(pac), PacBufferType.LOGON_INFO);

@@ -165,6 +165,10 @@ describe('Kerberos acceptor', () => {
     expect(refusal(() => provider.newContext(conn).accept(mint({ pac, cusec: 3 }).apReq))).toMatch(/PAC server signature does not verify/);
   });
 
+  it('refuses a valid PAC issued for another client (PAC_CLIENT_INFO names alice, the ticket bob)', () => {
+    expect(refusal(() => setup().provider.newContext(conn).accept(mint({ cname: 'bob' }).apReq))).toMatch(/PAC issued for alice, ticket for bob/);
+  });
+
   it('requires DCE_STYLE, and the CONF flag at privacy', () => {
     const { provider } = setup();
     expect(refusal(() => provider.newContext(conn).accept(mint({ flags: SEAL_FLAGS & ~GssFlag.DCE_STYLE }).apReq))).toMatch(/DCE_STYLE/);
