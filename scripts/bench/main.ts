@@ -29,6 +29,7 @@ interface Entry {
 const BENCHMARKS: readonly Entry[] = [
   { name: 'codec', file: 'codec' },
   { name: 'rpc', file: 'rpc', netns: true },
+  { name: 'krb5', file: 'krb5', netns: true },
   { name: 'rpc-rate', file: 'rpc-rate' },
   { name: 'witness-rate', file: 'witness-rate' },
   { name: 'fanout', file: 'fanout' },
@@ -52,7 +53,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--reps') a.reps = Number(argv[++i]);
     else if (v === '--out') a.out = path.resolve(argv[++i] ?? a.out);
     else if (v === '--help' || v === '-h') {
-      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,witness-rate,fanout,memory,detection] [--reps N] [--out FILE]');
+      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,krb5,witness-rate,fanout,memory,detection] [--reps N] [--out FILE]');
       process.exit(0);
     } else {
       console.error(`unknown argument ${v}`);

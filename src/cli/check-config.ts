@@ -10,6 +10,7 @@ import net from 'node:net';
 import { parseSmbpasswd } from '../auth/accounts';
 import { ClusterModel, isLoopbackHost, parseHostPort, type WitnessdConfig } from '../cluster';
 import { listenAddresses } from './daemon';
+import { kerberosFindings } from './security-providers';
 
 export interface CheckFinding {
   readonly severity: 'error' | 'warning';
@@ -107,7 +108,7 @@ async function listenerFindings(config: WitnessdConfig): Promise<CheckFinding[]>
 /** Every finding, errors first. */
 export async function checkConfig(config: WitnessdConfig): Promise<CheckFinding[]> {
   const deployment = new ClusterModel(config).findings().map((f) => ({ severity: f.severity, message: f.message }));
-  const all = [...deployment, ...accountsFindings(config), ...(await listenerFindings(config)), ...safetyFindings(config)];
+  const all = [...deployment, ...accountsFindings(config), ...kerberosFindings(config), ...(await listenerFindings(config)), ...safetyFindings(config)];
   return [...all.filter((f) => f.severity === 'error'), ...all.filter((f) => f.severity === 'warning')];
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { healthMetricsSink, startAdminServer, StatusFeed, WitnessdMetrics, witnessMetricsSink, type AdminServer, type ReloadRecord } from '../admin';
-import { accountSourceFromConfig, createNtlmsspProvider, createSpnegoProvider } from '../auth';
+import { accountSourceFromConfig } from '../auth';
 import { createClusapiService } from '../clusapi';
 import {
   ClusterModel, ConfigError, HealthWatcher, reloadConfigFile, ReloadRefused, type AuthLevelName, type LiveSettings, type ReloadOutcome,
@@ -16,6 +16,7 @@ import { AuthLevel, FaultStatus, RpcServer, type CallContext, type RpcEndpoint, 
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createLogger } from './logging';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
+import { securityProvidersFromConfig } from './security-providers';
 
 export interface WitnessdOptions {
   /** Path the configuration came from (enables reload); undefined = embedded demo. */
@@ -140,6 +141,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     logger: authLog,
     onRefused: (reason: string) => metrics.authFailures.inc({ reason }),
   };
+  const security = securityProvidersFromConfig(config.auth, authOptions, authLog);
   const rpc = new RpcServer({
     logger: child('rpc'),
     minAuthLevel: minAuthLevelOf(config),
@@ -153,7 +155,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       }),
       ...o.rpcLimits,
     },
-    securityProviders: [createNtlmsspProvider(authOptions), createSpnegoProvider(authOptions)],
+    securityProviders: security.providers,
     onFault: (iface, _opnum, status) => metrics.rpcFaults.inc({ interface: iface, status: `0x${status.toString(16)}` }),
   });
 
@@ -213,6 +215,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
         if (!o.configPath) throw new ConfigError([{ file: '(embedded demo)', line: 1, column: 1, field: '', message: 'the embedded demo configuration cannot be reloaded; start witnessd with --config FILE' }]);
         const at = new Date().toISOString();
         try {
+          security.kerberos?.reload(); // a rolled-over keytab now, not at the next bind
           const r = await reloadConfigFile(model, watcher, o.configPath, live);
           metrics.reloads.inc({ result: 'ok' });
           lastReload = { at, ok: true, source: r.source, applied: r.applied, restartNeeded: r.restartNeeded };

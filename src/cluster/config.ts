@@ -161,18 +161,42 @@ const accountSchema = z
     message: 'an account has exactly one of password or ntHash',
   });
 
+/** A service principal name without realm, as AD registers it: service/host (host/SOFS, cifs/sofs.example.test). */
+const spn = z.string().trim().regex(/^[A-Za-z][A-Za-z0-9-]*\/[^\s/@]+(@[^\s/@]+)?$/, 'a service principal name is service/host[@REALM], e.g. cifs/sofs.example.test');
+
+/** Kerberos (auth type 16, and the krb5 mechanism inside SPNEGO): the service account's keys. */
+const kerberosSchema = z
+  .object({
+    /** MIT keytab (samba-tool domain exportkeytab, ktpass); relative paths are relative to the config file. Re-read when it changes. */
+    keytab: z.string().trim().min(1, 'must not be empty'),
+    /** SPNs served; each needs a key in the keytab. Absent: every principal in the keytab. */
+    principals: z.array(spn).min(1, 'list at least one principal, or leave principals out').optional(),
+    /** Clients allowed to authenticate: user@REALM principals or user/group SIDs (from the PAC). Absent: any valid ticket. */
+    allowedPrincipals: z.array(z.string().trim().min(1, 'must not be empty')).optional(),
+    /** Allowed clock difference to the client; absent: the acceptor's default (5 minutes). */
+    clockSkewSeconds: z.number().int('must be a whole number of seconds').min(0).max(86_400).optional(),
+  })
+  .strict();
+
 const authSchema = z
   .object({
     /** Calls below this level get fault 0x5 (Decisions 10). */
     minimumLevel: z.enum(AUTH_LEVELS).default('integrity'),
     /** Accept unauthenticated binds and calls (the demo does). */
     allowAnonymous: z.boolean().default(false),
+    /** NTLMSSP (auth type 10, and inside SPNEGO). false: SPNEGO offers Kerberos only. */
+    ntlm: z.boolean().default(true),
     /** Accounts file for NTLMSSP (relative paths are relative to the config file). */
     accountsFile: z.string().min(1).optional(),
     /** Inline accounts (in addition to accountsFile). */
     accounts: z.array(accountSchema).default([]),
+    kerberos: kerberosSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((a) => a.ntlm || a.kerberos !== undefined || a.allowAnonymous, {
+    message: 'auth.ntlm is false and there is no auth.kerberos: no client could authenticate',
+    path: ['ntlm'],
+  });
 
 const limitsSchema = z
   .object({
@@ -280,6 +304,7 @@ export type ShareConfig = SvmConfig['shares'][number];
 export type WatcherConfig = WitnessdConfig['watcher'];
 export type AdminConfig = WitnessdConfig['admin'];
 export type AuthConfig = WitnessdConfig['auth'];
+export type KerberosConfig = NonNullable<AuthConfig['kerberos']>;
 
 export interface ConfigProblem {
   readonly file: string;
@@ -379,7 +404,7 @@ export function parseConfig(text: string, sourceName: string): WitnessdConfig {
   return { ...result.data, source: sourceName };
 }
 
-/** Read, parse and validate a configuration file. Relative accountsFile paths become absolute. */
+/** Read, parse and validate a configuration file. Relative accountsFile and keytab paths become absolute. */
 export function loadConfig(file: string): WitnessdConfig {
   let text: string;
   try {
@@ -389,10 +414,16 @@ export function loadConfig(file: string): WitnessdConfig {
     throw new ConfigError([{ file, line: 0, column: 0, field: '', message: `cannot read: ${err.code ?? err.message}` }]);
   }
   const cfg = parseConfig(text, file);
-  if (cfg.auth.accountsFile !== undefined && !path.isAbsolute(cfg.auth.accountsFile)) {
-    return { ...cfg, auth: { ...cfg.auth, accountsFile: path.resolve(path.dirname(file), cfg.auth.accountsFile) } };
-  }
-  return cfg;
+  const beside = (p: string) => path.resolve(path.dirname(file), p);
+  const { accountsFile, kerberos } = cfg.auth;
+  return {
+    ...cfg,
+    auth: {
+      ...cfg.auth,
+      ...(accountsFile !== undefined ? { accountsFile: beside(accountsFile) } : {}),
+      ...(kerberos !== undefined ? { kerberos: { ...kerberos, keytab: beside(kerberos.keytab) } } : {}),
+    },
+  };
 }
 
 /** The embedded demo configuration, validated. */

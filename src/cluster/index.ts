@@ -1,7 +1,7 @@
 /** The cluster room's public API (see the module headers for the rules). */
 export * from './types';
 export { ConfigError, demoConfig, formatProblem, loadConfig, parseConfig, DEMO_CONFIG_NAME, DEMO_CONFIG_YAML, WATCHER_MODES, AUTH_LEVELS } from './config';
-export type { WitnessdConfig, NodeConfig, SvmConfig, LifConfig, ShareConfig, WatcherConfig, AdminConfig, AuthConfig, ConfigProblem, WatcherMode, AuthLevelName } from './config';
+export type { WitnessdConfig, NodeConfig, SvmConfig, LifConfig, ShareConfig, WatcherConfig, AdminConfig, AuthConfig, KerberosConfig, ConfigProblem, WatcherMode, AuthLevelName } from './config';
 export { ClusterModel, ModelError, createClusterModel } from './model';
 export type { AddressChange, ModelErrorCode, TimedEvent, ClusterModelOptions } from './model';
 export { HealthWatcher, probeFor } from './health';

@@ -39,8 +39,11 @@ export class AuthContexts {
     return undefined;
   }
 
-  /** A new context from a bind or alter_context leg: the token to send back, or a bind_nak reason. */
-  start(st: SecTrailer): OutgoingAuth | number {
+  /**
+   * A new context from a bind or alter_context leg: the token to send back, or a bind_nak
+   * reason. `headerSigning`: PFC_SUPPORT_HEADER_SIGN is in force for this connection.
+   */
+  start(st: SecTrailer, headerSigning: boolean): OutgoingAuth | number {
     if (st.authLevel < AuthLevel.Connect || st.authLevel > AuthLevel.Privacy) return BindNakReason.NOT_SPECIFIED;
     if (this.byId.size >= this.max) {
       this.log().warn({ limit: this.max }, 'auth context limit reached');
@@ -51,7 +54,7 @@ export class AuthContexts {
       this.log().info({ authType: st.authType }, 'unknown auth type');
       return BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED;
     }
-    const security = provider.newContext(this.conn);
+    const security = provider.newContext(this.conn, { authLevel: st.authLevel as AuthLevel, headerSigning });
     const state: AuthState = {
       authContextId: st.authContextId, authType: st.authType, authLevel: st.authLevel as AuthLevel,
       provider, security, complete: false, failed: false,

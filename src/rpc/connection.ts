@@ -206,10 +206,11 @@ export class Connection extends PduStream {
     const results = negotiated.results;
     let auth: OutgoingAuth | undefined;
     if (st) {
-      const r = this.auths.start(st);
+      // The bind_ack echoes the flag, so it is negotiated as soon as the client sets it.
+      if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.clientHeaderSigning = true;
+      const r = this.auths.start(st, this.clientHeaderSigning);
       if (typeof r === 'number') return this.bindNakAndClose(h, r, 'auth refused in bind');
       auth = r;
-      if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.clientHeaderSigning = true;
     }
     // C706: the client may send fragments up to min(max_xmit, max_recv) and must accept 1432.
     const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), MUST_RECV_FRAG_SIZE);
@@ -262,7 +263,7 @@ export class Connection extends PduStream {
         if (r === undefined) return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth leg refused in alter_context');
         auth = { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r };
       } else {
-        const r = this.auths.start(st);
+        const r = this.auths.start(st, this.clientHeaderSigning || (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) !== 0);
         if (typeof r === 'number') return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth refused in alter_context');
         auth = r;
       }

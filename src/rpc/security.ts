@@ -27,6 +27,10 @@ export interface Identity {
   readonly domain: string;
   readonly user: string;
   readonly anonymous: boolean;
+  /** Kerberos: the client principal as the ticket names it ('alice@EXAMPLE.TEST'). */
+  readonly principal?: string;
+  /** Kerberos: the PAC's user SID first, then its group SIDs ('S-1-5-21-…'). */
+  readonly sids?: readonly string[];
 }
 
 export function principalName(id: Identity | undefined): string {
@@ -67,7 +71,10 @@ export interface SecurityContext {
   accept(token: Buffer): AcceptResult;
   /** Available once accept() returned complete. */
   readonly identity: Identity | undefined;
-  /** Size of the auth_value this context appends to protected PDUs (16 for NTLMSSP). */
+  /**
+   * Size of the auth_value this context appends to protected PDUs: 16 for NTLMSSP; for
+   * Kerberos it depends on the level the context was created for (28 MIC, 76 Wrap).
+   */
   readonly signatureLength: number;
   /**
    * Protect an outgoing PDU at `level` (Integrity or Privacy; Packet behaves as Integrity).
@@ -90,8 +97,16 @@ export interface ConnectionInfo {
   readonly remotePort: number;
 }
 
+/** What the bind or alter_context that starts a context fixes for its whole life. */
+export interface ContextParams {
+  readonly authLevel: AuthLevel;
+  /** PFC_SUPPORT_HEADER_SIGN was negotiated (MS-RPCE 3.3.1.5.2.2): verifiers cover the PDU header too. */
+  readonly headerSigning: boolean;
+}
+
 export interface SecurityProvider {
   readonly authType: number;
   readonly name: string;
-  newContext(conn: ConnectionInfo): SecurityContext;
+  /** `params` is always given by the runtime; providers whose tokens do not depend on it ignore it. */
+  newContext(conn: ConnectionInfo, params?: ContextParams): SecurityContext;
 }

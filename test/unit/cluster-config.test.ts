@@ -74,7 +74,7 @@ describe('defaults', () => {
     const w = c.watcher;
     expect(w.intervalMs * w.failureThreshold + w.timeoutMs).toBeLessThanOrEqual(2000);
     expect(c.admin.address).toBe('127.0.0.1:8135');
-    expect(c.auth).toEqual({ minimumLevel: 'integrity', allowAnonymous: false, accounts: [] });
+    expect(c.auth).toEqual({ minimumLevel: 'integrity', allowAnonymous: false, ntlm: true, accounts: [] });
     expect(c.listener).toEqual({ addresses: ['10.0.0.1'], witnessPort: 0, epmPort: 135 });
     expect(c.timeouts).toEqual({ unusedRegistrationSeconds: 30 });
     expect(c.limits.maxRegistrationsPerClient).toBeGreaterThan(0);

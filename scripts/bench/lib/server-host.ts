@@ -20,6 +20,8 @@ export interface WitnessdStartArgs {
   readonly watcher?: Partial<WitnessdConfig['watcher']>;
   readonly nodeSmbAddresses?: Record<string, string>;
   readonly logLevel?: WitnessdConfig['logging']['level'];
+  /** Over the demo's auth section (the Kerberos benchmark adds auth.kerberos). */
+  readonly auth?: Partial<WitnessdConfig['auth']>;
 }
 
 export interface WitnessdInfo {
@@ -36,6 +38,7 @@ async function startDaemon(a: WitnessdStartArgs): Promise<WitnessdInfo> {
   const config: WitnessdConfig = {
     ...base,
     watcher: { ...base.watcher, ...a.watcher },
+    auth: { ...base.auth, ...a.auth },
     nodes: base.nodes.map((n) => (a.nodeSmbAddresses?.[n.name] ? { ...n, smbAddress: a.nodeSmbAddresses[n.name] } : n)),
     // The daemon's own logging (demo: info). BENCH_WITNESSD_LOG_LEVEL is for diagnosis only
     // (how much of a figure is logging); the suite never sets it.

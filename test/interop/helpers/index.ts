@@ -10,3 +10,4 @@ export * from './witnessd';
 export * from './smbtorture';
 export * from './rpcclient';
 export * from './clusapi-client';
+export * from './kerberos';

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'ip' | 'timeout' | 'chromium';
+export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit';
 
 const SEARCH_PATH = (process.env.PATH ?? '/usr/bin:/bin') + ':/usr/sbin:/sbin:/usr/local/sbin';
 
@@ -87,6 +87,8 @@ const PACKAGE: Record<Peer, string> = {
   ip: 'iproute2',
   timeout: 'coreutils',
   chromium: 'chromium',
+  samba: 'samba-ad-dc',
+  kinit: 'krb5-user',
 };
 
 /**

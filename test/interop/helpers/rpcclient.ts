@@ -52,7 +52,12 @@ export class InteractiveRpcclient {
   private constructor(readonly tool: RunningTool) {}
 
   static start(binding: string, user: string, lifetimeMs: number): InteractiveRpcclient {
-    return new InteractiveRpcclient(startTool('rpcclient', ['-s', '/dev/null', `-U${user}`, binding], { timeoutMs: lifetimeMs }));
+    return InteractiveRpcclient.over(startTool('rpcclient', ['-s', '/dev/null', `-U${user}`, binding], { timeoutMs: lifetimeMs }));
+  }
+
+  /** Drive an rpcclient started some other way (Kerberos: other options, a wrapper, an environment). */
+  static over(tool: RunningTool): InteractiveRpcclient {
+    return new InteractiveRpcclient(tool);
   }
 
   private outputLength(): number {

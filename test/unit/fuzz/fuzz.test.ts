@@ -17,6 +17,7 @@ const PLAN: Record<TargetName, { inputs: number; coverageInputs: number; timeout
   'ndr-clusapi': { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
   ntlmssp: { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
   spnego: { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
+  krb5: { inputs: 10_000, coverageInputs: 1_500, timeoutMs: 90_000 },
   connection: { inputs: 50_000, coverageInputs: 2_000, timeoutMs: 180_000 },
   config: { inputs: 10_000, coverageInputs: 1_000, timeoutMs: 180_000 },
 };

@@ -6,10 +6,11 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { FuzzTarget } from './engine';
 import { ntlmsspTarget, spnegoTarget } from './targets-auth';
+import { krb5Target } from './targets-krb5';
 import { configTarget, ndrTargets } from './targets-ndr';
 import { connectionTarget, pduTarget } from './targets-rpc';
 
-export const TARGET_NAMES = ['pdu', 'connection', 'ndr-witness', 'ndr-epm', 'ndr-clusapi', 'ntlmssp', 'spnego', 'config'] as const;
+export const TARGET_NAMES = ['pdu', 'connection', 'ndr-witness', 'ndr-epm', 'ndr-clusapi', 'ntlmssp', 'spnego', 'krb5', 'config'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** A fresh instance of one target (targets hold state; make one per run). */
@@ -19,6 +20,7 @@ export function makeTarget(name: TargetName): FuzzTarget & { close?: () => void 
     case 'connection': return connectionTarget();
     case 'ntlmssp': return ntlmsspTarget();
     case 'spnego': return spnegoTarget();
+    case 'krb5': return krb5Target();
     case 'config': return configTarget();
     default: {
       const t = ndrTargets().find((x) => x.name === name);
