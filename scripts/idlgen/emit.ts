@@ -105,6 +105,17 @@ export class Emitter {
     return s;
   }
 
+  /**
+   * A size_is expression while encoding. An [in]-only size (ept_map's max_towers) while encoding
+   * the response: taken from the value when given, else `fallback` (the array's own length).
+   */
+  private sizeOrCaptured(size: Expr, v: string, fallback: string, cx: Cx): string {
+    const s = this.ex(size, cx);
+    if (s !== null) return s;
+    if (size.k !== 'id') throw errorAt(size.pos, `size_is(${exprText(size)}) is not available here`);
+    return `(v.${size.name} ?? ${fallback})`;
+  }
+
   // ---- writing ----
   private wS(ty: Ty, v: string, cx: Cx): void {
     const c = this.c;
@@ -121,6 +132,12 @@ export class Emitter {
       case 'str': {
         const W = ty.cs === 'w' ? 'w' : 'c';
         if (ty.fixed !== null) c.line(`w.${W}stringFixed(${v}, ${ty.fixed});`);
+        else if (ty.size) {
+          const n = c.t('n');
+          c.line(`const ${n} = ${this.sizeOrCaptured(ty.size, v, `${v}.length + 1`, cx)};`);
+          c.line(`w.conformance(${n});`);
+          c.line(`w.${W}stringFixed(${v}, ${n});`);
+        }
         else if (ty.hoisted) { c.line(`w.variance(${v}.length + 1);`); c.line(`w.${W === 'w' ? 'wchars' : 'chars'}(${v});`); }
         else c.line(`w.${W}string(${v});`);
         return;
@@ -128,13 +145,7 @@ export class Emitter {
       case 'carr': case 'farr': {
         let size: string;
         if (ty.k === 'carr') {
-          const s = this.ex(ty.size!, cx);
-          if (s === null) {
-            // An [in]-only size (ept_map's max_towers) while encoding the response: take it from
-            // the value when given, else the array's own length.
-            if (ty.size!.k !== 'id') throw errorAt(ty.size!.pos, `size_is(${exprText(ty.size!)}) is not available here`);
-            size = `(v.${ty.size!.name} ?? ${v}.length)`;
-          } else size = s;
+          size = this.sizeOrCaptured(ty.size!, v, `${v}.length`, cx);
           if (!ty.hoisted) c.line(`w.conformance(${size});`);
         } else size = String(ty.n);
         if (ty.length) {
@@ -210,6 +221,12 @@ export class Emitter {
       case 'str': {
         const W = ty.cs;
         if (ty.fixed !== null) return `r.${W}stringFixed(${ty.fixed})`;
+        if (ty.size) {
+          const n = c.t('n');
+          c.line(`const ${n} = r.conformance();`);
+          this.checkOrCapture(ty.size, n, cx);
+          return `r.${W}stringFixed(${n})`;
+        }
         if (ty.hoisted) return `r.${W === 'w' ? 'wchars' : 'chars'}(r.variance(${hoistedCount}, ${W === 'w' ? 2 : 1}))`;
         return `r.${W}string()`;
       }
@@ -222,11 +239,9 @@ export class Emitter {
           if (ty.hoisted) n = hoistedCount!;
           else {
             n = c.t('n');
-            c.line(`const ${n} = ${ty.length ? 'r.u32()' : `r.count(${es})`};`);
+            c.line(`const ${n} = ${ty.length ? 'r.conformance()' : `r.count(${es})`};`);
           }
-          const s = this.ex(ty.size!, cx);
-          if (s !== null) c.line(`r.checkCount(${n}, ${s}, 'max_count (size_is(${exprText(ty.size!)}))', ${at});`);
-          else if (ty.size!.k === 'id' && cx.capture?.has(ty.size!.name)) c.line(`p_${ty.size!.name} = ${n};`);
+          this.checkOrCapture(ty.size!, n, cx, at);
         } else n = String(ty.n);
         let a = n;
         if (ty.length) {
@@ -250,6 +265,13 @@ export class Emitter {
         return arr;
       }
     }
+  }
+
+  /** A decoded max_count against its size_is expression, or kept as the [in] size it stands for. */
+  private checkOrCapture(size: Expr, n: string, cx: Cx, at?: string): void {
+    const s = this.ex(size, cx);
+    if (s !== null) this.c.line(`r.checkCount(${n}, ${s}, 'max_count (size_is(${exprText(size)}))'${at ? `, ${at}` : ''});`);
+    else if (size.k === 'id' && cx.capture?.has(size.name)) this.c.line(`p_${size.name} = ${n};`);
   }
 
   /** Emit statements completing the deferred part of the value stored in lvalue lv. */
@@ -355,7 +377,7 @@ export class Emitter {
       if (conf) {
         c.line(`f = ${q(conf.name)};`);
         hc = 'hc';
-        c.line('const hc = r.u32();');
+        c.line('const hc = r.conformance();');
       }
       c.line(`r.align(${A});`);
       const rcx: Cx = { id: (n) => (known.has(n) ? `f_${n}` : null) };
@@ -481,7 +503,7 @@ export class Emitter {
     if (dir === 'out') {
       const names = new Set(params.map((p) => p.name));
       const visit = (ty: Ty): void => {
-        if (ty.k === 'carr' && ty.size && ty.size.k === 'id' && !names.has(ty.size.name)) {
+        if ((ty.k === 'carr' || ty.k === 'str') && ty.size && ty.size.k === 'id' && !names.has(ty.size.name)) {
           const p = op.params.find((x) => x.name === (ty.size as { name: string }).name);
           if (p && !captured.includes(p)) captured.push(p);
         }

@@ -11,7 +11,7 @@ import {
 import { DerError } from './der';
 import { NtlmsspServer, clientOf, type NtlmsspOptions } from './ntlmssp';
 import { nullLogger, type AuthLogger } from './logger';
-import { validateOptions } from './ntlmssp-context';
+import { serverPrincipalName, validateOptions } from './ntlmssp-context';
 import { isNtlmssp } from './ntlmssp-messages';
 import { NTLMSSP_SIGNATURE_LENGTH, protectPdu, unprotectPdu } from './pdu-protection';
 import {
@@ -184,6 +184,7 @@ export function createSpnegoProvider(opts: NtlmsspOptions): SecurityProvider {
   return {
     authType: AuthType.SpNego,
     name: 'SPNEGO',
+    principalName: serverPrincipalName(opts),
     newContext: (conn) => new SpnegoSecurityContext(opts, conn),
   };
 }

@@ -24,12 +24,6 @@ export const ept_s_ok = 0;
 export const ept_s_not_registered = 382312662;
 
 // ---- types ----
-export interface rpc_if_id_t {
-  uuid: string;
-  vers_major: number;
-  vers_minor: number;
-}
-
 export interface twr_t {
   tower_length: number;
   tower_octet_string: Buffer;
@@ -39,6 +33,12 @@ export interface ept_entry_t {
   object: string;
   tower: twr_t | null;
   annotation: string;
+}
+
+export interface rpc_if_id_t {
+  uuid: string;
+  vers_major: number;
+  vers_minor: number;
 }
 
 export const Epm_SYNTAX: SyntaxId = { uuid: "e1af8308-5d1f-11c9-91a4-08002b14a0fa", major: 3, minor: 0 };
@@ -387,7 +387,7 @@ export function decodeEpt_lookupOut(stub: Buffer, littleEndian = true): ept_look
     let p_num_ents: any = r.u32();
     f = "entries";
     const at21 = r.pos;
-    const n22 = r.u32();
+    const n22 = r.conformance();
     p_max_ents = n22;
     const a23 = r.variance(n22, 29);
     r.checkCount(a23, p_num_ents, 'actual_count (length_is(*num_ents))', at21);
@@ -539,7 +539,7 @@ export function decodeEpt_mapOut(stub: Buffer, littleEndian = true): ept_mapOut 
     let p_num_towers: any = r.u32();
     f = "towers";
     const at35 = r.pos;
-    const n36 = r.u32();
+    const n36 = r.conformance();
     p_max_towers = n36;
     const a37 = r.variance(n36, 4);
     r.checkCount(a37, p_num_towers, 'actual_count (length_is(*num_towers))', at35);
@@ -705,18 +705,6 @@ export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
 
 // ---- per-type codecs (tests, ndrdump) ----
 export const Epm_TYPES = {
-  rpc_if_id_t: {
-    encode(v: rpc_if_id_t, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_rpc_if_id_t(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): rpc_if_id_t {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_rpc_if_id_t(r);
-      return v;
-    },
-  },
   twr_t: {
     encode(v: twr_t, littleEndian = true): Buffer {
       const w = new NdrWriter(littleEndian);
@@ -743,6 +731,18 @@ export const Epm_TYPES = {
       return v;
     },
   },
+  rpc_if_id_t: {
+    encode(v: rpc_if_id_t, littleEndian = true): Buffer {
+      const w = new NdrWriter(littleEndian);
+      ws_rpc_if_id_t(w, v);
+      return w.finish();
+    },
+    decode(stub: Buffer, littleEndian = true): rpc_if_id_t {
+      const r = new NdrReader(stub, littleEndian);
+      const v = rs_rpc_if_id_t(r);
+      return v;
+    },
+  },
 };
 
 /** Everything above in one table, for tools that handle any interface (ndrdump). */
@@ -757,45 +757,13 @@ export const Epm_MODULE: NdrModule = {
     ept_lookup_handle_free: { opnum: 4, encodeIn: encodeEpt_lookup_handle_freeIn, decodeIn: decodeEpt_lookup_handle_freeIn, encodeOut: encodeEpt_lookup_handle_freeOut, decodeOut: decodeEpt_lookup_handle_freeOut, json: { in: { o: { entry_handle: 'h' } }, out: { o: { entry_handle: 'h', status: 'n' } } } },
   },
   jsonTypes: {
-    rpc_if_id_t: { o: { uuid: 's', vers_major: 'n', vers_minor: 'n' } },
     twr_t: { o: { tower_length: 'n', tower_octet_string: 'x' } },
     ept_entry_t: { o: { object: 's', tower: { p: { r: "twr_t" } }, annotation: 's' } },
+    rpc_if_id_t: { o: { uuid: 's', vers_major: 'n', vers_minor: 'n' } },
   },
 };
 
 // ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----
-function ws_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "uuid";
-    w.guid(v.uuid);
-    f = "vers_major";
-    w.u16(v.vers_major);
-    f = "vers_minor";
-    w.u16(v.vers_minor);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
-}
-function rs_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "uuid";
-    const f_uuid: any = r.guid();
-    f = "vers_major";
-    const f_vers_major: any = r.u16();
-    f = "vers_minor";
-    const f_vers_minor: any = r.u16();
-    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
-}
-
 function ws_twr_t(w: NdrWriter, v: twr_t): void {
   let f = '';
   let ix = -1;
@@ -817,7 +785,7 @@ function rs_twr_t(r: NdrReader): twr_t {
   let ix = -1;
   try {
     f = "tower_octet_string";
-    const hc = r.u32();
+    const hc = r.conformance();
     r.align(4);
     f = "tower_length";
     const f_tower_length: any = r.u32();
@@ -887,6 +855,38 @@ function rb_ept_entry_t(r: NdrReader, v: any): void {
     } else {
       v.tower = null;
     }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+function ws_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    w.align(4);
+    f = "uuid";
+    w.guid(v.uuid);
+    f = "vers_major";
+    w.u16(v.vers_major);
+    f = "vers_minor";
+    w.u16(v.vers_minor);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
+  let f = '';
+  let ix = -1;
+  try {
+    r.align(4);
+    f = "uuid";
+    const f_uuid: any = r.guid();
+    f = "vers_major";
+    const f_vers_major: any = r.u16();
+    f = "vers_minor";
+    const f_vers_minor: any = r.u16();
+    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
   }

@@ -170,6 +170,11 @@ export class NdrReader {
     return id;
   }
 
+  /** A conformance (max_count) as it travels; count() also bounds it by the bytes left. */
+  conformance(): number {
+    return this.u32();
+  }
+
   /**
    * A max_count (or actual_count) of `minElemSize`-byte elements: it must fit in what is
    * left of the stub, which bounds every allocation by the stub size.

@@ -25,11 +25,13 @@ import { CallAborted, ServerCall } from './call';
 import { NdrError } from '../ndr/errors';
 import type { ResolvedOptions } from './options';
 import { PduStream } from './pdu-stream';
+import type { RpcStats } from './stats';
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
   readonly options: ResolvedOptions;
   readonly groups: AssociationGroupTable;
+  readonly stats: RpcStats;
   provider(authType: number): SecurityProvider | undefined;
   connectionClosed(conn: Connection): void;
 }
@@ -76,7 +78,7 @@ export class Connection extends PduStream {
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
-    super(socket, host.options);
+    super(socket, host.options, host.stats);
     this.idleTimer = setTimeout(() => {
       this.log.info({ ms: host.options.limits.unboundIdleMs }, 'closing a connection that never bound');
       this.close('never bound');
@@ -392,6 +394,7 @@ export class Connection extends PduStream {
         return;
       }
     }
+    this.host.stats.callsIn++;
     const call = new ServerCall(this, r.callId, r.contextId, r.opnum, r.le, r.auth, r.noReply, pc.iface);
     let out: Buffer | Promise<Buffer>;
     try {

@@ -93,5 +93,7 @@ export interface ConnectionInfo {
 export interface SecurityProvider {
   readonly authType: number;
   readonly name: string;
+  /** The server's principal name under this provider (rpc__mgmt_inq_princ_name answers it). */
+  readonly principalName?: string;
   newContext(conn: ConnectionInfo): SecurityContext;
 }

@@ -12,6 +12,8 @@ import { AssociationGroupTable } from './association-group';
 import { Connection, type ConnectionHost, type EndpointView } from './connection';
 import { type ResolvedOptions, type RpcServerOptions, resolveOptions } from './options';
 import { syntaxToString } from './wire';
+import { createManagementInterface, type ManagementSource } from './mgmt/management';
+import { newRpcStats, type RpcStats } from './stats';
 
 export interface ListenOptions {
   /** One address or several (IPv4 and IPv6); default all IPv4 and IPv6 addresses ('::'). */
@@ -39,12 +41,15 @@ interface Listener {
   readonly view: EndpointView;
 }
 
-export class RpcServer implements ConnectionHost {
+export class RpcServer implements ConnectionHost, ManagementSource {
   readonly options: ResolvedOptions;
   readonly groups: AssociationGroupTable;
   private readonly log: Logger;
   private readonly providers = new Map<number, SecurityProvider>();
   private readonly listeners: Listener[] = [];
+  readonly stats: RpcStats = newRpcStats();
+  /** The DCE management interface (C706 appendix Q), served on every listener. */
+  private readonly management = createManagementInterface(this);
   private readonly connections = new Set<Connection>();
   private closing: Promise<void> | undefined;
   /** Refused connections since the last log line (one line per second at most under a flood). */
@@ -69,6 +74,16 @@ export class RpcServer implements ConnectionHost {
     return this.providers.get(authType);
   }
 
+  /** The interfaces served on a port, the management interface included (rpc__mgmt_inq_if_ids). */
+  interfacesAt(port: number): readonly SyntaxId[] {
+    const l = this.listeners.find((x) => x.endpoint.port === port);
+    return l ? l.view.interfaces.map((i) => i.syntax) : [];
+  }
+
+  principalName(authnProto: number): string | undefined {
+    return this.providers.get(authnProto)?.principalName;
+  }
+
   /** Every port we listen on and what it serves. */
   endpoints(): readonly RpcEndpoint[] {
     return this.listeners.map((l) => l.endpoint);
@@ -85,7 +100,10 @@ export class RpcServer implements ConnectionHost {
     const addresses = opts.address === undefined ? ['::'] : typeof opts.address === 'string' ? [opts.address] : [...opts.address];
     if (addresses.length === 0) throw new Error('listen() needs at least one address');
     const name = opts.name ?? opts.interfaces[0].name;
-    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port: opts.port ?? 0, interfaces: [...opts.interfaces] };
+    // Every endpoint also serves the management interface (C706 appendix Q), as Windows and
+    // Samba do; the endpoint mapper advertises only the listener's own interfaces.
+    const served = opts.interfaces.some((i) => i.syntax.uuid === this.management.syntax.uuid) ? opts.interfaces : [...opts.interfaces, this.management];
+    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port: opts.port ?? 0, interfaces: served };
     let servers: net.Server[] = [];
     let port = 0;
     // A dynamic port is picked on the first address and reused on the others; if another

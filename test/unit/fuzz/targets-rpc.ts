@@ -14,6 +14,8 @@ import { PduError } from '../../../src/rpc/wire';
 import { decodeBind, decodeHeader, decodeRequest, decodeSecTrailer } from '../../../src/rpc/pdu';
 import { HEADER_LENGTH, PType } from '../../../src/rpc/constants';
 import { Connection, type ConnectionHost } from '../../../src/rpc/connection';
+import { createManagementInterface } from '../../../src/rpc/mgmt/management';
+import { newRpcStats } from '../../../src/rpc/stats';
 import { AssociationGroupTable } from '../../../src/rpc/association-group';
 import { resolveOptions } from '../../../src/rpc/options';
 import { createEndpointMapper } from '../../../src/rpc/epm/endpoint-mapper';
@@ -168,9 +170,11 @@ export function connectionTarget(): ConnectionTarget {
     groups: new AssociationGroupTable((err) => errors.push(`association group listener failed: ${String(err)}`)),
     provider: (t) => providers.find((p) => p.authType === t),
     connectionClosed: () => undefined,
+    stats: newRpcStats(),
   };
   const epm = createEndpointMapper({ endpoints: () => [{ name: 'witness', protocol: 'ncacn_ip_tcp', port: 49152, addresses: ['127.0.0.11'], interfaces: [witness.rpcInterface.syntax] }] });
-  const view = { port: 49152, interfaces: [witness.rpcInterface, epm, clusapi.rpcInterface] };
+  const mgmt = createManagementInterface({ interfacesAt: () => view.interfaces.map((i) => i.syntax), principalName: (t) => providers.find((p) => p.authType === t)?.principalName, stats: host.stats });
+  const view = { port: 49152, interfaces: [witness.rpcInterface, epm, clusapi.rpcInterface, mgmt] };
   const tick = () => new Promise<void>((res) => setImmediate(res));
   return {
     name: 'connection',
