@@ -2,7 +2,7 @@
 // Regenerate with `npm run gen`; CI fails when this file is stale.
 /* eslint-disable */
 
-import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
+import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
 import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
@@ -456,8 +456,16 @@ const encodeRpc__mgmt_is_server_listeningOutLE = (out: rpc__mgmt_is_server_liste
 const encodeRpc__mgmt_is_server_listeningOutBE = (out: rpc__mgmt_is_server_listeningOut): Buffer => encodeRpc__mgmt_is_server_listeningOut(out, false);
 const encodeRpc__mgmt_stop_server_listeningOutLE = (out: rpc__mgmt_stop_server_listeningOut): Buffer => encodeRpc__mgmt_stop_server_listeningOut(out, true);
 const encodeRpc__mgmt_stop_server_listeningOutBE = (out: rpc__mgmt_stop_server_listeningOut): Buffer => encodeRpc__mgmt_stop_server_listeningOut(out, false);
+const encodeRpc__mgmt_inq_if_idsOutNdr64LE = (out: rpc__mgmt_inq_if_idsOut): Buffer => encodeRpc__mgmt_inq_if_idsOutNdr64(out, true);
+const encodeRpc__mgmt_inq_if_idsOutNdr64BE = (out: rpc__mgmt_inq_if_idsOut): Buffer => encodeRpc__mgmt_inq_if_idsOutNdr64(out, false);
+const encodeRpc__mgmt_inq_statsOutNdr64LE = (out: rpc__mgmt_inq_statsOut): Buffer => encodeRpc__mgmt_inq_statsOutNdr64(out, true);
+const encodeRpc__mgmt_inq_statsOutNdr64BE = (out: rpc__mgmt_inq_statsOut): Buffer => encodeRpc__mgmt_inq_statsOutNdr64(out, false);
+const encodeRpc__mgmt_is_server_listeningOutNdr64LE = (out: rpc__mgmt_is_server_listeningOut): Buffer => encodeRpc__mgmt_is_server_listeningOutNdr64(out, true);
+const encodeRpc__mgmt_is_server_listeningOutNdr64BE = (out: rpc__mgmt_is_server_listeningOut): Buffer => encodeRpc__mgmt_is_server_listeningOutNdr64(out, false);
+const encodeRpc__mgmt_stop_server_listeningOutNdr64LE = (out: rpc__mgmt_stop_server_listeningOut): Buffer => encodeRpc__mgmt_stop_server_listeningOutNdr64(out, true);
+const encodeRpc__mgmt_stop_server_listeningOutNdr64BE = (out: rpc__mgmt_stop_server_listeningOut): Buffer => encodeRpc__mgmt_stop_server_listeningOutNdr64(out, false);
 
-/** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */
+/** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */
 export function createMgmtInterface<C>(server: MgmtServer<C>): RpcInterface<C> {
   return {
     name: "mgmt",
@@ -497,7 +505,42 @@ export function createMgmtInterface<C>(server: MgmtServer<C>): RpcInterface<C> {
         }
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `mgmt: no operation with opnum ${opnum}`);
       }
-    }
+    },
+    dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+      switch (opnum) {
+        case 0: {
+          const input = decodeRpc__mgmt_inq_if_idsInNdr64(stub, littleEndian);
+          const out = server.rpc__mgmt_inq_if_ids(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_inq_if_idsOutNdr64LE : encodeRpc__mgmt_inq_if_idsOutNdr64BE);
+          return encodeRpc__mgmt_inq_if_idsOutNdr64(out, littleEndian);
+        }
+        case 1: {
+          const input = decodeRpc__mgmt_inq_statsInNdr64(stub, littleEndian);
+          const out = server.rpc__mgmt_inq_stats(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_inq_statsOutNdr64LE : encodeRpc__mgmt_inq_statsOutNdr64BE);
+          return encodeRpc__mgmt_inq_statsOutNdr64(out, littleEndian);
+        }
+        case 2: {
+          const input = decodeRpc__mgmt_is_server_listeningInNdr64(stub, littleEndian);
+          const out = server.rpc__mgmt_is_server_listening(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_is_server_listeningOutNdr64LE : encodeRpc__mgmt_is_server_listeningOutNdr64BE);
+          return encodeRpc__mgmt_is_server_listeningOutNdr64(out, littleEndian);
+        }
+        case 3: {
+          const input = decodeRpc__mgmt_stop_server_listeningInNdr64(stub, littleEndian);
+          const out = server.rpc__mgmt_stop_server_listening(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_stop_server_listeningOutNdr64LE : encodeRpc__mgmt_stop_server_listeningOutNdr64BE);
+          return encodeRpc__mgmt_stop_server_listeningOutNdr64(out, littleEndian);
+        }
+        case 4: {
+          const input = decodeRpc__mgmt_inq_princ_nameInNdr64(stub, littleEndian);
+          const out = server.rpc__mgmt_inq_princ_name(input, ctx);
+          if (isPromise(out)) return out.then((o) => encodeRpc__mgmt_inq_princ_nameOutNdr64({ ...o, princ_name_size: o.princ_name_size ?? input.princ_name_size }, littleEndian));
+          return encodeRpc__mgmt_inq_princ_nameOutNdr64({ ...out, princ_name_size: out.princ_name_size ?? input.princ_name_size }, littleEndian);
+        }
+        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `mgmt: no operation with opnum ${opnum}`);
+      }
+    },
   };
 }
 
@@ -651,6 +694,463 @@ function rb_rpc_if_id_vector_t(r: NdrReader, v: any): void {
         v.if_id[i15] = pv16;
       } else {
         v.if_id[i15] = null;
+      }
+    }
+    ix = -1;
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+// ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
+let sizeHint64_rpc__mgmt_inq_if_ids_in = 256;
+export function encodeRpc__mgmt_inq_if_idsInNdr64(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_if_ids_in);
+  let f = '';
+  let ix = -1;
+  try {
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_if_ids.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_inq_if_ids_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_if_ids_in = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_inq_if_idsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    return {  };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_if_ids.in");
+  }
+}
+
+let sizeHint64_rpc__mgmt_inq_if_ids_out = 256;
+export function encodeRpc__mgmt_inq_if_idsOutNdr64(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_if_ids_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "if_id_vector";
+    w.fullPointer(v.if_id_vector !== null);
+    const p17 = v.if_id_vector;
+    if (p17 !== null) {
+      ws64_rpc_if_id_vector_t(w, p17);
+      wb64_rpc_if_id_vector_t(w, p17);
+    }
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_if_ids.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_inq_if_ids_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_if_ids_out = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_inq_if_idsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "if_id_vector";
+    let p_if_id_vector: any = r.pointer();
+    if (p_if_id_vector !== 0) {
+      const pv18: any = rs64_rpc_if_id_vector_t(r);
+      rb64_rpc_if_id_vector_t(r, pv18);
+      p_if_id_vector = pv18;
+    } else {
+      p_if_id_vector = null;
+    }
+    f = "status";
+    let p_status: any = r.u32();
+    return { if_id_vector: p_if_id_vector, status: p_status };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_if_ids.out");
+  }
+}
+
+let sizeHint64_rpc__mgmt_inq_stats_in = 256;
+export function encodeRpc__mgmt_inq_statsInNdr64(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_stats_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "count";
+    w.u32(v.count);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_stats.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_inq_stats_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_stats_in = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_inq_statsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "count";
+    let p_count: any = r.u32();
+    return { count: p_count };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_stats.in");
+  }
+}
+
+let sizeHint64_rpc__mgmt_inq_stats_out = 256;
+export function encodeRpc__mgmt_inq_statsOutNdr64(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_stats_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "count";
+    w.u32(v.count);
+    f = "statistics";
+    w.conformance(v.count);
+    w.checkLength(v.statistics.length, v.count, 'array');
+    for (let i19 = 0; i19 < v.statistics.length; i19++) {
+      w.u32(v.statistics[i19]);
+    }
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_stats.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_inq_stats_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_stats_out = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_inq_statsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "count";
+    let p_count: any = r.u32();
+    f = "statistics";
+    const at20 = r.pos;
+    const n21 = r.count(4);
+    r.checkCount(n21, p_count, 'max_count (size_is(*count))', at20);
+    const arr22: any[] = new Array(n21);
+    for (let i23 = 0; i23 < n21; i23++) {
+      ix = i23;
+      arr22[i23] = r.u32();
+    }
+    ix = -1;
+    let p_statistics: any = arr22;
+    f = "status";
+    let p_status: any = r.u32();
+    return { count: p_count, statistics: p_statistics, status: p_status };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_stats.out");
+  }
+}
+
+let sizeHint64_rpc__mgmt_is_server_listening_in = 256;
+export function encodeRpc__mgmt_is_server_listeningInNdr64(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_is_server_listening_in);
+  let f = '';
+  let ix = -1;
+  try {
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_is_server_listening.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_is_server_listening_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_is_server_listening_in = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_is_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    return {  };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_is_server_listening.in");
+  }
+}
+
+let sizeHint64_rpc__mgmt_is_server_listening_out = 256;
+export function encodeRpc__mgmt_is_server_listeningOutNdr64(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_is_server_listening_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "status";
+    w.u32(v.status);
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_is_server_listening.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_is_server_listening_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_is_server_listening_out = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_is_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "status";
+    let p_status: any = r.u32();
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { status: p_status, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_is_server_listening.out");
+  }
+}
+
+let sizeHint64_rpc__mgmt_stop_server_listening_in = 256;
+export function encodeRpc__mgmt_stop_server_listeningInNdr64(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_stop_server_listening_in);
+  let f = '';
+  let ix = -1;
+  try {
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_stop_server_listening.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_stop_server_listening_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_stop_server_listening_in = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_stop_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    return {  };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_stop_server_listening.in");
+  }
+}
+
+let sizeHint64_rpc__mgmt_stop_server_listening_out = 256;
+export function encodeRpc__mgmt_stop_server_listeningOutNdr64(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_stop_server_listening_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_stop_server_listening.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_stop_server_listening_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_stop_server_listening_out = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_stop_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "status";
+    let p_status: any = r.u32();
+    return { status: p_status };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_stop_server_listening.out");
+  }
+}
+
+let sizeHint64_rpc__mgmt_inq_princ_name_in = 256;
+export function encodeRpc__mgmt_inq_princ_nameInNdr64(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_princ_name_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "authn_proto";
+    w.u32(v.authn_proto);
+    f = "princ_name_size";
+    w.u32(v.princ_name_size);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_princ_name.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_inq_princ_name_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_princ_name_in = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_inq_princ_nameInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "authn_proto";
+    let p_authn_proto: any = r.u32();
+    f = "princ_name_size";
+    let p_princ_name_size: any = r.u32();
+    return { authn_proto: p_authn_proto, princ_name_size: p_princ_name_size };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_princ_name.in");
+  }
+}
+
+let sizeHint64_rpc__mgmt_inq_princ_name_out = 256;
+export function encodeRpc__mgmt_inq_princ_nameOutNdr64(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_princ_name_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "princ_name";
+    const n24 = (v.princ_name_size ?? v.princ_name.length + 1);
+    w.conformance(n24);
+    w.cstringFixed(v.princ_name, n24);
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_princ_name.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_rpc__mgmt_inq_princ_name_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_princ_name_out = stub.length;
+  return stub;
+}
+
+export function decodeRpc__mgmt_inq_princ_nameOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let p_princ_name_size: number | undefined;
+  let f = '';
+  let ix = -1;
+  try {
+    f = "princ_name";
+    const n25 = r.conformance();
+    p_princ_name_size = n25;
+    let p_princ_name: any = r.cstringFixed(n25);
+    f = "status";
+    let p_status: any = r.u32();
+    return { princ_name: p_princ_name, status: p_status, princ_name_size: p_princ_name_size };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_princ_name.out");
+  }
+}
+
+function ws64_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    w.align(4);
+    f = "uuid";
+    w.guid(v.uuid);
+    f = "vers_major";
+    w.u16(v.vers_major);
+    f = "vers_minor";
+    w.u16(v.vers_minor);
+    w.align(4);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs64_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
+  let f = '';
+  let ix = -1;
+  try {
+    r.align(4);
+    f = "uuid";
+    const f_uuid: any = r.guid();
+    f = "vers_major";
+    const f_vers_major: any = r.u16();
+    f = "vers_minor";
+    const f_vers_minor: any = r.u16();
+    r.align(4);
+    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+function ws64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "if_id";
+    w.conformance(v.count);
+    w.align(8);
+    f = "count";
+    w.u32(v.count);
+    f = "if_id";
+    w.checkLength(v.if_id.length, v.count, 'array');
+    for (let i26 = 0; i26 < v.if_id.length; i26++) {
+      w.fullPointer(v.if_id[i26] !== null);
+    }
+    w.align(8);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function wb64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "if_id";
+    for (let i27 = 0; i27 < v.if_id.length; i27++) {
+      const p28 = v.if_id[i27];
+      if (p28 !== null) {
+        ws64_rpc_if_id_t(w, p28);
+      }
+    }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs64_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "if_id";
+    const hc = r.conformance();
+    r.align(8);
+    f = "count";
+    const f_count: any = r.u32();
+    f = "if_id";
+    const at29 = r.pos;
+    r.checkCount(hc, f_count, 'max_count (size_is(count))', at29);
+    r.checkFits(hc, 4);
+    const arr30: any[] = new Array(hc);
+    for (let i31 = 0; i31 < hc; i31++) {
+      ix = i31;
+      arr30[i31] = r.pointer();
+    }
+    ix = -1;
+    const f_if_id: any = arr30;
+    r.align(8);
+    return { count: f_count, if_id: f_if_id };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+function rb64_rpc_if_id_vector_t(r: NdrReader, v: any): void {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "if_id";
+    for (let i32 = 0; i32 < v.if_id.length; i32++) {
+      ix = i32;
+      if (v.if_id[i32] !== 0) {
+        const pv33: any = rs64_rpc_if_id_t(r);
+        v.if_id[i32] = pv33;
+      } else {
+        v.if_id[i32] = null;
       }
     }
     ix = -1;
