@@ -33,6 +33,8 @@ export interface RpcEndpoint {
   readonly port: number;
   readonly addresses: readonly string[];
   readonly interfaces: readonly SyntaxId[];
+  /** Those of them served in NDR64 too (ept_map answers NDR64 towers for these). */
+  readonly ndr64Interfaces: readonly SyntaxId[];
 }
 
 interface Listener {
@@ -118,7 +120,11 @@ export class RpcServer implements ConnectionHost, ManagementSource {
       }
     }
     view.port = port;
-    const endpoint: RpcEndpoint = { name, protocol: 'ncacn_ip_tcp', port, addresses, interfaces: opts.interfaces.map((i) => i.syntax) };
+    const endpoint: RpcEndpoint = {
+      name, protocol: 'ncacn_ip_tcp', port, addresses,
+      interfaces: opts.interfaces.map((i) => i.syntax),
+      ndr64Interfaces: opts.interfaces.filter((i) => i.dispatchNdr64).map((i) => i.syntax),
+    };
     this.listeners.push({ endpoint, servers, view });
     this.log.info({ name, addresses, port, interfaces: endpoint.interfaces.map(syntaxToString) }, 'listening');
     return endpoint;

@@ -172,7 +172,7 @@ export function connectionTarget(): ConnectionTarget {
     connectionClosed: () => undefined,
     stats: newRpcStats(),
   };
-  const epm = createEndpointMapper({ endpoints: () => [{ name: 'witness', protocol: 'ncacn_ip_tcp', port: 49152, addresses: ['127.0.0.11'], interfaces: [witness.rpcInterface.syntax] }] });
+  const epm = createEndpointMapper({ endpoints: () => [{ name: 'witness', protocol: 'ncacn_ip_tcp', port: 49152, addresses: ['127.0.0.11'], interfaces: [witness.rpcInterface.syntax], ndr64Interfaces: [witness.rpcInterface.syntax] }] });
   const mgmt = createManagementInterface({ interfacesAt: () => view.interfaces.map((i) => i.syntax), principalName: (t) => providers.find((p) => p.authType === t)?.principalName, stats: host.stats });
   const view = { port: 49152, interfaces: [witness.rpcInterface, epm, clusapi.rpcInterface, mgmt] };
   const tick = () => new Promise<void>((res) => setImmediate(res));
