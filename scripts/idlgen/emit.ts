@@ -794,7 +794,11 @@ export class Emitter {
         if (dir === 'out' && op.ret) f.push(`ReturnValue: ${jsonShape(op.ret)}`);
         return f.length ? `{ o: { ${f.join(', ')} } }` : '{ o: {} }';
       };
-      c.line(`${op.name}: { opnum: ${op.opnum}, encodeIn: encode${Cap}In, decodeIn: decode${Cap}In, encodeOut: encode${Cap}Out, decodeOut: decode${Cap}Out, json: { in: ${shape('in')}, out: ${shape('out')} } },`);
+      c.open(`${op.name}: {`);
+      c.line(`opnum: ${op.opnum}, encodeIn: encode${Cap}In, decodeIn: decode${Cap}In, encodeOut: encode${Cap}Out, decodeOut: decode${Cap}Out,`);
+      c.line(`json: { in: ${shape('in')}, out: ${shape('out')} },`);
+      c.line(`ndr64: { encodeIn: encode${Cap}InNdr64, decodeIn: decode${Cap}InNdr64, encodeOut: encode${Cap}OutNdr64, decodeOut: decode${Cap}OutNdr64 },`);
+      c.close('},');
     }
     c.close('},');
     c.open('jsonTypes: {');

@@ -566,11 +566,31 @@ export const Clusapi_MODULE: NdrModule = {
   name: "clusapi",
   syntax: Clusapi_SYNTAX,
   operations: {
-    ApiOpenResource: { opnum: 8, encodeIn: encodeApiOpenResourceIn, decodeIn: decodeApiOpenResourceIn, encodeOut: encodeApiOpenResourceOut, decodeOut: decodeApiOpenResourceOut, json: { in: { o: { lpszResourceName: 's' } }, out: { o: { Status: 'n', rpc_status: 'n', ReturnValue: 'h' } } } },
-    ApiCloseResource: { opnum: 11, encodeIn: encodeApiCloseResourceIn, decodeIn: decodeApiCloseResourceIn, encodeOut: encodeApiCloseResourceOut, decodeOut: decodeApiCloseResourceOut, json: { in: { o: { Resource: 'h' } }, out: { o: { Resource: 'h', ReturnValue: 'n' } } } },
-    ApiGetResourceState: { opnum: 12, encodeIn: encodeApiGetResourceStateIn, decodeIn: decodeApiGetResourceStateIn, encodeOut: encodeApiGetResourceStateOut, decodeOut: decodeApiGetResourceStateOut, json: { in: { o: { hResource: 'h' } }, out: { o: { State: 'n', NodeName: { p: 's' }, GroupName: { p: 's' }, rpc_status: 'n', ReturnValue: 'n' } } } },
-    ApiOnlineResource: { opnum: 17, encodeIn: encodeApiOnlineResourceIn, decodeIn: decodeApiOnlineResourceIn, encodeOut: encodeApiOnlineResourceOut, decodeOut: decodeApiOnlineResourceOut, json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } } },
-    ApiOfflineResource: { opnum: 18, encodeIn: encodeApiOfflineResourceIn, decodeIn: decodeApiOfflineResourceIn, encodeOut: encodeApiOfflineResourceOut, decodeOut: decodeApiOfflineResourceOut, json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } } },
+    ApiOpenResource: {
+      opnum: 8, encodeIn: encodeApiOpenResourceIn, decodeIn: decodeApiOpenResourceIn, encodeOut: encodeApiOpenResourceOut, decodeOut: decodeApiOpenResourceOut,
+      json: { in: { o: { lpszResourceName: 's' } }, out: { o: { Status: 'n', rpc_status: 'n', ReturnValue: 'h' } } },
+      ndr64: { encodeIn: encodeApiOpenResourceInNdr64, decodeIn: decodeApiOpenResourceInNdr64, encodeOut: encodeApiOpenResourceOutNdr64, decodeOut: decodeApiOpenResourceOutNdr64 },
+    },
+    ApiCloseResource: {
+      opnum: 11, encodeIn: encodeApiCloseResourceIn, decodeIn: decodeApiCloseResourceIn, encodeOut: encodeApiCloseResourceOut, decodeOut: decodeApiCloseResourceOut,
+      json: { in: { o: { Resource: 'h' } }, out: { o: { Resource: 'h', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeApiCloseResourceInNdr64, decodeIn: decodeApiCloseResourceInNdr64, encodeOut: encodeApiCloseResourceOutNdr64, decodeOut: decodeApiCloseResourceOutNdr64 },
+    },
+    ApiGetResourceState: {
+      opnum: 12, encodeIn: encodeApiGetResourceStateIn, decodeIn: decodeApiGetResourceStateIn, encodeOut: encodeApiGetResourceStateOut, decodeOut: decodeApiGetResourceStateOut,
+      json: { in: { o: { hResource: 'h' } }, out: { o: { State: 'n', NodeName: { p: 's' }, GroupName: { p: 's' }, rpc_status: 'n', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeApiGetResourceStateInNdr64, decodeIn: decodeApiGetResourceStateInNdr64, encodeOut: encodeApiGetResourceStateOutNdr64, decodeOut: decodeApiGetResourceStateOutNdr64 },
+    },
+    ApiOnlineResource: {
+      opnum: 17, encodeIn: encodeApiOnlineResourceIn, decodeIn: decodeApiOnlineResourceIn, encodeOut: encodeApiOnlineResourceOut, decodeOut: decodeApiOnlineResourceOut,
+      json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeApiOnlineResourceInNdr64, decodeIn: decodeApiOnlineResourceInNdr64, encodeOut: encodeApiOnlineResourceOutNdr64, decodeOut: decodeApiOnlineResourceOutNdr64 },
+    },
+    ApiOfflineResource: {
+      opnum: 18, encodeIn: encodeApiOfflineResourceIn, decodeIn: decodeApiOfflineResourceIn, encodeOut: encodeApiOfflineResourceOut, decodeOut: decodeApiOfflineResourceOut,
+      json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeApiOfflineResourceInNdr64, decodeIn: decodeApiOfflineResourceInNdr64, encodeOut: encodeApiOfflineResourceOutNdr64, decodeOut: decodeApiOfflineResourceOutNdr64 },
+    },
   },
   jsonTypes: {
   },

@@ -791,11 +791,31 @@ export const Epm_MODULE: NdrModule = {
   name: "epm",
   syntax: Epm_SYNTAX,
   operations: {
-    ept_insert: { opnum: 0, encodeIn: encodeEpt_insertIn, decodeIn: decodeEpt_insertIn, encodeOut: encodeEpt_insertOut, decodeOut: decodeEpt_insertOut, json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, replace: 'n' } }, out: { o: { status: 'n' } } } },
-    ept_delete: { opnum: 1, encodeIn: encodeEpt_deleteIn, decodeIn: decodeEpt_deleteIn, encodeOut: encodeEpt_deleteOut, decodeOut: decodeEpt_deleteOut, json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } } } }, out: { o: { status: 'n' } } } },
-    ept_lookup: { opnum: 2, encodeIn: encodeEpt_lookupIn, decodeIn: decodeEpt_lookupIn, encodeOut: encodeEpt_lookupOut, decodeOut: decodeEpt_lookupOut, json: { in: { o: { inquiry_type: 'n', object: { p: 's' }, interface_id: { p: { r: "rpc_if_id_t" } }, vers_option: 'n', entry_handle: 'h', max_ents: 'n' } }, out: { o: { entry_handle: 'h', num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, status: 'n', max_ents: { p: 'n' } } } } },
-    ept_map: { opnum: 3, encodeIn: encodeEpt_mapIn, decodeIn: decodeEpt_mapIn, encodeOut: encodeEpt_mapOut, decodeOut: decodeEpt_mapOut, json: { in: { o: { object: { p: 's' }, map_tower: { p: { r: "twr_t" } }, entry_handle: 'h', max_towers: 'n' } }, out: { o: { entry_handle: 'h', num_towers: 'n', towers: { a: { p: { r: "twr_t" } } }, status: 'n', max_towers: { p: 'n' } } } } },
-    ept_lookup_handle_free: { opnum: 4, encodeIn: encodeEpt_lookup_handle_freeIn, decodeIn: decodeEpt_lookup_handle_freeIn, encodeOut: encodeEpt_lookup_handle_freeOut, decodeOut: decodeEpt_lookup_handle_freeOut, json: { in: { o: { entry_handle: 'h' } }, out: { o: { entry_handle: 'h', status: 'n' } } } },
+    ept_insert: {
+      opnum: 0, encodeIn: encodeEpt_insertIn, decodeIn: decodeEpt_insertIn, encodeOut: encodeEpt_insertOut, decodeOut: decodeEpt_insertOut,
+      json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, replace: 'n' } }, out: { o: { status: 'n' } } },
+      ndr64: { encodeIn: encodeEpt_insertInNdr64, decodeIn: decodeEpt_insertInNdr64, encodeOut: encodeEpt_insertOutNdr64, decodeOut: decodeEpt_insertOutNdr64 },
+    },
+    ept_delete: {
+      opnum: 1, encodeIn: encodeEpt_deleteIn, decodeIn: decodeEpt_deleteIn, encodeOut: encodeEpt_deleteOut, decodeOut: decodeEpt_deleteOut,
+      json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } } } }, out: { o: { status: 'n' } } },
+      ndr64: { encodeIn: encodeEpt_deleteInNdr64, decodeIn: decodeEpt_deleteInNdr64, encodeOut: encodeEpt_deleteOutNdr64, decodeOut: decodeEpt_deleteOutNdr64 },
+    },
+    ept_lookup: {
+      opnum: 2, encodeIn: encodeEpt_lookupIn, decodeIn: decodeEpt_lookupIn, encodeOut: encodeEpt_lookupOut, decodeOut: decodeEpt_lookupOut,
+      json: { in: { o: { inquiry_type: 'n', object: { p: 's' }, interface_id: { p: { r: "rpc_if_id_t" } }, vers_option: 'n', entry_handle: 'h', max_ents: 'n' } }, out: { o: { entry_handle: 'h', num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, status: 'n', max_ents: { p: 'n' } } } },
+      ndr64: { encodeIn: encodeEpt_lookupInNdr64, decodeIn: decodeEpt_lookupInNdr64, encodeOut: encodeEpt_lookupOutNdr64, decodeOut: decodeEpt_lookupOutNdr64 },
+    },
+    ept_map: {
+      opnum: 3, encodeIn: encodeEpt_mapIn, decodeIn: decodeEpt_mapIn, encodeOut: encodeEpt_mapOut, decodeOut: decodeEpt_mapOut,
+      json: { in: { o: { object: { p: 's' }, map_tower: { p: { r: "twr_t" } }, entry_handle: 'h', max_towers: 'n' } }, out: { o: { entry_handle: 'h', num_towers: 'n', towers: { a: { p: { r: "twr_t" } } }, status: 'n', max_towers: { p: 'n' } } } },
+      ndr64: { encodeIn: encodeEpt_mapInNdr64, decodeIn: decodeEpt_mapInNdr64, encodeOut: encodeEpt_mapOutNdr64, decodeOut: decodeEpt_mapOutNdr64 },
+    },
+    ept_lookup_handle_free: {
+      opnum: 4, encodeIn: encodeEpt_lookup_handle_freeIn, decodeIn: decodeEpt_lookup_handle_freeIn, encodeOut: encodeEpt_lookup_handle_freeOut, decodeOut: decodeEpt_lookup_handle_freeOut,
+      json: { in: { o: { entry_handle: 'h' } }, out: { o: { entry_handle: 'h', status: 'n' } } },
+      ndr64: { encodeIn: encodeEpt_lookup_handle_freeInNdr64, decodeIn: decodeEpt_lookup_handle_freeInNdr64, encodeOut: encodeEpt_lookup_handle_freeOutNdr64, decodeOut: decodeEpt_lookup_handle_freeOutNdr64 },
+    },
   },
   jsonTypes: {
     twr_t: { o: { tower_length: 'n', tower_octet_string: 'x' } },

@@ -579,11 +579,31 @@ export const Mgmt_MODULE: NdrModule = {
   name: "mgmt",
   syntax: Mgmt_SYNTAX,
   operations: {
-    rpc__mgmt_inq_if_ids: { opnum: 0, encodeIn: encodeRpc__mgmt_inq_if_idsIn, decodeIn: decodeRpc__mgmt_inq_if_idsIn, encodeOut: encodeRpc__mgmt_inq_if_idsOut, decodeOut: decodeRpc__mgmt_inq_if_idsOut, json: { in: { o: {} }, out: { o: { if_id_vector: { p: { r: "rpc_if_id_vector_t" } }, status: 'n' } } } },
-    rpc__mgmt_inq_stats: { opnum: 1, encodeIn: encodeRpc__mgmt_inq_statsIn, decodeIn: decodeRpc__mgmt_inq_statsIn, encodeOut: encodeRpc__mgmt_inq_statsOut, decodeOut: decodeRpc__mgmt_inq_statsOut, json: { in: { o: { count: 'n' } }, out: { o: { count: 'n', statistics: { a: 'n' }, status: 'n' } } } },
-    rpc__mgmt_is_server_listening: { opnum: 2, encodeIn: encodeRpc__mgmt_is_server_listeningIn, decodeIn: decodeRpc__mgmt_is_server_listeningIn, encodeOut: encodeRpc__mgmt_is_server_listeningOut, decodeOut: decodeRpc__mgmt_is_server_listeningOut, json: { in: { o: {} }, out: { o: { status: 'n', ReturnValue: 'n' } } } },
-    rpc__mgmt_stop_server_listening: { opnum: 3, encodeIn: encodeRpc__mgmt_stop_server_listeningIn, decodeIn: decodeRpc__mgmt_stop_server_listeningIn, encodeOut: encodeRpc__mgmt_stop_server_listeningOut, decodeOut: decodeRpc__mgmt_stop_server_listeningOut, json: { in: { o: {} }, out: { o: { status: 'n' } } } },
-    rpc__mgmt_inq_princ_name: { opnum: 4, encodeIn: encodeRpc__mgmt_inq_princ_nameIn, decodeIn: decodeRpc__mgmt_inq_princ_nameIn, encodeOut: encodeRpc__mgmt_inq_princ_nameOut, decodeOut: decodeRpc__mgmt_inq_princ_nameOut, json: { in: { o: { authn_proto: 'n', princ_name_size: 'n' } }, out: { o: { princ_name: 's', status: 'n', princ_name_size: { p: 'n' } } } } },
+    rpc__mgmt_inq_if_ids: {
+      opnum: 0, encodeIn: encodeRpc__mgmt_inq_if_idsIn, decodeIn: decodeRpc__mgmt_inq_if_idsIn, encodeOut: encodeRpc__mgmt_inq_if_idsOut, decodeOut: decodeRpc__mgmt_inq_if_idsOut,
+      json: { in: { o: {} }, out: { o: { if_id_vector: { p: { r: "rpc_if_id_vector_t" } }, status: 'n' } } },
+      ndr64: { encodeIn: encodeRpc__mgmt_inq_if_idsInNdr64, decodeIn: decodeRpc__mgmt_inq_if_idsInNdr64, encodeOut: encodeRpc__mgmt_inq_if_idsOutNdr64, decodeOut: decodeRpc__mgmt_inq_if_idsOutNdr64 },
+    },
+    rpc__mgmt_inq_stats: {
+      opnum: 1, encodeIn: encodeRpc__mgmt_inq_statsIn, decodeIn: decodeRpc__mgmt_inq_statsIn, encodeOut: encodeRpc__mgmt_inq_statsOut, decodeOut: decodeRpc__mgmt_inq_statsOut,
+      json: { in: { o: { count: 'n' } }, out: { o: { count: 'n', statistics: { a: 'n' }, status: 'n' } } },
+      ndr64: { encodeIn: encodeRpc__mgmt_inq_statsInNdr64, decodeIn: decodeRpc__mgmt_inq_statsInNdr64, encodeOut: encodeRpc__mgmt_inq_statsOutNdr64, decodeOut: decodeRpc__mgmt_inq_statsOutNdr64 },
+    },
+    rpc__mgmt_is_server_listening: {
+      opnum: 2, encodeIn: encodeRpc__mgmt_is_server_listeningIn, decodeIn: decodeRpc__mgmt_is_server_listeningIn, encodeOut: encodeRpc__mgmt_is_server_listeningOut, decodeOut: decodeRpc__mgmt_is_server_listeningOut,
+      json: { in: { o: {} }, out: { o: { status: 'n', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeRpc__mgmt_is_server_listeningInNdr64, decodeIn: decodeRpc__mgmt_is_server_listeningInNdr64, encodeOut: encodeRpc__mgmt_is_server_listeningOutNdr64, decodeOut: decodeRpc__mgmt_is_server_listeningOutNdr64 },
+    },
+    rpc__mgmt_stop_server_listening: {
+      opnum: 3, encodeIn: encodeRpc__mgmt_stop_server_listeningIn, decodeIn: decodeRpc__mgmt_stop_server_listeningIn, encodeOut: encodeRpc__mgmt_stop_server_listeningOut, decodeOut: decodeRpc__mgmt_stop_server_listeningOut,
+      json: { in: { o: {} }, out: { o: { status: 'n' } } },
+      ndr64: { encodeIn: encodeRpc__mgmt_stop_server_listeningInNdr64, decodeIn: decodeRpc__mgmt_stop_server_listeningInNdr64, encodeOut: encodeRpc__mgmt_stop_server_listeningOutNdr64, decodeOut: decodeRpc__mgmt_stop_server_listeningOutNdr64 },
+    },
+    rpc__mgmt_inq_princ_name: {
+      opnum: 4, encodeIn: encodeRpc__mgmt_inq_princ_nameIn, decodeIn: decodeRpc__mgmt_inq_princ_nameIn, encodeOut: encodeRpc__mgmt_inq_princ_nameOut, decodeOut: decodeRpc__mgmt_inq_princ_nameOut,
+      json: { in: { o: { authn_proto: 'n', princ_name_size: 'n' } }, out: { o: { princ_name: 's', status: 'n', princ_name_size: { p: 'n' } } } },
+      ndr64: { encodeIn: encodeRpc__mgmt_inq_princ_nameInNdr64, decodeIn: decodeRpc__mgmt_inq_princ_nameInNdr64, encodeOut: encodeRpc__mgmt_inq_princ_nameOutNdr64, decodeOut: decodeRpc__mgmt_inq_princ_nameOutNdr64 },
+    },
   },
   jsonTypes: {
     rpc_if_id_t: { o: { uuid: 's', vers_major: 'n', vers_minor: 'n' } },

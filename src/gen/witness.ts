@@ -822,12 +822,36 @@ export const Witness_MODULE: NdrModule = {
   name: "witness",
   syntax: Witness_SYNTAX,
   operations: {
-    WitnessrGetInterfaceList: { opnum: 0, encodeIn: encodeWitnessrGetInterfaceListIn, decodeIn: decodeWitnessrGetInterfaceListIn, encodeOut: encodeWitnessrGetInterfaceListOut, decodeOut: decodeWitnessrGetInterfaceListOut, json: { in: { o: {} }, out: { o: { InterfaceList: { p: { r: "WITNESS_INTERFACE_LIST" } }, ReturnValue: 'n' } } } },
-    WitnessrRegister: { opnum: 1, encodeIn: encodeWitnessrRegisterIn, decodeIn: decodeWitnessrRegisterIn, encodeOut: encodeWitnessrRegisterOut, decodeOut: decodeWitnessrRegisterOut, json: { in: { o: { Version: 'n', NetName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' } } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
-    WitnessrUnRegister: { opnum: 2, encodeIn: encodeWitnessrUnRegisterIn, decodeIn: decodeWitnessrUnRegisterIn, encodeOut: encodeWitnessrUnRegisterOut, decodeOut: decodeWitnessrUnRegisterOut, json: { in: { o: { pContext: 'h' } }, out: { o: { ReturnValue: 'n' } } } },
-    WitnessrAsyncNotify: { opnum: 3, encodeIn: encodeWitnessrAsyncNotifyIn, decodeIn: decodeWitnessrAsyncNotifyIn, encodeOut: encodeWitnessrAsyncNotifyOut, decodeOut: decodeWitnessrAsyncNotifyOut, json: { in: { o: { pContext: 'h' } }, out: { o: { pResp: { p: { r: "RESP_ASYNC_NOTIFY" } }, ReturnValue: 'n' } } } },
-    WitnessrRegisterEx: { opnum: 4, encodeIn: encodeWitnessrRegisterExIn, decodeIn: decodeWitnessrRegisterExIn, encodeOut: encodeWitnessrRegisterExOut, decodeOut: decodeWitnessrRegisterExOut, json: { in: { o: { Version: 'n', NetName: { p: 's' }, ShareName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' }, Flags: 'n', KeepAliveTimeout: 'n' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
-    WitnessrUnRegisterEx: { opnum: 5, encodeIn: encodeWitnessrUnRegisterExIn, decodeIn: decodeWitnessrUnRegisterExIn, encodeOut: encodeWitnessrUnRegisterExOut, decodeOut: decodeWitnessrUnRegisterExOut, json: { in: { o: { ppContext: 'h' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
+    WitnessrGetInterfaceList: {
+      opnum: 0, encodeIn: encodeWitnessrGetInterfaceListIn, decodeIn: decodeWitnessrGetInterfaceListIn, encodeOut: encodeWitnessrGetInterfaceListOut, decodeOut: decodeWitnessrGetInterfaceListOut,
+      json: { in: { o: {} }, out: { o: { InterfaceList: { p: { r: "WITNESS_INTERFACE_LIST" } }, ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrGetInterfaceListInNdr64, decodeIn: decodeWitnessrGetInterfaceListInNdr64, encodeOut: encodeWitnessrGetInterfaceListOutNdr64, decodeOut: decodeWitnessrGetInterfaceListOutNdr64 },
+    },
+    WitnessrRegister: {
+      opnum: 1, encodeIn: encodeWitnessrRegisterIn, decodeIn: decodeWitnessrRegisterIn, encodeOut: encodeWitnessrRegisterOut, decodeOut: decodeWitnessrRegisterOut,
+      json: { in: { o: { Version: 'n', NetName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' } } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrRegisterInNdr64, decodeIn: decodeWitnessrRegisterInNdr64, encodeOut: encodeWitnessrRegisterOutNdr64, decodeOut: decodeWitnessrRegisterOutNdr64 },
+    },
+    WitnessrUnRegister: {
+      opnum: 2, encodeIn: encodeWitnessrUnRegisterIn, decodeIn: decodeWitnessrUnRegisterIn, encodeOut: encodeWitnessrUnRegisterOut, decodeOut: decodeWitnessrUnRegisterOut,
+      json: { in: { o: { pContext: 'h' } }, out: { o: { ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrUnRegisterInNdr64, decodeIn: decodeWitnessrUnRegisterInNdr64, encodeOut: encodeWitnessrUnRegisterOutNdr64, decodeOut: decodeWitnessrUnRegisterOutNdr64 },
+    },
+    WitnessrAsyncNotify: {
+      opnum: 3, encodeIn: encodeWitnessrAsyncNotifyIn, decodeIn: decodeWitnessrAsyncNotifyIn, encodeOut: encodeWitnessrAsyncNotifyOut, decodeOut: decodeWitnessrAsyncNotifyOut,
+      json: { in: { o: { pContext: 'h' } }, out: { o: { pResp: { p: { r: "RESP_ASYNC_NOTIFY" } }, ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrAsyncNotifyInNdr64, decodeIn: decodeWitnessrAsyncNotifyInNdr64, encodeOut: encodeWitnessrAsyncNotifyOutNdr64, decodeOut: decodeWitnessrAsyncNotifyOutNdr64 },
+    },
+    WitnessrRegisterEx: {
+      opnum: 4, encodeIn: encodeWitnessrRegisterExIn, decodeIn: decodeWitnessrRegisterExIn, encodeOut: encodeWitnessrRegisterExOut, decodeOut: decodeWitnessrRegisterExOut,
+      json: { in: { o: { Version: 'n', NetName: { p: 's' }, ShareName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' }, Flags: 'n', KeepAliveTimeout: 'n' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrRegisterExInNdr64, decodeIn: decodeWitnessrRegisterExInNdr64, encodeOut: encodeWitnessrRegisterExOutNdr64, decodeOut: decodeWitnessrRegisterExOutNdr64 },
+    },
+    WitnessrUnRegisterEx: {
+      opnum: 5, encodeIn: encodeWitnessrUnRegisterExIn, decodeIn: decodeWitnessrUnRegisterExIn, encodeOut: encodeWitnessrUnRegisterExOut, decodeOut: decodeWitnessrUnRegisterExOut,
+      json: { in: { o: { ppContext: 'h' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrUnRegisterExInNdr64, decodeIn: decodeWitnessrUnRegisterExInNdr64, encodeOut: encodeWitnessrUnRegisterExOutNdr64, decodeOut: decodeWitnessrUnRegisterExOutNdr64 },
+    },
   },
   jsonTypes: {
     RESP_ASYNC_NOTIFY: '*',

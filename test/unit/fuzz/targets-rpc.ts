@@ -94,6 +94,11 @@ function connectionSeeds(): Buffer[] {
     simple(PT.CO_CANCEL, 51), simple(PT.ORPHANED, 52),
   ]));
   seeds.push(Buffer.concat([bind({ callId: 1, le: false, contexts: ifaces }), request({ callId: 2, le: false, contextId: 0, opnum: 0, stub: Buffer.alloc(0) })]));
+  // NDR64 contexts and NDR64 stubs: the generated second back end behind the runtime.
+  let callId64 = 200;
+  const reqs64 = mods.flatMap((m, ctx) => Object.entries(m.operations).flatMap(([name, op]) =>
+    MODULES[ctx][1][name].in.map((v) => request({ callId: callId64++, contextId: 10 + ctx, opnum: op.opnum, stub: op.ndr64.encodeIn(v as never, true) }))));
+  seeds.push(Buffer.concat([bind({ callId: 1, contexts: MODULES.map(([m], i) => ({ id: 10 + i, abstract: m.syntax, transfers: [NDR, NDR64] })) }), ...reqs64]));
   // NTLMSSP at connect level: bind (NEGOTIATE) + auth3 (AUTHENTICATE) + a call.
   const client = new TestNtlmClient({ ...FUZZ_USER, withMic: true });
   const provider = createNtlmsspProvider(fuzzNtlmOptions());
