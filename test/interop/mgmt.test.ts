@@ -5,13 +5,15 @@
  *     port, is_server_listening, inq_stats, inq_princ_name (NTLM and SPNEGO), a refused
  *     stop_server_listening;
  *   - smbtorture rpc.mgmt, which maps each interface it knows through our endpoint mapper and
- *     runs every mgmt call on that endpoint.
+ *     runs every mgmt call on that endpoint;
+ *   - tshark decodes the capture of both with zero malformed packets and dissects every mgmt
+ *     operation in both directions.
  * rpcclient has no command that calls mgmt (Samba 4.22's rpcclient: epmmap/epmlookup only).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeWithPeers, peerPath, runTool } from './helpers';
+import { describeWithPeers, peerPath, runTool, sleep, startTool, type RunningTool } from './helpers';
 import { runSmbtorture } from './helpers/smbtorture';
 import { startTestWitnessd, type TestWitnessd } from '../../scripts/drill-witnessd';
 import { Mgmt_SYNTAX } from '../../src/gen/mgmt';
@@ -49,15 +51,22 @@ except DCERPCException as e:
 dce.disconnect()
 `;
 
-describeWithPeers('mgmt against impacket and smbtorture', ['impacket', 'smbtorture'], () => {
+describeWithPeers('mgmt against impacket, smbtorture and tshark', ['impacket', 'smbtorture', 'tshark'], () => {
   let d: TestWitnessd;
   let dir = '';
+  let pcap = '';
+  let capture: RunningTool | undefined;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'witness-mgmt-'));
     d = await startTestWitnessd({ epmPort: 135 });
-  }, 30_000);
+    pcap = path.join(dir, 'mgmt.pcapng');
+    capture = startTool('tshark', ['-i', 'lo', '-f', `tcp port 135 or tcp port ${d.witnessPort}`, '-w', pcap], { timeoutMs: 5 * 60_000, cwd: dir });
+    await capture.waitFor((_o, e) => /Capturing on/.test(e), 30_000, 'tshark to start capturing');
+    await sleep(500);
+  }, 60_000);
   afterAll(async () => {
+    await capture?.stop(5000, 'SIGINT');
     await d?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -96,4 +105,19 @@ describeWithPeers('mgmt against impacket and smbtorture', ['impacket', 'smbtortu
       expect(section).toContain(`uuid ${Mgmt_SYNTAX.uuid}  version 0x00000001  'mgmt'`);
     }
   }, 130_000);
+
+  it('tshark: zero malformed packets; every mgmt operation dissected in both directions', async () => {
+    await sleep(1000); // let the last segments reach the capture
+    await capture!.stop(10_000, 'SIGINT');
+    const read = async (extra: readonly string[]): Promise<string> => {
+      const r = await runTool('tshark', ['-r', pcap, '-d', `tcp.port==${d.witnessPort},dcerpc`, ...extra], { timeoutMs: 60_000 });
+      if (r.code !== 0) throw new Error(`$ ${r.command}\nexit ${r.code}\n${r.stderr}`);
+      return r.stdout;
+    };
+    expect((await read(['-Y', '_ws.malformed || _ws.expert.severity == error'])).trim()).toBe('');
+    const ops = (await read(['-Y', 'mgmt', '-T', 'fields', '-e', 'dcerpc.pkt_type', '-e', 'mgmt.opnum']))
+      .split('\n').filter((l) => l.trim()).map((l) => l.split('\t').join(' '));
+    const seen = [...new Set(ops)].sort();
+    for (const opnum of [0, 1, 2, 3, 4]) expect(seen).toEqual(expect.arrayContaining([`0 ${opnum}`, `2 ${opnum}`]));
+  }, 60_000);
 });
