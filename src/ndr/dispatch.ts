@@ -45,6 +45,11 @@ export interface RpcInterface<C = unknown> {
    * Generated interfaces have it; an interface without it is offered NDR 2.0 only.
    */
   dispatchNdr64?(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer>;
+  /**
+   * Served at any auth level, below the server's minimum: the DCE management interface, which
+   * clients ask for the principal name they then authenticate to (MS-SWN product note <11>).
+   */
+  readonly anyAuthLevel?: boolean;
 }
 
 /** A server method's answer given later (a promise or any thenable) rather than now. */

@@ -377,7 +377,7 @@ export class Connection extends PduStream {
     const pc = findContext(this.contexts, r.contextId);
     if (!pc) return; // checked at the first fragment; contexts are never removed
     const level = r.auth?.authLevel ?? AuthLevel.None;
-    if (level < this.host.options.minAuthLevel) {
+    if (level < this.host.options.minAuthLevel && !pc.iface.anyAuthLevel) {
       this.log.info({ level, min: this.host.options.minAuthLevel, iface: pc.iface.name }, 'call below the minimum auth level');
       this.sendFault(pc.iface, r.opnum, r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED, 0);
       return;

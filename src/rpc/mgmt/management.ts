@@ -75,5 +75,8 @@ export function createManagementInterface(source: ManagementSource): RpcInterfac
       return { princ_name: name, princ_name_size: size, status: MgmtStatus.OK };
     },
   };
-  return createMgmtInterface(server);
+  // Unauthenticated calls too: an old Witness client asks for the principal name before it binds
+  // with Kerberos or NTLM (Windows serves RpcMgmt* to anyone unless told otherwise); nothing here
+  // changes state, and stop_server_listening is refused.
+  return { ...createMgmtInterface(server), anyAuthLevel: true };
 }

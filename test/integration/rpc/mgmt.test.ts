@@ -13,6 +13,7 @@ import {
   encodeRpc__mgmt_inq_if_idsIn, encodeRpc__mgmt_inq_princ_nameIn, encodeRpc__mgmt_inq_statsIn,
   encodeRpc__mgmt_is_server_listeningIn, encodeRpc__mgmt_stop_server_listeningIn,
 } from '../../../src/gen/mgmt';
+import { AuthLevel } from '../../../src/rpc/security';
 import { fakeProvider } from './helpers/fake-security';
 import { NDR, PT, bind, request } from './helpers/pdu-builder';
 import { RawClient } from './helpers/raw-client';
@@ -133,5 +134,25 @@ describe('mgmt on every listener', () => {
     expect(out.princ_name).toBe(PRINCIPAL);
     const ids = decodeRpc__mgmt_inq_if_idsOut(await call(c, 3, 0, Buffer.alloc(0), false), false);
     expect(ids.if_id_vector!.count).toBe(3);
+  });
+
+  it('is served below the minimum auth level (a client asks it before it authenticates); other interfaces are not', async () => {
+    const strict = new RpcServer({ securityProviders: [named], minAuthLevel: AuthLevel.Integrity });
+    try {
+      const p = (await strict.listen({ address: '127.0.0.1', port: 0, interfaces: [new TestInterface()], name: 'strict' })).port;
+      const c = await RawClient.connect(p);
+      clients.push(c);
+      c.send(bind({ contexts: [{ id: 0, abstract: Mgmt_SYNTAX, transfers: [NDR] }, { id: 1, abstract: TEST_SYNTAX, transfers: [NDR] }] }));
+      expect((await c.recv()).results!.map((r) => r.result)).toEqual([0, 0]);
+      const out = decodeRpc__mgmt_inq_princ_nameOut(await call(c, 2, 4, encodeRpc__mgmt_inq_princ_nameIn({ authn_proto: named.authType, princ_name_size: 64 })));
+      expect(out).toEqual({ princ_name: PRINCIPAL, princ_name_size: 64, status: 0 });
+      c.send(request({ callId: 3, contextId: 1, opnum: 0, stub: Buffer.from('x') }));
+      const f = await c.recv();
+      expect({ ptype: f.ptype, status: f.status }).toEqual({ ptype: PT.FAULT, status: 5 });
+    } finally {
+      await Promise.all(clients.map((x) => x.close()));
+      clients = [];
+      await strict.close();
+    }
   });
 });
