@@ -8,6 +8,7 @@
  * <interface> is a generated module (witness, epm, ...); <operation> a name or an opnum.
  * FILE holds the raw stub bytes (or its hex text); without FILE, standard input is read.
  * --big-endian: the stub uses big-endian data representation.
+ * --ndr64: the stub is in the NDR64 transfer syntax (MS-RPCE 2.2.5), not NDR 2.0.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,8 +21,8 @@ export interface Io {
   readStdin: () => Buffer;
 }
 
-const USAGE = `usage: witness-ndrdump <interface> <operation> <in|out> [--big-endian] [--hex HEX | FILE]
-       witness-ndrdump <interface> <operation> <in|out> [--big-endian] --encode [FILE]
+const USAGE = `usage: witness-ndrdump <interface> <operation> <in|out> [--big-endian] [--ndr64] [--hex HEX | FILE]
+       witness-ndrdump <interface> <operation> <in|out> [--big-endian] [--ndr64] --encode [FILE]
        witness-ndrdump --list`;
 
 function genDir(): string {
@@ -72,6 +73,7 @@ export function main(argv: string[], io: Io): number {
   let hexArg: string | undefined;
   let encode = false;
   let littleEndian = true;
+  let ndr64 = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') { io.stdout(`${USAGE}\n`); return 0; }
@@ -91,6 +93,7 @@ export function main(argv: string[], io: Io): number {
     }
     if (a === '--encode') { encode = true; continue; }
     if (a === '--big-endian') { littleEndian = false; continue; }
+    if (a === '--ndr64') { ndr64 = true; continue; }
     if (a.startsWith('--')) { io.stderr(`ndrdump: unknown option ${a}\n${USAGE}\n`); return 1; }
     args.push(a);
   }
@@ -100,7 +103,9 @@ export function main(argv: string[], io: Io): number {
   if (!m) { io.stderr(`ndrdump: unknown interface ${JSON.stringify(ifName)} (known: ${interfaceNames().join(', ')})\n`); return 1; }
   const found = findOp(m, opName);
   if (!found) { io.stderr(`ndrdump: ${ifName} has no operation ${JSON.stringify(opName)} (known: ${Object.keys(m.operations).join(', ')})\n`); return 1; }
-  const [name, op] = found;
+  const [name, o] = found;
+  const op = ndr64 ? o.ndr64 : o;
+  const shape0 = o.json;
   if (dir !== 'in' && dir !== 'out') { io.stderr(`ndrdump: expected in or out, found ${JSON.stringify(dir)}\n`); return 1; }
   if (hexArg !== undefined && (file !== undefined || encode)) { io.stderr(`ndrdump: --hex excludes FILE and --encode\n`); return 1; }
   let input: Buffer;
@@ -110,7 +115,7 @@ export function main(argv: string[], io: Io): number {
     io.stderr(`ndrdump: cannot read ${file ?? 'standard input'}: ${(e as Error).message}\n`);
     return 1;
   }
-  const shape = op.json[dir];
+  const shape = shape0[dir];
   try {
     if (encode) {
       let j: unknown;
