@@ -7,8 +7,8 @@
  *     signed or sealed in NDR64. Not the other subtests: Register, RegisterEx and AsyncNotify
  *     first open srvsvc on smbd with the same binding flags, and Samba's own smbd refuses
  *     NDR64 there (NT_STATUS_RPC_UNSUPPORTED_NAME_SYNTAX); UnRegister makes no call without
- *     them. Those operations' NDR64 bytes are checked against python3-samba instead
- *     (ndr64-samba.test.ts).
+ *     them. Those operations run over NDR64 with impacket instead (ndr64-impacket.test.ts),
+ *     and their NDR64 bytes are checked against python3-samba (ndr64-samba.test.ts).
  *   - rpcclient (Samba 4.22) with the same flags works, but the capture shows it still binds
  *     NDR 2.0: its client (source3) ignores `ndr64` on ncacn_ip_tcp.
  *   - tshark decodes the capture with zero malformed packets; every bind offering NDR64 was
