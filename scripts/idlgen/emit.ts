@@ -3,7 +3,7 @@ import type { Expr } from './ast';
 import { Code } from './code';
 import { errorAt } from './errors';
 import type { ModuleModel, OpModel, Param, StructDef, Ty, UnionDef } from './model';
-import { alignOf, cap, exprText, hasPtr, isBytes, jsonShape, minSize, PRIM_METHOD, PRIM_SIZE, q, recursiveDefs, structAlign, tsType } from './layout';
+import { alignOf, armsAlign, cap, exprText, hasPtr, isBytes, jsonShape, minSize, PRIM_METHOD, PRIM_SIZE, q, recursiveDefs, structAlign, tsType } from './layout';
 
 /**
  * How identifiers in size_is/length_is/switch_is expressions map to TS expressions at the
@@ -26,6 +26,16 @@ export class Emitter {
   private c = new Code();
   private recursive = new Set<object>();
   private consts = new Map<string, bigint | string>();
+  /**
+   * The back end being emitted: NDR 2.0, or NDR64 (MS-RPCE 2.2.5), whose codecs carry `64` in
+   * their names (ws64_T, encode<Op>InNdr64) and use NDR64 alignments; the runtime's
+   * NdrWriter64/NdrReader64 widen referent ids and counts.
+   */
+  private n64 = false;
+  private get x(): string { return this.n64 ? '64' : ''; }
+  private get sfx(): string { return this.n64 ? 'Ndr64' : ''; }
+  /** An enum's wire method: NDR64 codes every enum in 32 bits. */
+  private enumWire(wire: string): string { return this.n64 ? 'u32' : wire; }
 
   constructor(private readonly m: ModuleModel, private readonly ndrImport = '../ndr') {
     this.recursive = recursiveDefs(m.types);
@@ -105,22 +115,39 @@ export class Emitter {
     return s;
   }
 
+  /**
+   * A size_is expression while encoding. An [in]-only size (ept_map's max_towers) while encoding
+   * the response: taken from the value when given, else `fallback` (the array's own length).
+   */
+  private sizeOrCaptured(size: Expr, v: string, fallback: string, cx: Cx): string {
+    const s = this.ex(size, cx);
+    if (s !== null) return s;
+    if (size.k !== 'id') throw errorAt(size.pos, `size_is(${exprText(size)}) is not available here`);
+    return `(v.${size.name} ?? ${fallback})`;
+  }
+
   // ---- writing ----
   private wS(ty: Ty, v: string, cx: Cx): void {
     const c = this.c;
     switch (ty.k) {
       case 'prim': c.line(`w.${PRIM_METHOD[ty.p]}(${v});`); return;
-      case 'enum': c.line(`w.${ty.def.wire}(${v});`); return;
+      case 'enum': c.line(`w.${this.enumWire(ty.def.wire)}(${v});`); return;
       case 'guid': c.line(`w.guid(${v});`); return;
       case 'ctx': c.line(`w.contextHandle(${v});`); return;
       case 'handle': case 'void': return;
-      case 'struct': c.line(`ws_${ty.def.name}(w, ${v});`); return;
-      case 'union': c.line(`ws_${ty.def.name}(w, ${v}, ${this.need(ty.switchIs!, cx)});`); return;
+      case 'struct': c.line(`ws${this.x}_${ty.def.name}(w, ${v});`); return;
+      case 'union': c.line(`ws${this.x}_${ty.def.name}(w, ${v}, ${this.need(ty.switchIs!, cx)});`); return;
       case 'ptr': c.line(ty.kind === 'ref' ? 'w.pointer(true);' : ty.kind === 'ptr' ? `w.fullPointer(${v} !== null);` : `w.pointer(${v} !== null);`); return;
-      case 'ov': c.line(`w.align(${alignOf(ty.base)});`); c.line(`ov.${ty.codec}.write(w, ${v});`); return;
+      case 'ov': c.line(`w.align(${alignOf(ty.base, this.n64)});`); c.line(`ov.${ty.codec}.write(w, ${v});`); return;
       case 'str': {
         const W = ty.cs === 'w' ? 'w' : 'c';
         if (ty.fixed !== null) c.line(`w.${W}stringFixed(${v}, ${ty.fixed});`);
+        else if (ty.size) {
+          const n = c.t('n');
+          c.line(`const ${n} = ${this.sizeOrCaptured(ty.size, v, `${v}.length + 1`, cx)};`);
+          c.line(`w.conformance(${n});`);
+          c.line(`w.${W}stringFixed(${v}, ${n});`);
+        }
         else if (ty.hoisted) { c.line(`w.variance(${v}.length + 1);`); c.line(`w.${W === 'w' ? 'wchars' : 'chars'}(${v});`); }
         else c.line(`w.${W}string(${v});`);
         return;
@@ -128,13 +155,7 @@ export class Emitter {
       case 'carr': case 'farr': {
         let size: string;
         if (ty.k === 'carr') {
-          const s = this.ex(ty.size!, cx);
-          if (s === null) {
-            // An [in]-only size (ept_map's max_towers) while encoding the response: take it from
-            // the value when given, else the array's own length.
-            if (ty.size!.k !== 'id') throw errorAt(ty.size!.pos, `size_is(${exprText(ty.size!)}) is not available here`);
-            size = `(v.${ty.size!.name} ?? ${v}.length)`;
-          } else size = s;
+          size = this.sizeOrCaptured(ty.size!, v, `${v}.length`, cx);
           if (!ty.hoisted) c.line(`w.conformance(${size});`);
         } else size = String(ty.n);
         if (ty.length) {
@@ -161,8 +182,8 @@ export class Emitter {
     if (!hasPtr(ty)) return;
     const c = this.c;
     switch (ty.k) {
-      case 'struct': c.line(`wb_${ty.def.name}(w, ${v});`); return;
-      case 'union': c.line(`wb_${ty.def.name}(w, ${v}, ${this.need(ty.switchIs!, cx)});`); return;
+      case 'struct': c.line(`wb${this.x}_${ty.def.name}(w, ${v});`); return;
+      case 'union': c.line(`wb${this.x}_${ty.def.name}(w, ${v}, ${this.need(ty.switchIs!, cx)});`); return;
       case 'ptr': {
         const t = c.t('p');
         c.line(`const ${t} = ${v};`);
@@ -196,20 +217,26 @@ export class Emitter {
         c.line(`if (${t} < ${ty.range[0]} || ${t} > ${ty.range[1]}) r.fail(\`value \${${t}} outside range(${ty.range[0]}, ${ty.range[1]})\`, r.pos - ${PRIM_SIZE[ty.p]});`);
         return t;
       }
-      case 'enum': return `r.${ty.def.wire}()`;
+      case 'enum': return `r.${this.enumWire(ty.def.wire)}()`;
       case 'guid': return 'r.guid()';
       case 'ctx': return 'r.contextHandle()';
       case 'handle': case 'void': return 'undefined';
-      case 'struct': return `rs_${ty.def.name}(r)`;
+      case 'struct': return `rs${this.x}_${ty.def.name}(r)`;
       case 'union': {
         const d = this.ex(ty.switchIs!, cx);
-        return `rs_${ty.def.name}(r, ${d ?? 'undefined'})`;
+        return `rs${this.x}_${ty.def.name}(r, ${d ?? 'undefined'})`;
       }
       case 'ptr': return ty.kind === 'ref' ? 'r.refPointer()' : 'r.pointer()';
-      case 'ov': c.line(`r.align(${alignOf(ty.base)});`); return `ov.${ty.codec}.read(r)`;
+      case 'ov': c.line(`r.align(${alignOf(ty.base, this.n64)});`); return `ov.${ty.codec}.read(r)`;
       case 'str': {
         const W = ty.cs;
         if (ty.fixed !== null) return `r.${W}stringFixed(${ty.fixed})`;
+        if (ty.size) {
+          const n = c.t('n');
+          c.line(`const ${n} = r.conformance();`);
+          this.checkOrCapture(ty.size, n, cx);
+          return `r.${W}stringFixed(${n})`;
+        }
         if (ty.hoisted) return `r.${W === 'w' ? 'wchars' : 'chars'}(r.variance(${hoistedCount}, ${W === 'w' ? 2 : 1}))`;
         return `r.${W}string()`;
       }
@@ -222,11 +249,9 @@ export class Emitter {
           if (ty.hoisted) n = hoistedCount!;
           else {
             n = c.t('n');
-            c.line(`const ${n} = ${ty.length ? 'r.u32()' : `r.count(${es})`};`);
+            c.line(`const ${n} = ${ty.length ? 'r.conformance()' : `r.count(${es})`};`);
           }
-          const s = this.ex(ty.size!, cx);
-          if (s !== null) c.line(`r.checkCount(${n}, ${s}, 'max_count (size_is(${exprText(ty.size!)}))', ${at});`);
-          else if (ty.size!.k === 'id' && cx.capture?.has(ty.size!.name)) c.line(`p_${ty.size!.name} = ${n};`);
+          this.checkOrCapture(ty.size!, n, cx, at);
         } else n = String(ty.n);
         let a = n;
         if (ty.length) {
@@ -252,13 +277,20 @@ export class Emitter {
     }
   }
 
+  /** A decoded max_count against its size_is expression, or kept as the [in] size it stands for. */
+  private checkOrCapture(size: Expr, n: string, cx: Cx, at?: string): void {
+    const s = this.ex(size, cx);
+    if (s !== null) this.c.line(`r.checkCount(${n}, ${s}, 'max_count (size_is(${exprText(size)}))'${at ? `, ${at}` : ''});`);
+    else if (size.k === 'id' && cx.capture?.has(size.name)) this.c.line(`p_${size.name} = ${n};`);
+  }
+
   /** Emit statements completing the deferred part of the value stored in lvalue lv. */
   private rB(ty: Ty, lv: string, cx: Cx): void {
     if (!hasPtr(ty)) return;
     const c = this.c;
     switch (ty.k) {
-      case 'struct': c.line(`rb_${ty.def.name}(r, ${lv});`); return;
-      case 'union': c.line(`rb_${ty.def.name}(r, ${lv}, ${this.need(ty.switchIs!, cx)});`); return;
+      case 'struct': c.line(`rb${this.x}_${ty.def.name}(r, ${lv});`); return;
+      case 'union': c.line(`rb${this.x}_${ty.def.name}(r, ${lv}, ${this.need(ty.switchIs!, cx)});`); return;
       case 'ptr': {
         if (ty.kind !== 'ref') c.open(`if (${lv} !== 0) {`); else c.open('{');
         const t = this.rS(ty.to, cx);
@@ -301,7 +333,7 @@ export class Emitter {
   private emitStruct(def: StructDef): void {
     const c = this.c;
     const st: Ty = { k: 'struct', def };
-    const A = structAlign(def);
+    const A = structAlign(def, this.n64);
     const last = def.fields[def.fields.length - 1];
     const conf = last && (last.ty.k === 'carr' || (last.ty.k === 'str' && last.ty.fixed === null)) ? last : null;
     const known = new Set(def.fields.map((f) => f.name));
@@ -309,10 +341,11 @@ export class Emitter {
     const wcx: Cx = { id: (n) => (known.has(n) ? `v.${n}` : null) };
     const ov = def.override;
 
-    c.open(`function ws_${def.name}(w: NdrWriter, v: ${def.name}): void {`);
+    c.open(`function ws${this.x}_${def.name}(w: NdrWriter, v: ${def.name}): void {`);
     if (ov) {
       c.line(`w.align(${A});`);
       c.line(`ov.${ov.codec}.writeScalars(w, v);`);
+      if (this.n64) c.line(`w.align(${A});`);
     } else {
       this.tryOpen();
       if (conf) {
@@ -325,11 +358,13 @@ export class Emitter {
         c.line(`f = ${q(f.name)};`);
         this.wS(f.ty, `v.${f.name}`, wcx);
       }
+      // NDR64 pads a structure's end to its alignment (MS-RPCE 2.2.5.3.4.1).
+      if (this.n64) c.line(`w.align(${A});`);
       this.tryClose('w');
     }
     c.close();
     if (hasPtr(st)) {
-      c.open(`function wb_${def.name}(w: NdrWriter, v: ${def.name}): void {`);
+      c.open(`function wb${this.x}_${def.name}(w: NdrWriter, v: ${def.name}): void {`);
       if (ov) c.line(`ov.${ov.codec}.writeBuffers(w, v);`);
       else {
         const rec = this.recursive.has(def);
@@ -345,17 +380,21 @@ export class Emitter {
       }
       c.close();
     }
-    c.open(`function rs_${def.name}(r: NdrReader): ${def.name} {`);
+    c.open(`function rs${this.x}_${def.name}(r: NdrReader): ${def.name} {`);
     if (ov) {
       c.line(`r.align(${A});`);
-      c.line(`return ov.${ov.codec}.readScalars(r);`);
+      if (this.n64) {
+        c.line(`const v = ov.${ov.codec}.readScalars(r);`);
+        c.line(`r.align(${A});`);
+        c.line('return v;');
+      } else c.line(`return ov.${ov.codec}.readScalars(r);`);
     } else {
       this.tryOpen();
       let hc: string | undefined;
       if (conf) {
         c.line(`f = ${q(conf.name)};`);
         hc = 'hc';
-        c.line('const hc = r.u32();');
+        c.line('const hc = r.conformance();');
       }
       c.line(`r.align(${A});`);
       const rcx: Cx = { id: (n) => (known.has(n) ? `f_${n}` : null) };
@@ -367,12 +406,13 @@ export class Emitter {
         c.line(`const f_${f.name}: any = ${e};`);
         done.add(f.name);
       }
+      if (this.n64) c.line(`r.align(${A});`);
       c.line(`return { ${def.fields.map((f) => `${f.name}: f_${f.name}`).join(', ')} };`);
       this.tryClose('r');
     }
     c.close();
     if (hasPtr(st)) {
-      c.open(`function rb_${def.name}(r: NdrReader, v: any): void {`);
+      c.open(`function rb${this.x}_${def.name}(r: NdrReader, v: any): void {`);
       if (ov) c.line(`ov.${ov.codec}.readBuffers(r, v);`);
       else {
         const rec = this.recursive.has(def);
@@ -400,9 +440,13 @@ export class Emitter {
       [...arm.cases.map((v) => `case ${v}:`), ...(arm.isDefault ? ['default:'] : [])].join(' ');
     const hasDefault = def.arms.some((a) => a.isDefault);
 
-    c.open(`function ws_${def.name}(w: NdrWriter, v: ${def.name}, disc: number): void {`);
-    // NDR 2.0: the discriminant and the arm align themselves; a union-wide alignment is NDR64's.
+    c.open(`function ws${this.x}_${def.name}(w: NdrWriter, v: ${def.name}, disc: number): void {`);
+    // NDR 2.0: the discriminant and the arm align themselves. NDR64 aligns the union to its
+    // largest arm before the discriminant and again after it (MS-RPCE 2.2.5.3.4.2; pidl does so).
+    const AA = armsAlign(def, true);
+    if (this.n64 && AA > 1) c.line(`w.align(${AA});`);
     if (!def.noDiscriminant) c.line(`w.${sw}(disc);`);
+    if (this.n64 && AA > 1 && !def.noDiscriminant) c.line(`w.align(${AA});`);
     c.line('const u = v as any;');
     c.open('switch (disc) {');
     for (const arm of def.arms) {
@@ -418,7 +462,7 @@ export class Emitter {
     c.close();
     c.close();
     if (hasPtr(ut)) {
-      c.open(`function wb_${def.name}(w: NdrWriter, v: ${def.name}, disc: number): void {`);
+      c.open(`function wb${this.x}_${def.name}(w: NdrWriter, v: ${def.name}, disc: number): void {`);
       c.line('const u = v as any;');
       c.open('switch (disc) {');
       for (const arm of def.arms) {
@@ -431,16 +475,18 @@ export class Emitter {
       c.close();
       c.close();
     }
-    c.open(`function rs_${def.name}(r: NdrReader, expected: number | undefined): ${def.name} {`);
+    c.open(`function rs${this.x}_${def.name}(r: NdrReader, expected: number | undefined): ${def.name} {`);
     c.line("const f = '';");
     c.line('let ix = -1;');
     if (def.noDiscriminant) {
       // encapsulated: the enclosing struct read the discriminant
+      if (this.n64 && AA > 1) c.line(`r.align(${AA});`);
       c.line('const at = r.pos;');
       c.line('const disc = expected as number;');
     } else {
-      r_alignDisc(c, PRIM_SIZE[def.switchType]);
+      r_alignDisc(c, this.n64 ? Math.max(AA, PRIM_SIZE[def.switchType]) : PRIM_SIZE[def.switchType]);
       c.line(`const disc = r.${sw}();`);
+      if (this.n64 && AA > 1) c.line(`r.align(${AA});`);
       c.line(`if (expected !== undefined && disc !== expected) r.fail(\`union ${def.name} discriminant \${disc} does not match its switch_is value \${expected}\`, at);`);
     }
     c.open('switch (disc) {');
@@ -457,7 +503,7 @@ export class Emitter {
     c.line('void f; void ix;');
     c.close();
     if (hasPtr(ut)) {
-      c.open(`function rb_${def.name}(r: NdrReader, v: any, disc: number): void {`);
+      c.open(`function rb${this.x}_${def.name}(r: NdrReader, v: any, disc: number): void {`);
       c.line('let ix = -1;');
       c.open('switch (disc) {');
       for (const arm of def.arms) {
@@ -481,7 +527,7 @@ export class Emitter {
     if (dir === 'out') {
       const names = new Set(params.map((p) => p.name));
       const visit = (ty: Ty): void => {
-        if (ty.k === 'carr' && ty.size && ty.size.k === 'id' && !names.has(ty.size.name)) {
+        if ((ty.k === 'carr' || ty.k === 'str') && ty.size && ty.size.k === 'id' && !names.has(ty.size.name)) {
           const p = op.params.find((x) => x.name === (ty.size as { name: string }).name);
           if (p && !captured.includes(p)) captured.push(p);
         }
@@ -507,19 +553,21 @@ export class Emitter {
       const D = dir === 'in' ? 'In' : 'Out';
       const { params, captured } = this.opIds(op, dir);
       const tname = `${op.name}${D}`;
-      c.line(`/** ${op.name} (opnum ${op.opnum}) ${dir === 'in' ? 'request' : 'response'} parameters. */`);
-      c.open(`export interface ${tname} {`);
-      for (const p of params) c.line(`${p.name}: ${this.paramTs(p)};`);
-      for (const p of captured) c.line(`/** [in] ${p.name}, which sizes an [out] array: taken from the request when encoding, from max_count when decoding. */`), c.line(`${p.name}?: ${this.paramTs(p)};`);
-      if (dir === 'out' && op.ret) c.line(`ReturnValue: ${tsType(op.ret)};`);
-      c.close();
-      c.line();
+      if (!this.n64) {
+        c.line(`/** ${op.name} (opnum ${op.opnum}) ${dir === 'in' ? 'request' : 'response'} parameters. */`);
+        c.open(`export interface ${tname} {`);
+        for (const p of params) c.line(`${p.name}: ${this.paramTs(p)};`);
+        for (const p of captured) c.line(`/** [in] ${p.name}, which sizes an [out] array: taken from the request when encoding, from max_count when decoding. */`), c.line(`${p.name}?: ${this.paramTs(p)};`);
+        if (dir === 'out' && op.ret) c.line(`ReturnValue: ${tsType(op.ret)};`);
+        c.close();
+        c.line();
+      }
       const names = new Set(params.map((p) => p.name));
       // encode
-      const hint = `sizeHint_${op.name}_${dir}`;
+      const hint = `sizeHint${this.x}_${op.name}_${dir}`;
       c.line(`let ${hint} = 256;`);
-      c.open(`export function encode${Cap}${D}(v: ${tname}, littleEndian = true): Buffer {`);
-      c.line(`const w = new NdrWriter(littleEndian, ${hint});`);
+      c.open(`export function encode${Cap}${D}${this.sfx}(v: ${tname}, littleEndian = true): Buffer {`);
+      c.line(`const w = new NdrWriter${this.x}(littleEndian, ${hint});`);
       this.tryOpen();
       const wcx: Cx = { id: (n) => (names.has(n) ? `v.${n}` : null) };
       for (const p of params) {
@@ -538,8 +586,8 @@ export class Emitter {
       c.close();
       c.line();
       // decode
-      c.open(`export function decode${Cap}${D}(stub: Buffer, littleEndian = true): ${tname} {`);
-      c.line('const r = new NdrReader(stub, littleEndian);');
+      c.open(`export function decode${Cap}${D}${this.sfx}(stub: Buffer, littleEndian = true): ${tname} {`);
+      c.line(`const r = new NdrReader${this.x}(stub, littleEndian);`);
       for (const p of captured) c.line(`let p_${p.name}: number | undefined;`);
       this.tryOpen();
       const done = new Set<string>();
@@ -581,6 +629,37 @@ export class Emitter {
     this.rB(inner, lv, cx);
   }
 
+  /** One dispatcher of create<I>Interface, for the back end being emitted. */
+  private emitDispatch(name: string): void {
+    const c = this.c;
+    const m = this.m;
+    // A synchronous answer is encoded at once (no promise, no microtask); a promise is chained
+    // once. Decoding errors and faults are thrown (the runtime answers them).
+    c.open(`${name}(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {`);
+    c.open('switch (opnum) {');
+    for (const op of m.iface.ops) {
+      if (op.placeholder) continue;
+      const Cap = cap(op.name);
+      const E = `encode${Cap}Out${this.sfx}`;
+      const { captured } = this.opIds(op, 'out');
+      c.open(`case ${op.opnum}: {`);
+      c.line(`const input = decode${Cap}In${this.sfx}(stub, littleEndian);`);
+      c.line(`const out = server.${op.name}(input, ctx);`);
+      if (captured.length) {
+        const merged = (o: string): string => `{ ...${o}, ${captured.map((p) => `${p.name}: ${o}.${p.name} ?? input.${p.name}`).join(', ')} }`;
+        c.line(`if (isPromise(out)) return out.then((o) => ${E}(${merged('o')}, littleEndian));`);
+        c.line(`return ${E}(${merged('out')}, littleEndian);`);
+      } else {
+        c.line(`if (isPromise(out)) return out.then(littleEndian ? ${E}LE : ${E}BE);`);
+        c.line(`return ${E}(out, littleEndian);`);
+      }
+      c.close();
+    }
+    c.line(`default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, \`${m.iface.name}: no operation with opnum \${opnum}\`);`);
+    c.close();
+    c.close('},');
+  }
+
   // ---- module ----
   emit(): string {
     const m = this.m;
@@ -591,7 +670,7 @@ export class Emitter {
     c.line('/* eslint-disable */');
     c.line();
     const ndr = this.ndrImport;
-    c.line(`import { ndrWithin, NdrReader, NdrWriter } from ${q(ndr)};`);
+    c.line(`import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from ${q(ndr)};`);
     c.line(`import type { ContextHandle, NdrModule } from ${q(ndr)};`);
     c.line(`import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from ${q(ndr + '/dispatch')};`);
     c.line(`import type { RpcInterface, SyntaxId } from ${q(ndr + '/dispatch')};`);
@@ -654,43 +733,27 @@ export class Emitter {
     c.line();
     // Module-level encoders per byte order, so that an answer given later (AsyncNotify waits
     // for minutes, by the thousand) costs no closure per call (memory benchmark, issue 7).
-    for (const op of m.iface.ops) {
-      if (op.placeholder || this.opIds(op, 'out').captured.length) continue;
-      const Cap = op.name[0].toUpperCase() + op.name.slice(1);
-      c.line(`const encode${Cap}OutLE = (out: ${op.name}Out): Buffer => encode${Cap}Out(out, true);`);
-      c.line(`const encode${Cap}OutBE = (out: ${op.name}Out): Buffer => encode${Cap}Out(out, false);`);
+    for (const n64 of [false, true]) {
+      this.n64 = n64;
+      for (const op of m.iface.ops) {
+        if (op.placeholder || this.opIds(op, 'out').captured.length) continue;
+        const E = `encode${cap(op.name)}Out${this.sfx}`;
+        c.line(`const ${E}LE = (out: ${op.name}Out): Buffer => ${E}(out, true);`);
+        c.line(`const ${E}BE = (out: ${op.name}Out): Buffer => ${E}(out, false);`);
+      }
     }
+    this.n64 = false;
     c.line();
-    c.line('/** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */');
+    c.line('/** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */');
     c.open(`export function create${cap(I)}Interface<C>(server: ${cap(I)}Server<C>): RpcInterface<C> {`);
     c.open('return {');
     c.line(`name: ${q(m.moduleName)},`);
     c.line(`syntax: ${I}_SYNTAX,`);
     c.line(`operationNames: ${I}_OPERATION_NAMES,`);
-    // A synchronous answer is encoded at once (no promise, no microtask); a promise is chained
-    // once. Decoding errors and faults are thrown (the runtime answers them).
-    c.open('dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {');
-    c.open('switch (opnum) {');
-    for (const op of m.iface.ops) {
-      if (op.placeholder) continue;
-      const Cap = op.name[0].toUpperCase() + op.name.slice(1);
-      const { captured } = this.opIds(op, 'out');
-      c.open(`case ${op.opnum}: {`);
-      c.line(`const input = decode${Cap}In(stub, littleEndian);`);
-      c.line(`const out = server.${op.name}(input, ctx);`);
-      if (captured.length) {
-        const merged = (o: string): string => `{ ...${o}, ${captured.map((p) => `${p.name}: ${o}.${p.name} ?? input.${p.name}`).join(', ')} }`;
-        c.line(`if (isPromise(out)) return out.then((o) => encode${Cap}Out(${merged('o')}, littleEndian));`);
-        c.line(`return encode${Cap}Out(${merged('out')}, littleEndian);`);
-      } else {
-        c.line(`if (isPromise(out)) return out.then(littleEndian ? encode${Cap}OutLE : encode${Cap}OutBE);`);
-        c.line(`return encode${Cap}Out(out, littleEndian);`);
-      }
-      c.close();
-    }
-    c.line(`default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, \`${m.iface.name}: no operation with opnum \${opnum}\`);`);
-    c.close();
-    c.close();
+    this.emitDispatch('dispatch');
+    this.n64 = true;
+    this.emitDispatch('dispatchNdr64');
+    this.n64 = false;
     c.close('};');
     c.close();
     c.line();
@@ -731,7 +794,11 @@ export class Emitter {
         if (dir === 'out' && op.ret) f.push(`ReturnValue: ${jsonShape(op.ret)}`);
         return f.length ? `{ o: { ${f.join(', ')} } }` : '{ o: {} }';
       };
-      c.line(`${op.name}: { opnum: ${op.opnum}, encodeIn: encode${Cap}In, decodeIn: decode${Cap}In, encodeOut: encode${Cap}Out, decodeOut: decode${Cap}Out, json: { in: ${shape('in')}, out: ${shape('out')} } },`);
+      c.open(`${op.name}: {`);
+      c.line(`opnum: ${op.opnum}, encodeIn: encode${Cap}In, decodeIn: decode${Cap}In, encodeOut: encode${Cap}Out, decodeOut: decode${Cap}Out,`);
+      c.line(`json: { in: ${shape('in')}, out: ${shape('out')} },`);
+      c.line(`ndr64: { encodeIn: encode${Cap}InNdr64, decodeIn: decode${Cap}InNdr64, encodeOut: encode${Cap}OutNdr64, decodeOut: decode${Cap}OutNdr64 },`);
+      c.close('},');
     }
     c.close('},');
     c.open('jsonTypes: {');
@@ -751,6 +818,15 @@ export class Emitter {
       if (t.kind === 'struct') this.emitStruct(t);
       else this.emitUnion(t);
     }
+    // The second back end: the same operations and types with NDR64's sizes and alignments.
+    this.n64 = true;
+    c.line('// ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----');
+    for (const op of m.iface.ops) if (!op.placeholder) this.emitOp(op);
+    for (const t of m.types) {
+      if (t.kind === 'struct') this.emitStruct(t);
+      else this.emitUnion(t);
+    }
+    this.n64 = false;
     let text = c.text();
     text = text.replace(/\n{3,}/g, '\n\n').replace(/\n*$/, '\n');
     return text;

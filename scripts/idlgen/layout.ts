@@ -20,34 +20,42 @@ export function isBytes(ty: Ty): boolean {
   return ty.k === 'prim' && (ty.p === 'u8' || ty.p === 'char');
 }
 
-export function alignOf(ty: Ty): number {
+/**
+ * The alignment of a type in NDR 2.0 or, with ndr64, in NDR64 (MS-RPCE 2.2.5.3): there
+ * pointers (referent ids) and the counts of conformant and varying arrays are 8 bytes, and
+ * enums are 32-bit.
+ */
+export function alignOf(ty: Ty, ndr64 = false): number {
+  const count = ndr64 ? 8 : 4;
   switch (ty.k) {
     case 'prim': return PRIM_SIZE[ty.p];
-    case 'enum': return ty.def.wire === 'u16' ? 2 : 4;
-    case 'guid': case 'ctx': case 'ptr': case 'str': return 4;
+    case 'enum': return ty.def.wire === 'u16' && !ndr64 ? 2 : 4;
+    case 'guid': case 'ctx': return 4;
+    case 'ptr': case 'str': return count;
     case 'handle': case 'void': return 1;
-    case 'struct': return structAlign(ty.def);
-    case 'union': return unionAlign(ty.def);
-    case 'carr': return ty.hoisted && !ty.length ? alignOf(ty.elem) : Math.max(4, alignOf(ty.elem));
-    case 'farr': return ty.length ? Math.max(4, alignOf(ty.elem)) : alignOf(ty.elem);
-    case 'ov': return alignOf(ty.base);
+    case 'struct': return structAlign(ty.def, ndr64);
+    case 'union': return unionAlign(ty.def, ndr64);
+    case 'carr': return ty.hoisted && !ty.length ? alignOf(ty.elem, ndr64) : Math.max(count, alignOf(ty.elem, ndr64));
+    case 'farr': return ty.length ? Math.max(count, alignOf(ty.elem, ndr64)) : alignOf(ty.elem, ndr64);
+    case 'ov': return alignOf(ty.base, ndr64);
   }
 }
 
-const alignCache = new Map<object, number>();
-export function structAlign(def: StructDef): number {
-  const c = alignCache.get(def);
+const alignCache = [new Map<object, number>(), new Map<object, number>()];
+export function structAlign(def: StructDef, ndr64 = false): number {
+  const cache = alignCache[ndr64 ? 1 : 0];
+  const c = cache.get(def);
   if (c !== undefined) return c;
-  alignCache.set(def, 4); // recursion through pointers: pointers are 4 anyway
-  const a = def.fields.reduce((m, f) => Math.max(m, alignOf(f.ty)), 1);
-  alignCache.set(def, a);
+  cache.set(def, ndr64 ? 8 : 4); // recursion goes through pointers, which align the struct this much anyway
+  const a = def.fields.reduce((m, f) => Math.max(m, alignOf(f.ty, ndr64)), 1);
+  cache.set(def, a);
   return a;
 }
-export function armsAlign(def: UnionDef): number {
-  return def.arms.reduce((m, a) => Math.max(m, a.ty ? alignOf(a.ty) : 1), 1);
+export function armsAlign(def: UnionDef, ndr64 = false): number {
+  return def.arms.reduce((m, a) => Math.max(m, a.ty ? alignOf(a.ty, ndr64) : 1), 1);
 }
-export function unionAlign(def: UnionDef): number {
-  return Math.max(def.noDiscriminant ? 1 : PRIM_SIZE[def.switchType], armsAlign(def));
+export function unionAlign(def: UnionDef, ndr64 = false): number {
+  return Math.max(def.noDiscriminant ? 1 : PRIM_SIZE[def.switchType], armsAlign(def, ndr64));
 }
 
 export function minSize(ty: Ty, depth = 0): number {

@@ -18,8 +18,11 @@ export type Ty =
   /** Conformant array; `hoisted` when it is the last member of a struct (max_count at the struct start). */
   | { k: 'carr'; size: Expr | null; length: Expr | null; elem: Ty; hoisted: boolean }
   | { k: 'farr'; n: number; length: Expr | null; elem: Ty }
-  /** [string] array of char/wchar_t: conformant varying (fixed = null) or varying in a fixed array. */
-  | { k: 'str'; cs: 'c' | 'w'; fixed: number | null; hoisted: boolean }
+  /**
+   * [string] array of char/wchar_t: conformant varying (fixed = null) or varying in a fixed array.
+   * `size` is a [string, size_is(n)] array's max_count (else max_count is the length + 1).
+   */
+  | { k: 'str'; cs: 'c' | 'w'; fixed: number | null; hoisted: boolean; size?: Expr }
   /** A field replaced by a hand-written codec; base is the declared wire type. */
   | { k: 'ov'; codec: string; ts: string; base: Ty };
 

@@ -381,7 +381,10 @@ export class Resolver {
         length = lengthIs.args[0];
       }
       const p = (sizeIs ?? lengthIs)!.pos;
-      if (ty.k === 'carr') {
+      if (ty.k === 'str' && ty.fixed === null && size && !length) {
+        // [string, size_is(n)] char x[]: a conformant varying string whose max_count is n (C706 mgmt).
+        ty = { ...ty, size };
+      } else if (ty.k === 'carr') {
         if (!size) throw errorAt(p, 'a conformant array [] needs size_is');
         ty = { ...ty, size, length };
       } else if (ty.k === 'farr') {

@@ -53,8 +53,18 @@ export function createNtlmsspProvider(opts: NtlmsspOptions): SecurityProvider {
   return {
     authType: AuthType.Ntlmssp,
     name: 'NTLMSSP',
+    principalName: serverPrincipalName(opts),
     newContext: (conn) => new NtlmsspSecurityContext(opts, conn),
   };
+}
+
+/**
+ * The server's principal name as rpc__mgmt_inq_princ_name reports it (MS-SWN product note <11>):
+ * the NT4-style machine account, DOMAIN\COMPUTER$, which is what Windows registers for NTLM.
+ * witnessd's SPNEGO offers NTLMSSP only (no Kerberos), so it reports the same name.
+ */
+export function serverPrincipalName(opts: NtlmsspOptions): string {
+  return `${opts.netbiosDomainName}\\${opts.netbiosComputerName}$`;
 }
 
 export function validateOptions(opts: NtlmsspOptions): void {

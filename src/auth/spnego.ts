@@ -17,7 +17,7 @@ import { TokenError } from './krb5/cfx';
 import { DerError } from './der';
 import { NtlmsspServer, clientOf, type NtlmsspOptions } from './ntlmssp';
 import { nullLogger, type AuthLogger } from './logger';
-import { validateOptions } from './ntlmssp-context';
+import { serverPrincipalName, validateOptions } from './ntlmssp-context';
 import { isNtlmssp } from './ntlmssp-messages';
 import { NTLMSSP_SIGNATURE_LENGTH, protectPdu, unprotectPdu } from './pdu-protection';
 import {
@@ -275,6 +275,7 @@ export function createSpnegoProvider(ntlm: NtlmsspOptions | undefined, kerberos?
   return {
     authType: AuthType.SpNego,
     name: 'SPNEGO',
+    principalName: ntlm ? serverPrincipalName(ntlm) : undefined,
     newContext: (conn, params) => new SpnegoSecurityContext(ntlm, conn, { kerberos: kerberos?.acceptor, params }),
   };
 }

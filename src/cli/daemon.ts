@@ -87,6 +87,12 @@ function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics):
       metrics.rpcCalls.inc({ interface: iface.name, opnum });
       return iface.dispatch(opnum, stub, littleEndian, ctx);
     },
+    ...(iface.dispatchNdr64 && {
+      dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: CallContext) {
+        metrics.rpcCalls.inc({ interface: iface.name, opnum });
+        return iface.dispatchNdr64!(opnum, stub, littleEndian, ctx);
+      },
+    }),
   };
 }
 

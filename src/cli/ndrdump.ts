@@ -11,6 +11,7 @@
  * --wire: also show the wire's own counts and lengths with their offsets (WitnessrAsyncNotify
  * out), even when the typed decode refuses them.
  * Bytes left after the last field are an error (count and offset), as a stub must be read whole.
+ * --ndr64: the stub is in the NDR64 transfer syntax (MS-RPCE 2.2.5), not NDR 2.0.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,8 +25,8 @@ export interface Io {
   readStdin: () => Buffer;
 }
 
-const USAGE = `usage: witness-ndrdump <interface> <operation> <in|out> [--big-endian] [--wire] [--hex HEX | FILE]
-       witness-ndrdump <interface> <operation> <in|out> [--big-endian] --encode [FILE]
+const USAGE = `usage: witness-ndrdump <interface> <operation> <in|out> [--big-endian] [--ndr64] [--wire] [--hex HEX | FILE]
+       witness-ndrdump <interface> <operation> <in|out> [--big-endian] [--ndr64] --encode [FILE]
        witness-ndrdump --list`;
 
 function genDir(): string {
@@ -77,6 +78,7 @@ export function main(argv: string[], io: Io): number {
   let encode = false;
   let littleEndian = true;
   let wire = false;
+  let ndr64 = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') { io.stdout(`${USAGE}\n`); return 0; }
@@ -97,6 +99,7 @@ export function main(argv: string[], io: Io): number {
     if (a === '--encode') { encode = true; continue; }
     if (a === '--big-endian') { littleEndian = false; continue; }
     if (a === '--wire') { wire = true; continue; }
+    if (a === '--ndr64') { ndr64 = true; continue; }
     if (a.startsWith('--')) { io.stderr(`ndrdump: unknown option ${a}\n${USAGE}\n`); return 1; }
     args.push(a);
   }
@@ -106,7 +109,9 @@ export function main(argv: string[], io: Io): number {
   if (!m) { io.stderr(`ndrdump: unknown interface ${JSON.stringify(ifName)} (known: ${interfaceNames().join(', ')})\n`); return 1; }
   const found = findOp(m, opName);
   if (!found) { io.stderr(`ndrdump: ${ifName} has no operation ${JSON.stringify(opName)} (known: ${Object.keys(m.operations).join(', ')})\n`); return 1; }
-  const [name, op] = found;
+  const [name, o] = found;
+  const op = ndr64 ? o.ndr64 : o;
+  const shape0 = o.json;
   if (dir !== 'in' && dir !== 'out') { io.stderr(`ndrdump: expected in or out, found ${JSON.stringify(dir)}\n`); return 1; }
   if (hexArg !== undefined && (file !== undefined || encode)) { io.stderr(`ndrdump: --hex excludes FILE and --encode\n`); return 1; }
   const wireView = ifName === 'witness' && name === 'WitnessrAsyncNotify' && dir === 'out' ? asyncNotifyOutWire : undefined;
@@ -118,7 +123,7 @@ export function main(argv: string[], io: Io): number {
     io.stderr(`ndrdump: cannot read ${file ?? 'standard input'}: ${(e as Error).message}\n`);
     return 1;
   }
-  const shape = op.json[dir];
+  const shape = shape0[dir];
   try {
     if (encode) {
       let j: unknown;

@@ -2,7 +2,7 @@
 // Regenerate with `npm run gen`; CI fails when this file is stale.
 /* eslint-disable */
 
-import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
+import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
 import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
@@ -467,8 +467,18 @@ const encodeApiOnlineResourceOutLE = (out: ApiOnlineResourceOut): Buffer => enco
 const encodeApiOnlineResourceOutBE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOut(out, false);
 const encodeApiOfflineResourceOutLE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOut(out, true);
 const encodeApiOfflineResourceOutBE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOut(out, false);
+const encodeApiOpenResourceOutNdr64LE = (out: ApiOpenResourceOut): Buffer => encodeApiOpenResourceOutNdr64(out, true);
+const encodeApiOpenResourceOutNdr64BE = (out: ApiOpenResourceOut): Buffer => encodeApiOpenResourceOutNdr64(out, false);
+const encodeApiCloseResourceOutNdr64LE = (out: ApiCloseResourceOut): Buffer => encodeApiCloseResourceOutNdr64(out, true);
+const encodeApiCloseResourceOutNdr64BE = (out: ApiCloseResourceOut): Buffer => encodeApiCloseResourceOutNdr64(out, false);
+const encodeApiGetResourceStateOutNdr64LE = (out: ApiGetResourceStateOut): Buffer => encodeApiGetResourceStateOutNdr64(out, true);
+const encodeApiGetResourceStateOutNdr64BE = (out: ApiGetResourceStateOut): Buffer => encodeApiGetResourceStateOutNdr64(out, false);
+const encodeApiOnlineResourceOutNdr64LE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOutNdr64(out, true);
+const encodeApiOnlineResourceOutNdr64BE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOutNdr64(out, false);
+const encodeApiOfflineResourceOutNdr64LE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOutNdr64(out, true);
+const encodeApiOfflineResourceOutNdr64BE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOutNdr64(out, false);
 
-/** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */
+/** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */
 export function createClusapiInterface<C>(server: ClusapiServer<C>): RpcInterface<C> {
   return {
     name: "clusapi",
@@ -508,7 +518,42 @@ export function createClusapiInterface<C>(server: ClusapiServer<C>): RpcInterfac
         }
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `clusapi: no operation with opnum ${opnum}`);
       }
-    }
+    },
+    dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+      switch (opnum) {
+        case 8: {
+          const input = decodeApiOpenResourceInNdr64(stub, littleEndian);
+          const out = server.ApiOpenResource(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiOpenResourceOutNdr64LE : encodeApiOpenResourceOutNdr64BE);
+          return encodeApiOpenResourceOutNdr64(out, littleEndian);
+        }
+        case 11: {
+          const input = decodeApiCloseResourceInNdr64(stub, littleEndian);
+          const out = server.ApiCloseResource(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiCloseResourceOutNdr64LE : encodeApiCloseResourceOutNdr64BE);
+          return encodeApiCloseResourceOutNdr64(out, littleEndian);
+        }
+        case 12: {
+          const input = decodeApiGetResourceStateInNdr64(stub, littleEndian);
+          const out = server.ApiGetResourceState(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiGetResourceStateOutNdr64LE : encodeApiGetResourceStateOutNdr64BE);
+          return encodeApiGetResourceStateOutNdr64(out, littleEndian);
+        }
+        case 17: {
+          const input = decodeApiOnlineResourceInNdr64(stub, littleEndian);
+          const out = server.ApiOnlineResource(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiOnlineResourceOutNdr64LE : encodeApiOnlineResourceOutNdr64BE);
+          return encodeApiOnlineResourceOutNdr64(out, littleEndian);
+        }
+        case 18: {
+          const input = decodeApiOfflineResourceInNdr64(stub, littleEndian);
+          const out = server.ApiOfflineResource(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeApiOfflineResourceOutNdr64LE : encodeApiOfflineResourceOutNdr64BE);
+          return encodeApiOfflineResourceOutNdr64(out, littleEndian);
+        }
+        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `clusapi: no operation with opnum ${opnum}`);
+      }
+    },
   };
 }
 
@@ -521,14 +566,390 @@ export const Clusapi_MODULE: NdrModule = {
   name: "clusapi",
   syntax: Clusapi_SYNTAX,
   operations: {
-    ApiOpenResource: { opnum: 8, encodeIn: encodeApiOpenResourceIn, decodeIn: decodeApiOpenResourceIn, encodeOut: encodeApiOpenResourceOut, decodeOut: decodeApiOpenResourceOut, json: { in: { o: { lpszResourceName: 's' } }, out: { o: { Status: 'n', rpc_status: 'n', ReturnValue: 'h' } } } },
-    ApiCloseResource: { opnum: 11, encodeIn: encodeApiCloseResourceIn, decodeIn: decodeApiCloseResourceIn, encodeOut: encodeApiCloseResourceOut, decodeOut: decodeApiCloseResourceOut, json: { in: { o: { Resource: 'h' } }, out: { o: { Resource: 'h', ReturnValue: 'n' } } } },
-    ApiGetResourceState: { opnum: 12, encodeIn: encodeApiGetResourceStateIn, decodeIn: decodeApiGetResourceStateIn, encodeOut: encodeApiGetResourceStateOut, decodeOut: decodeApiGetResourceStateOut, json: { in: { o: { hResource: 'h' } }, out: { o: { State: 'n', NodeName: { p: 's' }, GroupName: { p: 's' }, rpc_status: 'n', ReturnValue: 'n' } } } },
-    ApiOnlineResource: { opnum: 17, encodeIn: encodeApiOnlineResourceIn, decodeIn: decodeApiOnlineResourceIn, encodeOut: encodeApiOnlineResourceOut, decodeOut: decodeApiOnlineResourceOut, json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } } },
-    ApiOfflineResource: { opnum: 18, encodeIn: encodeApiOfflineResourceIn, decodeIn: decodeApiOfflineResourceIn, encodeOut: encodeApiOfflineResourceOut, decodeOut: decodeApiOfflineResourceOut, json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } } },
+    ApiOpenResource: {
+      opnum: 8, encodeIn: encodeApiOpenResourceIn, decodeIn: decodeApiOpenResourceIn, encodeOut: encodeApiOpenResourceOut, decodeOut: decodeApiOpenResourceOut,
+      json: { in: { o: { lpszResourceName: 's' } }, out: { o: { Status: 'n', rpc_status: 'n', ReturnValue: 'h' } } },
+      ndr64: { encodeIn: encodeApiOpenResourceInNdr64, decodeIn: decodeApiOpenResourceInNdr64, encodeOut: encodeApiOpenResourceOutNdr64, decodeOut: decodeApiOpenResourceOutNdr64 },
+    },
+    ApiCloseResource: {
+      opnum: 11, encodeIn: encodeApiCloseResourceIn, decodeIn: decodeApiCloseResourceIn, encodeOut: encodeApiCloseResourceOut, decodeOut: decodeApiCloseResourceOut,
+      json: { in: { o: { Resource: 'h' } }, out: { o: { Resource: 'h', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeApiCloseResourceInNdr64, decodeIn: decodeApiCloseResourceInNdr64, encodeOut: encodeApiCloseResourceOutNdr64, decodeOut: decodeApiCloseResourceOutNdr64 },
+    },
+    ApiGetResourceState: {
+      opnum: 12, encodeIn: encodeApiGetResourceStateIn, decodeIn: decodeApiGetResourceStateIn, encodeOut: encodeApiGetResourceStateOut, decodeOut: decodeApiGetResourceStateOut,
+      json: { in: { o: { hResource: 'h' } }, out: { o: { State: 'n', NodeName: { p: 's' }, GroupName: { p: 's' }, rpc_status: 'n', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeApiGetResourceStateInNdr64, decodeIn: decodeApiGetResourceStateInNdr64, encodeOut: encodeApiGetResourceStateOutNdr64, decodeOut: decodeApiGetResourceStateOutNdr64 },
+    },
+    ApiOnlineResource: {
+      opnum: 17, encodeIn: encodeApiOnlineResourceIn, decodeIn: decodeApiOnlineResourceIn, encodeOut: encodeApiOnlineResourceOut, decodeOut: decodeApiOnlineResourceOut,
+      json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeApiOnlineResourceInNdr64, decodeIn: decodeApiOnlineResourceInNdr64, encodeOut: encodeApiOnlineResourceOutNdr64, decodeOut: decodeApiOnlineResourceOutNdr64 },
+    },
+    ApiOfflineResource: {
+      opnum: 18, encodeIn: encodeApiOfflineResourceIn, decodeIn: decodeApiOfflineResourceIn, encodeOut: encodeApiOfflineResourceOut, decodeOut: decodeApiOfflineResourceOut,
+      json: { in: { o: { hResource: 'h' } }, out: { o: { rpc_status: 'n', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeApiOfflineResourceInNdr64, decodeIn: decodeApiOfflineResourceInNdr64, encodeOut: encodeApiOfflineResourceOutNdr64, decodeOut: decodeApiOfflineResourceOutNdr64 },
+    },
   },
   jsonTypes: {
   },
 };
 
 // ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----
+// ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
+let sizeHint64_ApiOpenResource_in = 256;
+export function encodeApiOpenResourceInNdr64(v: ApiOpenResourceIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOpenResource_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "lpszResourceName";
+    w.wstring(v.lpszResourceName);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOpenResource.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiOpenResource_in && stub.length <= 0x100000) sizeHint64_ApiOpenResource_in = stub.length;
+  return stub;
+}
+
+export function decodeApiOpenResourceInNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "lpszResourceName";
+    let p_lpszResourceName: any = r.wstring();
+    return { lpszResourceName: p_lpszResourceName };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOpenResource.in");
+  }
+}
+
+let sizeHint64_ApiOpenResource_out = 256;
+export function encodeApiOpenResourceOutNdr64(v: ApiOpenResourceOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOpenResource_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Status";
+    w.u32(v.Status);
+    f = "rpc_status";
+    w.u32(v.rpc_status);
+    f = "ReturnValue";
+    w.contextHandle(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOpenResource.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiOpenResource_out && stub.length <= 0x100000) sizeHint64_ApiOpenResource_out = stub.length;
+  return stub;
+}
+
+export function decodeApiOpenResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Status";
+    let p_Status: any = r.u32();
+    f = "rpc_status";
+    let p_rpc_status: any = r.u32();
+    f = "ReturnValue";
+    const p_ReturnValue = r.contextHandle();
+    return { Status: p_Status, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOpenResource.out");
+  }
+}
+
+let sizeHint64_ApiCloseResource_in = 256;
+export function encodeApiCloseResourceInNdr64(v: ApiCloseResourceIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiCloseResource_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Resource";
+    w.contextHandle(v.Resource);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiCloseResource.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiCloseResource_in && stub.length <= 0x100000) sizeHint64_ApiCloseResource_in = stub.length;
+  return stub;
+}
+
+export function decodeApiCloseResourceInNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Resource";
+    let p_Resource: any = r.contextHandle();
+    return { Resource: p_Resource };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiCloseResource.in");
+  }
+}
+
+let sizeHint64_ApiCloseResource_out = 256;
+export function encodeApiCloseResourceOutNdr64(v: ApiCloseResourceOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiCloseResource_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Resource";
+    w.contextHandle(v.Resource);
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiCloseResource.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiCloseResource_out && stub.length <= 0x100000) sizeHint64_ApiCloseResource_out = stub.length;
+  return stub;
+}
+
+export function decodeApiCloseResourceOutNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Resource";
+    let p_Resource: any = r.contextHandle();
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { Resource: p_Resource, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiCloseResource.out");
+  }
+}
+
+let sizeHint64_ApiGetResourceState_in = 256;
+export function encodeApiGetResourceStateInNdr64(v: ApiGetResourceStateIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiGetResourceState_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "hResource";
+    w.contextHandle(v.hResource);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiGetResourceState.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiGetResourceState_in && stub.length <= 0x100000) sizeHint64_ApiGetResourceState_in = stub.length;
+  return stub;
+}
+
+export function decodeApiGetResourceStateInNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "hResource";
+    let p_hResource: any = r.contextHandle();
+    return { hResource: p_hResource };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiGetResourceState.in");
+  }
+}
+
+let sizeHint64_ApiGetResourceState_out = 256;
+export function encodeApiGetResourceStateOutNdr64(v: ApiGetResourceStateOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiGetResourceState_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "State";
+    w.u32(v.State);
+    f = "NodeName";
+    w.pointer(v.NodeName !== null);
+    const p4 = v.NodeName;
+    if (p4 !== null) {
+      w.wstring(p4);
+    }
+    f = "GroupName";
+    w.pointer(v.GroupName !== null);
+    const p5 = v.GroupName;
+    if (p5 !== null) {
+      w.wstring(p5);
+    }
+    f = "rpc_status";
+    w.u32(v.rpc_status);
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiGetResourceState.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiGetResourceState_out && stub.length <= 0x100000) sizeHint64_ApiGetResourceState_out = stub.length;
+  return stub;
+}
+
+export function decodeApiGetResourceStateOutNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "State";
+    let p_State: any = r.u32();
+    f = "NodeName";
+    let p_NodeName: any = r.pointer();
+    if (p_NodeName !== 0) {
+      const pv6: any = r.wstring();
+      p_NodeName = pv6;
+    } else {
+      p_NodeName = null;
+    }
+    f = "GroupName";
+    let p_GroupName: any = r.pointer();
+    if (p_GroupName !== 0) {
+      const pv7: any = r.wstring();
+      p_GroupName = pv7;
+    } else {
+      p_GroupName = null;
+    }
+    f = "rpc_status";
+    let p_rpc_status: any = r.u32();
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { State: p_State, NodeName: p_NodeName, GroupName: p_GroupName, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiGetResourceState.out");
+  }
+}
+
+let sizeHint64_ApiOnlineResource_in = 256;
+export function encodeApiOnlineResourceInNdr64(v: ApiOnlineResourceIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOnlineResource_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "hResource";
+    w.contextHandle(v.hResource);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOnlineResource.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiOnlineResource_in && stub.length <= 0x100000) sizeHint64_ApiOnlineResource_in = stub.length;
+  return stub;
+}
+
+export function decodeApiOnlineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "hResource";
+    let p_hResource: any = r.contextHandle();
+    return { hResource: p_hResource };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOnlineResource.in");
+  }
+}
+
+let sizeHint64_ApiOnlineResource_out = 256;
+export function encodeApiOnlineResourceOutNdr64(v: ApiOnlineResourceOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOnlineResource_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "rpc_status";
+    w.u32(v.rpc_status);
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOnlineResource.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiOnlineResource_out && stub.length <= 0x100000) sizeHint64_ApiOnlineResource_out = stub.length;
+  return stub;
+}
+
+export function decodeApiOnlineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "rpc_status";
+    let p_rpc_status: any = r.u32();
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOnlineResource.out");
+  }
+}
+
+let sizeHint64_ApiOfflineResource_in = 256;
+export function encodeApiOfflineResourceInNdr64(v: ApiOfflineResourceIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOfflineResource_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "hResource";
+    w.contextHandle(v.hResource);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOfflineResource.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiOfflineResource_in && stub.length <= 0x100000) sizeHint64_ApiOfflineResource_in = stub.length;
+  return stub;
+}
+
+export function decodeApiOfflineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "hResource";
+    let p_hResource: any = r.contextHandle();
+    return { hResource: p_hResource };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOfflineResource.in");
+  }
+}
+
+let sizeHint64_ApiOfflineResource_out = 256;
+export function encodeApiOfflineResourceOutNdr64(v: ApiOfflineResourceOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOfflineResource_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "rpc_status";
+    w.u32(v.rpc_status);
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOfflineResource.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ApiOfflineResource_out && stub.length <= 0x100000) sizeHint64_ApiOfflineResource_out = stub.length;
+  return stub;
+}
+
+export function decodeApiOfflineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "rpc_status";
+    let p_rpc_status: any = r.u32();
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOfflineResource.out");
+  }
+}

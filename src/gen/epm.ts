@@ -2,7 +2,7 @@
 // Regenerate with `npm run gen`; CI fails when this file is stale.
 /* eslint-disable */
 
-import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
+import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
 import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
@@ -24,12 +24,6 @@ export const ept_s_ok = 0;
 export const ept_s_not_registered = 382312662;
 
 // ---- types ----
-export interface rpc_if_id_t {
-  uuid: string;
-  vers_major: number;
-  vers_minor: number;
-}
-
 export interface twr_t {
   tower_length: number;
   tower_octet_string: Buffer;
@@ -39,6 +33,12 @@ export interface ept_entry_t {
   object: string;
   tower: twr_t | null;
   annotation: string;
+}
+
+export interface rpc_if_id_t {
+  uuid: string;
+  vers_major: number;
+  vers_minor: number;
 }
 
 export const Epm_SYNTAX: SyntaxId = { uuid: "e1af8308-5d1f-11c9-91a4-08002b14a0fa", major: 3, minor: 0 };
@@ -387,7 +387,7 @@ export function decodeEpt_lookupOut(stub: Buffer, littleEndian = true): ept_look
     let p_num_ents: any = r.u32();
     f = "entries";
     const at21 = r.pos;
-    const n22 = r.u32();
+    const n22 = r.conformance();
     p_max_ents = n22;
     const a23 = r.variance(n22, 29);
     r.checkCount(a23, p_num_ents, 'actual_count (length_is(*num_ents))', at21);
@@ -539,7 +539,7 @@ export function decodeEpt_mapOut(stub: Buffer, littleEndian = true): ept_mapOut 
     let p_num_towers: any = r.u32();
     f = "towers";
     const at35 = r.pos;
-    const n36 = r.u32();
+    const n36 = r.conformance();
     p_max_towers = n36;
     const a37 = r.variance(n36, 4);
     r.checkCount(a37, p_num_towers, 'actual_count (length_is(*num_towers))', at35);
@@ -658,8 +658,14 @@ const encodeEpt_deleteOutLE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOu
 const encodeEpt_deleteOutBE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOut(out, false);
 const encodeEpt_lookup_handle_freeOutLE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOut(out, true);
 const encodeEpt_lookup_handle_freeOutBE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOut(out, false);
+const encodeEpt_insertOutNdr64LE = (out: ept_insertOut): Buffer => encodeEpt_insertOutNdr64(out, true);
+const encodeEpt_insertOutNdr64BE = (out: ept_insertOut): Buffer => encodeEpt_insertOutNdr64(out, false);
+const encodeEpt_deleteOutNdr64LE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOutNdr64(out, true);
+const encodeEpt_deleteOutNdr64BE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOutNdr64(out, false);
+const encodeEpt_lookup_handle_freeOutNdr64LE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOutNdr64(out, true);
+const encodeEpt_lookup_handle_freeOutNdr64BE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOutNdr64(out, false);
 
-/** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */
+/** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */
 export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
   return {
     name: "epm",
@@ -699,24 +705,47 @@ export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
         }
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `ept: no operation with opnum ${opnum}`);
       }
-    }
+    },
+    dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+      switch (opnum) {
+        case 0: {
+          const input = decodeEpt_insertInNdr64(stub, littleEndian);
+          const out = server.ept_insert(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_insertOutNdr64LE : encodeEpt_insertOutNdr64BE);
+          return encodeEpt_insertOutNdr64(out, littleEndian);
+        }
+        case 1: {
+          const input = decodeEpt_deleteInNdr64(stub, littleEndian);
+          const out = server.ept_delete(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_deleteOutNdr64LE : encodeEpt_deleteOutNdr64BE);
+          return encodeEpt_deleteOutNdr64(out, littleEndian);
+        }
+        case 2: {
+          const input = decodeEpt_lookupInNdr64(stub, littleEndian);
+          const out = server.ept_lookup(input, ctx);
+          if (isPromise(out)) return out.then((o) => encodeEpt_lookupOutNdr64({ ...o, max_ents: o.max_ents ?? input.max_ents }, littleEndian));
+          return encodeEpt_lookupOutNdr64({ ...out, max_ents: out.max_ents ?? input.max_ents }, littleEndian);
+        }
+        case 3: {
+          const input = decodeEpt_mapInNdr64(stub, littleEndian);
+          const out = server.ept_map(input, ctx);
+          if (isPromise(out)) return out.then((o) => encodeEpt_mapOutNdr64({ ...o, max_towers: o.max_towers ?? input.max_towers }, littleEndian));
+          return encodeEpt_mapOutNdr64({ ...out, max_towers: out.max_towers ?? input.max_towers }, littleEndian);
+        }
+        case 4: {
+          const input = decodeEpt_lookup_handle_freeInNdr64(stub, littleEndian);
+          const out = server.ept_lookup_handle_free(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_lookup_handle_freeOutNdr64LE : encodeEpt_lookup_handle_freeOutNdr64BE);
+          return encodeEpt_lookup_handle_freeOutNdr64(out, littleEndian);
+        }
+        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `ept: no operation with opnum ${opnum}`);
+      }
+    },
   };
 }
 
 // ---- per-type codecs (tests, ndrdump) ----
 export const Epm_TYPES = {
-  rpc_if_id_t: {
-    encode(v: rpc_if_id_t, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_rpc_if_id_t(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): rpc_if_id_t {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_rpc_if_id_t(r);
-      return v;
-    },
-  },
   twr_t: {
     encode(v: twr_t, littleEndian = true): Buffer {
       const w = new NdrWriter(littleEndian);
@@ -743,6 +772,18 @@ export const Epm_TYPES = {
       return v;
     },
   },
+  rpc_if_id_t: {
+    encode(v: rpc_if_id_t, littleEndian = true): Buffer {
+      const w = new NdrWriter(littleEndian);
+      ws_rpc_if_id_t(w, v);
+      return w.finish();
+    },
+    decode(stub: Buffer, littleEndian = true): rpc_if_id_t {
+      const r = new NdrReader(stub, littleEndian);
+      const v = rs_rpc_if_id_t(r);
+      return v;
+    },
+  },
 };
 
 /** Everything above in one table, for tools that handle any interface (ndrdump). */
@@ -750,52 +791,40 @@ export const Epm_MODULE: NdrModule = {
   name: "epm",
   syntax: Epm_SYNTAX,
   operations: {
-    ept_insert: { opnum: 0, encodeIn: encodeEpt_insertIn, decodeIn: decodeEpt_insertIn, encodeOut: encodeEpt_insertOut, decodeOut: decodeEpt_insertOut, json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, replace: 'n' } }, out: { o: { status: 'n' } } } },
-    ept_delete: { opnum: 1, encodeIn: encodeEpt_deleteIn, decodeIn: decodeEpt_deleteIn, encodeOut: encodeEpt_deleteOut, decodeOut: decodeEpt_deleteOut, json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } } } }, out: { o: { status: 'n' } } } },
-    ept_lookup: { opnum: 2, encodeIn: encodeEpt_lookupIn, decodeIn: decodeEpt_lookupIn, encodeOut: encodeEpt_lookupOut, decodeOut: decodeEpt_lookupOut, json: { in: { o: { inquiry_type: 'n', object: { p: 's' }, interface_id: { p: { r: "rpc_if_id_t" } }, vers_option: 'n', entry_handle: 'h', max_ents: 'n' } }, out: { o: { entry_handle: 'h', num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, status: 'n', max_ents: { p: 'n' } } } } },
-    ept_map: { opnum: 3, encodeIn: encodeEpt_mapIn, decodeIn: decodeEpt_mapIn, encodeOut: encodeEpt_mapOut, decodeOut: decodeEpt_mapOut, json: { in: { o: { object: { p: 's' }, map_tower: { p: { r: "twr_t" } }, entry_handle: 'h', max_towers: 'n' } }, out: { o: { entry_handle: 'h', num_towers: 'n', towers: { a: { p: { r: "twr_t" } } }, status: 'n', max_towers: { p: 'n' } } } } },
-    ept_lookup_handle_free: { opnum: 4, encodeIn: encodeEpt_lookup_handle_freeIn, decodeIn: decodeEpt_lookup_handle_freeIn, encodeOut: encodeEpt_lookup_handle_freeOut, decodeOut: decodeEpt_lookup_handle_freeOut, json: { in: { o: { entry_handle: 'h' } }, out: { o: { entry_handle: 'h', status: 'n' } } } },
+    ept_insert: {
+      opnum: 0, encodeIn: encodeEpt_insertIn, decodeIn: decodeEpt_insertIn, encodeOut: encodeEpt_insertOut, decodeOut: decodeEpt_insertOut,
+      json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, replace: 'n' } }, out: { o: { status: 'n' } } },
+      ndr64: { encodeIn: encodeEpt_insertInNdr64, decodeIn: decodeEpt_insertInNdr64, encodeOut: encodeEpt_insertOutNdr64, decodeOut: decodeEpt_insertOutNdr64 },
+    },
+    ept_delete: {
+      opnum: 1, encodeIn: encodeEpt_deleteIn, decodeIn: decodeEpt_deleteIn, encodeOut: encodeEpt_deleteOut, decodeOut: decodeEpt_deleteOut,
+      json: { in: { o: { num_ents: 'n', entries: { a: { r: "ept_entry_t" } } } }, out: { o: { status: 'n' } } },
+      ndr64: { encodeIn: encodeEpt_deleteInNdr64, decodeIn: decodeEpt_deleteInNdr64, encodeOut: encodeEpt_deleteOutNdr64, decodeOut: decodeEpt_deleteOutNdr64 },
+    },
+    ept_lookup: {
+      opnum: 2, encodeIn: encodeEpt_lookupIn, decodeIn: decodeEpt_lookupIn, encodeOut: encodeEpt_lookupOut, decodeOut: decodeEpt_lookupOut,
+      json: { in: { o: { inquiry_type: 'n', object: { p: 's' }, interface_id: { p: { r: "rpc_if_id_t" } }, vers_option: 'n', entry_handle: 'h', max_ents: 'n' } }, out: { o: { entry_handle: 'h', num_ents: 'n', entries: { a: { r: "ept_entry_t" } }, status: 'n', max_ents: { p: 'n' } } } },
+      ndr64: { encodeIn: encodeEpt_lookupInNdr64, decodeIn: decodeEpt_lookupInNdr64, encodeOut: encodeEpt_lookupOutNdr64, decodeOut: decodeEpt_lookupOutNdr64 },
+    },
+    ept_map: {
+      opnum: 3, encodeIn: encodeEpt_mapIn, decodeIn: decodeEpt_mapIn, encodeOut: encodeEpt_mapOut, decodeOut: decodeEpt_mapOut,
+      json: { in: { o: { object: { p: 's' }, map_tower: { p: { r: "twr_t" } }, entry_handle: 'h', max_towers: 'n' } }, out: { o: { entry_handle: 'h', num_towers: 'n', towers: { a: { p: { r: "twr_t" } } }, status: 'n', max_towers: { p: 'n' } } } },
+      ndr64: { encodeIn: encodeEpt_mapInNdr64, decodeIn: decodeEpt_mapInNdr64, encodeOut: encodeEpt_mapOutNdr64, decodeOut: decodeEpt_mapOutNdr64 },
+    },
+    ept_lookup_handle_free: {
+      opnum: 4, encodeIn: encodeEpt_lookup_handle_freeIn, decodeIn: decodeEpt_lookup_handle_freeIn, encodeOut: encodeEpt_lookup_handle_freeOut, decodeOut: decodeEpt_lookup_handle_freeOut,
+      json: { in: { o: { entry_handle: 'h' } }, out: { o: { entry_handle: 'h', status: 'n' } } },
+      ndr64: { encodeIn: encodeEpt_lookup_handle_freeInNdr64, decodeIn: decodeEpt_lookup_handle_freeInNdr64, encodeOut: encodeEpt_lookup_handle_freeOutNdr64, decodeOut: decodeEpt_lookup_handle_freeOutNdr64 },
+    },
   },
   jsonTypes: {
-    rpc_if_id_t: { o: { uuid: 's', vers_major: 'n', vers_minor: 'n' } },
     twr_t: { o: { tower_length: 'n', tower_octet_string: 'x' } },
     ept_entry_t: { o: { object: 's', tower: { p: { r: "twr_t" } }, annotation: 's' } },
+    rpc_if_id_t: { o: { uuid: 's', vers_major: 'n', vers_minor: 'n' } },
   },
 };
 
 // ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----
-function ws_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "uuid";
-    w.guid(v.uuid);
-    f = "vers_major";
-    w.u16(v.vers_major);
-    f = "vers_minor";
-    w.u16(v.vers_minor);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
-}
-function rs_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "uuid";
-    const f_uuid: any = r.guid();
-    f = "vers_major";
-    const f_vers_major: any = r.u16();
-    f = "vers_minor";
-    const f_vers_minor: any = r.u16();
-    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
-}
-
 function ws_twr_t(w: NdrWriter, v: twr_t): void {
   let f = '';
   let ix = -1;
@@ -817,7 +846,7 @@ function rs_twr_t(r: NdrReader): twr_t {
   let ix = -1;
   try {
     f = "tower_octet_string";
-    const hc = r.u32();
+    const hc = r.conformance();
     r.align(4);
     f = "tower_length";
     const f_tower_length: any = r.u32();
@@ -887,6 +916,689 @@ function rb_ept_entry_t(r: NdrReader, v: any): void {
     } else {
       v.tower = null;
     }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+function ws_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    w.align(4);
+    f = "uuid";
+    w.guid(v.uuid);
+    f = "vers_major";
+    w.u16(v.vers_major);
+    f = "vers_minor";
+    w.u16(v.vers_minor);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
+  let f = '';
+  let ix = -1;
+  try {
+    r.align(4);
+    f = "uuid";
+    const f_uuid: any = r.guid();
+    f = "vers_major";
+    const f_vers_major: any = r.u16();
+    f = "vers_minor";
+    const f_vers_minor: any = r.u16();
+    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+// ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
+let sizeHint64_ept_insert_in = 256;
+export function encodeEpt_insertInNdr64(v: ept_insertIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_insert_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "num_ents";
+    w.u32(v.num_ents);
+    f = "entries";
+    w.conformance(v.num_ents);
+    w.checkLength(v.entries.length, v.num_ents, 'array');
+    for (let i45 = 0; i45 < v.entries.length; i45++) {
+      ws64_ept_entry_t(w, v.entries[i45]);
+    }
+    for (let i46 = 0; i46 < v.entries.length; i46++) {
+      wb64_ept_entry_t(w, v.entries[i46]);
+    }
+    f = "replace";
+    w.u32(v.replace);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_insert.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_insert_in && stub.length <= 0x100000) sizeHint64_ept_insert_in = stub.length;
+  return stub;
+}
+
+export function decodeEpt_insertInNdr64(stub: Buffer, littleEndian = true): ept_insertIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "num_ents";
+    let p_num_ents: any = r.u32();
+    f = "entries";
+    const at47 = r.pos;
+    const n48 = r.count(29);
+    r.checkCount(n48, p_num_ents, 'max_count (size_is(num_ents))', at47);
+    const arr49: any[] = new Array(n48);
+    for (let i50 = 0; i50 < n48; i50++) {
+      ix = i50;
+      arr49[i50] = rs64_ept_entry_t(r);
+    }
+    ix = -1;
+    let p_entries: any = arr49;
+    for (let i51 = 0; i51 < p_entries.length; i51++) {
+      ix = i51;
+      rb64_ept_entry_t(r, p_entries[i51]);
+    }
+    ix = -1;
+    f = "replace";
+    let p_replace: any = r.u32();
+    return { num_ents: p_num_ents, entries: p_entries, replace: p_replace };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_insert.in");
+  }
+}
+
+let sizeHint64_ept_insert_out = 256;
+export function encodeEpt_insertOutNdr64(v: ept_insertOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_insert_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_insert.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_insert_out && stub.length <= 0x100000) sizeHint64_ept_insert_out = stub.length;
+  return stub;
+}
+
+export function decodeEpt_insertOutNdr64(stub: Buffer, littleEndian = true): ept_insertOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "status";
+    let p_status: any = r.u32();
+    return { status: p_status };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_insert.out");
+  }
+}
+
+let sizeHint64_ept_delete_in = 256;
+export function encodeEpt_deleteInNdr64(v: ept_deleteIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_delete_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "num_ents";
+    w.u32(v.num_ents);
+    f = "entries";
+    w.conformance(v.num_ents);
+    w.checkLength(v.entries.length, v.num_ents, 'array');
+    for (let i52 = 0; i52 < v.entries.length; i52++) {
+      ws64_ept_entry_t(w, v.entries[i52]);
+    }
+    for (let i53 = 0; i53 < v.entries.length; i53++) {
+      wb64_ept_entry_t(w, v.entries[i53]);
+    }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_delete.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_delete_in && stub.length <= 0x100000) sizeHint64_ept_delete_in = stub.length;
+  return stub;
+}
+
+export function decodeEpt_deleteInNdr64(stub: Buffer, littleEndian = true): ept_deleteIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "num_ents";
+    let p_num_ents: any = r.u32();
+    f = "entries";
+    const at54 = r.pos;
+    const n55 = r.count(29);
+    r.checkCount(n55, p_num_ents, 'max_count (size_is(num_ents))', at54);
+    const arr56: any[] = new Array(n55);
+    for (let i57 = 0; i57 < n55; i57++) {
+      ix = i57;
+      arr56[i57] = rs64_ept_entry_t(r);
+    }
+    ix = -1;
+    let p_entries: any = arr56;
+    for (let i58 = 0; i58 < p_entries.length; i58++) {
+      ix = i58;
+      rb64_ept_entry_t(r, p_entries[i58]);
+    }
+    ix = -1;
+    return { num_ents: p_num_ents, entries: p_entries };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_delete.in");
+  }
+}
+
+let sizeHint64_ept_delete_out = 256;
+export function encodeEpt_deleteOutNdr64(v: ept_deleteOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_delete_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_delete.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_delete_out && stub.length <= 0x100000) sizeHint64_ept_delete_out = stub.length;
+  return stub;
+}
+
+export function decodeEpt_deleteOutNdr64(stub: Buffer, littleEndian = true): ept_deleteOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "status";
+    let p_status: any = r.u32();
+    return { status: p_status };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_delete.out");
+  }
+}
+
+let sizeHint64_ept_lookup_in = 256;
+export function encodeEpt_lookupInNdr64(v: ept_lookupIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_lookup_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "inquiry_type";
+    w.u32(v.inquiry_type);
+    f = "object";
+    w.fullPointer(v.object !== null);
+    const p59 = v.object;
+    if (p59 !== null) {
+      w.guid(p59);
+    }
+    f = "interface_id";
+    w.fullPointer(v.interface_id !== null);
+    const p60 = v.interface_id;
+    if (p60 !== null) {
+      ws64_rpc_if_id_t(w, p60);
+    }
+    f = "vers_option";
+    w.u32(v.vers_option);
+    f = "entry_handle";
+    w.contextHandle(v.entry_handle);
+    f = "max_ents";
+    w.u32(v.max_ents);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_lookup_in && stub.length <= 0x100000) sizeHint64_ept_lookup_in = stub.length;
+  return stub;
+}
+
+export function decodeEpt_lookupInNdr64(stub: Buffer, littleEndian = true): ept_lookupIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "inquiry_type";
+    let p_inquiry_type: any = r.u32();
+    f = "object";
+    let p_object: any = r.pointer();
+    if (p_object !== 0) {
+      const pv61: any = r.guid();
+      p_object = pv61;
+    } else {
+      p_object = null;
+    }
+    f = "interface_id";
+    let p_interface_id: any = r.pointer();
+    if (p_interface_id !== 0) {
+      const pv62: any = rs64_rpc_if_id_t(r);
+      p_interface_id = pv62;
+    } else {
+      p_interface_id = null;
+    }
+    f = "vers_option";
+    let p_vers_option: any = r.u32();
+    f = "entry_handle";
+    let p_entry_handle: any = r.contextHandle();
+    f = "max_ents";
+    let p_max_ents: any = r.u32();
+    return { inquiry_type: p_inquiry_type, object: p_object, interface_id: p_interface_id, vers_option: p_vers_option, entry_handle: p_entry_handle, max_ents: p_max_ents };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup.in");
+  }
+}
+
+let sizeHint64_ept_lookup_out = 256;
+export function encodeEpt_lookupOutNdr64(v: ept_lookupOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_lookup_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "entry_handle";
+    w.contextHandle(v.entry_handle);
+    f = "num_ents";
+    w.u32(v.num_ents);
+    f = "entries";
+    w.conformance((v.max_ents ?? v.entries.length));
+    const len63 = v.num_ents;
+    if (len63 > (v.max_ents ?? v.entries.length)) w.fail(`length_is ${len63} exceeds size ${(v.max_ents ?? v.entries.length)}`);
+    w.variance(len63);
+    w.checkLength(v.entries.length, len63, 'array');
+    for (let i64 = 0; i64 < v.entries.length; i64++) {
+      ws64_ept_entry_t(w, v.entries[i64]);
+    }
+    for (let i65 = 0; i65 < v.entries.length; i65++) {
+      wb64_ept_entry_t(w, v.entries[i65]);
+    }
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_lookup_out && stub.length <= 0x100000) sizeHint64_ept_lookup_out = stub.length;
+  return stub;
+}
+
+export function decodeEpt_lookupOutNdr64(stub: Buffer, littleEndian = true): ept_lookupOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let p_max_ents: number | undefined;
+  let f = '';
+  let ix = -1;
+  try {
+    f = "entry_handle";
+    let p_entry_handle: any = r.contextHandle();
+    f = "num_ents";
+    let p_num_ents: any = r.u32();
+    f = "entries";
+    const at66 = r.pos;
+    const n67 = r.conformance();
+    p_max_ents = n67;
+    const a68 = r.variance(n67, 29);
+    r.checkCount(a68, p_num_ents, 'actual_count (length_is(*num_ents))', at66);
+    const arr69: any[] = new Array(a68);
+    for (let i70 = 0; i70 < a68; i70++) {
+      ix = i70;
+      arr69[i70] = rs64_ept_entry_t(r);
+    }
+    ix = -1;
+    let p_entries: any = arr69;
+    for (let i71 = 0; i71 < p_entries.length; i71++) {
+      ix = i71;
+      rb64_ept_entry_t(r, p_entries[i71]);
+    }
+    ix = -1;
+    f = "status";
+    let p_status: any = r.u32();
+    return { entry_handle: p_entry_handle, num_ents: p_num_ents, entries: p_entries, status: p_status, max_ents: p_max_ents };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup.out");
+  }
+}
+
+let sizeHint64_ept_map_in = 256;
+export function encodeEpt_mapInNdr64(v: ept_mapIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_map_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "object";
+    w.fullPointer(v.object !== null);
+    const p72 = v.object;
+    if (p72 !== null) {
+      w.guid(p72);
+    }
+    f = "map_tower";
+    w.fullPointer(v.map_tower !== null);
+    const p73 = v.map_tower;
+    if (p73 !== null) {
+      ws64_twr_t(w, p73);
+    }
+    f = "entry_handle";
+    w.contextHandle(v.entry_handle);
+    f = "max_towers";
+    w.u32(v.max_towers);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_map.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_map_in && stub.length <= 0x100000) sizeHint64_ept_map_in = stub.length;
+  return stub;
+}
+
+export function decodeEpt_mapInNdr64(stub: Buffer, littleEndian = true): ept_mapIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "object";
+    let p_object: any = r.pointer();
+    if (p_object !== 0) {
+      const pv74: any = r.guid();
+      p_object = pv74;
+    } else {
+      p_object = null;
+    }
+    f = "map_tower";
+    let p_map_tower: any = r.pointer();
+    if (p_map_tower !== 0) {
+      const pv75: any = rs64_twr_t(r);
+      p_map_tower = pv75;
+    } else {
+      p_map_tower = null;
+    }
+    f = "entry_handle";
+    let p_entry_handle: any = r.contextHandle();
+    f = "max_towers";
+    let p_max_towers: any = r.u32();
+    return { object: p_object, map_tower: p_map_tower, entry_handle: p_entry_handle, max_towers: p_max_towers };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_map.in");
+  }
+}
+
+let sizeHint64_ept_map_out = 256;
+export function encodeEpt_mapOutNdr64(v: ept_mapOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_map_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "entry_handle";
+    w.contextHandle(v.entry_handle);
+    f = "num_towers";
+    w.u32(v.num_towers);
+    f = "towers";
+    w.conformance((v.max_towers ?? v.towers.length));
+    const len76 = v.num_towers;
+    if (len76 > (v.max_towers ?? v.towers.length)) w.fail(`length_is ${len76} exceeds size ${(v.max_towers ?? v.towers.length)}`);
+    w.variance(len76);
+    w.checkLength(v.towers.length, len76, 'array');
+    for (let i77 = 0; i77 < v.towers.length; i77++) {
+      w.fullPointer(v.towers[i77] !== null);
+    }
+    for (let i78 = 0; i78 < v.towers.length; i78++) {
+      const p79 = v.towers[i78];
+      if (p79 !== null) {
+        ws64_twr_t(w, p79);
+      }
+    }
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_map.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_map_out && stub.length <= 0x100000) sizeHint64_ept_map_out = stub.length;
+  return stub;
+}
+
+export function decodeEpt_mapOutNdr64(stub: Buffer, littleEndian = true): ept_mapOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let p_max_towers: number | undefined;
+  let f = '';
+  let ix = -1;
+  try {
+    f = "entry_handle";
+    let p_entry_handle: any = r.contextHandle();
+    f = "num_towers";
+    let p_num_towers: any = r.u32();
+    f = "towers";
+    const at80 = r.pos;
+    const n81 = r.conformance();
+    p_max_towers = n81;
+    const a82 = r.variance(n81, 4);
+    r.checkCount(a82, p_num_towers, 'actual_count (length_is(*num_towers))', at80);
+    const arr83: any[] = new Array(a82);
+    for (let i84 = 0; i84 < a82; i84++) {
+      ix = i84;
+      arr83[i84] = r.pointer();
+    }
+    ix = -1;
+    let p_towers: any = arr83;
+    for (let i85 = 0; i85 < p_towers.length; i85++) {
+      ix = i85;
+      if (p_towers[i85] !== 0) {
+        const pv86: any = rs64_twr_t(r);
+        p_towers[i85] = pv86;
+      } else {
+        p_towers[i85] = null;
+      }
+    }
+    ix = -1;
+    f = "status";
+    let p_status: any = r.u32();
+    return { entry_handle: p_entry_handle, num_towers: p_num_towers, towers: p_towers, status: p_status, max_towers: p_max_towers };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_map.out");
+  }
+}
+
+let sizeHint64_ept_lookup_handle_free_in = 256;
+export function encodeEpt_lookup_handle_freeInNdr64(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_lookup_handle_free_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "entry_handle";
+    w.contextHandle(v.entry_handle);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup_handle_free.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_lookup_handle_free_in && stub.length <= 0x100000) sizeHint64_ept_lookup_handle_free_in = stub.length;
+  return stub;
+}
+
+export function decodeEpt_lookup_handle_freeInNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "entry_handle";
+    let p_entry_handle: any = r.contextHandle();
+    return { entry_handle: p_entry_handle };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup_handle_free.in");
+  }
+}
+
+let sizeHint64_ept_lookup_handle_free_out = 256;
+export function encodeEpt_lookup_handle_freeOutNdr64(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_ept_lookup_handle_free_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "entry_handle";
+    w.contextHandle(v.entry_handle);
+    f = "status";
+    w.u32(v.status);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup_handle_free.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_ept_lookup_handle_free_out && stub.length <= 0x100000) sizeHint64_ept_lookup_handle_free_out = stub.length;
+  return stub;
+}
+
+export function decodeEpt_lookup_handle_freeOutNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "entry_handle";
+    let p_entry_handle: any = r.contextHandle();
+    f = "status";
+    let p_status: any = r.u32();
+    return { entry_handle: p_entry_handle, status: p_status };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup_handle_free.out");
+  }
+}
+
+function ws64_twr_t(w: NdrWriter, v: twr_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "tower_octet_string";
+    w.conformance(v.tower_length);
+    w.align(4);
+    f = "tower_length";
+    w.u32(v.tower_length);
+    f = "tower_octet_string";
+    w.checkLength(v.tower_octet_string.length, v.tower_length, 'array');
+    w.bytes(v.tower_octet_string);
+    w.align(4);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs64_twr_t(r: NdrReader): twr_t {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "tower_octet_string";
+    const hc = r.conformance();
+    r.align(4);
+    f = "tower_length";
+    const f_tower_length: any = r.u32();
+    f = "tower_octet_string";
+    const at87 = r.pos;
+    r.checkCount(hc, f_tower_length, 'max_count (size_is(tower_length))', at87);
+    r.checkFits(hc, 1);
+    const f_tower_octet_string: any = r.bytes(hc);
+    r.align(4);
+    return { tower_length: f_tower_length, tower_octet_string: f_tower_octet_string };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+function ws64_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    w.align(8);
+    f = "object";
+    w.guid(v.object);
+    f = "tower";
+    w.fullPointer(v.tower !== null);
+    f = "annotation";
+    w.cstringFixed(v.annotation, 64);
+    w.align(8);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function wb64_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "tower";
+    const p88 = v.tower;
+    if (p88 !== null) {
+      ws64_twr_t(w, p88);
+    }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs64_ept_entry_t(r: NdrReader): ept_entry_t {
+  let f = '';
+  let ix = -1;
+  try {
+    r.align(8);
+    f = "object";
+    const f_object: any = r.guid();
+    f = "tower";
+    const f_tower: any = r.pointer();
+    f = "annotation";
+    const f_annotation: any = r.cstringFixed(64);
+    r.align(8);
+    return { object: f_object, tower: f_tower, annotation: f_annotation };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+function rb64_ept_entry_t(r: NdrReader, v: any): void {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "tower";
+    if (v.tower !== 0) {
+      const pv89: any = rs64_twr_t(r);
+      v.tower = pv89;
+    } else {
+      v.tower = null;
+    }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+function ws64_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
+  let f = '';
+  let ix = -1;
+  try {
+    w.align(4);
+    f = "uuid";
+    w.guid(v.uuid);
+    f = "vers_major";
+    w.u16(v.vers_major);
+    f = "vers_minor";
+    w.u16(v.vers_minor);
+    w.align(4);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs64_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
+  let f = '';
+  let ix = -1;
+  try {
+    r.align(4);
+    f = "uuid";
+    const f_uuid: any = r.guid();
+    f = "vers_major";
+    const f_vers_major: any = r.u16();
+    f = "vers_minor";
+    const f_vers_minor: any = r.u16();
+    r.align(4);
+    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
   } catch (e) {
     throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
   }

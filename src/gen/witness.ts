@@ -2,7 +2,7 @@
 // Regenerate with `npm run gen`; CI fails when this file is stale.
 /* eslint-disable */
 
-import { ndrWithin, NdrReader, NdrWriter } from "../ndr";
+import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
 import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
@@ -669,8 +669,20 @@ const encodeWitnessrRegisterExOutLE = (out: WitnessrRegisterExOut): Buffer => en
 const encodeWitnessrRegisterExOutBE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOut(out, false);
 const encodeWitnessrUnRegisterExOutLE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOut(out, true);
 const encodeWitnessrUnRegisterExOutBE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOut(out, false);
+const encodeWitnessrGetInterfaceListOutNdr64LE = (out: WitnessrGetInterfaceListOut): Buffer => encodeWitnessrGetInterfaceListOutNdr64(out, true);
+const encodeWitnessrGetInterfaceListOutNdr64BE = (out: WitnessrGetInterfaceListOut): Buffer => encodeWitnessrGetInterfaceListOutNdr64(out, false);
+const encodeWitnessrRegisterOutNdr64LE = (out: WitnessrRegisterOut): Buffer => encodeWitnessrRegisterOutNdr64(out, true);
+const encodeWitnessrRegisterOutNdr64BE = (out: WitnessrRegisterOut): Buffer => encodeWitnessrRegisterOutNdr64(out, false);
+const encodeWitnessrUnRegisterOutNdr64LE = (out: WitnessrUnRegisterOut): Buffer => encodeWitnessrUnRegisterOutNdr64(out, true);
+const encodeWitnessrUnRegisterOutNdr64BE = (out: WitnessrUnRegisterOut): Buffer => encodeWitnessrUnRegisterOutNdr64(out, false);
+const encodeWitnessrAsyncNotifyOutNdr64LE = (out: WitnessrAsyncNotifyOut): Buffer => encodeWitnessrAsyncNotifyOutNdr64(out, true);
+const encodeWitnessrAsyncNotifyOutNdr64BE = (out: WitnessrAsyncNotifyOut): Buffer => encodeWitnessrAsyncNotifyOutNdr64(out, false);
+const encodeWitnessrRegisterExOutNdr64LE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOutNdr64(out, true);
+const encodeWitnessrRegisterExOutNdr64BE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOutNdr64(out, false);
+const encodeWitnessrUnRegisterExOutNdr64LE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOutNdr64(out, true);
+const encodeWitnessrUnRegisterExOutNdr64BE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOutNdr64(out, false);
 
-/** Bind a server to the RPC runtime: decode the request stub, call, encode the response. */
+/** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */
 export function createWitnessInterface<C>(server: WitnessServer<C>): RpcInterface<C> {
   return {
     name: "witness",
@@ -716,7 +728,48 @@ export function createWitnessInterface<C>(server: WitnessServer<C>): RpcInterfac
         }
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `Witness: no operation with opnum ${opnum}`);
       }
-    }
+    },
+    dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+      switch (opnum) {
+        case 0: {
+          const input = decodeWitnessrGetInterfaceListInNdr64(stub, littleEndian);
+          const out = server.WitnessrGetInterfaceList(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrGetInterfaceListOutNdr64LE : encodeWitnessrGetInterfaceListOutNdr64BE);
+          return encodeWitnessrGetInterfaceListOutNdr64(out, littleEndian);
+        }
+        case 1: {
+          const input = decodeWitnessrRegisterInNdr64(stub, littleEndian);
+          const out = server.WitnessrRegister(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrRegisterOutNdr64LE : encodeWitnessrRegisterOutNdr64BE);
+          return encodeWitnessrRegisterOutNdr64(out, littleEndian);
+        }
+        case 2: {
+          const input = decodeWitnessrUnRegisterInNdr64(stub, littleEndian);
+          const out = server.WitnessrUnRegister(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrUnRegisterOutNdr64LE : encodeWitnessrUnRegisterOutNdr64BE);
+          return encodeWitnessrUnRegisterOutNdr64(out, littleEndian);
+        }
+        case 3: {
+          const input = decodeWitnessrAsyncNotifyInNdr64(stub, littleEndian);
+          const out = server.WitnessrAsyncNotify(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrAsyncNotifyOutNdr64LE : encodeWitnessrAsyncNotifyOutNdr64BE);
+          return encodeWitnessrAsyncNotifyOutNdr64(out, littleEndian);
+        }
+        case 4: {
+          const input = decodeWitnessrRegisterExInNdr64(stub, littleEndian);
+          const out = server.WitnessrRegisterEx(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrRegisterExOutNdr64LE : encodeWitnessrRegisterExOutNdr64BE);
+          return encodeWitnessrRegisterExOutNdr64(out, littleEndian);
+        }
+        case 5: {
+          const input = decodeWitnessrUnRegisterExInNdr64(stub, littleEndian);
+          const out = server.WitnessrUnRegisterEx(input, ctx);
+          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrUnRegisterExOutNdr64LE : encodeWitnessrUnRegisterExOutNdr64BE);
+          return encodeWitnessrUnRegisterExOutNdr64(out, littleEndian);
+        }
+        default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `Witness: no operation with opnum ${opnum}`);
+      }
+    },
   };
 }
 
@@ -769,12 +822,36 @@ export const Witness_MODULE: NdrModule = {
   name: "witness",
   syntax: Witness_SYNTAX,
   operations: {
-    WitnessrGetInterfaceList: { opnum: 0, encodeIn: encodeWitnessrGetInterfaceListIn, decodeIn: decodeWitnessrGetInterfaceListIn, encodeOut: encodeWitnessrGetInterfaceListOut, decodeOut: decodeWitnessrGetInterfaceListOut, json: { in: { o: {} }, out: { o: { InterfaceList: { p: { r: "WITNESS_INTERFACE_LIST" } }, ReturnValue: 'n' } } } },
-    WitnessrRegister: { opnum: 1, encodeIn: encodeWitnessrRegisterIn, decodeIn: decodeWitnessrRegisterIn, encodeOut: encodeWitnessrRegisterOut, decodeOut: decodeWitnessrRegisterOut, json: { in: { o: { Version: 'n', NetName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' } } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
-    WitnessrUnRegister: { opnum: 2, encodeIn: encodeWitnessrUnRegisterIn, decodeIn: decodeWitnessrUnRegisterIn, encodeOut: encodeWitnessrUnRegisterOut, decodeOut: decodeWitnessrUnRegisterOut, json: { in: { o: { pContext: 'h' } }, out: { o: { ReturnValue: 'n' } } } },
-    WitnessrAsyncNotify: { opnum: 3, encodeIn: encodeWitnessrAsyncNotifyIn, decodeIn: decodeWitnessrAsyncNotifyIn, encodeOut: encodeWitnessrAsyncNotifyOut, decodeOut: decodeWitnessrAsyncNotifyOut, json: { in: { o: { pContext: 'h' } }, out: { o: { pResp: { p: { r: "RESP_ASYNC_NOTIFY" } }, ReturnValue: 'n' } } } },
-    WitnessrRegisterEx: { opnum: 4, encodeIn: encodeWitnessrRegisterExIn, decodeIn: decodeWitnessrRegisterExIn, encodeOut: encodeWitnessrRegisterExOut, decodeOut: decodeWitnessrRegisterExOut, json: { in: { o: { Version: 'n', NetName: { p: 's' }, ShareName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' }, Flags: 'n', KeepAliveTimeout: 'n' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
-    WitnessrUnRegisterEx: { opnum: 5, encodeIn: encodeWitnessrUnRegisterExIn, decodeIn: decodeWitnessrUnRegisterExIn, encodeOut: encodeWitnessrUnRegisterExOut, decodeOut: decodeWitnessrUnRegisterExOut, json: { in: { o: { ppContext: 'h' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } } },
+    WitnessrGetInterfaceList: {
+      opnum: 0, encodeIn: encodeWitnessrGetInterfaceListIn, decodeIn: decodeWitnessrGetInterfaceListIn, encodeOut: encodeWitnessrGetInterfaceListOut, decodeOut: decodeWitnessrGetInterfaceListOut,
+      json: { in: { o: {} }, out: { o: { InterfaceList: { p: { r: "WITNESS_INTERFACE_LIST" } }, ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrGetInterfaceListInNdr64, decodeIn: decodeWitnessrGetInterfaceListInNdr64, encodeOut: encodeWitnessrGetInterfaceListOutNdr64, decodeOut: decodeWitnessrGetInterfaceListOutNdr64 },
+    },
+    WitnessrRegister: {
+      opnum: 1, encodeIn: encodeWitnessrRegisterIn, decodeIn: decodeWitnessrRegisterIn, encodeOut: encodeWitnessrRegisterOut, decodeOut: decodeWitnessrRegisterOut,
+      json: { in: { o: { Version: 'n', NetName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' } } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrRegisterInNdr64, decodeIn: decodeWitnessrRegisterInNdr64, encodeOut: encodeWitnessrRegisterOutNdr64, decodeOut: decodeWitnessrRegisterOutNdr64 },
+    },
+    WitnessrUnRegister: {
+      opnum: 2, encodeIn: encodeWitnessrUnRegisterIn, decodeIn: decodeWitnessrUnRegisterIn, encodeOut: encodeWitnessrUnRegisterOut, decodeOut: decodeWitnessrUnRegisterOut,
+      json: { in: { o: { pContext: 'h' } }, out: { o: { ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrUnRegisterInNdr64, decodeIn: decodeWitnessrUnRegisterInNdr64, encodeOut: encodeWitnessrUnRegisterOutNdr64, decodeOut: decodeWitnessrUnRegisterOutNdr64 },
+    },
+    WitnessrAsyncNotify: {
+      opnum: 3, encodeIn: encodeWitnessrAsyncNotifyIn, decodeIn: decodeWitnessrAsyncNotifyIn, encodeOut: encodeWitnessrAsyncNotifyOut, decodeOut: decodeWitnessrAsyncNotifyOut,
+      json: { in: { o: { pContext: 'h' } }, out: { o: { pResp: { p: { r: "RESP_ASYNC_NOTIFY" } }, ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrAsyncNotifyInNdr64, decodeIn: decodeWitnessrAsyncNotifyInNdr64, encodeOut: encodeWitnessrAsyncNotifyOutNdr64, decodeOut: decodeWitnessrAsyncNotifyOutNdr64 },
+    },
+    WitnessrRegisterEx: {
+      opnum: 4, encodeIn: encodeWitnessrRegisterExIn, decodeIn: decodeWitnessrRegisterExIn, encodeOut: encodeWitnessrRegisterExOut, decodeOut: decodeWitnessrRegisterExOut,
+      json: { in: { o: { Version: 'n', NetName: { p: 's' }, ShareName: { p: 's' }, IpAddress: { p: 's' }, ClientComputerName: { p: 's' }, Flags: 'n', KeepAliveTimeout: 'n' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrRegisterExInNdr64, decodeIn: decodeWitnessrRegisterExInNdr64, encodeOut: encodeWitnessrRegisterExOutNdr64, decodeOut: decodeWitnessrRegisterExOutNdr64 },
+    },
+    WitnessrUnRegisterEx: {
+      opnum: 5, encodeIn: encodeWitnessrUnRegisterExIn, decodeIn: decodeWitnessrUnRegisterExIn, encodeOut: encodeWitnessrUnRegisterExOut, decodeOut: decodeWitnessrUnRegisterExOut,
+      json: { in: { o: { ppContext: 'h' } }, out: { o: { ppContext: 'h', ReturnValue: 'n' } } },
+      ndr64: { encodeIn: encodeWitnessrUnRegisterExInNdr64, decodeIn: decodeWitnessrUnRegisterExInNdr64, encodeOut: encodeWitnessrUnRegisterExOutNdr64, decodeOut: decodeWitnessrUnRegisterExOutNdr64 },
+    },
   },
   jsonTypes: {
     RESP_ASYNC_NOTIFY: '*',
@@ -910,6 +987,654 @@ function rb_WITNESS_INTERFACE_LIST(r: NdrReader, v: any): void {
       ix = -1;
       const pv24: any = arr22;
       v.InterfaceInfo = pv24;
+    } else {
+      v.InterfaceInfo = null;
+    }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+// ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
+let sizeHint64_WitnessrGetInterfaceList_in = 256;
+export function encodeWitnessrGetInterfaceListInNdr64(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrGetInterfaceList_in);
+  let f = '';
+  let ix = -1;
+  try {
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrGetInterfaceList.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrGetInterfaceList_in && stub.length <= 0x100000) sizeHint64_WitnessrGetInterfaceList_in = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrGetInterfaceListInNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    return {  };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrGetInterfaceList.in");
+  }
+}
+
+let sizeHint64_WitnessrGetInterfaceList_out = 256;
+export function encodeWitnessrGetInterfaceListOutNdr64(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrGetInterfaceList_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "InterfaceList";
+    w.pointer(v.InterfaceList !== null);
+    const p25 = v.InterfaceList;
+    if (p25 !== null) {
+      ws64_WITNESS_INTERFACE_LIST(w, p25);
+      wb64_WITNESS_INTERFACE_LIST(w, p25);
+    }
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrGetInterfaceList.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrGetInterfaceList_out && stub.length <= 0x100000) sizeHint64_WitnessrGetInterfaceList_out = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrGetInterfaceListOutNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "InterfaceList";
+    let p_InterfaceList: any = r.pointer();
+    if (p_InterfaceList !== 0) {
+      const pv26: any = rs64_WITNESS_INTERFACE_LIST(r);
+      rb64_WITNESS_INTERFACE_LIST(r, pv26);
+      p_InterfaceList = pv26;
+    } else {
+      p_InterfaceList = null;
+    }
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { InterfaceList: p_InterfaceList, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrGetInterfaceList.out");
+  }
+}
+
+let sizeHint64_WitnessrRegister_in = 256;
+export function encodeWitnessrRegisterInNdr64(v: WitnessrRegisterIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrRegister_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Version";
+    w.u32(v.Version);
+    f = "NetName";
+    w.pointer(v.NetName !== null);
+    const p27 = v.NetName;
+    if (p27 !== null) {
+      w.wstring(p27);
+    }
+    f = "IpAddress";
+    w.pointer(v.IpAddress !== null);
+    const p28 = v.IpAddress;
+    if (p28 !== null) {
+      w.wstring(p28);
+    }
+    f = "ClientComputerName";
+    w.pointer(v.ClientComputerName !== null);
+    const p29 = v.ClientComputerName;
+    if (p29 !== null) {
+      w.wstring(p29);
+    }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegister.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrRegister_in && stub.length <= 0x100000) sizeHint64_WitnessrRegister_in = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Version";
+    let p_Version: any = r.u32();
+    f = "NetName";
+    let p_NetName: any = r.pointer();
+    if (p_NetName !== 0) {
+      const pv30: any = r.wstring();
+      p_NetName = pv30;
+    } else {
+      p_NetName = null;
+    }
+    f = "IpAddress";
+    let p_IpAddress: any = r.pointer();
+    if (p_IpAddress !== 0) {
+      const pv31: any = r.wstring();
+      p_IpAddress = pv31;
+    } else {
+      p_IpAddress = null;
+    }
+    f = "ClientComputerName";
+    let p_ClientComputerName: any = r.pointer();
+    if (p_ClientComputerName !== 0) {
+      const pv32: any = r.wstring();
+      p_ClientComputerName = pv32;
+    } else {
+      p_ClientComputerName = null;
+    }
+    return { Version: p_Version, NetName: p_NetName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegister.in");
+  }
+}
+
+let sizeHint64_WitnessrRegister_out = 256;
+export function encodeWitnessrRegisterOutNdr64(v: WitnessrRegisterOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrRegister_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ppContext";
+    w.contextHandle(v.ppContext);
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegister.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrRegister_out && stub.length <= 0x100000) sizeHint64_WitnessrRegister_out = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ppContext";
+    let p_ppContext: any = r.contextHandle();
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegister.out");
+  }
+}
+
+let sizeHint64_WitnessrUnRegister_in = 256;
+export function encodeWitnessrUnRegisterInNdr64(v: WitnessrUnRegisterIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrUnRegister_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "pContext";
+    w.contextHandle(v.pContext);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegister.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrUnRegister_in && stub.length <= 0x100000) sizeHint64_WitnessrUnRegister_in = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrUnRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "pContext";
+    let p_pContext: any = r.contextHandle();
+    return { pContext: p_pContext };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegister.in");
+  }
+}
+
+let sizeHint64_WitnessrUnRegister_out = 256;
+export function encodeWitnessrUnRegisterOutNdr64(v: WitnessrUnRegisterOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrUnRegister_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegister.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrUnRegister_out && stub.length <= 0x100000) sizeHint64_WitnessrUnRegister_out = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrUnRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegister.out");
+  }
+}
+
+let sizeHint64_WitnessrAsyncNotify_in = 256;
+export function encodeWitnessrAsyncNotifyInNdr64(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrAsyncNotify_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "pContext";
+    w.contextHandle(v.pContext);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrAsyncNotify.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrAsyncNotify_in && stub.length <= 0x100000) sizeHint64_WitnessrAsyncNotify_in = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrAsyncNotifyInNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "pContext";
+    let p_pContext: any = r.contextHandle();
+    return { pContext: p_pContext };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrAsyncNotify.in");
+  }
+}
+
+let sizeHint64_WitnessrAsyncNotify_out = 256;
+export function encodeWitnessrAsyncNotifyOutNdr64(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrAsyncNotify_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "pResp";
+    w.pointer(v.pResp !== null);
+    const p33 = v.pResp;
+    if (p33 !== null) {
+      ws64_RESP_ASYNC_NOTIFY(w, p33);
+      wb64_RESP_ASYNC_NOTIFY(w, p33);
+    }
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrAsyncNotify.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrAsyncNotify_out && stub.length <= 0x100000) sizeHint64_WitnessrAsyncNotify_out = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrAsyncNotifyOutNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "pResp";
+    let p_pResp: any = r.pointer();
+    if (p_pResp !== 0) {
+      const pv34: any = rs64_RESP_ASYNC_NOTIFY(r);
+      rb64_RESP_ASYNC_NOTIFY(r, pv34);
+      p_pResp = pv34;
+    } else {
+      p_pResp = null;
+    }
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { pResp: p_pResp, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrAsyncNotify.out");
+  }
+}
+
+let sizeHint64_WitnessrRegisterEx_in = 256;
+export function encodeWitnessrRegisterExInNdr64(v: WitnessrRegisterExIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrRegisterEx_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Version";
+    w.u32(v.Version);
+    f = "NetName";
+    w.pointer(v.NetName !== null);
+    const p35 = v.NetName;
+    if (p35 !== null) {
+      w.wstring(p35);
+    }
+    f = "ShareName";
+    w.pointer(v.ShareName !== null);
+    const p36 = v.ShareName;
+    if (p36 !== null) {
+      w.wstring(p36);
+    }
+    f = "IpAddress";
+    w.pointer(v.IpAddress !== null);
+    const p37 = v.IpAddress;
+    if (p37 !== null) {
+      w.wstring(p37);
+    }
+    f = "ClientComputerName";
+    w.pointer(v.ClientComputerName !== null);
+    const p38 = v.ClientComputerName;
+    if (p38 !== null) {
+      w.wstring(p38);
+    }
+    f = "Flags";
+    w.u32(v.Flags);
+    f = "KeepAliveTimeout";
+    w.u32(v.KeepAliveTimeout);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegisterEx.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrRegisterEx_in && stub.length <= 0x100000) sizeHint64_WitnessrRegisterEx_in = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "Version";
+    let p_Version: any = r.u32();
+    f = "NetName";
+    let p_NetName: any = r.pointer();
+    if (p_NetName !== 0) {
+      const pv39: any = r.wstring();
+      p_NetName = pv39;
+    } else {
+      p_NetName = null;
+    }
+    f = "ShareName";
+    let p_ShareName: any = r.pointer();
+    if (p_ShareName !== 0) {
+      const pv40: any = r.wstring();
+      p_ShareName = pv40;
+    } else {
+      p_ShareName = null;
+    }
+    f = "IpAddress";
+    let p_IpAddress: any = r.pointer();
+    if (p_IpAddress !== 0) {
+      const pv41: any = r.wstring();
+      p_IpAddress = pv41;
+    } else {
+      p_IpAddress = null;
+    }
+    f = "ClientComputerName";
+    let p_ClientComputerName: any = r.pointer();
+    if (p_ClientComputerName !== 0) {
+      const pv42: any = r.wstring();
+      p_ClientComputerName = pv42;
+    } else {
+      p_ClientComputerName = null;
+    }
+    f = "Flags";
+    let p_Flags: any = r.u32();
+    f = "KeepAliveTimeout";
+    let p_KeepAliveTimeout: any = r.u32();
+    return { Version: p_Version, NetName: p_NetName, ShareName: p_ShareName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName, Flags: p_Flags, KeepAliveTimeout: p_KeepAliveTimeout };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegisterEx.in");
+  }
+}
+
+let sizeHint64_WitnessrRegisterEx_out = 256;
+export function encodeWitnessrRegisterExOutNdr64(v: WitnessrRegisterExOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrRegisterEx_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ppContext";
+    w.contextHandle(v.ppContext);
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegisterEx.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrRegisterEx_out && stub.length <= 0x100000) sizeHint64_WitnessrRegisterEx_out = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ppContext";
+    let p_ppContext: any = r.contextHandle();
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegisterEx.out");
+  }
+}
+
+let sizeHint64_WitnessrUnRegisterEx_in = 256;
+export function encodeWitnessrUnRegisterExInNdr64(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrUnRegisterEx_in);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ppContext";
+    w.contextHandle(v.ppContext);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegisterEx.in");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrUnRegisterEx_in && stub.length <= 0x100000) sizeHint64_WitnessrUnRegisterEx_in = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrUnRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ppContext";
+    let p_ppContext: any = r.contextHandle();
+    return { ppContext: p_ppContext };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegisterEx.in");
+  }
+}
+
+let sizeHint64_WitnessrUnRegisterEx_out = 256;
+export function encodeWitnessrUnRegisterExOutNdr64(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer {
+  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrUnRegisterEx_out);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ppContext";
+    w.contextHandle(v.ppContext);
+    f = "ReturnValue";
+    w.u32(v.ReturnValue);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegisterEx.out");
+  }
+  const stub = w.finish();
+  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
+  if (stub.length > sizeHint64_WitnessrUnRegisterEx_out && stub.length <= 0x100000) sizeHint64_WitnessrUnRegisterEx_out = stub.length;
+  return stub;
+}
+
+export function decodeWitnessrUnRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut {
+  const r = new NdrReader64(stub, littleEndian);
+  let f = '';
+  let ix = -1;
+  try {
+    f = "ppContext";
+    let p_ppContext: any = r.contextHandle();
+    f = "ReturnValue";
+    const p_ReturnValue = r.u32();
+    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegisterEx.out");
+  }
+}
+
+function ws64_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
+  w.align(8);
+  ov.respAsyncNotify.writeScalars(w, v);
+  w.align(8);
+}
+function wb64_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
+  ov.respAsyncNotify.writeBuffers(w, v);
+}
+function rs64_RESP_ASYNC_NOTIFY(r: NdrReader): RESP_ASYNC_NOTIFY {
+  r.align(8);
+  const v = ov.respAsyncNotify.readScalars(r);
+  r.align(8);
+  return v;
+}
+function rb64_RESP_ASYNC_NOTIFY(r: NdrReader, v: any): void {
+  ov.respAsyncNotify.readBuffers(r, v);
+}
+
+function ws64_WITNESS_INTERFACE_INFO(w: NdrWriter, v: WITNESS_INTERFACE_INFO): void {
+  let f = '';
+  let ix = -1;
+  try {
+    w.align(4);
+    f = "InterfaceGroupName";
+    w.align(2);
+    ov.interfaceGroupName.write(w, v.InterfaceGroupName);
+    f = "Version";
+    w.u32(v.Version);
+    f = "State";
+    w.u16(v.State);
+    f = "IPV4";
+    w.align(4);
+    ov.ipv4NetworkOrder.write(w, v.IPV4);
+    f = "IPV6";
+    w.align(2);
+    ov.ipv6NetworkOrder.write(w, v.IPV6);
+    f = "Flags";
+    w.u32(v.Flags);
+    w.align(4);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs64_WITNESS_INTERFACE_INFO(r: NdrReader): WITNESS_INTERFACE_INFO {
+  let f = '';
+  let ix = -1;
+  try {
+    r.align(4);
+    f = "InterfaceGroupName";
+    r.align(2);
+    const f_InterfaceGroupName: any = ov.interfaceGroupName.read(r);
+    f = "Version";
+    const f_Version: any = r.u32();
+    f = "State";
+    const f_State: any = r.u16();
+    f = "IPV4";
+    r.align(4);
+    const f_IPV4: any = ov.ipv4NetworkOrder.read(r);
+    f = "IPV6";
+    r.align(2);
+    const f_IPV6: any = ov.ipv6NetworkOrder.read(r);
+    f = "Flags";
+    const f_Flags: any = r.u32();
+    r.align(4);
+    return { InterfaceGroupName: f_InterfaceGroupName, Version: f_Version, State: f_State, IPV4: f_IPV4, IPV6: f_IPV6, Flags: f_Flags };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+
+function ws64_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
+  let f = '';
+  let ix = -1;
+  try {
+    w.align(8);
+    f = "NumberOfInterfaces";
+    w.u32(v.NumberOfInterfaces);
+    f = "InterfaceInfo";
+    w.pointer(v.InterfaceInfo !== null);
+    w.align(8);
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function wb64_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "InterfaceInfo";
+    const p43 = v.InterfaceInfo;
+    if (p43 !== null) {
+      w.conformance(v.NumberOfInterfaces);
+      w.checkLength(p43.length, v.NumberOfInterfaces, 'array');
+      for (let i44 = 0; i44 < p43.length; i44++) {
+        ws64_WITNESS_INTERFACE_INFO(w, p43[i44]);
+      }
+    }
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+  }
+}
+function rs64_WITNESS_INTERFACE_LIST(r: NdrReader): WITNESS_INTERFACE_LIST {
+  let f = '';
+  let ix = -1;
+  try {
+    r.align(8);
+    f = "NumberOfInterfaces";
+    const f_NumberOfInterfaces: any = r.u32();
+    f = "InterfaceInfo";
+    const f_InterfaceInfo: any = r.pointer();
+    r.align(8);
+    return { NumberOfInterfaces: f_NumberOfInterfaces, InterfaceInfo: f_InterfaceInfo };
+  } catch (e) {
+    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+  }
+}
+function rb64_WITNESS_INTERFACE_LIST(r: NdrReader, v: any): void {
+  let f = '';
+  let ix = -1;
+  try {
+    f = "InterfaceInfo";
+    if (v.InterfaceInfo !== 0) {
+      const at45 = r.pos;
+      const n46 = r.count(550);
+      r.checkCount(n46, v.NumberOfInterfaces, 'max_count (size_is(NumberOfInterfaces))', at45);
+      const arr47: any[] = new Array(n46);
+      for (let i48 = 0; i48 < n46; i48++) {
+        ix = i48;
+        arr47[i48] = rs64_WITNESS_INTERFACE_INFO(r);
+      }
+      ix = -1;
+      const pv49: any = arr47;
+      v.InterfaceInfo = pv49;
     } else {
       v.InterfaceInfo = null;
     }

@@ -40,6 +40,11 @@ export interface RpcInterface<C = unknown> {
    * DispatchFault for an unknown opnum (nca_s_op_rng_error) or a server-chosen fault.
    */
   dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer>;
+  /**
+   * The same for a call on a presentation context negotiated with NDR64 (MS-RPCE 2.2.5).
+   * Generated interfaces have it; an interface without it is offered NDR 2.0 only.
+   */
+  dispatchNdr64?(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer>;
 }
 
 /** A server method's answer given later (a promise or any thenable) rather than now. */

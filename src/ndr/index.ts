@@ -8,3 +8,4 @@ export type { RpcInterface, SyntaxId } from './dispatch';
 export { DispatchFault, NCA_S_OP_RNG_ERROR } from './dispatch';
 export { fromJson, toJson } from './json';
 export type { JsonShape, NdrModule, NdrOperation } from './json';
+export { NdrReader64, NdrWriter64 } from './ndr64';

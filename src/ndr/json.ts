@@ -28,6 +28,8 @@ export interface NdrOperation {
   encodeOut(v: never, littleEndian?: boolean): Buffer;
   decodeOut(stub: Buffer, littleEndian?: boolean): unknown;
   json: { in: JsonShape; out: JsonShape };
+  /** The same four codecs in NDR64 (MS-RPCE 2.2.5). */
+  ndr64: Pick<NdrOperation, 'encodeIn' | 'decodeIn' | 'encodeOut' | 'decodeOut'>;
 }
 
 /** What every generated module exports as <Iface>_MODULE, for tools that work on any interface. */

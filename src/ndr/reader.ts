@@ -170,13 +170,18 @@ export class NdrReader {
     return id;
   }
 
+  /** A conformance (max_count) as it travels; count() also bounds it by the bytes left. */
+  conformance(): number {
+    return this.u32();
+  }
+
   /**
    * A max_count (or actual_count) of `minElemSize`-byte elements: it must fit in what is
    * left of the stub, which bounds every allocation by the stub size.
    */
   count(minElemSize: number): number {
     const at = this.pos;
-    const n = this.u32();
+    const n = this.conformance();
     this.checkFits(n, minElemSize, at);
     return n;
   }
@@ -190,10 +195,10 @@ export class NdrReader {
   /** Variance of a varying array: offset must be 0, actual_count within maxCount. */
   variance(maxCount: number, minElemSize: number): number {
     const at = this.pos;
-    const offset = this.u32();
+    const offset = this.conformance();
     if (offset !== 0) this.fail(`varying array offset ${offset} (only 0 is supported)`, at);
     const actualAt = this.pos;
-    const actual = this.u32();
+    const actual = this.conformance();
     if (actual > maxCount) this.fail(`actual_count ${actual} exceeds max_count ${maxCount}`, actualAt);
     this.checkFits(actual, minElemSize, actualAt);
     return actual;
@@ -237,13 +242,13 @@ export class NdrReader {
   /** A [string] wchar_t* pointee (conformant varying). */
   wstring(): string {
     // max_count is not allocated (only actual_count elements travel), so it is not bounded.
-    const max = this.u32();
+    const max = this.conformance();
     const actual = this.variance(max, 2);
     return this.wchars(actual);
   }
 
   cstring(): string {
-    const max = this.u32();
+    const max = this.conformance();
     const actual = this.variance(max, 1);
     return this.chars(actual);
   }

@@ -15,7 +15,7 @@ const FIRST_REFERENT = 0x00020000;
 export class NdrWriter {
   private buf: Buffer;
   private pos = 0;
-  private referents = 0;
+  protected referents = 0;
   private depth = 0;
 
   constructor(readonly littleEndian = true, initialSize = 256) {
@@ -272,7 +272,7 @@ export class NdrWriter {
   /** A [string] wchar_t* pointee: conformant varying, max = actual = length + 1. */
   wstring(s: string): void {
     if (typeof s !== 'string') this.fail('string expected');
-    this.u32(s.length + 1);
+    this.conformance(s.length + 1);
     this.variance(s.length + 1);
     this.wchars(s);
   }
@@ -280,7 +280,7 @@ export class NdrWriter {
   /** A [string] char* pointee. */
   cstring(s: string): void {
     if (typeof s !== 'string') this.fail('string expected');
-    this.u32(s.length + 1);
+    this.conformance(s.length + 1);
     this.variance(s.length + 1);
     this.chars(s);
   }

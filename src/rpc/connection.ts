@@ -10,7 +10,7 @@ import { DispatchFault, isPromise } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
 import { AuthLevel, type SecurityProvider } from './security';
 import {
-  BindNakReason, FaultStatus, HEADER_LENGTH, MUST_RECV_FRAG_SIZE, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, faultName,
+  BindNakReason, FaultStatus, HEADER_LENGTH, MUST_RECV_FRAG_SIZE, NDR64_SYNTAX, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, faultName,
 } from './constants';
 import {
   type OutgoingAuth, type PduHeader, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak,
@@ -25,11 +25,13 @@ import { CallAborted, ServerCall } from './call';
 import { NdrError } from '../ndr/errors';
 import type { ResolvedOptions } from './options';
 import { PduStream } from './pdu-stream';
+import type { RpcStats } from './stats';
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
   readonly options: ResolvedOptions;
   readonly groups: AssociationGroupTable;
+  readonly stats: RpcStats;
   provider(authType: number): SecurityProvider | undefined;
   /** The lowest auth level a call to this interface may use (else fault access denied). */
   minAuthLevel(iface: RpcInterface<CallContext>): AuthLevel;
@@ -78,7 +80,7 @@ export class Connection extends PduStream {
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
-    super(socket, host.options);
+    super(socket, host.options, host.stats);
     this.idleTimer = setTimeout(() => {
       this.log.info({ ms: host.options.limits.unboundIdleMs }, 'closing a connection that never bound');
       this.close('never bound');
@@ -387,7 +389,7 @@ export class Connection extends PduStream {
     const popped = popVerificationTrailer(stub, r.le);
     if (popped.commands) {
       const bad = checkVerificationTrailer(popped.commands, {
-        clientHeaderSigning: this.clientHeaderSigning, abstractSyntax: pc.abstractSyntax, transferSyntax: NDR_SYNTAX,
+        clientHeaderSigning: this.clientHeaderSigning, abstractSyntax: pc.abstractSyntax, transferSyntax: pc.ndr64 ? NDR64_SYNTAX : NDR_SYNTAX,
         ptype: PType.REQUEST, drep: r.drep, callId: r.callId, contextId: r.contextId, opnum: r.opnum,
       });
       if (bad) {
@@ -396,10 +398,12 @@ export class Connection extends PduStream {
         return;
       }
     }
+    this.host.stats.callsIn++;
     const call = new ServerCall(this, r.callId, r.contextId, r.opnum, r.le, r.auth, r.noReply, pc.iface);
     let out: Buffer | Promise<Buffer>;
     try {
-      out = pc.iface.dispatch(r.opnum, popped.stub, r.le, call);
+      // Each call in its context's transfer syntax (negotiated only where dispatchNdr64 exists).
+      out = pc.ndr64 ? pc.iface.dispatchNdr64!(r.opnum, popped.stub, r.le, call) : pc.iface.dispatch(r.opnum, popped.stub, r.le, call);
     } catch (err) {
       this.answerError(call, err);
       return;

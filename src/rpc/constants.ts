@@ -100,7 +100,7 @@ export const FaultStatus = {
 
 /** NDR 2.0 transfer syntax. */
 export const NDR_SYNTAX: SyntaxId = { uuid: '8a885d04-1ceb-11c9-9fe8-08002b104860', major: 2, minor: 0 };
-/** NDR64 transfer syntax (refused with reason 2). */
+/** NDR64 transfer syntax (MS-RPCE 2.2.5): accepted for interfaces with NDR64 codecs (generated ones). */
 export const NDR64_SYNTAX: SyntaxId = { uuid: '71710533-beba-4937-8319-b5dbef9ccc36', major: 1, minor: 0 };
 /** Bind-time feature negotiation: a transfer syntax 6cb71c2c-9812-4540-xxxx-xxxxxxxxxxxx v1. */
 export const BTFN_UUID_PREFIX = '6cb71c2c-9812-4540-';

@@ -23,4 +23,7 @@ export type { SecurityProvider, SecurityContext, Identity, AcceptResult, Connect
 export { DispatchFault, NCA_S_OP_RNG_ERROR } from '../ndr/dispatch';
 export type { RpcInterface, SyntaxId } from '../ndr/dispatch';
 export { createEndpointMapper, EpmStatus, EPM_SYNTAX } from './epm/endpoint-mapper';
+// Every listener also serves the DCE management interface (mgmt) on its own.
+export { MGMT_SYNTAX, MgmtStatus } from './mgmt/management';
+export type { RpcStats } from './stats';
 export type { EndpointMapperInterface, EndpointSource } from './epm/endpoint-mapper';

@@ -9,6 +9,7 @@ import { HEADER_LENGTH } from './constants';
 import { decodeHeader, peekFragLength, type PduHeader } from './pdu';
 import { PduError } from './wire';
 import type { ResolvedOptions } from './options';
+import type { RpcStats } from './stats';
 
 let nextConnectionId = 1;
 /** Shared empty receive buffer: a Buffer.alloc(0) per idle connection is ~180 B (heap snapshot). */
@@ -39,7 +40,7 @@ export abstract class PduStream {
   private partialTimer: NodeJS.Timeout | undefined;
   private lastActiveAt = Date.now();
 
-  constructor(protected readonly socket: Socket, protected readonly options: ResolvedOptions) {
+  constructor(protected readonly socket: Socket, protected readonly options: ResolvedOptions, private readonly stats: RpcStats) {
     // Debug lines name the peer even after it left (addresses are read lazily otherwise).
     if (options.logger.isLevelEnabled('debug')) void [socket.localAddress, socket.remoteAddress];
     socket.setNoDelay(true);
@@ -110,6 +111,7 @@ export abstract class PduStream {
         clearTimeout(this.partialTimer);
         this.partialTimer = undefined;
       }
+      this.stats.pktsIn++;
       try {
         this.onPdu(pdu);
       } catch (err) {
@@ -135,6 +137,7 @@ export abstract class PduStream {
 
   protected send(buf: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
+    this.stats.pktsOut++;
     this.socket.write(buf);
     if (this.socket.writableLength > this.options.limits.maxQueuedOutputBytes) {
       this.log.warn({ queued: this.socket.writableLength }, 'client does not read its responses; closing');

@@ -4,7 +4,7 @@
  */
 import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
-import { AckReason, AckResult, BindTimeFeature, BTFN_UUID_PREFIX, NDR_SYNTAX } from './constants';
+import { AckReason, AckResult, BindTimeFeature, BTFN_UUID_PREFIX, NDR64_SYNTAX, NDR_SYNTAX } from './constants';
 import { type AckContextResult, type ContextElement, NULL_SYNTAX } from './pdu';
 import { syntaxEquals } from './wire';
 
@@ -13,6 +13,8 @@ export interface PresentationContext {
   readonly iface: RpcInterface<CallContext>;
   /** The abstract syntax as the client offered it (the verification trailer repeats it). */
   readonly abstractSyntax: SyntaxId;
+  /** The transfer syntax negotiated: calls on this context are dispatched in NDR64 when set. */
+  readonly ndr64: boolean;
 }
 
 /** An interface served here: same UUID and major version, the client's minor not above ours. */
@@ -35,7 +37,7 @@ const shared = new WeakMap<RpcInterface<CallContext>, Array<readonly Presentatio
 function sharedList(iface: RpcInterface<CallContext>, id: number): readonly PresentationContext[] {
   let byId = shared.get(iface);
   if (!byId) shared.set(iface, (byId = []));
-  return (byId[id] ??= Object.freeze([Object.freeze({ id, iface, abstractSyntax: iface.syntax })]));
+  return (byId[id] ??= Object.freeze([Object.freeze({ id, iface, abstractSyntax: iface.syntax, ndr64: false })]));
 }
 
 /** The presentation context with this id, if negotiated (a connection has a few: a list). */
@@ -47,9 +49,11 @@ export function findContext(contexts: readonly PresentationContext[], id: number
 /**
  * One result per offered context, and the connection's contexts with the accepted ones added
  * (a new array made to size; the old one is left as it was). Every context whose interface is
- * served with NDR 2.0 is accepted (NDR64 alone: reason 2; unknown interface: reason 1); the
- * first bind-time feature negotiation context gets negotiate_ack with the features we
- * support. Undefined = protocol error (a context id re-used for another interface).
+ * served is accepted with NDR64 when the client offers it and the interface has NDR64 codecs
+ * (MS-RPCE 2.2.5: NDR64 is preferred, as Windows and Samba 4.22 do), else with NDR 2.0
+ * (neither offered: reason 2; unknown interface: reason 1); the first bind-time feature
+ * negotiation context gets negotiate_ack with the features we support. Undefined = protocol
+ * error (a context id re-used for another interface).
  */
 export function negotiateContexts(
   offered: readonly ContextElement[],
@@ -77,11 +81,14 @@ export function negotiateContexts(
       results.push(reject(AckReason.ABSTRACT_SYNTAX_NOT_SUPPORTED));
       continue;
     }
-    if (!c.transferSyntaxes.some((t) => syntaxEquals(t, NDR_SYNTAX))) {
+    const offers = (s: SyntaxId): boolean => c.transferSyntaxes.some((t) => syntaxEquals(t, s));
+    const existing = findContext(out, c.contextId);
+    // An existing context keeps the syntax it was negotiated with (a re-offer may not switch it).
+    const ndr64 = existing ? existing.ndr64 : iface.dispatchNdr64 !== undefined && offers(NDR64_SYNTAX);
+    if (!offers(ndr64 ? NDR64_SYNTAX : NDR_SYNTAX)) {
       results.push(reject(AckReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED));
       continue;
     }
-    const existing = findContext(out, c.contextId);
     if (existing) {
       if (existing.iface !== iface) return undefined;
     } else if (out.length >= maxContexts) {
@@ -89,15 +96,16 @@ export function negotiateContexts(
       results.push(reject(AckReason.LOCAL_LIMIT_EXCEEDED));
       continue;
     } else {
-      if (syntaxEquals(c.abstractSyntax, iface.syntax) && c.contextId < SHARED_IDS) {
+      if (!ndr64 && syntaxEquals(c.abstractSyntax, iface.syntax) && c.contextId < SHARED_IDS) {
         const one = sharedList(iface, c.contextId);
         out = out.length === 0 ? one : [...out, one[0]];
       } else {
-        // The trailer check needs the syntax exactly as the client offered it.
-        out = [...out, { id: c.contextId, iface, abstractSyntax: c.abstractSyntax }];
+        // The trailer check needs the syntax exactly as the client offered it; NDR64 contexts are
+        // rare enough not to be shared.
+        out = [...out, { id: c.contextId, iface, abstractSyntax: c.abstractSyntax, ndr64 }];
       }
     }
-    results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: NDR_SYNTAX });
+    results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: ndr64 ? NDR64_SYNTAX : NDR_SYNTAX });
   }
   return { results, contexts: out };
 }

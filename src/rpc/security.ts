@@ -107,6 +107,8 @@ export interface ContextParams {
 export interface SecurityProvider {
   readonly authType: number;
   readonly name: string;
+  /** The server's principal name under this provider (rpc__mgmt_inq_princ_name answers it). */
+  readonly principalName?: string;
   /** `params` is always given by the runtime; providers whose tokens do not depend on it ignore it. */
   newContext(conn: ConnectionInfo, params?: ContextParams): SecurityContext;
 }

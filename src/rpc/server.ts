@@ -7,11 +7,13 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
-import type { AuthLevel, SecurityProvider } from './security';
+import { AuthLevel, type SecurityProvider } from './security';
 import { AssociationGroupTable } from './association-group';
 import { Connection, type ConnectionHost, type EndpointView } from './connection';
 import { type ResolvedOptions, type RpcServerOptions, resolveOptions } from './options';
 import { syntaxToString } from './wire';
+import { createManagementInterface, type ManagementSource } from './mgmt/management';
+import { newRpcStats, type RpcStats } from './stats';
 
 /**
  * An interface registered with its own minimum auth level, over the server's default
@@ -41,6 +43,8 @@ export interface RpcEndpoint {
   readonly port: number;
   readonly addresses: readonly string[];
   readonly interfaces: readonly SyntaxId[];
+  /** Those of them served in NDR64 too (ept_map answers NDR64 towers for these). */
+  readonly ndr64Interfaces: readonly SyntaxId[];
 }
 
 interface Listener {
@@ -49,12 +53,15 @@ interface Listener {
   readonly view: EndpointView;
 }
 
-export class RpcServer implements ConnectionHost {
+export class RpcServer implements ConnectionHost, ManagementSource {
   readonly options: ResolvedOptions;
   readonly groups: AssociationGroupTable;
   private readonly log: Logger;
   private readonly providers = new Map<number, SecurityProvider>();
   private readonly listeners: Listener[] = [];
+  readonly stats: RpcStats = newRpcStats();
+  /** The DCE management interface (C706 appendix Q), served on every listener. */
+  private readonly management = createManagementInterface(this);
   private readonly connections = new Set<Connection>();
   /** Per-interface minimum auth levels (ServedInterface, setMinAuthLevel); others use the default. */
   private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
@@ -69,6 +76,10 @@ export class RpcServer implements ConnectionHost {
   constructor(options: RpcServerOptions = {}) {
     this.options = resolveOptions(options);
     this.defaultMinLevel = this.options.minAuthLevel;
+    // mgmt answers unauthenticated calls too: an old Witness client asks for the principal name
+    // before it binds with Kerberos or NTLM (MS-SWN product note <11>; Windows serves RpcMgmt* to
+    // anyone unless told otherwise); nothing in it changes state, and stop_server_listening is refused.
+    this.minLevels.set(this.management, AuthLevel.None);
     this.log = this.options.logger;
     this.groups = new AssociationGroupTable((err) => this.log.error({ err }, 'association group listener failed'));
     for (const p of options.securityProviders ?? []) this.addSecurityProvider(p);
@@ -97,6 +108,16 @@ export class RpcServer implements ConnectionHost {
     else this.minLevels.set(iface, level);
   }
 
+  /** The interfaces served on a port, the management interface included (rpc__mgmt_inq_if_ids). */
+  interfacesAt(port: number): readonly SyntaxId[] {
+    const l = this.listeners.find((x) => x.endpoint.port === port);
+    return l ? l.view.interfaces.map((i) => i.syntax) : [];
+  }
+
+  principalName(authnProto: number): string | undefined {
+    return this.providers.get(authnProto)?.principalName;
+  }
+
   /** Every port we listen on and what it serves. */
   endpoints(): readonly RpcEndpoint[] {
     return this.listeners.map((l) => l.endpoint);
@@ -114,7 +135,10 @@ export class RpcServer implements ConnectionHost {
     if (addresses.length === 0) throw new Error('listen() needs at least one address');
     const interfaces = opts.interfaces.map((i) => ('iface' in i ? i.iface : i));
     const name = opts.name ?? interfaces[0].name;
-    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port: opts.port ?? 0, interfaces };
+    // Every endpoint also serves the management interface (C706 appendix Q), as Windows and
+    // Samba do; the endpoint mapper advertises only the listener's own interfaces.
+    const served = interfaces.some((i) => i.syntax.uuid === this.management.syntax.uuid) ? interfaces : [...interfaces, this.management];
+    const view: { port: number; interfaces: readonly RpcInterface<CallContext>[] } = { port: opts.port ?? 0, interfaces: served };
     let servers: net.Server[] = [];
     let port = 0;
     // A dynamic port is picked on the first address and reused on the others; if another
@@ -130,7 +154,11 @@ export class RpcServer implements ConnectionHost {
     }
     view.port = port;
     for (const i of opts.interfaces) if ('iface' in i) this.minLevels.set(i.iface, i.minAuthLevel);
-    const endpoint: RpcEndpoint = { name, protocol: 'ncacn_ip_tcp', port, addresses, interfaces: interfaces.map((i) => i.syntax) };
+    const endpoint: RpcEndpoint = {
+      name, protocol: 'ncacn_ip_tcp', port, addresses,
+      interfaces: interfaces.map((i) => i.syntax),
+      ndr64Interfaces: interfaces.filter((i) => i.dispatchNdr64).map((i) => i.syntax),
+    };
     this.listeners.push({ endpoint, servers, view });
     this.log.info({ name, addresses, port, interfaces: endpoint.interfaces.map(syntaxToString) }, 'listening');
     return endpoint;

@@ -282,7 +282,7 @@ export const respAsyncNotify: NdrTypeCodec<RESP_ASYNC_NOTIFY> = {
     const p = unstash(v);
     if (!p || !p.present) return;
     const at = r.pos;
-    const max = r.u32();
+    const max = r.conformance(); // 4 bytes in NDR 2.0, 8 in NDR64
     if (max !== p.length) r.fail(`MessageBuffer max_count ${max} differs from Length ${p.length}`, at);
     const start = r.pos;
     r.skip(p.length);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { SyntaxId } from '../../ndr/dispatch';
 import type { AssociationGroupRef } from '../call-context';
 import type { RpcEndpoint } from '../server';
-import { NDR_SYNTAX } from '../constants';
+import { NDR64_SYNTAX, NDR_SYNTAX } from '../constants';
 import { syntaxEquals } from '../wire';
 import { FloorProtocol, TowerError, decodeMapRequest, encodeTcpTower } from './tower';
 
@@ -69,17 +69,17 @@ export class EndpointMap {
     return here.length ? here : [...all];
   }
 
-  private towerFor(iface: SyntaxId, e: RpcEndpoint, localAddress: string): Buffer {
+  private towerFor(iface: SyntaxId, e: RpcEndpoint, localAddress: string, transfer = NDR_SYNTAX): Buffer {
     // The IP floor: the address the client used if the endpoint serves it, else one it listens on.
     const local = ipv4Of(localAddress);
     const fixed = e.addresses.map(ipv4Of).find((a) => a !== undefined && a !== '0.0.0.0');
     const wildcard = e.addresses.some((a) => a === '::' || a === '0.0.0.0');
     const ip = local && (wildcard || e.addresses.some((a) => ipv4Of(a) === local)) ? local : fixed ?? '0.0.0.0';
-    const key = `${iface.uuid}/${iface.major}.${iface.minor}|${e.port}|${ip}`;
+    const key = `${iface.uuid}/${iface.major}.${iface.minor}|${e.port}|${ip}|${transfer.uuid}`;
     let t = this.towers.get(key);
     if (!t) {
       if (this.towers.size > 4096) this.towers.clear();
-      t = encodeTcpTower({ iface, transfer: NDR_SYNTAX, port: e.port, ip });
+      t = encodeTcpTower({ iface, transfer, port: e.port, ip });
       this.towers.set(key, t);
     }
     return t;
@@ -116,15 +116,17 @@ export class EndpointMap {
       throw err;
     }
     const tcp = req.protocols[0] === FloorProtocol.NCACN && req.protocols[1] === FloorProtocol.TCP;
-    const ndr = req.transfer === undefined || syntaxEquals(req.transfer, NDR_SYNTAX);
+    // A tower asking for NDR64 is answered by the endpoints that serve the interface in NDR64.
+    const ndr64 = req.transfer !== undefined && syntaxEquals(req.transfer, NDR64_SYNTAX);
+    const ndr = req.transfer === undefined || ndr64 || syntaxEquals(req.transfer, NDR_SYNTAX);
     if (!tcp || !ndr) return { towers: [], status: EpmStatus.NOT_REGISTERED };
     const towers: Buffer[] = [];
     const ports = new Set<number>();
     for (const e of this.reachable(localAddress)) {
-      const iface = e.interfaces.find((i) => i.uuid === req.iface.uuid && i.major === req.iface.major && req.iface.minor <= i.minor);
+      const iface = (ndr64 ? e.ndr64Interfaces : e.interfaces).find((i) => i.uuid === req.iface.uuid && i.major === req.iface.major && req.iface.minor <= i.minor);
       if (!iface || ports.has(e.port)) continue;
       ports.add(e.port);
-      towers.push(this.towerFor(iface, e, localAddress));
+      towers.push(this.towerFor(iface, e, localAddress, ndr64 ? NDR64_SYNTAX : NDR_SYNTAX));
       if (towers.length >= maxTowers) break;
     }
     return { towers, status: towers.length ? EpmStatus.OK : EpmStatus.NOT_REGISTERED };

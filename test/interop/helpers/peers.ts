@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit';
+export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'python3-samba' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit';
 
 const SEARCH_PATH = (process.env.PATH ?? '/usr/bin:/bin') + ':/usr/sbin:/sbin:/usr/local/sbin';
 
@@ -71,6 +71,8 @@ export function peerPath(peer: Peer): string | undefined {
       return pythonHas('impacket') ? systemPython() : undefined;
     case 'python3':
       return systemPython();
+    case 'python3-samba':
+      return pythonHas('samba.dcerpc.witness') ? systemPython() : undefined;
     default:
       return findExecutable(peer);
   }
@@ -84,6 +86,7 @@ const PACKAGE: Record<Peer, string> = {
   smbd: 'samba',
   python3: 'python3',
   impacket: 'python3-impacket',
+  'python3-samba': 'python3-samba',
   ip: 'iproute2',
   timeout: 'coreutils',
   chromium: 'chromium',

@@ -15,6 +15,7 @@ const PLAN: Record<TargetName, { inputs: number; coverageInputs: number; timeout
   'ndr-witness': { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
   'ndr-epm': { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
   'ndr-clusapi': { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
+  'ndr-mgmt': { inputs: 20_000, coverageInputs: 2_000, timeoutMs: 90_000 },
   ntlmssp: { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
   spnego: { inputs: 50_000, coverageInputs: 3_000, timeoutMs: 90_000 },
   krb5: { inputs: 10_000, coverageInputs: 1_500, timeoutMs: 90_000 },

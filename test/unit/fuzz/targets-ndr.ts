@@ -1,7 +1,8 @@
 /**
  * Fuzz targets for the generated NDR codecs (one per interface) and the configuration loader.
  *
- * NDR input: [operation selector, flags (bit 0 = response stub, bit 1 = big-endian), stub...].
+ * NDR input: [operation selector, flags (bit 0 = response stub, bit 1 = big-endian, bit 2 =
+ * NDR64), stub...].
  * Every decoded value must re-encode, and decode again to the same value (a decoder that
  * accepts what its encoder cannot write, or that reads the same bytes two ways, is a bug).
  */
@@ -30,9 +31,12 @@ export function ndrTarget(mod: NdrModule, samples: Samples): FuzzTarget {
     ops.forEach(([name, op], i) => {
       for (const dir of [0, 1]) {
         for (const be of [0, 2]) {
-          for (const v of samples[name][dir ? 'out' : 'in']) {
-            const enc = dir ? op.encodeOut : op.encodeIn;
-            out.push(Buffer.concat([Buffer.from([i, dir | be]), enc(v as never, be === 0)]));
+          for (const n64 of [0, 4]) {
+            const codecs = n64 ? op.ndr64 : op;
+            for (const v of samples[name][dir ? 'out' : 'in']) {
+              const enc = dir ? codecs.encodeOut : codecs.encodeIn;
+              out.push(Buffer.concat([Buffer.from([i, dir | be | n64]), enc(v as never, be === 0)]));
+            }
           }
         }
       }
@@ -48,14 +52,15 @@ export function ndrTarget(mod: NdrModule, samples: Samples): FuzzTarget {
       if (input.length < 2) return undefined;
       const head = Buffer.from(input.subarray(0, 2));
       if (r() < 0.05) head[0] = int(r, ops.length);
-      if (r() < 0.05) head[1] = int(r, 4);
+      if (r() < 0.05) head[1] = int(r, 8);
       // Keep the selector; mutate the stub only (splicing stubs of other entries).
       return Buffer.concat([head, byteMutate(input.subarray(2), r, corpus.map((c) => c.subarray(2)), 2046)]);
     },
     allowed: (e) => e instanceof NdrError,
     run(input) {
       if (input.length < 2) return;
-      const [, op] = ops[input[0] % ops.length];
+      const [, o] = ops[input[0] % ops.length];
+      const op = (input[1] & 4) !== 0 ? o.ndr64 : o;
       const out = (input[1] & 1) !== 0;
       const le = (input[1] & 2) === 0;
       const stub = input.subarray(2);

@@ -14,6 +14,8 @@ import { PduError } from '../../../src/rpc/wire';
 import { decodeBind, decodeHeader, decodeRequest, decodeSecTrailer } from '../../../src/rpc/pdu';
 import { HEADER_LENGTH, PType } from '../../../src/rpc/constants';
 import { Connection, type ConnectionHost } from '../../../src/rpc/connection';
+import { createManagementInterface } from '../../../src/rpc/mgmt/management';
+import { newRpcStats } from '../../../src/rpc/stats';
 import { AssociationGroupTable } from '../../../src/rpc/association-group';
 import { resolveOptions } from '../../../src/rpc/options';
 import { createEndpointMapper } from '../../../src/rpc/epm/endpoint-mapper';
@@ -92,6 +94,11 @@ function connectionSeeds(): Buffer[] {
     simple(PT.CO_CANCEL, 51), simple(PT.ORPHANED, 52),
   ]));
   seeds.push(Buffer.concat([bind({ callId: 1, le: false, contexts: ifaces }), request({ callId: 2, le: false, contextId: 0, opnum: 0, stub: Buffer.alloc(0) })]));
+  // NDR64 contexts and NDR64 stubs: the generated second back end behind the runtime.
+  let callId64 = 200;
+  const reqs64 = mods.flatMap((m, ctx) => Object.entries(m.operations).flatMap(([name, op]) =>
+    MODULES[ctx][1][name].in.map((v) => request({ callId: callId64++, contextId: 10 + ctx, opnum: op.opnum, stub: op.ndr64.encodeIn(v as never, true) }))));
+  seeds.push(Buffer.concat([bind({ callId: 1, contexts: MODULES.map(([m], i) => ({ id: 10 + i, abstract: m.syntax, transfers: [NDR, NDR64] })) }), ...reqs64]));
   // NTLMSSP at connect level: bind (NEGOTIATE) + auth3 (AUTHENTICATE) + a call.
   const client = new TestNtlmClient({ ...FUZZ_USER, withMic: true });
   const provider = createNtlmsspProvider(fuzzNtlmOptions());
@@ -169,9 +176,11 @@ export function connectionTarget(): ConnectionTarget {
     provider: (t) => providers.find((p) => p.authType === t),
     minAuthLevel: () => AuthLevel.None,
     connectionClosed: () => undefined,
+    stats: newRpcStats(),
   };
-  const epm = createEndpointMapper({ endpoints: () => [{ name: 'witness', protocol: 'ncacn_ip_tcp', port: 49152, addresses: ['127.0.0.11'], interfaces: [witness.rpcInterface.syntax] }] });
-  const view = { port: 49152, interfaces: [witness.rpcInterface, epm, clusapi.rpcInterface] };
+  const epm = createEndpointMapper({ endpoints: () => [{ name: 'witness', protocol: 'ncacn_ip_tcp', port: 49152, addresses: ['127.0.0.11'], interfaces: [witness.rpcInterface.syntax], ndr64Interfaces: [witness.rpcInterface.syntax] }] });
+  const mgmt = createManagementInterface({ interfacesAt: () => view.interfaces.map((i) => i.syntax), principalName: (t) => providers.find((p) => p.authType === t)?.principalName, stats: host.stats });
+  const view = { port: 49152, interfaces: [witness.rpcInterface, epm, clusapi.rpcInterface, mgmt] };
   const tick = () => new Promise<void>((res) => setImmediate(res));
   return {
     name: 'connection',

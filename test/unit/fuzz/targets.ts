@@ -10,7 +10,7 @@ import { krb5Target } from './targets-krb5';
 import { configTarget, ndrTargets } from './targets-ndr';
 import { connectionTarget, pduTarget } from './targets-rpc';
 
-export const TARGET_NAMES = ['pdu', 'connection', 'ndr-witness', 'ndr-epm', 'ndr-clusapi', 'ntlmssp', 'spnego', 'krb5', 'config'] as const;
+export const TARGET_NAMES = ['pdu', 'connection', 'ndr-witness', 'ndr-epm', 'ndr-clusapi', 'ndr-mgmt', 'ntlmssp', 'spnego', 'krb5', 'config'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** A fresh instance of one target (targets hold state; make one per run). */

@@ -1,5 +1,6 @@
 // Every operation of every generated interface: encode → decode is the identity, in both byte
-// orders, and decode → encode reproduces the bytes. Every struct codec too.
+// orders and both transfer syntaxes (NDR 2.0, NDR64), and decode → encode reproduces the bytes.
+// Every struct codec too.
 import { Epm_TYPES } from '../../../src/gen/epm';
 import { Witness_TYPES } from '../../../src/gen/witness';
 import { fromJson, toJson } from '../../../src/ndr';
@@ -23,6 +24,12 @@ describe.each(MODULES.map(([m, s]) => [m.name, m, s] as const))('%s', (_name, mo
             // the JSON form ndrdump uses is lossless too
             const j = JSON.parse(JSON.stringify(toJson(back, op.json[dir], mod.jsonTypes)));
             expect(enc(fromJson(j, op.json[dir], mod.jsonTypes) as never, le)).toEqual(stub);
+            // and in NDR64 (the second back end), which differs wherever a pointer or a count travels
+            const enc64 = dir === 'in' ? op.ndr64.encodeIn : op.ndr64.encodeOut;
+            const dec64 = dir === 'in' ? op.ndr64.decodeIn : op.ndr64.decodeOut;
+            const stub64 = enc64(v as never, le);
+            expect(dec64(stub64, le)).toEqual(v);
+            expect(enc64(dec64(stub64, le) as never, le)).toEqual(stub64);
           }
         }
       });

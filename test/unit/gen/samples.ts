@@ -3,6 +3,7 @@
 import type { NdrModule } from '../../../src/ndr';
 import { Clusapi_MODULE } from '../../../src/gen/clusapi';
 import { Epm_MODULE } from '../../../src/gen/epm';
+import { Mgmt_MODULE } from '../../../src/gen/mgmt';
 import { Witness_MODULE } from '../../../src/gen/witness';
 
 const H0 = { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' };
@@ -100,4 +101,21 @@ export const CLUSAPI_SAMPLES: Samples = {
   ApiOfflineResource: { in: [{ hResource: H1 }], out: [{ rpc_status: 0, ReturnValue: 997 }] },
 };
 
-export const MODULES: [NdrModule, Samples][] = [[Witness_MODULE, WITNESS_SAMPLES], [Epm_MODULE, EPM_SAMPLES], [Clusapi_MODULE, CLUSAPI_SAMPLES]];
+export const MGMT_SAMPLES: Samples = {
+  rpc__mgmt_inq_if_ids: {
+    in: [{}],
+    out: [
+      { if_id_vector: { count: 2, if_id: [{ uuid: 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28', vers_major: 1, vers_minor: 1 }, null] }, status: 0 },
+      { if_id_vector: null, status: 5 },
+    ],
+  },
+  rpc__mgmt_inq_stats: { in: [{ count: 4 }, { count: 0 }], out: [{ count: 4, statistics: [1, 0, 7, 6], status: 0 }, { count: 0, statistics: [], status: 0 }] },
+  rpc__mgmt_is_server_listening: { in: [{}], out: [{ status: 0, ReturnValue: 1 }] },
+  rpc__mgmt_stop_server_listening: { in: [{}], out: [{ status: 5 }] },
+  rpc__mgmt_inq_princ_name: {
+    in: [{ authn_proto: 10, princ_name_size: 256 }],
+    out: [{ princ_name: 'DOM\\HOST$', princ_name_size: 256, status: 0 }, { princ_name: '', princ_name_size: 1, status: 1747 }],
+  },
+};
+
+export const MODULES: [NdrModule, Samples][] = [[Witness_MODULE, WITNESS_SAMPLES], [Epm_MODULE, EPM_SAMPLES], [Clusapi_MODULE, CLUSAPI_SAMPLES], [Mgmt_MODULE, MGMT_SAMPLES]];

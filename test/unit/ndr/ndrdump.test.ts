@@ -21,6 +21,18 @@ describe('witness-ndrdump', () => {
     expect(e).toEqual({ code: 0, out: `${RC48}\n`, err: '' });
   });
 
+  it('--ndr64: the same response in NDR64 (8-byte referent ids and max_count, 8-aligned)', () => {
+    const rc64 = '0000020000000000 01000000 12000000 01000000 00000000 0400020000000000 1200000000000000 12000000ff00000053004f00460053000000 0000 00000000'.replace(/ /g, '');
+    const d = run(['witness', 'WitnessrAsyncNotify', 'out', '--ndr64', '--hex', rc64]);
+    expect(d.code).toBe(0);
+    expect(JSON.parse(d.out)).toEqual({ pResp: { MessageType: 1, Messages: [{ ChangeType: 255, ResourceName: 'SOFS' }] }, ReturnValue: 0 });
+    expect(run(['witness', '3', 'out', '--ndr64', '--encode'], d.out)).toEqual({ code: 0, out: `${rc64}\n`, err: '' });
+    // an NDR 2.0 stub is not an NDR64 one: one clear error
+    const bad = run(['witness', '3', 'out', '--ndr64', '--hex', RC48]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^ndrdump: witness WitnessrAsyncNotify out: .* at offset \d+/);
+  });
+
   it('prints byte arrays as hex, GUIDs as text, and round-trips epm towers big-endian', () => {
     const json = JSON.stringify({ object: '00112233-4455-6677-8899-aabbccddeeff', map_tower: { tower_length: 3, tower_octet_string: '0a0b0c' }, entry_handle: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' }, max_towers: 4 });
     const e = run(['epm', 'ept_map', 'in', '--big-endian', '--encode'], json);

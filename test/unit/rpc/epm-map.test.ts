@@ -25,8 +25,8 @@ function group(id = 1): AssociationGroupRef & { fire(): void } {
 }
 
 const endpoints: RpcEndpoint[] = [
-  { name: 'epmapper', protocol: 'ncacn_ip_tcp', port: 135, addresses: ['127.0.0.1'], interfaces: [EPM] },
-  { name: 'witness', protocol: 'ncacn_ip_tcp', port: 49701, addresses: ['0.0.0.0', '::'], interfaces: [WITNESS] },
+  { name: 'epmapper', protocol: 'ncacn_ip_tcp', port: 135, addresses: ['127.0.0.1'], interfaces: [EPM], ndr64Interfaces: [EPM] },
+  { name: 'witness', protocol: 'ncacn_ip_tcp', port: 49701, addresses: ['0.0.0.0', '::'], interfaces: [WITNESS], ndr64Interfaces: [] },
 ];
 
 describe('towers', () => {
@@ -70,7 +70,17 @@ describe('ept_map', () => {
     expect([...decodeFloors(m.map(rpcclientTower(), 1, '::ffff:10.1.2.3').towers[0])[4].rhs]).toEqual([10, 1, 2, 3]);
   });
 
-  it('accepts an older minor version, refuses a newer one, another major, NDR64 and non-TCP protocols', () => {
+  it('answers an NDR64 tower with an NDR64 tower where the interface is served in NDR64', () => {
+    const r = m.map(rpcclientTower(EPM, NDR64), 10, '127.0.0.1');
+    expect(r.status).toBe(EpmStatus.OK);
+    const f = decodeFloors(r.towers[0]);
+    expect(floorSyntax(f[0])).toEqual(EPM);
+    expect(floorSyntax(f[1])).toEqual(NDR64);
+    expect(f[3].rhs.readUInt16BE(0)).toBe(135);
+    expect(floorSyntax(decodeFloors(m.map(rpcclientTower(EPM, NDR), 10, '127.0.0.1').towers[0])[1])).toEqual(NDR);
+  });
+
+  it('accepts an older minor version, refuses a newer one, another major, NDR64 where not served and non-TCP protocols', () => {
     expect(m.map(rpcclientTower({ ...WITNESS, minor: 0 }), 1, '127.0.0.1').status).toBe(EpmStatus.OK);
     for (const t of [
       rpcclientTower({ ...WITNESS, minor: 2 }), rpcclientTower({ ...WITNESS, major: 2 }),
@@ -89,8 +99,8 @@ describe('ept_map', () => {
 
   it('prefers endpoints that serve the address the client reached', () => {
     const two = new EndpointMap(() => [
-      { name: 'w1', protocol: 'ncacn_ip_tcp', port: 1001, addresses: ['10.0.0.1'], interfaces: [WITNESS] },
-      { name: 'w2', protocol: 'ncacn_ip_tcp', port: 1002, addresses: ['10.0.0.2'], interfaces: [WITNESS] },
+      { name: 'w1', protocol: 'ncacn_ip_tcp', port: 1001, addresses: ['10.0.0.1'], interfaces: [WITNESS], ndr64Interfaces: [] },
+      { name: 'w2', protocol: 'ncacn_ip_tcp', port: 1002, addresses: ['10.0.0.2'], interfaces: [WITNESS], ndr64Interfaces: [] },
     ]);
     expect(decodeFloors(two.map(rpcclientTower(), 5, '10.0.0.2').towers[0])[3].rhs.readUInt16BE(0)).toBe(1002);
     expect(two.map(rpcclientTower(), 5, '10.9.9.9').towers).toHaveLength(2);
