@@ -18,6 +18,8 @@
  *   POST /v1/unregister {filter fields… | all: true}
  *   POST /v1/notify {filter fields… | all: true, result?, response?}
  *   POST /v1/reload
+ *   POST /v1/ctdb/event {event, ip?, iface?, maskbits?, waitMs?}   CTDB mode: the event script's hook
+ *                                         (src/cluster/ctdb/hook.ts); 503 without the CTDB source
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -29,6 +31,7 @@ import { ConfigError, type WitnessdConfig } from '../cluster/config';
 import { reloadConfigFile, type ReloadOutcome } from '../cluster/reload';
 import type { HealthWatcher } from '../cluster/health';
 import { ModelError, type ClusterModel } from '../cluster/model';
+import { ctdbHookRequestSchema, type CtdbAdminPort } from '../cluster/ctdb/hook';
 import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
 import { FILTER_FIELDS, type RegistrationFilter, type WitnessAdminPort } from './port';
@@ -53,6 +56,8 @@ export interface AdminServerOptions {
   readonly reload?: () => Promise<ReloadOutcome>;
   /** Overrides config.admin.address (tests bind 127.0.0.1:0). */
   readonly address?: string;
+  /** CTDB mode: the event script's hook and CTDB's view in the status. */
+  readonly ctdb?: CtdbAdminPort;
 }
 
 export interface AdminServer {
@@ -201,6 +206,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     counts: opts.witness ? opts.witness.counts() : null,
     watcher: watcher ? { mode: watcher.mode, nodes: watcher.status() } : null,
     recentEvents: model.recentEvents(),
+    ...(opts.ctdb ? { ctdb: opts.ctdb.status() } : {}),
   });
 
   async function route(method: string, parts: string[], query: URLSearchParams, req: IncomingMessage): Promise<{ route: string; body: unknown }> {
@@ -291,6 +297,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       const selected = needWitness().forceResponse(filter, forced.result, forced.response);
       log?.info({ admin: 'notify', filter, result: forced.result, response: forced.response, registrations: selected.map((r) => r.id) }, `admin: forced response for ${selected.length}`);
       return { route: 'notify', body: { notified: selected, result: forced.result, response: forced.response ?? null } };
+    }
+    if (p.length === 3 && p[1] === 'ctdb' && p[2] === 'event') {
+      want(post, 'POST');
+      if (!opts.ctdb) throw new HttpError(503, 'witnessd does not run with the CTDB source (cluster.source: ctdb)');
+      const reply = await opts.ctdb.hook(parse(ctdbHookRequestSchema, body));
+      return { route: 'ctdb-event', body: reply };
     }
     if (p.length === 2 && p[1] === 'reload') {
       want(post, 'POST');

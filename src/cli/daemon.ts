@@ -14,6 +14,9 @@ import type { RpcInterface } from '../ndr/dispatch';
 import { AuthLevel, FaultStatus, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
+import { configFromSnapshot } from '../cluster/ctdb/sync';
+import type { CtdbSource } from '../cluster/ctdb/source';
+import { ctdbAdminAddress, deliveryFrom, followAddresses, startCtdbSource } from './ctdb';
 
 export interface WitnessdOptions {
   /** Path the configuration came from (enables reload); undefined = embedded demo. */
@@ -30,6 +33,8 @@ export interface WitnessdOptions {
   readonly rpcLimits?: Partial<RpcLimits>;
   /** Serve clusapi (MS-CMRP resources) on the witness port. Default: config clusapi.enabled. */
   readonly clusapi?: boolean;
+  /** CTDB mode: ctdbd's socket (--ctdb-socket), over cluster.socket and CTDB's default. */
+  readonly ctdbSocket?: string;
 }
 
 export interface Witnessd {
@@ -44,6 +49,10 @@ export interface Witnessd {
   readonly witnessEndpoint: RpcEndpoint;
   /** Undefined when the endpoint mapper is off (epmPort 0 in the config). */
   readonly epmEndpoint: RpcEndpoint | undefined;
+  /** CTDB mode: the source feeding the model. */
+  readonly ctdb: CtdbSource | undefined;
+  /** CTDB mode: resolves once the listeners follow the last takeip/releaseip. */
+  listenersSettled(): Promise<void>;
   reload(): Promise<ReloadOutcome>;
   /** Graceful: pending calls are answered or faulted before the sockets close. */
   close(): Promise<void>;
@@ -86,8 +95,12 @@ function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics):
 
 export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions = {}): Promise<Witnessd> {
   const logger = o.logger ?? pino({ level: config.logging.level });
-  const model = new ClusterModel(config, { logger: logger.child({ room: 'cluster' }) });
-  for (const f of model.findings()) logger[f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
+  // CTDB mode: nodes and public IPs come from ctdbd, read before the model is built.
+  const ctdb = await startCtdbSource(config, o.ctdbSocket, logger.child({ room: 'ctdb' }));
+  const modelConfig = ctdb && config.ctdb ? configFromSnapshot(config, ctdb.snapshot(), config.ctdb.smbPort) : config;
+  const model = new ClusterModel(modelConfig, { logger: logger.child({ room: 'cluster' }) });
+  // SFO-pair findings do not apply to CTDB nodes (any node may host any IP it lists).
+  for (const f of model.findings()) logger[ctdb ? 'debug' : f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
 
   const metrics = new WitnessdMetrics();
   const watcher = new HealthWatcher({ model, config: config.watcher, logger: logger.child({ room: 'health' }), metrics });
@@ -112,6 +125,10 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   // must then be None; authenticated clients still negotiate integrity or privacy.
   const minAuthLevel = config.auth.allowAnonymous ? AuthLevel.None : AUTH_LEVEL[config.auth.minimumLevel];
   const authLog = logger.child({ room: 'auth' });
+  if (ctdb) {
+    ctdb.delivery = deliveryFrom(witness.admin);
+    ctdb.attach(model, config);
+  }
   const firstSvm = config.svms[0];
   const authOptions = {
     accounts: accountSourceFromConfig(config.auth, authLog),
@@ -149,7 +166,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     interfaces.push(instrument(clusapi.rpcInterface, metrics));
   }
 
-  const addresses = listenAddresses(config);
+  const addresses = ctdb && config.ctdb?.followIps ? ctdb.localAddresses() : listenAddresses(config);
   let admin: AdminServer | undefined;
   try {
     const witnessEndpoint = await rpc.listen({
@@ -163,19 +180,27 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       model, witness: witness.admin, metrics, config, watcher,
       logger: logger.child({ room: 'admin' }),
       configPath: o.configPath,
-      address: o.adminAddress,
+      address: o.adminAddress ?? (ctdb ? ctdbAdminAddress(config, ctdb) : undefined),
+      ...(ctdb && o.configPath ? { reload: () => ctdb.reload(o.configPath as string, watcher) } : {}),
+      ...(ctdb ? { ctdb } : {}),
     });
+    const settled = ctdb && config.ctdb?.followIps
+      ? followAddresses(rpc, epmEndpoint ? [witnessEndpoint, epmEndpoint] : [witnessEndpoint], ctdb, logger.child({ room: 'ctdb' }))
+      : () => Promise.resolve();
     watcher.start();
     const adminServer = admin;
     let closing: Promise<void> | undefined;
     return {
-      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses, witnessEndpoint, epmEndpoint,
+      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses, witnessEndpoint, epmEndpoint, ctdb,
+      listenersSettled: settled,
       async reload() {
         if (!o.configPath) throw new Error('the embedded demo configuration cannot be reloaded; start witnessd with --config FILE');
+        if (ctdb) return ctdb.reload(o.configPath, watcher);
         return reloadConfigFile(model, watcher, o.configPath);
       },
       close() {
         closing ??= (async () => {
+          ctdb?.close();
           await watcher.stop();
           // The RPC runtime aborts pending calls (AsyncNotify) and answers them before closing.
           await rpc.close();
@@ -186,6 +211,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       },
     };
   } catch (err) {
+    ctdb?.close();
     await watcher.stop();
     witness.close();
     await rpc.close();

@@ -2,21 +2,27 @@
  * witnessd: the daemon. `npm start` (no arguments) runs the embedded demo cluster.
  *
  *   witnessd [--config FILE] [--check-config] [--print-demo-config] [--log-level LEVEL]
+ *   witnessd --print-ctdb-config          a configuration for one node of a CTDB cluster
+ *   witnessd --config FILE --ctdb-socket PATH
  */
+import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import pino from 'pino';
 import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, type WitnessdConfig } from '../cluster';
+import { ctdbConfigTemplate, CTDB_DEFAULT_SOCKET } from '../cluster/ctdb/config';
 import { startWitnessd, type Witnessd } from './daemon';
 
 function banner(d: Witnessd, demo: boolean): string {
   const svm = d.config.svms[0];
   const first = d.addresses[0] ?? '127.0.0.1';
+  const nodes = d.model.nodes();
   const epm = d.epmEndpoint ? `port ${d.epmEndpoint.port}` : 'off (listener.epmPort is 0)';
   const lines = [
     '',
     `witnessd is serving the Witness interface (MS-SWN) on ${d.addresses.join(', ')} port ${d.witnessEndpoint.port}`,
     `  endpoint mapper: ${epm}; admin API: ${d.admin.url}`,
-    `  cluster: ${d.config.nodes.map((n) => `${n.name}${n.partner ? ` (SFO partner ${n.partner})` : ''}`).join(', ')}; ` +
+    d.ctdb ? `  cluster: CTDB (${d.ctdb.status().socket}), this node ${d.ctdb.nodeName} (${d.ctdb.nodeAddress}); nodes ${nodes.map((n) => n.name).join(', ')}; ` :
+    `  cluster: ${nodes.map((n) => `${n.name}${n.partner ? ` (SFO partner ${n.partner})` : ''}`).join(', ')}; ` +
       `SVM ${svm.name} = CIFS server ${svm.netbiosName} / ${svm.dnsName}`,
     '',
     'Try it with a real client (Samba\'s rpcclient always asks the endpoint mapper on port 135 first):',
@@ -26,7 +32,7 @@ function banner(d: Witnessd, demo: boolean): string {
     ...(demo ? [`  with credentials: -U 'DEMO\\demo%demo-password' 'ncacn_ip_tcp:${first}[sign]'`] : []),
     '',
     'Fire a failure and watch the waiting client get told:',
-    `  npm run witnessctl -- node fail ${d.config.nodes[0].name}      (and: node recover, takeover, giveback, lif migrate, share move)`,
+    `  npm run witnessctl -- node fail ${nodes[0]?.name ?? 'NODE'}      (and: node recover, takeover, giveback, lif migrate, share move)`,
     '  npm run witnessctl -- status',
     '  npm run witnessctl -- registrations list',
     '',
@@ -46,6 +52,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('config', { alias: 'c', type: 'string', describe: 'YAML configuration file (default: the embedded demo)' })
     .option('check-config', { type: 'boolean', default: false, describe: 'validate the configuration, print deployment findings and exit' })
     .option('print-demo-config', { type: 'boolean', default: false, describe: 'print the embedded demo configuration (a starting point for your own) and exit' })
+    .option('print-ctdb-config', { type: 'boolean', default: false, describe: 'print a configuration for one node of a CTDB cluster (with a fresh admin token) and exit' })
+    .option('ctdb-socket', { type: 'string', describe: `CTDB mode: ctdbd's Unix socket (default: cluster.socket, else $CTDB_SOCKET, else ${CTDB_DEFAULT_SOCKET})` })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'override logging.level' })
     .strict()
     .help()
@@ -53,6 +61,10 @@ export async function main(argv: string[]): Promise<void> {
 
   if (args['print-demo-config']) {
     process.stdout.write(DEMO_CONFIG_YAML);
+    return;
+  }
+  if (args['print-ctdb-config']) {
+    process.stdout.write(ctdbConfigTemplate(randomBytes(24).toString('base64url')));
     return;
   }
 
@@ -68,6 +80,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (args['log-level']) config = { ...config, logging: { ...config.logging, level: args['log-level'] as WitnessdConfig['logging']['level'] } };
 
+  if (args['check-config'] && config.ctdb) {
+    process.stdout.write(`configuration ${args.config} is valid (CTDB mode: nodes and public IPs are read from ctdbd at start)\n`);
+    process.exit(0);
+  }
   if (args['check-config']) {
     const { ClusterModel } = await import('../cluster');
     const findings = new ClusterModel(config, { logger: pino({ level: 'silent' }) }).findings();
@@ -79,7 +95,8 @@ export async function main(argv: string[]): Promise<void> {
   const logger = pino({ level: config.logging.level });
   let daemon: Witnessd;
   try {
-    daemon = await startWitnessd(config, { configPath: args.config, logger });
+    if (args['ctdb-socket'] && !config.ctdb) throw new Error('--ctdb-socket needs a configuration with cluster.source: ctdb');
+    daemon = await startWitnessd(config, { configPath: args.config, logger, ...(args['ctdb-socket'] ? { ctdbSocket: args['ctdb-socket'] } : {}) });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const hint = e.code === 'EACCES' ? ' (ports below 1024, like the endpoint mapper\'s 135, need root or CAP_NET_BIND_SERVICE)'

@@ -22,6 +22,7 @@
  *  - 400 for a body that does not fit CtdbHookRequest; 503 when witnessd runs without the
  *    CTDB source (YAML mode).
  */
+import { z } from 'zod';
 
 /** CTDB's legacy event names, as the script receives them in $1. */
 export const CTDB_HOOK_EVENTS = ['releaseip', 'takeip', 'ipreallocated', 'startup', 'monitor', 'shutdown', 'startrecovery', 'recovered', 'updateip', 'init', 'setup'] as const;
@@ -40,6 +41,25 @@ export interface CtdbHookRequest {
   readonly maskbits?: number;
   /** Upper bound on the answer's wait, ms (default CTDB_HOOK_DEFAULT_WAIT_MS). */
   readonly waitMs?: number;
+}
+
+/** The request body as the admin API validates it. */
+export const ctdbHookRequestSchema = z
+  .object({
+    event: z.enum(CTDB_HOOK_EVENTS),
+    ip: z.string().min(1).max(64).optional(),
+    iface: z.string().max(64).optional(),
+    maskbits: z.number().int().min(0).max(128).optional(),
+    waitMs: z.number().int().min(0).max(CTDB_HOOK_MAX_WAIT_MS).optional(),
+  })
+  .strict()
+  .refine((r) => r.event !== 'releaseip' || r.ip !== undefined, { message: 'releaseip needs ip', path: ['ip'] });
+
+/** What the admin API needs from the CTDB source. */
+export interface CtdbAdminPort {
+  hook(req: CtdbHookRequest): Promise<CtdbHookReply>;
+  /** CTDB's own view (node map with flags, where each public IP is), for GET /v1/status. */
+  status(): unknown;
 }
 
 export interface CtdbHookReply {

@@ -14,14 +14,16 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { WitnessdConfig, CtdbSettings } from '../config';
+import { ConfigError, loadConfig, type WitnessdConfig, type CtdbSettings } from '../config';
+import type { HealthWatcher } from '../health';
+import type { ReloadOutcome } from '../reload';
 import type { ClusterModel } from '../model';
 import { CtdbConnection } from './client';
 import { ctdbNodeName } from './config';
 import { CTDB_HOOK_DEFAULT_WAIT_MS, CTDB_HOOK_MAX_WAIT_MS, type CtdbHookReply, type CtdbHookRequest } from './hook';
 import { CTDB_UNKNOWN_PNN, CtdbSrvid, CtdbControl, messageText, nodeFlagNames } from './protocol';
 import { readNodeMap, readPublicIps, readSnapshot, reachable, type CtdbSnapshot } from './snapshot';
-import { newSyncState, placeLif, syncModel, syncNodes, type SyncState } from './sync';
+import { configFromSnapshot, newSyncState, placeLif, syncModel, syncNodes, syncPlacement, type SyncState } from './sync';
 
 const SRVIDS: ReadonlyArray<readonly [string, bigint]> = [
   ['RELEASE_IP', CtdbSrvid.RELEASE_IP],
@@ -161,6 +163,24 @@ export class CtdbSource extends EventEmitter {
     syncModel(model, this.snap, base, this.opts.settings.smbPort, this.state, this.log);
     this.lastFlags = flagKey(this.snap);
     this.startTimers();
+  }
+
+  /**
+   * Reload in CTDB mode: the file's names, shares and watcher settings apply; nodes and IPs
+   * stay CTDB's. Switching the cluster source needs a restart.
+   */
+  async reload(path: string, watcher: HealthWatcher | undefined): Promise<ReloadOutcome> {
+    const next = loadConfig(path);
+    if (!next.ctdb) {
+      throw new ConfigError([{ file: path, line: 0, column: 0, field: 'cluster.source', message: 'witnessd runs with the CTDB source; switching sources needs a restart' }]);
+    }
+    const model = this.model;
+    if (!model) throw new Error('the CTDB source is not attached to a model yet');
+    this.base = next;
+    const events = [...model.applyConfig(configFromSnapshot(next, this.snap, next.ctdb.smbPort, model))];
+    events.push(...syncNodes(model, this.snap, this.state, this.log), ...syncPlacement(model, this.snap, this.state, this.log));
+    await watcher?.reconfigure(next.watcher);
+    return { source: next.source, events, findings: model.findings() };
   }
 
   status(): CtdbSourceStatus {
