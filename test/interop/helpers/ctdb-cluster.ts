@@ -50,6 +50,11 @@ export interface CtdbClusterOptions {
   readonly logLevel?: string;
   /** Extra environment for ctdbd (and so for its event scripts). */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Called for every node after its CTDB_BASE is laid out and before its ctdbd starts (e.g. to
+   * write BASE/script.options for an event script, or a service's configuration).
+   */
+  readonly prepareNode?: (pnn: number, base: string) => void;
   /** Bound on waiting for all nodes OK at start (default 60 s). */
   readonly startTimeoutMs?: number;
 }
@@ -229,6 +234,7 @@ export class CtdbCluster {
         '\tscript log level = NOTICE',
         '',
       ].join('\n'));
+      this.opts.prepareNode?.(i, b);
     }
   }
 
