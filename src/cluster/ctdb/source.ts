@@ -25,6 +25,9 @@ import { CTDB_UNKNOWN_PNN, CtdbSrvid, CtdbControl, messageText, nodeFlagNames } 
 import { readNodeMap, readPublicIps, readSnapshot, reachable, type CtdbSnapshot } from './snapshot';
 import { configFromSnapshot, newSyncState, placeLif, syncModel, syncNodes, syncPlacement, type SyncState } from './sync';
 
+/** Re-reads in a row for one request (newer facts keep arriving during a message storm). */
+const MAX_RESYNC_ROUNDS = 5;
+
 const SRVIDS: ReadonlyArray<readonly [string, bigint]> = [
   ['RELEASE_IP', CtdbSrvid.RELEASE_IP],
   ['TAKE_IP', CtdbSrvid.TAKE_IP],
@@ -76,6 +79,12 @@ export class CtdbSource extends EventEmitter {
   private closed = false;
   private resyncing: Promise<void> | undefined;
   private resyncAgain = false;
+  /**
+   * Bumped whenever a fact arrives outside a re-read (TAKE_IP/RELEASE_IP, a node-map poll
+   * that saw new flags): a re-read that started before it is stale and is read again
+   * instead of applied, or it would undo the newer fact (a spurious move or recovery).
+   */
+  private factEpoch = 0;
   private polling = false;
   private lastFlags = '';
   private counters = { reconnects: 0, resyncs: 0, nodemapPolls: 0 };
@@ -205,13 +214,16 @@ export class CtdbSource extends EventEmitter {
     }
     this.resyncing = (async () => {
       try {
-        do {
+        for (let round = 0; round < MAX_RESYNC_ROUNDS; round++) {
           this.resyncAgain = false;
           const conn = this.conn;
           if (!conn || conn.closed || this.closed) return;
+          const epoch = this.factEpoch;
           const snap = await readSnapshot(conn, { pnn: this.snap.pnn, remoteTimeoutMs: this.opts.settings.controlTimeoutMs, logger: this.log });
+          if (epoch !== this.factEpoch && round < MAX_RESYNC_ROUNDS - 1) continue; // stale: read again
           this.apply(snap, reason);
-        } while (this.resyncAgain);
+          if (!this.resyncAgain) return;
+        }
       } catch (err) {
         this.log?.warn({ err: (err as Error).message, reason }, 'ctdb: re-read failed');
       } finally {
@@ -296,6 +308,7 @@ export class CtdbSource extends EventEmitter {
 
   private onMessage(srvid: bigint, data: Buffer): void {
     const ip = messageText(data);
+    if (srvid === CtdbSrvid.TAKE_IP || srvid === CtdbSrvid.RELEASE_IP) this.factEpoch++;
     if (srvid === CtdbSrvid.TAKE_IP) {
       this.log?.info({ ip }, `ctdb: this node took public IP ${ip}`);
       if (this.model && this.model.lif(ip)) placeLif(this.model, ip, this.nodeName, this.state, this.log);
@@ -369,6 +382,7 @@ export class CtdbSource extends EventEmitter {
       const key = nodes.map((n) => `${n.pnn}:${n.flags}`).join(',');
       if (key === this.lastFlags) return;
       this.lastFlags = key;
+      this.factEpoch++;
       this.snap = { ...this.snap, nodes };
       syncNodes(this.model, this.snap, this.state, this.log);
       void this.resync('node flags changed');

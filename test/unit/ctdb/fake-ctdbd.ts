@@ -35,11 +35,14 @@ export class FakeCtdbd {
     this.path = path.join(this.dir, 'ctdbd.socket');
   }
 
-  /** Three nodes 127.0.0.21–23, public IPs 127.0.0.31–33 on nodes 0–2, every node may host every IP. */
-  static async start(): Promise<FakeCtdbd> {
+  /**
+   * Three nodes NET.21–23, public IPs NET.31–33 on nodes 0–2 (NET default 127.0.0), every
+   * node may host every IP.
+   */
+  static async start(net = '127.0.0'): Promise<FakeCtdbd> {
     const f = new FakeCtdbd();
-    f.nodes = [0, 1, 2].map((pnn) => ({ pnn, flags: 0, address: `127.0.0.2${pnn + 1}` }));
-    for (const n of [0, 1, 2]) f.publicIps.set(n, [0, 1, 2].map((h) => ({ pnn: h, address: `127.0.0.3${h + 1}` })));
+    f.nodes = [0, 1, 2].map((pnn) => ({ pnn, flags: 0, address: `${net}.2${pnn + 1}` }));
+    for (const n of [0, 1, 2]) f.publicIps.set(n, [0, 1, 2].map((h) => ({ pnn: h, address: `${net}.3${h + 1}` })));
     await f.listen();
     return f;
   }
