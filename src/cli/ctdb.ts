@@ -28,6 +28,10 @@ export function deliveryFrom(witness: WitnessAdminPort): (lif: string) => Delive
   };
 }
 
+/** A bind that failed is tried again this often, this many times (5 s). */
+const BIND_RETRY_MS = 200;
+const BIND_RETRIES = 25;
+
 /**
  * Bind and close listener addresses as the node's hosted IPs change (takeip/releaseip). One
  * reconcile at a time; the latest wanted set wins. Returns a function that resolves once
@@ -36,8 +40,11 @@ export function deliveryFrom(witness: WitnessAdminPort): (lif: string) => Delive
 export function followAddresses(rpc: RpcServer, endpoints: readonly RpcEndpoint[], source: CtdbSource, log: Logger): () => Promise<void> {
   let wanted: readonly string[] = source.localAddresses();
   let chain: Promise<void> = Promise.resolve();
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retries = 0;
   const reconcile = async (): Promise<void> => {
     const target = wanted;
+    let failed = false;
     for (const ep of endpoints) {
       for (const a of [...ep.addresses]) {
         if (target.includes(a)) continue;
@@ -52,14 +59,26 @@ export function followAddresses(rpc: RpcServer, endpoints: readonly RpcEndpoint[
         try {
           await rpc.addAddress(ep, a);
         } catch (err) {
-          // EADDRNOTAVAIL: CTDB said takeip but the address is not (yet) on an interface.
-          log.error({ err: (err as Error).message, address: a, endpoint: ep.name }, 'ctdb: could not listen on a public IP this node took');
+          // EADDRINUSE: the node that released it has not closed yet (nodes sharing one host);
+          // EADDRNOTAVAIL: the address is not on an interface yet. Both pass: try again.
+          failed = true;
+          const last = retries >= BIND_RETRIES;
+          log[last ? 'error' : 'warn']({ err: (err as Error).message, address: a, endpoint: ep.name, retry: last ? undefined : retries + 1 }, 'ctdb: could not listen on a public IP this node took');
         }
       }
     }
+    clearTimeout(retryTimer);
+    if (failed && retries < BIND_RETRIES && target === wanted) {
+      retries++;
+      retryTimer = setTimeout(() => {
+        chain = chain.then(reconcile, reconcile);
+      }, BIND_RETRY_MS);
+      retryTimer.unref();
+    } else if (!failed) retries = 0;
   };
   source.on('addresses', (addresses: string[]) => {
     wanted = addresses;
+    retries = 0;
     chain = chain.then(reconcile, reconcile);
   });
   return () => chain;

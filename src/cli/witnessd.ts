@@ -21,8 +21,9 @@ function banner(d: Witnessd, demo: boolean): string {
     '',
     `witnessd is serving the Witness interface (MS-SWN) on ${d.addresses.join(', ')} port ${d.witnessEndpoint.port}`,
     `  endpoint mapper: ${epm}; admin API: ${d.admin.url}`,
-    d.ctdb ? `  cluster: CTDB (${d.ctdb.status().socket}), this node ${d.ctdb.nodeName} (${d.ctdb.nodeAddress}); nodes ${nodes.map((n) => n.name).join(', ')}; ` :
-    `  cluster: ${nodes.map((n) => `${n.name}${n.partner ? ` (SFO partner ${n.partner})` : ''}`).join(', ')}; ` +
+    (d.ctdb
+      ? `  cluster: CTDB (${d.ctdb.status().socket}), this node ${d.ctdb.nodeName} (${d.ctdb.nodeAddress}); nodes ${nodes.map((n) => n.name).join(', ')}; `
+      : `  cluster: ${nodes.map((n) => `${n.name}${n.partner ? ` (SFO partner ${n.partner})` : ''}`).join(', ')}; `) +
       `SVM ${svm.name} = CIFS server ${svm.netbiosName} / ${svm.dnsName}`,
     '',
     'Try it with a real client (Samba\'s rpcclient always asks the endpoint mapper on port 135 first):',

@@ -19,7 +19,7 @@ import type { HealthWatcher } from '../health';
 import type { ReloadOutcome } from '../reload';
 import type { ClusterModel } from '../model';
 import { CtdbConnection } from './client';
-import { ctdbNodeName } from './config';
+import { ctdbNodeName, pnnOfNodeName } from './config';
 import { CTDB_HOOK_DEFAULT_WAIT_MS, CTDB_HOOK_MAX_WAIT_MS, type CtdbHookReply, type CtdbHookRequest } from './hook';
 import { CTDB_UNKNOWN_PNN, CtdbSrvid, CtdbControl, messageText, nodeFlagNames } from './protocol';
 import { readNodeMap, readPublicIps, readSnapshot, reachable, type CtdbSnapshot } from './snapshot';
@@ -252,7 +252,9 @@ export class CtdbSource extends EventEmitter {
       this.log?.warn({ ip: req.ip }, 'ctdb: releaseip for an address that is not a public IP in the model');
       return reply();
     }
-    const found = await bounded(this.findDestination(lif.ipv4 ?? (lif.ipv6 as string)), Math.min(deadline, started + Math.max(50, waitMs / 2)));
+    // The event script asks every node's witnessd (clients registered for the IP may sit on
+    // any node); only the holder runs releaseip itself.
+    const found = await bounded(this.findDestination(lif.ipv4 ?? (lif.ipv6 as string), pnnOfNodeName(lif.currentNode)), Math.min(deadline, started + Math.max(50, waitMs / 2)));
     const destination = found ?? this.fallbackDestination(lif.currentNode);
     if (destination === undefined || destination === lif.currentNode) {
       this.log?.warn({ ip: req.ip }, 'ctdb: releaseip: no other node to send clients to');
@@ -327,6 +329,9 @@ export class CtdbSource extends EventEmitter {
     this.conn = undefined;
     if (this.closed) return;
     this.log?.warn({ reason, retryMs: this.backoffMs }, `ctdb: lost the connection to ctdbd (${reason}); reconnecting`);
+    // Without its ctdbd this node is out of the cluster and the others take its IPs over
+    // (Samba's smbd exits here): stop serving them until a re-read says otherwise.
+    this.setLocalIps(new Set());
     this.scheduleReconnect();
   }
 
@@ -396,18 +401,22 @@ export class CtdbSource extends EventEmitter {
   /**
    * Where a released IP goes. A takeover run sends RELEASE_IP controls carrying the new PNN
    * to every node at once; nodes that do not hold the IP record it at once ("redundant
-   * release"), so while our releaseip script runs the other nodes already know.
+   * release"), so while the holder's releaseip script runs every other node already knows
+   * (measured on ctdb 4.22: `ctdb moveip`, `ctdb disable`). The holder itself still says
+   * "mine" until its release completes, so it is not asked.
    */
-  private async findDestination(ip: string): Promise<string | undefined> {
+  private async findDestination(ip: string, holder: number | undefined): Promise<string | undefined> {
     const conn = this.conn;
     if (!conn || conn.closed) return undefined;
-    const others = this.snap.nodes.filter((n) => reachable(n) && n.pnn !== this.snap.pnn);
+    const asked = this.snap.nodes.filter((n) => reachable(n) && n.pnn !== holder);
     const answers = await Promise.all(
-      others.map((n) => readPublicIps(conn, n.pnn, this.opts.settings.controlTimeoutMs).catch(() => [] as Array<{ pnn: number; address: string }>)),
+      asked.map((n) =>
+        readPublicIps(conn, n.pnn === this.snap.pnn ? undefined : n.pnn, this.opts.settings.controlTimeoutMs).catch(() => [] as Array<{ pnn: number; address: string }>),
+      ),
     );
     for (const list of answers) {
       const e = list.find((x) => x.address === ip);
-      if (e && e.pnn !== CTDB_UNKNOWN_PNN && e.pnn !== this.snap.pnn) return ctdbNodeName(e.pnn);
+      if (e && e.pnn !== CTDB_UNKNOWN_PNN && e.pnn !== holder) return ctdbNodeName(e.pnn);
     }
     return undefined;
   }

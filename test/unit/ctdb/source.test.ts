@@ -148,6 +148,16 @@ describe('CTDB source → model → Witness notifications', () => {
     expect(addressSets).toEqual([['127.0.0.22']]);
   });
 
+  it('releaseip asked on a node that does not hold the IP (the script asks every node): the destination from any node but the holder', async () => {
+    const h = register('127.0.0.31', '127.0.0.22', 5); // .31 is on node 0; we are node 1
+    const n = pending(h, '127.0.0.22', 5);
+    // ctdb moveip 127.0.0.31 2: nodes 1 and 2 already know; node 0 (the holder) still says 0.
+    for (const node of [1, 2]) fake.publicIps.set(node, fake.publicIps.get(node)!.map((ip) => (ip.address === '127.0.0.31' ? { ...ip, pnn: 2 } : ip)));
+    const reply = await source.hook({ event: 'releaseip', ip: '127.0.0.31' });
+    expect(reply).toMatchObject({ notified: 1, delivered: 1, destination: 'pnn2' });
+    expect((await n).response).toEqual({ type: 2, addresses: [{ flags: 0x9, ipv4: '127.0.0.33' }] });
+  });
+
   it('releaseip before anyone knows the destination: the other nodes\' addresses; a bounded wait for a client not waiting', async () => {
     register('127.0.0.32', '127.0.0.22', 3); // registered, no AsyncNotify pending
     const t0 = Date.now();
