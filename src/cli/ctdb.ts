@@ -4,7 +4,7 @@
  * have been delivered (for the releaseip hook's wait). daemon.ts calls these; nothing else does.
  */
 import type { Logger } from 'pino';
-import { formatHostPort, type WitnessdConfig } from '../cluster';
+import { ConfigError, formatHostPort, ModelError, type HealthWatcher, type ReloadOutcome, type WitnessdConfig } from '../cluster';
 import { CTDB_ADMIN_PORT, defaultCtdbSocket } from '../cluster/ctdb/config';
 import { CtdbSource, type DeliveryState } from '../cluster/ctdb/source';
 import type { RpcEndpoint, RpcServer } from '../rpc';
@@ -13,6 +13,16 @@ import type { WitnessAdminPort } from '../admin/port';
 export async function startCtdbSource(config: WitnessdConfig, socket: string | undefined, logger: Logger): Promise<CtdbSource | undefined> {
   if (!config.ctdb) return undefined;
   return CtdbSource.start({ settings: config.ctdb, socketPath: socket ?? config.ctdb.socket ?? defaultCtdbSocket(), logger });
+}
+
+/** Reload in CTDB mode; a file that does not validate is the operator's error (400 from the admin API), not ours. */
+export async function reloadCtdb(source: CtdbSource, path: string, watcher: HealthWatcher): Promise<ReloadOutcome> {
+  try {
+    return await source.reload(path, watcher);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ModelError('invalid-argument', `configuration not reloaded (the running one stays):\n${e.message}`);
+    throw e;
+  }
 }
 
 /** The admin API's address in CTDB mode: admin.address as written, else the node address, port 8135. */

@@ -16,7 +16,7 @@ import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
 import { configFromSnapshot } from '../cluster/ctdb/sync';
 import type { CtdbSource } from '../cluster/ctdb/source';
-import { ctdbAdminAddress, deliveryFrom, followAddresses, startCtdbSource } from './ctdb';
+import { ctdbAdminAddress, deliveryFrom, followAddresses, reloadCtdb, startCtdbSource } from './ctdb';
 
 export interface WitnessdOptions {
   /** Path the configuration came from (enables reload); undefined = embedded demo. */
@@ -181,7 +181,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       logger: logger.child({ room: 'admin' }),
       configPath: o.configPath,
       address: o.adminAddress ?? (ctdb ? ctdbAdminAddress(config, ctdb) : undefined),
-      ...(ctdb && o.configPath ? { reload: () => ctdb.reload(o.configPath as string, watcher) } : {}),
+      ...(ctdb && o.configPath ? { reload: () => reloadCtdb(ctdb, o.configPath as string, watcher) } : {}),
       ...(ctdb ? { ctdb } : {}),
     });
     const settled = ctdb && config.ctdb?.followIps
@@ -195,7 +195,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       listenersSettled: settled,
       async reload() {
         if (!o.configPath) throw new Error('the embedded demo configuration cannot be reloaded; start witnessd with --config FILE');
-        if (ctdb) return ctdb.reload(o.configPath, watcher);
+        if (ctdb) return reloadCtdb(ctdb, o.configPath, watcher);
         return reloadConfigFile(model, watcher, o.configPath);
       },
       close() {
