@@ -94,8 +94,10 @@ export function formatRegistrations(regs: Record<string, unknown>[]): string {
   if (regs.length === 0) return '(no registrations)';
   const v = (x: unknown) => (x === undefined || x === null || x === '' ? '-' : String(x));
   const ver = (x: unknown) => (x === 0x00010001 ? 'V1' : x === 0x00020000 ? 'V2' : v(x));
+  // CTDB mode, cluster-wide list (cluster-view.ts): the node holding each registration.
+  const held = regs.some((r) => r.heldBy !== undefined);
   return table([
-    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'PENDING'],
-    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify)]),
+    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'PENDING', ...(held ? ['HELD BY'] : [])],
+    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify), ...(held ? [v(r.heldBy)] : [])]),
   ]).join('\n');
 }

@@ -28,8 +28,8 @@ export interface CtdbWitnessdOptions {
 
 export const adminUrl = (pnn: number): string => `http://${nodeAddress(pnn)}:8135`;
 
-/** Where the event script keeps the PID (ctdb_setup_state_dir "service" "witnessd"). */
-const pidFile = (base: string): string => path.join(base, 'var', 'scripts', 'service', 'witnessd', 'witnessd.pid');
+/** Where the event script keeps the PID in test mode (beside ctdbd.pid). */
+const pidFile = (base: string): string => path.join(base, 'run', 'witnessd.pid');
 
 export function witnessdConfig(o: CtdbWitnessdOptions = {}): Record<string, unknown> {
   const account = o.account ?? CTDB_ACCOUNT;
@@ -101,16 +101,31 @@ export async function waitWitnessdUp(cluster: CtdbCluster, timeoutMs = 90_000): 
   }
 }
 
-/** Kill every witnessd the event scripts started (teardown: ctdbd's shutdown event does it too). */
+/**
+ * PIDs of the witnessd processes of this cluster: their command line names a config file in
+ * the cluster's own temporary directory (the pidfile alone misses one a test restarted).
+ */
+export function witnessdPids(cluster: CtdbCluster): number[] {
+  const needle = `--config\0${cluster.dir}/node.`;
+  const out: number[] = [];
+  for (const ent of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${ent}/cmdline`, 'utf8').includes(needle)) out.push(Number(ent));
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+/** Kill every witnessd of this cluster (teardown: ctdbd's shutdown event stops them too). */
 export function killWitnessds(cluster: CtdbCluster): void {
-  for (let i = 0; i < CTDB_NODES; i++) {
-    const pid = witnessdPid(cluster, i);
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+  for (const pid of witnessdPids(cluster)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
     }
   }
 }
