@@ -25,6 +25,9 @@ import { CTDB_UNKNOWN_PNN, CtdbSrvid, CtdbControl, messageText, nodeFlagNames } 
 import { readNodeMap, readPublicIps, readSnapshot, reachable, type CtdbSnapshot } from './snapshot';
 import { configFromSnapshot, newSyncState, placeLif, syncModel, syncNodes, syncPlacement, type SyncState } from './sync';
 
+/** A connection that lasted this long resets the reconnect backoff to its minimum. */
+const STABLE_CONNECTION_MS = 10_000;
+
 /** Re-reads in a row for one request (newer facts keep arriving during a message storm). */
 const MAX_RESYNC_ROUNDS = 5;
 
@@ -76,6 +79,8 @@ export class CtdbSource extends EventEmitter {
   private resyncTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private backoffMs: number;
+  /** When the current connection was made: only one that lasted resets the backoff. */
+  private connectedAt = Date.now();
   private closed = false;
   private resyncing: Promise<void> | undefined;
   private resyncAgain = false;
@@ -328,6 +333,8 @@ export class CtdbSource extends EventEmitter {
     this.stopTimers();
     this.conn = undefined;
     if (this.closed) return;
+    // A peer that accepts and then sends garbage must not get a reconnect every reconnectMinMs.
+    if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoffMs = this.opts.settings.reconnectMinMs;
     this.log?.warn({ reason, retryMs: this.backoffMs }, `ctdb: lost the connection to ctdbd (${reason}); reconnecting`);
     // Without its ctdbd this node is out of the cluster and the others take its IPs over
     // (Samba's smbd exits here): stop serving them until a re-read says otherwise.
@@ -351,7 +358,7 @@ export class CtdbSource extends EventEmitter {
       }
       this.conn = conn;
       this.counters.reconnects++;
-      this.backoffMs = this.opts.settings.reconnectMinMs;
+      this.connectedAt = Date.now();
       this.log?.info({ socket: this.opts.socketPath, pnn: snap.pnn, reconnects: this.counters.reconnects }, 'ctdb: reconnected to ctdbd; model re-read in full');
       this.apply(snap, 'reconnect');
       this.startTimers();

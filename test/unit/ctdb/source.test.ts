@@ -213,6 +213,9 @@ describe('CTDB source → model → Witness notifications', () => {
     await waitFor(() => logged(/packet length 1073741824 outside/));
     await waitFor(() => source.status().reconnects === 2);
     expect(fake.connections).toBe(3);
+    // A connection that did not last does not reset the backoff: the waits grow.
+    const waits = logs.filter((l) => /lost the connection/.test(l.msg)).map((l) => l.retryMs);
+    expect(waits).toEqual([20, 40]);
   });
 });
 
