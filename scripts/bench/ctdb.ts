@@ -77,18 +77,22 @@ async function heal(cluster: CtdbCluster, svc: CtdbService): Promise<void> {
   await cluster.placeIps(60_000);
 }
 
-/** N registrations with an AsyncNotify pending; throws if any was answered before the action. */
-async function register(fleet: Child, svc: CtdbService, n: number): Promise<void> {
+/**
+ * N registrations with an AsyncNotify pending. Returns how many were answered before the
+ * action (Samba drops a registration 30 s after the client's last call, CTDB.md: a setup
+ * longer than that loses the first ones), and the setup time.
+ */
+async function register(fleet: Child, svc: CtdbService, n: number): Promise<{ early: number; setupMs: number }> {
   const r = await fleet.request<{ ms: number; early: number }>('setup', {
     host: nodeAddress(SURVIVOR), n, netName: svc.netName, ipAddress: publicIp(FAILING),
     domain: ACCOUNT.domain, user: ACCOUNT.user, password: ACCOUNT.password,
   }, 10 * 60_000);
   await sleep(500); // every AsyncNotify has reached the server
-  if (r.early > 0) throw new Error(`${svc.name}: ${r.early} of ${n} AsyncNotify calls were answered before anything happened (setup took ${(r.ms / 1000).toFixed(1)} s)`);
+  return { early: r.early, setupMs: r.ms };
 }
 
 async function killRep(cluster: CtdbCluster, svc: CtdbService, fleet: Child, n: number): Promise<Timing> {
-  await register(fleet, svc, n);
+  const reg = await register(fleet, svc, n);
   const pids = svc.pids(SURVIVOR);
   const cpu0 = cpuMsOfPids(pids);
   const t0 = monoMs();
@@ -96,9 +100,10 @@ async function killRep(cluster: CtdbCluster, svc: CtdbService, fleet: Child, n: 
   const r = await fleet.request<{ times: number[]; received: number; kinds: Record<string, number> }>('wait', { timeoutMs: 60_000 }, 120_000);
   const serviceCpuMs = cpuMsOfPids(pids) - cpu0;
   await fleet.request('close-all');
-  const last = r.received === r.times.length ? Math.max(...r.times) - t0 : NaN;
+  // A client answered before the kill has no figure for it: the repetition counts as failed.
+  const last = reg.early === 0 && r.received === r.times.length ? Math.max(...r.times) - t0 : NaN;
   await heal(cluster, svc);
-  return { lastMs: last, received: r.received, kinds: r.kinds, serviceCpuMs };
+  return { lastMs: last, received: r.received, kinds: { ...r.kinds, ...(reg.early ? { [`answered before the kill (setup ${(reg.setupMs / 1000).toFixed(0)} s)`]: reg.early } : {}) }, serviceCpuMs };
 }
 
 /** A planned move of PNN 0's IP (moveip to PNN 2, or disable PNN 0); lead time per client. */

@@ -14,8 +14,12 @@ export interface CtdbNodeView {
   readonly name: string;
   readonly pnn: number;
   readonly address: string;
+  /** CTDB's flag names, or ['OK'] when none is set. */
   readonly flags: readonly string[];
 }
+
+/** No CTDB flag set (the status lists a healthy node as ['OK']). */
+export const nodeOk = (n: CtdbNodeView): boolean => n.flags.length === 0 || (n.flags.length === 1 && n.flags[0] === 'OK');
 
 export interface CtdbStatusView {
   readonly pnn: number;
@@ -93,7 +97,7 @@ export class ClusterView {
 /** Lines for `witnessctl status` in CTDB mode: CTDB's node map and where each public IP is. */
 export function formatCtdb(ctdb: CtdbStatusView): string {
   const lines = ['CTDB node map (this node: pnn' + ctdb.pnn + '):'];
-  for (const n of ctdb.nodes) lines.push(`  pnn${n.pnn}  ${n.address.padEnd(39)} ${n.flags.length ? n.flags.join(',') : 'OK'}`);
+  for (const n of ctdb.nodes) lines.push(`  pnn${n.pnn}  ${n.address.padEnd(39)} ${nodeOk(n) ? 'OK' : n.flags.join(',')}`);
   lines.push('CTDB public IPs:');
   for (const ip of ctdb.ips) lines.push(`  ${ip.address.padEnd(39)} ${ip.node ?? '(unhosted)'}`);
   return lines.join('\n');

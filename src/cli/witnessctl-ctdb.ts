@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { AdminError } from '../admin/client';
-import type { ClusterView } from '../admin/cluster-view';
+import { nodeOk, type ClusterView } from '../admin/cluster-view';
 import { describeEvent } from '../admin/format';
 import type { ClusterEvent } from '../cluster/types';
 
@@ -46,7 +46,7 @@ export async function ctdbDrain(view: ClusterView, nodeArg: string, what: 'takeo
     await runCtdb(['-n', String(node.pnn), 'enable']);
     return { json: { node: node.name, enabled: true }, text: `giveback ${node.name}: ctdb enable done; CTDB moves public IPs back at its next takeover run` };
   }
-  const dest = view.nodes.find((n) => n.pnn !== node.pnn && n.flags.length === 0);
+  const dest = view.nodes.find((n) => n.pnn !== node.pnn && nodeOk(n));
   if (!dest) throw new AdminError(`takeover ${node.name}: no other healthy CTDB node to move clients to`, 409);
   const ips = new Set(view.ctdb.ips.filter((ip) => ip.node === node.name).map((ip) => ip.address));
   const { registrations, unreachable } = await view.registrations({});

@@ -415,6 +415,8 @@ export class CtdbCluster {
     for (const a of ours) await quietRun('ip', ['addr', 'del', `${a}/32`, 'dev', 'lo']);
     for (const a of this.removedLo.length ? this.removedLo : ['127.0.0.1/8']) await quietRun('ip', ['addr', 'replace', a, 'dev', 'lo']);
     this.unregisterEmergency();
-    if (!opts.keepDir) fs.rmSync(this.dir, { recursive: true, force: true });
+    // CTDB_TEST_KEEP=1 keeps the logs (ctdbd, event scripts, witnessd) for a failed run.
+    if (!opts.keepDir && process.env.CTDB_TEST_KEEP !== '1') fs.rmSync(this.dir, { recursive: true, force: true });
+    else process.stderr.write(`CTDB cluster directory kept: ${this.dir}\n`);
   }
 }
