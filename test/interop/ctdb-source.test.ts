@@ -2,9 +2,14 @@
  * witnessd's ctdbd client against real ctdbd 4.22 (three nodes on loopback, ctdb-cluster.ts):
  * what our packets decode to equals what the ctdb tool prints (`ctdb -X status`, `ctdb -X ip
  * all`); CTDB's messages arrive (RELEASE_IP on the old node, TAKE_IP on the new, IPREALLOCATED
- * everywhere); a killed peer is seen DISCONNECTED through the node-map poll; a restarted
+ * everywhere); while the holder's releaseip script runs, the other nodes already know where
+ * the IP goes (what the planned-move hook relies on: ctdb_takeover.c's redundant releases);
+ * a killed peer is seen DISCONNECTED through the node-map poll; a restarted
  * ctdbd is reconnected to and re-read. Figures (poll cost, detection time) are printed.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/cluster/config';
@@ -22,13 +27,25 @@ jest.setTimeout(240_000);
 describeWithPeers('ctdbd client protocol against real ctdbd (three nodes)', ['ip'], () => {
   let cluster: CtdbCluster;
   const open: CtdbConnection[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctdb-source-'));
+  const views = path.join(dir, 'releaseip-views.log');
 
   beforeAll(async () => {
-    cluster = await CtdbCluster.start();
+    // At releaseip, before 10.interface removes the address: what nodes 0–2 say about the IP.
+    const script = path.join(dir, '08.views.script');
+    fs.writeFileSync(script, [
+      '#!/bin/sh',
+      '[ "$1" = releaseip ] || exit 0',
+      `for n in 0 1 2; do echo "$(ctdb pnn) $3 asked $n: $(timeout 5 ctdb -n $n -X ip | grep "|$3|")" >> ${views}; done`,
+      'exit 0',
+      '',
+    ].join('\n'), { mode: 0o755 });
+    cluster = await CtdbCluster.start({ eventScripts: [script] });
   });
   afterAll(async () => {
     for (const c of open) c.close('test end');
     await cluster?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   async function connect(pnn: number, onMessage: (srvid: bigint, text: string) => void = () => undefined): Promise<CtdbConnection> {
@@ -64,7 +81,7 @@ describeWithPeers('ctdbd client protocol against real ctdbd (three nodes)', ['ip
     expect(ms / n).toBeLessThan(50);
   });
 
-  it('moveip: RELEASE_IP on the holder, TAKE_IP on the destination, IPREALLOCATED on all', async () => {
+  it('moveip: RELEASE_IP on the holder, TAKE_IP on the destination, IPREALLOCATED on all; the others know the destination during the holder\'s releaseip', async () => {
     const seen: Array<{ pnn: number; srvid: bigint; text: string; at: number }> = [];
     const conns: CtdbConnection[] = [];
     for (const pnn of [0, 1, 2]) {
@@ -81,6 +98,10 @@ describeWithPeers('ctdbd client protocol against real ctdbd (three nodes)', ['ip
     expect(seen.filter((m) => m.srvid === CtdbSrvid.TAKE_IP && m.text === ip).map((m) => m.pnn)).toEqual([2]);
     const snap = await readSnapshot(conns[1]);
     expect(snap.ips.find((x) => x.address === ip)?.host).toBe(2);
+    // While node 0's releaseip ran: node 0 (the holder) still said 0; node 1 already said 2.
+    const lines = fs.readFileSync(views, 'utf8').split('\n').filter((l) => l.includes(` ${ip} asked`));
+    expect(lines.find((l) => l.startsWith(`0 ${ip} asked 0:`))).toContain(`|${ip}|0|`);
+    expect(lines.find((l) => l.startsWith(`0 ${ip} asked 1:`))).toContain(`|${ip}|2|`);
   });
 
   it('a killed node is DISCONNECTED in the node map within a poll or two; the source reconnects to a restarted ctdbd and re-reads', async () => {
