@@ -151,7 +151,12 @@ export class CtdbConnection {
       clearTimeout(p.timer);
       p.resolve({ status: pkt.status, data: Buffer.from(pkt.data), error: pkt.error });
     } else if (pkt.kind === 'message') {
-      this.opts.onMessage(pkt.srvid, Buffer.from(pkt.data));
+      try {
+        this.opts.onMessage(pkt.srvid, Buffer.from(pkt.data));
+      } catch (err) {
+        // The owner's bug, not the peer's: log it and keep the connection.
+        this.opts.logger?.error({ err, srvid: `0x${pkt.srvid.toString(16)}` }, 'ctdb: a message handler failed');
+      }
     } else {
       this.opts.logger?.debug({ operation: pkt.header.operation }, 'ctdbd packet ignored');
     }

@@ -266,8 +266,13 @@ export class CtdbSource extends EventEmitter {
       return reply();
     }
     const before = this.delivery?.(lif.name) ?? { total: 0, undelivered: 0 };
-    this.state.announced.set(lif.name, destination);
-    model.announceLifMove(lif.name, destination);
+    try {
+      model.announceLifMove(lif.name, destination);
+      this.state.announced.set(lif.name, destination);
+    } catch (err) {
+      this.log?.warn({ ip: req.ip, to: destination, err: (err as Error).message }, 'ctdb: releaseip: the move could not be announced');
+      return reply();
+    }
     const notified = before.total;
     let left = this.delivery?.(lif.name) ?? { total: 0, undelivered: 0 };
     while (left.undelivered > 0 && Date.now() < deadline) {
