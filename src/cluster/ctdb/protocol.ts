@@ -32,9 +32,10 @@ export const CtdbSrvid = {
   TAKE_IP: 0xf301000000000000n,
   /** Sent after every takeover run on every node (CTDB 4.20+). */
   IPREALLOCATED: 0xf302000000000000n,
-  /** This node's own health flips (monitor event), sent by ctdbd to its local clients. */
-  PUSH_NODE_FLAGS: 0xf900000000000000n,
 } as const;
+// No srvid tells a client that a peer disconnected, was banned or stopped (ctdbd's
+// ctdb_node_dead() sends nothing; PUSH_NODE_FLAGS is only this node's own health, for the
+// recovery daemon): node flags are read with GET_NODEMAP.
 
 export const NodeFlags = {
   DISCONNECTED: 0x01,

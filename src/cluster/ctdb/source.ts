@@ -31,12 +31,8 @@ const STABLE_CONNECTION_MS = 10_000;
 /** Re-reads in a row for one request (newer facts keep arriving during a message storm). */
 const MAX_RESYNC_ROUNDS = 5;
 
-const SRVIDS: ReadonlyArray<readonly [string, bigint]> = [
-  ['RELEASE_IP', CtdbSrvid.RELEASE_IP],
-  ['TAKE_IP', CtdbSrvid.TAKE_IP],
-  ['IPREALLOCATED', CtdbSrvid.IPREALLOCATED],
-  ['RECONFIGURE', CtdbSrvid.RECONFIGURE],
-];
+/** Every message id CtdbSrvid names is registered. */
+const SRVIDS = Object.entries(CtdbSrvid);
 
 /** Registrations on one LIF and how many still have a notification waiting to be written. */
 export interface DeliveryState {
