@@ -32,7 +32,7 @@ export async function ctdbFanOut(view: ClusterView, title: string, path: string,
 
 function runCtdb(args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('ctdb', [...args], { timeout: CTDB_TOOL_TIMEOUT_MS }, (err, stdout, stderr) => {
+    execFile('ctdb', [...args], { timeout: CTDB_TOOL_TIMEOUT_MS, env: process.env }, (err, stdout, stderr) => {
       if (err) reject(new AdminError(`ctdb ${args.join(' ')} failed: ${(stderr || stdout || err.message).trim()}`, 1));
       else resolve(stdout);
     });

@@ -91,6 +91,25 @@ export function witnessdLog(cluster: CtdbCluster, pnn: number): string {
   }
 }
 
+/**
+ * When node `pnn`'s witnessd wrote a notification of `type` to `client` (ms epoch, from its
+ * log), at or after `since`. On loopback the bytes are in the client's socket at that moment:
+ * this is the client host's receipt time, free of the scheduling delay of a loaded test
+ * machine before rpcclient's output reaches the test (seen: 1-2 s at load 15 on 2 cores).
+ */
+export function notificationSentAt(cluster: CtdbCluster, pnn: number, client: string, type: string, since: number): number | undefined {
+  for (const line of witnessdLog(cluster, pnn).split('\n')) {
+    if (!line.includes('"event":"notification"')) continue;
+    try {
+      const e = JSON.parse(line) as { time: number; client?: string; type?: string };
+      if (e.time >= since && e.type === type && e.client?.toLowerCase() === client.toLowerCase()) return e.time;
+    } catch {
+      /* not a log record */
+    }
+  }
+  return undefined;
+}
+
 /** Wait until every node's witnessd answers /healthz (CTDB's startup event started them). */
 export async function waitWitnessdUp(cluster: CtdbCluster, timeoutMs = 90_000): Promise<void> {
   for (let i = 0; i < CTDB_NODES; i++) {
