@@ -50,11 +50,13 @@ export function configFromSnapshot(base: WitnessdConfig, snap: CtdbSnapshot, smb
 export interface SyncState {
   /** Nodes this source failed in the model (only these does it recover). */
   readonly downByCtdb: Set<string>;
+  /** Nodes CTDB calls down now (whoever failed them in the model), so each is logged once. */
+  readonly ctdbSaysDown: Set<string>;
   /** LIF → destination node announced by the event script's releaseip (CLIENT_MOVE sent). */
   readonly announced: Map<string, string>;
 }
 
-export const newSyncState = (): SyncState => ({ downByCtdb: new Set(), announced: new Map() });
+export const newSyncState = (): SyncState => ({ downByCtdb: new Set(), ctdbSaysDown: new Set(), announced: new Map() });
 
 function sameTopology(model: ClusterModel, cfg: WitnessdConfig): boolean {
   const names = (xs: readonly { name: string }[]) => xs.map((x) => x.name).sort().join(',');
@@ -82,17 +84,19 @@ export function syncNodes(model: ClusterModel, snap: CtdbSnapshot, state: SyncSt
     if (!view) continue;
     const flags = nodeFlagNames(n.flags).join('|');
     if (nodeDown(n.flags)) {
+      const first = !state.ctdbSaysDown.has(name);
+      state.ctdbSaysDown.add(name);
       if (view.up) {
         log?.warn({ node: name, flags, first: 'ctdb' }, `ctdb: node ${name} is ${flags}: down (CTDB spoke first)`);
         events.push(...model.failNode(name));
         state.downByCtdb.add(name);
-      } else if (!state.downByCtdb.has(name)) {
+      } else if (first && !state.downByCtdb.has(name)) {
+        // The health watcher failed it (or the operator): theirs to recover, not ours.
         log?.info({ node: name, flags, first: 'smb2-probe' }, `ctdb: node ${name} is ${flags}; the SMB2 probe had already declared it down (the probe spoke first)`);
-        state.downByCtdb.add(name);
       }
-    } else if (state.downByCtdb.has(name)) {
-      state.downByCtdb.delete(name);
-      if (!view.up) {
+    } else {
+      state.ctdbSaysDown.delete(name);
+      if (state.downByCtdb.delete(name) && !view.up) {
         log?.info({ node: name, flags }, `ctdb: node ${name} is ${flags} again: up`);
         events.push(...model.recoverNode(name));
       }

@@ -51,6 +51,20 @@ describe('CTDB snapshot → cluster model', () => {
     expect(brief(syncModel(m, snapshot({ nodes: nodes([0, NodeFlags.STOPPED, NodeFlags.UNHEALTHY]) }), base, 445, st))).toEqual(['NodeDown pnn1']);
   });
 
+  it('a node the SMB2 probe failed first: CTDB agreeing is logged once, and CTDB\'s OK does not recover it (the watcher does)', () => {
+    const m = new ClusterModel(configFromSnapshot(base, snapshot(), 445));
+    const st = newSyncState();
+    m.failNode('pnn1'); // the health watcher's doing (a hung smbd)
+    const lines: string[] = [];
+    const log = { warn: (_o: unknown, msg: string) => lines.push(msg), info: (_o: unknown, msg: string) => lines.push(msg) } as never;
+    const down = snapshot({ nodes: nodes([0, NodeFlags.UNHEALTHY, 0]) });
+    expect(syncModel(m, down, base, 445, st, log)).toEqual([]);
+    expect(syncModel(m, down, base, 445, st, log)).toEqual([]);
+    expect(lines.filter((l) => /the probe spoke first/.test(l))).toHaveLength(1);
+    expect(syncModel(m, snapshot(), base, 445, st, log)).toEqual([]);
+    expect(m.node('pnn1')?.up).toBe(false);
+  });
+
   it('an announced move is planned; an IP nobody hosts is down, and up again where it lands', () => {
     const m = new ClusterModel(configFromSnapshot(base, snapshot(), 445));
     const st = newSyncState();
