@@ -12,7 +12,7 @@ import type { WitnessAdminPort } from '../admin/port';
 
 export async function startCtdbSource(config: WitnessdConfig, socket: string | undefined, logger: Logger): Promise<CtdbSource | undefined> {
   if (!config.ctdb) return undefined;
-  return CtdbSource.start({ settings: config.ctdb, socketPath: socket ?? config.ctdb.socket ?? defaultCtdbSocket(), logger });
+  return CtdbSource.start({ settings: config.ctdb, socketPath: socket ?? config.ctdb.socket ?? defaultCtdbSocket(), logger, startTimeoutMs: config.ctdb.startTimeoutMs });
 }
 
 /** Reload in CTDB mode; a file that does not validate is the operator's error (400 from the admin API), not ours. */

@@ -6,7 +6,9 @@
  * script's hook; real Witness clients over TCP hear RESOURCE_CHANGE and CLIENT_MOVE.
  * Addresses 127.66.0.x (loopback, bindable without a namespace), dynamic ports.
  */
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import pino from 'pino';
 import { parseConfig } from '../../src/cluster/config';
 import { CtdbSrvid, NodeFlags } from '../../src/cluster/ctdb/protocol';
@@ -115,6 +117,26 @@ describe('witnessd with the CTDB source', () => {
     expect((await post({ event: 'monitor' }, 'wrong-token-wrong-token')).status).toBe(401);
     const status = (await (await fetch(`${d.admin.url}/v1/status`, { headers: { authorization: 'Bearer integration-token-0123456789' } })).json()) as { ctdb: unknown };
     expect(status.ctdb).toMatchObject({ pnn: 1, connected: true, localAddresses: [`${NET}.22`, `${NET}.32`] });
+  });
+});
+
+describe('witnessd CLI in CTDB mode', () => {
+  const ROOT = path.resolve(__dirname, '../..');
+  const witnessd = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'scripts/bin/witnessd.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+
+  it('--print-ctdb-config prints a valid config with a fresh cluster token', () => {
+    const a = witnessd(['--print-ctdb-config']);
+    expect(a.status).toBe(0);
+    const cfg = parseConfig(a.stdout, 'printed');
+    expect(cfg.ctdb?.source).toBe('ctdb');
+    expect(cfg.admin.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(a.stdout).toContain('minimumLevel: integrity');
+  }, 120_000);
+
+  it('a ctdbd that never answers: start fails after cluster.startTimeoutMs with the socket named', async () => {
+    const cfg = parseConfig(`${YAML}`.replace('  nodemapPollMs: 20', '  nodemapPollMs: 20\n  startTimeoutMs: 300'), 'ctdb.yaml');
+    await expect(startWitnessd(cfg, { logger: pino({ level: 'silent' }), ctdbSocket: '/nonexistent/ctdbd.socket', epmPort: 0, witnessPort: 0 }))
+      .rejects.toThrow(/cannot read the cluster from ctdbd at \/nonexistent\/ctdbd\.socket: connect ENOENT/);
   });
 });
 

@@ -38,6 +38,8 @@ export const ctdbClusterSchema = z
     resyncMs: z.number().int().min(500).max(3_600_000).default(5000),
     /** A control without an answer after this long fails (a remote node's may take a while). */
     controlTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
+    /** At start, wait this long for ctdbd to answer before giving up (CTDB's startup event may race it). */
+    startTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     /** Reconnect backoff after ctdbd went away: starts here, doubles, capped. */
     reconnectMinMs: z.number().int().min(10).max(60_000).default(100),
     reconnectMaxMs: z.number().int().min(10).max(600_000).default(5000),
