@@ -226,7 +226,9 @@ const fmtS = (s: Summary): string => `${s.median.toFixed(0)} (${s.min.toFixed(0)
 
 export async function run(o: BenchOptions): Promise<BenchRow[]> {
   const ns = o.quick ? [20] : [100, 1000, 5000];
-  const common = { ns, reps: o.reps, plannedN: o.quick ? 20 : 100, workDir: o.workDir, log: o.log };
+  // Run in main.ts's netns helper process, `o` came over IPC without its log function.
+  const log = typeof o.log === 'function' ? o.log : (m: string): void => void process.stderr.write(`[ctdb ${new Date().toISOString()}] ${m}\n`);
+  const common = { ns, reps: o.reps, plannedN: o.quick ? 20 : 100, workDir: o.workDir, log };
   const samba = await measureService(sambaService(), common);
   const ours = await measureService(witnessdService(), common);
   const rows: BenchRow[] = [];
