@@ -91,5 +91,6 @@ export function followAddresses(rpc: RpcServer, endpoints: readonly RpcEndpoint[
     retries = 0;
     chain = chain.then(reconcile, reconcile);
   });
+  chain = chain.then(reconcile, reconcile); // the IPs hosted now
   return () => chain;
 }

@@ -166,7 +166,9 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     interfaces.push(instrument(clusapi.rpcInterface, metrics));
   }
 
-  const addresses = ctdb && config.ctdb?.followIps ? ctdb.localAddresses() : listenAddresses(config);
+  // Following CTDB: bind the node address here, the hosted public IPs through followAddresses
+  // (a public IP that is not on the interface yet must not stop witnessd from starting).
+  const addresses = ctdb && config.ctdb?.followIps ? [ctdb.nodeAddress] : listenAddresses(config);
   let admin: AdminServer | undefined;
   try {
     const witnessEndpoint = await rpc.listen({
@@ -187,11 +189,13 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     const settled = ctdb && config.ctdb?.followIps
       ? followAddresses(rpc, epmEndpoint ? [witnessEndpoint, epmEndpoint] : [witnessEndpoint], ctdb, logger.child({ room: 'ctdb' }))
       : () => Promise.resolve();
+    await settled();
     watcher.start();
     const adminServer = admin;
     let closing: Promise<void> | undefined;
     return {
-      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses, witnessEndpoint, epmEndpoint, ctdb,
+      // The witness endpoint's own list: in CTDB mode it follows takeip/releaseip.
+      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses: witnessEndpoint.addresses, witnessEndpoint, epmEndpoint, ctdb,
       listenersSettled: settled,
       async reload() {
         if (!o.configPath) throw new Error('the embedded demo configuration cannot be reloaded; start witnessd with --config FILE');
