@@ -7,7 +7,12 @@
  *   wrapped 10.interface logs the moment it deletes the address);
  * - `kill -9` of node 0's ctdbd → RESOURCE_CHANGE Unavailable (time from the kill printed);
  *   node 0 back → Available; witnessd kept running under the restarted ctdbd;
- * - witnessd killed on node 2 → CTDB's monitor marks node 2 UNHEALTHY and moves its IP.
+ * - a node CTDB bans → Unavailable to the clients of its IP, unban → Available;
+ * - witnessd killed on node 2 → CTDB's monitor marks node 2 UNHEALTHY and moves its IP;
+ * - witnessctl on any node: every registration of the cluster, client move across nodes,
+ *   takeover/giveback driving ctdb disable/enable after CLIENT_MOVE.
+ * Receipt times are witnessd's writes on loopback (notificationSentAt): rpcclient's output
+ * reaches a loaded test machine up to seconds later.
  * Node numbers are CTDB PNNs: "node 0" has node address 127.0.0.21 and public IP 127.0.0.31.
  */
 import * as fs from 'node:fs';
@@ -15,9 +20,9 @@ import {
   CtdbCluster, nodeAddress, publicIp,
 } from './helpers/ctdb-cluster';
 import {
-  CTDB_ADMIN_TOKEN, CTDB_CREDENTIALS, CTDB_SERVER, adminUrl, killWitnessds, notificationSentAt, waitWitnessdUp, witnessdClusterOptions, witnessdConfig, witnessdLog, witnessdPid,
+  CTDB_ACCOUNT, CTDB_ADMIN_TOKEN, CTDB_CREDENTIALS, CTDB_SERVER, adminUrl, killWitnessds, notificationSentAt, waitWitnessdUp, witnessdClusterOptions, witnessdConfig, witnessdLog, witnessdPid,
 } from './helpers/ctdb-witnessd';
-import { describeWithPeers, InteractiveRpcclient, onEmergencyExit, rpcclientTarget, runTool, sleep } from './helpers';
+import { describeWithPeers, InteractiveRpcclient, onEmergencyExit, rpcclientTarget, runSmbtorture, runTool, sleep, startSmbd } from './helpers';
 import { main as witnessctl } from '../../src/cli/witnessctl';
 
 /** witnessctl in-process against node `pnn`'s admin API; CTDB env for its ctdb tool calls. */
@@ -118,6 +123,8 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
     if (c.pid(FAILING) === undefined) await c.startNode(FAILING);
     for (const pnn of [0, 1, 2]) {
       await c.ctdb(pnn, ['enable']);
+      // A banned node's own ctdbd does not answer in time: unban through another node.
+      await c.ctdb(pnn === SURVIVOR ? OTHER : SURVIVOR, ['-n', String(pnn), 'unban']);
       const up = await fetch(`${adminUrl(pnn)}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
       if (!up) await runTool('/bin/sh', [`${c.base(pnn)}/events/legacy/09.witnessd.script`, 'startup'], { timeoutMs: 120_000, env: c.env(pnn) });
     }
@@ -190,6 +197,26 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
     expect((await cluster!.status(SURVIVOR))[FAILING].disabled).toBe(false);
   }, 180_000);
 
+  test('smbtorture rpc.witness against node 1 (CTDB source; a plain smbd beside it for srvsvc)', async () => {
+    // smbtorture finds the share over SMB (srvsvc); the CTDB test nodes run no smbd otherwise.
+    const smbd = await startSmbd({ addresses: [nodeAddress(SURVIVOR)], addressesPresent: true, netbiosName: 'NODES', account: { user: CTDB_ACCOUNT.user, password: CTDB_ACCOUNT.password } });
+    try {
+      const subtests = ['GetInterfaceList', 'Register', 'UnRegister', 'RegisterEx', 'AsyncNotify'];
+      const run = await runSmbtorture({
+        binding: `ncacn_ip_tcp:${nodeAddress(SURVIVOR)}[sign]`,
+        user: CTDB_CREDENTIALS,
+        netName: CTDB_SERVER.netbiosName,
+        tests: subtests.map((t) => `rpc.witness.witness.${t}`),
+        timeoutMs: 150_000,
+      });
+      const failed = subtests.filter((t) => run.byName(t)?.status !== 'success');
+      if (failed.length) throw new Error(`smbtorture: ${failed.join(', ')} did not pass\n${run.summary()}`);
+      expect(failed).toEqual([]);
+    } finally {
+      await smbd.dispose();
+    }
+  }, 200_000);
+
   for (const how of ['moveip', 'disable'] as const) {
     test(`ctdb ${how} of node 0's IP → CLIENT_MOVE at the client registered at node 1, before the IP left node 0`, async () => {
       const since = Date.now();
@@ -208,6 +235,7 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
 
   test('kill -9 of node 0\'s ctdbd → RESOURCE_CHANGE Unavailable; node 0 back → Available', async () => {
     let from = await asyncNotify();
+    const first = from;
     const killedAt = await cluster!.killNode(FAILING);
     await answered(/Resource change with 1 messages\s*\n\S+ -> Unavailable/i, 30_000, 'Unavailable', from);
     const printed = Date.now() - killedAt;
@@ -225,7 +253,37 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
     // witnessd on node 0 outlived its ctdbd, reconnected, and was not started twice.
     expect(witnessdPid(cluster!, FAILING)).toBe(witnessdBefore);
     expect(witnessdLog(cluster!, FAILING)).toMatch(/reconnect/i);
+    // One Unavailable, one Available: nothing duplicated or lost across the ctdbd restart.
+    await sleep(1000);
+    const seen = [...client!.stdout.slice(first).matchAll(/-> (Unavailable|Available)/g)].map((m) => m[1]);
+    expect(seen).toEqual(['Unavailable', 'Available']);
   }, 240_000);
+
+  test('a node CTDB bans (ctdb ban) → RESOURCE_CHANGE Unavailable to the clients of its IP; unban → Available', async () => {
+    const t = rpcclientTarget(nodeAddress(SURVIVOR), 'sign', CTDB_CREDENTIALS);
+    const rc = InteractiveRpcclient.start(t.binding, t.user, 3 * 60_000);
+    try {
+      const h = await rc.register(`-n ${CTDB_SERVER.netbiosName} -i ${publicIp(OTHER)} -c ctdb-ban-client`);
+      let from = await rc.send(`AsyncNotify ${h}`);
+      await sleep(300);
+      const since = Date.now();
+      await cluster!.ctdbOk(OTHER, ['ban', '60']);
+      await rc.waitFor(/Resource change with 1 messages\s*\n\S+ -> Unavailable/i, 30_000, 'Unavailable', from).catch((e) => {
+        throw new Error(`${(e as Error).message}\n${explain()}`);
+      });
+      const arrived = notificationSentAt(cluster!, SURVIVOR, 'ctdb-ban-client', 'RESOURCE_CHANGE', since);
+      process.stdout.write(`ctdb ban: RESOURCE_CHANGE Unavailable reached the client ${arrived === undefined ? '?' : arrived - since} ms after the ban\n`);
+      from = await rc.send(`AsyncNotify ${h}`);
+      await sleep(300);
+      await cluster!.ctdbOk(SURVIVOR, ['-n', String(OTHER), 'unban']);
+      await healed();
+      await rc.waitFor(/Resource change with 1 messages\s*\n\S+ -> Available/i, 60_000, 'Available', from).catch((e) => {
+        throw new Error(`${(e as Error).message}\n${explain()}`);
+      });
+    } finally {
+      await rc.stop();
+    }
+  }, 180_000);
 
   test('witnessd killed on node 2 → CTDB marks node 2 UNHEALTHY (monitor) and moves its IP; startup brings witnessd back', async () => {
     const pid = witnessdPid(cluster!, OTHER);
