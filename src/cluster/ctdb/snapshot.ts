@@ -49,8 +49,13 @@ export async function readPublicIps(conn: CtdbConnection, destnode?: number, tim
 
 /** A node whose ctdbd can answer a routed control. */
 export const reachable = (n: CtdbNodeEntry): boolean => (n.flags & (NodeFlags.DISCONNECTED | NodeFlags.DELETED)) === 0;
-/** Down for the Witness: its SMB service is gone or about to be (CTDB will move its IPs away). */
-export const nodeDown = (flags: number): boolean => (flags & (NODE_FLAGS_INACTIVE | NodeFlags.UNHEALTHY)) !== 0;
+/**
+ * Down for the Witness: the node left the cluster (DISCONNECTED: its ctdbd died or is cut
+ * off), or CTDB took it out (BANNED, STOPPED, DELETED). Not UNHEALTHY alone: a monitor event
+ * that fails or times out once (a loaded machine) would flap every client; its IPs are
+ * reported when CTDB moves them, and a dead smbd is the SMB2 probe's to see.
+ */
+export const nodeDown = (flags: number): boolean => (flags & NODE_FLAGS_INACTIVE) !== 0;
 
 export async function readSnapshot(conn: CtdbConnection, opts: { pnn?: number; remoteTimeoutMs?: number; logger?: Logger } = {}): Promise<CtdbSnapshot> {
   const pnn = opts.pnn ?? (await readPnn(conn));

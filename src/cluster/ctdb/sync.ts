@@ -5,7 +5,7 @@
  * snapshot, so that the order of events is testable without a ctdbd:
  *  1. topology (nodes or IPs added or removed: reloadnodes, reloadips) through applyConfig,
  *     with the model's runtime placement carried over so that nothing "moves" there;
- *  2. node states: a node CTDB calls inactive or unhealthy goes down at once (NodeDown →
+ *  2. node states: a node CTDB calls inactive (disconnected, banned, stopped) goes down at once (NodeDown →
  *     UNAVAILABLE to the registrations on the IPs it hosted), before CTDB re-places its IPs;
  *  3. placement: an IP on another node → relocateLif (planned when the event script's
  *     releaseip announced it), an IP that no node hosts → LIF down, hosted again → LIF up.

@@ -43,12 +43,12 @@ describe('CTDB snapshot → cluster model', () => {
     expect(brief(syncModel(m, snapshot({ ips: [ip('192.0.2.1', 0), ip('192.0.2.2', 2), ip('2001:db8::3', 2)] }), base, 445, st))).toEqual(['NodeUp pnn1']);
   });
 
-  it('disabled is not down (a planned move follows through releaseip); unhealthy and stopped are', () => {
+  it('disabled and unhealthy are not down (CTDB moves their IPs, reported then); stopped and disconnected are', () => {
     const m = new ClusterModel(configFromSnapshot(base, snapshot(), 445));
     const st = newSyncState();
     const ev = syncModel(m, snapshot({ nodes: nodes([0, NodeFlags.PERMANENTLY_DISABLED, NodeFlags.UNHEALTHY]) }), base, 445, st);
-    expect(brief(ev)).toEqual(['NodeDown pnn2']);
-    expect(brief(syncModel(m, snapshot({ nodes: nodes([0, NodeFlags.STOPPED, NodeFlags.UNHEALTHY]) }), base, 445, st))).toEqual(['NodeDown pnn1']);
+    expect(brief(ev)).toEqual([]);
+    expect(brief(syncModel(m, snapshot({ nodes: nodes([0, NodeFlags.STOPPED, NodeFlags.DISCONNECTED | NodeFlags.UNHEALTHY]) }), base, 445, st))).toEqual(['NodeDown pnn1', 'NodeDown pnn2']);
   });
 
   it('a node the SMB2 probe failed first: CTDB agreeing is logged once, and CTDB\'s OK does not recover it (the watcher does)', () => {
@@ -57,7 +57,7 @@ describe('CTDB snapshot → cluster model', () => {
     m.failNode('pnn1'); // the health watcher's doing (a hung smbd)
     const lines: string[] = [];
     const log = { warn: (_o: unknown, msg: string) => lines.push(msg), info: (_o: unknown, msg: string) => lines.push(msg) } as never;
-    const down = snapshot({ nodes: nodes([0, NodeFlags.UNHEALTHY, 0]) });
+    const down = snapshot({ nodes: nodes([0, NodeFlags.BANNED, 0]) });
     expect(syncModel(m, down, base, 445, st, log)).toEqual([]);
     expect(syncModel(m, down, base, 445, st, log)).toEqual([]);
     expect(lines.filter((l) => /the probe spoke first/.test(l))).toHaveLength(1);
