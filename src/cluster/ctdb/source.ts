@@ -271,8 +271,9 @@ export class CtdbSource extends EventEmitter {
     }
     const notified = before.total;
     let left = this.delivery?.(lif.name) ?? { total: 0, undelivered: 0 };
-    while (left.undelivered > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
+    // Checked at 5, 10, 20, 40, 50, 50... ms: each check lists the IP's registrations (thousands).
+    for (let i = 0; left.undelivered > 0 && Date.now() < deadline; i++) {
+      await new Promise((r) => setTimeout(r, Math.min(50, 5 << Math.min(i, 4), Math.max(1, deadline - Date.now()))));
       left = this.delivery?.(lif.name) ?? left;
     }
     this.log?.info(
