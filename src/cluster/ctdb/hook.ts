@@ -36,6 +36,12 @@ export interface CtdbHookRequest {
   readonly event: CtdbHookEvent;
   /** The public IP (releaseip, takeip, updateip). */
   readonly ip?: string;
+  /**
+   * PNN of the node whose event script asks (`ctdb pnn`). A releaseip from a node that does
+   * not hold the IP (CTDB_TEST_MODE runs releaseip on non-holders too) moves nothing: no
+   * CLIENT_MOVE. Absent: the asker is taken to be the holder.
+   */
+  readonly pnn?: number;
   /** The interface and mask bits, passed through for the log. */
   readonly iface?: string;
   readonly maskbits?: number;
@@ -48,6 +54,7 @@ export const ctdbHookRequestSchema = z
   .object({
     event: z.enum(CTDB_HOOK_EVENTS),
     ip: z.string().min(1).max(64).optional(),
+    pnn: z.number().int().min(0).max(0xfffffffe).optional(),
     iface: z.string().max(64).optional(),
     maskbits: z.number().int().min(0).max(128).optional(),
     waitMs: z.number().int().min(0).max(CTDB_HOOK_MAX_WAIT_MS).optional(),

@@ -253,6 +253,10 @@ export class CtdbSource extends EventEmitter {
       this.log?.warn({ ip: req.ip }, 'ctdb: releaseip for an address that is not a public IP in the model');
       return reply();
     }
+    if (req.pnn !== undefined && ctdbNodeName(req.pnn) !== lif.currentNode) {
+      this.log?.debug({ ip: req.ip, asker: req.pnn, holder: lif.currentNode }, 'ctdb: releaseip from a node that does not hold the IP: nothing moves');
+      return reply();
+    }
     // The event script asks every node's witnessd (clients registered for the IP may sit on
     // any node); only the holder runs releaseip itself.
     const found = await bounded(this.findDestination(lif.ipv4 ?? (lif.ipv6 as string), pnnOfNodeName(lif.currentNode)), Math.min(deadline, started + Math.max(50, waitMs / 2)));

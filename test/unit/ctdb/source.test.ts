@@ -153,7 +153,9 @@ describe('CTDB source → model → Witness notifications', () => {
     const n = pending(h, '127.0.0.22', 5);
     // ctdb moveip 127.0.0.31 2: nodes 1 and 2 already know; node 0 (the holder) still says 0.
     for (const node of [1, 2]) fake.publicIps.set(node, fake.publicIps.get(node)!.map((ip) => (ip.address === '127.0.0.31' ? { ...ip, pnn: 2 } : ip)));
-    const reply = await source.hook({ event: 'releaseip', ip: '127.0.0.31' });
+    // A releaseip run on a node that does not hold .31 (CTDB_TEST_MODE does that) moves nothing.
+    expect(await source.hook({ event: 'releaseip', ip: '127.0.0.31', pnn: 1 })).toMatchObject({ notified: 0 });
+    const reply = await source.hook({ event: 'releaseip', ip: '127.0.0.31', pnn: 0 });
     expect(reply).toMatchObject({ notified: 1, delivered: 1, destination: 'pnn2' });
     expect((await n).response).toEqual({ type: 2, addresses: [{ flags: 0x9, ipv4: '127.0.0.33' }] });
   });
