@@ -115,7 +115,6 @@ export class CtdbSource extends EventEmitter {
         const { conn, snap } = await CtdbSource.open(opts, (srvid, data) => holder?.onMessage(srvid, data), (reason) => holder?.onClose(reason));
         holder = new CtdbSource(opts, conn, snap);
         opts.logger?.info({ socket: opts.socketPath, pnn: snap.pnn, nodes: snap.nodes.length, ips: snap.ips.length, attempt }, 'ctdb: connected to ctdbd');
-        if (conn.closed) holder.onClose('ctdbd closed the connection during the first read');
         return holder;
       } catch (err) {
         if (Date.now() + wait > deadline) throw new Error(`cannot read the cluster from ctdbd at ${opts.socketPath}: ${(err as Error).message}`);
@@ -131,8 +130,14 @@ export class CtdbSource extends EventEmitter {
     onMessage: (srvid: bigint, data: Buffer) => void,
     onClose: (reason: string) => void,
   ): Promise<{ conn: CtdbConnection; snap: CtdbSnapshot }> {
+    // A close during the first read is this attempt's failure (the caller retries), not a
+    // lost connection: reporting it too would start a second reconnect beside the retry.
+    let ready = false;
     const conn = await CtdbConnection.connect({
-      path: opts.socketPath, logger: opts.logger, controlTimeoutMs: opts.settings.controlTimeoutMs, onMessage, onClose,
+      path: opts.socketPath, logger: opts.logger, controlTimeoutMs: opts.settings.controlTimeoutMs, onMessage,
+      onClose: (reason) => {
+        if (ready) onClose(reason);
+      },
     });
     try {
       for (const [name, srvid] of SRVIDS) {
@@ -140,6 +145,8 @@ export class CtdbSource extends EventEmitter {
         if (r.status !== 0) opts.logger?.warn({ srvid: name, status: r.status }, `ctdb: REGISTER_SRVID ${name} refused (older CTDB?)`);
       }
       const snap = await readSnapshot(conn, { remoteTimeoutMs: opts.settings.controlTimeoutMs, logger: opts.logger });
+      if (conn.closed) throw new Error('ctdbd closed the connection during the first read');
+      ready = true;
       return { conn, snap };
     } catch (err) {
       conn.close(`first read failed: ${(err as Error).message}`);

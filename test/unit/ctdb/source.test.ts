@@ -218,6 +218,17 @@ describe('CTDB source → model → Witness notifications', () => {
     // A connection that did not last does not reset the backoff: the waits grow.
     const waits = logs.filter((l) => /lost the connection/.test(l.msg)).map((l) => l.retryMs);
     expect(waits).toEqual([20, 40]);
+    // Garbage during a reconnect's first read: that attempt fails and one retry follows.
+    await fake.stop();
+    await waitFor(() => !source.status().connected);
+    fake.garbageReply = encodeU32(3);
+    await fake.restart();
+    await waitFor(() => logged(/reconnect failed/));
+    await waitFor(() => source.status().connected, 5000);
+    expect(source.status().reconnects).toBe(3);
+    const before = fake.connections;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.connections).toBe(before); // no second reconnect loop
   });
 });
 
