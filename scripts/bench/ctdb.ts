@@ -179,7 +179,7 @@ export async function measureService(svc: CtdbService, o: { ns: readonly number[
   } finally {
     await fleet.close();
     await svc.stopAll();
-    await cluster.stop({ keepDir: true });
+    await cluster.stop(); // CTDB_TEST_KEEP=1 keeps the logs
   }
 }
 
