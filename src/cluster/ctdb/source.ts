@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { addressKey } from '../address';
 import { ConfigError, loadConfig, type WitnessdConfig, type CtdbSettings } from '../config';
 import type { HealthWatcher } from '../health';
 import type { ReloadOutcome } from '../reload';
@@ -327,7 +328,9 @@ export class CtdbSource extends EventEmitter {
   }
 
   private onMessage(srvid: bigint, data: Buffer): void {
-    const ip = messageText(data);
+    // The model's spelling of the address (an IPv6 address has several).
+    const text = messageText(data);
+    const ip = addressKey(text) ?? text;
     if (srvid === CtdbSrvid.TAKE_IP || srvid === CtdbSrvid.RELEASE_IP) this.factEpoch++;
     if (srvid === CtdbSrvid.TAKE_IP) {
       this.log?.info({ ip }, `ctdb: this node took public IP ${ip}`);
