@@ -105,9 +105,11 @@ export function formatRegistrations(regs: Record<string, unknown>[]): string {
   if (regs.length === 0) return '(no registrations)';
   const v = (x: unknown) => (x === undefined || x === null || x === '' ? '-' : String(x));
   const ver = (x: unknown) => (x === 0x00010001 ? 'V1' : x === 0x00020000 ? 'V2' : v(x));
+  // CTDB mode, cluster-wide list (cluster-view.ts): the node holding each registration.
+  const held = regs.some((r) => r.heldBy !== undefined);
   return table([
     // WAITING = pendingAsyncNotify (calls held open), QUEUED = pendingNotifications (for the next call): the JSON's names.
-    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'WAITING', 'QUEUED'],
-    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify), v(r.pendingNotifications)]),
+    ['ID', 'VER', 'CLIENT', 'NETNAME', 'IP', 'SHARE', 'LIF', 'WAITING', 'QUEUED', ...(held ? ['HELD BY'] : [])],
+    ...regs.map((r) => [v(r.id), ver(r.version), v(r.clientName), v(r.netName), v(r.ipAddress), v(r.shareName), v(r.lif), v(r.pendingAsyncNotify), v(r.pendingNotifications), ...(held ? [v(r.heldBy)] : [])]),
   ]).join('\n');
 }

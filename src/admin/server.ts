@@ -20,6 +20,7 @@ import { ConfigError, type WitnessdConfig } from '../cluster/config';
 import { reloadConfigFile, ReloadRefused, type ReloadOutcome } from '../cluster/reload';
 import type { HealthWatcher } from '../cluster/health';
 import { ModelError, type ClusterModel } from '../cluster/model';
+import { ctdbHookRequestSchema, type CtdbAdminPort } from '../cluster/ctdb/hook';
 import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
 import { FILTER_FIELDS, type RegistrationFilter, type ToldRegistration, type WitnessAdminPort } from './port';
@@ -67,6 +68,8 @@ export interface AdminServerOptions {
   /** The status page's timeline, fed by the rooms' hooks (the daemon binds them); default: an empty one. */
   readonly feed?: StatusFeed;
   readonly statusStream?: Partial<StatusStreamLimits>;
+  /** CTDB mode: the event script's hook and CTDB's view in the status. */
+  readonly ctdb?: CtdbAdminPort;
 }
 
 export interface AdminServer {
@@ -222,6 +225,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     watcher: watcher ? { mode: watcher.mode, nodes: watcher.status() } : null,
     lastReload: opts.reloadStatus?.() ?? null,
     recentEvents: model.recentEvents(),
+    ...(opts.ctdb ? { ctdb: opts.ctdb.status() } : {}),
   });
   const stream = new StatusStream({
     feed: opts.feed ?? new StatusFeed(),
@@ -331,6 +335,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       const selected = needWitness().forceResponse(filter, forced.result, forced.response);
       log?.info({ admin: 'notify', filter, result: forced.result, response: forced.response, registrations: selected.map((r) => r.id) }, `admin: forced response for ${selected.length}`);
       return { route: 'notify', body: { notified: selected, result: forced.result, response: forced.response ?? null } };
+    }
+    if (p.length === 3 && p[1] === 'ctdb' && p[2] === 'event') {
+      want(post, 'POST');
+      if (!opts.ctdb) throw new HttpError(503, 'witnessd does not run with the CTDB source (cluster.source: ctdb)');
+      const reply = await opts.ctdb.hook(parse(ctdbHookRequestSchema, body));
+      return { route: 'ctdb-event', body: reply };
     }
     if (p.length === 2 && p[1] === 'reload') {
       want(post, 'POST');

@@ -107,8 +107,10 @@ async function listenerFindings(config: WitnessdConfig): Promise<CheckFinding[]>
 
 /** Every finding, errors first. */
 export async function checkConfig(config: WitnessdConfig): Promise<CheckFinding[]> {
-  const deployment = new ClusterModel(config).findings().map((f) => ({ severity: f.severity, message: f.message }));
-  const all = [...deployment, ...accountsFindings(config), ...kerberosFindings(config), ...(await listenerFindings(config)), ...safetyFindings(config)];
+  // CTDB mode: nodes, public IPs and the addresses to listen on are ctdbd's, read at start-up.
+  const deployment = config.ctdb ? [] : new ClusterModel(config).findings().map((f) => ({ severity: f.severity, message: f.message }));
+  const listeners = config.ctdb ? [] : await listenerFindings(config);
+  const all = [...deployment, ...accountsFindings(config), ...kerberosFindings(config), ...listeners, ...safetyFindings(config)];
   return [...all.filter((f) => f.severity === 'error'), ...all.filter((f) => f.severity === 'warning')];
 }
 

@@ -17,6 +17,9 @@ import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createLogger } from './logging';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
 import { securityProvidersFromConfig } from './security-providers';
+import { configFromSnapshot } from '../cluster/ctdb/sync';
+import type { CtdbSource } from '../cluster/ctdb/source';
+import { ctdbAdminAddress, deliveryFrom, followAddresses, startCtdbSource } from './ctdb';
 
 export interface WitnessdOptions {
   /** Path the configuration came from (enables reload); undefined = embedded demo. */
@@ -31,6 +34,8 @@ export interface WitnessdOptions {
   readonly clock?: Clock;
   /** RPC runtime limits over the configured ones (tests lower the idle limit; the hostile tests raise maxConnections). */
   readonly rpcLimits?: Partial<RpcLimits>;
+  /** CTDB mode: ctdbd's socket (--ctdb-socket), over cluster.socket and CTDB's default. */
+  readonly ctdbSocket?: string;
   /** Serve clusapi (MS-CMRP resources) on the witness port. Default: config clusapi.enabled. */
   readonly clusapi?: boolean;
 }
@@ -47,6 +52,10 @@ export interface Witnessd {
   readonly witnessEndpoint: RpcEndpoint;
   /** Undefined when the endpoint mapper is off (epmPort 0 in the config). */
   readonly epmEndpoint: RpcEndpoint | undefined;
+  /** CTDB mode: the source feeding the model. */
+  readonly ctdb: CtdbSource | undefined;
+  /** CTDB mode: resolves once the listeners follow the last takeip/releaseip. */
+  listenersSettled(): Promise<void>;
   /** Re-read configPath (SIGHUP and witnessctl reload alike); throws ConfigError / ReloadRefused. */
   reload(): Promise<ReloadOutcome>;
   /** The last reload's outcome (also in the admin API's status). */
@@ -105,8 +114,12 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     loggers.push(l);
     return l;
   };
-  const model = new ClusterModel(config, { logger: child('cluster') });
-  for (const f of model.findings()) logger[f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
+  // CTDB mode: nodes and public IPs come from ctdbd, read before the model is built.
+  const ctdb = await startCtdbSource(config, o.ctdbSocket, child('ctdb'));
+  const modelConfig = ctdb && config.ctdb ? configFromSnapshot(config, ctdb.snapshot(), config.ctdb.smbPort) : config;
+  const model = new ClusterModel(modelConfig, { logger: child('cluster') });
+  // SFO-pair findings do not apply to CTDB nodes (any node may host any IP it lists).
+  for (const f of model.findings()) logger[ctdb ? 'debug' : f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
 
   const metrics = new WitnessdMetrics();
   // The status page's timeline hears each cluster event before the Witness service handles
@@ -136,6 +149,10 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   // must then be None; authenticated clients still negotiate integrity or privacy.
   const minAuthLevelOf = (c: WitnessdConfig): AuthLevel => (c.auth.allowAnonymous ? AuthLevel.None : AUTH_LEVEL[c.auth.minimumLevel]);
   const authLog = child('auth');
+  if (ctdb) {
+    ctdb.delivery = deliveryFrom(witness.admin);
+    ctdb.attach(model, config);
+  }
   const firstSvm = config.svms[0];
   const authOptions = {
     accounts: accountSourceFromConfig(config.auth, authLog),
@@ -172,7 +189,9 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     : undefined;
   if (clusapi) interfaces.push(instrument(clusapi.rpcInterface, metrics));
 
-  const addresses = listenAddresses(config);
+  // Following CTDB: bind the node address here, the hosted public IPs through followAddresses
+  // (a public IP that is not on the interface yet must not stop witnessd from starting).
+  const addresses = ctdb && config.ctdb?.followIps ? [ctdb.nodeAddress] : listenAddresses(config);
   let admin: AdminServer | undefined;
   try {
     const witnessEndpoint = await rpc.listen({
@@ -192,10 +211,15 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       model, witness: witness.admin, metrics, config, watcher, feed,
       logger: child('admin'),
       configPath: o.configPath,
-      address: o.adminAddress,
+      address: o.adminAddress ?? (ctdb ? ctdbAdminAddress(config, ctdb) : undefined),
+      ...(ctdb ? { ctdb } : {}),
       reload: () => handle.reload(),
       reloadStatus: () => handle.lastReload,
     });
+    const settled = ctdb && config.ctdb?.followIps
+      ? followAddresses(rpc, epmEndpoint ? [witnessEndpoint, epmEndpoint] : [witnessEndpoint], ctdb, child('ctdb'))
+      : () => Promise.resolve();
+    await settled();
     watcher.start();
     const adminServer = admin;
     let closing: Promise<void> | undefined;
@@ -213,7 +237,9 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     };
     let lastReload: ReloadRecord | undefined;
     const handle: Witnessd = {
-      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses, witnessEndpoint, epmEndpoint,
+      // The witness endpoint's own list: in CTDB mode it follows takeip/releaseip.
+      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses: witnessEndpoint.addresses, witnessEndpoint, epmEndpoint, ctdb,
+      listenersSettled: settled,
       get lastReload() {
         return lastReload;
       },
@@ -222,7 +248,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
         const at = new Date().toISOString();
         try {
           security.kerberos?.reload(); // a rolled-over keytab now, not at the next bind
-          const r = await reloadConfigFile(model, watcher, o.configPath, live);
+          const r = ctdb ? await ctdb.reload(o.configPath, watcher, live) : await reloadConfigFile(model, watcher, o.configPath, live);
           metrics.reloads.inc({ result: 'ok' });
           lastReload = { at, ok: true, source: r.source, applied: r.applied, restartNeeded: r.restartNeeded };
           logger.info({ source: r.source, events: r.events.length, applied: r.applied, findings: r.findings.length }, 'configuration reloaded');
@@ -238,6 +264,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       },
       close() {
         closing ??= (async () => {
+          ctdb?.close();
           await watcher.stop();
           // The RPC runtime aborts pending calls (AsyncNotify) and answers them before closing.
           await rpc.close();
@@ -251,6 +278,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     };
     return handle;
   } catch (err) {
+    ctdb?.close();
     await watcher.stop();
     witness.close();
     await rpc.close();

@@ -10,6 +10,8 @@ import { AdminClient, AdminError, DEFAULT_ADMIN_URL } from '../admin/client';
 import type { ClusterEvent } from '../cluster/types';
 import { describeEvent, formatRegistrations, formatStatus, table, type StatusBody } from '../admin/format';
 import type { ToldRegistration } from '../admin/port';
+import { ClusterView, ctdbView, formatCtdb } from '../admin/cluster-view';
+import { ctdbDrain, ctdbFanOut } from './witnessctl-ctdb';
 
 export interface CtlIO {
   out(text: string): void;
@@ -30,6 +32,8 @@ interface Global {
   token?: string;
   json: boolean;
   timeout: number;
+  /** CTDB mode: only the node asked, not the whole cluster. */
+  local: boolean;
 }
 type Action = (client: AdminClient, g: Global) => Promise<{ json: unknown; text: string }>;
 
@@ -74,6 +78,14 @@ const modelCommand =
   async (c) =>
     eventsResult(title, await c.post<ModelAnswer>(path, body()));
 
+/** CTDB mode (unless --local): the same command on every node (a registration may sit on any). */
+const clusterCommand =
+  (title: string, path: string, body: () => unknown = () => ({})): Action =>
+  async (c, g) => {
+    const view = g.local ? undefined : await ClusterView.open(c, g.token, g.timeout);
+    return view ? ctdbFanOut(view, title, path, body()) : eventsResult(title, await c.post<ModelAnswer>(path, body()));
+  };
+
 function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Action) => void): Argv {
   const enc = encodeURIComponent;
   return yargs(args)
@@ -83,10 +95,12 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
     .option('token', { type: 'string', default: env.WITNESSCTL_TOKEN || undefined, describe: 'admin API token ($WITNESSCTL_TOKEN)', global: true, defaultDescription: '$WITNESSCTL_TOKEN' })
     .option('json', { type: 'boolean', default: false, describe: 'print the JSON answer', global: true })
     .option('timeout', { type: 'number', default: 15000, describe: 'request timeout in ms', global: true })
+    .option('local', { type: 'boolean', default: false, describe: 'CTDB mode: only the node asked (default: every node of the cluster)', global: true })
     .command('status', 'nodes, LIFs, shares, deployment findings, registration counts', {}, () =>
       setAction(async (c) => {
         const s = await c.get<StatusBody>('/v1/status');
-        return { json: s, text: formatStatus(s) };
+        const ctdb = ctdbView(s);
+        return { json: s, text: ctdb ? `${formatStatus(s)}\n${formatCtdb(ctdb)}` : formatStatus(s) };
       }),
     )
     .command('registrations <action>', 'witness registrations: WAITING = AsyncNotify calls held open, QUEUED = notifications for the next call; a V2 registration with nothing waiting is removed after timeouts.unusedRegistrationSeconds (30 s), and one registered without a keep-alive timeout gets WERR_TIMEOUT at once', (y) =>
@@ -95,7 +109,13 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
         .options(FILTER_OPTIONS)
         .example('$0 registrations list --net-name SOFS', '')
     , (a) =>
-      setAction(async (c) => {
+      setAction(async (c, g) => {
+        const view = g.local ? undefined : await ClusterView.open(c, g.token, g.timeout);
+        if (view) {
+          const r = await view.registrations(filterFrom(a));
+          const missing = r.unreachable.map((u) => `node ${u.node} did not answer: ${u.error}`);
+          return { json: r, text: [formatRegistrations(r.registrations), ...missing].join('\n') };
+        }
         const r = await c.get<{ registrations: Record<string, unknown>[] }>('/v1/registrations', filterFrom(a));
         return { json: r, text: formatRegistrations(r.registrations) };
       }),
@@ -103,12 +123,20 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
     .command('node <action> <node>', 'simulated unplanned failure / recovery (overrides the health probes)', (y) =>
       y.positional('action', { choices: ['fail', 'recover'] as const }).positional('node', { type: 'string', demandOption: true })
     , (a) => setAction(modelCommand(`node ${a.action} ${a.node}`, `/v1/nodes/${enc(String(a.node))}/${a.action}`)))
-    .command('takeover <node>', "planned takeover: the node's SFO partner takes its LIFs and storage", (y) =>
+    .command('takeover <node>', "planned takeover: the node's SFO partner takes its LIFs and storage (CTDB mode: CLIENT_MOVE, --grace-ms, then ctdb disable)", (y) =>
+      y.positional('node', { type: 'string', demandOption: true }).option('grace-ms', { type: 'number', default: 5000, describe: 'CTDB mode: wait after CLIENT_MOVE before ctdb disable' })
+    , (a) => setAction(async (c, g) => {
+      const view = await ClusterView.open(c, g.token, g.timeout);
+      if (view) return ctdbDrain(view, String(a.node), 'takeover', Number(a['grace-ms']));
+      return modelCommand(`takeover ${a.node}`, `/v1/nodes/${enc(String(a.node))}/takeover`)(c, g);
+    }))
+    .command('giveback <node>', 'giveback: the node takes its LIFs and storage back (CTDB mode: ctdb enable)', (y) =>
       y.positional('node', { type: 'string', demandOption: true })
-    , (a) => setAction(modelCommand(`takeover ${a.node}`, `/v1/nodes/${enc(String(a.node))}/takeover`)))
-    .command('giveback <node>', 'giveback: the node takes its LIFs and storage back', (y) =>
-      y.positional('node', { type: 'string', demandOption: true })
-    , (a) => setAction(modelCommand(`giveback ${a.node}`, `/v1/nodes/${enc(String(a.node))}/giveback`)))
+    , (a) => setAction(async (c, g) => {
+      const view = await ClusterView.open(c, g.token, g.timeout);
+      if (view) return ctdbDrain(view, String(a.node), 'giveback', 0);
+      return modelCommand(`giveback ${a.node}`, `/v1/nodes/${enc(String(a.node))}/giveback`)(c, g);
+    }))
     .command('lif <action> <lif>', 'LIF migrate (--to NODE), up, down, address (--ipv4/--ipv6)', (y) =>
       y
         .positional('action', { choices: ['migrate', 'up', 'down', 'address'] as const })
@@ -137,7 +165,7 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
         .option('svm', { type: 'string', describe: 'SVM of the share (when the name is not unique)' })
     , (a) =>
       setAction(
-        modelCommand(`share move ${a.share} --to ${a.to}`, `/v1/shares/${enc(String(a.share))}/move`, () => (a.svm ? { to: a.to, svm: a.svm } : { to: a.to })),
+        clusterCommand(`share move ${a.share} --to ${a.to}`, `/v1/shares/${enc(String(a.share))}/move`, () => (a.svm ? { to: a.to, svm: a.svm } : { to: a.to })),
       ),
     )
     .command('client <action>', 'ask a witness client to move its SMB connection (--client NAME --to NODE)', (y) =>
@@ -145,14 +173,23 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
         .positional('action', { choices: ['move'] as const })
         .option('client', { type: 'string', demandOption: true, describe: 'client computer name as registered' })
         .option('to', { type: 'string', demandOption: true, describe: 'destination node' })
-    , (a) => setAction(modelCommand(`client move ${a.client} --to ${a.to}`, '/v1/clients/move', () => ({ client: a.client, to: a.to }))))
+    , (a) => setAction(clusterCommand(`client move ${a.client} --to ${a.to}`, '/v1/clients/move', () => ({ client: a.client, to: a.to }))))
     .command('unregister', 'force unregister (filters or --all); pending AsyncNotify calls get ERROR_NOT_FOUND', (y) =>
       y.options(FILTER_OPTIONS).option('all', { type: 'boolean', describe: 'every registration' })
     , (a) => {
       const f = filterFrom(a);
       if (!a.all && Object.keys(f).length === 0) throw new UsageError('unregister needs a filter (--net-name, --share, --ip, --client, --id) or --all');
       if (a.all && Object.keys(f).length > 0) throw new UsageError('unregister: give filters or --all, not both');
-      setAction(async (c) => {
+      setAction(async (c, g) => {
+        const view = g.local ? undefined : await ClusterView.open(c, g.token, g.timeout);
+        if (view) {
+          const answers = await view.all((n) => n.post<{ unregistered: Record<string, unknown>[]; notified: number }>('/v1/unregister', a.all ? { all: true } : f));
+          const removed = answers.flatMap((x) => (x.ok ? x.body.unregistered.map((r) => ({ ...r, heldBy: x.node })) : []));
+          const notified = answers.reduce((n, x) => n + (x.ok ? x.body.notified : 0), 0);
+          const missing = answers.flatMap((x) => (x.ok ? [] : [`node ${x.node} did not answer: ${x.error}`]));
+          const told = `; ${notified} waiting AsyncNotify call(s) answered ERROR_NOT_FOUND, the others learn it on their next call`;
+          return { json: { unregistered: removed, notified, nodes: answers }, text: [`unregistered ${removed.length} registration(s) cluster-wide${removed.length ? told : ''}`, ...(removed.length ? [formatRegistrations(removed)] : []), ...missing].join('\n') };
+        }
         const r = await c.post<{ unregistered: Record<string, unknown>[]; notified: number }>('/v1/unregister', a.all ? { all: true } : f);
         const told = `; ${r.notified} waiting AsyncNotify call(s) answered ERROR_NOT_FOUND, the others learn it on their next call`;
         return { json: r, text: `unregistered ${r.unregistered.length} registration(s)${r.unregistered.length ? `${told}\n${formatRegistrations(r.unregistered)}` : ''}` };
@@ -235,7 +272,7 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
         .parseAsync(args, {}, (err, argv, output) => {
           if (err && usageError === undefined) usageError = err.message;
           if (!err && output) helpText = output;
-          if (!err) g = { admin: String(argv.admin), token: argv.token as string | undefined, json: Boolean(argv.json), timeout: Number(argv.timeout) };
+          if (!err) g = { admin: String(argv.admin), token: argv.token as string | undefined, json: Boolean(argv.json), timeout: Number(argv.timeout), local: Boolean(argv.local) };
           resolve();
         })
         .catch((e: Error) => {

@@ -2,9 +2,13 @@
  * witnessd: the daemon. `npm start` (no arguments) runs the embedded demo cluster.
  *
  *   witnessd [--config FILE] [--check-config] [--print-demo-config] [--log-level LEVEL]
+ *   witnessd --print-ctdb-config          a configuration for one node of a CTDB cluster
+ *   witnessd --config FILE --ctdb-socket PATH
  */
+import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, type WitnessdConfig } from '../cluster';
+import { ctdbConfigTemplate, CTDB_DEFAULT_SOCKET } from '../cluster/ctdb/config';
 import { startWitnessd, type Witnessd } from './daemon';
 import { createLogger, LOG_FORMATS, type LogFormat } from './logging';
 
@@ -64,6 +68,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('check-config', { type: 'boolean', default: false, describe: 'validate the configuration, print deployment findings and exit' })
     .option('print-demo-config', { type: 'boolean', default: false, describe: 'print the embedded demo configuration (a starting point for your own) and exit' })
     .option('log-format', { type: 'string', choices: LOG_FORMATS, default: 'auto', describe: 'log lines: JSON, or human (pretty); auto = pretty on a terminal' })
+    .option('print-ctdb-config', { type: 'boolean', default: false, describe: 'print a configuration for one node of a CTDB cluster (with a fresh admin token) and exit' })
+    .option('ctdb-socket', { type: 'string', describe: `CTDB mode: ctdbd's Unix socket (default: cluster.socket, else $CTDB_SOCKET, else ${CTDB_DEFAULT_SOCKET})` })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'override logging.level' })
     .strict()
     .help()
@@ -71,6 +77,10 @@ export async function main(argv: string[]): Promise<void> {
 
   if (args['print-demo-config']) {
     process.stdout.write(DEMO_CONFIG_YAML);
+    return;
+  }
+  if (args['print-ctdb-config']) {
+    process.stdout.write(ctdbConfigTemplate(randomBytes(24).toString('base64url')));
     return;
   }
 
@@ -96,7 +106,8 @@ export async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.logging.level, args['log-format'] as LogFormat);
   let daemon: Witnessd;
   try {
-    daemon = await startWitnessd(config, { configPath: args.config, logger });
+    if (args['ctdb-socket'] && !config.ctdb) throw new Error('--ctdb-socket needs a configuration with cluster.source: ctdb');
+    daemon = await startWitnessd(config, { configPath: args.config, logger, ...(args['ctdb-socket'] ? { ctdbSocket: args['ctdb-socket'] } : {}) });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const hint = e.code === 'EACCES' ? ' (ports below 1024, like the endpoint mapper\'s 135, need root or CAP_NET_BIND_SERVICE)'

@@ -10,6 +10,7 @@ import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Node a
 import { z } from 'zod';
 import { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort } from './address';
 import { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo-config';
+import { ctdbClusterSchema, wantsCtdb, type CtdbClusterConfig } from './ctdb/config';
 
 const name = z.string().trim().min(1, 'must not be empty').max(255, 'at most 255 characters');
 const seconds = z.number().int('must be a whole number of seconds').min(0).max(86_400);
@@ -233,6 +234,8 @@ const clusapiSchema = z
 
 const configSchema = z
   .object({
+    /** `source: ctdb` selects ctdbConfigSchema below; yaml (the default) is this one. */
+    cluster: z.object({ source: z.literal('yaml') }).strict().optional(),
     nodes: z.array(nodeSchema).min(1, 'at least one node is required'),
     svms: z.array(svmSchema).min(1, 'at least one SVM is required'),
     listener: listenerSchema.default({}),
@@ -292,10 +295,67 @@ const configSchema = z
     },
   }));
 
+/**
+ * CTDB mode (src/cluster/ctdb/config.ts): no nodes, no LIFs; one SVM named after the CIFS
+ * server with the YAML's shares. The daemon fills nodes and LIFs in from ctdbd before the
+ * model is built. admin.address is optional here: the node address, port 8135, by default.
+ */
+const ctdbConfigSchema = z
+  .object({
+    cluster: ctdbClusterSchema,
+    listener: listenerSchema.default({}),
+    timeouts: timeoutsSchema.default({}),
+    watcher: watcherSchema.default({}),
+    admin: z
+      .object({
+        address: hostPortText().optional(),
+        token: z.string().min(16, 'an admin token has at least 16 characters').optional(),
+      })
+      .strict()
+      .default({}),
+    auth: authSchema.default({}),
+    limits: limitsSchema.default({}),
+    logging: loggingSchema.default({}),
+    clusapi: clusapiSchema.default({}),
+  })
+  .strict()
+  .transform((c) => {
+    const { cluster, admin, ...rest } = c;
+    const server = cluster.server;
+    return {
+      ...rest,
+      nodes: [] as z.output<typeof nodeSchema>[],
+      svms: [
+        {
+          name: server.netbiosName,
+          netbiosName: server.netbiosName,
+          dnsName: server.dnsName,
+          aliases: server.aliases,
+          lifs: [] as z.output<typeof lifSchema>[],
+          // Every CTDB node serves every share; the daemon names a node once it knows them.
+          shares: cluster.shares.map((sh) => ({ ...sh, node: '' })),
+        },
+      ],
+      listener: { ...c.listener, addresses: c.listener.addresses ?? [] },
+      admin: { address: admin.address ?? '127.0.0.1:8135', token: admin.token },
+      ctdb: { ...cluster, adminAddress: admin.address, followIps: c.listener.addresses === undefined } as CtdbSettings,
+    };
+  });
+
+/** The CTDB source's settings, with what the daemon needs to know about the rest of the file. */
+export type CtdbSettings = CtdbClusterConfig & {
+  /** admin.address as written; undefined = the node address, port 8135. */
+  readonly adminAddress: string | undefined;
+  /** No listener.addresses in the file: listen on the node address and the IPs the node hosts. */
+  readonly followIps: boolean;
+};
+
 /** The validated configuration (defaults filled in). */
 export type WitnessdConfig = z.output<typeof configSchema> & {
   /** Where it came from: a file path or DEMO_CONFIG_NAME. */
   readonly source: string;
+  /** Present in CTDB mode (cluster.source: ctdb). */
+  readonly ctdb?: CtdbSettings;
 };
 export type NodeConfig = WitnessdConfig['nodes'][number];
 export type SvmConfig = WitnessdConfig['svms'][number];
@@ -386,7 +446,7 @@ export function parseConfig(text: string, sourceName: string): WitnessdConfig {
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([{ file: sourceName, line: 1, column: 1, field: '', message: 'the configuration must be a YAML mapping (nodes:, svms:, ...)' }]);
   }
-  const result = configSchema.safeParse(data);
+  const result = (wantsCtdb(data) ? ctdbConfigSchema : configSchema).safeParse(data);
   if (!result.success) {
     const problems = result.error.issues.map((issue): ConfigProblem => {
       const keys = issue.code === z.ZodIssueCode.unrecognized_keys ? issue.keys : [];

@@ -12,3 +12,8 @@ export type { Probe, ProbeResult, ProbeTarget } from './probes/probe';
 export { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort, formatHostPort } from './address';
 export { changedSettings, reloadConfigFile, ReloadRefused } from './reload';
 export type { LiveSettings, ReloadOutcome } from './reload';
+// CTDB mode (cluster.source: ctdb): the source, its hook and its config section live in ./ctdb/.
+export { CtdbSource } from './ctdb/source';
+export type { CtdbSourceStatus, DeliveryState } from './ctdb/source';
+export { CTDB_HOOK_PATH, type CtdbHookRequest, type CtdbHookReply, type CtdbAdminPort } from './ctdb/hook';
+export type { CtdbSettings } from './config';

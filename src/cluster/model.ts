@@ -232,6 +232,32 @@ export class ClusterModel implements ClusterModelView {
     return this.plannedMoves([{ lif: l, from: l.currentNode, to }], () => undefined);
   }
 
+  /**
+   * An outside cluster manager (CTDB) announces that it is about to move a LIF: LifMoving
+   * only (CLIENT_MOVE goes out now); the move itself arrives later through relocateLif.
+   */
+  announceLifMove(lifName: string, to: string): ClusterEvent[] {
+    const l = this.needLif(lifName);
+    this.needNode(to);
+    if (l.currentNode === to) throw new ModelError('invalid-state', `LIF ${lifName} is already on node ${to}`);
+    return this.emit([{ type: 'LifMoving', lif: l.name, svm: l.svm, from: l.currentNode, to }]);
+  }
+
+  /**
+   * An outside cluster manager (CTDB) has moved a LIF: it is on `to` now. `planned` when a
+   * LifMoving announced it; otherwise clients are told UNAVAILABLE, then AVAILABLE at its
+   * new place (src/witness/events.ts).
+   */
+  relocateLif(lifName: string, to: string, planned: boolean): ClusterEvent[] {
+    const l = this.needLif(lifName);
+    this.needNode(to);
+    if (l.currentNode === to) throw new ModelError('invalid-state', `LIF ${lifName} is already on node ${to}`);
+    const from = l.currentNode;
+    l.currentNode = to;
+    this.reindex();
+    return this.emit([{ type: 'LifMoved', lif: l.name, svm: l.svm, from, to, planned }]);
+  }
+
   /** Volume move / aggregate relocation: the share is served by another node. */
   moveShare(shareName: string, to: string, svm?: string): ClusterEvent[] {
     const s = this.needShare(shareName, svm);

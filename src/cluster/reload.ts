@@ -56,14 +56,24 @@ export function changedSettings(a: unknown, b: unknown, path = ''): string[] {
 const covered = (prefixes: readonly string[], setting: string): boolean =>
   prefixes.some((p) => setting === p || setting.startsWith(`${p}.`));
 
+/**
+ * Which changed settings a reload applies (`own`: what the caller's model feed takes, plus
+ * the live settings) and which wait for a restart: the latter against the start-up document,
+ * so a setting changed by an earlier reload still waits for the restart.
+ */
+export function splitChanges(current: WitnessdConfig, next: WitnessdConfig, live: LiveSettings | undefined, own: readonly string[]): { applied: string[]; restartNeeded: string[] } {
+  const reloadable = [...own, ...(live?.reloadable ?? [])];
+  return {
+    applied: changedSettings(current, next).filter((c) => covered(reloadable, c)),
+    restartNeeded: changedSettings(live?.startedWith ?? current, next).filter((c) => !covered(reloadable, c)),
+  };
+}
+
 export async function reloadConfigFile(model: ClusterModel, watcher: HealthWatcher | undefined, path: string, live?: LiveSettings): Promise<ReloadOutcome> {
   const next = loadConfig(path); // throws ConfigError: nothing changed yet
   const nextFindings = new ClusterModel(next).findings();
   if (nextFindings.some((f) => f.severity === 'error')) throw new ReloadRefused(nextFindings);
-  const reloadable = [...MODEL_AND_WATCHER, ...(live?.reloadable ?? [])];
-  const applied = changedSettings(model.currentConfig(), next).filter((c) => covered(reloadable, c));
-  // Against the start-up document: a setting changed by an earlier reload still waits for the restart.
-  const restartNeeded = changedSettings(live?.startedWith ?? model.currentConfig(), next).filter((c) => !covered(reloadable, c));
+  const { applied, restartNeeded } = splitChanges(model.currentConfig(), next, live, MODEL_AND_WATCHER);
   const events = model.applyConfig(next);
   await watcher?.reconfigure(next.watcher);
   live?.apply(next);

@@ -49,7 +49,9 @@ export interface RpcEndpoint {
 
 interface Listener {
   readonly endpoint: RpcEndpoint;
+  /** servers[i] listens on addresses[i]; addresses is the endpoint's own (mutable) list. */
   readonly servers: net.Server[];
+  readonly addresses: string[];
   readonly view: EndpointView;
 }
 
@@ -66,6 +68,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   /** Per-interface minimum auth levels (ServedInterface, setMinAuthLevel); others use the default. */
   private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
   private defaultMinLevel: AuthLevel;
+  /** The listener address each connection came in on (closing an address closes its clients). */
+  private readonly acceptedOn = new Map<Connection, { readonly view: EndpointView; readonly address: string }>();
   private closing: Promise<void> | undefined;
   /** Refused connections since the last log line (one line per second at most under a flood). */
   private refused = 0;
@@ -159,7 +163,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
       interfaces: interfaces.map((i) => i.syntax),
       ndr64Interfaces: interfaces.filter((i) => i.dispatchNdr64).map((i) => i.syntax),
     };
-    this.listeners.push({ endpoint, servers, view });
+    this.listeners.push({ endpoint, servers, addresses, view });
     this.log.info({ name, addresses, port, interfaces: endpoint.interfaces.map(syntaxToString) }, 'listening');
     return endpoint;
   }
@@ -170,7 +174,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     let port = wantedPort;
     try {
       for (const address of addresses) {
-        const srv = net.createServer({ noDelay: true }, (s) => this.accept(s, view));
+        const srv = net.createServer({ noDelay: true }, (s) => this.accept(s, view, address));
         await new Promise<void>((resolve, reject) => {
           srv.once('error', reject);
           // ipv6Only keeps '::' and '0.0.0.0' from colliding when both are given.
@@ -191,7 +195,51 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     }
   }
 
-  private accept(socket: net.Socket, view: EndpointView): void {
+  /**
+   * Serve a listening endpoint on one more address, on its port (CTDB's takeip: the node
+   * now hosts that public IP). The endpoint mapper advertises it from then on.
+   */
+  async addAddress(endpoint: RpcEndpoint, address: string): Promise<void> {
+    const l = this.listenerOf(endpoint);
+    if (l.addresses.includes(address)) return;
+    const { servers } = await this.bindAll([address], l.endpoint.port, l.view);
+    l.servers.push(servers[0]);
+    l.addresses.push(address);
+    this.log.info({ name: l.endpoint.name, address, port: l.endpoint.port }, 'listening on one more address');
+  }
+
+  /**
+   * Stop serving an address and close the connections that came in on it (CTDB's releaseip:
+   * the address is moving to another node, as Samba closes its clients). Returns how many
+   * connections were closed.
+   */
+  async removeAddress(endpoint: RpcEndpoint, address: string): Promise<number> {
+    const l = this.listenerOf(endpoint);
+    const i = l.addresses.indexOf(address);
+    if (i < 0) return 0;
+    const [srv] = l.servers.splice(i, 1);
+    l.addresses.splice(i, 1);
+    const closing = new Promise<void>((r) => srv.close(() => r()));
+    let closed = 0;
+    for (const [conn, at] of this.acceptedOn) {
+      if (at.view === l.view && at.address === address) {
+        conn.close(`address ${address} released`);
+        closed++;
+      }
+    }
+    await closing;
+    this.log.info({ name: l.endpoint.name, address, port: l.endpoint.port, closedConnections: closed }, 'stopped listening on an address');
+    return closed;
+  }
+
+  private listenerOf(endpoint: RpcEndpoint): Listener {
+    const l = this.listeners.find((x) => x.endpoint === endpoint);
+    if (!l) throw new Error(`endpoint ${endpoint.name} port ${endpoint.port} is not one of this server's`);
+    if (this.closing) throw new Error('RpcServer is closed');
+    return l;
+  }
+
+  private accept(socket: net.Socket, view: EndpointView, address: string): void {
     if (!this.closing && this.connections.size >= this.options.limits.maxConnections) this.evictUnbound();
     if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
       socket.destroy();
@@ -206,6 +254,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     }
     const conn = new Connection(socket, this, view);
     this.connections.add(conn);
+    this.acceptedOn.set(conn, { view, address });
   }
 
   /**
@@ -238,6 +287,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
 
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
+    this.acceptedOn.delete(conn);
   }
 
   /**

@@ -80,8 +80,12 @@ export function applyEvent(
     case 'LifMoved':
       // A planned move was announced by LifMoving (CLIENT_MOVE before the move). An
       // unplanned one (LIF failover) broke the clients' connections to that address; a
-      // NodeDown for the same failure has already raised it (transitions only).
-      if (!ev.planned) resource([ev.lif], false);
+      // NodeDown for the same failure may have raised UNAVAILABLE already (transitions only).
+      if (!ev.planned) {
+        resource([ev.lif], false);
+        // A cluster manager (CTDB) re-placed the address: it serves again at its new place.
+        if (model.lif(ev.lif)?.operational) resource([ev.lif], true);
+      }
       break;
     case 'LifMoving': {
       // Planned takeover, LIF migration, upgrade: tell clients before the move where to go:

@@ -1,8 +1,12 @@
 /**
  * WitnessrGetInterfaceList in the storage world (Decision 3): the serving node hosts the
  * local address the call arrived on; the list is that SVM's data LIFs, with
- * INTERFACE_WITNESS on the LIFs its SFO partner hosts.
+ * INTERFACE_WITNESS on the LIFs its SFO partner hosts. A node without an SFO partner (a
+ * CTDB node: any node may witness for any other) flags the LIFs every other node hosts, as
+ * Samba's rpcd_witness flags the public IPs another node hosts. A call on a node's own
+ * address (CTDB's node address, not a LIF) is served by that node for the only SVM.
  */
+import { parseHostPort } from '../cluster/address';
 import type { ClusterModelView, LifView, SvmView } from '../cluster/types';
 import { IF_FLAG, IF_STATE, WERR, WITNESS_SERVICE_VERSION } from './constants';
 import type { InterfaceInfo } from './types';
@@ -20,7 +24,8 @@ export function normalizeAddress(address: string): string {
 }
 
 export interface ServingPoint {
-  readonly lif: LifView;
+  /** Undefined when the call came in on a node address. */
+  readonly lif: LifView | undefined;
   readonly svm: SvmView;
   /** The node hosting the local address right now. */
   readonly node: string;
@@ -29,12 +34,27 @@ export interface ServingPoint {
 
 /** The SVM and node a witness connection arrived on, or undefined for a non-LIF address. */
 export function servingPoint(model: ClusterModelView, localAddress: string): ServingPoint | undefined {
-  const lif = model.lifByAddress(normalizeAddress(localAddress));
-  if (!lif) return undefined;
+  const address = normalizeAddress(localAddress);
+  const lif = model.lifByAddress(address);
+  if (!lif) return nodeAddressPoint(model, address);
   const svm = model.svm(lif.svm);
   if (!svm) return undefined;
   const node = lif.currentNode;
   return { lif, svm, node, partner: model.node(node)?.partner };
+}
+
+function nodeAddressPoint(model: ClusterModelView, address: string): ServingPoint | undefined {
+  const svms = model.svms();
+  if (svms.length !== 1) return undefined;
+  const node = model.nodes().find((n) => {
+    if (n.smbAddress === undefined) return false;
+    try {
+      return normalizeAddress(parseHostPort(n.smbAddress, 445).host) === address;
+    } catch {
+      return false;
+    }
+  });
+  return node && { lif: undefined, svm: svms[0], node: node.name, partner: node.partner };
 }
 
 export interface InterfaceListResult {
@@ -52,7 +72,8 @@ export function buildInterfaceList(model: ClusterModelView, localAddress: string
     let flags = 0;
     if (lif.ipv4) flags |= IF_FLAG.IPV4;
     if (lif.ipv6) flags |= IF_FLAG.IPV6;
-    if (at.partner !== undefined && lif.currentNode === at.partner) flags |= IF_FLAG.INTERFACE_WITNESS;
+    const witnessNode = at.partner !== undefined ? lif.currentNode === at.partner : lif.currentNode !== at.node;
+    if (witnessNode) flags |= IF_FLAG.INTERFACE_WITNESS;
     interfaces.push({
       groupName: lif.currentNode.slice(0, MAX_GROUP_NAME),
       version: WITNESS_SERVICE_VERSION,

@@ -35,6 +35,11 @@ export interface SmbdOptions {
    * with a `username map`, so the host's user database is never touched.
    */
   readonly account?: { readonly user: string; readonly password: string };
+  /**
+   * The addresses are on lo already and must stay as they are (the CTDB harness's /32 host
+   * addresses: adding them again as /8 would make every 127.x address local).
+   */
+  readonly addressesPresent?: boolean;
 }
 
 export interface SmbdInstance {
@@ -126,7 +131,7 @@ async function addAccount(dir: string, confPath: string, account: { user: string
 export async function startSmbd(o: SmbdOptions): Promise<SmbdInstance> {
   const smbd = peerPath('smbd');
   if (!smbd) throw new Error('smbd is not installed (Debian package samba)');
-  await addLoopbackAddresses(o.addresses);
+  if (!o.addressesPresent) await addLoopbackAddresses(o.addresses);
   const dir = fs.mkdtempSync(path.join(o.parentDir ?? os.tmpdir(), 'witness-smbd-'));
   makeSandboxDirs(dir, ['log', 'shares']);
   for (const s of o.shares ?? ['data']) fs.mkdirSync(path.join(dir, 'shares', s));

@@ -1,0 +1,137 @@
+/**
+ * The `cluster:` section of a CTDB-mode configuration. In this mode the YAML holds no nodes
+ * and no IP addresses: nodes (PNN, address, flags) and public IPs (where each is, where it
+ * may go) come from ctdbd. The YAML gives what CTDB does not know: the CIFS server's NetBIOS
+ * and DNS names (the same as smb.conf's `netbios name` and the cluster's DNS name; witnessd
+ * does not read smb.conf) and the shares with their continuous availability.
+ */
+import { z } from 'zod';
+
+/** ctdbd's own socket (Debian's ctdb 4.22: rundir /run/ctdb); CTDB_SOCKET overrides it, as for the ctdb tool. */
+export const CTDB_DEFAULT_SOCKET = '/run/ctdb/ctdbd.socket';
+export const defaultCtdbSocket = (): string => process.env.CTDB_SOCKET || CTDB_DEFAULT_SOCKET;
+
+/** The admin API's port on the node address in CTDB mode (so three nodes can share one host). */
+export const CTDB_ADMIN_PORT = 8135;
+
+/** Model names of CTDB nodes: `pnn0`, `pnn1`, ... (witnessctl and the admin API use them). */
+export const ctdbNodeName = (pnn: number): string => `pnn${pnn}`;
+export const pnnOfNodeName = (name: string): number | undefined => {
+  const m = /^pnn(\d+)$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+};
+
+const name = z.string().trim().min(1, 'must not be empty').max(255, 'at most 255 characters');
+
+export const ctdbClusterSchema = z
+  .object({
+    source: z.literal('ctdb'),
+    /** ctdbd's Unix socket; `witnessd --ctdb-socket PATH` overrides it. */
+    socket: z.string().min(1).optional(),
+    /**
+     * How often the local node map is read (GET_NODEMAP, a local control of ~0.1 ms): CTDB
+     * sends its clients no message when a peer disconnects, and DISCONNECTED is the earliest
+     * fact of a node failure (~0.06 s after a ctdbd dies).
+     */
+    nodemapPollMs: z.number().int().min(20).max(60_000).default(100),
+    /** A full re-read (node map and every node's public IPs) at least this often, besides the events. */
+    resyncMs: z.number().int().min(500).max(3_600_000).default(5000),
+    /** A control without an answer after this long fails (a remote node's may take a while). */
+    controlTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
+    /** At start, wait this long for ctdbd to answer before giving up (CTDB's startup event may race it). */
+    startTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Reconnect backoff after ctdbd went away: starts here, doubles, capped. */
+    reconnectMinMs: z.number().int().min(10).max(60_000).default(100),
+    reconnectMaxMs: z.number().int().min(10).max(600_000).default(5000),
+    /** The port of each node's smbd, probed by the health watcher as a second opinion. */
+    smbPort: z.number().int().min(1).max(65535).default(445),
+    /** The CIFS server the cluster presents (smb.conf's netbios name, and its DNS name). */
+    server: z
+      .object({
+        netbiosName: z
+          .string()
+          .trim()
+          .min(1, 'must not be empty')
+          .max(15, 'a NetBIOS name has at most 15 characters')
+          .regex(/^[^\s.\\/:*?"<>|]+$/, 'a NetBIOS name has no spaces, dots or \\/:*?"<>|'),
+        dnsName: z
+          .string()
+          .trim()
+          .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'not a DNS name'),
+        aliases: z.array(name).default([]),
+      })
+      .strict(),
+    /** Every node serves every share (a clustered file system); continuouslyAvailable as in smb.conf. */
+    shares: z.array(z.object({ name, continuouslyAvailable: z.boolean().default(true) }).strict()).default([]),
+  })
+  .strict()
+  .refine((c) => c.reconnectMinMs <= c.reconnectMaxMs, { message: 'reconnectMinMs must not exceed reconnectMaxMs', path: ['reconnectMinMs'] });
+
+export type CtdbClusterConfig = z.output<typeof ctdbClusterSchema>;
+
+/** True when a parsed YAML document asks for the CTDB source. */
+export function wantsCtdb(data: unknown): boolean {
+  const c = (data as { cluster?: { source?: unknown } } | null)?.cluster;
+  return typeof c === 'object' && c !== null && c.source === 'ctdb';
+}
+
+/**
+ * `witnessd --print-ctdb-config`: a complete configuration for one node of a CTDB cluster.
+ * The same file goes on every node (the admin token is the cluster's); an administrator
+ * edits the names, the shares and the accounts.
+ */
+export function ctdbConfigTemplate(token: string): string {
+  return `# witnessd on one node of a CTDB cluster (the same file on every node).
+# Nodes, their addresses and health, and the public IPs come from the local ctdbd;
+# list no nodes or IPs here. witnessd does not read smb.conf: keep the names below
+# equal to its "netbios name" and the cluster's DNS name.
+cluster:
+  source: ctdb
+  socket: ${CTDB_DEFAULT_SOCKET}   # or: witnessd --ctdb-socket PATH
+  nodemapPollMs: 100        # node map read: a dead node is noticed within this
+  resyncMs: 5000            # full re-read besides CTDB's messages
+  controlTimeoutMs: 2000
+  smbPort: 445              # each node's smbd, probed as a second opinion
+  server:
+    netbiosName: SOFS       # smb.conf: netbios name
+    dnsName: sofs.example.com
+    aliases: []
+  shares:
+    - name: data
+      continuouslyAvailable: true
+
+# The witness endpoint and the endpoint mapper (port 135) listen on the node address and
+# on the public IPs this node hosts now, following CTDB's takeip/releaseip. To listen on
+# the wildcard address instead, set: addresses: ['0.0.0.0', '::']
+listener:
+  witnessPort: 0            # dynamic, published through the endpoint mapper
+  epmPort: 135
+
+# The admin API listens on the node address, port ${CTDB_ADMIN_PORT}. One token per cluster: the
+# same on every node (CTDB's event script and witnessctl use it).
+admin:
+  token: ${token}
+
+auth:
+  minimumLevel: integrity   # Windows clients sign their witness calls
+  allowAnonymous: false
+  # accountsFile: /etc/witnessd/accounts.yaml
+  accounts:
+    - domain: EXAMPLE
+      user: witness
+      password: change-me
+
+watcher:
+  mode: smb2-negotiate      # or tcp-connect; simulated = CTDB alone
+  intervalMs: 500
+  timeoutMs: 400
+  failureThreshold: 3
+  recoveryThreshold: 2
+
+timeouts:
+  unusedRegistrationSeconds: 30
+
+logging:
+  level: info
+`;
+}

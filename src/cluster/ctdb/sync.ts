@@ -1,0 +1,137 @@
+/**
+ * CTDB facts → the cluster model. Nodes are CTDB nodes (`pnnN`, no SFO partner, smbAddress =
+ * node address), data LIFs are public IPs (named by the address; home = the first node that
+ * may host it), one SVM = the CIFS server from the YAML. Pure functions over a model and a
+ * snapshot, so that the order of events is testable without a ctdbd:
+ *  1. topology (nodes or IPs added or removed: reloadnodes, reloadips) through applyConfig,
+ *     with the model's runtime placement carried over so that nothing "moves" there;
+ *  2. node states: a node CTDB calls inactive (disconnected, banned, stopped) goes down at once (NodeDown →
+ *     UNAVAILABLE to the registrations on the IPs it hosted), before CTDB re-places its IPs;
+ *  3. placement: an IP on another node → relocateLif (planned when the event script's
+ *     releaseip announced it), an IP that no node hosts → LIF down, hosted again → LIF up.
+ */
+import type { Logger } from 'pino';
+import { formatHostPort } from '../address';
+import type { LifConfig, WitnessdConfig } from '../config';
+import type { ClusterModel } from '../model';
+import type { ClusterEvent } from '../types';
+import { ctdbNodeName } from './config';
+import { NodeFlags, nodeFlagNames } from './protocol';
+import { nodeDown, type CtdbSnapshot } from './snapshot';
+
+/** The configuration the model is built from: the YAML's CIFS server and shares, CTDB's nodes and IPs. */
+export function configFromSnapshot(base: WitnessdConfig, snap: CtdbSnapshot, smbPort: number, current?: ClusterModel): WitnessdConfig {
+  const self = ctdbNodeName(snap.pnn);
+  const nodes = snap.nodes
+    .filter((n) => (n.flags & NodeFlags.DELETED) === 0)
+    .map((n) => ({ name: ctdbNodeName(n.pnn), partner: undefined, smbAddress: formatHostPort({ host: n.address, port: smbPort }) }));
+  const svm = base.svms[0];
+  const lifs = snap.ips.map((ip): LifConfig => {
+    const home = ctdbNodeName(ip.possible[0] ?? ip.host ?? snap.pnn);
+    const now = current?.lif(ip.address);
+    const v6 = ip.address.includes(':');
+    return {
+      name: ip.address,
+      ipv4: v6 ? undefined : ip.address,
+      ipv6: v6 ? ip.address : undefined,
+      homeNode: home,
+      // Runtime placement stays the model's: step 3 moves it, with the right events.
+      currentNode: now?.currentNode ?? (ip.host === undefined ? home : ctdbNodeName(ip.host)),
+      up: now?.up ?? ip.host !== undefined,
+    };
+  });
+  return {
+    ...base,
+    nodes,
+    svms: [{ ...svm, lifs, shares: svm.shares.map((sh) => ({ ...sh, node: self })) }],
+  };
+}
+
+export interface SyncState {
+  /** Nodes this source failed in the model (only these does it recover). */
+  readonly downByCtdb: Set<string>;
+  /** Nodes CTDB calls down now (whoever failed them in the model), so each is logged once. */
+  readonly ctdbSaysDown: Set<string>;
+  /** LIF → destination node announced by the event script's releaseip (CLIENT_MOVE sent). */
+  readonly announced: Map<string, string>;
+}
+
+export const newSyncState = (): SyncState => ({ downByCtdb: new Set(), ctdbSaysDown: new Set(), announced: new Map() });
+
+function sameTopology(model: ClusterModel, cfg: WitnessdConfig): boolean {
+  const names = (xs: readonly { name: string }[]) => xs.map((x) => x.name).sort().join(',');
+  return names(model.nodes()) === names(cfg.nodes) && names(model.lifs()) === names(cfg.svms[0].lifs);
+}
+
+/** Bring the model to the snapshot; returns the events raised (in order). */
+export function syncModel(model: ClusterModel, snap: CtdbSnapshot, base: WitnessdConfig, smbPort: number, state: SyncState, log?: Logger): ClusterEvent[] {
+  const events: ClusterEvent[] = [];
+  const cfg = configFromSnapshot(base, snap, smbPort, model);
+  if (!sameTopology(model, cfg)) {
+    log?.info({ nodes: cfg.nodes.map((n) => n.name), ips: cfg.svms[0].lifs.map((l) => l.name) }, 'ctdb: the set of nodes or public IPs changed');
+    events.push(...model.applyConfig(cfg));
+  }
+  events.push(...syncNodes(model, snap, state, log));
+  events.push(...syncPlacement(model, snap, state, log));
+  return events;
+}
+
+export function syncNodes(model: ClusterModel, snap: CtdbSnapshot, state: SyncState, log?: Logger): ClusterEvent[] {
+  const events: ClusterEvent[] = [];
+  for (const n of snap.nodes) {
+    const name = ctdbNodeName(n.pnn);
+    const view = model.node(name);
+    if (!view) continue;
+    const flags = nodeFlagNames(n.flags).join('|');
+    if (nodeDown(n.flags)) {
+      const first = !state.ctdbSaysDown.has(name);
+      state.ctdbSaysDown.add(name);
+      if (view.up) {
+        log?.warn({ node: name, flags, first: 'ctdb' }, `ctdb: node ${name} is ${flags}: down (CTDB spoke first)`);
+        events.push(...model.failNode(name));
+        state.downByCtdb.add(name);
+      } else if (first && !state.downByCtdb.has(name)) {
+        // The health watcher failed it (or the operator): theirs to recover, not ours.
+        log?.info({ node: name, flags, first: 'smb2-probe' }, `ctdb: node ${name} is ${flags}; the SMB2 probe had already declared it down (the probe spoke first)`);
+      }
+    } else {
+      state.ctdbSaysDown.delete(name);
+      if (state.downByCtdb.delete(name) && !view.up) {
+        log?.info({ node: name, flags }, `ctdb: node ${name} is ${flags} again: up`);
+        events.push(...model.recoverNode(name));
+      }
+    }
+  }
+  return events;
+}
+
+export function syncPlacement(model: ClusterModel, snap: CtdbSnapshot, state: SyncState, log?: Logger): ClusterEvent[] {
+  const events: ClusterEvent[] = [];
+  for (const ip of snap.ips) {
+    const lif = model.lif(ip.address);
+    if (!lif) continue;
+    if (ip.host === undefined) {
+      if (lif.up) {
+        log?.info({ ip: ip.address, was: lif.currentNode }, `ctdb: public IP ${ip.address} is hosted by no node`);
+        events.push(...model.setLifDown(lif.name));
+      }
+      continue;
+    }
+    const to = ctdbNodeName(ip.host);
+    if (!model.node(to)) continue;
+    events.push(...placeLif(model, lif.name, to, state, log));
+    if (!model.lif(lif.name)?.up) events.push(...model.setLifUp(lif.name));
+  }
+  return events;
+}
+
+/** One IP is on `to` now (a snapshot or CTDB's TAKE_IP message says so). */
+export function placeLif(model: ClusterModel, lifName: string, to: string, state: SyncState, log?: Logger): ClusterEvent[] {
+  const lif = model.lif(lifName);
+  if (!lif || lif.currentNode === to) return [];
+  const announcedTo = state.announced.get(lifName);
+  state.announced.delete(lifName);
+  const planned = announcedTo !== undefined;
+  log?.info({ ip: lifName, from: lif.currentNode, to, planned, announcedTo }, `ctdb: public IP ${lifName} moved ${lif.currentNode} → ${to}${planned ? ' (announced at releaseip)' : ''}`);
+  return model.relocateLif(lifName, to, planned);
+}
