@@ -4,49 +4,18 @@
  * header-signing flag, and the verification trailer.
  */
 import { AuthLevel } from '../../../src/rpc/security';
-import { HDR_SIGN, FIRST, LAST, NDR, PT, alter, auth3, bind, request, type Parsed } from './helpers/pdu-builder';
+import { HDR_SIGN, FIRST, LAST, NDR, PT, alter, auth3, bind, request } from './helpers/pdu-builder';
+import { authBind as authBindOn, ctx0, openResponse, signedRequest } from './helpers/auth-legs';
 import { type Harness, authSpec, startHarness } from './helpers/harness';
 import { FAKE_AUTH_TYPE, FakeClient } from './helpers/fake-security';
 import { TEST_SYNTAX, u32le } from './helpers/test-interface';
-import type { RawClient } from './helpers/raw-client';
 
 jest.setTimeout(15000);
 
 let h: Harness;
 afterEach(async () => { await h.close(); });
 
-const ctx0 = [{ id: 0, abstract: TEST_SYNTAX, transfers: [NDR] }];
-
-/** bind + auth3 with the fake provider at `level`; returns the client state. */
-async function authBind(level: number, opts: { flags?: number; contextId?: number; maxXmit?: number; user?: string } = {}): Promise<{ c: RawClient; fc: FakeClient; ack: Parsed }> {
-  const c = await h.connect();
-  const fc = new FakeClient(opts.user ?? 'alice', 'three');
-  c.send(bind({ callId: 1, flags: opts.flags, maxXmit: opts.maxXmit, maxRecv: opts.maxXmit, contexts: ctx0, auth: authSpec(fc.hello(), level, opts.contextId ?? 1) }));
-  const ack = await c.recv();
-  expect(ack.ptype).toBe(PT.BIND_ACK);
-  expect(ack.auth).toMatchObject({ type: FAKE_AUTH_TYPE, level, contextId: opts.contextId ?? 1, padLength: 0 });
-  const proof = fc.onServerToken(ack.auth!.value)!;
-  c.send(auth3({ callId: 1, auth: authSpec(proof, level, opts.contextId ?? 1) }));
-  return { c, fc, ack };
-}
-
-function signedRequest(fc: FakeClient, level: number, callId: number, opnum: number, stub: Buffer, contextId = 1): Buffer {
-  return request({
-    callId, opnum, stub,
-    auth: { type: FAKE_AUTH_TYPE, level, contextId, sigLength: 16, protect: (pdu, s, e) => fc.out!.protect(pdu, s, e, level) },
-  });
-}
-
-/** Check and (for privacy) decrypt a protected response; returns its stub. */
-function openResponse(fc: FakeClient, r: Parsed, level: number): Buffer {
-  expect(r.ptype).toBe(PT.RESPONSE);
-  expect(r.auth).toBeDefined();
-  expect(r.authLength).toBe(16);
-  expect((24 + r.stub!.length + r.auth!.padLength) % 16).toBe(8); // stub+pad is a multiple of 16 after the 24-byte header
-  const pdu = Buffer.from(r.raw.subarray(0, r.auth!.offset + 8));
-  fc.in!.unprotect(pdu, 24, r.auth!.offset, level, r.auth!.value);
-  return pdu.subarray(24, r.auth!.offset - r.auth!.padLength);
-}
+const authBind = (level: number, opts: Parameters<typeof authBindOn>[2] = {}) => authBindOn(h, level, opts);
 
 describe('auth legs', () => {
   beforeEach(async () => { h = await startHarness(); });
