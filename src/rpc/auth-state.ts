@@ -112,6 +112,35 @@ function levelServed(a: AuthState): boolean {
   return !isProtected(a.authLevel) || a.security.supportsLevel?.(a.authLevel) !== false;
 }
 
+/** Why a request fragment is refused: the fault status and a reason for the log. */
+export interface Refusal {
+  readonly status: number;
+  readonly why: string;
+}
+
+/**
+ * Check (and for privacy unseal) a request fragment against the auth context it belongs to
+ * (MS-RPCE 3.3.1.5.2.2): the end of its stub, or why it is refused. A trailer naming no usable
+ * context → 0x5; a protected level without a trailer → protocol error; a bad verifier →
+ * rpc_s_sec_pkg_error (what Windows and Samba answer).
+ */
+export function checkRequestAuth(
+  pdu: Buffer, fragLength: number, stubOffset: number, st: SecTrailer | undefined, auth: AuthState | undefined,
+): number | Refusal {
+  if (auth === undefined) return st ? { status: FaultStatus.ACCESS_DENIED, why: 'request names no usable auth context' } : fragLength;
+  if (auth.failure !== undefined) return { status: auth.failure, why: 'request on an unusable auth context' };
+  const level = auth.authLevel;
+  if (!st) return isProtected(level) ? { status: FaultStatus.NCA_S_PROTO_ERROR, why: 'protected request without a verifier' } : fragLength;
+  if (isProtected(level)) {
+    try {
+      auth.security.unprotect(pdu.subarray(0, st.offset + SEC_TRAILER_LENGTH), stubOffset, st.offset, level, st.authValue);
+    } catch (err) {
+      return { status: FaultStatus.SEC_PKG_ERROR, why: `bad verifier: ${(err as Error).message}` };
+    }
+  }
+  return st.offset - st.authPadLength;
+}
+
 /** Levels at which every request and response PDU carries a verifier. */
 export function isProtected(level: AuthLevel): boolean {
   return level >= AuthLevel.Packet;

@@ -17,11 +17,11 @@ import {
   encodeFault,
 } from './pdu';
 import { PduError } from './wire';
-import { AuthContexts, type AuthState, buildResponseFragments, isProtected } from './auth-state';
+import { AuthContexts, type AuthState, buildResponseFragments, checkRequestAuth } from './auth-state';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
-import { CallAborted, ServerCall } from './call';
+import { CallAborted, type CallSet, ServerCall, callSet } from './call';
 import { NdrError } from '../ndr/errors';
 import type { ResolvedOptions } from './options';
 import { PduStream } from './pdu-stream';
@@ -67,11 +67,8 @@ export class Connection extends PduStream {
   private authTable: AuthContexts | undefined;
   /** The one request whose fragments are still arriving (MS-RPCE 3.3.3: at most one per connection). */
   private incoming: IncomingCall | undefined;
-  /**
-   * Calls dispatched and not yet answered (at most maxPendingCallsPerConnection): one call (a
-   * client waiting in AsyncNotify) is held without an array (~56 B per connection).
-   */
-  private calls: ServerCall | ServerCall[] | undefined;
+  /** Calls dispatched and not yet answered (at most maxPendingCallsPerConnection). */
+  private calls: CallSet;
   /** Set by shutdown(): told when the last call in flight has answered. */
   private drained: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -103,25 +100,12 @@ export class Connection extends PduStream {
   }
 
   get pendingCalls(): number {
-    const c = this.calls;
-    return c === undefined ? 0 : Array.isArray(c) ? c.length : 1;
+    return callSet.size(this.calls);
   }
 
   /** The association group, once bound. */
   get associationGroup(): AssociationGroup | undefined {
     return this.group;
-  }
-
-  private findCall(callId: number): ServerCall | undefined {
-    const c = this.calls;
-    if (!Array.isArray(c)) return c?.callId === callId ? c : undefined;
-    for (const x of c) if (x.callId === callId) return x;
-    return undefined;
-  }
-
-  private callList(): readonly ServerCall[] {
-    const c = this.calls;
-    return c === undefined ? [] : Array.isArray(c) ? c : [c];
   }
 
   /** True once a bind was accepted (connections that never bound may be evicted at the limit). */
@@ -381,11 +365,11 @@ export class Connection extends PduStream {
       call = open;
       auth = open.auth;
     }
-    const stubEnd = this.verify(pdu, h, req.stubOffset, st, auth, call.pc.id);
-    if (stubEnd < 0) return;
+    const stubEnd = checkRequestAuth(pdu, h.fragLength, req.stubOffset, st, auth);
+    if (typeof stubEnd !== 'number') return this.faultAndClose(h, call.pc.id, stubEnd.status, stubEnd.why, 0);
     const stub = pdu.subarray(req.stubOffset, stubEnd);
     if (first) {
-      if (this.findCall(h.callId)) {
+      if (callSet.find(this.calls, h.callId)) {
         return this.faultAndClose(h, call.pc.id, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`, 0);
       }
       if (this.pendingCalls >= this.limits.maxPendingCallsPerConnection) {
@@ -426,32 +410,6 @@ export class Connection extends PduStream {
     this.faultCallAndClose(h.callId, h.le, same ? open.pc.id : 0, status, why, 0);
   }
 
-  /**
-   * Check a request fragment against the auth context it belongs to (MS-RPCE 3.3.1.5.2.2):
-   * the end of its stub, or -1 after answering and closing. A trailer naming no usable
-   * context → 0x5; a protected level without a trailer → protocol error; a bad verifier →
-   * rpc_s_sec_pkg_error (what Windows and Samba answer).
-   */
-  private verify(pdu: Buffer, h: PduHeader, stubOffset: number, st: SecTrailer | undefined, auth: AuthState | undefined, contextId: number): number {
-    const fail = (status: number, why: string): number => {
-      this.faultAndClose(h, contextId, status, why, 0);
-      return -1;
-    };
-    if (auth === undefined) return st ? fail(FaultStatus.ACCESS_DENIED, 'request names no usable auth context') : h.fragLength;
-    if (auth.failure !== undefined) return fail(auth.failure, 'request on an unusable auth context');
-    const level = auth.authLevel;
-    if (!st) return isProtected(level) ? fail(FaultStatus.NCA_S_PROTO_ERROR, 'protected request without a verifier') : h.fragLength;
-    if (isProtected(level)) {
-      try {
-        auth.security.unprotect(pdu.subarray(0, st.offset + 8), stubOffset, st.offset, level, st.authValue);
-      } catch (err) {
-        this.log.warn({ why: (err as Error).message }, 'request verifier check failed');
-        return fail(FaultStatus.SEC_PKG_ERROR, 'bad verifier');
-      }
-    }
-    return st.offset - st.authPadLength;
-  }
-
   private execute(r: IncomingCall, stub: Buffer): void {
     const pc = r.pc;
     const level = r.auth?.authLevel ?? AuthLevel.None;
@@ -485,10 +443,7 @@ export class Connection extends PduStream {
       return;
     }
     // Answered later (AsyncNotify): the call is in flight until then.
-    const c = this.calls;
-    if (c === undefined) this.calls = call;
-    else if (Array.isArray(c)) c.push(call);
-    else this.calls = [c, call];
+    this.calls = callSet.add(this.calls, call);
     out.then((b) => this.answer(call, b), (err: unknown) => this.answerError(call, err));
   }
 
@@ -496,19 +451,9 @@ export class Connection extends PduStream {
   private finish(call: ServerCall): boolean {
     if (call.done) return false;
     call.done = true;
-    const calls = this.calls;
-    let removed = false;
-    if (calls === call) {
-      this.calls = undefined;
-      removed = true;
-    } else if (Array.isArray(calls)) {
-      const i = calls.indexOf(call);
-      if (i >= 0) {
-        calls.splice(i, 1);
-        removed = true;
-      }
-    }
-    if (removed && this.pendingCalls === 0 && this.drained) queueMicrotask(this.drained);
+    const before = this.pendingCalls;
+    this.calls = callSet.remove(this.calls, call);
+    if (before > 0 && this.pendingCalls === 0 && this.drained) queueMicrotask(this.drained);
     return !this.closed && !call.noReply;
   }
 
@@ -564,7 +509,7 @@ export class Connection extends PduStream {
     // A call still being received has not started: Windows ignores the cancel or orphan, and
     // the call runs and is answered once complete (Samba's dcesrv_process_ncacn_packet).
     if (this.incoming?.callId === callId) return;
-    const call = this.findCall(callId);
+    const call = callSet.find(this.calls, callId);
     if (!call) return;
     this.log.debug({ callId, kind }, 'call aborted by the client');
     call.abort(new CallAborted(kind));
@@ -581,7 +526,7 @@ export class Connection extends PduStream {
    */
   async shutdown(graceMs: number): Promise<void> {
     if (this.closed) return;
-    const pending = [...this.callList()];
+    const pending = [...callSet.list(this.calls)];
     for (const c of pending) c.abort(new CallAborted('shutdown'));
     if (this.pendingCalls > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -602,7 +547,7 @@ export class Connection extends PduStream {
   protected onClosed(why: string): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    const calls = this.callList();
+    const calls = callSet.list(this.calls);
     this.calls = undefined;
     for (const c of calls) {
       c.done = true;
