@@ -46,6 +46,10 @@ export class NtlmsspSecurityContext implements SecurityContext {
   unprotect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel, signature: Buffer): void {
     unprotectPdu(this.server, pdu, stubStart, stubEnd, level, signature);
   }
+
+  supportsLevel(level: AuthLevel): boolean {
+    return this.server.supportsLevel(level);
+  }
 }
 
 export function createNtlmsspProvider(opts: NtlmsspOptions): SecurityProvider {

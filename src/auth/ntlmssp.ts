@@ -3,12 +3,12 @@
  * extended session security and key exchange; the per-direction signing/sealing state.
  */
 import { randomBytes } from 'node:crypto';
-import { AuthRejected, type ConnectionInfo, type Identity } from '../rpc/security';
+import { AuthLevel, AuthRejected, type ConnectionInfo, type Identity } from '../rpc/security';
 import type { AccountSource } from './accounts';
 import type { AuthLogger } from './logger';
 import { nullLogger } from './logger';
 import {
-  NtlmDirection, constantTimeEqual, hmacMd5, ntowfv2FromHash, ntProofStr, sealKey,
+  type NtlmChannel, NtlmDirection, NtlmV1Channel, constantTimeEqual, hmacMd5, ntowfv2FromHash, ntProofStr, sealKey,
   sessionBaseKeyV2, signKey,
 } from './ntlm-crypto';
 import { verifyNtlmV1 } from './ntlm-v1';
@@ -50,8 +50,8 @@ export class NtlmsspServer {
   private flags = 0;
   private identityValue: Identity | undefined;
   /** Client-to-server (what we verify/unseal) and server-to-client (what we sign/seal). */
-  recv: NtlmDirection | undefined;
-  send: NtlmDirection | undefined;
+  recv: NtlmChannel | undefined;
+  send: NtlmChannel | undefined;
   /** The AUTHENTICATE carried a MIC (MsvAvFlags bit 2): SPNEGO then needs mechListMIC. */
   authenticateHadMic = false;
   private readonly log: AuthLogger;
@@ -72,6 +72,15 @@ export class NtlmsspServer {
   /** True when the session has keys (not anonymous without a key). */
   get canSign(): boolean {
     return this.send !== undefined && this.recv !== undefined;
+  }
+
+  /**
+   * Whether the session can protect at `level` (MS-RPCE 3.3.1.5.2.2): packet and integrity
+   * need NTLMSSP_NEGOTIATE_SIGN, privacy also NTLMSSP_NEGOTIATE_SEAL.
+   */
+  supportsLevel(level: AuthLevel): boolean {
+    if (!this.canSign || !(this.flags & F.SIGN)) return false;
+    return level !== AuthLevel.Privacy || (this.flags & F.SEAL) !== 0;
   }
 
   /** NEGOTIATE in, CHALLENGE out. */
@@ -239,9 +248,10 @@ export class NtlmsspServer {
       }
     }
     this.flags = flags;
-    // Without ESS, signing would be NTLMv1's CRC32 scheme, which we do not offer: no keys,
-    // so protect()/unprotect() refuse and only the Connect level is usable.
     if (flags & F.EXTENDED_SESSIONSECURITY) this.createDirections(exported);
+    // Without ESS (anonymous, or NTLMv1 when allowed): MS-NLMP 3.4.4.1, the key itself for RC4
+    // (weakened only with LM_KEY, which we never negotiate).
+    else this.send = this.recv = new NtlmV1Channel(sealKey(flags, exported, 'server'));
     this.identityValue = identity;
     this.phase = 'done';
   }

@@ -253,6 +253,10 @@ export class SpnegoSecurityContext implements SecurityContext {
     unprotectPdu(this.ntlm, pdu, stubStart, stubEnd, level, signature);
   }
 
+  supportsLevel(level: AuthLevel): boolean {
+    return this.ntlm.supportsLevel(level);
+  }
+
   private requireDone(): void {
     if (this.phase !== 'done' && !(this.phase === 'raw' && this.ntlm.established)) {
       throw new Error('SPNEGO context is not established');

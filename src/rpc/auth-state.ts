@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { AuthLevel, AuthRejected, type ConnectionInfo, type SecurityContext, type SecurityProvider } from './security';
-import { AUTH_PAD_ALIGNMENT, BindNakReason, Pfc, RESPONSE_HEADER_LENGTH, SEC_TRAILER_LENGTH } from './constants';
+import { AUTH_PAD_ALIGNMENT, BindNakReason, FaultStatus, Pfc, RESPONSE_HEADER_LENGTH, SEC_TRAILER_LENGTH } from './constants';
 import { type OutgoingAuth, type SecTrailer, encodeResponseFragment, writeResponseHeader, writeSecTrailer } from './pdu';
 
 export interface AuthState {
@@ -14,8 +14,12 @@ export interface AuthState {
   readonly provider: SecurityProvider;
   readonly security: SecurityContext;
   complete: boolean;
-  /** A leg was rejected: every request on this context is refused. */
-  failed: boolean;
+  /**
+   * Set when the context became unusable (a refused leg, an AUTH3 that left the exchange
+   * unfinished, a level the negotiated context cannot protect): the fault status every later
+   * request on it gets, before the connection closes.
+   */
+  failure: number | undefined;
 }
 
 /** The auth contexts of one connection, by auth_context_id, and their legs. */
@@ -35,8 +39,15 @@ export class AuthContexts {
 
   /** The finished context at level connect, if any: requests without a trailer belong to it. */
   connectLevel(): AuthState | undefined {
-    for (const a of this.byId.values()) if (a.complete && !a.failed && a.authLevel === AuthLevel.Connect) return a;
+    for (const a of this.byId.values()) if (a.complete && a.failure === undefined && a.authLevel === AuthLevel.Connect) return a;
     return undefined;
+  }
+
+  /** No new auth_context_id fits (MS-RPCE 3.3.1.5.4: a further one is a protocol error). */
+  get full(): boolean {
+    if (this.byId.size < this.max) return false;
+    this.log().warn({ limit: this.max }, 'auth context limit reached');
+    return true;
   }
 
   /**
@@ -45,10 +56,10 @@ export class AuthContexts {
    */
   start(st: SecTrailer, headerSigning: boolean): OutgoingAuth | number {
     if (st.authLevel < AuthLevel.Connect || st.authLevel > AuthLevel.Privacy) return BindNakReason.NOT_SPECIFIED;
-    if (this.byId.size >= this.max) {
-      this.log().warn({ limit: this.max }, 'auth context limit reached');
-      return BindNakReason.LOCAL_LIMIT_EXCEEDED;
-    }
+    // MS-RPCE 2.2.1.1.8: level call must be treated as packet. No client asks for it; Windows
+    // and Samba refuse it with bind_nak 9, and so do we rather than run unverified calls on it.
+    if (st.authLevel === AuthLevel.Call) return BindNakReason.INVALID_CHECKSUM;
+    if (this.full) return BindNakReason.LOCAL_LIMIT_EXCEEDED;
     const provider = this.providers.provider(st.authType);
     if (!provider) {
       this.log().info({ authType: st.authType }, 'unknown auth type');
@@ -57,11 +68,12 @@ export class AuthContexts {
     const security = provider.newContext(this.conn, { authLevel: st.authLevel as AuthLevel, headerSigning });
     const state: AuthState = {
       authContextId: st.authContextId, authType: st.authType, authLevel: st.authLevel as AuthLevel,
-      provider, security, complete: false, failed: false,
+      provider, security, complete: false, failure: undefined,
     };
     try {
       const r = security.accept(Buffer.from(st.authValue));
       state.complete = r.complete;
+      if (r.complete && !levelServed(state)) return BindNakReason.INVALID_CHECKSUM;
       this.byId.set(st.authContextId, state);
       return { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r.token ?? Buffer.alloc(0) };
     } catch (err) {
@@ -74,19 +86,62 @@ export class AuthContexts {
     }
   }
 
-  /** A further leg (alter_context, auth3): the token to return, or undefined when refused (the context is then marked failed). */
+  /**
+   * A further leg (alter_context, auth3): the token to return, or undefined when refused; the
+   * context's `failure` then says which fault (0x5 for a refused leg, rpc_s_sec_pkg_error for a
+   * level the context cannot protect, as Samba's dcesrv_alter_done).
+   */
   continueLeg(a: AuthState, token: Buffer): Buffer | undefined {
     try {
       const r = a.security.accept(Buffer.from(token));
       a.complete = r.complete;
+      if (r.complete && !levelServed(a)) {
+        this.log().warn({ level: a.authLevel, authType: a.authType }, 'negotiated security context cannot protect PDUs at the requested level');
+        a.failure = FaultStatus.SEC_PKG_ERROR;
+        return undefined;
+      }
       return r.token ?? Buffer.alloc(0);
     } catch (err) {
-      a.failed = true;
+      a.failure = FaultStatus.ACCESS_DENIED;
       if ((err as Error)?.name === 'AuthRejected') this.log().info({ why: (err as Error).message }, 'auth leg rejected');
       else this.log().error({ err }, 'security provider failed');
       return undefined;
     }
   }
+}
+
+/** Packet, integrity and privacy need a context that signs (and seals); connect needs nothing. */
+function levelServed(a: AuthState): boolean {
+  return !isProtected(a.authLevel) || a.security.supportsLevel?.(a.authLevel) !== false;
+}
+
+/** Why a request fragment is refused: the fault status and a reason for the log. */
+export interface Refusal {
+  readonly status: number;
+  readonly why: string;
+}
+
+/**
+ * Check (and for privacy unseal) a request fragment against the auth context it belongs to
+ * (MS-RPCE 3.3.1.5.2.2): the end of its stub, or why it is refused. A trailer naming no usable
+ * context → 0x5; a protected level without a trailer → protocol error; a bad verifier →
+ * rpc_s_sec_pkg_error (what Windows and Samba answer).
+ */
+export function checkRequestAuth(
+  pdu: Buffer, fragLength: number, stubOffset: number, st: SecTrailer | undefined, auth: AuthState | undefined,
+): number | Refusal {
+  if (auth === undefined) return st ? { status: FaultStatus.ACCESS_DENIED, why: 'request names no usable auth context' } : fragLength;
+  if (auth.failure !== undefined) return { status: auth.failure, why: 'request on an unusable auth context' };
+  const level = auth.authLevel;
+  if (!st) return isProtected(level) ? { status: FaultStatus.NCA_S_PROTO_ERROR, why: 'protected request without a verifier' } : fragLength;
+  if (isProtected(level)) {
+    try {
+      auth.security.unprotect(pdu.subarray(0, st.offset + SEC_TRAILER_LENGTH), stubOffset, st.offset, level, st.authValue);
+    } catch (err) {
+      return { status: FaultStatus.SEC_PKG_ERROR, why: `bad verifier: ${(err as Error).message}` };
+    }
+  }
+  return st.offset - st.authPadLength;
 }
 
 /** Levels at which every request and response PDU carries a verifier. */

@@ -125,3 +125,41 @@ function runListener(l: AbortListener): void {
     process.emitWarning(`a call's abort listener threw: ${(err as Error)?.stack ?? String(err)}`);
   }
 }
+
+/**
+ * The calls in flight on one connection: none, one, or several. One call (a client waiting in
+ * AsyncNotify) is held without an array (~56 B per connection, memory benchmark of issue 7),
+ * so the set is a value the connection keeps in one field and these functions update.
+ */
+export type CallSet = ServerCall | ServerCall[] | undefined;
+
+export const callSet = {
+  size(s: CallSet): number {
+    return s === undefined ? 0 : Array.isArray(s) ? s.length : 1;
+  },
+  find(s: CallSet, callId: number): ServerCall | undefined {
+    if (!Array.isArray(s)) return s?.callId === callId ? s : undefined;
+    for (const x of s) if (x.callId === callId) return x;
+    return undefined;
+  },
+  list(s: CallSet): readonly ServerCall[] {
+    return s === undefined ? [] : Array.isArray(s) ? s : [s];
+  },
+  add(s: CallSet, call: ServerCall): CallSet {
+    if (s === undefined) return call;
+    if (Array.isArray(s)) {
+      s.push(call);
+      return s;
+    }
+    return [s, call];
+  },
+  /** The set without `call` (the same set when it was not in it). */
+  remove(s: CallSet, call: ServerCall): CallSet {
+    if (s === call) return undefined;
+    if (Array.isArray(s)) {
+      const i = s.indexOf(call);
+      if (i >= 0) s.splice(i, 1);
+    }
+    return s;
+  },
+};

@@ -10,18 +10,18 @@ import { DispatchFault, isPromise } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
 import { AuthLevel, type SecurityProvider } from './security';
 import {
-  BindNakReason, FaultStatus, HEADER_LENGTH, MUST_RECV_FRAG_SIZE, NDR64_SYNTAX, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, faultName,
+  BindNakReason, FaultStatus, HEADER_LENGTH, NDR64_SYNTAX, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, WINDOWS_MIN_FRAG_SIZE, faultName,
 } from './constants';
 import {
-  type OutgoingAuth, type PduHeader, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak,
+  type OutgoingAuth, type PduHeader, type SecTrailer, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak,
   encodeFault,
 } from './pdu';
 import { PduError } from './wire';
-import { AuthContexts, type AuthState, buildResponseFragments, isProtected } from './auth-state';
+import { AuthContexts, type AuthState, buildResponseFragments, checkRequestAuth } from './auth-state';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
-import { CallAborted, ServerCall } from './call';
+import { CallAborted, type CallSet, ServerCall, callSet } from './call';
 import { NdrError } from '../ndr/errors';
 import type { ResolvedOptions } from './options';
 import { PduStream } from './pdu-stream';
@@ -44,37 +44,35 @@ export interface EndpointView {
   readonly interfaces: readonly RpcInterface<CallContext>[];
 }
 
-interface Reassembly {
+/** A request being received: its first fragment decided everything but the stub (MS-RPCE 3.3.3). */
+interface IncomingCall {
   readonly callId: number;
-  readonly contextId: number;
+  readonly pc: PresentationContext;
   readonly opnum: number;
   readonly drep: number;
   readonly le: boolean;
   readonly auth: AuthState | undefined;
   readonly noReply: boolean;
-  readonly chunks: Buffer[];
+  /** Copies of the fragments' stubs; only a multi-fragment call has them. */
+  chunks: Buffer[] | undefined;
   size: number;
-  /** Already answered (unknown context, too busy, cancelled): swallow the rest. */
-  discard: boolean;
 }
 
 export class Connection extends PduStream {
   private bound = false;
-  private maxXmitFrag = MUST_RECV_FRAG_SIZE;
+  private maxXmitFrag = WINDOWS_MIN_FRAG_SIZE;
   private clientHeaderSigning = false;
+  /** A bind or alter_context with CONC_MPX created a context (C706 12.6.3.1). */
+  private multiplexed = false;
   private group: AssociationGroup | undefined;
   /** Negotiated presentation contexts: a few, so a list (a Map is ~0.2 KB per connection). */
   private contexts: readonly PresentationContext[] = [];
   /** Made on the first auth leg: an anonymous connection never needs one (~0.4 KB, memory benchmark). */
   private authTable: AuthContexts | undefined;
-  /** Fragmented requests being reassembled; made on first use (most calls are one fragment). */
-  private reassembly: Map<number, Reassembly> | undefined;
-  private reassemblyBytes = 0;
-  /**
-   * Calls dispatched and not yet answered (at most maxPendingCallsPerConnection): one call (a
-   * client waiting in AsyncNotify) is held without an array (~56 B per connection).
-   */
-  private calls: ServerCall | ServerCall[] | undefined;
+  /** The one request whose fragments are still arriving (MS-RPCE 3.3.3: at most one per connection). */
+  private incoming: IncomingCall | undefined;
+  /** Calls dispatched and not yet answered (at most maxPendingCallsPerConnection). */
+  private calls: CallSet;
   /** Set by shutdown(): told when the last call in flight has answered. */
   private drained: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -106,25 +104,12 @@ export class Connection extends PduStream {
   }
 
   get pendingCalls(): number {
-    const c = this.calls;
-    return c === undefined ? 0 : Array.isArray(c) ? c.length : 1;
+    return callSet.size(this.calls);
   }
 
   /** The association group, once bound. */
   get associationGroup(): AssociationGroup | undefined {
     return this.group;
-  }
-
-  private findCall(callId: number): ServerCall | undefined {
-    const c = this.calls;
-    if (!Array.isArray(c)) return c?.callId === callId ? c : undefined;
-    for (const x of c) if (x.callId === callId) return x;
-    return undefined;
-  }
-
-  private callList(): readonly ServerCall[] {
-    const c = this.calls;
-    return c === undefined ? [] : Array.isArray(c) ? c : [c];
   }
 
   /** True once a bind was accepted (connections that never bound may be evicted at the limit). */
@@ -188,14 +173,21 @@ export class Connection extends PduStream {
   }
 
   private faultAndClose(h: PduHeader, contextId: number, status: number, why: string, flags: number = Pfc.DID_NOT_EXECUTE): void {
-    this.log.warn({ status: faultName(status), why, ptype: PTYPE_NAMES[h.ptype] }, 'fault; closing');
-    this.send(encodeFault(h.callId, h.le, contextId, status, flags));
+    this.faultCallAndClose(h.callId, h.le, contextId, status, why, flags);
+  }
+
+  private faultCallAndClose(callId: number, le: boolean, contextId: number, status: number, why: string, flags: number): void {
+    this.log.warn({ status: faultName(status), why, callId }, 'fault; closing');
+    this.send(encodeFault(callId, le, contextId, status, flags));
     this.close(why);
   }
 
   private onBind(pdu: Buffer, h: PduHeader): void {
-    const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH) : undefined;
-    const body = decodeBind(pdu, h, st ? st.offset - st.authPadLength : h.fragLength);
+    const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH, false) : undefined;
+    // C706 12.6.3.1 puts auth padding before the trailer of bind and alter too; Windows ignores
+    // its length there (and so do we: the body is parsed up to the trailer).
+    const body = decodeBind(pdu, h, st ? st.offset : h.fragLength);
+    // Modern Windows (2022) and Samba answer 4 for a bind without contexts (2012 R2 answered 0).
     if (body.contexts.length === 0) return this.bindNakAndClose(h, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED, 'bind without presentation contexts');
     if (body.contexts.some((c) => c.transferSyntaxes.length === 0)) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'context without transfer syntaxes');
     let joined: AssociationGroup | undefined;
@@ -203,9 +195,8 @@ export class Connection extends PduStream {
       joined = this.host.groups.find(body.assocGroupId);
       if (!joined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, `unknown association group 0x${body.assocGroupId.toString(16)}`);
     }
-    const negotiated = this.negotiate(body.contexts);
-    if (negotiated === undefined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'conflicting presentation context');
-    const results = negotiated.results;
+    const negotiated = this.negotiate(body.contexts, true);
+    if (negotiated === undefined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'conflicting presentation contexts');
     let auth: OutgoingAuth | undefined;
     if (st) {
       // The bind_ack echoes the flag, so it is negotiated as soon as the client sets it.
@@ -214,192 +205,240 @@ export class Connection extends PduStream {
       if (typeof r === 'number') return this.bindNakAndClose(h, r, 'auth refused in bind');
       auth = r;
     }
-    // C706: the client may send fragments up to min(max_xmit, max_recv) and must accept 1432.
-    const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), MUST_RECV_FRAG_SIZE);
+    // Windows answers at least 2048 whatever the client offers (Samba's raw_protocol tests
+    // against Windows 2012 R2; C706 12.6.3.1 would allow 1432), never more than our limit.
+    const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), WINDOWS_MIN_FRAG_SIZE);
     this.maxXmitFrag = Math.min(clientMax, this.limits.maxFragmentSize) & ~7;
     this.group = joined ?? this.host.groups.create();
     this.group.add(this.id);
     this.bound = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG | (h.pfcFlags & Pfc.CONC_MPX);
-    if (st && this.clientHeaderSigning) flags |= Pfc.SUPPORT_HEADER_SIGN;
     this.send(encodeBindAck({
-      ptype: PType.BIND_ACK, callId: h.callId, le: h.le, flags,
+      ptype: PType.BIND_ACK, callId: h.callId, le: h.le, flags: this.ackFlags(h, negotiated.created),
       maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group.id,
-      secondaryAddress: String(this.endpoint.port), results, auth,
+      secondaryAddress: String(this.endpoint.port), results: negotiated.results, auth,
     }));
     if (this.host.options.logger.isLevelEnabled('debug')) {
-      this.log.debug({ group: this.group.id, joined: !!joined, frag: this.maxXmitFrag, results: results.map((r) => r.result) }, 'bound');
+      this.log.debug({ group: this.group.id, joined: !!joined, frag: this.maxXmitFrag, results: negotiated.results.map((r) => r.result) }, 'bound');
     }
+  }
+
+  /**
+   * pfc_flags of bind_ack and alter_context_resp (as Samba's dcesrv_bind/dcesrv_alter, checked
+   * against Windows): SUPPORT_HEADER_SIGN echoed whenever this PDU carries it, auth or not
+   * (MS-RPCE 3.3.1.5.2.1); CONC_MPX only when this PDU created a context, which also makes
+   * the connection multiplexed (C706 12.6.3.1).
+   */
+  private ackFlags(h: PduHeader, created: boolean): number {
+    let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG;
+    if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) {
+      this.clientHeaderSigning = true;
+      flags |= Pfc.SUPPORT_HEADER_SIGN;
+    }
+    if (created && (h.pfcFlags & Pfc.CONC_MPX)) {
+      this.multiplexed = true;
+      flags |= Pfc.CONC_MPX;
+    }
+    return flags;
   }
 
   /** Negotiate offered presentation contexts; the accepted ones are this connection's from now on. */
-  private negotiate(offered: Parameters<typeof negotiateContexts>[0]): ReturnType<typeof negotiateContexts> {
+  private negotiate(offered: Parameters<typeof negotiateContexts>[0], bind: boolean): (ReturnType<typeof negotiateContexts> & { created: boolean }) | undefined {
     const max = this.limits.maxContextsPerConnection;
+    const before = this.contexts.length;
     const r = negotiateContexts(offered, this.contexts, this.endpoint.interfaces, max,
-      () => this.warnLimited('presentation context limit reached', { limit: max }));
-    if (r) this.contexts = r.contexts;
-    return r;
+      () => this.warnLimited('presentation context limit reached', { limit: max }), bind);
+    if (!r) return undefined;
+    this.contexts = r.contexts;
+    return { ...r, created: r.contexts.length > before };
   }
 
   private onAlterContext(pdu: Buffer, h: PduHeader): void {
-    const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH) : undefined;
-    const body = decodeBind(pdu, h, st ? st.offset - st.authPadLength : h.fragLength);
+    const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH, false) : undefined;
+    const body = decodeBind(pdu, h, st ? st.offset : h.fragLength);
     if (body.contexts.length === 0 || body.contexts.some((c) => c.transferSyntaxes.length === 0)) {
       return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'malformed alter_context');
     }
-    const negotiated = this.negotiate(body.contexts);
-    if (negotiated === undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'conflicting presentation context');
-    const results = negotiated.results;
-    let auth: OutgoingAuth | undefined;
+    // The auth leg is judged first, as Samba's dcesrv_alter (its faults win over the contexts').
+    let a: AuthState | undefined;
     if (st) {
-      const existing = this.auths.get(st.authContextId);
-      if (existing) {
-        if (existing.failed) return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'alter_context on a refused auth context');
-        if (existing.complete) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'alter_context on a finished auth context');
-        if (existing.authType !== st.authType || existing.authLevel !== st.authLevel) {
-          return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth type or level changed between legs');
-        }
-        const r = this.auths.continueLeg(existing, st.authValue);
-        if (r === undefined) return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth leg refused in alter_context');
-        auth = { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r };
-      } else {
-        const r = this.auths.start(st, this.clientHeaderSigning || (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) !== 0);
-        if (typeof r === 'number') return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth refused in alter_context');
-        auth = r;
+      a = this.auths.get(st.authContextId);
+      if (a) {
+        if (a.failure !== undefined) return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'alter_context on a refused auth context');
+        if (a.complete) return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'alter_context leg on a finished auth context');
+        if (a.authType !== st.authType) return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth type changed between legs');
+        if (a.authLevel !== st.authLevel) return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'auth level changed between legs');
+      } else if (this.auths.full) {
+        return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth context limit reached');
       }
-      if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.clientHeaderSigning = true;
     }
-    let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG | (h.pfcFlags & Pfc.CONC_MPX);
-    if (st && this.clientHeaderSigning) flags |= Pfc.SUPPORT_HEADER_SIGN;
+    const negotiated = this.negotiate(body.contexts, false);
+    if (negotiated === undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'conflicting presentation contexts');
+    let auth: OutgoingAuth | undefined;
+    if (st && a) {
+      const token = this.auths.continueLeg(a, st.authValue);
+      if (token === undefined) return this.faultAndClose(h, 0, a.failure ?? FaultStatus.ACCESS_DENIED, 'auth leg refused in alter_context');
+      auth = { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token };
+    } else if (st) {
+      const r = this.auths.start(st, this.clientHeaderSigning || (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) !== 0);
+      if (typeof r === 'number') return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'auth refused in alter_context');
+      auth = r;
+    }
     this.send(encodeBindAck({
-      ptype: PType.ALTER_CONTEXT_RESP, callId: h.callId, le: h.le, flags,
+      ptype: PType.ALTER_CONTEXT_RESP, callId: h.callId, le: h.le, flags: this.ackFlags(h, negotiated.created),
       maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group?.id ?? 0,
-      secondaryAddress: '', results, auth,
+      secondaryAddress: '', results: negotiated.results, auth,
     }));
   }
 
   // ---------------------------------------------------------------------- auth
 
+  /** No reply to auth3 (C706 12.6.4.10); a failure shows on the next request on that context. */
   private onAuth3(pdu: Buffer, h: PduHeader): void {
     if (h.authLength === 0) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 without auth');
-    const st = decodeSecTrailer(pdu, h, HEADER_LENGTH);
+    const st = decodeSecTrailer(pdu, h, HEADER_LENGTH, false);
     const a = this.auths.get(st.authContextId);
-    if (!a || a.complete || a.failed) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 for no auth context in progress');
+    if (!a || a.complete || a.failure !== undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 for no auth context in progress');
     if (a.authType !== st.authType || a.authLevel !== st.authLevel) {
-      a.failed = true;
+      a.failure = FaultStatus.ACCESS_DENIED;
       return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth type or level changed in auth3');
     }
-    // No reply to auth3; a refusal marks the context so that its requests are refused.
-    this.auths.continueLeg(a, st.authValue);
+    const token = this.auths.continueLeg(a, st.authValue);
+    // AUTH3 is the last leg: an exchange it leaves unfinished, or with a token still to send,
+    // cannot be completed (Samba's dcesrv_auth_complete), so the context is unusable.
+    if (token !== undefined && (!a.complete || token.length > 0)) {
+      this.log.info({ authContextId: a.authContextId }, 'auth3 did not finish the security context');
+      a.failure = FaultStatus.ACCESS_DENIED;
+    }
   }
 
   // ------------------------------------------------------------------ requests
 
+  /**
+   * One request fragment, judged in Samba's order (dcesrv_process_ncacn_packet, checked there
+   * against Windows): the auth context it names, the one call in reassembly, the presentation
+   * context, then the verifier. Protocol errors about fragments carry FIRST|LAST only and
+   * context id 0 until a context was resolved.
+   */
   private onRequest(pdu: Buffer, h: PduHeader): void {
     const req = decodeRequest(pdu, h);
-    if (h.fragLength > this.limits.maxFragmentSize) {
-      return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `request fragment of ${h.fragLength} bytes`, 0);
-    }
+    const first = (h.pfcFlags & Pfc.FIRST_FRAG) !== 0;
+    const last = (h.pfcFlags & Pfc.LAST_FRAG) !== 0;
+    let st: SecTrailer | undefined;
     let auth: AuthState | undefined;
-    let stub: Buffer;
     if (h.authLength > 0) {
-      const st = decodeSecTrailer(pdu, h, req.stubOffset);
-      auth = this.auths.get(st.authContextId);
-      if (!auth || auth.failed || !auth.complete || auth.authType !== st.authType || auth.authLevel !== st.authLevel) {
-        return this.faultAndClose(h, req.contextId, FaultStatus.ACCESS_DENIED, 'request on an unusable auth context', 0);
+      st = decodeSecTrailer(pdu, h, req.stubOffset);
+      auth = this.authTable?.get(st.authContextId);
+      if (!auth && this.auths.full) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'request names one auth context too many');
+      if (auth && !auth.complete && auth.failure === undefined) {
+        return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'request on an auth context still in its handshake');
       }
-      if (isProtected(auth.authLevel)) {
-        try {
-          auth.security.unprotect(pdu.subarray(0, st.offset + 8), req.stubOffset, st.offset, auth.authLevel, st.authValue);
-        } catch (err) {
-          this.log.warn({ why: (err as Error).message }, 'request verifier check failed');
-          return this.faultAndClose(h, req.contextId, FaultStatus.ACCESS_DENIED, 'bad verifier', 0);
-        }
-      }
-      stub = pdu.subarray(req.stubOffset, st.offset - st.authPadLength);
+      // Another type or level than the context's (on a first fragment) spoils the context for good.
+      if (auth && first && (auth.authType !== st.authType || auth.authLevel !== st.authLevel)) auth.failure ??= FaultStatus.ACCESS_DENIED;
     } else {
       // Level connect: requests carry no trailer but belong to the connect-level context.
       auth = this.authTable?.connectLevel();
-      stub = pdu.subarray(req.stubOffset);
     }
-    const first = (h.pfcFlags & Pfc.FIRST_FRAG) !== 0;
-    const last = (h.pfcFlags & Pfc.LAST_FRAG) !== 0;
-    let r: Reassembly | undefined;
+    if (h.fragLength > this.limits.maxFragmentSize) {
+      return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, `request fragment of ${h.fragLength} bytes`, 0);
+    }
+    const open = this.incoming;
+    let call: IncomingCall;
     if (first) {
-      if (this.reassembly?.has(h.callId) || this.findCall(h.callId)) {
-        return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`);
+      if (open) return this.secondFirstFragment(open, h, req.contextId, st !== undefined && auth !== open.auth);
+      if (h.pfcFlags & Pfc.PENDING_CANCEL) return this.faultAndClose(h, 0, FaultStatus.NO_CALL_ACTIVE, 'first fragment with a cancel pending');
+      const pc = findContext(this.contexts, req.contextId);
+      if (!pc) {
+        this.warnLimited('request on an unknown presentation context', { contextId: req.contextId });
+        this.send(encodeFault(h.callId, h.le, 0, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
+        return;
       }
-      if (this.pendingCalls + (this.reassembly?.size ?? 0) >= this.limits.maxPendingCallsPerConnection) {
+      call = {
+        callId: h.callId, pc, opnum: req.opnum, drep: h.drep, le: h.le, auth,
+        noReply: (h.pfcFlags & Pfc.MAYBE) !== 0, chunks: undefined, size: 0,
+      };
+    } else {
+      if (!open || open.callId !== h.callId) {
+        // On an exclusive connection the fault answers the call being received, if any.
+        const to = this.multiplexed ? undefined : open;
+        return this.faultCallAndClose(to?.callId ?? h.callId, to?.le ?? h.le, to?.pc.id ?? 0, FaultStatus.NCA_S_PROTO_ERROR,
+          `fragment of call ${h.callId}, which is not being received`, 0);
+      }
+      if (open.drep !== h.drep) return this.faultCallAndClose(open.callId, open.le, open.pc.id, FaultStatus.NCA_S_PROTO_ERROR, 'fragment drep differs', Pfc.DID_NOT_EXECUTE);
+      // Later fragments inherit the first one's auth context; their own context id, opnum and
+      // auth fields are ignored (MS-RPCE 3.3.3, Samba's dcesrv_auth_pkt_pull).
+      call = open;
+      auth = open.auth;
+    }
+    const stubEnd = checkRequestAuth(pdu, h.fragLength, req.stubOffset, st, auth);
+    if (typeof stubEnd !== 'number') return this.faultAndClose(h, call.pc.id, stubEnd.status, stubEnd.why, 0);
+    const stub = pdu.subarray(req.stubOffset, stubEnd);
+    if (first) {
+      if (callSet.find(this.calls, h.callId)) {
+        return this.faultAndClose(h, call.pc.id, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`, 0);
+      }
+      if (this.pendingCalls >= this.limits.maxPendingCallsPerConnection) {
         this.warnLimited('pending call limit reached; call refused', { limit: this.limits.maxPendingCallsPerConnection });
-        if (!last) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit');
-        this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
+        if (!last) return this.faultAndClose(h, call.pc.id, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit');
+        this.send(encodeFault(h.callId, h.le, call.pc.id, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
         return;
       }
       if (!last && req.allocHint > this.limits.maxRequestSize) {
-        return this.faultAndClose(h, req.contextId, FaultStatus.ACCESS_DENIED, `alloc_hint ${req.allocHint} over the request limit`, 0);
+        return this.faultAndClose(h, call.pc.id, FaultStatus.ACCESS_DENIED, `alloc_hint ${req.allocHint} over the request limit`, 0);
       }
-      r = {
-        callId: h.callId, contextId: req.contextId, opnum: req.opnum, drep: h.drep, le: h.le, auth,
-        noReply: (h.pfcFlags & Pfc.MAYBE) !== 0, chunks: [], size: 0, discard: false,
-      };
-      if (!findContext(this.contexts, req.contextId)) {
-        this.warnLimited('request on an unknown presentation context', { contextId: req.contextId });
-        this.send(encodeFault(h.callId, h.le, req.contextId, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
-        r.discard = true;
-      }
-      // Entries (even discarded ones) count against the pending call limit, so this map is bounded.
-      if (!last) (this.reassembly ??= new Map()).set(h.callId, r);
-    } else {
-      r = this.reassembly?.get(h.callId);
-      if (!r) return this.faultAndClose(h, req.contextId, FaultStatus.NCA_S_PROTO_ERROR, `continuation of unknown call ${h.callId}`);
-      if (r.drep !== h.drep || r.auth !== auth || r.contextId !== req.contextId) {
-        return this.faultAndClose(h, r.contextId, FaultStatus.NCA_S_PROTO_ERROR, 'fragment differs from the first fragment');
-      }
+      if (last) return this.execute(call, stub);
     }
-    if (!r.discard) {
-      r.size += stub.length;
-      if (!(first && last)) this.reassemblyBytes += stub.length;
-      if (r.size > this.limits.maxRequestSize || this.reassemblyBytes > this.limits.maxReassemblyPerConnection) {
-        return this.faultAndClose(h, r.contextId, FaultStatus.ACCESS_DENIED, `reassembled request over the limit (${r.size} bytes)`, 0);
-      }
-      // Copy fragments held for reassembly so they do not pin the receive buffer.
-      r.chunks.push(first && last ? stub : Buffer.from(stub));
+    call.size += stub.length;
+    if (call.size > this.limits.maxRequestSize || call.size > this.limits.maxReassemblyPerConnection) {
+      return this.faultAndClose(h, call.pc.id, FaultStatus.ACCESS_DENIED, `reassembled request over the limit (${call.size} bytes)`, 0);
     }
-    if (!last) return;
-    if (!first) {
-      this.reassembly?.delete(h.callId);
-      this.reassemblyBytes -= r.discard ? 0 : r.size;
+    // Copy fragments held for reassembly so they do not pin the receive buffer.
+    (call.chunks ??= []).push(Buffer.from(stub));
+    if (!last) {
+      this.incoming = call;
+      return;
     }
-    if (r.discard) return;
-    this.execute(r, r.chunks.length === 1 ? r.chunks[0] : Buffer.concat(r.chunks, r.size));
+    this.incoming = undefined;
+    this.execute(call, Buffer.concat(call.chunks, call.size));
   }
 
-  private execute(r: Reassembly, stub: Buffer): void {
-    const pc = findContext(this.contexts, r.contextId);
-    if (!pc) return; // checked at the first fragment; contexts are never removed
+  /**
+   * A first fragment while another call is being received: a protocol error (MS-RPCE 3.3.3),
+   * addressed to the call being received on an exclusive connection, to the new one with
+   * CONC_MPX; rpc_s_sec_pkg_error when the same call restarts under another auth context.
+   */
+  private secondFirstFragment(open: IncomingCall, h: PduHeader, contextId: number, otherAuth: boolean): void {
+    const same = open.callId === h.callId;
+    const status = same && otherAuth && contextId === open.pc.id ? FaultStatus.SEC_PKG_ERROR : FaultStatus.NCA_S_PROTO_ERROR;
+    const why = `first fragment of call ${h.callId} while call ${open.callId} is being received`;
+    if (!this.multiplexed) return this.faultCallAndClose(open.callId, open.le, open.pc.id, status, why, 0);
+    this.faultCallAndClose(h.callId, h.le, same ? open.pc.id : 0, status, why, 0);
+  }
+
+  private execute(r: IncomingCall, stub: Buffer): void {
+    const pc = r.pc;
     const level = r.auth?.authLevel ?? AuthLevel.None;
     const min = this.host.minAuthLevel(pc.iface);
     if (level < min) {
       this.log.info({ authLevel: level, minAuthLevel: min, iface: pc.iface.name }, 'call below the minimum auth level');
-      this.sendFault(pc.iface, r.opnum, r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED, 0);
+      this.sendFault(pc.iface, r.opnum, r.callId, r.le, pc.id, FaultStatus.ACCESS_DENIED, 0);
       return;
     }
     const popped = popVerificationTrailer(stub, r.le);
     if (popped.commands) {
       const bad = checkVerificationTrailer(popped.commands, {
         clientHeaderSigning: this.clientHeaderSigning, abstractSyntax: pc.abstractSyntax, transferSyntax: pc.ndr64 ? NDR64_SYNTAX : NDR_SYNTAX,
-        ptype: PType.REQUEST, drep: r.drep, callId: r.callId, contextId: r.contextId, opnum: r.opnum,
+        ptype: PType.REQUEST, drep: r.drep, callId: r.callId, contextId: pc.id, opnum: r.opnum,
       });
       if (bad) {
         this.log.warn({ why: bad, iface: pc.iface.name }, 'verification trailer check failed');
-        this.sendFault(pc.iface, r.opnum, r.callId, r.le, r.contextId, FaultStatus.ACCESS_DENIED, 0);
+        this.sendFault(pc.iface, r.opnum, r.callId, r.le, pc.id, FaultStatus.ACCESS_DENIED, 0);
         return;
       }
     }
     this.host.stats.callsIn++;
-    const call = new ServerCall(this, r.callId, r.contextId, r.opnum, r.le, r.auth, r.noReply, pc.iface);
+    const call = new ServerCall(this, r.callId, pc.id, r.opnum, r.le, r.auth, r.noReply, pc.iface);
     let out: Buffer | Promise<Buffer>;
     try {
       // Each call in its context's transfer syntax (negotiated only where dispatchNdr64 exists).
@@ -413,10 +452,7 @@ export class Connection extends PduStream {
       return;
     }
     // Answered later (AsyncNotify): the call is in flight until then.
-    const c = this.calls;
-    if (c === undefined) this.calls = call;
-    else if (Array.isArray(c)) c.push(call);
-    else this.calls = [c, call];
+    this.calls = callSet.add(this.calls, call);
     out.then((b) => this.answer(call, b), (err: unknown) => this.answerError(call, err));
   }
 
@@ -424,19 +460,9 @@ export class Connection extends PduStream {
   private finish(call: ServerCall): boolean {
     if (call.done) return false;
     call.done = true;
-    const calls = this.calls;
-    let removed = false;
-    if (calls === call) {
-      this.calls = undefined;
-      removed = true;
-    } else if (Array.isArray(calls)) {
-      const i = calls.indexOf(call);
-      if (i >= 0) {
-        calls.splice(i, 1);
-        removed = true;
-      }
-    }
-    if (removed && this.pendingCalls === 0 && this.drained) queueMicrotask(this.drained);
+    const before = this.pendingCalls;
+    this.calls = callSet.remove(this.calls, call);
+    if (before > 0 && this.pendingCalls === 0 && this.drained) queueMicrotask(this.drained);
     return !this.closed && !call.noReply;
   }
 
@@ -444,7 +470,9 @@ export class Connection extends PduStream {
     if (!this.finish(call)) return;
     let frags: Buffer[];
     try {
-      frags = buildResponseFragments({ callId: call.callId, contextId: call.contextId, le: call.le, maxXmitFrag: this.maxXmitFrag, stub: out, auth: call.auth });
+      // Windows answers with the context id's low 8 bits (Samba's raw_protocol tests against
+      // it); C706 12.6.4.9 keeps 16. No client uses ids past 255, so we answer as Windows does.
+      frags = buildResponseFragments({ callId: call.callId, contextId: call.contextId & 0xff, le: call.le, maxXmitFrag: this.maxXmitFrag, stub: out, auth: call.auth });
     } catch (err) {
       this.log.error({ err }, 'could not build the response');
       this.sendFault(call.iface, call.opnum, call.callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_UNSPEC, 0);
@@ -487,16 +515,10 @@ export class Connection extends PduStream {
   }
 
   private onCancel(callId: number, kind: 'cancel' | 'orphaned'): void {
-    const r = this.reassembly?.get(callId);
-    if (r && !r.discard) {
-      // Not started yet: drop what we hold and swallow the rest of its fragments.
-      this.reassemblyBytes -= r.size;
-      r.discard = true;
-      r.chunks.length = 0;
-      if (kind === 'cancel') this.send(encodeFault(callId, r.le, r.contextId, FaultStatus.NCA_S_FAULT_CANCEL, Pfc.DID_NOT_EXECUTE));
-      return;
-    }
-    const call = this.findCall(callId);
+    // A call still being received has not started: Windows ignores the cancel or orphan, and
+    // the call runs and is answered once complete (Samba's dcesrv_process_ncacn_packet).
+    if (this.incoming?.callId === callId) return;
+    const call = callSet.find(this.calls, callId);
     if (!call) return;
     this.log.debug({ callId, kind }, 'call aborted by the client');
     call.abort(new CallAborted(kind));
@@ -513,7 +535,7 @@ export class Connection extends PduStream {
    */
   async shutdown(graceMs: number): Promise<void> {
     if (this.closed) return;
-    const pending = [...this.callList()];
+    const pending = [...callSet.list(this.calls)];
     for (const c of pending) c.abort(new CallAborted('shutdown'));
     if (this.pendingCalls > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -534,14 +556,13 @@ export class Connection extends PduStream {
   protected onClosed(why: string): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    const calls = this.callList();
+    const calls = callSet.list(this.calls);
     this.calls = undefined;
     for (const c of calls) {
       c.done = true;
       c.abort(new CallAborted('closed'));
     }
-    this.reassembly = undefined;
-    this.reassemblyBytes = 0;
+    this.incoming = undefined;
     if (this.logsDebug) this.log.debug({ why }, 'connection closed');
     if (this.group) this.group.remove(this.id);
     this.host.connectionClosed(this);

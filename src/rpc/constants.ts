@@ -115,6 +115,8 @@ export const SEC_TRAILER_LENGTH = 8;
 export const AUTH_PAD_ALIGNMENT = 16;
 /** C706 12.6.3.1: every implementation must accept fragments of this size. */
 export const MUST_RECV_FRAG_SIZE = 1432;
+/** The smallest fragment size Windows negotiates, whatever the client offers (see Connection.onBind). */
+export const WINDOWS_MIN_FRAG_SIZE = 2048;
 
 /** MS-RPCE 2.2.2.13 verification trailer magic. */
 export const SEC_VT_MAGIC = Buffer.from([0x8a, 0xe3, 0x13, 0x71, 0x02, 0xf4, 0x36, 0x71]);

@@ -10,11 +10,11 @@ export interface RpcLimits {
   maxConnections: number;
   /** Calls a connection may have in flight (dispatched or being reassembled). */
   maxPendingCallsPerConnection: number;
-  /** Largest fragment we send or accept (negotiated down with the client; at least 1432). */
+  /** Largest fragment we send or accept (negotiated down with the client, to 2048 at least as Windows; the limit itself may be 1432..65535). */
   maxFragmentSize: number;
   /** Largest reassembled request stub of one call. */
   maxRequestSize: number;
-  /** Bytes of request fragments a connection may hold in reassembly at once. */
+  /** Bytes of request fragments a connection may hold in reassembly at once (one call at a time, MS-RPCE 3.3.3). */
   maxReassemblyPerConnection: number;
   /** A connection that has not bound within this many ms is closed. */
   unboundIdleMs: number;

@@ -61,8 +61,11 @@ export interface SecTrailer {
   readonly authValue: Buffer;
 }
 
-/** Locate the sec_trailer of a PDU with auth_length > 0; bodyStart is where the body begins. */
-export function decodeSecTrailer(pdu: Buffer, h: PduHeader, bodyStart: number): SecTrailer {
+/**
+ * Locate the sec_trailer of a PDU with auth_length > 0; bodyStart is where the body begins.
+ * checkPad: auth_pad_length must fit in the body (requests; bind/alter/auth3 ignore it).
+ */
+export function decodeSecTrailer(pdu: Buffer, h: PduHeader, bodyStart: number, checkPad = true): SecTrailer {
   const offset = h.fragLength - h.authLength - SEC_TRAILER_LENGTH;
   if (offset < bodyStart) throw new PduError('auth_length larger than the PDU');
   const r = new WireReader(pdu, offset, h.fragLength, h.le);
@@ -71,7 +74,7 @@ export function decodeSecTrailer(pdu: Buffer, h: PduHeader, bodyStart: number): 
   const authPadLength = r.u8();
   r.u8(); // auth_reserved
   const authContextId = r.u32();
-  if (offset - authPadLength < bodyStart) throw new PduError('auth_pad_length larger than the body');
+  if (checkPad && offset - authPadLength < bodyStart) throw new PduError('auth_pad_length larger than the body');
   return { authType, authLevel, authPadLength, authContextId, offset, authValue: pdu.subarray(offset + SEC_TRAILER_LENGTH, h.fragLength) };
 }
 

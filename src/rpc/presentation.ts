@@ -51,9 +51,12 @@ export function findContext(contexts: readonly PresentationContext[], id: number
  * (a new array made to size; the old one is left as it was). Every context whose interface is
  * served is accepted with NDR64 when the client offers it and the interface has NDR64 codecs
  * (MS-RPCE 2.2.5: NDR64 is preferred, as Windows and Samba 4.22 do), else with NDR 2.0
- * (neither offered: reason 2; unknown interface: reason 1); the first bind-time feature
- * negotiation context gets negotiate_ack with the features we support. Undefined = protocol
- * error (a context id re-used for another interface).
+ * (neither offered: reason 2; unknown interface: reason 1), but only the first new one per
+ * interface in one PDU: Windows and Samba (dcesrv_negotiate_contexts) reject the later ones
+ * with reason 2. In a bind, the bind-time feature negotiation context gets negotiate_ack with
+ * the features we support (MS-RPCE 3.3.1.5.3). Undefined = protocol error: a context id
+ * re-used for another interface, or a second feature context in a bind (Windows and Samba
+ * answer bind_nak 0).
  */
 export function negotiateContexts(
   offered: readonly ContextElement[],
@@ -61,13 +64,15 @@ export function negotiateContexts(
   served: readonly RpcInterface<CallContext>[],
   maxContexts: number,
   onLimit: () => void,
+  bind = true,
 ): { results: AckContextResult[]; contexts: readonly PresentationContext[] } | undefined {
   const results: AckContextResult[] = [];
   let out = contexts;
   let sawFeatures = false;
   for (const c of offered) {
     const first = c.transferSyntaxes[0];
-    if (first.uuid.startsWith(BTFN_UUID_PREFIX) && first.major === 1 && !sawFeatures) {
+    if (bind && first.uuid.startsWith(BTFN_UUID_PREFIX) && first.major === 1) {
+      if (sawFeatures) return undefined;
       sawFeatures = true;
       const raw = c.transferRaw[0];
       const offeredBits = raw[0] | (raw[1] << 8);
@@ -91,6 +96,9 @@ export function negotiateContexts(
     }
     if (existing) {
       if (existing.iface !== iface) return undefined;
+    } else if (out.length > contexts.length && addedFor(out, contexts.length, iface)) {
+      results.push(reject(AckReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED));
+      continue;
     } else if (out.length >= maxContexts) {
       onLimit();
       results.push(reject(AckReason.LOCAL_LIMIT_EXCEEDED));
@@ -108,4 +116,10 @@ export function negotiateContexts(
     results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: ndr64 ? NDR64_SYNTAX : NDR_SYNTAX });
   }
   return { results, contexts: out };
+}
+
+/** A context for iface among those this PDU added (from index `from` on). */
+function addedFor(list: readonly PresentationContext[], from: number, iface: RpcInterface<CallContext>): boolean {
+  for (let i = from; i < list.length; i++) if (list[i].iface === iface) return true;
+  return false;
 }

@@ -89,6 +89,13 @@ export interface SecurityContext {
    * Throws IntegrityError on a bad or replayed signature.
    */
   unprotect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel, signature: Buffer): void;
+  /**
+   * Asked once accept() returned complete, for Packet, Integrity and Privacy: whether the
+   * negotiated context can protect PDUs at `level` (signing for Packet/Integrity, sealing for
+   * Privacy). A context that cannot is a provider error (MS-RPCE 3.3.1.5.2.2: fault
+   * rpc_s_sec_pkg_error). Absent means yes.
+   */
+  supportsLevel?(level: AuthLevel): boolean;
 }
 
 export interface ConnectionInfo {

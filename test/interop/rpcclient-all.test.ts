@@ -85,6 +85,16 @@ describeWithPeers('rpcclient: every WITNESS command, epmmap, epmlookup and the c
     }, 60_000);
   });
 
+  // Issue 15 group 10: rpcclient's anonymous NTLMSSP cannot do NTLM2, so it signs (and seals) with
+  // MS-NLMP's scheme without extended session security (CRC32, one RC4 handle); Samba serves it, so do we.
+  it.each(['sign', 'spnego,sign', 'seal'])('anonymous NTLMSSP at [%s] (-U%%): GetInterfaceList over protected PDUs', async (flags) => {
+    const r = await runRpcclient(`ncacn_ip_tcp:${HOST}[${flags}]`, '%', ['GetInterfaceList']);
+    const all = `${r.stdout}${r.stderr}\n${daemon?.output(20) ?? ''}`;
+    expect({ code: r.code, witnessLine: new RegExp(`^\\*\\+ ${TEST_CLUSTER.node2.name} ${esc(PARTNER_IP)} V2$`, 'm').test(r.stdout), all })
+      .toEqual({ code: 0, witnessLine: true, all: expect.any(String) });
+    expect(daemon!.output(200)).toMatch(/NTLMSSP anonymous session/);
+  }, 30_000);
+
   for (const auth of AUTHS) {
     describe(`${auth}`, () => {
       const target = rpcclientTarget(HOST, auth, TEST_CREDENTIALS);

@@ -5,6 +5,7 @@
  */
 import { AuthLevel } from '../../../src/rpc/security';
 import { HDR_SIGN, FIRST, LAST, NDR, PT, alter, auth3, bind, request, type Parsed } from './helpers/pdu-builder';
+import { authBind as authBindOn, ctx0, openResponse, signedRequest } from './helpers/auth-legs';
 import { type Harness, authSpec, startHarness } from './helpers/harness';
 import { FAKE_AUTH_TYPE, FakeClient } from './helpers/fake-security';
 import { OTHER_SYNTAX, TEST_SYNTAX, u32le } from './helpers/test-interface';
@@ -15,38 +16,7 @@ jest.setTimeout(15000);
 let h: Harness;
 afterEach(async () => { await h.close(); });
 
-const ctx0 = [{ id: 0, abstract: TEST_SYNTAX, transfers: [NDR] }];
-
-/** bind + auth3 with the fake provider at `level`; returns the client state. */
-async function authBind(level: number, opts: { flags?: number; contextId?: number; maxXmit?: number; user?: string } = {}): Promise<{ c: RawClient; fc: FakeClient; ack: Parsed }> {
-  const c = await h.connect();
-  const fc = new FakeClient(opts.user ?? 'alice', 'three');
-  c.send(bind({ callId: 1, flags: opts.flags, maxXmit: opts.maxXmit, maxRecv: opts.maxXmit, contexts: ctx0, auth: authSpec(fc.hello(), level, opts.contextId ?? 1) }));
-  const ack = await c.recv();
-  expect(ack.ptype).toBe(PT.BIND_ACK);
-  expect(ack.auth).toMatchObject({ type: FAKE_AUTH_TYPE, level, contextId: opts.contextId ?? 1, padLength: 0 });
-  const proof = fc.onServerToken(ack.auth!.value)!;
-  c.send(auth3({ callId: 1, auth: authSpec(proof, level, opts.contextId ?? 1) }));
-  return { c, fc, ack };
-}
-
-function signedRequest(fc: FakeClient, level: number, callId: number, opnum: number, stub: Buffer, contextId = 1): Buffer {
-  return request({
-    callId, opnum, stub,
-    auth: { type: FAKE_AUTH_TYPE, level, contextId, sigLength: 16, protect: (pdu, s, e) => fc.out!.protect(pdu, s, e, level) },
-  });
-}
-
-/** Check and (for privacy) decrypt a protected response; returns its stub. */
-function openResponse(fc: FakeClient, r: Parsed, level: number): Buffer {
-  expect(r.ptype).toBe(PT.RESPONSE);
-  expect(r.auth).toBeDefined();
-  expect(r.authLength).toBe(16);
-  expect((24 + r.stub!.length + r.auth!.padLength) % 16).toBe(8); // stub+pad is a multiple of 16 after the 24-byte header
-  const pdu = Buffer.from(r.raw.subarray(0, r.auth!.offset + 8));
-  fc.in!.unprotect(pdu, 24, r.auth!.offset, level, r.auth!.value);
-  return pdu.subarray(24, r.auth!.offset - r.auth!.padLength);
-}
+const authBind = (level: number, opts: Parameters<typeof authBindOn>[2] = {}) => authBindOn(h, level, opts);
 
 describe('auth legs', () => {
   beforeEach(async () => { h = await startHarness(); });
@@ -127,12 +97,13 @@ describe('auth legs', () => {
     await c.waitClosed();
   });
 
-  it('a bad verifier → fault 0x5 and close', async () => {
+  it('a bad verifier → fault rpc_s_sec_pkg_error (0x721), FIRST|LAST only, and close', async () => {
     const { c, fc } = await authBind(AuthLevel.Integrity);
     const req = signedRequest(fc, AuthLevel.Integrity, 2, 0, Buffer.from('abc'));
     req[25] ^= 0xff; // flip a stub byte after signing
     c.send(req);
-    expect((await c.recv()).status).toBe(5);
+    const f = await c.recv();
+    expect([f.ptype, f.callId, f.flags, f.contextId, f.status]).toEqual([PT.FAULT, 2, FIRST | LAST, 0, 0x721]);
     await c.waitClosed();
   });
 
@@ -157,14 +128,14 @@ describe('auth legs', () => {
     await c.waitClosed();
   });
 
-  it('echoes PFC_SUPPORT_HEADER_SIGN in an authenticated bind, not in an anonymous one', async () => {
+  it('echoes PFC_SUPPORT_HEADER_SIGN whenever the bind carries it, with or without auth (as Windows)', async () => {
     const { ack } = await authBind(AuthLevel.Integrity, { flags: FIRST | LAST | HDR_SIGN });
-    expect(ack.flags & HDR_SIGN).toBe(HDR_SIGN);
+    expect(ack.flags).toBe(FIRST | LAST | HDR_SIGN);
     const plain = await authBind(AuthLevel.Integrity);
-    expect(plain.ack.flags & HDR_SIGN).toBe(0);
+    expect(plain.ack.flags).toBe(FIRST | LAST);
     const c = await h.connect();
     c.send(bind({ flags: FIRST | LAST | HDR_SIGN, contexts: ctx0 }));
-    expect((await c.recv()).flags & HDR_SIGN).toBe(0);
+    expect((await c.recv()).flags).toBe(FIRST | LAST | HDR_SIGN);
   });
 
   it('several auth contexts on one connection (security context multiplexing)', async () => {

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { AuthLevel } from '../../../src/rpc/security';
 import { RpcServer } from '../../../src/rpc/server';
-import { DID_NOT_EXECUTE, NDR, OBJECT_UUID, PT, alter, bind, fragmentedRequest, request } from './helpers/pdu-builder';
+import { DID_NOT_EXECUTE, FIRST, LAST, NDR, OBJECT_UUID, PT, alter, bind, fragmentedRequest, request } from './helpers/pdu-builder';
 import { type Harness, authSpec, startHarness } from './helpers/harness';
 import { FakeClient } from './helpers/fake-security';
 import { OTHER_SYNTAX, TEST_SYNTAX, TestInterface, u32le } from './helpers/test-interface';
@@ -63,14 +63,14 @@ it('reassembled size per call: over the limit → fault 0x5 and close (also by a
   expect(h.server.connectionCount).toBe(1);
 });
 
-it('reassembly per connection: two interleaved fragmented calls over the connection limit → close', async () => {
+it('reassembly per connection: one call at a time, a second interleaved one is a protocol error (MS-RPCE 3.3.3)', async () => {
   h = await startHarness({ limits: { maxRequestSize: 1000, maxReassemblyPerConnection: 1500 } });
   const { c } = await h.bound();
   const a = fragmentedRequest({ callId: 2, opnum: 0, stub: Buffer.alloc(1000), chunk: 400 });
   const b = fragmentedRequest({ callId: 3, opnum: 0, stub: Buffer.alloc(1000), chunk: 400 });
   c.send(a[0], b[0], a[1], b[1]);
   const f = await c.recv();
-  expect([f.ptype, f.status]).toEqual([PT.FAULT, 5]);
+  expect([f.ptype, f.callId, f.flags, f.status]).toEqual([PT.FAULT, 2, FIRST | LAST, 0x1c01000b]);
   await c.waitClosed();
 });
 
@@ -117,7 +117,8 @@ it('auth contexts per connection: the one over the limit is refused', async () =
   expect((await c.recv()).ptype).toBe(PT.BIND_ACK);
   c.send(alter({ callId: 2, contexts: ctx0, auth: authSpec(new FakeClient('b', 'one').hello(), AuthLevel.Connect, 2) }));
   const f = await c.recv();
-  expect([f.ptype, f.status]).toEqual([PT.FAULT, 0x721]);
+  // MS-RPCE 3.3.1.5.4: a protocol error (as Samba's dcesrv_process_ncacn_packet), not 0x721.
+  expect([f.ptype, f.flags, f.contextId, f.status]).toEqual([PT.FAULT, FIRST | LAST | DID_NOT_EXECUTE, 0, 0x1c01000b]);
   await c.waitClosed();
 });
 

@@ -91,8 +91,8 @@ describe('bind', () => {
     expect(resp.results![0].result).toBe(0);
   });
 
-  it('negotiates fragment sizes: floor 1432, ceiling our limit, multiple of 8', async () => {
-    for (const [offer, want] of [[1000, 1432], [65535, 5840], [4281, 4280], [2048, 2048]]) {
+  it('negotiates fragment sizes: floor 2048 as Windows, ceiling our limit, multiple of 8', async () => {
+    for (const [offer, want] of [[1000, 2048], [1432, 2048], [65535, 5840], [4281, 4280], [2048, 2048]]) {
       const c = await h.connect();
       c.send(bind({ maxXmit: offer, maxRecv: 65535, contexts: [{ id: 0, abstract: TEST_SYNTAX, transfers: [NDR] }] }));
       const ack = await c.recv();
@@ -213,7 +213,7 @@ describe('requests and faults', () => {
   it('faults with the right status: unknown context, unknown opnum, bad stub, server bug, DispatchFault', async () => {
     const { c } = await h.bound();
     const cases: Array<[number, number, number, number]> = [
-      // [contextId, opnum, status, flags]
+      // [contextId, opnum, status, flags]; an unknown context id is answered on context 0
       [9, 0, 0x1c010003, DID_NOT_EXECUTE],
       [0, 99, 0x1c010002, DID_NOT_EXECUTE],
       [0, 2, 0x000006f7, 0],
@@ -224,7 +224,7 @@ describe('requests and faults', () => {
     for (const [contextId, opnum, status, flags] of cases) {
       c.send(request({ callId: ++callId, contextId, opnum, stub: Buffer.from([1, 2, 3]) }));
       const f = await c.recv();
-      expect([f.ptype, f.callId, f.contextId, f.status, f.flags & DID_NOT_EXECUTE, f.fragLength]).toEqual([PT.FAULT, callId, contextId, status, flags, 32]);
+      expect([f.ptype, f.callId, f.contextId, f.status, f.flags & DID_NOT_EXECUTE, f.fragLength]).toEqual([PT.FAULT, callId, contextId === 9 ? 0 : contextId, status, flags, 32]);
     }
     // still usable
     c.send(request({ callId: 99, opnum: 0, stub: Buffer.from('ok') }));
@@ -330,15 +330,18 @@ describe('calls in flight', () => {
     await c.expectSilence(100);
   });
 
-  it('co_cancel during reassembly faults the call and swallows its remaining fragments', async () => {
+  it('co_cancel and orphaned during reassembly are ignored: the call completes, runs and is answered (as Windows)', async () => {
     const { c } = await h.bound();
-    const frags = fragmentedRequest({ callId: 2, opnum: 0, stub: Buffer.alloc(3000, 1), chunk: 1000 });
-    c.send(frags[0], simple(PT.CO_CANCEL, 2));
-    const f = await c.recv();
-    expect([f.callId, f.status]).toEqual([2, 0x1c00000d]);
-    c.send(frags[1], frags[2]);
-    await c.expectSilence(150);
-    expect(h.iface.contexts).toHaveLength(0);
+    for (const [callId, kind] of [[2, PT.CO_CANCEL], [3, PT.ORPHANED]]) {
+      const frags = fragmentedRequest({ callId, opnum: 0, stub: Buffer.alloc(3000, 1), chunk: 1000 });
+      c.send(frags[0], simple(kind, callId));
+      await c.expectSilence(100);
+      c.send(frags[1], frags[2]);
+      const r = await c.recv();
+      expect([r.ptype, r.callId, r.flags, r.contextId, r.stub!.length]).toEqual([PT.RESPONSE, callId, FIRST | LAST, 0, 3001]);
+    }
+    expect(h.iface.contexts).toHaveLength(2);
+    expect(h.iface.aborted).toHaveLength(0);
   });
 
   it('orphaned aborts the call signal and sends nothing', async () => {

@@ -3,7 +3,7 @@ import { md4 } from '../../../src/auth/md4';
 import { Rc4, rc4 } from '../../../src/auth/rc4';
 import { desEncryptBlock, desl } from '../../../src/auth/des';
 import {
-  NtlmDirection, ntHash, ntProofStr, ntlmv2Temp, ntowfv2, sealKey, sessionBaseKeyV2, signKey,
+  NtlmDirection, NtlmV1Channel, crc32, ntHash, ntProofStr, ntlmv2Temp, ntowfv2, sealKey, sessionBaseKeyV2, signKey,
 } from '../../../src/auth/ntlm-crypto';
 import { verifyNtlmV1 } from '../../../src/auth/ntlm-v1';
 
@@ -86,6 +86,31 @@ describe('MS-NLMP 4.2.2 NTLMv1', () => {
     const kx = verifyNtlmV1(ntHash(password), serverChallenge, H('67c43011f30298a2ad35ece64f16331c44bdbed927841f94'), Buffer.alloc(24), 0);
     expect(kx && hex(kx)).toBe('d87262b0cde4b1cb7499becccdf10784');
     expect(verifyNtlmV1(ntHash('wrong'), serverChallenge, H('67c43011f30298a2ad35ece64f16331c44bdbed927841f94'), Buffer.alloc(24), 0)).toBeUndefined();
+  });
+});
+
+describe('MS-NLMP 4.2.2.4 signing without extended session security (the anonymous session)', () => {
+  it('CRC-32 is zlib\'s (check value of "123456789")', () => {
+    expect(crc32(Buffer.from('123456789')).toString(16)).toBe('cbf43926');
+    expect(crc32(Buffer.from('xx123456789yy'), 2, 11).toString(16)).toBe('cbf43926');
+  });
+
+  it('the signature of the sealed "Plaintext" with RandomSessionKey 0x55 x16 (seqnum 0)', () => {
+    const data = Buffer.from('Plaintext', 'utf16le');
+    const sig = new NtlmV1Channel(Buffer.alloc(16, 0x55)).signPdu(data, true);
+    expect(hex(sig)).toBe('0100000000000000' + '09dcd1df2e459d36');
+    expect(data.equals(Buffer.from('Plaintext', 'utf16le'))).toBe(false);
+  });
+
+  it('one RC4 handle and sequence number for both directions: a peer channel verifies, a replay fails', () => {
+    const client = new NtlmV1Channel(Buffer.alloc(16, 7));
+    const server = new NtlmV1Channel(Buffer.alloc(16, 7));
+    const msg = Buffer.from('header|stub data|trailer');
+    const sig = client.signPdu(msg, false, 7, 16);
+    expect(server.verifyPdu(msg, sig, false, 7, 16)).toBe(true);
+    const back = server.signPdu(msg, false, 7, 16);
+    expect(client.verifyPdu(msg, back, false, 7, 16)).toBe(true);
+    expect(server.verifyPdu(msg, sig, false, 7, 16)).toBe(false);
   });
 });
 

@@ -4,6 +4,7 @@ import { createNtlmsspProvider, MemoryAccountSource, ntHash, type AuthLogger } f
 import { NtlmsspSecurityContext } from '../../../src/auth/ntlmssp-context';
 import type { NtlmsspOptions } from '../../../src/auth/ntlmssp';
 import { AvId, NegotiateFlags as F, parseAvPairs } from '../../../src/auth/ntlmssp-messages';
+import { NtlmV1Channel } from '../../../src/auth/ntlm-crypto';
 import { IMPACKET_NEGOTIATE_FLAGS, SAMBA_NEGOTIATE_FLAGS, TestNtlmClient } from './ntlm-test-client';
 
 const conn: ConnectionInfo = { localAddress: '127.0.0.1', remoteAddress: '192.0.2.7', remotePort: 49999 };
@@ -200,6 +201,33 @@ describe('NTLMSSP acceptor', () => {
     const c2 = new TestNtlmClient({ user: '', domain: '', anonymous: true });
     expect(ok.accept(c2.authenticate(ok.accept(c2.negotiate()).token!))).toEqual({ complete: true });
     expect(ok.identity).toEqual({ domain: '', user: '', anonymous: true });
+  });
+
+  it('anonymous without extended session security (rpcclient -U% [sign]): MS-NLMP 3.4.4.1 signing, sealing as negotiated', () => {
+    const ctx = new NtlmsspSecurityContext(options({ allowAnonymous: true }), conn);
+    const client = new TestNtlmClient({ user: '', domain: '', anonymous: true, flags: SAMBA_NEGOTIATE_FLAGS & ~F.SEAL });
+    const challenge = ctx.accept(client.negotiate()).token!;
+    const auth = client.authenticate(challenge);
+    auth.writeUInt32LE(auth.readUInt32LE(60) & ~F.EXTENDED_SESSIONSECURITY, 60); // a client without a password cannot do NTLM2
+    expect(ctx.accept(auth)).toEqual({ complete: true });
+    expect([ctx.supportsLevel(AuthLevel.Integrity), ctx.supportsLevel(AuthLevel.Packet), ctx.supportsLevel(AuthLevel.Privacy)]).toEqual([true, true, false]);
+    const peer = new NtlmV1Channel(client.exportedSessionKey);
+    const { pdu, start, end } = fakePdu(Buffer.from('anonymous call'));
+    const sig = peer.signPdu(pdu, false, start, end);
+    ctx.unprotect(pdu, start, end, AuthLevel.Integrity, sig);
+    const back = fakePdu(Buffer.from('answer'));
+    expect(peer.verifyPdu(back.pdu, ctx.protect(back.pdu, back.start, back.end, AuthLevel.Integrity), false, back.start, back.end)).toBe(true);
+    const again = fakePdu(Buffer.from('anonymous call'));
+    expect(() => ctx.unprotect(again.pdu, again.start, again.end, AuthLevel.Integrity, sig)).toThrow(IntegrityError); // replayed
+  });
+
+  it('supportsLevel: integrity needs NTLMSSP_NEGOTIATE_SIGN, privacy also SEAL', () => {
+    const signOnly = establish({ user: 'alice', domain: 'TESTDOM', password: 'Secret123', flags: SAMBA_NEGOTIATE_FLAGS & ~F.SEAL }).ctx;
+    expect([signOnly.supportsLevel(AuthLevel.Integrity), signOnly.supportsLevel(AuthLevel.Privacy)]).toEqual([true, false]);
+    const neither = establish({ user: 'alice', domain: 'TESTDOM', password: 'Secret123', flags: SAMBA_NEGOTIATE_FLAGS & ~(F.SEAL | F.SIGN) }).ctx;
+    expect(neither.supportsLevel(AuthLevel.Packet)).toBe(false);
+    const both = establish({ user: 'alice', domain: 'TESTDOM', password: 'Secret123', flags: IMPACKET_NEGOTIATE_FLAGS }).ctx;
+    expect(both.supportsLevel(AuthLevel.Privacy)).toBe(true);
   });
 
   it('refuses NTLMv1 by default and an LM-only response always', () => {

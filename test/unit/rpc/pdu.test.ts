@@ -66,7 +66,7 @@ describe('encoding', () => {
     expect(frags.every((f) => f.length <= 1432)).toBe(true);
     expect(Buffer.concat(frags.map((f) => parse(f).stub!))).toEqual(stub);
     const auth = {
-      authContextId: 3, authType: 0x45, authLevel: AuthLevel.Integrity, complete: true, failed: false,
+      authContextId: 3, authType: 0x45, authLevel: AuthLevel.Integrity, complete: true, failure: undefined,
       provider: { authType: 0x45, name: 'x', newContext: () => { throw new Error(); } },
       security: { signatureLength: 16, identity: undefined, accept: () => ({ complete: true }), protect: () => Buffer.alloc(16, 0xaa), unprotect: () => undefined },
     } as AuthState;

@@ -86,6 +86,12 @@ class FakeContext implements SecurityContext {
     return { token, complete: true };
   }
 
+  /** A user named 'nosign' negotiates neither signing nor sealing, 'noseal' signing only. */
+  supportsLevel(level: AuthLevel): boolean {
+    if (this.user === 'nosign') return false;
+    return !(this.user === 'noseal' && level === AuthLevel.Privacy);
+  }
+
   protect(pdu: Buffer, s: number, e: number, level: AuthLevel): Buffer {
     return this.outbound!.protect(pdu, s, e, level);
   }
