@@ -254,6 +254,8 @@ export class SpnegoSecurityContext implements SecurityContext {
   }
 
   supportsLevel(level: AuthLevel): boolean {
+    // Kerberos: the acceptor already required the GSS flags (INTEG, CONF) the level needs.
+    if (this.krbSession) return true;
     return this.ntlm.supportsLevel(level);
   }
 

@@ -78,7 +78,10 @@ describe('NDR64', () => {
     const c = await connect();
     c.send(bind({ contexts: [{ id: 0, abstract: Mgmt_SYNTAX, transfers: [NDR] }, { id: 1, abstract: Mgmt_SYNTAX, transfers: [NDR64] }] }));
     const ack = await c.recv();
-    expect(ack.results!.map((r) => r.transfer)).toEqual([NDR, NDR64]);
+    // One new context per interface in one PDU (raw-conformance, group 6): the second waits for its own alter_context.
+    expect(ack.results).toEqual([{ result: 0, reason: 0, transfer: NDR }, { result: 2, reason: 2, transfer: { uuid: '00000000-0000-0000-0000-000000000000', major: 0, minor: 0 } }]);
+    c.send(alter({ callId: 10, contexts: [{ id: 1, abstract: Mgmt_SYNTAX, transfers: [NDR64] }] }));
+    expect((await c.recv()).results).toEqual([{ result: 0, reason: 0, transfer: NDR64 }]);
     c.send(alter({ callId: 2, contexts: [{ id: 2, abstract: Mgmt_SYNTAX, transfers: [NDR64] }, { id: 3, abstract: TEST_SYNTAX, transfers: [NDR64] }] }));
     const alt = await c.recv();
     expect(alt.ptype).toBe(PT.ALTER_RESP);

@@ -9,7 +9,6 @@ import { authBind as authBindOn, ctx0, openResponse, signedRequest } from './hel
 import { type Harness, authSpec, startHarness } from './helpers/harness';
 import { FAKE_AUTH_TYPE, FakeClient } from './helpers/fake-security';
 import { OTHER_SYNTAX, TEST_SYNTAX, u32le } from './helpers/test-interface';
-import type { RawClient } from './helpers/raw-client';
 
 jest.setTimeout(15000);
 
