@@ -15,7 +15,6 @@
  * reaches a loaded test machine up to seconds later.
  * Node numbers are CTDB PNNs: "node 0" has node address 127.0.0.21 and public IP 127.0.0.31.
  */
-import * as fs from 'node:fs';
 import {
   CtdbCluster, nodeAddress, publicIp,
 } from './helpers/ctdb-cluster';
@@ -53,7 +52,7 @@ async function admin(pnn: number, path: string): Promise<any> {
   return r.json();
 }
 
-describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)', ['rpcclient', 'ip'], () => {
+describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)', ['ctdbd', 'ctdb', 'rpcclient', 'smbtorture', 'smbd', 'ip'], () => {
   let cluster: CtdbCluster | undefined;
   let client: InteractiveRpcclient | undefined;
   let handle = '';
@@ -64,7 +63,6 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
   const explain = (): string => [0, 1, 2].map((i) => `--- witnessd node ${i} (tail) ---\n${witnessdLog(cluster!, i).split('\n').slice(-15).join('\n')}`).join('\n') + `\n${cluster!.logTail(15)}\n--- rpcclient ---\n${client?.stdout.slice(-2000)}`;
 
   beforeAll(async () => {
-    if (!fs.existsSync('/usr/sbin/ctdbd')) throw new Error('ctdbd is not installed (Debian package ctdb)');
     cluster = await CtdbCluster.start(witnessdClusterOptions());
     const c = cluster;
     unregister = onEmergencyExit(() => killWitnessds(c));

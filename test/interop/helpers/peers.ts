@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'ip' | 'timeout';
+export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'ip' | 'timeout' | 'ctdbd' | 'ctdb';
 
 const SEARCH_PATH = (process.env.PATH ?? '/usr/bin:/bin') + ':/usr/sbin:/sbin:/usr/local/sbin';
 
@@ -86,6 +86,8 @@ const PACKAGE: Record<Peer, string> = {
   impacket: 'python3-impacket',
   ip: 'iproute2',
   timeout: 'coreutils',
+  ctdbd: 'ctdb',
+  ctdb: 'ctdb',
 };
 
 /**
