@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'python3-samba' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit';
+export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'python3-samba' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit' | 'ctdbd' | 'ctdb';
 
 const SEARCH_PATH = (process.env.PATH ?? '/usr/bin:/bin') + ':/usr/sbin:/sbin:/usr/local/sbin';
 
@@ -92,6 +92,8 @@ const PACKAGE: Record<Peer, string> = {
   chromium: 'chromium',
   samba: 'samba-ad-dc',
   kinit: 'krb5-user',
+  ctdbd: 'ctdb',
+  ctdb: 'ctdb',
 };
 
 /**
