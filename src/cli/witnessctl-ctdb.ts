@@ -21,13 +21,16 @@ interface Result {
 
 /** The same POST on every node; fine when at least one node did it (the others hold no such registration). */
 export async function ctdbFanOut(view: ClusterView, title: string, path: string, body: unknown): Promise<Result> {
-  const answers = await view.all((c) => c.post<{ events: ClusterEvent[] }>(path, body));
+  const answers = await view.all((c) => c.post<{ events: ClusterEvent[]; notified?: number; queued?: number }>(path, body));
   const done = answers.filter((a) => a.ok);
+  const told = (a: { notified?: number; queued?: number }): string => `told ${a.notified ?? 0} now, ${a.queued ?? 0} queued`;
   const lines = answers.map((a) =>
-    a.ok ? `  ${a.node}: ${a.body.events.length ? a.body.events.map(describeEvent).join('; ') : '(no events)'}` : `  ${a.node}: ${a.error}`,
+    a.ok ? `  ${a.node}: ${a.body.events.length ? a.body.events.map(describeEvent).join('; ') : '(no events)'}; ${told(a.body)}` : `  ${a.node}: ${a.error}`,
   );
   if (done.length === 0) throw new AdminError(`${title}: no node did it:\n${lines.join('\n')}`, 404);
-  return { json: { nodes: answers }, text: [`${title} (cluster-wide):`, ...lines].join('\n') };
+  const notified = done.reduce((n, a) => n + (a.ok ? a.body.notified ?? 0 : 0), 0);
+  const queued = done.reduce((n, a) => n + (a.ok ? a.body.queued ?? 0 : 0), 0);
+  return { json: { nodes: answers, notified, queued }, text: [`${title} (cluster-wide): ${told({ notified, queued })}`, ...lines].join('\n') };
 }
 
 function runCtdb(args: readonly string[]): Promise<string> {
