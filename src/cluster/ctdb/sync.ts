@@ -125,13 +125,24 @@ export function syncPlacement(model: ClusterModel, snap: CtdbSnapshot, state: Sy
   return events;
 }
 
-/** One IP is on `to` now (a snapshot or CTDB's TAKE_IP message says so). */
+/**
+ * One IP is on `to` now (a snapshot or CTDB's TAKE_IP message says so). The move is planned
+ * when the holder's releaseip announced it, or when its holder is still up: CTDB moved the
+ * IP off a live node (moveip, disable, a failed monitor), and a node other than the holder
+ * can learn the new placement before the holder's event script has asked us. Its clients
+ * then get CLIENT_MOVE now, and the late releaseip finds the IP moved already.
+ */
 export function placeLif(model: ClusterModel, lifName: string, to: string, state: SyncState, log?: Logger): ClusterEvent[] {
   const lif = model.lif(lifName);
   if (!lif || lif.currentNode === to) return [];
+  const from = lif.currentNode;
   const announcedTo = state.announced.get(lifName);
   state.announced.delete(lifName);
-  const planned = announcedTo !== undefined;
-  log?.info({ ip: lifName, from: lif.currentNode, to, planned, announcedTo }, `ctdb: public IP ${lifName} moved ${lif.currentNode} → ${to}${planned ? ' (announced at releaseip)' : ''}`);
-  return model.relocateLif(lifName, to, planned);
+  // (An IP that was hosted by no node is down already: its clients were told UNAVAILABLE.)
+  const holderUp = lif.up && model.node(from)?.up === true && !state.ctdbSaysDown.has(from);
+  const planned = announcedTo !== undefined || holderUp;
+  const why = announcedTo !== undefined ? ' (announced at releaseip)' : holderUp ? ' (its holder is up: a planned move, announced now)' : '';
+  log?.info({ ip: lifName, from, to, planned, announcedTo }, `ctdb: public IP ${lifName} moved ${from} → ${to}${why}`);
+  const events = announcedTo === undefined && holderUp ? model.announceLifMove(lifName, to) : [];
+  return [...events, ...model.relocateLif(lifName, to, planned)];
 }

@@ -80,6 +80,15 @@ describe('CTDB snapshot → cluster model', () => {
     expect(st.announced.size).toBe(0);
   });
 
+  it('an IP that leaves a node still up is a planned move even before its releaseip: CLIENT_MOVE first (LifMoving), then the move', () => {
+    const m = new ClusterModel(configFromSnapshot(base, snapshot(), 445));
+    const st = newSyncState();
+    expect(brief(syncModel(m, snapshot({ ips: [ip('192.0.2.1', 2), ip('192.0.2.2', 1), ip('2001:db8::3', 2)] }), base, 445, st))).toEqual([
+      'LifMoving 192.0.2.1',
+      'LifMoved 192.0.2.1 pnn0→pnn2 planned',
+    ]);
+  });
+
   it('reloadips adds an IP and removes one: the others do not move, the removed one goes down', () => {
     const m = new ClusterModel(configFromSnapshot(base, snapshot(), 445));
     const st = newSyncState();
