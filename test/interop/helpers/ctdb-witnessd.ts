@@ -101,8 +101,9 @@ export function notificationSentAt(cluster: CtdbCluster, pnn: number, client: st
   for (const line of witnessdLog(cluster, pnn).split('\n')) {
     if (!line.includes('"event":"notification"')) continue;
     try {
-      const e = JSON.parse(line) as { time: number; client?: string; type?: string };
-      if (e.time >= since && e.type === type && e.client?.toLowerCase() === client.toLowerCase()) return e.time;
+      const e = JSON.parse(line) as { time: string; client?: string; type?: string };
+      const at = Date.parse(e.time); // ISO-8601 with milliseconds (src/cli/logging.ts)
+      if (at >= since && e.type === type && e.client?.toLowerCase() === client.toLowerCase()) return at;
     } catch {
       /* not a log record */
     }
