@@ -10,6 +10,7 @@ import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Node a
 import { z } from 'zod';
 import { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort } from './address';
 import { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo-config';
+import { dnsNameSchema, netbiosNameSchema } from './names';
 import { ctdbClusterSchema, wantsCtdb, type CtdbClusterConfig } from './ctdb/config';
 
 const name = z.string().trim().min(1, 'must not be empty').max(255, 'at most 255 characters');
@@ -68,16 +69,8 @@ const shareSchema = z
 const svmSchema = z
   .object({
     name,
-    netbiosName: z
-      .string()
-      .trim()
-      .min(1, 'must not be empty')
-      .max(15, 'a NetBIOS name has at most 15 characters')
-      .regex(/^[^\s.\\/:*?"<>|]+$/, 'a NetBIOS name has no spaces, dots or \\/:*?"<>|'),
-    dnsName: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'not a DNS name'),
+    netbiosName: netbiosNameSchema,
+    dnsName: dnsNameSchema,
     aliases: z.array(name).default([]),
     lifs: z.array(lifSchema).default([]),
     shares: z.array(shareSchema).default([]),

@@ -9,12 +9,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { makeSandboxDirs, sandboxGlobals } from '../../lib/samba-sandbox';
 import { CTDB_NODES, nodeAddress, type CtdbCluster } from '../../../test/interop/helpers/ctdb-cluster';
 import { runTool } from '../../../test/interop/helpers/process';
 import { sleep } from './stats';
+import { portOpen } from './util';
 
 export const SAMBA_NETBIOS = 'SAMBACLU';
 
@@ -40,19 +40,6 @@ function smbConf(dir: string, socket: string, address: string): string {
     '  guest ok = yes',
     '',
   ].join('\n');
-}
-
-function portOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean): void => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 export class SambaOnCtdb {

@@ -6,10 +6,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { makeSandboxDirs, sandboxGlobals } from '../../lib/samba-sandbox';
 import { sleep } from './stats';
+import { portOpen } from './util';
 
 export interface Smbd {
   readonly pid: number;
@@ -35,19 +35,6 @@ function smbConf(dir: string, addresses: readonly string[]): string {
     '  guest ok = yes',
     '',
   ].join('\n');
-}
-
-function portOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean): void => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 /** Add the addresses to lo (only ever called inside a private network namespace). */

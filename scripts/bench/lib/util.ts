@@ -1,5 +1,6 @@
 /** Small orchestration helpers shared by the benchmarks. */
 import * as path from 'node:path';
+import * as net from 'node:net';
 import { sleep } from './stats';
 
 /** Poll `check` until it returns true; bounded by `timeoutMs`. */
@@ -17,4 +18,18 @@ export const logPath = (workDir: string, name: string): string => path.join(work
 /** Close every helper, whatever happens to the others. */
 export async function closeAll(...items: Array<{ close(): Promise<void> } | undefined>): Promise<void> {
   await Promise.allSettled(items.map((i) => i?.close()));
+}
+
+/** A TCP connect to host:port succeeds within 0.5 s. */
+export function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(500, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }

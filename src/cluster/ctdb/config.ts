@@ -6,6 +6,7 @@
  * does not read smb.conf) and the shares with their continuous availability.
  */
 import { z } from 'zod';
+import { dnsNameSchema, netbiosNameSchema } from '../names';
 
 /** ctdbd's own socket (Debian's ctdb 4.22: rundir /run/ctdb); CTDB_SOCKET overrides it, as for the ctdb tool. */
 export const CTDB_DEFAULT_SOCKET = '/run/ctdb/ctdbd.socket';
@@ -48,16 +49,8 @@ export const ctdbClusterSchema = z
     /** The CIFS server the cluster presents (smb.conf's netbios name, and its DNS name). */
     server: z
       .object({
-        netbiosName: z
-          .string()
-          .trim()
-          .min(1, 'must not be empty')
-          .max(15, 'a NetBIOS name has at most 15 characters')
-          .regex(/^[^\s.\\/:*?"<>|]+$/, 'a NetBIOS name has no spaces, dots or \\/:*?"<>|'),
-        dnsName: z
-          .string()
-          .trim()
-          .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'not a DNS name'),
+        netbiosName: netbiosNameSchema,
+        dnsName: dnsNameSchema,
         aliases: z.array(name).default([]),
       })
       .strict(),
