@@ -88,21 +88,6 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
     return from;
   }
 
-  /**
-   * An AsyncNotify still waiting when the test acts. CTDB may still re-place an IP after
-   * healed() (a later takeover run briefly leaves it on no node), and the notification that
-   * raises would answer the call before the action under test: then ask again (bounded).
-   */
-  async function quietAsyncNotify(): Promise<number> {
-    for (let i = 0; i < 5; i++) {
-      const from = await asyncNotify();
-      await sleep(500);
-      if (!/(Resource change|Client move) with \d+ messages/i.test(client!.stdout.slice(from))) return from;
-      pending = false;
-    }
-    throw new Error(`AsyncNotify was answered five times before the test acted\n${explain()}`);
-  }
-
   async function answered(re: RegExp, timeoutMs: number, what: string, from: number): Promise<number> {
     await client!.waitFor(re, timeoutMs, what, from).catch((e) => {
       throw new Error(`${(e as Error).message}\n${explain()}`);
@@ -213,7 +198,7 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
     await answered(/Client move with \d+ messages/i, 20_000, 'CLIENT_MOVE', from);
     expect((await cluster!.status(SURVIVOR))[FAILING].disabled).toBe(true);
     const del = await cluster!.waitFor('the release on node 0', async () => cluster!.findEvent(FAILING, 'ip-del', since, publicIp(FAILING)), 60_000);
-    const arrived = notificationSentAt(cluster!, SURVIVOR, 'ctdb-test-client', 'CLIENT_MOVE', since);
+    const arrived = await notificationSentAt(cluster!, SURVIVOR, 'ctdb-test-client', 'CLIENT_MOVE', since);
     expect(arrived).toBeDefined();
     process.stdout.write(`witnessctl takeover: CLIENT_MOVE reached the client ${(del.at - arrived!).toFixed(0)} ms before ${publicIp(FAILING)} left node 0\n`);
     expect(arrived!).toBeLessThan(del.at);
@@ -244,13 +229,13 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
 
   for (const how of ['moveip', 'disable'] as const) {
     test(`ctdb ${how} of node 0's IP → CLIENT_MOVE at the client registered at node 1, before the IP left node 0`, async () => {
-      const from = await quietAsyncNotify();
       const since = Date.now();
+      const from = await asyncNotify();
       const args = how === 'moveip' ? ['moveip', publicIp(FAILING), String(OTHER)] : ['disable'];
       await cluster!.ctdbOk(FAILING, args);
       const printedAt = await answered(/Client move with \d+ messages/i, 60_000, 'CLIENT_MOVE', from);
       const del = await cluster!.waitFor('the release on node 0', async () => cluster!.findEvent(FAILING, 'ip-del', since, publicIp(FAILING)), 60_000);
-      const arrived = notificationSentAt(cluster!, SURVIVOR, 'ctdb-test-client', 'CLIENT_MOVE', since);
+      const arrived = await notificationSentAt(cluster!, SURVIVOR, 'ctdb-test-client', 'CLIENT_MOVE', since);
       expect(arrived).toBeDefined();
       process.stdout.write(`ctdb ${how}: CLIENT_MOVE reached the client ${(del.at - arrived!).toFixed(0)} ms before ${publicIp(FAILING)} left node 0 ` +
         `(${arrived! - since} ms after the command; rpcclient's output reached the test ${printedAt - arrived!} ms after that)\n`);
@@ -259,12 +244,12 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
   }
 
   test('kill -9 of node 0\'s ctdbd → RESOURCE_CHANGE Unavailable; node 0 back → Available', async () => {
-    let from = await quietAsyncNotify();
+    let from = await asyncNotify();
     const first = from;
     const killedAt = await cluster!.killNode(FAILING);
     await answered(/Resource change with 1 messages\s*\n\S+ -> Unavailable/i, 30_000, 'Unavailable', from);
     const printed = Date.now() - killedAt;
-    const arrived = notificationSentAt(cluster!, SURVIVOR, 'ctdb-test-client', 'RESOURCE_CHANGE', killedAt);
+    const arrived = await notificationSentAt(cluster!, SURVIVOR, 'ctdb-test-client', 'RESOURCE_CHANGE', killedAt);
     expect(arrived).toBeDefined();
     process.stdout.write(`ctdb kill -9: RESOURCE_CHANGE Unavailable reached the client ${arrived! - killedAt} ms after node 0's ctdbd was killed (rpcclient's output reached the test after ${printed} ms)\n`);
     // CTDB sees the peer disconnect within ~0.1 s; its own IP takeover takes seconds.
@@ -299,7 +284,7 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
         throw new Error(`${(e as Error).message}\n${explain()}`);
       });
       const type = /Client move/i.test(m[1]) ? 'CLIENT_MOVE' : 'RESOURCE_CHANGE';
-      const arrived = notificationSentAt(cluster!, SURVIVOR, 'ctdb-ban-client', type, since);
+      const arrived = await notificationSentAt(cluster!, SURVIVOR, 'ctdb-ban-client', type, since);
       process.stdout.write(`ctdb ban: ${type} reached the client ${arrived === undefined ? '?' : arrived - since} ms after the ban\n`);
       from = await rc.send(`AsyncNotify ${h}`);
       await sleep(300);

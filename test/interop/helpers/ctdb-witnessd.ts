@@ -91,13 +91,8 @@ export function witnessdLog(cluster: CtdbCluster, pnn: number): string {
   }
 }
 
-/**
- * When node `pnn`'s witnessd wrote a notification of `type` to `client` (ms epoch, from its
- * log), at or after `since`. On loopback the bytes are in the client's socket at that moment:
- * this is the client host's receipt time, free of the scheduling delay of a loaded test
- * machine before rpcclient's output reaches the test (seen: 1-2 s at load 15 on 2 cores).
- */
-export function notificationSentAt(cluster: CtdbCluster, pnn: number, client: string, type: string, since: number): number | undefined {
+/** The first matching notification line in node `pnn`'s witnessd log (ms epoch), if any yet. */
+function notificationLogged(cluster: CtdbCluster, pnn: number, client: string, type: string, since: number): number | undefined {
   for (const line of witnessdLog(cluster, pnn).split('\n')) {
     if (!line.includes('"event":"notification"')) continue;
     try {
@@ -109,6 +104,23 @@ export function notificationSentAt(cluster: CtdbCluster, pnn: number, client: st
     }
   }
   return undefined;
+}
+
+/**
+ * When node `pnn`'s witnessd wrote a notification of `type` to `client` (ms epoch, from its
+ * log), at or after `since`. On loopback the bytes are in the client's socket at that moment:
+ * this is the client host's receipt time, free of the scheduling delay of a loaded test
+ * machine before rpcclient's output reaches the test (seen: 1-2 s at load 15 on 2 cores).
+ * Polled for up to `timeoutMs`: witnessd writes these lines just after the responses
+ * (src/witness/service.ts defers them), so on an idle machine the client can print first.
+ */
+export async function notificationSentAt(cluster: CtdbCluster, pnn: number, client: string, type: string, since: number, timeoutMs = 5000): Promise<number | undefined> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const at = notificationLogged(cluster, pnn, client, type, since);
+    if (at !== undefined || Date.now() >= end) return at;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Wait until every node's witnessd answers /healthz (CTDB's startup event started them). */
