@@ -31,7 +31,7 @@ function kerberosOptions(k: KerberosConfig) {
  * principals, throws (the daemon refuses to start rather than refuse every Kerberos client).
  */
 export function securityProvidersFromConfig(auth: AuthConfig, ntlm: NtlmsspOptions, logger: AuthLogger): ConfiguredProviders {
-  const kerberos = auth.kerberos ? createKerberosProvider({ ...kerberosOptions(auth.kerberos), logger }) : undefined;
+  const kerberos = auth.kerberos ? createKerberosProvider({ ...kerberosOptions(auth.kerberos), logger, onRefused: ntlm.onRefused }) : undefined;
   if (kerberos) logger.info({ keytab: auth.kerberos?.keytab, principals: kerberos.principals }, 'Kerberos: serving these service principals');
   if (!auth.ntlm) logger.info({ ntlm: false }, 'NTLM is off (auth.ntlm: false): SPNEGO offers Kerberos only');
   const ntlmOptions = auth.ntlm ? ntlm : undefined;

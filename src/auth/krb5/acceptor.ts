@@ -31,6 +31,8 @@ export interface AcceptorConfig {
   /** Lower-cased principals and upper-cased SIDs; undefined: everyone with a valid ticket. */
   readonly allowed?: ReadonlySet<string>;
   readonly logger?: AuthLogger;
+  /** Told of every refusal (metrics): 'kerberos: refused', 'kerberos: malformed token' or 'kerberos: bad ticket or token'. */
+  readonly onRefused?: (reason: string) => void;
   /** Test hook: subkeys, sequence numbers and confounders. */
   readonly randomBytes?: (n: number) => Buffer;
 }
@@ -205,6 +207,8 @@ export class Krb5Acceptor {
     else if (e instanceof KrbCryptoError || e instanceof PacError || e instanceof TokenError) why = e.message;
     else throw e;
     this.log.warn({ client: clientOf(conn), principal, reason: why }, 'Kerberos authentication refused');
+    // A few fixed reasons: the message names principals and times, too many for a metric label.
+    this.cfg.onRefused?.(e instanceof AuthRejected ? 'kerberos: refused' : e instanceof DerError ? 'kerberos: malformed token' : 'kerberos: bad ticket or token');
     return e instanceof AuthRejected ? e : new AuthRejected(why, 9);
   }
 }

@@ -42,6 +42,8 @@ export interface KerberosOptions {
   /** Allowed clock difference between client and server, seconds. Default 300 (RFC 4120 §1.6 / MS-KILE). */
   readonly clockSkewSeconds?: number;
   readonly logger?: AuthLogger;
+  /** Told of every refused authentication with a short reason (metrics; the daemon binds it). */
+  readonly onRefused?: (reason: string) => void;
   /** Test hook: the clock, in milliseconds since the epoch. */
   readonly now?: () => number;
   /** Bound on the replay cache (authenticators remembered within the skew window). Default 10000. */
@@ -122,6 +124,7 @@ export function createKerberosProvider(opts: KerberosOptions): KerberosProvider 
     replay: new ReplayCache(opts.replayCacheSize ?? DEFAULT_REPLAY_CACHE),
     allowed,
     logger: log,
+    onRefused: opts.onRefused,
     randomBytes: opts.randomBytes,
   });
   return {

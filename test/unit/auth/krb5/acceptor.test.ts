@@ -118,11 +118,14 @@ describe('Kerberos acceptor', () => {
     }
   });
 
-  it('refuses a ticket under another key with a log line naming the client and the service', () => {
-    const { provider, logs } = setup({}, writeKeytab(keytab(Buffer.alloc(32, 9))));
+  it('refuses a ticket under another key with a log line naming the client and the service, and a short reason for the metric', () => {
+    const reasons: string[] = [];
+    const { provider, logs } = setup({ onRefused: (r) => reasons.push(r) }, writeKeytab(keytab(Buffer.alloc(32, 9))));
     const msg = refusal(() => provider.newContext(conn).accept(mint().apReq));
     expect(msg).toMatch(/does not decrypt with the keytab's key.*wrong keytab/);
     expect(logs[0]).toMatchObject({ msg: 'Kerberos authentication refused', obj: { client: '127.0.0.77:40000' } });
+    refusal(() => provider.newContext(conn).accept(Buffer.from([0x6e, 0x05, 0x30])));
+    expect(reasons).toEqual(['kerberos: refused', 'kerberos: malformed token']);
   });
 
   it('refuses an unknown kvno or enctype', () => {
