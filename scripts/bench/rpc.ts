@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeFloors, syntaxFloor } from '../../src/rpc/epm/tower';
 import { encodeEpt_mapIn, Epm_SYNTAX } from '../../src/gen/epm';
+import { writeGuid } from '../../src/ndr/guid';
 import { makeSandboxDirs, sandboxGlobals } from '../lib/samba-sandbox';
 import { fmtSummary, pairedRatio, summarize } from './lib/stats';
 import type { BenchRow } from './lib/types';
@@ -25,16 +26,6 @@ const NDR = { uuid: '8a885d04-1ceb-11c9-9fe8-08002b104860', major: 2, minor: 0 }
 const HOST = '127.0.0.1';
 
 // ------------------------------------------------------------------- PDUs
-
-function uuidLE(u: string): Buffer {
-  const h = u.replace(/-/g, '');
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(parseInt(h.slice(0, 8), 16), 0);
-  b.writeUInt16LE(parseInt(h.slice(8, 12), 16), 4);
-  b.writeUInt16LE(parseInt(h.slice(12, 16), 16), 6);
-  Buffer.from(h.slice(16), 'hex').copy(b, 8);
-  return b;
-}
 
 function header(ptype: number, len: number, callId: number): Buffer {
   const h = Buffer.alloc(16);
@@ -51,9 +42,9 @@ function bindPdu(): Buffer {
   body.writeUInt8(1, 8);
   body.writeUInt16LE(0, 12); // context id
   body.writeUInt8(1, 14); // one transfer syntax
-  uuidLE(Epm_SYNTAX.uuid).copy(body, 16);
+  writeGuid(body, 16, Epm_SYNTAX.uuid, true, 16);
   body.writeUInt32LE(Epm_SYNTAX.major | (Epm_SYNTAX.minor << 16), 32);
-  uuidLE(NDR.uuid).copy(body, 36);
+  writeGuid(body, 36, NDR.uuid, true, 36);
   body.writeUInt32LE(NDR.major, 52);
   return Buffer.concat([header(11, 16 + body.length, 1), body]);
 }

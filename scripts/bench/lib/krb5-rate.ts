@@ -6,6 +6,7 @@
 import * as net from 'node:net';
 import { encodeEpt_mapIn, Epm_SYNTAX } from '../../../src/gen/epm';
 import { encodeFloors, syntaxFloor } from '../../../src/rpc/epm/tower';
+import { writeGuid } from '../../../src/ndr/guid';
 import { KrbInitiatorContext, type Credential } from './krb5-initiator';
 
 const NDR = { uuid: '8a885d04-1ceb-11c9-9fe8-08002b104860', major: 2, minor: 0 };
@@ -15,16 +16,6 @@ const CTX_ID = 1;
 /** FIRST | LAST, and in bind PDUs SUPPORT_HEADER_SIGN (0x04, which in a request would mean PENDING_CANCEL). */
 const PFC_FIRST_LAST = 0x03;
 const PFC_SUPPORT_HEADER_SIGN = 0x04;
-
-function uuidLE(u: string): Buffer {
-  const h = u.replace(/-/g, '');
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(parseInt(h.slice(0, 8), 16), 0);
-  b.writeUInt16LE(parseInt(h.slice(8, 12), 16), 4);
-  b.writeUInt16LE(parseInt(h.slice(12, 16), 16), 6);
-  Buffer.from(h.slice(16), 'hex').copy(b, 8);
-  return b;
-}
 
 function header(ptype: number, fragLen: number, authLen: number, callId: number): Buffer {
   const h = Buffer.alloc(16);
@@ -47,9 +38,9 @@ function bindPdu(token: Buffer): Buffer {
   body.writeUInt16LE(5840, 2);
   body.writeUInt8(1, 8);
   body.writeUInt8(1, 14);
-  uuidLE(Epm_SYNTAX.uuid).copy(body, 16);
+  writeGuid(body, 16, Epm_SYNTAX.uuid, true, 16);
   body.writeUInt32LE(Epm_SYNTAX.major | (Epm_SYNTAX.minor << 16), 32);
-  uuidLE(NDR.uuid).copy(body, 36);
+  writeGuid(body, 36, NDR.uuid, true, 36);
   body.writeUInt32LE(NDR.major, 52);
   return Buffer.concat([header(11, 16 + body.length + 8 + token.length, token.length, 1), body, trailer(0), token]);
 }
