@@ -8,6 +8,7 @@
  *   FIELD STRUCT.Member codec TsType        member coded by overrides.<codec> (an NdrFieldCodec)
  *   TYPE  STRUCT codec TsType               whole struct coded by overrides.<codec> (an NdrTypeCodec)
  *   EXPORT Name Name ...                    re-export these names from the overrides module
+ *   ASYNC Operation ...                     these operations answer later, through a reply handle
  *
  * TsType may use `ov.` to name a type exported by the overrides module.
  */
@@ -21,10 +22,12 @@ export interface Cnf {
   fields: Map<string, { codec: string; ts: string; line: number }>;
   types: Map<string, { codec: string; ts: string; line: number }>;
   exports: string[];
+  /** Operations whose server method answers later (Reply<Out>) instead of returning Out. */
+  async: Set<string>;
 }
 
 export function parseCnf(file: string, text: string): Cnf {
-  const cnf: Cnf = { file, fields: new Map(), types: new Map(), exports: [] };
+  const cnf: Cnf = { file, fields: new Map(), types: new Map(), exports: [], async: new Set() };
   const lines = text.split('\n');
   lines.forEach((raw, idx) => {
     const line = idx + 1;
@@ -49,7 +52,8 @@ export function parseCnf(file: string, text: string): Cnf {
       }
       case 'TYPE': want(4, 'TYPE <Struct> <codec> <TsType>'); cnf.types.set(words[1], { codec: words[2], ts: words.slice(3).join(' '), line }); break;
       case 'EXPORT': want(2, 'EXPORT <name> ...'); cnf.exports.push(...words.slice(1)); break;
-      default: err(`expected MODULE, NAME, OVERRIDES, FIELD, TYPE or EXPORT, found '${words[0]}'`);
+      case 'ASYNC': want(2, 'ASYNC <Operation> ...'); for (const w of words.slice(1)) cnf.async.add(w); break;
+      default: err(`expected MODULE, NAME, OVERRIDES, FIELD, TYPE, EXPORT or ASYNC, found '${words[0]}'`);
     }
   });
   return cnf;

@@ -633,25 +633,31 @@ export class Emitter {
   private emitDispatch(name: string): void {
     const c = this.c;
     const m = this.m;
-    // A synchronous answer is encoded at once (no promise, no microtask); a promise is chained
-    // once. Decoding errors and faults are thrown (the runtime answers them).
-    c.open(`${name}(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {`);
+    // An answer is encoded at once; an ASYNC operation takes a reply handle that encodes with
+    // this back end's encoder when it answers. Decoding errors and faults are thrown (the
+    // runtime answers them).
+    c.open(`${name}(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {`);
+    c.line('const littleEndian = call.littleEndian;');
     c.open('switch (opnum) {');
     for (const op of m.iface.ops) {
       if (op.placeholder) continue;
       const Cap = cap(op.name);
       const E = `encode${Cap}Out${this.sfx}`;
+      const D = `decode${Cap}In${this.sfx}`;
       const { captured } = this.opIds(op, 'out');
+      if (op.async && captured.length) throw new Error(`${op.name}: ASYNC with captured out sizes is not supported`);
+      if (!op.async && !captured.length) {
+        c.line(`case ${op.opnum}: return ${E}(server.${op.name}(${D}(stub, littleEndian), call.context), littleEndian);`);
+        continue;
+      }
       c.open(`case ${op.opnum}: {`);
-      c.line(`const input = decode${Cap}In${this.sfx}(stub, littleEndian);`);
-      c.line(`const out = server.${op.name}(input, ctx);`);
-      if (captured.length) {
-        const merged = (o: string): string => `{ ...${o}, ${captured.map((p) => `${p.name}: ${o}.${p.name} ?? input.${p.name}`).join(', ')} }`;
-        c.line(`if (isPromise(out)) return out.then((o) => ${E}(${merged('o')}, littleEndian));`);
-        c.line(`return ${E}(${merged('out')}, littleEndian);`);
+      if (op.async) {
+        c.line(`server.${op.name}(${D}(stub, littleEndian), call.context, call.later(${E}));`);
+        c.line('return undefined;');
       } else {
-        c.line(`if (isPromise(out)) return out.then(littleEndian ? ${E}LE : ${E}BE);`);
-        c.line(`return ${E}(out, littleEndian);`);
+        c.line(`const input = ${D}(stub, littleEndian);`);
+        c.line(`const out = server.${op.name}(input, call.context);`);
+        c.line(`return ${E}({ ...out, ${captured.map((p) => `${p.name}: out.${p.name} ?? input.${p.name}`).join(', ')} }, littleEndian);`);
       }
       c.close();
     }
@@ -672,8 +678,8 @@ export class Emitter {
     const ndr = this.ndrImport;
     c.line(`import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from ${q(ndr)};`);
     c.line(`import type { ContextHandle, NdrModule } from ${q(ndr)};`);
-    c.line(`import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from ${q(ndr + '/dispatch')};`);
-    c.line(`import type { RpcInterface, SyntaxId } from ${q(ndr + '/dispatch')};`);
+    c.line(`import { DispatchFault, NCA_S_OP_RNG_ERROR } from ${q(ndr + '/dispatch')};`);
+    c.line(`import type { ${m.iface.ops.some((op) => op.async) ? 'Reply, ' : ''}RpcCall, RpcInterface, SyntaxId } from ${q(ndr + '/dispatch')};`);
     if (m.overridesImport) c.line(`import * as ov from ${q(m.overridesImport)};`);
     c.line();
     c.line('export type { ContextHandle };');
@@ -726,23 +732,14 @@ export class Emitter {
     c.line();
     c.line('// ---- operations ----');
     for (const op of m.iface.ops) if (!op.placeholder) this.emitOp(op);
-    c.line(`/** The server side of ${m.iface.name}: one method per operation, answering now or later (a promise). */`);
+    c.line(`/** The server side of ${m.iface.name}: one method per operation; an ASYNC one answers later through its reply. */`);
     c.open(`export interface ${cap(I)}Server<C> {`);
-    for (const op of m.iface.ops) if (!op.placeholder) c.line(`${op.name}(input: ${op.name}In, ctx: C): ${op.name}Out | Promise<${op.name}Out>;`);
-    c.close();
-    c.line();
-    // Module-level encoders per byte order, so that an answer given later (AsyncNotify waits
-    // for minutes, by the thousand) costs no closure per call (memory benchmark, issue 7).
-    for (const n64 of [false, true]) {
-      this.n64 = n64;
-      for (const op of m.iface.ops) {
-        if (op.placeholder || this.opIds(op, 'out').captured.length) continue;
-        const E = `encode${cap(op.name)}Out${this.sfx}`;
-        c.line(`const ${E}LE = (out: ${op.name}Out): Buffer => ${E}(out, true);`);
-        c.line(`const ${E}BE = (out: ${op.name}Out): Buffer => ${E}(out, false);`);
-      }
+    for (const op of m.iface.ops) {
+      if (op.placeholder) continue;
+      if (op.async) c.line(`${op.name}(input: ${op.name}In, ctx: C, reply: Reply<${op.name}Out>): void;`);
+      else c.line(`${op.name}(input: ${op.name}In, ctx: C): ${op.name}Out;`);
     }
-    this.n64 = false;
+    c.close();
     c.line();
     c.line('/** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */');
     c.open(`export function create${cap(I)}Interface<C>(server: ${cap(I)}Server<C>): RpcInterface<C> {`);

@@ -84,6 +84,8 @@ export interface OpModel {
   pos: SrcPos;
   /** An OpnumNNotUsedOnWire placeholder: keeps the numbering, generates nothing. */
   placeholder: boolean;
+  /** Answered later through a reply handle (ASYNC in the conformance file). */
+  async: boolean;
 }
 
 export interface ConstModel {

@@ -542,7 +542,7 @@ export function buildModule(files: LoadedFile[], cnf: Cnf | null, idlDisplay: st
     // such an operation has no stub and is not dispatched (its opnum faults like an unknown one).
     const placeholder = /^Opnum\d+NotUsedOnWire$/.test(it.name);
     if (placeholder && (params.length || ret)) throw errorAt(it.pos, `${it.name} must be declared void ${it.name}(void)`);
-    ops.push({ name: it.name, opnum: ops.length, params, ret, pos: it.pos, placeholder });
+    ops.push({ name: it.name, opnum: ops.length, params, ret, pos: it.pos, placeholder, async: !placeholder && (cnf?.async.has(it.name) ?? false) });
   }
   const base = path.basename(main.path).replace(/\.idl$/, '');
   return {

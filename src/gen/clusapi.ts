@@ -4,8 +4,8 @@
 
 import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
-import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
-import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
+import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
+import type { RpcCall, RpcInterface, SyntaxId } from "../ndr/dispatch";
 
 export type { ContextHandle };
 
@@ -448,35 +448,14 @@ export function decodeApiOfflineResourceOut(stub: Buffer, littleEndian = true): 
   }
 }
 
-/** The server side of clusapi: one method per operation, answering now or later (a promise). */
+/** The server side of clusapi: one method per operation; an ASYNC one answers later through its reply. */
 export interface ClusapiServer<C> {
-  ApiOpenResource(input: ApiOpenResourceIn, ctx: C): ApiOpenResourceOut | Promise<ApiOpenResourceOut>;
-  ApiCloseResource(input: ApiCloseResourceIn, ctx: C): ApiCloseResourceOut | Promise<ApiCloseResourceOut>;
-  ApiGetResourceState(input: ApiGetResourceStateIn, ctx: C): ApiGetResourceStateOut | Promise<ApiGetResourceStateOut>;
-  ApiOnlineResource(input: ApiOnlineResourceIn, ctx: C): ApiOnlineResourceOut | Promise<ApiOnlineResourceOut>;
-  ApiOfflineResource(input: ApiOfflineResourceIn, ctx: C): ApiOfflineResourceOut | Promise<ApiOfflineResourceOut>;
+  ApiOpenResource(input: ApiOpenResourceIn, ctx: C): ApiOpenResourceOut;
+  ApiCloseResource(input: ApiCloseResourceIn, ctx: C): ApiCloseResourceOut;
+  ApiGetResourceState(input: ApiGetResourceStateIn, ctx: C): ApiGetResourceStateOut;
+  ApiOnlineResource(input: ApiOnlineResourceIn, ctx: C): ApiOnlineResourceOut;
+  ApiOfflineResource(input: ApiOfflineResourceIn, ctx: C): ApiOfflineResourceOut;
 }
-
-const encodeApiOpenResourceOutLE = (out: ApiOpenResourceOut): Buffer => encodeApiOpenResourceOut(out, true);
-const encodeApiOpenResourceOutBE = (out: ApiOpenResourceOut): Buffer => encodeApiOpenResourceOut(out, false);
-const encodeApiCloseResourceOutLE = (out: ApiCloseResourceOut): Buffer => encodeApiCloseResourceOut(out, true);
-const encodeApiCloseResourceOutBE = (out: ApiCloseResourceOut): Buffer => encodeApiCloseResourceOut(out, false);
-const encodeApiGetResourceStateOutLE = (out: ApiGetResourceStateOut): Buffer => encodeApiGetResourceStateOut(out, true);
-const encodeApiGetResourceStateOutBE = (out: ApiGetResourceStateOut): Buffer => encodeApiGetResourceStateOut(out, false);
-const encodeApiOnlineResourceOutLE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOut(out, true);
-const encodeApiOnlineResourceOutBE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOut(out, false);
-const encodeApiOfflineResourceOutLE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOut(out, true);
-const encodeApiOfflineResourceOutBE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOut(out, false);
-const encodeApiOpenResourceOutNdr64LE = (out: ApiOpenResourceOut): Buffer => encodeApiOpenResourceOutNdr64(out, true);
-const encodeApiOpenResourceOutNdr64BE = (out: ApiOpenResourceOut): Buffer => encodeApiOpenResourceOutNdr64(out, false);
-const encodeApiCloseResourceOutNdr64LE = (out: ApiCloseResourceOut): Buffer => encodeApiCloseResourceOutNdr64(out, true);
-const encodeApiCloseResourceOutNdr64BE = (out: ApiCloseResourceOut): Buffer => encodeApiCloseResourceOutNdr64(out, false);
-const encodeApiGetResourceStateOutNdr64LE = (out: ApiGetResourceStateOut): Buffer => encodeApiGetResourceStateOutNdr64(out, true);
-const encodeApiGetResourceStateOutNdr64BE = (out: ApiGetResourceStateOut): Buffer => encodeApiGetResourceStateOutNdr64(out, false);
-const encodeApiOnlineResourceOutNdr64LE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOutNdr64(out, true);
-const encodeApiOnlineResourceOutNdr64BE = (out: ApiOnlineResourceOut): Buffer => encodeApiOnlineResourceOutNdr64(out, false);
-const encodeApiOfflineResourceOutNdr64LE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOutNdr64(out, true);
-const encodeApiOfflineResourceOutNdr64BE = (out: ApiOfflineResourceOut): Buffer => encodeApiOfflineResourceOutNdr64(out, false);
 
 /** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */
 export function createClusapiInterface<C>(server: ClusapiServer<C>): RpcInterface<C> {
@@ -484,73 +463,25 @@ export function createClusapiInterface<C>(server: ClusapiServer<C>): RpcInterfac
     name: "clusapi",
     syntax: Clusapi_SYNTAX,
     operationNames: Clusapi_OPERATION_NAMES,
-    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+    dispatch(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {
+      const littleEndian = call.littleEndian;
       switch (opnum) {
-        case 8: {
-          const input = decodeApiOpenResourceIn(stub, littleEndian);
-          const out = server.ApiOpenResource(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiOpenResourceOutLE : encodeApiOpenResourceOutBE);
-          return encodeApiOpenResourceOut(out, littleEndian);
-        }
-        case 11: {
-          const input = decodeApiCloseResourceIn(stub, littleEndian);
-          const out = server.ApiCloseResource(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiCloseResourceOutLE : encodeApiCloseResourceOutBE);
-          return encodeApiCloseResourceOut(out, littleEndian);
-        }
-        case 12: {
-          const input = decodeApiGetResourceStateIn(stub, littleEndian);
-          const out = server.ApiGetResourceState(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiGetResourceStateOutLE : encodeApiGetResourceStateOutBE);
-          return encodeApiGetResourceStateOut(out, littleEndian);
-        }
-        case 17: {
-          const input = decodeApiOnlineResourceIn(stub, littleEndian);
-          const out = server.ApiOnlineResource(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiOnlineResourceOutLE : encodeApiOnlineResourceOutBE);
-          return encodeApiOnlineResourceOut(out, littleEndian);
-        }
-        case 18: {
-          const input = decodeApiOfflineResourceIn(stub, littleEndian);
-          const out = server.ApiOfflineResource(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiOfflineResourceOutLE : encodeApiOfflineResourceOutBE);
-          return encodeApiOfflineResourceOut(out, littleEndian);
-        }
+        case 8: return encodeApiOpenResourceOut(server.ApiOpenResource(decodeApiOpenResourceIn(stub, littleEndian), call.context), littleEndian);
+        case 11: return encodeApiCloseResourceOut(server.ApiCloseResource(decodeApiCloseResourceIn(stub, littleEndian), call.context), littleEndian);
+        case 12: return encodeApiGetResourceStateOut(server.ApiGetResourceState(decodeApiGetResourceStateIn(stub, littleEndian), call.context), littleEndian);
+        case 17: return encodeApiOnlineResourceOut(server.ApiOnlineResource(decodeApiOnlineResourceIn(stub, littleEndian), call.context), littleEndian);
+        case 18: return encodeApiOfflineResourceOut(server.ApiOfflineResource(decodeApiOfflineResourceIn(stub, littleEndian), call.context), littleEndian);
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `clusapi: no operation with opnum ${opnum}`);
       }
     },
-    dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+    dispatchNdr64(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {
+      const littleEndian = call.littleEndian;
       switch (opnum) {
-        case 8: {
-          const input = decodeApiOpenResourceInNdr64(stub, littleEndian);
-          const out = server.ApiOpenResource(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiOpenResourceOutNdr64LE : encodeApiOpenResourceOutNdr64BE);
-          return encodeApiOpenResourceOutNdr64(out, littleEndian);
-        }
-        case 11: {
-          const input = decodeApiCloseResourceInNdr64(stub, littleEndian);
-          const out = server.ApiCloseResource(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiCloseResourceOutNdr64LE : encodeApiCloseResourceOutNdr64BE);
-          return encodeApiCloseResourceOutNdr64(out, littleEndian);
-        }
-        case 12: {
-          const input = decodeApiGetResourceStateInNdr64(stub, littleEndian);
-          const out = server.ApiGetResourceState(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiGetResourceStateOutNdr64LE : encodeApiGetResourceStateOutNdr64BE);
-          return encodeApiGetResourceStateOutNdr64(out, littleEndian);
-        }
-        case 17: {
-          const input = decodeApiOnlineResourceInNdr64(stub, littleEndian);
-          const out = server.ApiOnlineResource(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiOnlineResourceOutNdr64LE : encodeApiOnlineResourceOutNdr64BE);
-          return encodeApiOnlineResourceOutNdr64(out, littleEndian);
-        }
-        case 18: {
-          const input = decodeApiOfflineResourceInNdr64(stub, littleEndian);
-          const out = server.ApiOfflineResource(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeApiOfflineResourceOutNdr64LE : encodeApiOfflineResourceOutNdr64BE);
-          return encodeApiOfflineResourceOutNdr64(out, littleEndian);
-        }
+        case 8: return encodeApiOpenResourceOutNdr64(server.ApiOpenResource(decodeApiOpenResourceInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 11: return encodeApiCloseResourceOutNdr64(server.ApiCloseResource(decodeApiCloseResourceInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 12: return encodeApiGetResourceStateOutNdr64(server.ApiGetResourceState(decodeApiGetResourceStateInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 17: return encodeApiOnlineResourceOutNdr64(server.ApiOnlineResource(decodeApiOnlineResourceInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 18: return encodeApiOfflineResourceOutNdr64(server.ApiOfflineResource(decodeApiOfflineResourceInNdr64(stub, littleEndian), call.context), littleEndian);
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `clusapi: no operation with opnum ${opnum}`);
       }
     },

@@ -4,8 +4,8 @@
 
 import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
-import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
-import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
+import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
+import type { RpcCall, RpcInterface, SyntaxId } from "../ndr/dispatch";
 
 export type { ContextHandle };
 
@@ -643,27 +643,14 @@ export function decodeEpt_lookup_handle_freeOut(stub: Buffer, littleEndian = tru
   }
 }
 
-/** The server side of ept: one method per operation, answering now or later (a promise). */
+/** The server side of ept: one method per operation; an ASYNC one answers later through its reply. */
 export interface EpmServer<C> {
-  ept_insert(input: ept_insertIn, ctx: C): ept_insertOut | Promise<ept_insertOut>;
-  ept_delete(input: ept_deleteIn, ctx: C): ept_deleteOut | Promise<ept_deleteOut>;
-  ept_lookup(input: ept_lookupIn, ctx: C): ept_lookupOut | Promise<ept_lookupOut>;
-  ept_map(input: ept_mapIn, ctx: C): ept_mapOut | Promise<ept_mapOut>;
-  ept_lookup_handle_free(input: ept_lookup_handle_freeIn, ctx: C): ept_lookup_handle_freeOut | Promise<ept_lookup_handle_freeOut>;
+  ept_insert(input: ept_insertIn, ctx: C): ept_insertOut;
+  ept_delete(input: ept_deleteIn, ctx: C): ept_deleteOut;
+  ept_lookup(input: ept_lookupIn, ctx: C): ept_lookupOut;
+  ept_map(input: ept_mapIn, ctx: C): ept_mapOut;
+  ept_lookup_handle_free(input: ept_lookup_handle_freeIn, ctx: C): ept_lookup_handle_freeOut;
 }
-
-const encodeEpt_insertOutLE = (out: ept_insertOut): Buffer => encodeEpt_insertOut(out, true);
-const encodeEpt_insertOutBE = (out: ept_insertOut): Buffer => encodeEpt_insertOut(out, false);
-const encodeEpt_deleteOutLE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOut(out, true);
-const encodeEpt_deleteOutBE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOut(out, false);
-const encodeEpt_lookup_handle_freeOutLE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOut(out, true);
-const encodeEpt_lookup_handle_freeOutBE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOut(out, false);
-const encodeEpt_insertOutNdr64LE = (out: ept_insertOut): Buffer => encodeEpt_insertOutNdr64(out, true);
-const encodeEpt_insertOutNdr64BE = (out: ept_insertOut): Buffer => encodeEpt_insertOutNdr64(out, false);
-const encodeEpt_deleteOutNdr64LE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOutNdr64(out, true);
-const encodeEpt_deleteOutNdr64BE = (out: ept_deleteOut): Buffer => encodeEpt_deleteOutNdr64(out, false);
-const encodeEpt_lookup_handle_freeOutNdr64LE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOutNdr64(out, true);
-const encodeEpt_lookup_handle_freeOutNdr64BE = (out: ept_lookup_handle_freeOut): Buffer => encodeEpt_lookup_handle_freeOutNdr64(out, false);
 
 /** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */
 export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
@@ -671,73 +658,41 @@ export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
     name: "epm",
     syntax: Epm_SYNTAX,
     operationNames: Epm_OPERATION_NAMES,
-    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+    dispatch(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {
+      const littleEndian = call.littleEndian;
       switch (opnum) {
-        case 0: {
-          const input = decodeEpt_insertIn(stub, littleEndian);
-          const out = server.ept_insert(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_insertOutLE : encodeEpt_insertOutBE);
-          return encodeEpt_insertOut(out, littleEndian);
-        }
-        case 1: {
-          const input = decodeEpt_deleteIn(stub, littleEndian);
-          const out = server.ept_delete(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_deleteOutLE : encodeEpt_deleteOutBE);
-          return encodeEpt_deleteOut(out, littleEndian);
-        }
+        case 0: return encodeEpt_insertOut(server.ept_insert(decodeEpt_insertIn(stub, littleEndian), call.context), littleEndian);
+        case 1: return encodeEpt_deleteOut(server.ept_delete(decodeEpt_deleteIn(stub, littleEndian), call.context), littleEndian);
         case 2: {
           const input = decodeEpt_lookupIn(stub, littleEndian);
-          const out = server.ept_lookup(input, ctx);
-          if (isPromise(out)) return out.then((o) => encodeEpt_lookupOut({ ...o, max_ents: o.max_ents ?? input.max_ents }, littleEndian));
+          const out = server.ept_lookup(input, call.context);
           return encodeEpt_lookupOut({ ...out, max_ents: out.max_ents ?? input.max_ents }, littleEndian);
         }
         case 3: {
           const input = decodeEpt_mapIn(stub, littleEndian);
-          const out = server.ept_map(input, ctx);
-          if (isPromise(out)) return out.then((o) => encodeEpt_mapOut({ ...o, max_towers: o.max_towers ?? input.max_towers }, littleEndian));
+          const out = server.ept_map(input, call.context);
           return encodeEpt_mapOut({ ...out, max_towers: out.max_towers ?? input.max_towers }, littleEndian);
         }
-        case 4: {
-          const input = decodeEpt_lookup_handle_freeIn(stub, littleEndian);
-          const out = server.ept_lookup_handle_free(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_lookup_handle_freeOutLE : encodeEpt_lookup_handle_freeOutBE);
-          return encodeEpt_lookup_handle_freeOut(out, littleEndian);
-        }
+        case 4: return encodeEpt_lookup_handle_freeOut(server.ept_lookup_handle_free(decodeEpt_lookup_handle_freeIn(stub, littleEndian), call.context), littleEndian);
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `ept: no operation with opnum ${opnum}`);
       }
     },
-    dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+    dispatchNdr64(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {
+      const littleEndian = call.littleEndian;
       switch (opnum) {
-        case 0: {
-          const input = decodeEpt_insertInNdr64(stub, littleEndian);
-          const out = server.ept_insert(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_insertOutNdr64LE : encodeEpt_insertOutNdr64BE);
-          return encodeEpt_insertOutNdr64(out, littleEndian);
-        }
-        case 1: {
-          const input = decodeEpt_deleteInNdr64(stub, littleEndian);
-          const out = server.ept_delete(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_deleteOutNdr64LE : encodeEpt_deleteOutNdr64BE);
-          return encodeEpt_deleteOutNdr64(out, littleEndian);
-        }
+        case 0: return encodeEpt_insertOutNdr64(server.ept_insert(decodeEpt_insertInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 1: return encodeEpt_deleteOutNdr64(server.ept_delete(decodeEpt_deleteInNdr64(stub, littleEndian), call.context), littleEndian);
         case 2: {
           const input = decodeEpt_lookupInNdr64(stub, littleEndian);
-          const out = server.ept_lookup(input, ctx);
-          if (isPromise(out)) return out.then((o) => encodeEpt_lookupOutNdr64({ ...o, max_ents: o.max_ents ?? input.max_ents }, littleEndian));
+          const out = server.ept_lookup(input, call.context);
           return encodeEpt_lookupOutNdr64({ ...out, max_ents: out.max_ents ?? input.max_ents }, littleEndian);
         }
         case 3: {
           const input = decodeEpt_mapInNdr64(stub, littleEndian);
-          const out = server.ept_map(input, ctx);
-          if (isPromise(out)) return out.then((o) => encodeEpt_mapOutNdr64({ ...o, max_towers: o.max_towers ?? input.max_towers }, littleEndian));
+          const out = server.ept_map(input, call.context);
           return encodeEpt_mapOutNdr64({ ...out, max_towers: out.max_towers ?? input.max_towers }, littleEndian);
         }
-        case 4: {
-          const input = decodeEpt_lookup_handle_freeInNdr64(stub, littleEndian);
-          const out = server.ept_lookup_handle_free(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeEpt_lookup_handle_freeOutNdr64LE : encodeEpt_lookup_handle_freeOutNdr64BE);
-          return encodeEpt_lookup_handle_freeOutNdr64(out, littleEndian);
-        }
+        case 4: return encodeEpt_lookup_handle_freeOutNdr64(server.ept_lookup_handle_free(decodeEpt_lookup_handle_freeInNdr64(stub, littleEndian), call.context), littleEndian);
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `ept: no operation with opnum ${opnum}`);
       }
     },

@@ -4,8 +4,8 @@
 
 import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
-import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
-import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
+import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
+import type { RpcCall, RpcInterface, SyntaxId } from "../ndr/dispatch";
 
 export type { ContextHandle };
 
@@ -439,31 +439,14 @@ export function decodeRpc__mgmt_inq_princ_nameOut(stub: Buffer, littleEndian = t
   }
 }
 
-/** The server side of mgmt: one method per operation, answering now or later (a promise). */
+/** The server side of mgmt: one method per operation; an ASYNC one answers later through its reply. */
 export interface MgmtServer<C> {
-  rpc__mgmt_inq_if_ids(input: rpc__mgmt_inq_if_idsIn, ctx: C): rpc__mgmt_inq_if_idsOut | Promise<rpc__mgmt_inq_if_idsOut>;
-  rpc__mgmt_inq_stats(input: rpc__mgmt_inq_statsIn, ctx: C): rpc__mgmt_inq_statsOut | Promise<rpc__mgmt_inq_statsOut>;
-  rpc__mgmt_is_server_listening(input: rpc__mgmt_is_server_listeningIn, ctx: C): rpc__mgmt_is_server_listeningOut | Promise<rpc__mgmt_is_server_listeningOut>;
-  rpc__mgmt_stop_server_listening(input: rpc__mgmt_stop_server_listeningIn, ctx: C): rpc__mgmt_stop_server_listeningOut | Promise<rpc__mgmt_stop_server_listeningOut>;
-  rpc__mgmt_inq_princ_name(input: rpc__mgmt_inq_princ_nameIn, ctx: C): rpc__mgmt_inq_princ_nameOut | Promise<rpc__mgmt_inq_princ_nameOut>;
+  rpc__mgmt_inq_if_ids(input: rpc__mgmt_inq_if_idsIn, ctx: C): rpc__mgmt_inq_if_idsOut;
+  rpc__mgmt_inq_stats(input: rpc__mgmt_inq_statsIn, ctx: C): rpc__mgmt_inq_statsOut;
+  rpc__mgmt_is_server_listening(input: rpc__mgmt_is_server_listeningIn, ctx: C): rpc__mgmt_is_server_listeningOut;
+  rpc__mgmt_stop_server_listening(input: rpc__mgmt_stop_server_listeningIn, ctx: C): rpc__mgmt_stop_server_listeningOut;
+  rpc__mgmt_inq_princ_name(input: rpc__mgmt_inq_princ_nameIn, ctx: C): rpc__mgmt_inq_princ_nameOut;
 }
-
-const encodeRpc__mgmt_inq_if_idsOutLE = (out: rpc__mgmt_inq_if_idsOut): Buffer => encodeRpc__mgmt_inq_if_idsOut(out, true);
-const encodeRpc__mgmt_inq_if_idsOutBE = (out: rpc__mgmt_inq_if_idsOut): Buffer => encodeRpc__mgmt_inq_if_idsOut(out, false);
-const encodeRpc__mgmt_inq_statsOutLE = (out: rpc__mgmt_inq_statsOut): Buffer => encodeRpc__mgmt_inq_statsOut(out, true);
-const encodeRpc__mgmt_inq_statsOutBE = (out: rpc__mgmt_inq_statsOut): Buffer => encodeRpc__mgmt_inq_statsOut(out, false);
-const encodeRpc__mgmt_is_server_listeningOutLE = (out: rpc__mgmt_is_server_listeningOut): Buffer => encodeRpc__mgmt_is_server_listeningOut(out, true);
-const encodeRpc__mgmt_is_server_listeningOutBE = (out: rpc__mgmt_is_server_listeningOut): Buffer => encodeRpc__mgmt_is_server_listeningOut(out, false);
-const encodeRpc__mgmt_stop_server_listeningOutLE = (out: rpc__mgmt_stop_server_listeningOut): Buffer => encodeRpc__mgmt_stop_server_listeningOut(out, true);
-const encodeRpc__mgmt_stop_server_listeningOutBE = (out: rpc__mgmt_stop_server_listeningOut): Buffer => encodeRpc__mgmt_stop_server_listeningOut(out, false);
-const encodeRpc__mgmt_inq_if_idsOutNdr64LE = (out: rpc__mgmt_inq_if_idsOut): Buffer => encodeRpc__mgmt_inq_if_idsOutNdr64(out, true);
-const encodeRpc__mgmt_inq_if_idsOutNdr64BE = (out: rpc__mgmt_inq_if_idsOut): Buffer => encodeRpc__mgmt_inq_if_idsOutNdr64(out, false);
-const encodeRpc__mgmt_inq_statsOutNdr64LE = (out: rpc__mgmt_inq_statsOut): Buffer => encodeRpc__mgmt_inq_statsOutNdr64(out, true);
-const encodeRpc__mgmt_inq_statsOutNdr64BE = (out: rpc__mgmt_inq_statsOut): Buffer => encodeRpc__mgmt_inq_statsOutNdr64(out, false);
-const encodeRpc__mgmt_is_server_listeningOutNdr64LE = (out: rpc__mgmt_is_server_listeningOut): Buffer => encodeRpc__mgmt_is_server_listeningOutNdr64(out, true);
-const encodeRpc__mgmt_is_server_listeningOutNdr64BE = (out: rpc__mgmt_is_server_listeningOut): Buffer => encodeRpc__mgmt_is_server_listeningOutNdr64(out, false);
-const encodeRpc__mgmt_stop_server_listeningOutNdr64LE = (out: rpc__mgmt_stop_server_listeningOut): Buffer => encodeRpc__mgmt_stop_server_listeningOutNdr64(out, true);
-const encodeRpc__mgmt_stop_server_listeningOutNdr64BE = (out: rpc__mgmt_stop_server_listeningOut): Buffer => encodeRpc__mgmt_stop_server_listeningOutNdr64(out, false);
 
 /** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */
 export function createMgmtInterface<C>(server: MgmtServer<C>): RpcInterface<C> {
@@ -471,71 +454,31 @@ export function createMgmtInterface<C>(server: MgmtServer<C>): RpcInterface<C> {
     name: "mgmt",
     syntax: Mgmt_SYNTAX,
     operationNames: Mgmt_OPERATION_NAMES,
-    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+    dispatch(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {
+      const littleEndian = call.littleEndian;
       switch (opnum) {
-        case 0: {
-          const input = decodeRpc__mgmt_inq_if_idsIn(stub, littleEndian);
-          const out = server.rpc__mgmt_inq_if_ids(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_inq_if_idsOutLE : encodeRpc__mgmt_inq_if_idsOutBE);
-          return encodeRpc__mgmt_inq_if_idsOut(out, littleEndian);
-        }
-        case 1: {
-          const input = decodeRpc__mgmt_inq_statsIn(stub, littleEndian);
-          const out = server.rpc__mgmt_inq_stats(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_inq_statsOutLE : encodeRpc__mgmt_inq_statsOutBE);
-          return encodeRpc__mgmt_inq_statsOut(out, littleEndian);
-        }
-        case 2: {
-          const input = decodeRpc__mgmt_is_server_listeningIn(stub, littleEndian);
-          const out = server.rpc__mgmt_is_server_listening(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_is_server_listeningOutLE : encodeRpc__mgmt_is_server_listeningOutBE);
-          return encodeRpc__mgmt_is_server_listeningOut(out, littleEndian);
-        }
-        case 3: {
-          const input = decodeRpc__mgmt_stop_server_listeningIn(stub, littleEndian);
-          const out = server.rpc__mgmt_stop_server_listening(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_stop_server_listeningOutLE : encodeRpc__mgmt_stop_server_listeningOutBE);
-          return encodeRpc__mgmt_stop_server_listeningOut(out, littleEndian);
-        }
+        case 0: return encodeRpc__mgmt_inq_if_idsOut(server.rpc__mgmt_inq_if_ids(decodeRpc__mgmt_inq_if_idsIn(stub, littleEndian), call.context), littleEndian);
+        case 1: return encodeRpc__mgmt_inq_statsOut(server.rpc__mgmt_inq_stats(decodeRpc__mgmt_inq_statsIn(stub, littleEndian), call.context), littleEndian);
+        case 2: return encodeRpc__mgmt_is_server_listeningOut(server.rpc__mgmt_is_server_listening(decodeRpc__mgmt_is_server_listeningIn(stub, littleEndian), call.context), littleEndian);
+        case 3: return encodeRpc__mgmt_stop_server_listeningOut(server.rpc__mgmt_stop_server_listening(decodeRpc__mgmt_stop_server_listeningIn(stub, littleEndian), call.context), littleEndian);
         case 4: {
           const input = decodeRpc__mgmt_inq_princ_nameIn(stub, littleEndian);
-          const out = server.rpc__mgmt_inq_princ_name(input, ctx);
-          if (isPromise(out)) return out.then((o) => encodeRpc__mgmt_inq_princ_nameOut({ ...o, princ_name_size: o.princ_name_size ?? input.princ_name_size }, littleEndian));
+          const out = server.rpc__mgmt_inq_princ_name(input, call.context);
           return encodeRpc__mgmt_inq_princ_nameOut({ ...out, princ_name_size: out.princ_name_size ?? input.princ_name_size }, littleEndian);
         }
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `mgmt: no operation with opnum ${opnum}`);
       }
     },
-    dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+    dispatchNdr64(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {
+      const littleEndian = call.littleEndian;
       switch (opnum) {
-        case 0: {
-          const input = decodeRpc__mgmt_inq_if_idsInNdr64(stub, littleEndian);
-          const out = server.rpc__mgmt_inq_if_ids(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_inq_if_idsOutNdr64LE : encodeRpc__mgmt_inq_if_idsOutNdr64BE);
-          return encodeRpc__mgmt_inq_if_idsOutNdr64(out, littleEndian);
-        }
-        case 1: {
-          const input = decodeRpc__mgmt_inq_statsInNdr64(stub, littleEndian);
-          const out = server.rpc__mgmt_inq_stats(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_inq_statsOutNdr64LE : encodeRpc__mgmt_inq_statsOutNdr64BE);
-          return encodeRpc__mgmt_inq_statsOutNdr64(out, littleEndian);
-        }
-        case 2: {
-          const input = decodeRpc__mgmt_is_server_listeningInNdr64(stub, littleEndian);
-          const out = server.rpc__mgmt_is_server_listening(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_is_server_listeningOutNdr64LE : encodeRpc__mgmt_is_server_listeningOutNdr64BE);
-          return encodeRpc__mgmt_is_server_listeningOutNdr64(out, littleEndian);
-        }
-        case 3: {
-          const input = decodeRpc__mgmt_stop_server_listeningInNdr64(stub, littleEndian);
-          const out = server.rpc__mgmt_stop_server_listening(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeRpc__mgmt_stop_server_listeningOutNdr64LE : encodeRpc__mgmt_stop_server_listeningOutNdr64BE);
-          return encodeRpc__mgmt_stop_server_listeningOutNdr64(out, littleEndian);
-        }
+        case 0: return encodeRpc__mgmt_inq_if_idsOutNdr64(server.rpc__mgmt_inq_if_ids(decodeRpc__mgmt_inq_if_idsInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 1: return encodeRpc__mgmt_inq_statsOutNdr64(server.rpc__mgmt_inq_stats(decodeRpc__mgmt_inq_statsInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 2: return encodeRpc__mgmt_is_server_listeningOutNdr64(server.rpc__mgmt_is_server_listening(decodeRpc__mgmt_is_server_listeningInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 3: return encodeRpc__mgmt_stop_server_listeningOutNdr64(server.rpc__mgmt_stop_server_listening(decodeRpc__mgmt_stop_server_listeningInNdr64(stub, littleEndian), call.context), littleEndian);
         case 4: {
           const input = decodeRpc__mgmt_inq_princ_nameInNdr64(stub, littleEndian);
-          const out = server.rpc__mgmt_inq_princ_name(input, ctx);
-          if (isPromise(out)) return out.then((o) => encodeRpc__mgmt_inq_princ_nameOutNdr64({ ...o, princ_name_size: o.princ_name_size ?? input.princ_name_size }, littleEndian));
+          const out = server.rpc__mgmt_inq_princ_name(input, call.context);
           return encodeRpc__mgmt_inq_princ_nameOutNdr64({ ...out, princ_name_size: out.princ_name_size ?? input.princ_name_size }, littleEndian);
         }
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `mgmt: no operation with opnum ${opnum}`);

@@ -4,8 +4,8 @@
 
 import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
 import type { ContextHandle, NdrModule } from "../ndr";
-import { DispatchFault, isPromise, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
-import type { RpcInterface, SyntaxId } from "../ndr/dispatch";
+import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
+import type { Reply, RpcCall, RpcInterface, SyntaxId } from "../ndr/dispatch";
 import * as ov from "../ndr/overrides/witness";
 
 export type { ContextHandle };
@@ -647,40 +647,15 @@ export function decodeWitnessrUnRegisterExOut(stub: Buffer, littleEndian = true)
   }
 }
 
-/** The server side of Witness: one method per operation, answering now or later (a promise). */
+/** The server side of Witness: one method per operation; an ASYNC one answers later through its reply. */
 export interface WitnessServer<C> {
-  WitnessrGetInterfaceList(input: WitnessrGetInterfaceListIn, ctx: C): WitnessrGetInterfaceListOut | Promise<WitnessrGetInterfaceListOut>;
-  WitnessrRegister(input: WitnessrRegisterIn, ctx: C): WitnessrRegisterOut | Promise<WitnessrRegisterOut>;
-  WitnessrUnRegister(input: WitnessrUnRegisterIn, ctx: C): WitnessrUnRegisterOut | Promise<WitnessrUnRegisterOut>;
-  WitnessrAsyncNotify(input: WitnessrAsyncNotifyIn, ctx: C): WitnessrAsyncNotifyOut | Promise<WitnessrAsyncNotifyOut>;
-  WitnessrRegisterEx(input: WitnessrRegisterExIn, ctx: C): WitnessrRegisterExOut | Promise<WitnessrRegisterExOut>;
-  WitnessrUnRegisterEx(input: WitnessrUnRegisterExIn, ctx: C): WitnessrUnRegisterExOut | Promise<WitnessrUnRegisterExOut>;
+  WitnessrGetInterfaceList(input: WitnessrGetInterfaceListIn, ctx: C): WitnessrGetInterfaceListOut;
+  WitnessrRegister(input: WitnessrRegisterIn, ctx: C): WitnessrRegisterOut;
+  WitnessrUnRegister(input: WitnessrUnRegisterIn, ctx: C): WitnessrUnRegisterOut;
+  WitnessrAsyncNotify(input: WitnessrAsyncNotifyIn, ctx: C, reply: Reply<WitnessrAsyncNotifyOut>): void;
+  WitnessrRegisterEx(input: WitnessrRegisterExIn, ctx: C): WitnessrRegisterExOut;
+  WitnessrUnRegisterEx(input: WitnessrUnRegisterExIn, ctx: C): WitnessrUnRegisterExOut;
 }
-
-const encodeWitnessrGetInterfaceListOutLE = (out: WitnessrGetInterfaceListOut): Buffer => encodeWitnessrGetInterfaceListOut(out, true);
-const encodeWitnessrGetInterfaceListOutBE = (out: WitnessrGetInterfaceListOut): Buffer => encodeWitnessrGetInterfaceListOut(out, false);
-const encodeWitnessrRegisterOutLE = (out: WitnessrRegisterOut): Buffer => encodeWitnessrRegisterOut(out, true);
-const encodeWitnessrRegisterOutBE = (out: WitnessrRegisterOut): Buffer => encodeWitnessrRegisterOut(out, false);
-const encodeWitnessrUnRegisterOutLE = (out: WitnessrUnRegisterOut): Buffer => encodeWitnessrUnRegisterOut(out, true);
-const encodeWitnessrUnRegisterOutBE = (out: WitnessrUnRegisterOut): Buffer => encodeWitnessrUnRegisterOut(out, false);
-const encodeWitnessrAsyncNotifyOutLE = (out: WitnessrAsyncNotifyOut): Buffer => encodeWitnessrAsyncNotifyOut(out, true);
-const encodeWitnessrAsyncNotifyOutBE = (out: WitnessrAsyncNotifyOut): Buffer => encodeWitnessrAsyncNotifyOut(out, false);
-const encodeWitnessrRegisterExOutLE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOut(out, true);
-const encodeWitnessrRegisterExOutBE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOut(out, false);
-const encodeWitnessrUnRegisterExOutLE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOut(out, true);
-const encodeWitnessrUnRegisterExOutBE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOut(out, false);
-const encodeWitnessrGetInterfaceListOutNdr64LE = (out: WitnessrGetInterfaceListOut): Buffer => encodeWitnessrGetInterfaceListOutNdr64(out, true);
-const encodeWitnessrGetInterfaceListOutNdr64BE = (out: WitnessrGetInterfaceListOut): Buffer => encodeWitnessrGetInterfaceListOutNdr64(out, false);
-const encodeWitnessrRegisterOutNdr64LE = (out: WitnessrRegisterOut): Buffer => encodeWitnessrRegisterOutNdr64(out, true);
-const encodeWitnessrRegisterOutNdr64BE = (out: WitnessrRegisterOut): Buffer => encodeWitnessrRegisterOutNdr64(out, false);
-const encodeWitnessrUnRegisterOutNdr64LE = (out: WitnessrUnRegisterOut): Buffer => encodeWitnessrUnRegisterOutNdr64(out, true);
-const encodeWitnessrUnRegisterOutNdr64BE = (out: WitnessrUnRegisterOut): Buffer => encodeWitnessrUnRegisterOutNdr64(out, false);
-const encodeWitnessrAsyncNotifyOutNdr64LE = (out: WitnessrAsyncNotifyOut): Buffer => encodeWitnessrAsyncNotifyOutNdr64(out, true);
-const encodeWitnessrAsyncNotifyOutNdr64BE = (out: WitnessrAsyncNotifyOut): Buffer => encodeWitnessrAsyncNotifyOutNdr64(out, false);
-const encodeWitnessrRegisterExOutNdr64LE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOutNdr64(out, true);
-const encodeWitnessrRegisterExOutNdr64BE = (out: WitnessrRegisterExOut): Buffer => encodeWitnessrRegisterExOutNdr64(out, false);
-const encodeWitnessrUnRegisterExOutNdr64LE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOutNdr64(out, true);
-const encodeWitnessrUnRegisterExOutNdr64BE = (out: WitnessrUnRegisterExOut): Buffer => encodeWitnessrUnRegisterExOutNdr64(out, false);
 
 /** Bind a server to the RPC runtime: decode the request stub, call, encode the response (NDR 2.0 or NDR64). */
 export function createWitnessInterface<C>(server: WitnessServer<C>): RpcInterface<C> {
@@ -688,85 +663,33 @@ export function createWitnessInterface<C>(server: WitnessServer<C>): RpcInterfac
     name: "witness",
     syntax: Witness_SYNTAX,
     operationNames: Witness_OPERATION_NAMES,
-    dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+    dispatch(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {
+      const littleEndian = call.littleEndian;
       switch (opnum) {
-        case 0: {
-          const input = decodeWitnessrGetInterfaceListIn(stub, littleEndian);
-          const out = server.WitnessrGetInterfaceList(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrGetInterfaceListOutLE : encodeWitnessrGetInterfaceListOutBE);
-          return encodeWitnessrGetInterfaceListOut(out, littleEndian);
-        }
-        case 1: {
-          const input = decodeWitnessrRegisterIn(stub, littleEndian);
-          const out = server.WitnessrRegister(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrRegisterOutLE : encodeWitnessrRegisterOutBE);
-          return encodeWitnessrRegisterOut(out, littleEndian);
-        }
-        case 2: {
-          const input = decodeWitnessrUnRegisterIn(stub, littleEndian);
-          const out = server.WitnessrUnRegister(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrUnRegisterOutLE : encodeWitnessrUnRegisterOutBE);
-          return encodeWitnessrUnRegisterOut(out, littleEndian);
-        }
+        case 0: return encodeWitnessrGetInterfaceListOut(server.WitnessrGetInterfaceList(decodeWitnessrGetInterfaceListIn(stub, littleEndian), call.context), littleEndian);
+        case 1: return encodeWitnessrRegisterOut(server.WitnessrRegister(decodeWitnessrRegisterIn(stub, littleEndian), call.context), littleEndian);
+        case 2: return encodeWitnessrUnRegisterOut(server.WitnessrUnRegister(decodeWitnessrUnRegisterIn(stub, littleEndian), call.context), littleEndian);
         case 3: {
-          const input = decodeWitnessrAsyncNotifyIn(stub, littleEndian);
-          const out = server.WitnessrAsyncNotify(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrAsyncNotifyOutLE : encodeWitnessrAsyncNotifyOutBE);
-          return encodeWitnessrAsyncNotifyOut(out, littleEndian);
+          server.WitnessrAsyncNotify(decodeWitnessrAsyncNotifyIn(stub, littleEndian), call.context, call.later(encodeWitnessrAsyncNotifyOut));
+          return undefined;
         }
-        case 4: {
-          const input = decodeWitnessrRegisterExIn(stub, littleEndian);
-          const out = server.WitnessrRegisterEx(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrRegisterExOutLE : encodeWitnessrRegisterExOutBE);
-          return encodeWitnessrRegisterExOut(out, littleEndian);
-        }
-        case 5: {
-          const input = decodeWitnessrUnRegisterExIn(stub, littleEndian);
-          const out = server.WitnessrUnRegisterEx(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrUnRegisterExOutLE : encodeWitnessrUnRegisterExOutBE);
-          return encodeWitnessrUnRegisterExOut(out, littleEndian);
-        }
+        case 4: return encodeWitnessrRegisterExOut(server.WitnessrRegisterEx(decodeWitnessrRegisterExIn(stub, littleEndian), call.context), littleEndian);
+        case 5: return encodeWitnessrUnRegisterExOut(server.WitnessrUnRegisterEx(decodeWitnessrUnRegisterExIn(stub, littleEndian), call.context), littleEndian);
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `Witness: no operation with opnum ${opnum}`);
       }
     },
-    dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer> {
+    dispatchNdr64(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined {
+      const littleEndian = call.littleEndian;
       switch (opnum) {
-        case 0: {
-          const input = decodeWitnessrGetInterfaceListInNdr64(stub, littleEndian);
-          const out = server.WitnessrGetInterfaceList(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrGetInterfaceListOutNdr64LE : encodeWitnessrGetInterfaceListOutNdr64BE);
-          return encodeWitnessrGetInterfaceListOutNdr64(out, littleEndian);
-        }
-        case 1: {
-          const input = decodeWitnessrRegisterInNdr64(stub, littleEndian);
-          const out = server.WitnessrRegister(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrRegisterOutNdr64LE : encodeWitnessrRegisterOutNdr64BE);
-          return encodeWitnessrRegisterOutNdr64(out, littleEndian);
-        }
-        case 2: {
-          const input = decodeWitnessrUnRegisterInNdr64(stub, littleEndian);
-          const out = server.WitnessrUnRegister(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrUnRegisterOutNdr64LE : encodeWitnessrUnRegisterOutNdr64BE);
-          return encodeWitnessrUnRegisterOutNdr64(out, littleEndian);
-        }
+        case 0: return encodeWitnessrGetInterfaceListOutNdr64(server.WitnessrGetInterfaceList(decodeWitnessrGetInterfaceListInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 1: return encodeWitnessrRegisterOutNdr64(server.WitnessrRegister(decodeWitnessrRegisterInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 2: return encodeWitnessrUnRegisterOutNdr64(server.WitnessrUnRegister(decodeWitnessrUnRegisterInNdr64(stub, littleEndian), call.context), littleEndian);
         case 3: {
-          const input = decodeWitnessrAsyncNotifyInNdr64(stub, littleEndian);
-          const out = server.WitnessrAsyncNotify(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrAsyncNotifyOutNdr64LE : encodeWitnessrAsyncNotifyOutNdr64BE);
-          return encodeWitnessrAsyncNotifyOutNdr64(out, littleEndian);
+          server.WitnessrAsyncNotify(decodeWitnessrAsyncNotifyInNdr64(stub, littleEndian), call.context, call.later(encodeWitnessrAsyncNotifyOutNdr64));
+          return undefined;
         }
-        case 4: {
-          const input = decodeWitnessrRegisterExInNdr64(stub, littleEndian);
-          const out = server.WitnessrRegisterEx(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrRegisterExOutNdr64LE : encodeWitnessrRegisterExOutNdr64BE);
-          return encodeWitnessrRegisterExOutNdr64(out, littleEndian);
-        }
-        case 5: {
-          const input = decodeWitnessrUnRegisterExInNdr64(stub, littleEndian);
-          const out = server.WitnessrUnRegisterEx(input, ctx);
-          if (isPromise(out)) return out.then(littleEndian ? encodeWitnessrUnRegisterExOutNdr64LE : encodeWitnessrUnRegisterExOutNdr64BE);
-          return encodeWitnessrUnRegisterExOutNdr64(out, littleEndian);
-        }
+        case 4: return encodeWitnessrRegisterExOutNdr64(server.WitnessrRegisterEx(decodeWitnessrRegisterExInNdr64(stub, littleEndian), call.context), littleEndian);
+        case 5: return encodeWitnessrUnRegisterExOutNdr64(server.WitnessrUnRegisterEx(decodeWitnessrUnRegisterExInNdr64(stub, littleEndian), call.context), littleEndian);
         default: throw new DispatchFault(NCA_S_OP_RNG_ERROR, `Witness: no operation with opnum ${opnum}`);
       }
     },

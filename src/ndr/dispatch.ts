@@ -1,7 +1,7 @@
 /**
  * The seam between generated interface modules (src/gen/) and the RPC runtime (src/rpc/).
- * Generated code implements RpcInterface; the runtime only ever sees this shape, so it
- * knows nothing about any particular interface.
+ * It lives here, beside the NDR runtime, because generated code imports only src/ndr;
+ * the runtime's side of it (ServerCall) is src/rpc/call.ts.
  */
 
 /** An abstract or transfer syntax: interface UUID (lower-case text) and version. */
@@ -26,6 +26,29 @@ export class DispatchFault extends Error {
 }
 
 /**
+ * A call answered later (Samba's DCESRV_CALL_STATE_FLAG_ASYNC): the server keeps this handle
+ * and answers through it once. After the call was aborted (the call context's abort listener
+ * was told), both are ignored: the runtime has answered or dropped the call itself.
+ */
+export interface Reply<Out> {
+  /** Encode `out` in the call's byte order and transfer syntax and send the response. */
+  send(out: Out): void;
+  /** End the call with a DCE/RPC fault PDU of this status. */
+  fault(status: number): void;
+}
+
+/** A request as a dispatcher sees it. `C` is the per-call context passed to server methods. */
+export interface RpcCall<C> {
+  readonly littleEndian: boolean;
+  readonly context: C;
+  /**
+   * The call is answered later, through the handle returned; `encode` turns the operation's
+   * Out into the response stub (the generated encoder of the call's transfer syntax).
+   */
+  later<Out>(encode: (out: Out, littleEndian: boolean) => Buffer): Reply<Out>;
+}
+
+/**
  * One interface bound to a server implementation, as the runtime dispatches to it.
  * `C` is the per-call context the runtime passes through to the server methods.
  */
@@ -35,19 +58,15 @@ export interface RpcInterface<C = unknown> {
   /** Operation names indexed by opnum (for logs and metrics). */
   readonly operationNames: readonly string[];
   /**
-   * Decode the request stub, run the operation, encode the response stub: now (a Buffer)
-   * or later (a promise, for calls that wait). Throws NdrError when the stub does not decode (runtime answers RPC_X_BAD_STUB_DATA),
-   * DispatchFault for an unknown opnum (nca_s_op_rng_error) or a server-chosen fault.
+   * Decode the request stub, run the operation, encode the response stub: a Buffer now, or
+   * undefined when the operation took `call.later()` and answers through it. Throws NdrError
+   * when the stub does not decode (the runtime answers RPC_X_BAD_STUB_DATA), DispatchFault
+   * for an unknown opnum (nca_s_op_rng_error) or a server-chosen fault.
    */
-  dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer>;
+  dispatch(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined;
   /**
    * The same for a call on a presentation context negotiated with NDR64 (MS-RPCE 2.2.5).
    * Generated interfaces have it; an interface without it is offered NDR 2.0 only.
    */
-  dispatchNdr64?(opnum: number, stub: Buffer, littleEndian: boolean, ctx: C): Buffer | Promise<Buffer>;
-}
-
-/** A server method's answer given later (a promise or any thenable) rather than now. */
-export function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | null)?.then === 'function';
+  dispatchNdr64?(opnum: number, stub: Buffer, call: RpcCall<C>): Buffer | undefined;
 }
