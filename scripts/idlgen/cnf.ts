@@ -23,11 +23,11 @@ export interface Cnf {
   types: Map<string, { codec: string; ts: string; line: number }>;
   exports: string[];
   /** Operations whose server method answers later (Reply<Out>) instead of returning Out. */
-  async: Set<string>;
+  async: Map<string, number>;
 }
 
 export function parseCnf(file: string, text: string): Cnf {
-  const cnf: Cnf = { file, fields: new Map(), types: new Map(), exports: [], async: new Set() };
+  const cnf: Cnf = { file, fields: new Map(), types: new Map(), exports: [], async: new Map() };
   const lines = text.split('\n');
   lines.forEach((raw, idx) => {
     const line = idx + 1;
@@ -52,7 +52,7 @@ export function parseCnf(file: string, text: string): Cnf {
       }
       case 'TYPE': want(4, 'TYPE <Struct> <codec> <TsType>'); cnf.types.set(words[1], { codec: words[2], ts: words.slice(3).join(' '), line }); break;
       case 'EXPORT': want(2, 'EXPORT <name> ...'); cnf.exports.push(...words.slice(1)); break;
-      case 'ASYNC': want(2, 'ASYNC <Operation> ...'); for (const w of words.slice(1)) cnf.async.add(w); break;
+      case 'ASYNC': want(2, 'ASYNC <Operation> ...'); for (const w of words.slice(1)) cnf.async.set(w, line); break;
       default: err(`expected MODULE, NAME, OVERRIDES, FIELD, TYPE, EXPORT or ASYNC, found '${words[0]}'`);
     }
   });

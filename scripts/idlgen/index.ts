@@ -54,8 +54,8 @@ export function generate(idlPath: string, opts: GenOptions = {}): GenResult | nu
     for (const [name, v] of cnf.types) {
       if (!structs.has(name)) throw new IdlError(cnf.file, v.line, 1, `TYPE ${name}: no such struct in ${display}`);
     }
-    for (const name of cnf.async) {
-      if (!model.iface.ops.some((op) => op.name === name && !op.placeholder)) throw new IdlError(cnf.file, 1, 1, `ASYNC ${name}: no such operation in ${display}`);
+    for (const [name, line] of cnf.async) {
+      if (!model.iface.ops.some((op) => op.name === name && !op.placeholder)) throw new IdlError(cnf.file, line, 1, `ASYNC ${name}: no such operation in ${display}`);
     }
     if ((cnf.fields.size || cnf.types.size || cnf.exports.length) && !cnf.overrides && !opts.overridesImport) {
       throw new IdlError(cnf.file, 1, 1, 'FIELD/TYPE/EXPORT need an OVERRIDES line');

@@ -11,7 +11,7 @@ import {
   ClusterModel, ConfigError, HealthWatcher, reloadConfigFile, ReloadRefused, type AuthLevelName, type LiveSettings, type ReloadOutcome,
   type WitnessdConfig,
 } from '../cluster';
-import type { RpcInterface } from '../ndr/dispatch';
+import type { RpcCall, RpcInterface } from '../ndr/dispatch';
 import { AuthLevel, FaultStatus, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createLogger } from './logging';
@@ -92,14 +92,14 @@ function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics):
     name: iface.name,
     syntax: iface.syntax,
     operationNames: iface.operationNames,
-    dispatch(opnum, stub, littleEndian, ctx) {
+    dispatch(opnum, stub, call) {
       metrics.rpcCalls.inc({ interface: iface.name, opnum });
-      return iface.dispatch(opnum, stub, littleEndian, ctx);
+      return iface.dispatch(opnum, stub, call);
     },
     ...(iface.dispatchNdr64 && {
-      dispatchNdr64(opnum: number, stub: Buffer, littleEndian: boolean, ctx: CallContext) {
+      dispatchNdr64(opnum: number, stub: Buffer, call: RpcCall<CallContext>) {
         metrics.rpcCalls.inc({ interface: iface.name, opnum });
-        return iface.dispatchNdr64!(opnum, stub, littleEndian, ctx);
+        return iface.dispatchNdr64!(opnum, stub, call);
       },
     }),
   };

@@ -14,6 +14,26 @@ export interface AssociationGroupRef {
   onClose(listener: (group: AssociationGroupRef) => void): () => void;
 }
 
+/** Why a call was aborted. */
+export type CallAbortKind = 'cancel' | 'orphaned' | 'closed' | 'shutdown';
+
+/** Why a call was aborted, as an Error (the reason of an adapted AbortSignal). */
+export class CallAborted extends Error {
+  constructor(readonly kind: CallAbortKind) {
+    super(`call aborted: ${kind}`);
+    this.name = 'CallAborted';
+  }
+}
+
+/**
+ * Told once when a call can no longer be answered by its server: co_cancel, orphaned,
+ * connection closed, server shutdown. An object the service already holds (the registry's
+ * waiting entry), so a call that waits for minutes costs no closure.
+ */
+export interface CallAbortListener {
+  callAborted(reason: CallAborted): void;
+}
+
 export interface CallContext {
   readonly callId: number;
   readonly connectionId: number;
@@ -27,21 +47,18 @@ export interface CallContext {
   readonly identity: Identity | undefined;
   readonly authLevel: AuthLevel;
   /**
-   * Aborted when the call can no longer be answered: co_cancel, orphaned, connection
-   * closed, server shutdown. Long-pending operations (AsyncNotify) listen to it.
+   * The one way to learn that the call ended before its answer: `listener` is told once (at
+   * once if the call already was aborted). A listener that was told does not answer: the
+   * runtime faults the call (cancel: nca_s_fault_cancel; shutdown: rpc_s_server_unavailable)
+   * or drops it (orphaned, closed). A call whose server never listens keeps, at shutdown,
+   * the grace period to answer.
    */
-  readonly signal: AbortSignal;
-  /**
-   * The same news as `signal`, for calls that wait by the thousand (AsyncNotify): the listener
-   * runs once when the call is aborted (in a microtask if it already was). An AbortController
-   * with a listener costs ~0.9 KB per call; this costs nothing when the listener is an object
-   * the service already holds ({ callAborted() }). Optional: contexts built by hand (tests)
-   * may offer only `signal`.
-   */
-  onAbort?(listener: AbortListener): void;
-  /** Stop listening (a call answered normally no longer needs its listener). */
-  offAbort?(listener: AbortListener): void;
+  onAbort(listener: CallAbortListener): void;
 }
 
-/** A function, or an object told through its callAborted() method (no closure per call). */
-export type AbortListener = (() => void) | { callAborted(): void };
+/** The call's abort as an AbortSignal, for the rare service that wants one (a listener each). */
+export function abortSignalOf(ctx: CallContext): AbortSignal {
+  const ac = new AbortController();
+  ctx.onAbort({ callAborted: (reason) => ac.abort(reason) });
+  return ac.signal;
+}

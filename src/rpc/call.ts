@@ -1,24 +1,18 @@
 /**
- * One call in flight: the connection's record of it, its abort state and the CallContext a
- * server method sees, in one object. A long-pending call (AsyncNotify) holds it for minutes,
- * by the ten thousand, so it is one small object whose context fields are read from its
- * connection rather than copied (memory benchmark, issue 7).
+ * One call in flight: the connection's record of it, the CallContext a server method sees,
+ * and, for a call answered later, its reply handle (Samba's dcesrv_call_state with
+ * DCESRV_CALL_STATE_FLAG_ASYNC), in one object. A long-pending call (AsyncNotify) holds it for
+ * minutes, by the ten thousand, so it is one small object whose context fields are read from
+ * its connection rather than copied (memory benchmark, issue 7).
  */
-import type { RpcInterface } from '../ndr/dispatch';
+import { DispatchFault, type Reply, type RpcCall, type RpcInterface } from '../ndr/dispatch';
+import { Few } from '../lib/few';
 import type { AssociationGroup } from './association-group';
 import type { AuthState } from './auth-state';
-import type { AbortListener, CallContext } from './call-context';
+import type { CallAborted, CallAbortListener, CallContext } from './call-context';
 import { AuthLevel, type Identity } from './security';
 
-/** Why a call's signal was aborted; it is the signal's `reason`. */
-export class CallAborted extends Error {
-  constructor(readonly kind: 'cancel' | 'orphaned' | 'closed' | 'shutdown') {
-    super(`call aborted: ${kind}`);
-    this.name = 'CallAborted';
-  }
-}
-
-/** What a call reads from the connection it arrived on. */
+/** What a call reads from the connection it arrived on, and how it answers there. */
 export interface CallOrigin {
   readonly id: number;
   readonly associationGroup: AssociationGroup | undefined;
@@ -26,28 +20,54 @@ export interface CallOrigin {
   readonly localPort: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** A call taken with later(): it is in flight until answered. */
+  callDeferred(call: ServerCall): void;
+  /** Send the response stub of a call. */
+  answer(call: ServerCall, stub: Buffer): void;
+  /** End a call with the fault an error stands for (DispatchFault, NdrError, anything else). */
+  answerError(call: ServerCall, err: unknown): void;
 }
 
-export class ServerCall implements CallContext {
+/** What a request decided before its call runs. */
+export interface ServerCallInit {
+  readonly callId: number;
+  readonly contextId: number;
+  readonly opnum: number;
+  readonly littleEndian: boolean;
+  readonly auth: AuthState | undefined;
+  /** PFC_MAYBE: the client wants no answer. */
+  readonly noReply: boolean;
+  readonly iface: RpcInterface<CallContext>;
+}
+
+export class ServerCall implements CallContext, RpcCall<CallContext>, Reply<unknown> {
+  readonly callId: number;
+  readonly contextId: number;
+  readonly opnum: number;
+  readonly littleEndian: boolean;
+  readonly auth: AuthState | undefined;
+  readonly noReply: boolean;
+  readonly iface: RpcInterface<CallContext>;
   /** True once an answer went out (or none is due any more). */
   done = false;
   reason: CallAborted | undefined;
-  /** Made only when the service looks at ctx.signal (most calls never do). */
-  private ctrl: AbortController | undefined;
-  /** One listener (the usual case) or several. */
-  private listeners: AbortListener | AbortListener[] | undefined;
+  private listeners: Few<CallAbortListener>;
+  /** Set by later(): the encoder of the operation's Out in the call's transfer syntax. */
+  private encode: ((out: unknown, littleEndian: boolean) => Buffer) | undefined;
 
-  constructor(
-    private readonly origin: CallOrigin,
-    readonly callId: number,
-    readonly contextId: number,
-    readonly opnum: number,
-    readonly le: boolean,
-    readonly auth: AuthState | undefined,
-    readonly noReply: boolean,
-    readonly iface: RpcInterface<CallContext>,
-  ) {}
+  constructor(private readonly origin: CallOrigin, init: ServerCallInit) {
+    this.callId = init.callId;
+    this.contextId = init.contextId;
+    this.opnum = init.opnum;
+    this.littleEndian = init.littleEndian;
+    this.auth = init.auth;
+    this.noReply = init.noReply;
+    this.iface = init.iface;
+  }
 
+  get context(): CallContext {
+    return this;
+  }
   get connectionId(): number {
     return this.origin.id;
   }
@@ -73,93 +93,58 @@ export class ServerCall implements CallContext {
     return this.auth?.authLevel ?? AuthLevel.None;
   }
 
-  get signal(): AbortSignal {
-    if (!this.ctrl) {
-      this.ctrl = new AbortController();
-      if (this.reason) this.ctrl.abort(this.reason);
+  /** True once later() was called: the dispatcher returned without an answer. */
+  get deferred(): boolean {
+    return this.encode !== undefined;
+  }
+
+  /** True when a server listens for the call's abort (it then leaves the answer to the runtime). */
+  get listened(): boolean {
+    return this.listeners !== undefined;
+  }
+
+  later<Out>(encode: (out: Out, littleEndian: boolean) => Buffer): Reply<Out> {
+    this.encode = encode as (out: unknown, littleEndian: boolean) => Buffer;
+    this.origin.callDeferred(this);
+    return this;
+  }
+
+  send(out: unknown): void {
+    if (this.done) return;
+    let stub: Buffer;
+    try {
+      stub = this.encode!(out, this.littleEndian);
+    } catch (err) {
+      this.origin.answerError(this, err);
+      return;
     }
-    return this.ctrl.signal;
+    this.origin.answer(this, stub);
   }
 
-  get aborted(): boolean {
-    return this.reason !== undefined;
+  fault(status: number): void {
+    if (!this.done) this.origin.answerError(this, new DispatchFault(status));
   }
 
+  onAbort(listener: CallAbortListener): void {
+    if (this.reason) runListener(listener, this.reason);
+    else this.listeners = Few.add(this.listeners, listener);
+  }
+
+  /** Tell the listeners, once. */
   abort(reason: CallAborted): void {
     if (this.reason) return;
     this.reason = reason;
-    this.ctrl?.abort(reason);
     const ls = this.listeners;
-    this.listeners = undefined;
-    if (Array.isArray(ls)) for (const l of ls) runListener(l);
-    else if (ls) runListener(ls);
-  }
-
-  onAbort(listener: AbortListener): void {
-    if (this.reason) {
-      queueMicrotask(() => runListener(listener));
-      return;
-    }
-    const ls = this.listeners;
-    if (ls === undefined) this.listeners = listener;
-    else if (Array.isArray(ls)) ls.push(listener);
-    else this.listeners = [ls, listener];
-  }
-
-  offAbort(listener: AbortListener): void {
-    const ls = this.listeners;
-    if (ls === listener) this.listeners = undefined;
-    else if (Array.isArray(ls)) {
-      const i = ls.indexOf(listener);
-      if (i >= 0) ls.splice(i, 1);
-    }
+    if (ls === undefined) return;
+    for (const l of Few.list(ls)) runListener(l, reason);
   }
 }
 
 /** A throwing abort listener must not stop the others nor the connection (like EventTarget, it is reported). */
-function runListener(l: AbortListener): void {
+function runListener(l: CallAbortListener, reason: CallAborted): void {
   try {
-    if (typeof l === 'function') l();
-    else l.callAborted();
+    l.callAborted(reason);
   } catch (err) {
     process.emitWarning(`a call's abort listener threw: ${(err as Error)?.stack ?? String(err)}`);
   }
 }
-
-/**
- * The calls in flight on one connection: none, one, or several. One call (a client waiting in
- * AsyncNotify) is held without an array (~56 B per connection, memory benchmark of issue 7),
- * so the set is a value the connection keeps in one field and these functions update.
- */
-export type CallSet = ServerCall | ServerCall[] | undefined;
-
-export const callSet = {
-  size(s: CallSet): number {
-    return s === undefined ? 0 : Array.isArray(s) ? s.length : 1;
-  },
-  find(s: CallSet, callId: number): ServerCall | undefined {
-    if (!Array.isArray(s)) return s?.callId === callId ? s : undefined;
-    for (const x of s) if (x.callId === callId) return x;
-    return undefined;
-  },
-  list(s: CallSet): readonly ServerCall[] {
-    return s === undefined ? [] : Array.isArray(s) ? s : [s];
-  },
-  add(s: CallSet, call: ServerCall): CallSet {
-    if (s === undefined) return call;
-    if (Array.isArray(s)) {
-      s.push(call);
-      return s;
-    }
-    return [s, call];
-  },
-  /** The set without `call` (the same set when it was not in it). */
-  remove(s: CallSet, call: ServerCall): CallSet {
-    if (s === call) return undefined;
-    if (Array.isArray(s)) {
-      const i = s.indexOf(call);
-      if (i >= 0) s.splice(i, 1);
-    }
-    return s;
-  },
-};

@@ -6,8 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import type { RpcInterface } from '../ndr/dispatch';
-import { DispatchFault, isPromise } from '../ndr/dispatch';
-import type { CallContext } from './call-context';
+import { DispatchFault } from '../ndr/dispatch';
+import { CallAborted, type CallAbortKind, type CallContext } from './call-context';
 import { AuthLevel, type SecurityProvider } from './security';
 import {
   BindNakReason, FaultStatus, HEADER_LENGTH, NDR64_SYNTAX, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, WINDOWS_MIN_FRAG_SIZE, faultName,
@@ -21,7 +21,8 @@ import { AuthContexts, type AuthState, buildResponseFragments, checkRequestAuth 
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
-import { CallAborted, type CallSet, ServerCall, callSet } from './call';
+import { type CallOrigin, ServerCall, type ServerCallInit } from './call';
+import { Few } from '../lib/few';
 import { NdrError } from '../ndr/errors';
 import type { ResolvedOptions } from './options';
 import { PduStream } from './pdu-stream';
@@ -58,7 +59,7 @@ interface IncomingCall {
   size: number;
 }
 
-export class Connection extends PduStream {
+export class Connection extends PduStream implements CallOrigin {
   private bound = false;
   private maxXmitFrag = WINDOWS_MIN_FRAG_SIZE;
   private clientHeaderSigning = false;
@@ -71,8 +72,8 @@ export class Connection extends PduStream {
   private authTable: AuthContexts | undefined;
   /** The one request whose fragments are still arriving (MS-RPCE 3.3.3: at most one per connection). */
   private incoming: IncomingCall | undefined;
-  /** Calls dispatched and not yet answered (at most maxPendingCallsPerConnection). */
-  private calls: CallSet;
+  /** Calls answered later and not yet answered (at most maxPendingCallsPerConnection). */
+  private calls: Few<ServerCall>;
   /** Set by shutdown(): told when the last call in flight has answered. */
   private drained: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -104,7 +105,7 @@ export class Connection extends PduStream {
   }
 
   get pendingCalls(): number {
-    return callSet.size(this.calls);
+    return Few.size(this.calls);
   }
 
   /** The association group, once bound. */
@@ -375,7 +376,7 @@ export class Connection extends PduStream {
     if (typeof stubEnd !== 'number') return this.faultAndClose(h, call.pc.id, stubEnd.status, stubEnd.why, 0);
     const stub = pdu.subarray(req.stubOffset, stubEnd);
     if (first) {
-      if (callSet.find(this.calls, h.callId)) {
+      if (Few.find(this.calls, (c) => c.callId === h.callId)) {
         return this.faultAndClose(h, call.pc.id, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`, 0);
       }
       if (this.pendingCalls >= this.limits.maxPendingCallsPerConnection) {
@@ -418,11 +419,14 @@ export class Connection extends PduStream {
 
   private execute(r: IncomingCall, stub: Buffer): void {
     const pc = r.pc;
+    const init: ServerCallInit = {
+      callId: r.callId, contextId: pc.id, opnum: r.opnum, littleEndian: r.le, auth: r.auth, noReply: r.noReply, iface: pc.iface,
+    };
     const level = r.auth?.authLevel ?? AuthLevel.None;
     const min = this.host.minAuthLevel(pc.iface);
     if (level < min) {
       this.log.info({ authLevel: level, minAuthLevel: min, iface: pc.iface.name }, 'call below the minimum auth level');
-      this.sendFault(pc.iface, r.opnum, r.callId, r.le, pc.id, FaultStatus.ACCESS_DENIED, 0);
+      this.sendFault(init, FaultStatus.ACCESS_DENIED);
       return;
     }
     const popped = popVerificationTrailer(stub, r.le);
@@ -433,56 +437,57 @@ export class Connection extends PduStream {
       });
       if (bad) {
         this.log.warn({ why: bad, iface: pc.iface.name }, 'verification trailer check failed');
-        this.sendFault(pc.iface, r.opnum, r.callId, r.le, pc.id, FaultStatus.ACCESS_DENIED, 0);
+        this.sendFault(init, FaultStatus.ACCESS_DENIED);
         return;
       }
     }
     this.host.stats.callsIn++;
-    const call = new ServerCall(this, r.callId, pc.id, r.opnum, r.le, r.auth, r.noReply, pc.iface);
-    let out: Buffer | Promise<Buffer>;
+    const call = new ServerCall(this, init);
+    let out: Buffer | undefined;
     try {
       // Each call in its context's transfer syntax (negotiated only where dispatchNdr64 exists).
-      out = pc.ndr64 ? pc.iface.dispatchNdr64!(r.opnum, popped.stub, r.le, call) : pc.iface.dispatch(r.opnum, popped.stub, r.le, call);
+      out = pc.ndr64 ? pc.iface.dispatchNdr64!(r.opnum, popped.stub, call) : pc.iface.dispatch(r.opnum, popped.stub, call);
     } catch (err) {
       this.answerError(call, err);
       return;
     }
-    if (!isPromise(out)) {
-      this.answer(call, out);
-      return;
-    }
-    // Answered later (AsyncNotify): the call is in flight until then.
-    this.calls = callSet.add(this.calls, call);
-    out.then((b) => this.answer(call, b), (err: unknown) => this.answerError(call, err));
+    if (out !== undefined) this.answer(call, out);
+    else if (!call.deferred) this.answerError(call, new Error(`${pc.iface.name} dispatch gave no answer and took no reply handle`));
+  }
+
+  /** A call answered later (AsyncNotify): in flight until then. */
+  callDeferred(call: ServerCall): void {
+    this.calls = Few.add(this.calls, call);
   }
 
   /** The call leaves the table; true if an answer is still due and can be sent. */
   private finish(call: ServerCall): boolean {
     if (call.done) return false;
     call.done = true;
-    const before = this.pendingCalls;
-    this.calls = callSet.remove(this.calls, call);
-    if (before > 0 && this.pendingCalls === 0 && this.drained) queueMicrotask(this.drained);
+    if (call.deferred) {
+      this.calls = Few.remove(this.calls, call);
+      if (this.calls === undefined && this.drained) queueMicrotask(this.drained);
+    }
     return !this.closed && !call.noReply;
   }
 
-  private answer(call: ServerCall, out: Buffer): void {
+  answer(call: ServerCall, out: Buffer): void {
     if (!this.finish(call)) return;
     let frags: Buffer[];
     try {
       // Windows answers with the context id's low 8 bits (Samba's raw_protocol tests against
       // it); C706 12.6.4.9 keeps 16. No client uses ids past 255, so we answer as Windows does.
-      frags = buildResponseFragments({ callId: call.callId, contextId: call.contextId & 0xff, le: call.le, maxXmitFrag: this.maxXmitFrag, stub: out, auth: call.auth });
+      frags = buildResponseFragments({ callId: call.callId, contextId: call.contextId & 0xff, le: call.littleEndian, maxXmitFrag: this.maxXmitFrag, stub: out, auth: call.auth });
     } catch (err) {
       this.log.error({ err }, 'could not build the response');
-      this.sendFault(call.iface, call.opnum, call.callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_UNSPEC, 0);
+      this.sendFault(call, FaultStatus.NCA_S_FAULT_UNSPEC);
       this.close('response protection failed');
       return;
     }
     this.send(frags.length === 1 ? frags[0] : Buffer.concat(frags));
   }
 
-  private answerError(call: ServerCall, err: unknown): void {
+  answerError(call: ServerCall, err: unknown): void {
     const iface = call.iface;
     let status: number;
     let flags = 0;
@@ -498,45 +503,49 @@ export class Connection extends PduStream {
       } else {
         this.log.info({ iface: iface.name, opnum: call.opnum, why: (err as Error).message }, 'bad stub data');
       }
-    } else if (call.aborted) {
-      status = call.reason?.kind === 'shutdown' ? FaultStatus.SERVER_UNAVAILABLE : FaultStatus.NCA_S_FAULT_CANCEL;
     } else {
       status = FaultStatus.NCA_S_FAULT_UNSPEC;
       this.log.error({ err, iface: iface.name, opnum: call.opnum, op: iface.operationNames[call.opnum] }, 'server method failed');
     }
-    if (!this.finish(call)) return;
-    this.sendFault(iface, call.opnum, call.callId, call.le, call.contextId, status, flags);
+    if (this.finish(call)) this.sendFault(call, status, flags);
   }
 
-  /** A fault answering a call of `iface` (counted by the server's onFault hook). */
-  private sendFault(iface: RpcInterface<CallContext>, opnum: number, callId: number, le: boolean, contextId: number, status: number, flags: number): void {
-    this.host.options.onFault?.(iface.name, opnum, status);
-    this.send(encodeFault(callId, le, contextId, status, flags));
+  /** A fault answering a call (counted by the server's onFault hook). */
+  private sendFault(call: ServerCallInit, status: number, flags = 0): void {
+    this.host.options.onFault?.(call.iface.name, call.opnum, status);
+    this.send(encodeFault(call.callId, call.littleEndian, call.contextId, status, flags));
+  }
+
+  /**
+   * Tell a deferred call's server that it can no longer answer, and answer it as its abort
+   * demands: a cancel is faulted at once, an orphaned call dropped; at shutdown a call whose
+   * server listened is faulted at once, the others keep the grace period to answer.
+   */
+  private abortCall(call: ServerCall, kind: CallAbortKind): void {
+    call.abort(new CallAborted(kind));
+    if (kind === 'cancel' && this.finish(call)) this.sendFault(call, FaultStatus.NCA_S_FAULT_CANCEL);
+    else if (kind === 'orphaned') this.finish(call);
+    else if (kind === 'shutdown' && call.listened && this.finish(call)) this.sendFault(call, FaultStatus.SERVER_UNAVAILABLE);
   }
 
   private onCancel(callId: number, kind: 'cancel' | 'orphaned'): void {
     // A call still being received has not started: Windows ignores the cancel or orphan, and
     // the call runs and is answered once complete (Samba's dcesrv_process_ncacn_packet).
     if (this.incoming?.callId === callId) return;
-    const call = callSet.find(this.calls, callId);
+    const call = Few.find(this.calls, (c) => c.callId === callId);
     if (!call) return;
     this.log.debug({ callId, kind }, 'call aborted by the client');
-    call.abort(new CallAborted(kind));
-    if (kind === 'cancel' && this.finish(call)) {
-      this.sendFault(call.iface, call.opnum, callId, call.le, call.contextId, FaultStatus.NCA_S_FAULT_CANCEL, 0);
-    } else {
-      this.finish(call);
-    }
+    this.abortCall(call, kind);
   }
 
   /**
-   * Graceful shutdown: abort every pending call with reason 'shutdown', give them graceMs to
-   * answer (response or fault), fault the rest, then close.
+   * Graceful shutdown: abort every pending call with reason 'shutdown', give those still
+   * unanswered graceMs to answer, fault the rest, then close.
    */
   async shutdown(graceMs: number): Promise<void> {
     if (this.closed) return;
-    const pending = [...callSet.list(this.calls)];
-    for (const c of pending) c.abort(new CallAborted('shutdown'));
+    const pending = [...Few.list(this.calls)];
+    for (const c of pending) this.abortCall(c, 'shutdown');
     if (this.pendingCalls > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((res) => {
@@ -547,7 +556,7 @@ export class Connection extends PduStream {
       this.drained = undefined;
     }
     for (const c of pending) {
-      if (this.finish(c)) this.sendFault(c.iface, c.opnum, c.callId, c.le, c.contextId, FaultStatus.SERVER_UNAVAILABLE, 0);
+      if (this.finish(c)) this.sendFault(c, FaultStatus.SERVER_UNAVAILABLE);
     }
     await this.closeAndWait('server shutdown');
   }
@@ -556,7 +565,7 @@ export class Connection extends PduStream {
   protected onClosed(why: string): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    const calls = callSet.list(this.calls);
+    const calls = Few.list(this.calls);
     this.calls = undefined;
     for (const c of calls) {
       c.done = true;

@@ -9,19 +9,19 @@
  *   await rpc.listen({ address: ['0.0.0.0', '::'], port: 135, name: 'epmapper',
  *                      interfaces: [{ iface: createEndpointMapper(rpc), minAuthLevel: AuthLevel.None }] });
  *   ...
- *   await rpc.close(); // pending calls see ctx.signal abort (CallAborted 'shutdown') and are answered or faulted
+ *   await rpc.close(); // pending calls are told (ctx.onAbort, CallAborted 'shutdown') and answered or faulted
  */
 export { RpcServer } from './server';
 export type { ListenOptions, RpcEndpoint, ServedInterface } from './server';
 export { DEFAULT_LIMITS } from './options';
 export type { RpcServerOptions, RpcLimits } from './options';
-export type { CallContext, AssociationGroupRef } from './call-context';
-export { CallAborted } from './call';
+export type { CallContext, CallAbortListener, AssociationGroupRef } from './call-context';
+export { CallAborted, abortSignalOf } from './call-context';
 export { FaultStatus, BindNakReason, NDR_SYNTAX, NDR64_SYNTAX, faultName } from './constants';
 export { AuthLevel, AuthType, AuthRejected, IntegrityError, principalName } from './security';
 export type { SecurityProvider, SecurityContext, Identity, AcceptResult, ConnectionInfo } from './security';
 export { DispatchFault, NCA_S_OP_RNG_ERROR } from '../ndr/dispatch';
-export type { RpcInterface, SyntaxId } from '../ndr/dispatch';
+export type { Reply, RpcCall, RpcInterface, SyntaxId } from '../ndr/dispatch';
 export { createEndpointMapper, EpmStatus, EPM_SYNTAX } from './epm/endpoint-mapper';
 // Every listener also serves the DCE management interface (mgmt) on its own.
 export { MGMT_SYNTAX, MgmtStatus } from './mgmt/management';

@@ -4,7 +4,7 @@
  */
 import { NIL_UUID, type ContextHandle } from '../ndr';
 import type { CallContext } from '../rpc/call-context';
-import { DispatchFault } from '../ndr/dispatch';
+import type { Reply } from '../ndr/dispatch';
 import type {
   RESP_ASYNC_NOTIFY,
   WITNESS_INTERFACE_INFO,
@@ -12,7 +12,8 @@ import type {
   WitnessrAsyncNotifyOut,
   WitnessrGetInterfaceListOut,
 } from '../gen/witness';
-import { MessageType, NCA_S_FAULT_CANCEL, WERR, WITNESS_V1, WITNESS_V2 } from './constants';
+import { MessageType, WERR, WITNESS_V1, WITNESS_V2 } from './constants';
+import type { NotifyReply } from './registry';
 import type { WitnessService } from './service';
 import type { AsyncNotifyResult, InterfaceInfo, Notification } from './types';
 
@@ -44,15 +45,20 @@ export function toWireResponse(n: Notification): RESP_ASYNC_NOTIFY {
 /** Called with each operation's WERROR result (metrics). */
 export type ResultHook = (operation: string, result: number) => void;
 
+/**
+ * A waiting AsyncNotify as the registry holds it: the runtime's reply handle and the result
+ * hook. One small object per call; the wire form is made when the answer is known.
+ */
+class AsyncNotifyReply implements NotifyReply {
+  constructor(private readonly reply: Reply<WitnessrAsyncNotifyOut>, private readonly onResult: ResultHook) {}
+
+  send(r: AsyncNotifyResult): void {
+    this.onResult('AsyncNotify', r.result);
+    this.reply.send({ pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result });
+  }
+}
+
 export function createWitnessServer(svc: WitnessService, onResult: ResultHook = () => undefined): WitnessServer<CallContext> {
-  const asyncNotifyOut = (r: AsyncNotifyResult): WitnessrAsyncNotifyOut => {
-    if (r.cancelled) {
-      // The runtime answers (or not) according to why the call was aborted.
-      throw r.reason instanceof Error ? r.reason : new DispatchFault(NCA_S_FAULT_CANCEL);
-    }
-    onResult('AsyncNotify', r.result);
-    return { pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result };
-  };
   return {
     WitnessrGetInterfaceList(_in, ctx): WitnessrGetInterfaceListOut {
       const r = svc.getInterfaceList(ctx);
@@ -78,10 +84,8 @@ export function createWitnessServer(svc: WitnessService, onResult: ResultHook = 
       return { ReturnValue: result };
     },
 
-    // Not an async function, and one mapping function for every call: this call stays
-    // pending for minutes, by the thousand (memory benchmark).
-    WitnessrAsyncNotify(i, ctx) {
-      return svc.asyncNotify(ctx, i.pContext.uuid, asyncNotifyOut);
+    WitnessrAsyncNotify(i, ctx, reply) {
+      svc.asyncNotify(ctx, i.pContext.uuid, new AsyncNotifyReply(reply, onResult));
     },
 
     WitnessrRegisterEx(i, ctx) {

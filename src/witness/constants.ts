@@ -66,9 +66,3 @@ export const RESOURCE_STATE = { UNKNOWN: 0x00, AVAILABLE: 0x01, UNAVAILABLE: 0xf
 
 /** IPADDR_INFO.Flags. */
 export const IPADDR_FLAG = { V4: 0x01, V6: 0x02, ONLINE: 0x08, OFFLINE: 0x10 } as const;
-
-/** DCE/RPC fault a cancelled AsyncNotify ends with (nca_s_fault_cancel). */
-export const NCA_S_FAULT_CANCEL = 0x1c00000d;
-
-/** RPC_S_CALL_CANCELLED: the result of an AsyncNotify whose call was cancelled. */
-export const RPC_S_CALL_CANCELLED = 0x0000071a;

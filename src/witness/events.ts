@@ -3,8 +3,8 @@
  * are told; the Registry queues and delivers.
  */
 import type { ClusterEvent, ClusterModelView, LifView } from '../cluster/types';
-import { IPADDR_FLAG, MessageType } from './constants';
-import type { Registration, Registry } from './registry';
+import { IPADDR_FLAG, MessageType, REGISTER_FLAG } from './constants';
+import type { MoveType, Registration, Registry } from './registry';
 import type { IpAddrInfo } from './types';
 
 export interface RaisedNotification {
@@ -57,9 +57,8 @@ export function applyEvent(
       }
     }
   };
-  const move = (reg: Registration, kind: 'client' | 'share' | 'ip', list: IpAddrInfo[], detail: string): void => {
-    registry.raiseMove(reg, kind, list);
-    const type = kind === 'client' ? MessageType.ClientMove : kind === 'share' ? MessageType.ShareMove : MessageType.IpChange;
+  const move = (reg: Registration, type: MoveType, list: IpAddrInfo[], detail: string): void => {
+    registry.raiseMove(reg, type, list);
     raised.push({ reg, type, detail });
   };
 
@@ -99,14 +98,14 @@ export function applyEvent(
       }
       const list = addressInfos(dest, true);
       if (list.length === 0) break;
-      for (const reg of [...regs]) move(reg, 'client', list, `to ${ev.to}`);
+      for (const reg of [...regs]) move(reg, MessageType.ClientMove, list, `to ${ev.to}`);
       break;
     }
     case 'ClientMoveRequested':
       for (const reg of [...all()]) {
         if (!eqi(reg.clientName, ev.client)) continue;
         const list = addressInfos(lifsOnNode(model, reg.svm, ev.to), true);
-        if (list.length > 0) move(reg, 'client', list, `to ${ev.to}`);
+        if (list.length > 0) move(reg, MessageType.ClientMove, list, `to ${ev.to}`);
       }
       break;
     case 'ShareMoved': {
@@ -114,7 +113,7 @@ export function applyEvent(
       const list = addressInfos(lifsOnNode(model, ev.svm, ev.to), false);
       if (list.length === 0) break;
       for (const reg of [...all()]) {
-        if (reg.isV2 && reg.svm === ev.svm && eqi(reg.shareName, ev.share)) move(reg, 'share', list, `${ev.share} to ${ev.to}`);
+        if (reg.isV2 && reg.svm === ev.svm && eqi(reg.shareName, ev.share)) move(reg, MessageType.ShareMove, list, `${ev.share} to ${ev.to}`);
       }
       break;
     }
@@ -123,7 +122,7 @@ export function applyEvent(
       const list = addressInfos([{ ...(model.lif(ev.lif) as LifView), ipv4: ev.now.ipv4, ipv6: ev.now.ipv6 }], false);
       if (list.length === 0) break;
       for (const reg of [...byLif(ev.lif)]) {
-        if (reg.isV2 && (reg.flags & 0x1) !== 0) move(reg, 'ip', list, `${ev.lif} now ${[ev.now.ipv4, ev.now.ipv6].filter(Boolean).join(' ')}`);
+        if (reg.isV2 && (reg.flags & REGISTER_FLAG.IP_NOTIFICATION) !== 0) move(reg, MessageType.IpChange, list, `${ev.lif} now ${[ev.now.ipv4, ev.now.ipv6].filter(Boolean).join(' ')}`);
       }
       break;
     }

@@ -5,38 +5,28 @@
  */
 import type { Clock } from './clock';
 import { DeadlineQueue } from './deadlines';
-import { IF_STATE, MessageType, RESOURCE_STATE, RPC_S_CALL_CANCELLED, WERR, WITNESS_V2 } from './constants';
+import { Few } from '../lib/few';
+import { IF_STATE, MessageType, RESOURCE_STATE, WERR, WITNESS_V2 } from './constants';
 import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationInfo, ResourceChange } from './types';
 
-/**
- * How a waiting call learns that it can no longer be answered: the RPC runtime's CallContext
- * fits. `onAbort` (when offered) is used instead of a listener on `signal`: an AbortController
- * with a listener is ~0.9 KB per waiting call (memory benchmark).
- */
+/** Where a waiting AsyncNotify's answer goes (the adapter's reply handle, or a test's). */
+export interface NotifyReply {
+  send(r: AsyncNotifyResult): void;
+}
+
+/** How a waiting call learns that it can no longer be answered: the RPC runtime's CallContext fits. */
 export interface AbortWatch {
-  readonly signal: AbortSignal;
-  onAbort?(listener: { callAborted(): void }): void;
+  onAbort(listener: { callAborted(): void }): void;
 }
 
 /**
  * A waiting AsyncNotify call: its own abort listener (no closure per call) and an entry of
- * the registry's keep-alive deadline queue (no timer per call). The listener is not removed
- * when the call is answered: the call is dropped with its answer, and the listener does
- * nothing once the waiter has left the list (removing it was ~40 % of a 10,000-client
- * fan-out's event handling in the CPU profile).
+ * the registry's keep-alive deadline queue (no timer per call).
  */
 class Waiter {
   deadline = Infinity;
   heapIndex = -1;
-  constructor(
-    private readonly registry: Registry,
-    readonly reg: Registration,
-    readonly resolve: (v: unknown) => void,
-    /** The caller's mapping of the result (its wire form): applied here, not in a promise layer more. */
-    readonly map: (r: AsyncNotifyResult) => unknown,
-    readonly call: AbortWatch | undefined,
-    readonly onAbort: () => void,
-  ) {}
+  constructor(private readonly registry: Registry, readonly reg: Registration, readonly reply: NotifyReply) {}
 
   callAborted(): void {
     this.registry.waiterAborted(this);
@@ -59,13 +49,9 @@ export interface RegistrationInit {
   readonly initiallyAvailable: boolean;
 }
 
-/**
- * Shared empty lists: most registrations have nothing queued and no call waiting most of the
- * time, and an empty array each is ~32 B (memory benchmark). Frozen, so that a push on the
- * shared one fails loudly; an owned array replaces it on the first entry.
- */
-const NO_CHANGES: ResourceChange[] = Object.freeze([]) as unknown as ResourceChange[];
-const NO_WAITERS: Waiter[] = Object.freeze([]) as unknown as Waiter[];
+/** The notifications that carry an address list, in the order they are answered (Decision 7). */
+export type MoveType = MessageType.ClientMove | MessageType.ShareMove | MessageType.IpChange;
+const MOVE_TYPES: readonly MoveType[] = [MessageType.ClientMove, MessageType.ShareMove, MessageType.IpChange];
 
 export class Registration {
   readonly id: string;
@@ -86,14 +72,13 @@ export class Registration {
   lastUse: number;
   /** Last resource state raised (or the state at registration): notifications are transitions. */
   resourceState: number;
-  pendingChanges: ResourceChange[] = NO_CHANGES;
-  pendingMove: readonly IpAddrInfo[] | undefined;
-  pendingShareMove: readonly IpAddrInfo[] | undefined;
-  pendingIpChange: readonly IpAddrInfo[] | undefined;
+  pendingChanges: Few<ResourceChange>;
+  /** The latest address list of each move type raised and not yet answered. */
+  pendingMoves: { [T in MoveType]?: readonly IpAddrInfo[] } | undefined;
   /** Operator's forced response (`witnessctl notify`), served before anything else. */
   forced: AsyncNotifyResult | undefined;
-  /** Oldest first. Replaced by [w] when empty: a pushed-to empty array gets room for 16 more. */
-  waiters: Waiter[] = NO_WAITERS;
+  /** Waiting AsyncNotify calls, oldest first. */
+  waiters: Few<Waiter>;
   removed = false;
 
   constructor(init: RegistrationInit, now: number) {
@@ -118,23 +103,17 @@ export class Registration {
   }
 
   hasPending(): boolean {
-    return (
-      this.forced !== undefined ||
-      this.pendingChanges.length > 0 ||
-      this.pendingMove !== undefined ||
-      this.pendingShareMove !== undefined ||
-      this.pendingIpChange !== undefined
-    );
+    return this.forced !== undefined || this.pendingChanges !== undefined || this.pendingMoves !== undefined;
   }
 
   pendingCount(): number {
-    return (
-      (this.forced ? 1 : 0) +
-      this.pendingChanges.length +
-      (this.pendingMove ? 1 : 0) +
-      (this.pendingShareMove ? 1 : 0) +
-      (this.pendingIpChange ? 1 : 0)
-    );
+    let n = (this.forced ? 1 : 0) + Few.size(this.pendingChanges);
+    for (const t of MOVE_TYPES) if (this.pendingMoves?.[t]) n++;
+    return n;
+  }
+
+  get waitingCalls(): number {
+    return Few.size(this.waiters);
   }
 
   /**
@@ -148,18 +127,15 @@ export class Registration {
       return { r: f, forced: true };
     }
     let response: Notification | undefined;
-    if (this.pendingChanges.length > 0) {
-      response = { type: MessageType.ResourceChange, changes: this.pendingChanges };
-      this.pendingChanges = NO_CHANGES;
-    } else if (this.pendingMove) {
-      response = { type: MessageType.ClientMove, addresses: this.pendingMove };
-      this.pendingMove = undefined;
-    } else if (this.pendingShareMove) {
-      response = { type: MessageType.ShareMove, addresses: this.pendingShareMove };
-      this.pendingShareMove = undefined;
-    } else if (this.pendingIpChange) {
-      response = { type: MessageType.IpChange, addresses: this.pendingIpChange };
-      this.pendingIpChange = undefined;
+    const moves = this.pendingMoves;
+    if (this.pendingChanges !== undefined) {
+      response = { type: MessageType.ResourceChange, changes: Few.list(this.pendingChanges) };
+      this.pendingChanges = undefined;
+    } else if (moves) {
+      const type = MOVE_TYPES.find((t) => moves[t]) as MoveType;
+      response = { type, addresses: moves[type] as readonly IpAddrInfo[] };
+      moves[type] = undefined;
+      if (!MOVE_TYPES.some((t) => moves[t])) this.pendingMoves = undefined;
     }
     return response ? { r: { result: WERR.OK, response }, forced: false } : undefined;
   }
@@ -179,7 +155,7 @@ export class Registration {
       associationGroupId: this.associationGroupId,
       principal: this.principal,
       registeredAt: new Date(this.registeredAtMs).toISOString(),
-      pendingAsyncNotify: this.waiters.length,
+      pendingAsyncNotify: this.waitingCalls,
       pendingNotifications: this.pendingCount(),
     };
   }
@@ -196,6 +172,10 @@ export interface RegistryHooks {
   /** A response went to a waiting call. */
   onDelivered?(reg: Registration, r: AsyncNotifyResult, forced: boolean): void;
   onRemoved?(reg: Registration, reason: string): void;
+  /** A waiting call was aborted (cancelled, orphaned, its connection closed): nothing was sent. */
+  onAbandoned?(reg: Registration): void;
+  /** A waiting V2 call reached its keep-alive deadline (answered ERROR_TIMEOUT). */
+  onKeepAliveTimeout?(reg: Registration): void;
 }
 
 export class Registry {
@@ -210,8 +190,9 @@ export class Registry {
     private readonly hooks: RegistryHooks = {},
   ) {
     this.keepAlive = new DeadlineQueue(clock, (w) => {
-      this.drop(w.reg, w);
-      this.finish(w.reg, w, { result: WERR.TIMEOUT });
+      this.drop(w);
+      this.finish(w, { result: WERR.TIMEOUT });
+      this.hooks.onKeepAliveTimeout?.(w.reg);
     });
   }
 
@@ -247,60 +228,53 @@ export class Registry {
     return reg;
   }
 
-  byId(id: string): Registration | undefined {
-    return this.regs.get(id.toLowerCase());
-  }
-
   /** Remove; every waiting AsyncNotify of it completes with ERROR_NOT_FOUND (Decision 9). */
   remove(reg: Registration, reason: string): boolean {
     if (reg.removed) return false;
     reg.removed = true;
     this.regs.delete(reg.id);
-    const waiters = reg.waiters;
-    reg.waiters = NO_WAITERS;
-    for (const w of waiters) this.finish(reg, w, { result: WERR.NOT_FOUND });
+    const waiters = Few.list(reg.waiters);
+    reg.waiters = undefined;
+    for (const w of waiters) this.finish(w, { result: WERR.NOT_FOUND });
     this.hooks.onRemoved?.(reg, reason);
     return true;
   }
 
   /**
-   * AsyncNotify on a found registration. Answers at once when something is pending (or on
-   * keep-alive 0), otherwise parks the call FIFO with its keep-alive deadline.
+   * AsyncNotify on a found registration: answered at once when something is pending (or on
+   * keep-alive 0), otherwise the call waits FIFO with its keep-alive deadline.
    */
-  asyncNotify<T>(reg: Registration, call: AbortWatch | undefined, onAbort: () => void, map: (r: AsyncNotifyResult) => T): Promise<T> {
+  asyncNotify(reg: Registration, call: AbortWatch, reply: NotifyReply): void {
     reg.lastUse = this.clock.now();
-    if (reg.hasPending() && reg.waiters.length === 0) {
+    if (reg.hasPending() && reg.waiters === undefined) {
       const next = reg.takeNext() as { r: AsyncNotifyResult; forced: boolean };
       this.hooks.onDelivered?.(reg, next.r, next.forced);
-      return Promise.resolve(mapped(map, next.r));
+      reply.send(next.r);
+      return;
     }
     const keepAlive = reg.isV2 ? reg.keepAliveTimeout : undefined;
-    if (keepAlive === 0) return Promise.resolve(mapped(map, { result: WERR.TIMEOUT }));
-    // With onAbort, an already aborted call is settled by its listener (in a microtask).
-    if (!call?.onAbort && call?.signal.aborted) {
-      onAbort();
-      return Promise.resolve(mapped(map, { result: RPC_S_CALL_CANCELLED, cancelled: true, reason: call.signal.reason }));
+    if (keepAlive === 0) {
+      reply.send({ result: WERR.TIMEOUT });
+      return;
     }
-    return new Promise<T>((resolve) => {
-      const w = new Waiter(this, reg, resolve as (v: unknown) => void, map, call, onAbort);
-      if (keepAlive !== undefined) this.keepAlive.add(w, this.clock.now() + keepAlive * 1000);
-      if (call?.onAbort) call.onAbort(w);
-      else call?.signal.addEventListener('abort', () => w.callAborted(), { once: true });
-      if (reg.waiters.length === 0) reg.waiters = [w];
-      else reg.waiters.push(w);
-      this.waiting++;
-      if (reg.waiters.length > this.options.maxWaitersPerRegistration) {
-        const oldest = reg.waiters.shift() as Waiter;
-        this.finish(reg, oldest, { result: WERR.NO_SYSTEM_RESOURCES });
-      }
-    });
+    const w = new Waiter(this, reg, reply);
+    if (keepAlive !== undefined) this.keepAlive.add(w, this.clock.now() + keepAlive * 1000);
+    reg.waiters = Few.add(reg.waiters, w);
+    this.waiting++;
+    // Told at once when the call is already aborted: it leaves again before the limit counts it.
+    call.onAbort(w);
+    if (reg.waitingCalls > this.options.maxWaitersPerRegistration) {
+      const oldest = Few.first(reg.waiters) as Waiter;
+      reg.waiters = Few.remove(reg.waiters, oldest);
+      this.finish(oldest, { result: WERR.NO_SYSTEM_RESOURCES });
+    }
   }
 
-  /** The call can no longer be answered: settle it as cancelled and forget it. */
+  /** The call can no longer be answered: forget it (the RPC runtime answers or drops it). */
   waiterAborted(w: Waiter): void {
-    if (!this.drop(w.reg, w)) return;
-    this.finish(w.reg, w, { result: RPC_S_CALL_CANCELLED, cancelled: true, reason: w.call?.signal.reason });
-    w.onAbort();
+    if (!this.drop(w)) return;
+    this.release(w);
+    this.hooks.onAbandoned?.(w.reg);
   }
 
   /** Queue a RESOURCE_CHANGE if it is a transition of this registration's resource state. */
@@ -309,17 +283,17 @@ export class Registry {
     if (reg.resourceState === state) return false;
     reg.resourceState = state;
     const change = { changeType: available ? RESOURCE_STATE.AVAILABLE : RESOURCE_STATE.UNAVAILABLE, name: reg.netName };
-    if (reg.pendingChanges === NO_CHANGES) reg.pendingChanges = [change];
-    else reg.pendingChanges.push(change);
-    if (reg.pendingChanges.length > this.options.maxPendingChanges) reg.pendingChanges.shift();
+    reg.pendingChanges = Few.add(reg.pendingChanges, change);
+    if (Few.size(reg.pendingChanges) > this.options.maxPendingChanges) {
+      reg.pendingChanges = Few.remove(reg.pendingChanges, Few.first(reg.pendingChanges) as ResourceChange);
+    }
     this.pump(reg);
     return true;
   }
 
-  raiseMove(reg: Registration, kind: 'client' | 'share' | 'ip', addresses: readonly IpAddrInfo[]): void {
-    if (kind === 'client') reg.pendingMove = addresses;
-    else if (kind === 'share') reg.pendingShareMove = addresses;
-    else reg.pendingIpChange = addresses;
+  /** Queue a move; a later one of the same type replaces it (only the newest addresses matter). */
+  raiseMove(reg: Registration, type: MoveType, addresses: readonly IpAddrInfo[]): void {
+    (reg.pendingMoves ??= {})[type] = addresses;
     this.pump(reg);
   }
 
@@ -333,7 +307,7 @@ export class Registry {
     const now = this.clock.now();
     const gone: Registration[] = [];
     for (const reg of this.regs.values()) {
-      if (reg.isV2 && reg.waiters.length === 0 && reg.lastUse + unusedMs < now) gone.push(reg);
+      if (reg.isV2 && reg.waiters === undefined && reg.lastUse + unusedMs < now) gone.push(reg);
     }
     for (const reg of gone) this.remove(reg, 'unused');
     return gone;
@@ -341,39 +315,30 @@ export class Registry {
 
   /** Answer waiting calls oldest first while something is pending. */
   private pump(reg: Registration): void {
-    while (reg.waiters.length > 0 && reg.hasPending()) {
-      const w = reg.waiters.shift() as Waiter;
+    while (reg.waiters !== undefined && reg.hasPending()) {
+      const w = Few.first(reg.waiters) as Waiter;
+      reg.waiters = Few.remove(reg.waiters, w);
       const next = reg.takeNext() as { r: AsyncNotifyResult; forced: boolean };
-      this.finish(reg, w, next.r);
+      this.finish(w, next.r);
       this.hooks.onDelivered?.(reg, next.r, next.forced);
     }
   }
 
-  private drop(reg: Registration, w: Waiter): boolean {
-    const i = reg.waiters.indexOf(w);
-    if (i < 0) return false;
-    reg.waiters.splice(i, 1);
+  private drop(w: Waiter): boolean {
+    if (!Few.has(w.reg.waiters, w)) return false;
+    w.reg.waiters = Few.remove(w.reg.waiters, w);
     return true;
   }
 
-  private release(reg: Registration, w: Waiter): void {
+  private release(w: Waiter): void {
     this.keepAlive.remove(w);
     this.waiting--;
     // Spec: LastUseTime = now and IsAsyncNotifyRegistered = FALSE when a call leaves.
-    reg.lastUse = this.clock.now();
+    w.reg.lastUse = this.clock.now();
   }
 
-  private finish(reg: Registration, w: Waiter, r: AsyncNotifyResult): void {
-    this.release(reg, w);
-    w.resolve(mapped(w.map, r));
-  }
-}
-
-/** map(r), or a rejected promise when map throws (a cancelled call becomes its fault). */
-export function mapped<T>(map: (r: AsyncNotifyResult) => T, r: AsyncNotifyResult): T | Promise<never> {
-  try {
-    return map(r);
-  } catch (err) {
-    return Promise.reject(err);
+  private finish(w: Waiter, r: AsyncNotifyResult): void {
+    this.release(w);
+    w.reply.send(r);
   }
 }

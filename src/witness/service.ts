@@ -14,7 +14,7 @@ import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MessageType, WERR, werrName } from './constants';
 import { applyEvent, type RaisedNotification } from './events';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
-import { mapped, Registry, type Registration } from './registry';
+import { type NotifyReply, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
 import { clip, validateRegistration } from './validate';
 
@@ -92,8 +92,6 @@ export interface WitnessServiceDeps {
 }
 
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
-const NOTHING = (): void => undefined;
-const same = <T>(v: T): T => v;
 /** `s`, or the equal one of `known` (so that equal strings are stored once). */
 const sameString = (s: string, ...known: Array<string | undefined>): string => known.find((k) => k === s) ?? s;
 /** Addresses compare as addresses (IPv6 spellings), anything else as text. */
@@ -140,6 +138,8 @@ export class WitnessService {
     this.registry = new Registry(this.clock, this.options, {
       onDelivered: (reg, r, forced) => this.delivered(reg, r, forced),
       onRemoved: (reg, reason) => this.removed(reg, reason),
+      onAbandoned: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned'),
+      onKeepAliveTimeout: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout'),
     });
     this.unsubscribe = this.model.subscribe((ev) => this.handleEvent(ev));
     this.scheduleSweep();
@@ -227,24 +227,11 @@ export class WitnessService {
 
   // ---- opnum 3 ------------------------------------------------------------------------
 
-  /**
-   * Unknown handle → ERROR_NOT_FOUND; otherwise wait per Decisions 6–7, honouring ctx.signal.
-   * `map` turns the result into what the caller answers (the adapter's wire form) when it is
-   * settled, so that a waiting call holds one promise here, not one per layer.
-   */
-  asyncNotify(ctx: CallContext, handle: string): Promise<AsyncNotifyResult>;
-  asyncNotify<T>(ctx: CallContext, handle: string, map: (r: AsyncNotifyResult) => T): Promise<T>;
-  asyncNotify<T>(ctx: CallContext, handle: string, map: (r: AsyncNotifyResult) => T = same as (r: AsyncNotifyResult) => T): Promise<T> {
+  /** Unknown handle → ERROR_NOT_FOUND; otherwise answered through `reply` per Decisions 6–7. */
+  asyncNotify(ctx: CallContext, handle: string, reply: NotifyReply): void {
     const reg = this.lookup(ctx, handle);
-    if (!reg) return Promise.resolve(mapped(map, { result: WERR.NOT_FOUND }));
-    // The debug lines cost a closure per waiting call: only when debug is on (thousands of
-    // calls wait at once; memory benchmark).
-    if (!this.log.isLevelEnabled('debug')) return this.registry.asyncNotify(reg, ctx, NOTHING, map);
-    const what = { op: 'AsyncNotify', registration: reg.id, client: reg.clientName };
-    return this.registry.asyncNotify(reg, ctx, () => this.log.debug(what, 'AsyncNotify call abandoned'), (r) => {
-      if (r.result === WERR.TIMEOUT) this.log.debug(what, 'keep-alive timeout');
-      return map(r);
-    });
+    if (!reg) reply.send({ result: WERR.NOT_FOUND });
+    else this.registry.asyncNotify(reg, ctx, reply);
   }
 
   // ---- events -------------------------------------------------------------------------

@@ -40,10 +40,6 @@ export interface AsyncNotifyResult {
   readonly result: number;
   /** Undefined → NULL response pointer (errors, timeouts, an empty forced response). */
   readonly response?: Notification;
-  /** The call was cancelled / orphaned / its connection closed: nobody gets an answer. */
-  readonly cancelled?: true;
-  /** Why it was cancelled (the call's abort reason), for the runtime's answer. */
-  readonly reason?: unknown;
 }
 
 /** Who owns a registration (Decision 10): the association group and the caller's principal. */

@@ -4,6 +4,7 @@
  * completes a pending AsyncNotify with RESOURCE_CHANGE UNAVAILABLE, `notify` forces a raw
  * response, `unregister` ends a pending AsyncNotify with ERROR_NOT_FOUND, /metrics counts.
  */
+import { TestCall, asyncNotify } from '../helpers/calls';
 import pino from 'pino';
 import { WitnessdMetrics, healthMetricsSink, witnessMetricsSink } from '../../src/admin/metrics';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
@@ -17,25 +18,14 @@ import { WitnessService } from '../../src/witness/service';
 
 jest.setTimeout(20_000);
 
-function ctx(localAddress: string, groupId: number, signal = new AbortController().signal): CallContext {
-  return {
-    callId: 1,
-    connectionId: groupId,
-    associationGroup: { id: groupId, onClose: () => () => undefined },
-    localAddress,
-    localPort: 49152,
-    remoteAddress: '127.0.0.1',
-    remotePort: 50000 + groupId,
-    identity: undefined,
-    authLevel: AuthLevel.None,
-    signal,
-  };
+function ctx(localAddress: string, groupId: number): TestCall {
+  return new TestCall({ associationGroup: { id: groupId, onClose: () => () => undefined }, localAddress, remotePort: 50000 + groupId });
 }
 
 describe('admin API with the real Witness service', () => {
   let admin: AdminServer;
   let service: WitnessService;
-  const aborts: AbortController[] = [];
+  const aborts: TestCall[] = [];
 
   beforeEach(async () => {
     const config = demoConfig();
@@ -72,9 +62,9 @@ describe('admin API with the real Witness service', () => {
     return r.handle as string;
   }
   function pending(handle: string, witnessAt: string, group: number) {
-    const a = new AbortController();
+    const a = ctx(witnessAt, group);
     aborts.push(a);
-    return service.asyncNotify(ctx(witnessAt, group, a.signal), handle);
+    return asyncNotify(service, a, handle);
   }
 
   it('list, node fail → RESOURCE_CHANGE, notify, unregister, metrics', async () => {

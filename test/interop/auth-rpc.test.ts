@@ -21,7 +21,7 @@ const echo: RpcInterface<CallContext> = {
   name: 'authtest',
   syntax: { uuid: 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28', major: 1, minor: 1 },
   operationNames: ['Echo'],
-  async dispatch(_opnum, stub, _le, ctx) {
+  dispatch(_opnum, stub, { context: ctx }) {
     return Buffer.concat([Buffer.from(`${principalName(ctx.identity)}|${ctx.authLevel}|`), stub]);
   },
 };

@@ -8,7 +8,7 @@ import { ClusterModel } from '../../src/cluster/model';
 import { ManualClock } from '../../src/witness/clock';
 import { WERR } from '../../src/witness/constants';
 import { WitnessService } from '../../src/witness/service';
-import { FakeGroup, ctx, registerV1, silent } from './witness/helpers';
+import { FakeGroup, asyncNotify, ctx, registerV1, silent } from './witness/helpers';
 
 function bound(samples?: number) {
   const clock = new ManualClock(1_000);
@@ -28,7 +28,7 @@ describe('status feed', () => {
     const c = ctx(new FakeGroup(1));
     const waiting = registerV1(svc, c, '127.0.0.11', 'SOFS', 'hv-waiting');
     const idle = registerV1(svc, c, '127.0.0.11', 'SOFS', 'hv-idle');
-    const call = svc.asyncNotify(c, waiting);
+    const call = asyncNotify(svc, c, waiting);
     model.failNode('node1');
     expect(entries).toHaveLength(0); // nothing is written during the fan-out
     feed.flush();
@@ -56,7 +56,7 @@ describe('status feed', () => {
 
     // The idle client comes back: its notification leaves the queue, latency counted from the event.
     await new Promise((r) => setTimeout(r, 15));
-    await svc.asyncNotify(c, idle);
+    await asyncNotify(svc, c, idle);
     feed.flush();
     const late = entries[4];
     if (late.kind !== 'notifications') throw new Error(late.kind);
@@ -71,7 +71,7 @@ describe('status feed', () => {
     const calls: Array<Promise<unknown>> = [];
     for (let i = 0; i < 100; i++) {
       const c = ctx(new FakeGroup(100 + i));
-      calls.push(svc.asyncNotify(c, registerV1(svc, c, '127.0.0.11', 'SOFS', `hv${i}`)));
+      calls.push(asyncNotify(svc, c, registerV1(svc, c, '127.0.0.11', 'SOFS', `hv${i}`)));
     }
     model.failNode('node1');
     feed.flush();
@@ -95,7 +95,7 @@ describe('status feed', () => {
     const { feed, svc, entries } = bound();
     const c = ctx(new FakeGroup(7));
     const h = registerV1(svc, c, '127.0.0.11', 'SOFS', 'hv7');
-    const call = svc.asyncNotify(c, h);
+    const call = asyncNotify(svc, c, h);
     svc.forceResponse({ clientName: 'hv7' }, WERR.NOT_FOUND);
     await call;
     svc.unregister({ clientName: 'hv7' });

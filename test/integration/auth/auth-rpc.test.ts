@@ -21,7 +21,7 @@ const echo: RpcInterface<CallContext> = {
   name: 'authtest',
   syntax: SYNTAX,
   operationNames: ['Echo'],
-  async dispatch(_opnum, stub, _le, ctx) {
+  dispatch(_opnum, stub, { context: ctx }) {
     return Buffer.concat([Buffer.from(`${principalName(ctx.identity)}|${ctx.authLevel}|`), stub]);
   },
 };

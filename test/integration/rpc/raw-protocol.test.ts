@@ -8,7 +8,7 @@ import {
 } from './helpers/pdu-builder';
 import { type Harness, startHarness } from './helpers/harness';
 import { OTHER_SYNTAX, TEST_SYNTAX, u32be, u32le } from './helpers/test-interface';
-import { CallAborted } from '../../../src/rpc/call';
+import { abortSignalOf, CallAborted } from '../../../src/rpc/call-context';
 
 jest.setTimeout(15000);
 
@@ -429,8 +429,9 @@ describe('graceful close', () => {
     expect(got).toEqual([[2, PT.FAULT, 0x6ba], [3, PT.FAULT, 0x6ba]]);
     expect((h.iface.aborted[0].reason as CallAborted).kind).toBe('shutdown');
     // A signal first looked at after the abort is born aborted, with the same reason.
-    expect(h.iface.contexts[1].signal.aborted).toBe(true);
-    expect((h.iface.contexts[1].signal.reason as CallAborted).kind).toBe('shutdown');
+    const signal = abortSignalOf(h.iface.contexts[1]);
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as CallAborted).kind).toBe('shutdown');
     await c.waitClosed();
     await closing;
     expect(h.server.connectionCount).toBe(0);

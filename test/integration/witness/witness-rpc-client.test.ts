@@ -3,13 +3,15 @@
  * fragmented requests and responses, calls answered out of order, faults, cancellation.
  */
 import { RpcServer } from '../../../src/rpc';
-import type { CallContext } from '../../../src/rpc/call-context';
+import { abortSignalOf, type CallContext } from '../../../src/rpc/call-context';
 import { DispatchFault, type RpcInterface } from '../../../src/ndr/dispatch';
 import { RpcBindError, RpcClient, RpcFault } from '../../../src/client/rpc-client';
 
 jest.setTimeout(30_000);
 
 const TEST_IF = { uuid: '6a2f1c0e-1d3b-4b7e-9a55-0c7e5e1d2f10', major: 1, minor: 0 };
+/** The abort of each waitForAbort call, as an AbortSignal. */
+const aborted = new Map<CallContext, AbortSignal>();
 
 function testInterface(): RpcInterface<CallContext> & { seen: CallContext[] } {
   const seen: CallContext[] = [];
@@ -18,17 +20,20 @@ function testInterface(): RpcInterface<CallContext> & { seen: CallContext[] } {
     syntax: TEST_IF,
     operationNames: ['echo', 'delayedEcho', 'waitForAbort'],
     seen,
-    async dispatch(opnum, stub, _le, ctx) {
+    dispatch(opnum, stub, call) {
+      const ctx = call.context;
       seen.push(ctx);
       if (opnum === 0) return Buffer.from(stub);
       if (opnum === 1) {
-        const ms = stub.readUInt32LE(0);
-        await new Promise((r) => setTimeout(r, ms));
-        return Buffer.from(stub);
+        const reply = call.later((out: Buffer) => out);
+        setTimeout(() => reply.send(Buffer.from(stub)), stub.readUInt32LE(0));
+        return undefined;
       }
       if (opnum === 2) {
-        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-        throw ctx.signal.reason;
+        // Answered by the runtime once aborted (a cancel is faulted).
+        call.later((out: Buffer) => out);
+        aborted.set(ctx, abortSignalOf(ctx));
+        return undefined;
       }
       throw new DispatchFault(0x1c010002);
     },
@@ -94,8 +99,9 @@ describe('RpcClient against RpcServer', () => {
     const serverCtx = iface.seen[iface.seen.length - 1];
     ac.abort();
     await expect(p).rejects.toThrow('aborted');
-    for (let i = 0; i < 50 && !serverCtx.signal.aborted; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(serverCtx.signal.aborted).toBe(true);
+    const signal = aborted.get(serverCtx) as AbortSignal;
+    for (let i = 0; i < 50 && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(signal.aborted).toBe(true);
     expect(await c.call(0, Buffer.from('x'))).toEqual(Buffer.from('x'));
     expect(c.inFlight).toBe(0);
     await c.close();

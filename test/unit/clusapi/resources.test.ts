@@ -40,7 +40,7 @@ function ctx(g: ReturnType<typeof group>, level = AuthLevel.Privacy, anonymous =
     remotePort: 50000,
     identity: anonymous ? { domain: '', user: '', anonymous: true } : { domain: 'DEMO', user: 'demo', anonymous: false },
     authLevel: anonymous ? AuthLevel.None : level,
-    signal: new AbortController().signal,
+    onAbort: () => undefined,
   };
 }
 

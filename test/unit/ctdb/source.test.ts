@@ -6,6 +6,7 @@
  * address set following TAKE_IP/RELEASE_IP, and a ctdbd that restarts or sends garbage
  * (reconnect, full re-read, no duplicate notification, a log line that says what happened).
  */
+import { TestCall, asyncNotify } from '../../helpers/calls';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { parseConfig, type WitnessdConfig } from '../../../src/cluster/config';
@@ -34,12 +35,8 @@ cluster:
 watcher: { mode: simulated }
 `;
 
-function ctx(localAddress: string, groupId: number, signal: AbortSignal): CallContext {
-  return {
-    callId: 1, connectionId: groupId, associationGroup: { id: groupId, onClose: () => () => undefined },
-    localAddress, localPort: 49152, remoteAddress: '127.0.0.1', remotePort: 50000 + groupId,
-    identity: undefined, authLevel: AuthLevel.None, signal,
-  };
+function ctx(localAddress: string, groupId: number): TestCall {
+  return new TestCall({ associationGroup: { id: groupId, onClose: () => () => undefined }, localAddress, remotePort: 50000 + groupId });
 }
 
 describe('CTDB source → model → Witness notifications', () => {
@@ -49,7 +46,7 @@ describe('CTDB source → model → Witness notifications', () => {
   let service: WitnessService;
   let config: WitnessdConfig;
   const logs: Array<{ msg: string; [k: string]: unknown }> = [];
-  const aborts: AbortController[] = [];
+  const aborts: TestCall[] = [];
   const addressSets: string[][] = [];
 
   beforeEach(async () => {
@@ -77,14 +74,14 @@ describe('CTDB source → model → Witness notifications', () => {
   });
 
   function register(ip: string, at: string, group: number): string {
-    const r = service.register(ctx(at, group, new AbortController().signal), { version: 0x00010001, netName: 'SOFS', ipAddress: ip, clientName: `client${group}` }, false);
+    const r = service.register(ctx(at, group), { version: 0x00010001, netName: 'SOFS', ipAddress: ip, clientName: `client${group}` }, false);
     expect(r.result).toBe(0);
     return r.handle as string;
   }
   function pending(handle: string, at: string, group: number): Promise<AsyncNotifyResult> {
-    const a = new AbortController();
+    const a = ctx(at, group);
     aborts.push(a);
-    return service.asyncNotify(ctx(at, group, a.signal), handle);
+    return asyncNotify(service, a, handle);
   }
   const logged = (re: RegExp) => logs.some((l) => re.test(l.msg));
 

@@ -1,12 +1,11 @@
 // Endpoint mapper stubs (C706 appendix O): the layouts the RPC runtime's EPM relies on.
+import { dispatchCall } from '../../helpers/calls';
 import {
   createEpmInterface, decodeEpt_lookupIn, decodeEpt_lookupOut, decodeEpt_mapIn, decodeEpt_mapOut, encodeEpt_lookupIn,
   encodeEpt_lookupOut, encodeEpt_mapIn, encodeEpt_mapOut, Epm_OPNUMS, Epm_SYNTAX, EpmServer,
 } from '../../../src/gen/epm';
 import { NCA_S_OP_RNG_ERROR } from '../../../src/ndr';
 
-/** Thrown now or rejected later: dispatch answers synchronously when it can. */
-const later = (f: () => unknown): Promise<unknown> => Promise.resolve().then(f);
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const NIL = { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' };
@@ -46,19 +45,19 @@ describe('ept_map', () => {
 
   it('dispatch takes max_count from the request when the server leaves max_towers out', async () => {
     const server: EpmServer<null> = {
-      ept_insert: async () => ({ status: 5 }),
-      ept_delete: async () => ({ status: 5 }),
-      ept_lookup: async () => ({ entry_handle: NIL, num_ents: 0, entries: [], status: 0x16c9a0d6 }),
-      ept_map: async () => ({ entry_handle: NIL, num_towers: 0, towers: [], status: 0x16c9a0d6 }),
-      ept_lookup_handle_free: async (i) => ({ entry_handle: i.entry_handle, status: 0 }),
+      ept_insert: () => ({ status: 5 }),
+      ept_delete: () => ({ status: 5 }),
+      ept_lookup: () => ({ entry_handle: NIL, num_ents: 0, entries: [], status: 0x16c9a0d6 }),
+      ept_map: () => ({ entry_handle: NIL, num_towers: 0, towers: [], status: 0x16c9a0d6 }),
+      ept_lookup_handle_free: (i) => ({ entry_handle: i.entry_handle, status: 0 }),
     };
     const iface = createEpmInterface(server);
     expect(Epm_SYNTAX).toEqual({ uuid: 'e1af8308-5d1f-11c9-91a4-08002b14a0fa', major: 3, minor: 0 });
     expect(Epm_OPNUMS).toEqual({ ept_insert: 0, ept_delete: 1, ept_lookup: 2, ept_map: 3, ept_lookup_handle_free: 4 });
     const req = encodeEpt_mapIn({ object: null, map_tower: { tower_length: 75, tower_octet_string: tower }, entry_handle: NIL, max_towers: 500 });
-    const res = await iface.dispatch(3, req, true, null);
+    const res = await dispatchCall(iface, 3, req, null);
     expect(res).toEqual(Buffer.concat([Buffer.alloc(20), hex('00000000 f4010000 00000000 00000000 d6a0c916')]));
-    await expect(later(() => iface.dispatch(7, req, true, null))).rejects.toEqual(expect.objectContaining({ status: NCA_S_OP_RNG_ERROR }));
+    await expect(dispatchCall(iface, 7, req, null)).rejects.toEqual(expect.objectContaining({ status: NCA_S_OP_RNG_ERROR }));
   });
 });
 

@@ -1,5 +1,6 @@
 // The byte examples of MS-SWN.md §2-4 (Windows captures and Spec examples), encoded and
 // decoded through the generated src/gen/witness.ts.
+import { dispatchCall } from '../../helpers/calls';
 import {
   CLIENT_MOVE_NOTIFICATION, createWitnessInterface, decodeWitnessrAsyncNotifyOut, decodeWitnessrGetInterfaceListOut,
   decodeWitnessrRegisterExIn, decodeWitnessrRegisterIn, decodeWitnessrUnRegisterIn, encodeWitnessrAsyncNotifyOut,
@@ -9,8 +10,6 @@ import {
 } from '../../../src/gen/witness';
 import { DispatchFault, NCA_S_OP_RNG_ERROR, NdrError } from '../../../src/ndr';
 
-/** Thrown now or rejected later: dispatch answers synchronously when it can. */
-const later = (f: () => unknown): Promise<unknown> => Promise.resolve().then(f);
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -150,12 +149,12 @@ describe('WitnessrRegister / RegisterEx requests (MS-SWN §2.1, §2.4, Spec §4.
 
 describe('createWitnessInterface', () => {
   const server: WitnessServer<null> = {
-    WitnessrGetInterfaceList: async () => ({ InterfaceList: null, ReturnValue: 0x103 }),
-    WitnessrRegister: async (i) => ({ ppContext: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000001' }, ReturnValue: i.Version === 0x10001 ? 0 : 0x51a }),
-    WitnessrUnRegister: async () => ({ ReturnValue: 0x57 }),
-    WitnessrAsyncNotify: async () => ({ pResp: null, ReturnValue: 0x490 }),
-    WitnessrRegisterEx: async () => ({ ppContext: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' }, ReturnValue: 0x51a }),
-    WitnessrUnRegisterEx: async (i) => ({ ppContext: i.ppContext, ReturnValue: 0x57 }),
+    WitnessrGetInterfaceList: () => ({ InterfaceList: null, ReturnValue: 0x103 }),
+    WitnessrRegister: (i) => ({ ppContext: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000001' }, ReturnValue: i.Version === 0x10001 ? 0 : 0x51a }),
+    WitnessrUnRegister: () => ({ ReturnValue: 0x57 }),
+    WitnessrAsyncNotify: (_i, _c, reply) => reply.send({ pResp: null, ReturnValue: 0x490 }),
+    WitnessrRegisterEx: () => ({ ppContext: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' }, ReturnValue: 0x51a }),
+    WitnessrUnRegisterEx: (i) => ({ ppContext: i.ppContext, ReturnValue: 0x57 }),
   };
   const iface = createWitnessInterface(server);
 
@@ -166,16 +165,16 @@ describe('createWitnessInterface', () => {
   });
 
   it('decodes, calls and encodes', async () => {
-    await expect(iface.dispatch(0, Buffer.alloc(0), true, null)).resolves.toEqual(hex('00000000 03010000'));
+    await expect(dispatchCall(iface, 0, Buffer.alloc(0), null)).resolves.toEqual(hex('00000000 03010000'));
     const reg = encodeWitnessrRegisterIn({ Version: 0x10001, NetName: 'a', IpAddress: 'b', ClientComputerName: 'c' }, false);
-    const out = await iface.dispatch(1, reg, false, null);
+    const out = await dispatchCall(iface, 1, reg, null, false);
     expect(out.length).toBe(24);
     expect(out.readUInt32BE(20)).toBe(0);
   });
 
   it('faults an unknown opnum with nca_s_op_rng_error and a bad stub with NdrError', async () => {
-    await expect(later(() => iface.dispatch(6, Buffer.alloc(0), true, null))).rejects.toEqual(expect.objectContaining({ status: NCA_S_OP_RNG_ERROR }));
-    await expect(later(() => iface.dispatch(6, Buffer.alloc(0), true, null))).rejects.toBeInstanceOf(DispatchFault);
-    await expect(later(() => iface.dispatch(2, Buffer.alloc(3), true, null))).rejects.toBeInstanceOf(NdrError);
+    await expect(dispatchCall(iface, 6, Buffer.alloc(0), null)).rejects.toEqual(expect.objectContaining({ status: NCA_S_OP_RNG_ERROR }));
+    await expect(dispatchCall(iface, 6, Buffer.alloc(0), null)).rejects.toBeInstanceOf(DispatchFault);
+    await expect(dispatchCall(iface, 2, Buffer.alloc(3), null)).rejects.toBeInstanceOf(NdrError);
   });
 });

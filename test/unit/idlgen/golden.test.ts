@@ -1,9 +1,8 @@
 // Generator golden tests: an IDL snippet and the exact NDR bytes it must produce.
 import { NdrError } from '../../../src/ndr';
 import { compileIdl, hex } from './compile';
+import { dispatchCall } from '../../helpers/calls';
 
-/** Thrown now or rejected later: dispatch answers synchronously when it can. */
-const later = (f: () => unknown): Promise<unknown> => Promise.resolve().then(f);
 
 const iface = (body: string, types = ''): string =>
   `${types}\n[uuid(12345678-1234-1234-1234-123456789abc), version(1.0), pointer_default(unique)]\ninterface t {\n${body}\n}\n`;
@@ -197,11 +196,11 @@ describe('interface, constants, context handles, GUIDs, hyper', () => {
   });
 
   it('dispatches to the server and faults placeholders and unknown opnums', async () => {
-    const srv = { open: async () => ({ h: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' }, ReturnValue: 0 }), close: async () => ({ h: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' } }), big: async () => ({}) };
+    const srv = { open: () => ({ h: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' }, ReturnValue: 0 }), close: () => ({ h: { attributes: 0, uuid: '00000000-0000-0000-0000-000000000000' } }), big: () => ({}) };
     const i = m.createTInterface(srv);
-    expect((await i.dispatch(0, m.encodeOpenIn({ id: '00000000-0000-0000-0000-000000000000' }), true, {})).length).toBe(24);
-    await expect(later(() => i.dispatch(2, Buffer.alloc(0), true, {}))).rejects.toEqual(expect.objectContaining({ status: 0x1c010002 }));
-    await expect(later(() => i.dispatch(99, Buffer.alloc(0), true, {}))).rejects.toEqual(expect.objectContaining({ status: 0x1c010002 }));
+    expect((await dispatchCall(i, 0, m.encodeOpenIn({ id: '00000000-0000-0000-0000-000000000000' }), {})).length).toBe(24);
+    await expect(dispatchCall(i, 2, Buffer.alloc(0), {})).rejects.toEqual(expect.objectContaining({ status: 0x1c010002 }));
+    await expect(dispatchCall(i, 99, Buffer.alloc(0), {})).rejects.toEqual(expect.objectContaining({ status: 0x1c010002 }));
   });
 });
 

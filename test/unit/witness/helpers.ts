@@ -2,7 +2,9 @@ import pino from 'pino';
 import { ClusterModel } from '../../../src/cluster/model';
 import { demoConfig, parseConfig } from '../../../src/cluster/config';
 import type { CallContext } from '../../../src/rpc/call-context';
-import { AuthLevel, type Identity } from '../../../src/rpc/security';
+import type { Identity } from '../../../src/rpc/security';
+import { TestCall } from '../../helpers/calls';
+export { asyncNotify } from '../../helpers/calls';
 import { ManualClock } from '../../../src/witness/clock';
 import { WitnessService, type WitnessOptions } from '../../../src/witness/service';
 
@@ -25,25 +27,8 @@ export class FakeGroup {
   }
 }
 
-let callId = 1;
-export function ctx(
-  group: FakeGroup,
-  localAddress = '127.0.0.12',
-  identity?: Identity,
-  signal: AbortSignal = new AbortController().signal,
-): CallContext {
-  return {
-    callId: callId++,
-    connectionId: group.id,
-    associationGroup: group,
-    localAddress,
-    localPort: 49152,
-    remoteAddress: '127.0.0.1',
-    remotePort: 50000,
-    identity,
-    authLevel: identity ? AuthLevel.Integrity : AuthLevel.None,
-    signal,
-  };
+export function ctx(group: FakeGroup, localAddress = '127.0.0.12', identity?: Identity): TestCall {
+  return new TestCall({ associationGroup: group, localAddress, identity });
 }
 
 export function setup(options: Partial<WitnessOptions> = {}, yaml?: string) {

@@ -1,10 +1,10 @@
 import { MessageType, WERR } from '../../../src/witness/constants';
-import { FakeGroup, ctx, registerV1, registerV2, settled, setup } from './helpers';
+import { FakeGroup, asyncNotify, ctx, registerV1, registerV2, settled, setup } from './helpers';
 
 describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)', () => {
   test('unknown handle → ERROR_NOT_FOUND with a NULL response', async () => {
     const { svc } = setup();
-    expect(await svc.asyncNotify(ctx(new FakeGroup(1)), '3f2504e0-4f89-11d3-9a0c-0305e82c3301')).toEqual({ result: WERR.NOT_FOUND });
+    expect(await asyncNotify(svc, ctx(new FakeGroup(1)), '3f2504e0-4f89-11d3-9a0c-0305e82c3301')).toEqual({ result: WERR.NOT_FOUND });
     svc.close();
   });
 
@@ -12,7 +12,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const { svc, clock } = setup();
     const c = ctx(new FakeGroup(1));
     const h = registerV2(svc, c, { keepAlive: 10 });
-    const p = svc.asyncNotify(c, h);
+    const p = asyncNotify(svc, c, h);
     clock.advance(9_999);
     expect((await settled(p)).done).toBe(false);
     expect(svc.counts().pendingAsyncNotify).toBe(1);
@@ -28,7 +28,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const { svc, clock } = setup();
     const c = ctx(new FakeGroup(1));
     const h = registerV2(svc, c, { keepAlive: t });
-    const p = svc.asyncNotify(c, h);
+    const p = asyncNotify(svc, c, h);
     if (t === 0) expect((await settled(p)).value).toEqual({ result: WERR.TIMEOUT });
     clock.advance(t * 1000);
     expect(await p).toEqual({ result: WERR.TIMEOUT });
@@ -40,7 +40,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const c = ctx(new FakeGroup(1));
     const h = registerV2(svc, c, { keepAlive: 0 });
     model.failNode('node1');
-    expect((await svc.asyncNotify(c, h)).response?.type).toBe(MessageType.ResourceChange);
+    expect((await asyncNotify(svc, c, h)).response?.type).toBe(MessageType.ResourceChange);
     svc.close();
   });
 
@@ -48,7 +48,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const { svc, clock } = setup();
     const c = ctx(new FakeGroup(1));
     const h = registerV1(svc, c);
-    const p = svc.asyncNotify(c, h);
+    const p = asyncNotify(svc, c, h);
     clock.advance(3_600_000);
     expect((await settled(p)).done).toBe(false);
     svc.unRegister(c, h);
@@ -61,7 +61,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const c = ctx(new FakeGroup(1));
     const h = registerV1(svc, c, '127.0.0.11', 'sofs');
     model.failNode('node1');
-    const r = await svc.asyncNotify(c, h);
+    const r = await asyncNotify(svc, c, h);
     // RESOURCE_CHANGE carries the NetName as registered (Windows), not the IP (Samba).
     expect(r).toEqual({ result: WERR.OK, response: { type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'sofs' }] } });
     svc.close();
@@ -74,7 +74,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     model.failNode('node1');
     model.recoverNode('node1');
     model.failNode('node1');
-    const r = await svc.asyncNotify(c, h);
+    const r = await asyncNotify(svc, c, h);
     expect(r.response).toEqual({
       type: MessageType.ResourceChange,
       changes: [
@@ -96,7 +96,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     model.clientMove('hv1', 'node2');
     model.setLifDown('lif1');
     const types: number[] = [];
-    for (let i = 0; i < 4; i++) types.push((await svc.asyncNotify(c, h)).response?.type as number);
+    for (let i = 0; i < 4; i++) types.push((await asyncNotify(svc, c, h)).response?.type as number);
     expect(types).toEqual([MessageType.ResourceChange, MessageType.ClientMove, MessageType.ShareMove, MessageType.IpChange]);
     expect(svc.counts().notificationsSent).toMatchObject({ RESOURCE_CHANGE: 1, CLIENT_MOVE: 1, SHARE_MOVE: 1, IP_CHANGE: 1 });
     svc.close();
@@ -108,9 +108,9 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const h = registerV1(svc, c, '127.0.0.11', 'SOFS', 'hv1');
     model.clientMove('hv1', 'node1');
     model.clientMove('hv1', 'node2');
-    const r = await svc.asyncNotify(c, h);
+    const r = await asyncNotify(svc, c, h);
     expect(r.response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: 0x01 | 0x08, ipv4: '127.0.0.12' }] });
-    const next = svc.asyncNotify(c, h);
+    const next = asyncNotify(svc, c, h);
     expect((await settled(next)).done).toBe(false);
     svc.close();
   });
@@ -119,8 +119,8 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const { svc, model } = setup();
     const c = ctx(new FakeGroup(1));
     const h = registerV1(svc, c);
-    const first = svc.asyncNotify(c, h);
-    const second = svc.asyncNotify(c, h);
+    const first = asyncNotify(svc, c, h);
+    const second = asyncNotify(svc, c, h);
     model.failNode('node1');
     expect((await first).response).toMatchObject({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff }] });
     expect((await settled(second)).done).toBe(false);
@@ -133,7 +133,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const { svc } = setup({ maxWaitersPerRegistration: 2 });
     const c = ctx(new FakeGroup(1));
     const h = registerV1(svc, c);
-    const calls = [svc.asyncNotify(c, h), svc.asyncNotify(c, h), svc.asyncNotify(c, h)];
+    const calls = [asyncNotify(svc, c, h), asyncNotify(svc, c, h), asyncNotify(svc, c, h)];
     expect((await settled(calls[0])).value).toEqual({ result: WERR.NO_SYSTEM_RESOURCES });
     expect(svc.counts().pendingAsyncNotify).toBe(2);
     svc.close();
@@ -148,23 +148,39 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
       model.failNode('node1');
       model.recoverNode('node1');
     }
-    const r = await svc.asyncNotify(c, h);
+    const r = await asyncNotify(svc, c, h);
     expect(r.response?.type === MessageType.ResourceChange && r.response.changes.length).toBe(4);
     svc.close();
   });
 
-  test('AsyncNotify honours ctx.signal: an aborted call is dropped and settles as cancelled', async () => {
+  test('AsyncNotify honours the call’s abort: an aborted call is dropped and nothing is sent', async () => {
     const { svc, clock } = setup();
-    const ac = new AbortController();
     const g = new FakeGroup(1);
     const h = registerV2(svc, ctx(g), { keepAlive: 60 });
-    const p = svc.asyncNotify(ctx(g, '127.0.0.12', undefined, ac.signal), h);
+    const call = ctx(g, '127.0.0.12');
+    const p = asyncNotify(svc, call, h);
     expect(svc.counts().pendingAsyncNotify).toBe(1);
-    ac.abort();
-    expect(await p).toMatchObject({ cancelled: true });
+    call.abort('cancel');
     expect(svc.counts().pendingAsyncNotify).toBe(0);
     // No keep-alive timer left behind (the sweep timer is the only one).
     expect(clock.pendingTimers()).toBe(1);
+    // Nothing reaches the aborted call, not even the ERROR_NOT_FOUND of its registration's end.
+    svc.unRegister(ctx(g), h);
+    expect((await settled(p)).done).toBe(false);
+    svc.close();
+  });
+
+  test('a call aborted before it waits is not counted and does not push out an older one', async () => {
+    const { svc } = setup({ maxWaitersPerRegistration: 1 });
+    const g = new FakeGroup(1);
+    const h = registerV2(svc, ctx(g), { keepAlive: 60 });
+    const older = asyncNotify(svc, ctx(g), h);
+    const aborted = ctx(g);
+    aborted.abort('orphaned');
+    const p = asyncNotify(svc, aborted, h);
+    expect(svc.counts().pendingAsyncNotify).toBe(1);
+    expect((await settled(older)).done).toBe(false);
+    expect((await settled(p)).done).toBe(false);
     svc.close();
   });
 });

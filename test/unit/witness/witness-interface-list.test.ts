@@ -1,6 +1,6 @@
 import { buildInterfaceList, normalizeAddress } from '../../../src/witness/interface-list';
 import { IF_STATE, WERR, WITNESS_V2 } from '../../../src/witness/constants';
-import { FakeGroup, ctx, setup } from './helpers';
+import { FakeGroup, asyncNotify, ctx, setup } from './helpers';
 
 describe('GetInterfaceList (Decision 3)', () => {
   test('a call arriving on node1 lists the SVM LIFs; only the SFO partner LIF carries INTERFACE_WITNESS', () => {

@@ -1,5 +1,5 @@
 import { IPADDR_FLAG, MessageType, WERR } from '../../../src/witness/constants';
-import { FakeGroup, ctx, registerV1, registerV2, settled, setup } from './helpers';
+import { FakeGroup, asyncNotify, ctx, registerV1, registerV2, settled, setup } from './helpers';
 
 describe('lifetime (Decision 9)', () => {
   test('V2 without a pending AsyncNotify for 30 s is swept; a waiting one is not; V1 never', async () => {
@@ -8,7 +8,7 @@ describe('lifetime (Decision 9)', () => {
     const idle = registerV2(svc, c, { client: 'idle' });
     const busy = registerV2(svc, c, { client: 'busy', keepAlive: 600 });
     const v1 = registerV1(svc, c);
-    const p = svc.asyncNotify(c, busy);
+    const p = asyncNotify(svc, c, busy);
     clock.advance(30_000);
     expect(svc.list().map((r) => r.id).sort()).toEqual([idle, busy, v1].sort());
     clock.advance(6_000); // next sweep tick after lastUse + 30 s
@@ -23,7 +23,7 @@ describe('lifetime (Decision 9)', () => {
     const { svc, clock } = setup({ unusedTimeoutMs: 2_000, sweepIntervalMs: 500 });
     const c = ctx(new FakeGroup(1));
     const h = registerV2(svc, c, { keepAlive: 5 });
-    void svc.asyncNotify(c, h);
+    void asyncNotify(svc, c, h);
     clock.advance(5_000); // keep-alive ends the call: lastUse = now
     expect(svc.counts().registrations).toBe(1);
     clock.advance(2_000);
@@ -37,10 +37,10 @@ describe('lifetime (Decision 9)', () => {
     const { svc } = setup();
     const c = ctx(new FakeGroup(1));
     const h = registerV1(svc, c);
-    const p = svc.asyncNotify(c, h);
+    const p = asyncNotify(svc, c, h);
     expect(svc.unRegister(c, h)).toBe(WERR.OK);
     expect(await p).toEqual({ result: WERR.NOT_FOUND });
-    expect(await svc.asyncNotify(c, h)).toEqual({ result: WERR.NOT_FOUND });
+    expect(await asyncNotify(svc, c, h)).toEqual({ result: WERR.NOT_FOUND });
     svc.close();
   });
 
@@ -51,7 +51,7 @@ describe('lifetime (Decision 9)', () => {
     const h1 = registerV1(svc, ctx(g1));
     registerV1(svc, ctx(g1));
     const h2 = registerV1(svc, ctx(g2));
-    const p = svc.asyncNotify(ctx(g1), h1);
+    const p = asyncNotify(svc, ctx(g1), h1);
     expect(g1.listenerCount).toBe(1); // one subscription per group, not per registration
     g1.close();
     expect(await p).toEqual({ result: WERR.NOT_FOUND });
@@ -64,7 +64,7 @@ describe('lifetime (Decision 9)', () => {
     const c = ctx(new FakeGroup(1));
     const a = registerV1(svc, c, '127.0.0.11', 'SOFS', 'alpha');
     const b = registerV1(svc, c, '127.0.0.12', 'SOFS', 'beta');
-    const p = svc.asyncNotify(c, a);
+    const p = asyncNotify(svc, c, a);
     expect(svc.list({ clientName: 'ALPHA' }).map((r) => r.id)).toEqual([a]);
     expect(svc.list({ ipAddress: '127.0.0.12' }).map((r) => r.id)).toEqual([b]);
     expect(svc.unregister({ clientName: 'alpha' }).map((r) => r.id)).toEqual([a]);
@@ -79,8 +79,8 @@ describe('lifetime (Decision 9)', () => {
     const h = registerV1(svc, c);
     model.failNode('node1');
     svc.forceResponse({ id: h }, 0x5b4);
-    expect(await svc.asyncNotify(c, h)).toEqual({ result: 0x5b4, response: undefined });
-    expect((await svc.asyncNotify(c, h)).response?.type).toBe(MessageType.ResourceChange);
+    expect(await asyncNotify(svc, c, h)).toEqual({ result: 0x5b4, response: undefined });
+    expect((await asyncNotify(svc, c, h)).response?.type).toBe(MessageType.ResourceChange);
     expect(svc.counts().notificationsSent.FORCED).toBe(1);
     svc.close();
   });
@@ -92,13 +92,13 @@ describe('events → notifications (Decision 8)', () => {
     const c = ctx(new FakeGroup(1));
     const onNode1 = registerV1(svc, c, '127.0.0.11');
     const onNode2 = registerV1(svc, c, '127.0.0.12');
-    const p1 = svc.asyncNotify(c, onNode1);
-    const p2 = svc.asyncNotify(c, onNode2);
+    const p1 = asyncNotify(svc, c, onNode1);
+    const p2 = asyncNotify(svc, c, onNode2);
     model.failNode('node1');
     expect((await p1).response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'SOFS' }] });
     expect((await settled(p2)).done).toBe(false);
     model.recoverNode('node1');
-    expect((await svc.asyncNotify(c, onNode1)).response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01, name: 'SOFS' }] });
+    expect((await asyncNotify(svc, c, onNode1)).response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01, name: 'SOFS' }] });
     expect((await settled(p2)).done).toBe(false);
     svc.close();
   });
@@ -109,12 +109,12 @@ describe('events → notifications (Decision 8)', () => {
     model.setLifDown('lif1');
     const h = registerV1(svc, c);
     model.setLifUp('lif1');
-    expect((await svc.asyncNotify(c, h)).response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01, name: 'SOFS' }] });
+    expect((await asyncNotify(svc, c, h)).response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01, name: 'SOFS' }] });
     model.setLifDown('lif1');
     model.failNode('node1'); // already reported UNAVAILABLE: nothing new
-    const r = await svc.asyncNotify(c, h);
+    const r = await asyncNotify(svc, c, h);
     expect(r.response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'SOFS' }] });
-    expect((await settled(svc.asyncNotify(c, h))).done).toBe(false);
+    expect((await settled(asyncNotify(svc, c, h))).done).toBe(false);
     svc.close();
   });
 
@@ -122,7 +122,7 @@ describe('events → notifications (Decision 8)', () => {
     const { svc, model } = setup();
     const c = ctx(new FakeGroup(1));
     const h = registerV2(svc, c, { ip: '127.0.0.11' });
-    const p = svc.asyncNotify(c, h);
+    const p = asyncNotify(svc, c, h);
     let sentBeforeMove = -1;
     model.subscribe((ev) => {
       if (ev.type === 'LifMoved' && sentBeforeMove < 0) sentBeforeMove = svc.counts().notificationsSent.CLIENT_MOVE;
@@ -132,8 +132,8 @@ describe('events → notifications (Decision 8)', () => {
     expect((await p).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: IPADDR_FLAG.V4 | IPADDR_FLAG.ONLINE, ipv4: '127.0.0.12' }] });
     // Giveback moves lif1 home: clients of lif1 are told to go to lif1's address (alone on node1).
     model.giveback('node1');
-    expect((await svc.asyncNotify(c, h)).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: IPADDR_FLAG.V4 | IPADDR_FLAG.ONLINE, ipv4: '127.0.0.11' }] });
-    expect((await settled(svc.asyncNotify(c, h))).done).toBe(false);
+    expect((await asyncNotify(svc, c, h)).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: IPADDR_FLAG.V4 | IPADDR_FLAG.ONLINE, ipv4: '127.0.0.11' }] });
+    expect((await settled(asyncNotify(svc, c, h))).done).toBe(false);
     svc.close();
   });
 
@@ -143,8 +143,8 @@ describe('events → notifications (Decision 8)', () => {
     const on1 = registerV1(svc, c, '127.0.0.11');
     const on2 = registerV1(svc, c, '127.0.0.12');
     model.migrateLif('lif1', 'node2');
-    expect((await svc.asyncNotify(c, on1)).response?.type).toBe(MessageType.ClientMove);
-    expect((await settled(svc.asyncNotify(c, on2))).done).toBe(false);
+    expect((await asyncNotify(svc, c, on1)).response?.type).toBe(MessageType.ClientMove);
+    expect((await settled(asyncNotify(svc, c, on2))).done).toBe(false);
     svc.close();
   });
 
@@ -155,9 +155,9 @@ describe('events → notifications (Decision 8)', () => {
     const noShare = registerV2(svc, c, {});
     const v1 = registerV1(svc, c);
     model.moveShare('vmstore', 'node2');
-    expect((await svc.asyncNotify(c, withShare)).response).toEqual({ type: MessageType.ShareMove, addresses: [{ flags: IPADDR_FLAG.V4, ipv4: '127.0.0.12' }] });
-    expect((await settled(svc.asyncNotify(c, noShare))).done).toBe(false);
-    expect((await settled(svc.asyncNotify(c, v1))).done).toBe(false);
+    expect((await asyncNotify(svc, c, withShare)).response).toEqual({ type: MessageType.ShareMove, addresses: [{ flags: IPADDR_FLAG.V4, ipv4: '127.0.0.12' }] });
+    expect((await settled(asyncNotify(svc, c, noShare))).done).toBe(false);
+    expect((await settled(asyncNotify(svc, c, v1))).done).toBe(false);
     svc.close();
   });
 
@@ -167,14 +167,14 @@ describe('events → notifications (Decision 8)', () => {
     const asked = registerV2(svc, c, { flags: 1 });
     const notAsked = registerV2(svc, c, { flags: 0 });
     model.changeLifAddress('lif1', { ipv6: 'fd00::11' });
-    expect((await svc.asyncNotify(c, asked)).response).toEqual({
+    expect((await asyncNotify(svc, c, asked)).response).toEqual({
       type: MessageType.IpChange,
       addresses: [
         { flags: IPADDR_FLAG.V4, ipv4: '127.0.0.11' },
         { flags: IPADDR_FLAG.V6, ipv6: 'fd00::11' },
       ],
     });
-    expect((await settled(svc.asyncNotify(c, notAsked))).done).toBe(false);
+    expect((await settled(asyncNotify(svc, c, notAsked))).done).toBe(false);
     svc.close();
   });
 
@@ -184,8 +184,8 @@ describe('events → notifications (Decision 8)', () => {
     const hv1 = registerV1(svc, c, '127.0.0.11', 'SOFS', 'HV1.example');
     const hv2 = registerV1(svc, c, '127.0.0.11', 'SOFS', 'hv2.example');
     model.clientMove('hv1.EXAMPLE', 'node1');
-    expect((await svc.asyncNotify(c, hv1)).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: IPADDR_FLAG.V4 | IPADDR_FLAG.ONLINE, ipv4: '127.0.0.11' }] });
-    expect((await settled(svc.asyncNotify(c, hv2))).done).toBe(false);
+    expect((await asyncNotify(svc, c, hv1)).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: IPADDR_FLAG.V4 | IPADDR_FLAG.ONLINE, ipv4: '127.0.0.11' }] });
+    expect((await settled(asyncNotify(svc, c, hv2))).done).toBe(false);
     svc.close();
   });
 

@@ -1,6 +1,6 @@
 import { WERR } from '../../../src/witness/constants';
 import type { RegisterArgs } from '../../../src/witness/types';
-import { FakeGroup, ctx, registerV1, registerV2, setup } from './helpers';
+import { FakeGroup, asyncNotify, ctx, registerV1, registerV2, setup } from './helpers';
 
 const V1 = 0x00010001;
 const V2 = 0x00020000;
@@ -148,7 +148,7 @@ describe('UnRegister (opnum 2) / UnRegisterEx (opnum 5)', () => {
     const h = registerV1(svc, ctx(g, '127.0.0.12', alice));
     // Another association group, same user: unknown.
     expect(svc.unRegister(ctx(new FakeGroup(2), '127.0.0.12', alice), h)).toBe(WERR.INVALID_PARAMETER);
-    expect((await svc.asyncNotify(ctx(new FakeGroup(2), '127.0.0.12', alice), h)).result).toBe(WERR.NOT_FOUND);
+    expect((await asyncNotify(svc, ctx(new FakeGroup(2), '127.0.0.12', alice), h)).result).toBe(WERR.NOT_FOUND);
     // Same group, another identity (or anonymous): unknown.
     expect(svc.unRegister(ctx(g, '127.0.0.12', bob), h)).toBe(WERR.INVALID_PARAMETER);
     expect(svc.unRegister(ctx(g, '127.0.0.12', undefined), h)).toBe(WERR.INVALID_PARAMETER);

@@ -7,6 +7,7 @@ import { createWitnessServer, toWireInterface, toWireResponse } from '../../../s
 import { fromWireResponse } from '../../../src/client/witness-calls';
 import { MessageType, WERR } from '../../../src/witness/constants';
 import { FakeGroup, ctx, setup } from './helpers';
+import { dispatchCall } from '../../helpers/calls';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -54,14 +55,14 @@ describe('the generated dispatcher over the service', () => {
     const iface = createWitnessInterface(createWitnessServer(svc));
     const c = ctx(new FakeGroup(7), '127.0.0.12');
     const reg = decodeWitnessrRegisterOut(
-      await iface.dispatch(1, encodeWitnessrRegisterIn({ Version: 0x10001, NetName: 'SOFS', IpAddress: '127.0.0.11', ClientComputerName: 'c' }), true, c),
+      await dispatchCall(iface, 1, encodeWitnessrRegisterIn({ Version: 0x10001, NetName: 'SOFS', IpAddress: '127.0.0.11', ClientComputerName: 'c' }), c),
     );
     expect(reg.ReturnValue).toBe(0);
     expect(reg.ppContext.attributes).toBe(0);
-    const pending = iface.dispatch(3, encodeWitnessrAsyncNotifyIn({ pContext: reg.ppContext }), true, c);
+    const pending = dispatchCall(iface, 3, encodeWitnessrAsyncNotifyIn({ pContext: reg.ppContext }), c);
     model.failNode('node1');
     expect((await pending).length).toBe(48);
-    const list = decodeWitnessrGetInterfaceListOut(await iface.dispatch(0, Buffer.alloc(0), true, c));
+    const list = decodeWitnessrGetInterfaceListOut(await dispatchCall(iface, 0, Buffer.alloc(0), c));
     expect(list.InterfaceList?.InterfaceInfo?.map((i) => [i.InterfaceGroupName, i.Flags])).toEqual([
       ['node2', 1],
       ['node2', 1],
@@ -72,21 +73,24 @@ describe('the generated dispatcher over the service', () => {
   test('an empty list is a NULL list pointer with ERROR_NO_MORE_ITEMS', async () => {
     const { svc } = setup();
     const iface = createWitnessInterface(createWitnessServer(svc));
-    const out = await iface.dispatch(0, Buffer.alloc(0), true, ctx(new FakeGroup(1), '127.0.0.1'));
+    const out = await dispatchCall(iface, 0, Buffer.alloc(0), ctx(new FakeGroup(1), '127.0.0.1'));
     expect(out.toString('hex')).toBe('0000000003010000');
     svc.close();
   });
 
-  test('a cancelled AsyncNotify throws the abort reason so the runtime picks the fault', async () => {
+  test('a cancelled AsyncNotify is dropped: the service sends nothing and the runtime answers', async () => {
     const { svc } = setup();
     const server = createWitnessServer(svc);
     const g = new FakeGroup(1);
-    const reg = await server.WitnessrRegister({ Version: 0x10001, NetName: 'SOFS', IpAddress: '127.0.0.11', ClientComputerName: 'c' }, ctx(g));
-    const ac = new AbortController();
-    const p = server.WitnessrAsyncNotify({ pContext: reg.ppContext }, ctx(g, '127.0.0.12', undefined, ac.signal));
-    const reason = new Error('call aborted: cancel');
-    ac.abort(reason);
-    await expect(p).rejects.toBe(reason);
+    const reg = server.WitnessrRegister({ Version: 0x10001, NetName: 'SOFS', IpAddress: '127.0.0.11', ClientComputerName: 'c' }, ctx(g));
+    const call = ctx(g, '127.0.0.12');
+    const sent: unknown[] = [];
+    server.WitnessrAsyncNotify({ pContext: reg.ppContext }, call, { send: (out) => sent.push(out), fault: (s) => sent.push(s) });
+    expect(svc.counts().pendingAsyncNotify).toBe(1);
+    call.abort('cancel');
+    expect(svc.counts().pendingAsyncNotify).toBe(0);
+    svc.unRegister(ctx(g), reg.ppContext.uuid);
+    expect(sent).toEqual([]);
     svc.close();
   });
 

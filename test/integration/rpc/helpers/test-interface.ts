@@ -1,17 +1,17 @@
 /**
  * A hand-written RpcInterface for runtime tests (no generated codec involved).
  *  0 echo     → [littleEndian ? 1 : 0] + stub
- *  1 wait     → stub = u32 tag; pending until release(tag) or the signal aborts (then rejects)
+ *  1 wait     → stub = u32 tag; answered later on release(tag); listens for its abort (then lets go)
  *  2 ndr      → throws an NdrError (bad stub data)
  *  3 boom     → throws a plain Error (server bug)
  *  4 fault    → DispatchFault(0x00001234)
  *  5 big      → stub = u32 n; returns n bytes i & 0xff
  *  6 whoami   → JSON of the call context (identity, level, group, addresses)
- *  7 waitIgnore → stub = u32 tag; pending until release(tag); ignores the signal
+ *  7 waitIgnore → stub = u32 tag; answered later on release(tag); does not listen for its abort
  */
 import { NdrError } from '../../../../src/ndr/errors';
 import type { CallContext } from '../../../../src/rpc/call-context';
-import { DispatchFault, NCA_S_OP_RNG_ERROR, type RpcInterface, type SyntaxId } from '../../../../src/ndr/dispatch';
+import { DispatchFault, NCA_S_OP_RNG_ERROR, type Reply, type RpcCall, type RpcInterface, type SyntaxId } from '../../../../src/ndr/dispatch';
 
 export const TEST_SYNTAX: SyntaxId = { uuid: '5a1e9c3d-7b42-4f0e-9d6a-2c8b1e4f7a90', major: 1, minor: 1 };
 export const OTHER_SYNTAX: SyntaxId = { uuid: '87654321-4321-dcba-00fe-ba9876543210', major: 2, minor: 0 };
@@ -19,7 +19,7 @@ export const OTHER_SYNTAX: SyntaxId = { uuid: '87654321-4321-dcba-00fe-ba9876543
 export class TestInterface implements RpcInterface<CallContext> {
   readonly name: string;
   readonly operationNames = ['echo', 'wait', 'ndr', 'boom', 'fault', 'big', 'whoami', 'waitIgnore'];
-  private readonly waiting = new Map<number, { resolve: (b: Buffer) => void }>();
+  private readonly waiting = new Map<number, Reply<Buffer>>();
   readonly aborted: Array<{ tag: number; reason: unknown }> = [];
   readonly started: number[] = [];
   readonly contexts: CallContext[] = [];
@@ -37,10 +37,11 @@ export class TestInterface implements RpcInterface<CallContext> {
     const w = this.waiting.get(tag);
     if (!w) throw new Error(`no call waiting with tag ${tag}`);
     this.waiting.delete(tag);
-    w.resolve(out);
+    w.send(out);
   }
 
-  async dispatch(opnum: number, stub: Buffer, littleEndian: boolean, ctx: CallContext): Promise<Buffer> {
+  dispatch(opnum: number, stub: Buffer, call: RpcCall<CallContext>): Buffer | undefined {
+    const { littleEndian, context: ctx } = call;
     this.contexts.push(ctx);
     const tag = () => (stub.length >= 4 ? (littleEndian ? stub.readUInt32LE(0) : stub.readUInt32BE(0)) : 0);
     switch (opnum) {
@@ -50,16 +51,16 @@ export class TestInterface implements RpcInterface<CallContext> {
       case 7: {
         const t = tag();
         this.started.push(t);
-        return new Promise<Buffer>((resolve, reject) => {
-          this.waiting.set(t, { resolve });
-          if (opnum === 1) {
-            ctx.signal.addEventListener('abort', () => {
+        this.waiting.set(t, call.later((out: Buffer) => out));
+        if (opnum === 1) {
+          ctx.onAbort({
+            callAborted: (reason) => {
               this.waiting.delete(t);
-              this.aborted.push({ tag: t, reason: ctx.signal.reason });
-              reject(ctx.signal.reason);
-            }, { once: true });
-          }
-        });
+              this.aborted.push({ tag: t, reason });
+            },
+          });
+        }
+        return undefined;
       }
       case 2:
         throw new NdrError('stub too short', 0, ['ndr.in']);
