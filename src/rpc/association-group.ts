@@ -93,7 +93,9 @@ export class AssociationGroupTable {
   /** A new group with a fresh non-zero id that is not in use. */
   create(): AssociationGroup {
     let id: number;
-    do id = randomInt(1, 0xffffffff); while (this.groups.has(id));
+    // Below 2^31 and made an int32 (randomInt's result is a heap number to V8 whatever its
+    // size): a 16 B heap number in each of the three fields and keys that hold it otherwise.
+    do id = randomInt(1, 0x80000000) | 0; while (this.groups.has(id));
     const g = new AssociationGroup(id, this.forget, this.report);
     this.groups.set(id, g);
     return g;

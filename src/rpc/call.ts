@@ -9,6 +9,7 @@ import { DispatchFault, type Reply, type RpcCall, type RpcInterface } from '../n
 import { Few } from '../lib/few';
 import type { AssociationGroup } from './association-group';
 import type { AuthState } from './auth-state';
+import type { PresentationContext } from './presentation';
 import type { CallAborted, CallAbortListener, CallContext } from './call-context';
 import { AuthLevel, type Identity } from './security';
 
@@ -31,23 +32,22 @@ export interface CallOrigin {
 /** What a request decided before its call runs. */
 export interface ServerCallInit {
   readonly callId: number;
-  readonly contextId: number;
+  /** The presentation context the request named. */
+  readonly pc: PresentationContext;
   readonly opnum: number;
   readonly littleEndian: boolean;
   readonly auth: AuthState | undefined;
   /** PFC_MAYBE: the client wants no answer. */
   readonly noReply: boolean;
-  readonly iface: RpcInterface<CallContext>;
 }
 
 export class ServerCall implements CallContext, RpcCall<CallContext>, Reply<unknown> {
   readonly callId: number;
-  readonly contextId: number;
+  readonly pc: PresentationContext;
   readonly opnum: number;
   readonly littleEndian: boolean;
   readonly auth: AuthState | undefined;
   readonly noReply: boolean;
-  readonly iface: RpcInterface<CallContext>;
   /** True once an answer went out (or none is due any more). */
   done = false;
   reason: CallAborted | undefined;
@@ -57,12 +57,18 @@ export class ServerCall implements CallContext, RpcCall<CallContext>, Reply<unkn
 
   constructor(private readonly origin: CallOrigin, init: ServerCallInit) {
     this.callId = init.callId;
-    this.contextId = init.contextId;
+    this.pc = init.pc;
     this.opnum = init.opnum;
     this.littleEndian = init.littleEndian;
     this.auth = init.auth;
     this.noReply = init.noReply;
-    this.iface = init.iface;
+  }
+
+  get contextId(): number {
+    return this.pc.id;
+  }
+  get iface(): RpcInterface<CallContext> {
+    return this.pc.iface;
   }
 
   get context(): CallContext {

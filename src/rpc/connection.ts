@@ -21,7 +21,7 @@ import { AuthContexts, type AuthState, buildResponseFragments, checkRequestAuth 
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
-import { type CallOrigin, ServerCall, type ServerCallInit } from './call';
+import { type CallOrigin, ServerCall } from './call';
 import { Few } from '../lib/few';
 import { NdrError } from '../ndr/errors';
 import type { ResolvedOptions } from './options';
@@ -78,7 +78,13 @@ export class Connection extends PduStream implements CallOrigin {
   private drained: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(socket: Socket, private readonly host: ConnectionHost, private readonly endpoint: EndpointView) {
+  constructor(
+    socket: Socket,
+    private readonly host: ConnectionHost,
+    /** The listener it came in on, and which of its addresses (CTDB's releaseip closes by address). */
+    readonly endpoint: EndpointView,
+    readonly listenAddress: string,
+  ) {
     super(socket, host.options, host.stats);
     this.idleTimer = setTimeout(() => {
       this.log.info({ ms: host.options.limits.unboundIdleMs }, 'closing a connection that never bound');
@@ -419,14 +425,12 @@ export class Connection extends PduStream implements CallOrigin {
 
   private execute(r: IncomingCall, stub: Buffer): void {
     const pc = r.pc;
-    const init: ServerCallInit = {
-      callId: r.callId, contextId: pc.id, opnum: r.opnum, littleEndian: r.le, auth: r.auth, noReply: r.noReply, iface: pc.iface,
-    };
+    const call = new ServerCall(this, { callId: r.callId, pc, opnum: r.opnum, littleEndian: r.le, auth: r.auth, noReply: r.noReply });
     const level = r.auth?.authLevel ?? AuthLevel.None;
     const min = this.host.minAuthLevel(pc.iface);
     if (level < min) {
       this.log.info({ authLevel: level, minAuthLevel: min, iface: pc.iface.name }, 'call below the minimum auth level');
-      this.sendFault(init, FaultStatus.ACCESS_DENIED);
+      this.sendFault(call, FaultStatus.ACCESS_DENIED);
       return;
     }
     const popped = popVerificationTrailer(stub, r.le);
@@ -437,12 +441,11 @@ export class Connection extends PduStream implements CallOrigin {
       });
       if (bad) {
         this.log.warn({ why: bad, iface: pc.iface.name }, 'verification trailer check failed');
-        this.sendFault(init, FaultStatus.ACCESS_DENIED);
+        this.sendFault(call, FaultStatus.ACCESS_DENIED);
         return;
       }
     }
     this.host.stats.callsIn++;
-    const call = new ServerCall(this, init);
     let out: Buffer | undefined;
     try {
       // Each call in its context's transfer syntax (negotiated only where dispatchNdr64 exists).
@@ -511,7 +514,7 @@ export class Connection extends PduStream implements CallOrigin {
   }
 
   /** A fault answering a call (counted by the server's onFault hook). */
-  private sendFault(call: ServerCallInit, status: number, flags = 0): void {
+  private sendFault(call: ServerCall, status: number, flags = 0): void {
     this.host.options.onFault?.(call.iface.name, call.opnum, status);
     this.send(encodeFault(call.callId, call.littleEndian, call.contextId, status, flags));
   }

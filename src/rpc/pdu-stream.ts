@@ -10,6 +10,7 @@ import { decodeHeader, peekFragLength, type PduHeader } from './pdu';
 import { PduError } from './wire';
 import type { ResolvedOptions } from './options';
 import type { RpcStats } from './stats';
+import { monotonicMs } from '../lib/time';
 
 let nextConnectionId = 1;
 /** Shared empty receive buffer: a Buffer.alloc(0) per idle connection is ~180 B (heap snapshot). */
@@ -38,7 +39,7 @@ export abstract class PduStream {
   private rx: Buffer = NO_BYTES;
   /** Runs while part of a PDU sits in rx; reset by every whole PDU. */
   private partialTimer: NodeJS.Timeout | undefined;
-  private lastActiveAt = Date.now();
+  private lastActiveAt = monotonicMs();
 
   constructor(protected readonly socket: Socket, protected readonly options: ResolvedOptions, private readonly stats: RpcStats) {
     // Debug lines name the peer even after it left (addresses are read lazily otherwise).
@@ -74,7 +75,7 @@ export abstract class PduStream {
     return this.socket.remotePort ?? 0;
   }
 
-  /** Date.now() when bytes last arrived (the server's eviction at the connection limit). */
+  /** monotonicMs() when bytes last arrived (the server's eviction at the connection limit). */
   get lastActive(): number {
     return this.lastActiveAt;
   }
@@ -92,7 +93,7 @@ export abstract class PduStream {
 
   onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastActiveAt = Date.now();
+    this.lastActiveAt = monotonicMs();
     this.rx = this.rx.length === 0 ? chunk : Buffer.concat([this.rx, chunk]);
     while (!this.closed && this.rx.length >= HEADER_LENGTH) {
       if (this.rx[0] !== 5 || this.rx[1] > 1) {

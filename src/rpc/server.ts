@@ -14,6 +14,7 @@ import { type ResolvedOptions, type RpcServerOptions, resolveOptions } from './o
 import { syntaxToString } from './wire';
 import { createManagementInterface, type ManagementSource } from './mgmt/management';
 import { newRpcStats, type RpcStats } from './stats';
+import { monotonicMs } from '../lib/time';
 
 /**
  * An interface registered with its own minimum auth level, over the server's default
@@ -69,7 +70,6 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
   private defaultMinLevel: AuthLevel;
   /** The listener address each connection came in on (closing an address closes its clients). */
-  private readonly acceptedOn = new Map<Connection, { readonly view: EndpointView; readonly address: string }>();
   private closing: Promise<void> | undefined;
   /** Refused connections since the last log line (one line per second at most under a flood). */
   private refused = 0;
@@ -221,8 +221,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     l.addresses.splice(i, 1);
     const closing = new Promise<void>((r) => srv.close(() => r()));
     let closed = 0;
-    for (const [conn, at] of this.acceptedOn) {
-      if (at.view === l.view && at.address === address) {
+    for (const conn of this.connections) {
+      if (conn.endpoint === l.view && conn.listenAddress === address) {
         conn.close(`address ${address} released`);
         closed++;
       }
@@ -252,9 +252,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
       }
       return;
     }
-    const conn = new Connection(socket, this, view);
-    this.connections.add(conn);
-    this.acceptedOn.set(conn, { view, address });
+    this.connections.add(new Connection(socket, this, view, address));
   }
 
   /**
@@ -265,7 +263,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
    * AsyncNotify) is never evicted.
    */
   private evictUnbound(): void {
-    const idleBefore = Date.now() - this.options.limits.idleEvictMs;
+    const idleBefore = monotonicMs() - this.options.limits.idleEvictMs;
     let victim: Connection | undefined;
     for (const c of this.connections) {
       if (!c.isBound) {
@@ -287,7 +285,6 @@ export class RpcServer implements ConnectionHost, ManagementSource {
 
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
-    this.acceptedOn.delete(conn);
   }
 
   /**

@@ -45,20 +45,17 @@ export function toWireResponse(n: Notification): RESP_ASYNC_NOTIFY {
 /** Called with each operation's WERROR result (metrics). */
 export type ResultHook = (operation: string, result: number) => void;
 
-/**
- * A waiting AsyncNotify as the registry holds it: the runtime's reply handle and the result
- * hook. One small object per call; the wire form is made when the answer is known.
- */
-class AsyncNotifyReply implements NotifyReply {
-  constructor(private readonly reply: Reply<WitnessrAsyncNotifyOut>, private readonly onResult: ResultHook) {}
-
-  send(r: AsyncNotifyResult): void {
-    this.onResult('AsyncNotify', r.result);
-    this.reply.send({ pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result });
-  }
-}
-
 export function createWitnessServer(svc: WitnessService, onResult: ResultHook = () => undefined): WitnessServer<CallContext> {
+  /** A waiting AsyncNotify as the registry holds it: the runtime's reply handle only (~32 B). */
+  class AsyncNotifyReply implements NotifyReply {
+    constructor(private readonly reply: Reply<WitnessrAsyncNotifyOut>) {}
+
+    send(r: AsyncNotifyResult): void {
+      onResult('AsyncNotify', r.result);
+      this.reply.send({ pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result });
+    }
+  }
+
   return {
     WitnessrGetInterfaceList(_in, ctx): WitnessrGetInterfaceListOut {
       const r = svc.getInterfaceList(ctx);
@@ -85,7 +82,7 @@ export function createWitnessServer(svc: WitnessService, onResult: ResultHook = 
     },
 
     WitnessrAsyncNotify(i, ctx, reply) {
-      svc.asyncNotify(ctx, i.pContext.uuid, new AsyncNotifyReply(reply, onResult));
+      svc.asyncNotify(ctx, i.pContext.uuid, new AsyncNotifyReply(reply));
     },
 
     WitnessrRegisterEx(i, ctx) {

@@ -2,6 +2,7 @@
  * Time and timers behind an interface so the keep-alive and unused-registration rules can
  * be tested without waiting (ManualClock) and run for real in the daemon (systemClock).
  */
+import { monotonicMs } from '../lib/time';
 
 export interface TimerHandle {
   readonly __timer: true;
@@ -16,7 +17,7 @@ export interface Clock {
 
 /** Real timers; unref'd so a pending keep-alive never keeps the process alive on its own. */
 export const systemClock: Clock = {
-  now: () => performance.now(),
+  now: monotonicMs,
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
     t.unref();

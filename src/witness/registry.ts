@@ -6,6 +6,7 @@
 import type { Clock } from './clock';
 import { DeadlineQueue } from './deadlines';
 import { Few } from '../lib/few';
+import { epochSeconds } from '../lib/time';
 import { IF_STATE, MessageType, RESOURCE_STATE, WERR, WITNESS_V2 } from './constants';
 import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationInfo, ResourceChange } from './types';
 
@@ -67,8 +68,8 @@ export class Registration {
   readonly keepAliveTimeout: number | undefined;
   readonly svm: string;
   readonly lif: string;
-  /** Epoch ms (a Date object per registration is ~0.1 KB; the ISO text is made when listed). */
-  readonly registeredAtMs = Date.now();
+  /** Epoch seconds (a Date object per registration is ~0.1 KB; the ISO text is made when listed). */
+  readonly registeredAt = epochSeconds();
   lastUse: number;
   /** Last resource state raised (or the state at registration): notifications are transitions. */
   resourceState: number;
@@ -154,7 +155,7 @@ export class Registration {
       lif: this.lif,
       associationGroupId: this.associationGroupId,
       principal: this.principal,
-      registeredAt: new Date(this.registeredAtMs).toISOString(),
+      registeredAt: new Date(this.registeredAt * 1000).toISOString(),
       pendingAsyncNotify: this.waitingCalls,
       pendingNotifications: this.pendingCount(),
     };

@@ -10,6 +10,7 @@ import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
 import { addressKey } from '../cluster/address';
+import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MessageType, WERR, werrName } from './constants';
 import { applyEvent, type RaisedNotification } from './events';
@@ -116,8 +117,8 @@ export class WitnessService {
   private readonly queuedSince = new Map<Registration, number>();
   /** Registrations per data LIF (events name LIFs). */
   private readonly byLif = new Map<string, Set<Registration>>();
-  /** Registrations per association group (an array: a group holds a few; a Set is ~0.2 KB). */
-  private readonly byGroup = new Map<number, Registration[]>();
+  /** Registrations per association group (a group holds a few); a key once its close is watched. */
+  private readonly byGroup = new Map<number, Few<Registration>>();
   /** One close listener for every association group (not a closure per group). */
   private readonly onGroupClosed = (g: AssociationGroupRef): void => this.groupClosed(g.id);
   private readonly sent: Record<string, number> = { RESOURCE_CHANGE: 0, CLIENT_MOVE: 0, SHARE_MOVE: 0, IP_CHANGE: 0, FORCED: 0 };
@@ -171,7 +172,7 @@ export class WitnessService {
       this.log.warn({ op, client: args.clientName, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
       return { result: WERR.NO_SYSTEM_RESOURCES };
     }
-    const held = this.byGroup.get(ctx.associationGroup.id)?.length ?? 0;
+    const held = Few.size(this.byGroup.get(ctx.associationGroup.id));
     if (held >= this.options.maxRegistrationsPerClient) {
       this.log.warn(
         { op, client: args.clientName, remote: ctx.remoteAddress, assocGroup: ctx.associationGroup.id, limit: this.options.maxRegistrationsPerClient },
@@ -369,19 +370,12 @@ export class WitnessService {
 
   private trackGroup(ctx: CallContext, reg: Registration): void {
     const id = ctx.associationGroup.id;
-    const regs = this.byGroup.get(id);
-    if (regs) {
-      regs.push(reg);
-      return;
-    }
-    // [reg], not [] + push: a pushed-to empty array gets room for 16 more.
-    ctx.associationGroup.onClose(this.onGroupClosed);
-    this.byGroup.set(id, [reg]);
+    if (!this.byGroup.has(id)) ctx.associationGroup.onClose(this.onGroupClosed);
+    this.byGroup.set(id, Few.add(this.byGroup.get(id), reg));
   }
 
   private groupClosed(id: number): void {
-    const regs = this.byGroup.get(id);
-    if (!regs) return;
+    const regs = Few.list(this.byGroup.get(id));
     this.byGroup.delete(id);
     for (const reg of [...regs]) this.registry.remove(reg, 'association-closed');
   }
@@ -428,9 +422,8 @@ export class WitnessService {
       set.delete(reg);
       if (set.size === 0) this.byLif.delete(reg.lif);
     }
-    const regs = this.byGroup.get(reg.associationGroupId);
-    const i = regs ? regs.indexOf(reg) : -1;
-    if (i >= 0) regs!.splice(i, 1);
+    const group = reg.associationGroupId;
+    if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
     this.queuedSince.delete(reg);
     this.metrics?.registrationRemoved?.(reason);
     this.activity?.unregistered?.(reg, reason);
