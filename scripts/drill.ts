@@ -22,7 +22,13 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { WitnessClient, type ReceivedNotification } from '../src/client/witness-client';
-import { MessageType, MESSAGE_TYPE_NAMES, RESOURCE_STATE, werrName } from '../src/witness/constants';
+import { CHANGE_TYPE_NAMES, MessageType, MESSAGE_TYPE_NAMES, werrName } from '../src/witness/constants';
+import {
+  CLIENT_MOVE_NOTIFICATION,
+  RESOURCE_CHANGE_NOTIFICATION,
+  RESOURCE_STATE_UNAVAILABLE,
+  SHARE_MOVE_NOTIFICATION,
+} from '../src/gen/witness';
 import { DRILL_CLIENT_PREFIX, drillTarget, type DrillTarget, type LifInfo } from './drill-target';
 
 export const SCENARIOS = ['unplanned', 'planned', 'lif-migrate', 'share-move', 'rolling-upgrade'] as const;
@@ -62,7 +68,7 @@ function steps(s: Scenario, lifs: readonly LifInfo[], share: string): { steps: S
   const nodes = [...new Set(lifs.map((l) => l.node))];
   const out: Step[] = [];
   for (const node of nodes) {
-    const clientMove = (l: LifInfo): Expected | undefined => (l.node === node ? { type: MessageType.ClientMove } : undefined);
+    const clientMove = (l: LifInfo): Expected | undefined => (l.node === node ? { type: CLIENT_MOVE_NOTIFICATION } : undefined);
     out.push({ fire: { action: 'takeover', args: { node } }, expect: clientMove });
     out.push({ fire: { action: 'giveback', args: { node } }, expect: clientMove });
   }
@@ -80,26 +86,26 @@ function plan(s: Exclude<Scenario, 'rolling-upgrade'>, lifs: readonly LifInfo[],
       return {
         fire: { action: 'node-fail', args: { node: victim } },
         restore: { action: 'node-recover', args: { node: victim } },
-        expect: (l) => (l.node === victim ? { type: MessageType.ResourceChange, changeType: RESOURCE_STATE.UNAVAILABLE } : undefined),
+        expect: (l) => (l.node === victim ? { type: RESOURCE_CHANGE_NOTIFICATION, changeType: RESOURCE_STATE_UNAVAILABLE } : undefined),
       };
     case 'planned':
       return {
         fire: { action: 'takeover', args: { node: victim } },
         restore: { action: 'giveback', args: { node: victim } },
-        expect: (l) => (l.node === victim ? { type: MessageType.ClientMove, addresses: partnerAddrs } : undefined),
+        expect: (l) => (l.node === victim ? { type: CLIENT_MOVE_NOTIFICATION, addresses: partnerAddrs } : undefined),
       };
     case 'lif-migrate':
       return {
         fire: { action: 'lif-migrate', args: { lif: victimLif.name, to: partner } },
         restore: { action: 'lif-migrate', args: { lif: victimLif.name, to: victim } },
-        expect: (l) => (l.name === victimLif.name ? { type: MessageType.ClientMove, addresses: partnerAddrs } : undefined),
+        expect: (l) => (l.name === victimLif.name ? { type: CLIENT_MOVE_NOTIFICATION, addresses: partnerAddrs } : undefined),
       };
     case 'share-move':
       return {
         fire: { action: 'share-move', args: { share, to: partner } },
         restore: { action: 'share-move', args: { share, to: victim } },
         // SHARE_MOVE exists only in V2, and only for registrations that named the share.
-        expect: (_l, v) => (v === 2 ? { type: MessageType.ShareMove, addresses: lifs.filter((l) => l.node === partner).map((l) => l.address) } : undefined),
+        expect: (_l, v) => (v === 2 ? { type: SHARE_MOVE_NOTIFICATION, addresses: lifs.filter((l) => l.node === partner).map((l) => l.address) } : undefined),
       };
   }
 }
@@ -107,15 +113,15 @@ function plan(s: Exclude<Scenario, 'rolling-upgrade'>, lifs: readonly LifInfo[],
 function describe(n: ReceivedNotification): string {
   if (!n.notification) return `${werrName(n.result)} (no response)`;
   const t = MESSAGE_TYPE_NAMES[n.notification.type];
-  if (n.notification.type === MessageType.ResourceChange) {
-    return `${t} ${n.notification.changes.map((c) => `${c.name}:${c.changeType === 0xff ? 'UNAVAILABLE' : c.changeType === 1 ? 'AVAILABLE' : c.changeType}`).join(',')}`;
+  if (n.notification.type === RESOURCE_CHANGE_NOTIFICATION) {
+    return `${t} ${n.notification.changes.map((c) => `${c.name}:${CHANGE_TYPE_NAMES[c.changeType] ?? c.changeType}`).join(',')}`;
   }
   return `${t} ${n.notification.addresses.map((a) => a.ipv4 ?? a.ipv6).join(',')}`;
 }
 
 export function matches(n: ReceivedNotification, e: Expected): boolean {
   if (n.result !== 0 || !n.notification || n.notification.type !== e.type) return false;
-  if (n.notification.type === MessageType.ResourceChange) {
+  if (n.notification.type === RESOURCE_CHANGE_NOTIFICATION) {
     return n.notification.changes.length === 1 && n.notification.changes[0].changeType === e.changeType;
   }
   if (e.addresses === undefined) return n.notification.addresses.length > 0; // any destination

@@ -1,4 +1,5 @@
 /** Human-readable text for admin API answers (witnessctl without --json, daemon start-up). */
+import { versionName } from '../witness/constants';
 import type { ClusterEvent, DeploymentFinding, LifView, NodeView, ShareView } from '../cluster/types';
 
 export function describeEvent(e: ClusterEvent): string {
@@ -104,7 +105,7 @@ export function formatStatus(s: StatusBody): string {
 export function formatRegistrations(regs: Record<string, unknown>[]): string {
   if (regs.length === 0) return '(no registrations)';
   const v = (x: unknown) => (x === undefined || x === null || x === '' ? '-' : String(x));
-  const ver = (x: unknown) => (x === 0x00010001 ? 'V1' : x === 0x00020000 ? 'V2' : v(x));
+  const ver = (x: unknown) => (typeof x === 'number' ? versionName(x) : v(x));
   // CTDB mode, cluster-wide list (cluster-view.ts): the node holding each registration.
   const held = regs.some((r) => r.heldBy !== undefined);
   return table([

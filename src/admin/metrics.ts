@@ -4,6 +4,7 @@
  * standard instruments (WitnessdMetrics) or register its own; collectors compute values at
  * scrape time (e.g. registration counts from the Witness service).
  */
+import { WITNESS_V1, WITNESS_V2 } from '../gen/witness';
 
 export type Labels = Readonly<Record<string, string | number>>;
 
@@ -210,7 +211,7 @@ export function witnessMetricsSink(m: WitnessdMetrics): {
   const removed = m.registry.counter('witnessd_registrations_removed_total', 'Registrations removed, by reason', ['reason']);
   return {
     notificationSent: (type) => m.notifications.inc({ type }),
-    registrationAdded: (version) => added.inc({ version: version === 0x00010001 ? '1' : version === 0x00020000 ? '2' : String(version) }),
+    registrationAdded: (version) => added.inc({ version: version === WITNESS_V1 ? '1' : version === WITNESS_V2 ? '2' : String(version) }),
     registrationRemoved: (reason) => removed.inc({ reason }),
   };
 }

@@ -12,16 +12,24 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { canonicalIpv6 } from '../cluster/address';
+import {
+  IP_CHANGE_NOTIFICATION,
+  IPADDR_OFFLINE,
+  IPADDR_ONLINE,
+  IPADDR_V4,
+  IPADDR_V6,
+  RESOURCE_CHANGE_NOTIFICATION,
+} from '../gen/witness';
+import { CHANGE_TYPES, MESSAGE_TYPES, type MoveType } from '../witness/constants';
 import type { ForcedNotification } from './port';
 
-export const MESSAGE_TYPES: Readonly<Record<string, 1 | 2 | 3 | 4>> = { RESOURCE_CHANGE: 1, CLIENT_MOVE: 2, SHARE_MOVE: 3, IP_CHANGE: 4 };
-export const CHANGE_TYPES: Readonly<Record<string, number>> = { UNKNOWN: 0x00, AVAILABLE: 0x01, UNAVAILABLE: 0xff };
+const namesOf = <K extends string>(o: Record<K, number>) => Object.keys(o) as [K, ...K[]];
 const u32 = z.number().int().min(0).max(0xffffffff);
 const u32OrHex = z.union([u32, z.string().regex(/^0x[0-9a-fA-F]{1,8}$/, 'a number or 0x hex').transform((s) => parseInt(s, 16))]);
 
 const changeSchema = z
   .object({
-    changeType: z.union([z.enum(['UNKNOWN', 'AVAILABLE', 'UNAVAILABLE']).transform((s) => CHANGE_TYPES[s]), u32]),
+    changeType: z.union([z.enum(namesOf(CHANGE_TYPES)).transform((s) => CHANGE_TYPES[s]), u32]),
     name: z.string().min(1).max(259),
   })
   .strict();
@@ -38,16 +46,16 @@ const addressSchema = z
 
 const responseSchema = z
   .object({
-    type: z.union([z.enum(['RESOURCE_CHANGE', 'CLIENT_MOVE', 'SHARE_MOVE', 'IP_CHANGE']).transform((s) => MESSAGE_TYPES[s]), z.number().int().min(1).max(4)]),
+    type: z.union([z.enum(namesOf(MESSAGE_TYPES)).transform((s) => MESSAGE_TYPES[s]), z.number().int().min(RESOURCE_CHANGE_NOTIFICATION).max(IP_CHANGE_NOTIFICATION)]),
     changes: z.array(changeSchema).max(1000).optional(),
     addresses: z.array(addressSchema).max(1000).optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
-    if (r.type === 1 && (r.changes === undefined || r.addresses !== undefined)) {
+    if (r.type === RESOURCE_CHANGE_NOTIFICATION && (r.changes === undefined || r.addresses !== undefined)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'RESOURCE_CHANGE takes "changes" (and no "addresses")' });
     }
-    if (r.type !== 1 && (r.addresses === undefined || r.changes !== undefined)) {
+    if (r.type !== RESOURCE_CHANGE_NOTIFICATION && (r.addresses === undefined || r.changes !== undefined)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'CLIENT_MOVE, SHARE_MOVE and IP_CHANGE take "addresses" (and no "changes")' });
     }
   });
@@ -69,11 +77,11 @@ export function toForcedNotification(input: ForcedNotifyInput): { result: number
   const result = input.result ?? 0;
   const r = input.response;
   if (r === undefined || r === null) return { result, response: undefined };
-  if (r.type === 1) return { result, response: { type: 1, changes: (r.changes ?? []).map((c) => ({ changeType: c.changeType, name: c.name })) } };
+  if (r.type === RESOURCE_CHANGE_NOTIFICATION) return { result, response: { type: RESOURCE_CHANGE_NOTIFICATION, changes: (r.changes ?? []).map((c) => ({ changeType: c.changeType, name: c.name })) } };
   const addresses = (r.addresses ?? []).map((a) => {
     const ipv6 = a.ipv6 === undefined ? undefined : canonicalIpv6(a.ipv6);
-    const flags = a.flags ?? ((a.ipv4 !== undefined ? 0x1 : 0) | (ipv6 !== undefined ? 0x2 : 0) | (a.online === false ? 0x10 : 0x8));
+    const flags = a.flags ?? ((a.ipv4 !== undefined ? IPADDR_V4 : 0) | (ipv6 !== undefined ? IPADDR_V6 : 0) | (a.online === false ? IPADDR_OFFLINE : IPADDR_ONLINE));
     return { flags, ...(a.ipv4 !== undefined ? { ipv4: a.ipv4 } : {}), ...(ipv6 !== undefined ? { ipv6 } : {}) };
   });
-  return { result, response: { type: r.type as 2 | 3 | 4, addresses } };
+  return { result, response: { type: r.type as MoveType, addresses } };
 }

@@ -8,6 +8,7 @@
  *   NumberOfMessages, each record's Length / Reserved / IPAddrInstances), read leniently, so a
  *   capture whose counts disagree (which the strict codec refuses) can still be looked at.
  */
+import { MESSAGE_TYPE_NAMES } from '../witness/constants';
 
 /** The number of leading bytes of `stub` that `decode` reads (decode(stub) must succeed). */
 export function consumedLength(stub: Buffer, decode: (b: Buffer) => unknown): number {
@@ -28,7 +29,6 @@ export function consumedLength(stub: Buffer, decode: (b: Buffer) => unknown): nu
   return hi;
 }
 
-const MESSAGE_TYPES: Record<number, string> = { 1: 'RESOURCE_CHANGE', 2: 'CLIENT_MOVE', 3: 'SHARE_MOVE', 4: 'IP_CHANGE' };
 
 export interface WireField {
   readonly offset: number;
@@ -61,7 +61,7 @@ export function asyncNotifyOutWire(stub: Buffer, littleEndian = true): WireField
   if (ref !== 0) {
     const type = u32('MessageType');
     if (type === undefined) return out;
-    out[out.length - 1] = { ...out[out.length - 1], note: MESSAGE_TYPES[type] ?? 'unknown' };
+    out[out.length - 1] = { ...out[out.length - 1], note: MESSAGE_TYPE_NAMES[type] ?? 'unknown' };
     const length = u32('Length');
     const count = u32('NumberOfMessages');
     const buf = u32('MessageBuffer (referent)');

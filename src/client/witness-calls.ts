@@ -18,9 +18,14 @@ import {
   encodeWitnessrUnRegisterExIn,
   encodeWitnessrUnRegisterIn,
   type RESP_ASYNC_NOTIFY,
+  IPADDR_V4,
+  IPADDR_V6,
+  RESOURCE_CHANGE_NOTIFICATION,
+  WITNESS_INFO_IPv4,
+  WITNESS_INFO_IPv6,
 } from '../gen/witness';
 import type { ContextHandle } from '../ndr';
-import { IF_FLAG, IPADDR_FLAG, MessageType } from '../witness/constants';
+import type { MoveType } from '../witness/constants';
 import type { IpAddrInfo, Notification } from '../witness/types';
 import type { CallOptions, RpcClient } from './rpc-client';
 
@@ -40,9 +45,9 @@ const nullable = (s: string | undefined): string | null => (s === undefined ? nu
 
 /** RESP_ASYNC_NOTIFY → domain notification (addresses only for the families flagged). */
 export function fromWireResponse(r: RESP_ASYNC_NOTIFY): Notification {
-  if (r.MessageType === MessageType.ResourceChange) {
+  if (r.MessageType === RESOURCE_CHANGE_NOTIFICATION) {
     const msgs = r.Messages as Array<{ ChangeType: number; ResourceName: string }>;
-    return { type: MessageType.ResourceChange, changes: msgs.map((m) => ({ changeType: m.ChangeType, name: m.ResourceName })) };
+    return { type: RESOURCE_CHANGE_NOTIFICATION, changes: msgs.map((m) => ({ changeType: m.ChangeType, name: m.ResourceName })) };
   }
   const lists = r.Messages as Array<{ IPAddrInfo: Array<{ Flags: number; IPV4: string; IPV6: string }> }>;
   const addresses: IpAddrInfo[] = [];
@@ -50,12 +55,12 @@ export function fromWireResponse(r: RESP_ASYNC_NOTIFY): Notification {
     for (const a of l.IPAddrInfo) {
       addresses.push({
         flags: a.Flags,
-        ...((a.Flags & IPADDR_FLAG.V4) !== 0 ? { ipv4: a.IPV4 } : {}),
-        ...((a.Flags & IPADDR_FLAG.V6) !== 0 ? { ipv6: a.IPV6 } : {}),
+        ...((a.Flags & IPADDR_V4) !== 0 ? { ipv4: a.IPV4 } : {}),
+        ...((a.Flags & IPADDR_V6) !== 0 ? { ipv6: a.IPV6 } : {}),
       });
     }
   }
-  return { type: r.MessageType as MessageType.ClientMove | MessageType.ShareMove | MessageType.IpChange, addresses };
+  return { type: r.MessageType as MoveType, addresses };
 }
 
 export const witnessCalls = {
@@ -66,8 +71,8 @@ export const witnessCalls = {
       version: i.Version,
       state: i.State,
       flags: i.Flags,
-      ...((i.Flags & IF_FLAG.IPV4) !== 0 ? { ipv4: i.IPV4 } : {}),
-      ...((i.Flags & IF_FLAG.IPV6) !== 0 ? { ipv6: i.IPV6 } : {}),
+      ...((i.Flags & WITNESS_INFO_IPv4) !== 0 ? { ipv4: i.IPV4 } : {}),
+      ...((i.Flags & WITNESS_INFO_IPv6) !== 0 ? { ipv6: i.IPV6 } : {}),
     }));
     return { result: out.ReturnValue, interfaces };
   },

@@ -7,7 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { IF_FLAG, IF_STATE, WERR, WITNESS_V1, WITNESS_V2, werrName } from '../witness/constants';
+import { WERR, werrName } from '../witness/constants';
+import { INTERFACE_WITNESS, WITNESS_INFO_IPv4, WITNESS_STATE_AVAILABLE, WITNESS_V1, WITNESS_V2 } from '../gen/witness';
 import type { Notification } from '../witness/types';
 import { epmMapTcpPort } from './epm';
 import { RpcClient } from './rpc-client';
@@ -248,8 +249,8 @@ export class WitnessClient extends EventEmitter {
     try {
       const r = await witnessCalls.getInterfaceList(rpc, { timeoutMs: this.options.callTimeoutMs ?? 10_000 });
       if (r.result !== WERR.OK) throw new Error(`GetInterfaceList returned ${werrName(r.result)}`);
-      const usable = r.interfaces.filter((i: InterfaceEntry) => (i.flags & IF_FLAG.INTERFACE_WITNESS) !== 0 && i.state === IF_STATE.AVAILABLE);
-      const addrs = usable.map((i) => ((i.flags & IF_FLAG.IPV4) !== 0 && i.ipv4 ? i.ipv4 : i.ipv6)).filter((a): a is string => !!a);
+      const usable = r.interfaces.filter((i: InterfaceEntry) => (i.flags & INTERFACE_WITNESS) !== 0 && i.state === WITNESS_STATE_AVAILABLE);
+      const addrs = usable.map((i) => ((i.flags & WITNESS_INFO_IPv4) !== 0 && i.ipv4 ? i.ipv4 : i.ipv6)).filter((a): a is string => !!a);
       if (addrs.length === 0) throw new Error('no INTERFACE_WITNESS + AVAILABLE interface in the list');
       return addrs;
     } finally {

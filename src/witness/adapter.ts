@@ -5,14 +5,15 @@
 import { NIL_UUID, type ContextHandle } from '../ndr';
 import type { CallContext } from '../rpc/call-context';
 import type { Reply } from '../ndr/dispatch';
-import type {
-  RESP_ASYNC_NOTIFY,
-  WITNESS_INTERFACE_INFO,
-  WitnessServer,
-  WitnessrAsyncNotifyOut,
-  WitnessrGetInterfaceListOut,
+import {
+  RESOURCE_CHANGE_NOTIFICATION,
+  type RESP_ASYNC_NOTIFY,
+  type WITNESS_INTERFACE_INFO,
+  type WitnessServer,
+  type WitnessrAsyncNotifyOut,
+  type WitnessrGetInterfaceListOut,
 } from '../gen/witness';
-import { MessageType, WERR, WITNESS_V1, WITNESS_V2 } from './constants';
+import { WERR } from './constants';
 import type { NotifyReply } from './registry';
 import type { WitnessService } from './service';
 import type { AsyncNotifyResult, InterfaceInfo, Notification } from './types';
@@ -33,7 +34,7 @@ export function toWireInterface(i: InterfaceInfo): WITNESS_INTERFACE_INFO {
 }
 
 export function toWireResponse(n: Notification): RESP_ASYNC_NOTIFY {
-  if (n.type === MessageType.ResourceChange) {
+  if (n.type === RESOURCE_CHANGE_NOTIFICATION) {
     return { MessageType: n.type, Messages: n.changes.map((c) => ({ ChangeType: c.changeType, ResourceName: c.name })) };
   }
   return {
@@ -111,5 +112,3 @@ export function createWitnessServer(svc: WitnessService, onResult: ResultHook = 
     },
   };
 }
-
-export { WITNESS_V1, WITNESS_V2 };

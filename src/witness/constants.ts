@@ -1,9 +1,21 @@
 /**
- * MS-SWN numbers the Witness service speaks in (MS-SWN.md §0, §2, §3). Domain code uses
- * these names; the generated codec has its own copies for the wire.
+ * MS-SWN numbers the IDL does not declare. The protocol's own constants (WITNESS_V2,
+ * WITNESS_STATE_AVAILABLE, WITNESS_INFO_IPv4, IPADDR_ONLINE, RESOURCE_CHANGE_NOTIFICATION, ...)
+ * come from idl/ms-swn.idl via src/gen/witness.ts: import them from there under their names.
  */
+import {
+  CLIENT_MOVE_NOTIFICATION,
+  IP_CHANGE_NOTIFICATION,
+  RESOURCE_CHANGE_NOTIFICATION,
+  RESOURCE_STATE_AVAILABLE,
+  RESOURCE_STATE_UNAVAILABLE,
+  RESOURCE_STATE_UNKNOWN,
+  SHARE_MOVE_NOTIFICATION,
+  WITNESS_V1,
+  WITNESS_V2,
+} from '../gen/witness';
 
-/** Win32 error codes returned as the DWORD result of every operation. */
+/** Win32 error codes returned as the DWORD result of every operation (MS-ERREF 2.2). */
 export const WERR = {
   OK: 0x00000000,
   ACCESS_DENIED: 0x00000005,
@@ -16,53 +28,45 @@ export const WERR = {
   INVALID_STATE: 0x0000139f,
 } as const;
 
-export const WERR_NAMES: Readonly<Record<number, string>> = {
-  0x0: 'ERROR_SUCCESS',
-  0x5: 'ERROR_ACCESS_DENIED',
-  0x57: 'ERROR_INVALID_PARAMETER',
-  0x103: 'ERROR_NO_MORE_ITEMS',
-  0x490: 'ERROR_NOT_FOUND',
-  0x51a: 'ERROR_REVISION_MISMATCH',
-  0x5aa: 'ERROR_NO_SYSTEM_RESOURCES',
-  0x5b4: 'ERROR_TIMEOUT',
-  0x139f: 'ERROR_INVALID_STATE',
-};
+const WERR_NAMES = new Map<number, string>(Object.entries(WERR).map(([k, v]) => [v, k === 'OK' ? 'ERROR_SUCCESS' : `ERROR_${k}`]));
 
 export function werrName(code: number): string {
-  return WERR_NAMES[code] ?? `0x${(code >>> 0).toString(16).padStart(8, '0')}`;
+  return WERR_NAMES.get(code) ?? `0x${(code >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** Protocol versions (Register uses V1, RegisterEx V2). */
-export const WITNESS_V1 = 0x00010001;
-export const WITNESS_V2 = 0x00020000;
 /** Decision 2: our WitnessServiceVersion, also the Version of every interface entry. */
 export const WITNESS_SERVICE_VERSION = WITNESS_V2;
 
-/** WITNESS_INTERFACE_INFO.State (u16). */
-export const IF_STATE = { UNKNOWN: 0x0000, AVAILABLE: 0x0001, UNAVAILABLE: 0x00ff } as const;
-/** WITNESS_INTERFACE_INFO.Flags. */
-export const IF_FLAG = { IPV4: 0x1, IPV6: 0x2, INTERFACE_WITNESS: 0x4 } as const;
+/** RESP_ASYNC_NOTIFY.MessageType: one of the IDL's *_NOTIFICATION constants. */
+export type MessageType =
+  | typeof RESOURCE_CHANGE_NOTIFICATION
+  | typeof CLIENT_MOVE_NOTIFICATION
+  | typeof SHARE_MOVE_NOTIFICATION
+  | typeof IP_CHANGE_NOTIFICATION;
+/** The MessageTypes that carry an IPADDR_INFO_LIST. */
+export type MoveType = Exclude<MessageType, typeof RESOURCE_CHANGE_NOTIFICATION>;
 
-/** RegisterEx Flags. */
-export const REGISTER_FLAG = { NONE: 0x0, IP_NOTIFICATION: 0x1 } as const;
+const byNumber = (names: Record<string, number>): Readonly<Record<number, string>> =>
+  Object.fromEntries(Object.entries(names).map(([k, v]) => [v, k]));
 
-/** RESP_ASYNC_NOTIFY.MessageType. */
-export enum MessageType {
-  ResourceChange = 1,
-  ClientMove = 2,
-  ShareMove = 3,
-  IpChange = 4,
+/** MessageTypes by the names logs and the operator's JSON use (the IDL's, without `_NOTIFICATION`). */
+export const MESSAGE_TYPES = {
+  RESOURCE_CHANGE: RESOURCE_CHANGE_NOTIFICATION,
+  CLIENT_MOVE: CLIENT_MOVE_NOTIFICATION,
+  SHARE_MOVE: SHARE_MOVE_NOTIFICATION,
+  IP_CHANGE: IP_CHANGE_NOTIFICATION,
+} as const;
+export const MESSAGE_TYPE_NAMES = byNumber(MESSAGE_TYPES);
+
+/** RESOURCE_CHANGE.ChangeType by name (the IDL's, without `RESOURCE_STATE_`). */
+export const CHANGE_TYPES = {
+  UNKNOWN: RESOURCE_STATE_UNKNOWN,
+  AVAILABLE: RESOURCE_STATE_AVAILABLE,
+  UNAVAILABLE: RESOURCE_STATE_UNAVAILABLE,
+} as const;
+export const CHANGE_TYPE_NAMES = byNumber(CHANGE_TYPES);
+
+/** 'V1' (Register), 'V2' (RegisterEx), or the number in hex. */
+export function versionName(v: number): string {
+  return v === WITNESS_V1 ? 'V1' : v === WITNESS_V2 ? 'V2' : `0x${(v >>> 0).toString(16)}`;
 }
-
-export const MESSAGE_TYPE_NAMES: Readonly<Record<number, string>> = {
-  1: 'RESOURCE_CHANGE',
-  2: 'CLIENT_MOVE',
-  3: 'SHARE_MOVE',
-  4: 'IP_CHANGE',
-};
-
-/** RESOURCE_CHANGE.ChangeType (u32). */
-export const RESOURCE_STATE = { UNKNOWN: 0x00, AVAILABLE: 0x01, UNAVAILABLE: 0xff } as const;
-
-/** IPADDR_INFO.Flags. */
-export const IPADDR_FLAG = { V4: 0x01, V6: 0x02, ONLINE: 0x08, OFFLINE: 0x10 } as const;

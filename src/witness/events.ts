@@ -3,8 +3,19 @@
  * are told; the Registry queues and delivers.
  */
 import type { ClusterEvent, ClusterModelView, LifView } from '../cluster/types';
-import { IPADDR_FLAG, MessageType, REGISTER_FLAG } from './constants';
-import type { MoveType, Registration, Registry } from './registry';
+import type { MessageType, MoveType } from './constants';
+import {
+  CLIENT_MOVE_NOTIFICATION,
+  IPADDR_OFFLINE,
+  IPADDR_ONLINE,
+  IPADDR_V4,
+  IPADDR_V6,
+  IP_CHANGE_NOTIFICATION,
+  RESOURCE_CHANGE_NOTIFICATION,
+  SHARE_MOVE_NOTIFICATION,
+  WITNESS_REGISTER_IP_NOTIFICATION,
+} from '../gen/witness';
+import type { Registration, Registry } from './registry';
 import type { IpAddrInfo } from './types';
 
 export interface RaisedNotification {
@@ -17,9 +28,9 @@ export interface RaisedNotification {
 export function addressInfos(lifs: readonly LifView[], withState: boolean): IpAddrInfo[] {
   const out: IpAddrInfo[] = [];
   for (const lif of lifs) {
-    const state = withState ? (lif.operational ? IPADDR_FLAG.ONLINE : IPADDR_FLAG.OFFLINE) : 0;
-    if (lif.ipv4) out.push({ flags: IPADDR_FLAG.V4 | state, ipv4: lif.ipv4 });
-    if (lif.ipv6) out.push({ flags: IPADDR_FLAG.V6 | state, ipv6: lif.ipv6 });
+    const state = withState ? (lif.operational ? IPADDR_ONLINE : IPADDR_OFFLINE) : 0;
+    if (lif.ipv4) out.push({ flags: IPADDR_V4 | state, ipv4: lif.ipv4 });
+    if (lif.ipv6) out.push({ flags: IPADDR_V6 | state, ipv6: lif.ipv6 });
   }
   return out;
 }
@@ -52,7 +63,7 @@ export function applyEvent(
     for (const lif of lifs) {
       for (const reg of [...byLif(lif)]) {
         if (registry.raiseResourceChange(reg, available)) {
-          raised.push({ reg, type: MessageType.ResourceChange, detail: available ? 'AVAILABLE' : 'UNAVAILABLE' });
+          raised.push({ reg, type: RESOURCE_CHANGE_NOTIFICATION, detail: available ? 'AVAILABLE' : 'UNAVAILABLE' });
         }
       }
     }
@@ -98,14 +109,14 @@ export function applyEvent(
       }
       const list = addressInfos(dest, true);
       if (list.length === 0) break;
-      for (const reg of [...regs]) move(reg, MessageType.ClientMove, list, `to ${ev.to}`);
+      for (const reg of [...regs]) move(reg, CLIENT_MOVE_NOTIFICATION, list, `to ${ev.to}`);
       break;
     }
     case 'ClientMoveRequested':
       for (const reg of [...all()]) {
         if (!eqi(reg.clientName, ev.client)) continue;
         const list = addressInfos(lifsOnNode(model, reg.svm, ev.to), true);
-        if (list.length > 0) move(reg, MessageType.ClientMove, list, `to ${ev.to}`);
+        if (list.length > 0) move(reg, CLIENT_MOVE_NOTIFICATION, list, `to ${ev.to}`);
       }
       break;
     case 'ShareMoved': {
@@ -113,7 +124,7 @@ export function applyEvent(
       const list = addressInfos(lifsOnNode(model, ev.svm, ev.to), false);
       if (list.length === 0) break;
       for (const reg of [...all()]) {
-        if (reg.isV2 && reg.svm === ev.svm && eqi(reg.shareName, ev.share)) move(reg, MessageType.ShareMove, list, `${ev.share} to ${ev.to}`);
+        if (reg.isV2 && reg.svm === ev.svm && eqi(reg.shareName, ev.share)) move(reg, SHARE_MOVE_NOTIFICATION, list, `${ev.share} to ${ev.to}`);
       }
       break;
     }
@@ -122,7 +133,7 @@ export function applyEvent(
       const list = addressInfos([{ ...(model.lif(ev.lif) as LifView), ipv4: ev.now.ipv4, ipv6: ev.now.ipv6 }], false);
       if (list.length === 0) break;
       for (const reg of [...byLif(ev.lif)]) {
-        if (reg.isV2 && (reg.flags & REGISTER_FLAG.IP_NOTIFICATION) !== 0) move(reg, MessageType.IpChange, list, `${ev.lif} now ${[ev.now.ipv4, ev.now.ipv6].filter(Boolean).join(' ')}`);
+        if (reg.isV2 && (reg.flags & WITNESS_REGISTER_IP_NOTIFICATION) !== 0) move(reg, IP_CHANGE_NOTIFICATION, list, `${ev.lif} now ${[ev.now.ipv4, ev.now.ipv6].filter(Boolean).join(' ')}`);
       }
       break;
     }

@@ -8,7 +8,14 @@
  */
 import { parseHostPort } from '../cluster/address';
 import type { ClusterModelView, LifView, SvmView } from '../cluster/types';
-import { IF_FLAG, IF_STATE, WERR, WITNESS_SERVICE_VERSION } from './constants';
+import { WERR, WITNESS_SERVICE_VERSION } from './constants';
+import {
+  INTERFACE_WITNESS,
+  WITNESS_INFO_IPv4,
+  WITNESS_INFO_IPv6,
+  WITNESS_STATE_AVAILABLE,
+  WITNESS_STATE_UNAVAILABLE,
+} from '../gen/witness';
 import type { InterfaceInfo } from './types';
 
 /** Longest InterfaceGroupName that fits WCHAR[260] with its NUL. */
@@ -70,14 +77,14 @@ export function buildInterfaceList(model: ClusterModelView, localAddress: string
     const lif = model.lif(name);
     if (!lif || (!lif.ipv4 && !lif.ipv6)) continue;
     let flags = 0;
-    if (lif.ipv4) flags |= IF_FLAG.IPV4;
-    if (lif.ipv6) flags |= IF_FLAG.IPV6;
+    if (lif.ipv4) flags |= WITNESS_INFO_IPv4;
+    if (lif.ipv6) flags |= WITNESS_INFO_IPv6;
     const witnessNode = at.partner !== undefined ? lif.currentNode === at.partner : lif.currentNode !== at.node;
-    if (witnessNode) flags |= IF_FLAG.INTERFACE_WITNESS;
+    if (witnessNode) flags |= INTERFACE_WITNESS;
     interfaces.push({
       groupName: lif.currentNode.slice(0, MAX_GROUP_NAME),
       version: WITNESS_SERVICE_VERSION,
-      state: lif.operational ? IF_STATE.AVAILABLE : IF_STATE.UNAVAILABLE,
+      state: lif.operational ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE,
       ipv4: lif.ipv4,
       ipv6: lif.ipv6,
       flags,

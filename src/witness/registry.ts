@@ -7,7 +7,18 @@ import type { Clock } from './clock';
 import { DeadlineQueue } from './deadlines';
 import { Few } from '../lib/few';
 import { epochSeconds } from '../lib/time';
-import { IF_STATE, MessageType, RESOURCE_STATE, WERR, WITNESS_V2 } from './constants';
+import { type MoveType, WERR } from './constants';
+import {
+  CLIENT_MOVE_NOTIFICATION,
+  IP_CHANGE_NOTIFICATION,
+  RESOURCE_CHANGE_NOTIFICATION,
+  RESOURCE_STATE_AVAILABLE,
+  RESOURCE_STATE_UNAVAILABLE,
+  SHARE_MOVE_NOTIFICATION,
+  WITNESS_STATE_AVAILABLE,
+  WITNESS_STATE_UNAVAILABLE,
+  WITNESS_V2,
+} from '../gen/witness';
 import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationInfo, ResourceChange } from './types';
 
 /** Where a waiting AsyncNotify's answer goes (the adapter's reply handle, or a test's). */
@@ -51,8 +62,7 @@ export interface RegistrationInit {
 }
 
 /** The notifications that carry an address list, in the order they are answered (Decision 7). */
-export type MoveType = MessageType.ClientMove | MessageType.ShareMove | MessageType.IpChange;
-const MOVE_TYPES: readonly MoveType[] = [MessageType.ClientMove, MessageType.ShareMove, MessageType.IpChange];
+const MOVE_TYPES: readonly MoveType[] = [CLIENT_MOVE_NOTIFICATION, SHARE_MOVE_NOTIFICATION, IP_CHANGE_NOTIFICATION];
 
 export class Registration {
   readonly id: string;
@@ -96,7 +106,7 @@ export class Registration {
     this.svm = init.svm;
     this.lif = init.lif;
     this.lastUse = now;
-    this.resourceState = init.initiallyAvailable ? IF_STATE.AVAILABLE : IF_STATE.UNAVAILABLE;
+    this.resourceState = init.initiallyAvailable ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE;
   }
 
   get isV2(): boolean {
@@ -130,7 +140,7 @@ export class Registration {
     let response: Notification | undefined;
     const moves = this.pendingMoves;
     if (this.pendingChanges !== undefined) {
-      response = { type: MessageType.ResourceChange, changes: Few.list(this.pendingChanges) };
+      response = { type: RESOURCE_CHANGE_NOTIFICATION, changes: Few.list(this.pendingChanges) };
       this.pendingChanges = undefined;
     } else if (moves) {
       const type = MOVE_TYPES.find((t) => moves[t]) as MoveType;
@@ -280,10 +290,10 @@ export class Registry {
 
   /** Queue a RESOURCE_CHANGE if it is a transition of this registration's resource state. */
   raiseResourceChange(reg: Registration, available: boolean): boolean {
-    const state = available ? IF_STATE.AVAILABLE : IF_STATE.UNAVAILABLE;
+    const state = available ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE;
     if (reg.resourceState === state) return false;
     reg.resourceState = state;
-    const change = { changeType: available ? RESOURCE_STATE.AVAILABLE : RESOURCE_STATE.UNAVAILABLE, name: reg.netName };
+    const change = { changeType: available ? RESOURCE_STATE_AVAILABLE : RESOURCE_STATE_UNAVAILABLE, name: reg.netName };
     reg.pendingChanges = Few.add(reg.pendingChanges, change);
     if (Few.size(reg.pendingChanges) > this.options.maxPendingChanges) {
       reg.pendingChanges = Few.remove(reg.pendingChanges, Few.first(reg.pendingChanges) as ResourceChange);

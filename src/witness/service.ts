@@ -12,7 +12,8 @@ import { principalName } from '../rpc/security';
 import { addressKey } from '../cluster/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
-import { MESSAGE_TYPE_NAMES, MessageType, WERR, werrName } from './constants';
+import { MESSAGE_TYPE_NAMES, WERR, werrName } from './constants';
+import { RESOURCE_CHANGE_NOTIFICATION } from '../gen/witness';
 import { applyEvent, type RaisedNotification } from './events';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { type NotifyReply, Registry, type Registration } from './registry';
@@ -402,7 +403,7 @@ export class WitnessService {
       });
     }
     if (!this.log.isLevelEnabled('info')) return;
-    const messages = r.response?.type === MessageType.ResourceChange ? r.response.changes : r.response?.addresses;
+    const messages = r.response?.type === RESOURCE_CHANGE_NOTIFICATION ? r.response.changes : r.response?.addresses;
     // One line per notification, written after the responses: a fan-out to thousands of
     // clients must not wait for thousands of log writes (the fan-out profile: ~70 % of the
     // server's CPU before the first response left was this line).

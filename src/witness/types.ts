@@ -2,7 +2,8 @@
  * The Witness service in domain terms: what the operations take and give, independent of
  * the generated codec (the adapter translates) and of sockets.
  */
-import type { MessageType } from './constants';
+import type { RESOURCE_CHANGE_NOTIFICATION } from '../gen/witness';
+import type { MoveType } from './constants';
 
 /** One WITNESS_INTERFACE_INFO entry. */
 export interface InterfaceInfo {
@@ -30,11 +31,8 @@ export interface ResourceChange {
 
 /** What one AsyncNotify response carries: exactly one MessageType (Decision 7). */
 export type Notification =
-  | { readonly type: MessageType.ResourceChange; readonly changes: readonly ResourceChange[] }
-  | {
-      readonly type: MessageType.ClientMove | MessageType.ShareMove | MessageType.IpChange;
-      readonly addresses: readonly IpAddrInfo[];
-    };
+  | { readonly type: typeof RESOURCE_CHANGE_NOTIFICATION; readonly changes: readonly ResourceChange[] }
+  | { readonly type: MoveType; readonly addresses: readonly IpAddrInfo[] };
 
 export interface AsyncNotifyResult {
   readonly result: number;

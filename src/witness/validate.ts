@@ -4,7 +4,8 @@
  *   version → NULL pointers → NetName → (RegisterEx) ShareName → IpAddress.
  */
 import type { ClusterModelView, LifView, ShareView, SvmView } from '../cluster/types';
-import { WERR, WITNESS_V1, WITNESS_V2 } from './constants';
+import { WERR } from './constants';
+import { WITNESS_V1, WITNESS_V2 } from '../gen/witness';
 import type { RegisterArgs } from './types';
 
 export type Validated =

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WitnessClient } from '../../src/client/witness-client';
-import { MessageType, RESOURCE_STATE } from '../../src/witness/constants';
+import { RESOURCE_CHANGE_NOTIFICATION, RESOURCE_STATE_UNAVAILABLE } from '../../src/gen/witness';
 import { Chromium, type Page } from './helpers/chromium';
 import { describeWithPeers, REPO_ROOT, runTool, startWitnessd, TEST_CLUSTER, type WitnessdInstance } from './helpers';
 
@@ -72,7 +72,7 @@ describeWithPeers('the status page in headless Chromium', ['chromium'], () => {
     // The client really got it.
     const n = await client.next(10_000);
     expect(n.handle).toBe(reg.handle);
-    expect(n.notification).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: RESOURCE_STATE.UNAVAILABLE, name: 'SOFS' }] });
+    expect(n.notification).toEqual({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: RESOURCE_STATE_UNAVAILABLE, name: 'SOFS' }] });
 
     const [downAt, notifiedAt] = await Promise.all([nodeDownSeen, notifiedSeen]);
     const status = await (await fetch(`${adminUrl}/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { recentEvents: Array<{ at: string; event: { type: string } }> };

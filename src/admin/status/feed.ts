@@ -2,7 +2,8 @@
  * The status page's timeline: cluster events, notifications (with their latency), queued
  * notifications and registrations, as entries with a sequence number in a bounded ring.
  * Fed through the producing rooms' own hooks (the cluster model's subscribe, the Witness
- * service's WitnessActivity), which the daemon binds; this room imports neither.
+ * service's WitnessActivity), which the daemon binds; this room imports neither (only the
+ * protocol's names from src/witness/constants).
  *
  * A fan-out to thousands of registrations must not become thousands of entries or thousands
  * of writes during the fan-out: what the hooks report is aggregated in place (counts, latency
@@ -12,7 +13,8 @@
 import type { ClusterEvent } from '../../cluster/types';
 import { describeEvent } from '../format';
 import type { ForcedNotification } from '../port';
-import { CHANGE_TYPES, MESSAGE_TYPES } from '../notify';
+import { IPADDR_OFFLINE, IPADDR_ONLINE, RESOURCE_CHANGE_NOTIFICATION } from '../../gen/witness';
+import { CHANGE_TYPE_NAMES, MESSAGE_TYPE_NAMES, versionName } from '../../witness/constants';
 
 /** A registration as the hooks pass it (the Witness service's Registration fits). */
 export interface RegistrationRef {
@@ -101,28 +103,20 @@ export interface StatusFeedOptions {
   readonly samples?: number;
 }
 
-const MESSAGE_TYPE_NAME = Object.fromEntries(Object.entries(MESSAGE_TYPES).map(([k, v]) => [v, k])) as Record<number, string>;
-const CHANGE_TYPE_NAME = Object.fromEntries(Object.entries(CHANGE_TYPES).map(([k, v]) => [v, k])) as Record<number, string>;
-const IPADDR_ONLINE = 0x8;
-const IPADDR_OFFLINE = 0x10;
-
-function versionName(v: number): string {
-  return v === 0x00010001 ? 'V1' : v === 0x00020000 ? 'V2' : `0x${v.toString(16)}`;
-}
 
 function sample(r: RegistrationRef): RegistrationSample {
   return { registration: r.id, client: r.clientName, netName: r.netName, ipAddress: r.ipAddress, version: versionName(r.version) };
 }
 
 function typeName(r: ForcedNotification | undefined): string {
-  return r ? MESSAGE_TYPE_NAME[r.type] ?? `type ${r.type}` : 'NONE';
+  return r ? MESSAGE_TYPE_NAMES[r.type] ?? `type ${r.type}` : 'NONE';
 }
 
 /** What one response said, in the protocol's words. */
 export function describeResponse(r: ForcedNotification | undefined): { type: string; detail: string } {
   const type = typeName(r);
   if (!r) return { type, detail: 'NULL response' };
-  if (r.type === 1) return { type, detail: r.changes.map((c) => `${c.name} ${CHANGE_TYPE_NAME[c.changeType] ?? `0x${c.changeType.toString(16)}`}`).join(', ') };
+  if (r.type === RESOURCE_CHANGE_NOTIFICATION) return { type, detail: r.changes.map((c) => `${c.name} ${CHANGE_TYPE_NAMES[c.changeType] ?? `0x${c.changeType.toString(16)}`}`).join(', ') };
   const state = (f: number) => (f & IPADDR_OFFLINE ? ' OFFLINE' : f & IPADDR_ONLINE ? ' ONLINE' : '');
   return { type, detail: r.addresses.map((a) => `${[a.ipv4, a.ipv6].filter(Boolean).join(' ')}${state(a.flags)}`).join(', ') };
 }

@@ -7,7 +7,7 @@ import { parseConfig } from '../../../src/cluster/config';
 import { RpcClient } from '../../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls } from '../../../src/client/witness-calls';
 import { WitnessClient } from '../../../src/client/witness-client';
-import { MessageType } from '../../../src/witness/constants';
+import { CLIENT_MOVE_NOTIFICATION, RESOURCE_CHANGE_NOTIFICATION } from '../../../src/gen/witness';
 import { startTestWitnessd, type TestWitnessd } from '../../../scripts/drill-witnessd';
 
 jest.setTimeout(30_000);
@@ -66,7 +66,7 @@ describe('IPv6 data LIF end to end', () => {
       expect(d.witness.service.list({ clientName: 'v6' })[0]).toMatchObject({ ipAddress: '127.0.0.12', lif: 'lif4' });
       d.model.migrateLif('lif4', 'node1');
       const n = await wc.next(5000);
-      expect(n.notification).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: 0x2 | 0x8, ipv6: '::1' }] });
+      expect(n.notification).toEqual({ type: CLIENT_MOVE_NOTIFICATION, addresses: [{ flags: 0x2 | 0x8, ipv6: '::1' }] });
     } finally {
       await wc.stop();
       d.model.migrateLif('lif4', 'node2');
@@ -81,7 +81,7 @@ describe('IPv6 data LIF end to end', () => {
       expect(d.witness.service.list({ ipAddress: '::1' }).map((r) => r.clientName)).toEqual(['v6b']);
       d.model.failNode('node1');
       const n = await wc.next(5000);
-      expect(n.notification).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'sofs6.demo.local' }] });
+      expect(n.notification).toEqual({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff, name: 'sofs6.demo.local' }] });
     } finally {
       await wc.stop();
       d.model.recoverNode('node1');

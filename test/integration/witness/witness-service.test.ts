@@ -6,7 +6,12 @@ import { RpcClient } from '../../../src/client/rpc-client';
 import { epmMapTcpPort } from '../../../src/client/epm';
 import { WITNESS_SYNTAX, witnessCalls, type ContextHandle } from '../../../src/client/witness-calls';
 import { WitnessClient } from '../../../src/client/witness-client';
-import { MessageType, WERR } from '../../../src/witness/constants';
+import { WERR } from '../../../src/witness/constants';
+import {
+  CLIENT_MOVE_NOTIFICATION,
+  IP_CHANGE_NOTIFICATION,
+  RESOURCE_CHANGE_NOTIFICATION,
+} from '../../../src/gen/witness';
 import { SCENARIOS, formatReport, runScenario } from '../../../scripts/drill';
 import { remoteTarget } from '../../../scripts/drill-target';
 import { startTestWitnessd, type TestWitnessd } from '../../../scripts/drill-witnessd';
@@ -128,7 +133,7 @@ describe('Witness service over DCE/RPC on loopback', () => {
     d.model.failNode('node1');
     expect(await witnessCalls.asyncNotify(c, h, { timeoutMs: 2000 })).toEqual({
       result: 0,
-      response: { type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'sofs.demo.local' }] },
+      response: { type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff, name: 'sofs.demo.local' }] },
     });
   });
 
@@ -140,10 +145,10 @@ describe('Witness service over DCE/RPC on loopback', () => {
     await until(() => d.witness.service.counts().pendingAsyncNotify === 2);
     expect((await witnessCalls.getInterfaceList(c)).result).toBe(0);
     d.model.failNode('node1');
-    expect((await first).response).toMatchObject({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff }] });
+    expect((await first).response).toMatchObject({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff }] });
     expect(d.witness.service.counts().pendingAsyncNotify).toBe(1);
     d.model.recoverNode('node1');
-    expect((await second).response).toMatchObject({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01 }] });
+    expect((await second).response).toMatchObject({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0x01 }] });
   });
 
   test('UnRegister while AsyncNotify is pending: the pending call gets 0x490, UnRegister 0', async () => {
@@ -172,12 +177,12 @@ describe('Witness service over DCE/RPC on loopback', () => {
     const ipAsked = await registerV2(c, 120, { flags: 1 });
     const plain = await registerV1(c);
     d.model.clientMove('it', 'node2');
-    expect((await witnessCalls.asyncNotify(c, plain, { timeoutMs: 2000 })).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: 0x9, ipv4: '127.0.0.12' }] });
-    expect((await witnessCalls.asyncNotify(c, ipAsked, { timeoutMs: 2000 })).response?.type).toBe(MessageType.ClientMove);
+    expect((await witnessCalls.asyncNotify(c, plain, { timeoutMs: 2000 })).response).toEqual({ type: CLIENT_MOVE_NOTIFICATION, addresses: [{ flags: 0x9, ipv4: '127.0.0.12' }] });
+    expect((await witnessCalls.asyncNotify(c, ipAsked, { timeoutMs: 2000 })).response?.type).toBe(CLIENT_MOVE_NOTIFICATION);
     d.model.changeLifAddress('lif1', { ipv6: 'fd00::11' });
     try {
       expect((await witnessCalls.asyncNotify(c, ipAsked, { timeoutMs: 2000 })).response).toEqual({
-        type: MessageType.IpChange,
+        type: IP_CHANGE_NOTIFICATION,
         addresses: [{ flags: 0x1, ipv4: '127.0.0.11' }, { flags: 0x2, ipv6: 'fd00::11' }],
       });
     } finally {
@@ -198,7 +203,7 @@ describe('Witness service over DCE/RPC on loopback', () => {
       expect(wc.currentHandle).not.toBe(first);
       d.model.failNode('node1');
       const n = await wc.next(3000);
-      expect(n.notification).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'SOFS' }] });
+      expect(n.notification).toEqual({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff, name: 'SOFS' }] });
     } finally {
       await wc.stop();
     }

@@ -1,4 +1,10 @@
 import { MessageType, WERR } from '../../../src/witness/constants';
+import {
+  CLIENT_MOVE_NOTIFICATION,
+  IP_CHANGE_NOTIFICATION,
+  RESOURCE_CHANGE_NOTIFICATION,
+  SHARE_MOVE_NOTIFICATION,
+} from '../../../src/gen/witness';
 import { FakeGroup, asyncNotify, ctx, registerV1, registerV2, settled, setup } from './helpers';
 
 describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)', () => {
@@ -40,7 +46,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const c = ctx(new FakeGroup(1));
     const h = registerV2(svc, c, { keepAlive: 0 });
     model.failNode('node1');
-    expect((await asyncNotify(svc, c, h)).response?.type).toBe(MessageType.ResourceChange);
+    expect((await asyncNotify(svc, c, h)).response?.type).toBe(RESOURCE_CHANGE_NOTIFICATION);
     svc.close();
   });
 
@@ -63,7 +69,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     model.failNode('node1');
     const r = await asyncNotify(svc, c, h);
     // RESOURCE_CHANGE carries the NetName as registered (Windows), not the IP (Samba).
-    expect(r).toEqual({ result: WERR.OK, response: { type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'sofs' }] } });
+    expect(r).toEqual({ result: WERR.OK, response: { type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff, name: 'sofs' }] } });
     svc.close();
   });
 
@@ -76,7 +82,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     model.failNode('node1');
     const r = await asyncNotify(svc, c, h);
     expect(r.response).toEqual({
-      type: MessageType.ResourceChange,
+      type: RESOURCE_CHANGE_NOTIFICATION,
       changes: [
         { changeType: 0xff, name: 'SOFS' },
         { changeType: 0x01, name: 'SOFS' },
@@ -97,7 +103,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     model.setLifDown('lif1');
     const types: number[] = [];
     for (let i = 0; i < 4; i++) types.push((await asyncNotify(svc, c, h)).response?.type as number);
-    expect(types).toEqual([MessageType.ResourceChange, MessageType.ClientMove, MessageType.ShareMove, MessageType.IpChange]);
+    expect(types).toEqual([RESOURCE_CHANGE_NOTIFICATION, CLIENT_MOVE_NOTIFICATION, SHARE_MOVE_NOTIFICATION, IP_CHANGE_NOTIFICATION]);
     expect(svc.counts().notificationsSent).toMatchObject({ RESOURCE_CHANGE: 1, CLIENT_MOVE: 1, SHARE_MOVE: 1, IP_CHANGE: 1 });
     svc.close();
   });
@@ -109,7 +115,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     model.clientMove('hv1', 'node1');
     model.clientMove('hv1', 'node2');
     const r = await asyncNotify(svc, c, h);
-    expect(r.response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: 0x01 | 0x08, ipv4: '127.0.0.12' }] });
+    expect(r.response).toEqual({ type: CLIENT_MOVE_NOTIFICATION, addresses: [{ flags: 0x01 | 0x08, ipv4: '127.0.0.12' }] });
     const next = asyncNotify(svc, c, h);
     expect((await settled(next)).done).toBe(false);
     svc.close();
@@ -122,10 +128,10 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
     const first = asyncNotify(svc, c, h);
     const second = asyncNotify(svc, c, h);
     model.failNode('node1');
-    expect((await first).response).toMatchObject({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff }] });
+    expect((await first).response).toMatchObject({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff }] });
     expect((await settled(second)).done).toBe(false);
     model.recoverNode('node1');
-    expect((await second).response).toMatchObject({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01 }] });
+    expect((await second).response).toMatchObject({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0x01 }] });
     svc.close();
   });
 
@@ -149,7 +155,7 @@ describe('AsyncNotify (opnum 3): waiting, keep-alive, queueing (Decisions 6–7)
       model.recoverNode('node1');
     }
     const r = await asyncNotify(svc, c, h);
-    expect(r.response?.type === MessageType.ResourceChange && r.response.changes.length).toBe(4);
+    expect(r.response?.type === RESOURCE_CHANGE_NOTIFICATION && r.response.changes.length).toBe(4);
     svc.close();
   });
 

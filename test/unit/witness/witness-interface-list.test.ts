@@ -1,5 +1,11 @@
 import { buildInterfaceList, normalizeAddress } from '../../../src/witness/interface-list';
-import { IF_STATE, WERR, WITNESS_V2 } from '../../../src/witness/constants';
+import { WERR } from '../../../src/witness/constants';
+import {
+  INTERFACE_WITNESS,
+  WITNESS_STATE_AVAILABLE,
+  WITNESS_STATE_UNAVAILABLE,
+  WITNESS_V2,
+} from '../../../src/gen/witness';
 import { FakeGroup, asyncNotify, ctx, setup } from './helpers';
 
 describe('GetInterfaceList (Decision 3)', () => {
@@ -8,8 +14,8 @@ describe('GetInterfaceList (Decision 3)', () => {
     const r = buildInterfaceList(model, '127.0.0.11');
     expect(r.result).toBe(WERR.OK);
     expect(r.interfaces.map((i) => [i.lif, i.groupName, i.ipv4, i.flags, i.state, i.version])).toEqual([
-      ['lif1', 'node1', '127.0.0.11', 0x1, IF_STATE.AVAILABLE, WITNESS_V2],
-      ['lif2', 'node2', '127.0.0.12', 0x5, IF_STATE.AVAILABLE, WITNESS_V2],
+      ['lif1', 'node1', '127.0.0.11', 0x1, WITNESS_STATE_AVAILABLE, WITNESS_V2],
+      ['lif2', 'node2', '127.0.0.12', 0x5, WITNESS_STATE_AVAILABLE, WITNESS_V2],
     ]);
   });
 
@@ -39,8 +45,8 @@ describe('GetInterfaceList (Decision 3)', () => {
     // lif1 failed over to node2: group name follows the hosting node; it is operational there.
     const r = buildInterfaceList(model, '127.0.0.12');
     expect(r.interfaces.map((i) => [i.lif, i.groupName, i.state, i.flags])).toEqual([
-      ['lif1', 'node2', IF_STATE.AVAILABLE, 0x1],
-      ['lif2', 'node2', IF_STATE.AVAILABLE, 0x1],
+      ['lif1', 'node2', WITNESS_STATE_AVAILABLE, 0x1],
+      ['lif2', 'node2', WITNESS_STATE_AVAILABLE, 0x1],
     ]);
   });
 
@@ -61,8 +67,8 @@ svms:
     const { model } = setup({}, yaml);
     const r = buildInterfaceList(model, '10.0.0.1');
     expect(r.interfaces.map((i) => [i.lif, i.flags, i.state, i.ipv6])).toEqual([
-      ['la', 0x3, IF_STATE.AVAILABLE, 'fd00::1'],
-      ['lb', 0x5, IF_STATE.UNAVAILABLE, undefined],
+      ['la', 0x3, WITNESS_STATE_AVAILABLE, 'fd00::1'],
+      ['lb', 0x5, WITNESS_STATE_UNAVAILABLE, undefined],
     ]);
   });
 });

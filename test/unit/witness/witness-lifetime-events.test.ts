@@ -1,4 +1,13 @@
-import { IPADDR_FLAG, MessageType, WERR } from '../../../src/witness/constants';
+import { WERR } from '../../../src/witness/constants';
+import {
+  CLIENT_MOVE_NOTIFICATION,
+  IPADDR_ONLINE,
+  IPADDR_V4,
+  IPADDR_V6,
+  IP_CHANGE_NOTIFICATION,
+  RESOURCE_CHANGE_NOTIFICATION,
+  SHARE_MOVE_NOTIFICATION,
+} from '../../../src/gen/witness';
 import { FakeGroup, asyncNotify, ctx, registerV1, registerV2, settled, setup } from './helpers';
 
 describe('lifetime (Decision 9)', () => {
@@ -80,7 +89,7 @@ describe('lifetime (Decision 9)', () => {
     model.failNode('node1');
     svc.forceResponse({ id: h }, 0x5b4);
     expect(await asyncNotify(svc, c, h)).toEqual({ result: 0x5b4, response: undefined });
-    expect((await asyncNotify(svc, c, h)).response?.type).toBe(MessageType.ResourceChange);
+    expect((await asyncNotify(svc, c, h)).response?.type).toBe(RESOURCE_CHANGE_NOTIFICATION);
     expect(svc.counts().notificationsSent.FORCED).toBe(1);
     svc.close();
   });
@@ -95,10 +104,10 @@ describe('events → notifications (Decision 8)', () => {
     const p1 = asyncNotify(svc, c, onNode1);
     const p2 = asyncNotify(svc, c, onNode2);
     model.failNode('node1');
-    expect((await p1).response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'SOFS' }] });
+    expect((await p1).response).toEqual({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff, name: 'SOFS' }] });
     expect((await settled(p2)).done).toBe(false);
     model.recoverNode('node1');
-    expect((await asyncNotify(svc, c, onNode1)).response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01, name: 'SOFS' }] });
+    expect((await asyncNotify(svc, c, onNode1)).response).toEqual({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0x01, name: 'SOFS' }] });
     expect((await settled(p2)).done).toBe(false);
     svc.close();
   });
@@ -109,11 +118,11 @@ describe('events → notifications (Decision 8)', () => {
     model.setLifDown('lif1');
     const h = registerV1(svc, c);
     model.setLifUp('lif1');
-    expect((await asyncNotify(svc, c, h)).response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0x01, name: 'SOFS' }] });
+    expect((await asyncNotify(svc, c, h)).response).toEqual({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0x01, name: 'SOFS' }] });
     model.setLifDown('lif1');
     model.failNode('node1'); // already reported UNAVAILABLE: nothing new
     const r = await asyncNotify(svc, c, h);
-    expect(r.response).toEqual({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'SOFS' }] });
+    expect(r.response).toEqual({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff, name: 'SOFS' }] });
     expect((await settled(asyncNotify(svc, c, h))).done).toBe(false);
     svc.close();
   });
@@ -129,10 +138,10 @@ describe('events → notifications (Decision 8)', () => {
     });
     model.takeover('node1');
     expect(sentBeforeMove).toBe(1);
-    expect((await p).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: IPADDR_FLAG.V4 | IPADDR_FLAG.ONLINE, ipv4: '127.0.0.12' }] });
+    expect((await p).response).toEqual({ type: CLIENT_MOVE_NOTIFICATION, addresses: [{ flags: IPADDR_V4 | IPADDR_ONLINE, ipv4: '127.0.0.12' }] });
     // Giveback moves lif1 home: clients of lif1 are told to go to lif1's address (alone on node1).
     model.giveback('node1');
-    expect((await asyncNotify(svc, c, h)).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: IPADDR_FLAG.V4 | IPADDR_FLAG.ONLINE, ipv4: '127.0.0.11' }] });
+    expect((await asyncNotify(svc, c, h)).response).toEqual({ type: CLIENT_MOVE_NOTIFICATION, addresses: [{ flags: IPADDR_V4 | IPADDR_ONLINE, ipv4: '127.0.0.11' }] });
     expect((await settled(asyncNotify(svc, c, h))).done).toBe(false);
     svc.close();
   });
@@ -143,7 +152,7 @@ describe('events → notifications (Decision 8)', () => {
     const on1 = registerV1(svc, c, '127.0.0.11');
     const on2 = registerV1(svc, c, '127.0.0.12');
     model.migrateLif('lif1', 'node2');
-    expect((await asyncNotify(svc, c, on1)).response?.type).toBe(MessageType.ClientMove);
+    expect((await asyncNotify(svc, c, on1)).response?.type).toBe(CLIENT_MOVE_NOTIFICATION);
     expect((await settled(asyncNotify(svc, c, on2))).done).toBe(false);
     svc.close();
   });
@@ -155,7 +164,7 @@ describe('events → notifications (Decision 8)', () => {
     const noShare = registerV2(svc, c, {});
     const v1 = registerV1(svc, c);
     model.moveShare('vmstore', 'node2');
-    expect((await asyncNotify(svc, c, withShare)).response).toEqual({ type: MessageType.ShareMove, addresses: [{ flags: IPADDR_FLAG.V4, ipv4: '127.0.0.12' }] });
+    expect((await asyncNotify(svc, c, withShare)).response).toEqual({ type: SHARE_MOVE_NOTIFICATION, addresses: [{ flags: IPADDR_V4, ipv4: '127.0.0.12' }] });
     expect((await settled(asyncNotify(svc, c, noShare))).done).toBe(false);
     expect((await settled(asyncNotify(svc, c, v1))).done).toBe(false);
     svc.close();
@@ -168,10 +177,10 @@ describe('events → notifications (Decision 8)', () => {
     const notAsked = registerV2(svc, c, { flags: 0 });
     model.changeLifAddress('lif1', { ipv6: 'fd00::11' });
     expect((await asyncNotify(svc, c, asked)).response).toEqual({
-      type: MessageType.IpChange,
+      type: IP_CHANGE_NOTIFICATION,
       addresses: [
-        { flags: IPADDR_FLAG.V4, ipv4: '127.0.0.11' },
-        { flags: IPADDR_FLAG.V6, ipv6: 'fd00::11' },
+        { flags: IPADDR_V4, ipv4: '127.0.0.11' },
+        { flags: IPADDR_V6, ipv6: 'fd00::11' },
       ],
     });
     expect((await settled(asyncNotify(svc, c, notAsked))).done).toBe(false);
@@ -184,7 +193,7 @@ describe('events → notifications (Decision 8)', () => {
     const hv1 = registerV1(svc, c, '127.0.0.11', 'SOFS', 'HV1.example');
     const hv2 = registerV1(svc, c, '127.0.0.11', 'SOFS', 'hv2.example');
     model.clientMove('hv1.EXAMPLE', 'node1');
-    expect((await asyncNotify(svc, c, hv1)).response).toEqual({ type: MessageType.ClientMove, addresses: [{ flags: IPADDR_FLAG.V4 | IPADDR_FLAG.ONLINE, ipv4: '127.0.0.11' }] });
+    expect((await asyncNotify(svc, c, hv1)).response).toEqual({ type: CLIENT_MOVE_NOTIFICATION, addresses: [{ flags: IPADDR_V4 | IPADDR_ONLINE, ipv4: '127.0.0.11' }] });
     expect((await settled(asyncNotify(svc, c, hv2))).done).toBe(false);
     svc.close();
   });

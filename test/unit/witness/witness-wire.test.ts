@@ -2,10 +2,20 @@
  * The adapter's wire mapping, checked byte for byte against the Windows captures in
  * MS-SWN.md §4, and the client's decoding of the same bytes.
  */
-import { encodeWitnessrAsyncNotifyOut, decodeWitnessrAsyncNotifyOut, createWitnessInterface, encodeWitnessrRegisterIn, decodeWitnessrRegisterOut, decodeWitnessrGetInterfaceListOut, encodeWitnessrAsyncNotifyIn } from '../../../src/gen/witness';
+import {
+  encodeWitnessrAsyncNotifyOut,
+  decodeWitnessrAsyncNotifyOut,
+  createWitnessInterface,
+  encodeWitnessrRegisterIn,
+  decodeWitnessrRegisterOut,
+  decodeWitnessrGetInterfaceListOut,
+  encodeWitnessrAsyncNotifyIn,
+  CLIENT_MOVE_NOTIFICATION,
+  RESOURCE_CHANGE_NOTIFICATION,
+} from '../../../src/gen/witness';
 import { createWitnessServer, toWireInterface, toWireResponse } from '../../../src/witness/adapter';
 import { fromWireResponse } from '../../../src/client/witness-calls';
-import { MessageType, WERR } from '../../../src/witness/constants';
+import { WERR } from '../../../src/witness/constants';
 import { FakeGroup, ctx, setup } from './helpers';
 import { dispatchCall } from '../../helpers/calls';
 
@@ -13,7 +23,7 @@ const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('AsyncNotify response bytes (MS-SWN.md §4)', () => {
   test('one RESOURCE_CHANGE "SOFS" UNAVAILABLE is the 48-byte Windows capture', () => {
-    const resp = toWireResponse({ type: MessageType.ResourceChange, changes: [{ changeType: 0xff, name: 'SOFS' }] });
+    const resp = toWireResponse({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [{ changeType: 0xff, name: 'SOFS' }] });
     const bytes = encodeWitnessrAsyncNotifyOut({ pResp: resp, ReturnValue: 0 });
     expect(bytes.toString('hex')).toBe(
       hex(`00000200 01000000 12000000 01000000 04000200 12000000
@@ -24,7 +34,7 @@ describe('AsyncNotify response bytes (MS-SWN.md §4)', () => {
   });
 
   test('one CLIENT_MOVE to 192.168.3.45 is the 64-byte Windows capture', () => {
-    const resp = toWireResponse({ type: MessageType.ClientMove, addresses: [{ flags: 0x1, ipv4: '192.168.3.45' }] });
+    const resp = toWireResponse({ type: CLIENT_MOVE_NOTIFICATION, addresses: [{ flags: 0x1, ipv4: '192.168.3.45' }] });
     const bytes = encodeWitnessrAsyncNotifyOut({ pResp: resp, ReturnValue: 0 });
     expect(bytes.toString('hex')).toBe(
       hex(`00000200 02000000 24000000 01000000 04000200 24000000
