@@ -9,6 +9,7 @@
  * A node that does not answer is reported by name, never silently left out.
  */
 import { AdminClient, AdminError } from './client';
+import type { RegistrationRow } from './format';
 
 export interface CtdbNodeView {
   readonly name: string;
@@ -73,9 +74,9 @@ export class ClusterView {
   }
 
   /** Every node's registrations, each tagged with the node that holds it. */
-  async registrations(filter: Record<string, string>): Promise<{ registrations: Array<Record<string, unknown>>; unreachable: Array<{ node: string; error: string }> }> {
-    const answers = await this.all((c) => c.get<{ registrations: Array<Record<string, unknown>> }>('/v1/registrations', filter));
-    const registrations: Array<Record<string, unknown>> = [];
+  async registrations(filter: Record<string, string>): Promise<{ registrations: RegistrationRow[]; unreachable: Array<{ node: string; error: string }> }> {
+    const answers = await this.all((c) => c.get<{ registrations: RegistrationRow[] }>('/v1/registrations', filter));
+    const registrations: RegistrationRow[] = [];
     const unreachable: Array<{ node: string; error: string }> = [];
     for (const a of answers) {
       if (a.ok) registrations.push(...a.body.registrations.map((r) => ({ ...r, heldBy: a.node })));

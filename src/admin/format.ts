@@ -1,5 +1,6 @@
 /** Human-readable text for admin API answers (witnessctl without --json, daemon start-up). */
 import { versionName } from '../witness/constants';
+import type { RegistrationSummary } from './port';
 import type { ClusterEvent, DeploymentFinding, LifView, NodeView, ShareView } from '../cluster/types';
 
 export function describeEvent(e: ClusterEvent): string {
@@ -102,7 +103,10 @@ export function formatStatus(s: StatusBody): string {
   return out.join('\n');
 }
 
-export function formatRegistrations(regs: Record<string, unknown>[]): string {
+/** A registration as the admin API's JSON gives it; `heldBy` in the cluster-wide view (cluster-view.ts). */
+export type RegistrationRow = RegistrationSummary & { readonly heldBy?: string };
+
+export function formatRegistrations(regs: readonly RegistrationRow[]): string {
   if (regs.length === 0) return '(no registrations)';
   const v = (x: unknown) => (x === undefined || x === null || x === '' ? '-' : String(x));
   const ver = (x: unknown) => (typeof x === 'number' ? versionName(x) : v(x));

@@ -8,7 +8,7 @@
 import yargs, { type Argv } from 'yargs';
 import { AdminClient, AdminError, DEFAULT_ADMIN_URL } from '../admin/client';
 import type { ClusterEvent } from '../cluster/types';
-import { describeEvent, formatRegistrations, formatStatus, table, type StatusBody } from '../admin/format';
+import { describeEvent, formatRegistrations, formatStatus, table, type RegistrationRow, type StatusBody } from '../admin/format';
 import type { ToldRegistration } from '../admin/port';
 import { ClusterView, ctdbView, formatCtdb } from '../admin/cluster-view';
 import { ctdbDrain, ctdbFanOut } from './witnessctl-ctdb';
@@ -116,7 +116,7 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
           const missing = r.unreachable.map((u) => `node ${u.node} did not answer: ${u.error}`);
           return { json: r, text: [formatRegistrations(r.registrations), ...missing].join('\n') };
         }
-        const r = await c.get<{ registrations: Record<string, unknown>[] }>('/v1/registrations', filterFrom(a));
+        const r = await c.get<{ registrations: RegistrationRow[] }>('/v1/registrations', filterFrom(a));
         return { json: r, text: formatRegistrations(r.registrations) };
       }),
     )
@@ -183,14 +183,14 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
       setAction(async (c, g) => {
         const view = g.local ? undefined : await ClusterView.open(c, g.token, g.timeout);
         if (view) {
-          const answers = await view.all((n) => n.post<{ unregistered: Record<string, unknown>[]; notified: number }>('/v1/unregister', a.all ? { all: true } : f));
+          const answers = await view.all((n) => n.post<{ unregistered: RegistrationRow[]; notified: number }>('/v1/unregister', a.all ? { all: true } : f));
           const removed = answers.flatMap((x) => (x.ok ? x.body.unregistered.map((r) => ({ ...r, heldBy: x.node })) : []));
           const notified = answers.reduce((n, x) => n + (x.ok ? x.body.notified : 0), 0);
           const missing = answers.flatMap((x) => (x.ok ? [] : [`node ${x.node} did not answer: ${x.error}`]));
           const told = `; ${notified} waiting AsyncNotify call(s) answered ERROR_NOT_FOUND, the others learn it on their next call`;
           return { json: { unregistered: removed, notified, nodes: answers }, text: [`unregistered ${removed.length} registration(s) cluster-wide${removed.length ? told : ''}`, ...(removed.length ? [formatRegistrations(removed)] : []), ...missing].join('\n') };
         }
-        const r = await c.post<{ unregistered: Record<string, unknown>[]; notified: number }>('/v1/unregister', a.all ? { all: true } : f);
+        const r = await c.post<{ unregistered: RegistrationRow[]; notified: number }>('/v1/unregister', a.all ? { all: true } : f);
         const told = `; ${r.notified} waiting AsyncNotify call(s) answered ERROR_NOT_FOUND, the others learn it on their next call`;
         return { json: r, text: `unregistered ${r.unregistered.length} registration(s)${r.unregistered.length ? `${told}\n${formatRegistrations(r.unregistered)}` : ''}` };
       });
@@ -223,7 +223,7 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
       }
       if (body.response === undefined && body.result === undefined) throw new UsageError('notify needs --json-response and/or --result');
       setAction(async (c) => {
-        const r = await c.post<{ notified: Record<string, unknown>[] }>('/v1/notify', body);
+        const r = await c.post<{ notified: RegistrationRow[] }>('/v1/notify', body);
         return { json: r, text: `forced response queued for ${r.notified.length} registration(s)${r.notified.length ? '\n' + formatRegistrations(r.notified) : ''}` };
       });
     })

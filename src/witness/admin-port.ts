@@ -3,53 +3,19 @@
  * daemon): declared here, by the room that produces it, so the service never imports the
  * admin room. WitnessService matches it structurally; tests use a fake.
  */
-
-/** Every given field must match (case-insensitive; ipAddress compared as an address). */
-export interface RegistrationFilter {
-  readonly id?: string;
-  readonly netName?: string;
-  readonly shareName?: string;
-  readonly ipAddress?: string;
-  readonly clientName?: string;
-}
+import type { Notification, RegistrationInfo } from './types';
 
 export const FILTER_FIELDS = ['id', 'netName', 'shareName', 'ipAddress', 'clientName'] as const;
 
-/** A registration as the operator sees it. Extra fields are passed through to JSON. */
-export interface RegistrationSummary {
-  readonly id: string;
-  /** 0x00010001 (V1, Register) or 0x00020000 (V2, RegisterEx). */
-  readonly version: number;
-  readonly netName: string;
-  readonly shareName: string | undefined;
-  readonly ipAddress: string;
-  readonly clientName: string;
-  readonly flags?: number;
-  readonly keepAliveTimeout?: number | undefined;
-  readonly svm?: string;
-  readonly lif?: string;
-  readonly associationGroupId?: number;
-  readonly principal?: string;
-  readonly registeredAt?: string;
-  readonly pendingAsyncNotify?: number;
-  readonly pendingNotifications?: number;
-}
+/** Every given field must match (case-insensitive; ipAddress compared as an address). */
+export type RegistrationFilter = { readonly [K in (typeof FILTER_FIELDS)[number]]?: string };
 
-export interface ForcedResourceChange {
-  /** RESOURCE_CHANGE ChangeType: 0 UNKNOWN, 1 AVAILABLE, 0xFF UNAVAILABLE (or any u32). */
-  readonly changeType: number;
-  readonly name: string;
-}
-export interface ForcedIpAddr {
-  /** IPADDR_INFO Flags: V4 0x1, V6 0x2, ONLINE 0x8, OFFLINE 0x10. */
-  readonly flags: number;
-  readonly ipv4?: string;
-  readonly ipv6?: string;
-}
-/** One RESP_ASYNC_NOTIFY; `type` is the MessageType (1 RESOURCE_CHANGE … 4 IP_CHANGE). */
-export type ForcedNotification =
-  | { readonly type: 1; readonly changes: readonly ForcedResourceChange[] }
-  | { readonly type: 2 | 3 | 4; readonly addresses: readonly ForcedIpAddr[] };
+/** A registration as the operator's tools read it: the service gives all of RegistrationInfo, a fake may give less. */
+export type RegistrationSummary = Pick<RegistrationInfo, 'id' | 'version' | 'netName' | 'shareName' | 'ipAddress' | 'clientName'> &
+  Partial<RegistrationInfo>;
+
+/** One RESP_ASYNC_NOTIFY the operator forces (`witnessctl notify`): the service's own Notification. */
+export type ForcedNotification = Notification;
 
 export interface WitnessCountsView {
   readonly registrations: number;
@@ -61,11 +27,7 @@ export interface WitnessCountsView {
 }
 
 /** A registration told of a cluster event by an operator command, and how. */
-export interface ToldRegistration {
-  readonly id: string;
-  readonly clientName: string;
-  readonly netName: string;
-  readonly ipAddress: string;
+export interface ToldRegistration extends Pick<RegistrationInfo, 'id' | 'clientName' | 'netName' | 'ipAddress'> {
   /** RESOURCE_CHANGE, CLIENT_MOVE, SHARE_MOVE or IP_CHANGE. */
   readonly type: string;
   readonly detail: string;

@@ -19,7 +19,7 @@ import {
   WITNESS_STATE_UNAVAILABLE,
   WITNESS_V2,
 } from '../gen/witness';
-import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationInfo, ResourceChange } from './types';
+import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationFacts, RegistrationInfo, ResourceChange } from './types';
 
 /** Where a waiting AsyncNotify's answer goes (the adapter's reply handle, or a test's). */
 export interface NotifyReply {
@@ -45,18 +45,8 @@ class Waiter {
   }
 }
 
-export interface RegistrationInit {
-  readonly id: string;
+export interface RegistrationInit extends RegistrationFacts {
   readonly owner: Owner;
-  readonly version: number;
-  readonly netName: string;
-  readonly shareName: string | undefined;
-  readonly ipAddress: string;
-  readonly clientName: string;
-  readonly flags: number;
-  readonly keepAliveTimeout: number | undefined;
-  readonly svm: string;
-  readonly lif: string;
   /** The LIF's state when registering: the base for RESOURCE_CHANGE transitions. */
   readonly initiallyAvailable: boolean;
 }
@@ -64,20 +54,9 @@ export interface RegistrationInit {
 /** The notifications that carry an address list, in the order they are answered (Decision 7). */
 const MOVE_TYPES: readonly MoveType[] = [CLIENT_MOVE_NOTIFICATION, SHARE_MOVE_NOTIFICATION, IP_CHANGE_NOTIFICATION];
 
+/** The facts and the owner (as two fields: an object each is ~40 B per registration), set by the constructor. */
+export interface Registration extends RegistrationFacts, Owner {}
 export class Registration {
-  readonly id: string;
-  /** The owner (Owner) as two fields: an object each is ~40 B per registration. */
-  readonly associationGroupId: number;
-  readonly principal: string;
-  readonly version: number;
-  readonly netName: string;
-  readonly shareName: string | undefined;
-  readonly ipAddress: string;
-  readonly clientName: string;
-  readonly flags: number;
-  readonly keepAliveTimeout: number | undefined;
-  readonly svm: string;
-  readonly lif: string;
   /** Epoch seconds (a Date object per registration is ~0.1 KB; the ISO text is made when listed). */
   readonly registeredAt = epochSeconds();
   lastUse: number;
@@ -93,18 +72,19 @@ export class Registration {
   removed = false;
 
   constructor(init: RegistrationInit, now: number) {
-    this.id = init.id;
-    this.associationGroupId = init.owner.associationGroupId;
-    this.principal = init.owner.principal;
-    this.version = init.version;
-    this.netName = init.netName;
-    this.shareName = init.shareName;
-    this.ipAddress = init.ipAddress;
-    this.clientName = init.clientName;
-    this.flags = init.flags;
-    this.keepAliveTimeout = init.keepAliveTimeout;
-    this.svm = init.svm;
-    this.lif = init.lif;
+    const self = this as { -readonly [K in keyof (RegistrationFacts & Owner)]: Registration[K] };
+    self.id = init.id;
+    self.associationGroupId = init.owner.associationGroupId;
+    self.principal = init.owner.principal;
+    self.version = init.version;
+    self.netName = init.netName;
+    self.shareName = init.shareName;
+    self.ipAddress = init.ipAddress;
+    self.clientName = init.clientName;
+    self.flags = init.flags;
+    self.keepAliveTimeout = init.keepAliveTimeout;
+    self.svm = init.svm;
+    self.lif = init.lif;
     this.lastUse = now;
     this.resourceState = init.initiallyAvailable ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE;
   }

@@ -58,9 +58,14 @@ export interface RegisterArgs {
   readonly keepAliveTimeout?: number;
 }
 
-/** A registration as the operator sees it (admin list). */
-export interface RegistrationInfo {
+/**
+ * The Registration shape, declared once: a registration's own facts (the validated
+ * Register/RegisterEx arguments and where they led). The registry's Registration, its init,
+ * the operator's views and the admin port's types are this shape or derived from it.
+ */
+export interface RegistrationFacts {
   readonly id: string;
+  /** WITNESS_V1 (Register) or WITNESS_V2 (RegisterEx). */
   readonly version: number;
   readonly netName: string;
   readonly shareName: string | undefined;
@@ -70,9 +75,14 @@ export interface RegistrationInfo {
   readonly keepAliveTimeout: number | undefined;
   readonly svm: string;
   readonly lif: string;
-  readonly associationGroupId: number;
-  readonly principal: string;
+}
+
+/** A registration as the operator sees it (admin list, witnessctl, the status page). */
+export interface RegistrationInfo extends RegistrationFacts, Owner {
+  /** ISO 8601. */
   readonly registeredAt: string;
+  /** AsyncNotify calls held open (witnessctl's WAITING). */
   readonly pendingAsyncNotify: number;
+  /** Notifications queued for the next AsyncNotify (witnessctl's QUEUED). */
   readonly pendingNotifications: number;
 }
