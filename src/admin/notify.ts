@@ -11,7 +11,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import { canonicalIpv6 } from '../cluster/address';
+import { canonicalIpv6 } from '../lib/address';
 import {
   IP_CHANGE_NOTIFICATION,
   IPADDR_OFFLINE,

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../cluster/address';
+import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../lib/address';
 import { ConfigError, type WitnessdConfig } from '../cluster/config';
 import { reloadConfigFile, ReloadRefused, type ReloadOutcome } from '../cluster/reload';
 import type { HealthWatcher } from '../cluster/health';

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { isIPv4 } from 'node:net';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Node as YamlNode, type Document } from 'yaml';
 import { z } from 'zod';
-import { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort } from './address';
+import { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort } from '../lib/address';
 import { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo-config';
 import { dnsNameSchema, netbiosNameSchema } from './names';
 import { ctdbClusterSchema, wantsCtdb, type CtdbClusterConfig } from './ctdb/config';

@@ -9,7 +9,7 @@ export type { HealthStateChange, HealthWatcherOptions, NodeHealth, NodeWatchStat
 export { smb2NegotiateProbe, buildNegotiateRequest, judgeNegotiateResponse } from './probes/smb2';
 export { tcpConnectProbe } from './probes/tcp';
 export type { Probe, ProbeResult, ProbeTarget } from './probes/probe';
-export { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort, formatHostPort } from './address';
+export { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort, formatHostPort } from '../lib/address';
 export { changedSettings, reloadConfigFile, ReloadRefused } from './reload';
 export type { LiveSettings, ReloadOutcome } from './reload';
 // CTDB mode (cluster.source: ctdb): the source, its hook and its config section live in ./ctdb/.

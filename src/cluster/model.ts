@@ -15,7 +15,7 @@
  *    moveShare (volume move / ARL) and a config change raise ShareMoved.
  */
 import type { Logger } from 'pino';
-import { addressKey, canonicalIpv6 } from './address';
+import { addressKey, canonicalIpv6 } from '../lib/address';
 import type { LifConfig, WitnessdConfig } from './config';
 import { deploymentFindings } from './findings';
 import type { ClusterEvent, ClusterModelView, DeploymentFinding, LifView, NodeView, ShareView, SvmView } from './types';

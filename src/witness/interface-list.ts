@@ -6,7 +6,7 @@
  * Samba's rpcd_witness flags the public IPs another node hosts. A call on a node's own
  * address (CTDB's node address, not a LIF) is served by that node for the only SVM.
  */
-import { parseHostPort } from '../cluster/address';
+import { parseHostPort } from '../lib/address';
 import type { ClusterModelView, LifView, SvmView } from '../cluster/types';
 import { WERR, WITNESS_SERVICE_VERSION } from './constants';
 import {

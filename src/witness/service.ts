@@ -9,7 +9,7 @@ import type { RegistrationFilter, ToldRegistration, WitnessCountsView as Witness
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
-import { addressKey } from '../cluster/address';
+import { addressKey } from '../lib/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, WERR, werrName } from './constants';

@@ -7,7 +7,7 @@
  */
 import { endianness } from 'node:os';
 import { Parser } from 'binary-parser';
-import { canonicalIpv6 } from '../address';
+import { canonicalIpv6 } from '../../lib/address';
 
 export const CTDB_MAGIC = 0x43544442; // "CTDB"
 export const CTDB_PROTOCOL = 1;

@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { addressKey } from '../address';
+import { addressKey } from '../../lib/address';
 import { ConfigError, loadConfig, type WitnessdConfig, type CtdbSettings } from '../config';
 import type { HealthWatcher } from '../health';
 import { splitChanges, type LiveSettings, type ReloadOutcome } from '../reload';

@@ -11,7 +11,7 @@
  *     releaseip announced it), an IP that no node hosts → LIF down, hosted again → LIF up.
  */
 import type { Logger } from 'pino';
-import { formatHostPort } from '../address';
+import { formatHostPort } from '../../lib/address';
 import type { LifConfig, WitnessdConfig } from '../config';
 import type { ClusterModel } from '../model';
 import type { ClusterEvent } from '../types';

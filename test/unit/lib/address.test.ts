@@ -1,4 +1,4 @@
-import { addressKey, canonicalIpv6, formatHostPort, isLoopbackHost, parseHostPort } from '../../src/cluster/address';
+import { addressKey, canonicalIpv6, formatHostPort, isLoopbackHost, parseHostPort } from '../../../src/lib/address';
 
 describe('address helpers', () => {
   it('canonical IPv6 text as Node prints it', () => {

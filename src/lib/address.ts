@@ -1,7 +1,7 @@
 /**
- * IP address helpers for the cluster model: LIF addresses are compared as addresses, not
- * strings (an IPv6 address has many spellings; a dual-stack socket reports an IPv4 peer as
- * ::ffff:a.b.c.d).
+ * IP address helpers (the cluster model's LIFs, the config, the admin API): addresses are
+ * compared as addresses, not strings (an IPv6 address has many spellings; a dual-stack
+ * socket reports an IPv4 peer as ::ffff:a.b.c.d).
  */
 import { isIP, isIPv4, isIPv6, SocketAddress } from 'node:net';
 
