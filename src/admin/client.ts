@@ -4,8 +4,9 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { ClusterEvent } from '../cluster/types';
+import { DEFAULT_ADMIN_ADDRESS } from '../config';
 
-export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8135';
+export const DEFAULT_ADMIN_URL = `http://${DEFAULT_ADMIN_ADDRESS}`;
 
 export class AdminError extends Error {
   constructor(

@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseSmbpasswd } from '../auth/accounts';
 import { ClusterModel, isLoopbackHost, parseHostPort, type WitnessdConfig } from '../cluster';
-import { listenAddresses } from './daemon';
 import { kerberosFindings } from './security-providers';
 
 export interface CheckFinding {
@@ -83,7 +82,7 @@ async function listenerFindings(config: WitnessdConfig): Promise<CheckFinding[]>
     if (ours) out.push({ severity: 'warning', message: `${what} ${where} is in use by the running witnessd (its admin API answers): fine for a reload, a second daemon would not start` });
     else out.push({ severity: 'error', message: `${what} ${where} is in use by another program: start-up would fail (EADDRINUSE)` });
   };
-  for (const address of listenAddresses(config)) {
+  for (const address of config.listener.addresses) {
     // Port 0 tells whether the address is local without needing a privileged port.
     const local = await tryBind(address, 0);
     if (local === 'EADDRNOTAVAIL') {

@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { formatHostPort, type WitnessdConfig } from '../cluster';
-import { CTDB_ADMIN_PORT, defaultCtdbSocket } from '../cluster/ctdb/config';
+import { defaultCtdbSocket } from '../cluster/ctdb/config';
+import { ADMIN_PORT } from '../config';
 import { CtdbSource, type DeliveryState } from '../cluster/ctdb/source';
 import type { RpcEndpoint, RpcServer } from '../rpc';
 import type { WitnessAdminPort } from '../witness/admin-port';
@@ -15,9 +16,9 @@ export async function startCtdbSource(config: WitnessdConfig, socket: string | u
   return CtdbSource.start({ settings: config.ctdb, socketPath: socket ?? config.ctdb.socket ?? defaultCtdbSocket(), logger, startTimeoutMs: config.ctdb.startTimeoutMs });
 }
 
-/** The admin API's address in CTDB mode: admin.address as written, else the node address, port 8135. */
+/** The admin API's address in CTDB mode: admin.address as written, else the node address, port ADMIN_PORT. */
 export function ctdbAdminAddress(config: WitnessdConfig, source: CtdbSource): string {
-  return config.ctdb?.adminAddress ?? formatHostPort({ host: source.nodeAddress, port: CTDB_ADMIN_PORT });
+  return config.ctdb?.adminAddress ?? formatHostPort({ host: source.nodeAddress, port: ADMIN_PORT });
 }
 
 /** Registrations on a LIF (named by its address in CTDB mode) and how many still wait for a notification to go out. */

@@ -76,13 +76,6 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** The addresses witnessd listens on: configured, or every data LIF address. */
-export function listenAddresses(config: WitnessdConfig): string[] {
-  if (config.listener.addresses && config.listener.addresses.length > 0) return [...config.listener.addresses];
-  const all = config.svms.flatMap((s) => s.lifs.flatMap((l) => [l.ipv4, l.ipv6])).filter((a): a is string => !!a);
-  return [...new Set(all)];
-}
-
 /**
  * Counts calls per interface for /metrics without the runtime knowing metrics (faults come
  * from the runtime's onFault hook). Adds no promise to a call that waits.
@@ -191,7 +184,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
 
   // Following CTDB: bind the node address here, the hosted public IPs through followAddresses
   // (a public IP that is not on the interface yet must not stop witnessd from starting).
-  const addresses = ctdb && config.ctdb?.followIps ? [ctdb.nodeAddress] : listenAddresses(config);
+  const addresses = ctdb && config.ctdb?.followIps ? [ctdb.nodeAddress] : config.listener.addresses;
   let admin: AdminServer | undefined;
   try {
     const witnessEndpoint = await rpc.listen({

@@ -5,6 +5,7 @@
  */
 import { Epm_OPNUMS, Epm_SYNTAX, decodeEpt_mapOut, encodeEpt_mapIn } from '../gen/epm';
 import { NIL_UUID } from '../ndr';
+import { EPM_TCP_PORT } from '../rpc/constants';
 import type { Syntax } from './pdu';
 import { RpcClient } from './rpc-client';
 import { buildTcpTower, parseTower } from './tower';
@@ -24,7 +25,7 @@ export class EpmNotRegistered extends Error {
 
 /** The TCP port `iface` is served on at `host`, asked from the endpoint mapper there. */
 export async function epmMapTcpPort(host: string, iface: Syntax, opts: EpmLookupOptions = {}): Promise<number> {
-  const rpc = await RpcClient.connect({ host, port: opts.port ?? 135, localAddress: opts.localAddress, connectTimeoutMs: opts.timeoutMs });
+  const rpc = await RpcClient.connect({ host, port: opts.port ?? EPM_TCP_PORT, localAddress: opts.localAddress, connectTimeoutMs: opts.timeoutMs });
   try {
     await rpc.bind(Epm_SYNTAX);
     const tower = buildTcpTower(iface);

@@ -27,7 +27,7 @@ export interface WitnessClientOptions {
   readonly ipNotification?: boolean;
   /** RegisterEx KeepAliveTimeout in seconds (Windows default 120). */
   readonly keepAliveTimeout?: number;
-  /** Endpoint mapper port (default 135). */
+  /** Endpoint mapper port (default EPM_TCP_PORT, 135). */
   readonly epmPort?: number;
   /** Skip the endpoint mapper and use this witness port on every address. */
   readonly witnessPort?: number;
@@ -224,7 +224,7 @@ export class WitnessClient extends EventEmitter {
 
   private async portFor(address: string): Promise<number> {
     if (this.options.witnessPort !== undefined) return this.options.witnessPort;
-    return epmMapTcpPort(address, WITNESS_SYNTAX, { port: this.options.epmPort ?? 135, localAddress: this.options.localAddress, timeoutMs: this.options.callTimeoutMs ?? 10_000 });
+    return epmMapTcpPort(address, WITNESS_SYNTAX, { port: this.options.epmPort, localAddress: this.options.localAddress, timeoutMs: this.options.callTimeoutMs ?? 10_000 });
   }
 
   private lastPort = 0;

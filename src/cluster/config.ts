@@ -2,34 +2,32 @@
  * witnessd configuration: one YAML document, validated with zod. Every error names the
  * file, the line and column, and the field (a zod path is mapped back to the YAML node
  * through the document's source ranges).
+ *
+ * Here: the cluster model's sections (nodes, SVMs, LIFs, shares, the health watcher), the
+ * document that holds them with the others, its parser and loader (the cluster model
+ * reloads it). The other sections (listener, timeouts, admin, auth, limits, logging,
+ * clusapi) and their defaults are in src/config/sections.ts.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { isIPv4 } from 'node:net';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Node as YamlNode, type Document } from 'yaml';
 import { z } from 'zod';
-import { addressKey, canonicalIpv6, isLoopbackHost, parseHostPort } from '../lib/address';
+import { hostPortText, ipv4, ipv6, millis, name } from '../config/fields';
+import {
+  adminSchema,
+  authSchema,
+  clusapiSchema,
+  ctdbAdminSchema,
+  DEFAULT_ADMIN_ADDRESS,
+  limitsSchema,
+  listenerSchema,
+  loggingSchema,
+  timeoutsSchema,
+} from '../config/sections';
+import { addressKey } from '../lib/address';
 import { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo-config';
 import { dnsNameSchema, netbiosNameSchema } from './names';
 import { ctdbClusterSchema, wantsCtdb, type CtdbClusterConfig } from './ctdb/config';
-
-const name = z.string().trim().min(1, 'must not be empty').max(255, 'at most 255 characters');
-const seconds = z.number().int('must be a whole number of seconds').min(0).max(86_400);
-const millis = z.number().int('must be a whole number of milliseconds');
-
-const ipv4 = z.string().refine((s) => isIPv4(s.trim()), 'not an IPv4 address (dotted quad)').transform((s) => s.trim());
-const ipv6 = z
-  .string()
-  .refine((s) => canonicalIpv6(s.trim()) !== undefined, 'not an IPv6 address')
-  .transform((s) => canonicalIpv6(s.trim()) as string);
-const hostPortText = (defaultPort?: number) =>
-  z.string().superRefine((s, ctx) => {
-    try {
-      parseHostPort(s, defaultPort);
-    } catch (e) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
-    }
-  });
 
 const nodeSchema = z
   .object({
@@ -77,26 +75,6 @@ const svmSchema = z
   })
   .strict();
 
-const listenerSchema = z
-  .object({
-    /** Addresses the witness endpoint and the endpoint mapper listen on; default: every LIF address. */
-    addresses: z.array(z.string().refine((s) => addressKey(s) !== undefined, 'not an IP address')).optional(),
-    /** 0 = dynamic port, published through the endpoint mapper. */
-    witnessPort: z.number().int().min(0).max(65535).default(0),
-    /** 0 = no endpoint mapper (only useful in tests; rpcclient always asks port 135). */
-    epmPort: z.number().int().min(0).max(65535).default(135),
-  })
-  .strict();
-
-const timeoutsSchema = z
-  .object({
-    /** A V2 registration with no pending AsyncNotify for this long is removed (Decisions 9). */
-    unusedRegistrationSeconds: seconds.min(1).default(30),
-    /** Upper bound on a client's RegisterEx KeepAliveTimeout; absent = honour the client's value. */
-    keepAliveMaxSeconds: seconds.optional(),
-  })
-  .strict();
-
 export const WATCHER_MODES = ['smb2-negotiate', 'tcp-connect', 'simulated'] as const;
 export type WatcherMode = (typeof WATCHER_MODES)[number];
 
@@ -114,116 +92,6 @@ const watcherSchema = z
   })
   .strict()
   .refine((w) => w.timeoutMs <= w.intervalMs, { message: 'timeoutMs must not exceed intervalMs', path: ['timeoutMs'] });
-
-const adminSchema = z
-  .object({
-    /** host:port of the admin HTTP API; loopback unless a token is set. */
-    address: hostPortText().default('127.0.0.1:8135'),
-    /** Bearer token; required when address is not a loopback address. */
-    token: z.string().min(16, 'an admin token has at least 16 characters').optional(),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    let host: string;
-    try {
-      host = parseHostPort(a.address).host;
-    } catch {
-      return; // reported by the address field itself
-    }
-    if (!isLoopbackHost(host) && a.token === undefined) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['address'],
-        message: `admin API on non-loopback address ${host} needs admin.token`,
-      });
-    }
-  });
-
-export const AUTH_LEVELS = ['none', 'connect', 'packet', 'integrity', 'privacy'] as const;
-export type AuthLevelName = (typeof AUTH_LEVELS)[number];
-
-const accountSchema = z
-  .object({
-    domain: z.string().trim().default(''),
-    user: name,
-    password: z.string().optional(),
-    /** NT hash (MD4 of the UTF-16LE password) as 32 hex digits, instead of the password. */
-    ntHash: z.string().regex(/^[0-9a-fA-F]{32}$/, 'ntHash is 32 hex digits').optional(),
-  })
-  .strict()
-  .refine((a) => (a.password === undefined) !== (a.ntHash === undefined), {
-    message: 'an account has exactly one of password or ntHash',
-  });
-
-/** A service principal name without realm, as AD registers it: service/host (host/SOFS, cifs/sofs.example.test). */
-const spn = z.string().trim().regex(/^[A-Za-z][A-Za-z0-9-]*\/[^\s/@]+(@[^\s/@]+)?$/, 'a service principal name is service/host[@REALM], e.g. cifs/sofs.example.test');
-
-/** Kerberos (auth type 16, and the krb5 mechanism inside SPNEGO): the service account's keys. */
-const kerberosSchema = z
-  .object({
-    /** MIT keytab (samba-tool domain exportkeytab, ktpass); relative paths are relative to the config file. Re-read when it changes. */
-    keytab: z.string().trim().min(1, 'must not be empty'),
-    /** SPNs served; each needs a key in the keytab. Absent: every principal in the keytab. */
-    principals: z.array(spn).min(1, 'list at least one principal, or leave principals out').optional(),
-    /** Clients allowed to authenticate: user@REALM principals or user/group SIDs (from the PAC). Absent: any valid ticket. */
-    allowedPrincipals: z.array(z.string().trim().min(1, 'must not be empty')).optional(),
-    /** Allowed clock difference to the client; absent: the acceptor's default (5 minutes). */
-    clockSkewSeconds: z.number().int('must be a whole number of seconds').min(0).max(86_400).optional(),
-  })
-  .strict();
-
-const authSchema = z
-  .object({
-    /** Calls below this level get fault 0x5 (Decisions 10). */
-    minimumLevel: z.enum(AUTH_LEVELS).default('integrity'),
-    /** Accept unauthenticated binds and calls (the demo does). */
-    allowAnonymous: z.boolean().default(false),
-    /** NTLMSSP (auth type 10, and inside SPNEGO). false: SPNEGO offers Kerberos only. */
-    ntlm: z.boolean().default(true),
-    /** Accounts file for NTLMSSP (relative paths are relative to the config file). */
-    accountsFile: z.string().min(1).optional(),
-    /** Inline accounts (in addition to accountsFile). */
-    accounts: z.array(accountSchema).default([]),
-    kerberos: kerberosSchema.optional(),
-  })
-  .strict()
-  .refine((a) => a.ntlm || a.kerberos !== undefined || a.allowAnonymous, {
-    message: 'auth.ntlm is false and there is no auth.kerberos: no client could authenticate',
-    path: ['ntlm'],
-  });
-
-const limitsSchema = z
-  .object({
-    maxRegistrationsPerClient: z.number().int().min(1).max(1_000_000).default(64),
-    maxPendingCallsPerConnection: z.number().int().min(1).max(1_000_000).default(64),
-    maxRegistrations: z.number().int().min(1).max(10_000_000).default(100_000),
-    /** DCE/RPC runtime limits; absent = the runtime's defaults (src/rpc/options.ts). */
-    maxConnections: z.number().int().min(1).max(1_000_000).optional(),
-    /** A connection that has not bound within this time is closed. */
-    unboundIdleMs: z.number().int().min(100).max(3_600_000).optional(),
-    /** A PDU that has started arriving must be complete within this time (slow-loris). */
-    partialPduMs: z.number().int().min(100).max(3_600_000).optional(),
-    /** At the connection limit, a bound connection idle this long (no call in flight) may be closed. */
-    idleEvictMs: z.number().int().min(100).max(86_400_000).optional(),
-  })
-  .strict();
-
-const loggingSchema = z
-  .object({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  })
-  .strict();
-
-/**
- * The MS-CMRP (clusapi) resource view: taking a resource offline takes an SVM's LIFs down, so
- * anonymous callers need their own opt-in, separate from auth.allowAnonymous.
- */
-const clusapiSchema = z
-  .object({
-    enabled: z.boolean().default(true),
-    allowAnonymous: z.boolean().default(false),
-  })
-  .strict();
 
 const configSchema = z
   .object({
@@ -282,16 +150,17 @@ const configSchema = z
     ...c,
     listener: {
       ...c.listener,
-      addresses:
-        c.listener.addresses ??
-        c.svms.flatMap((s) => s.lifs.flatMap((l) => [l.ipv4, l.ipv6].filter((a): a is string => a !== undefined))),
+      // Absent or empty: every data LIF address (unique: the check above refuses a repeated one).
+      addresses: c.listener.addresses?.length
+        ? c.listener.addresses
+        : c.svms.flatMap((s) => s.lifs.flatMap((l) => [l.ipv4, l.ipv6].filter((a): a is string => a !== undefined))),
     },
   }));
 
 /**
  * CTDB mode (src/cluster/ctdb/config.ts): no nodes, no LIFs; one SVM named after the CIFS
  * server with the YAML's shares. The daemon fills nodes and LIFs in from ctdbd before the
- * model is built. admin.address is optional here: the node address, port 8135, by default.
+ * model is built. admin.address is optional here: the node address, port ADMIN_PORT (src/config/sections.ts), by default.
  */
 const ctdbConfigSchema = z
   .object({
@@ -299,13 +168,7 @@ const ctdbConfigSchema = z
     listener: listenerSchema.default({}),
     timeouts: timeoutsSchema.default({}),
     watcher: watcherSchema.default({}),
-    admin: z
-      .object({
-        address: hostPortText().optional(),
-        token: z.string().min(16, 'an admin token has at least 16 characters').optional(),
-      })
-      .strict()
-      .default({}),
+    admin: ctdbAdminSchema.default({}),
     auth: authSchema.default({}),
     limits: limitsSchema.default({}),
     logging: loggingSchema.default({}),
@@ -330,16 +193,16 @@ const ctdbConfigSchema = z
         },
       ],
       listener: { ...c.listener, addresses: c.listener.addresses ?? [] },
-      admin: { address: admin.address ?? '127.0.0.1:8135', token: admin.token },
-      ctdb: { ...cluster, adminAddress: admin.address, followIps: c.listener.addresses === undefined } as CtdbSettings,
+      admin: { address: admin.address ?? DEFAULT_ADMIN_ADDRESS, token: admin.token },
+      ctdb: { ...cluster, adminAddress: admin.address, followIps: !c.listener.addresses?.length } as CtdbSettings,
     };
   });
 
 /** The CTDB source's settings, with what the daemon needs to know about the rest of the file. */
 export type CtdbSettings = CtdbClusterConfig & {
-  /** admin.address as written; undefined = the node address, port 8135. */
+  /** admin.address as written; undefined = the node address, port ADMIN_PORT. */
   readonly adminAddress: string | undefined;
-  /** No listener.addresses in the file: listen on the node address and the IPs the node hosts. */
+  /** No (or an empty) listener.addresses in the file: listen on the node address and the IPs the node hosts. */
   readonly followIps: boolean;
 };
 
@@ -485,3 +348,4 @@ export function demoConfig(): WitnessdConfig {
 }
 
 export { DEMO_CONFIG_YAML, DEMO_CONFIG_NAME };
+export { AUTH_LEVELS, type AuthLevelName } from '../config';

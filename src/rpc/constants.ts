@@ -105,6 +105,9 @@ export const NDR64_SYNTAX: SyntaxId = { uuid: '71710533-beba-4937-8319-b5dbef9cc
 /** Bind-time feature negotiation: a transfer syntax 6cb71c2c-9812-4540-xxxx-xxxxxxxxxxxx v1. */
 export const BTFN_UUID_PREFIX = '6cb71c2c-9812-4540-';
 
+/** The endpoint mapper's well-known TCP port (C706 Appendix I; MS-RPCE 2.1.1.1). */
+export const EPM_TCP_PORT = 135;
+
 /** Fixed sizes. */
 export const HEADER_LENGTH = 16;
 export const REQUEST_HEADER_LENGTH = 24;

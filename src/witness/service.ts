@@ -9,6 +9,7 @@ import type { RegistrationFilter, ToldRegistration, WitnessCountsView as Witness
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
+import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS } from '../config';
 import { addressKey } from '../lib/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
@@ -34,12 +35,13 @@ export interface WitnessOptions {
   readonly keepAliveMaxSeconds: number | undefined;
 }
 
+/** What the configuration sets defaults as its schema says (src/config/sections.ts); the others are the service's own. */
 export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
-  keepAliveMaxSeconds: undefined,
-  unusedTimeoutMs: 30_000,
+  keepAliveMaxSeconds: TIMEOUT_DEFAULTS.keepAliveMaxSeconds,
+  unusedTimeoutMs: TIMEOUT_DEFAULTS.unusedRegistrationSeconds * 1000,
   sweepIntervalMs: 5_000,
-  maxRegistrations: 200_000,
-  maxRegistrationsPerClient: 64,
+  maxRegistrations: LIMIT_DEFAULTS.maxRegistrations,
+  maxRegistrationsPerClient: LIMIT_DEFAULTS.maxRegistrationsPerClient,
   maxPendingChanges: 64,
   maxWaitersPerRegistration: 8,
 };

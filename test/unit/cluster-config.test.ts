@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, parseConfig } from '../../src/cluster/config';
+import { DEFAULT_LIMITS } from '../../src/rpc/options';
+import { DEFAULT_WITNESS_OPTIONS } from '../../src/witness';
 
 function problems(text: string): string[] {
   try {
@@ -80,6 +82,21 @@ describe('defaults', () => {
     expect(c.limits.maxRegistrationsPerClient).toBeGreaterThan(0);
     expect(c.logging.level).toBe('info');
     expect(c.svms[0].lifs[0]).toEqual({ name: 'l1', ipv4: '10.0.0.1', homeNode: 'a', currentNode: 'a', up: true });
+  });
+
+  it('the Witness service and the RPC runtime, left to themselves, use the same defaults as a configuration without limits: or timeouts:', () => {
+    const c = parseConfig(MINIMAL, 'm.yaml');
+    expect(DEFAULT_WITNESS_OPTIONS).toMatchObject({
+      maxRegistrations: c.limits.maxRegistrations,
+      maxRegistrationsPerClient: c.limits.maxRegistrationsPerClient,
+      unusedTimeoutMs: c.timeouts.unusedRegistrationSeconds * 1000,
+      keepAliveMaxSeconds: c.timeouts.keepAliveMaxSeconds,
+    });
+    expect(DEFAULT_LIMITS.maxPendingCallsPerConnection).toBe(c.limits.maxPendingCallsPerConnection);
+  });
+
+  it('an empty listener.addresses means every data LIF address, as an absent one', () => {
+    expect(parseConfig(`${MINIMAL}listener:\n  addresses: []\n`, 'm.yaml').listener.addresses).toEqual(['10.0.0.1']);
   });
 
   it('canonicalises IPv6 LIF addresses', () => {

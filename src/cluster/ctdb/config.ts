@@ -6,14 +6,13 @@
  * does not read smb.conf) and the shares with their continuous availability.
  */
 import { z } from 'zod';
+import { ADMIN_PORT } from '../../config';
 import { dnsNameSchema, netbiosNameSchema } from '../names';
 
 /** ctdbd's own socket (Debian's ctdb 4.22: rundir /run/ctdb); CTDB_SOCKET overrides it, as for the ctdb tool. */
 export const CTDB_DEFAULT_SOCKET = '/run/ctdb/ctdbd.socket';
 export const defaultCtdbSocket = (): string => process.env.CTDB_SOCKET || CTDB_DEFAULT_SOCKET;
 
-/** The admin API's port on the node address in CTDB mode (so three nodes can share one host). */
-export const CTDB_ADMIN_PORT = 8135;
 
 /** Model names of CTDB nodes: `pnn0`, `pnn1`, ... (witnessctl and the admin API use them). */
 export const ctdbNodeName = (pnn: number): string => `pnn${pnn}`;
@@ -100,7 +99,7 @@ listener:
   witnessPort: 0            # dynamic, published through the endpoint mapper
   epmPort: 135
 
-# The admin API listens on the node address, port ${CTDB_ADMIN_PORT}. One token per cluster: the
+# The admin API listens on the node address, port ${ADMIN_PORT}. One token per cluster: the
 # same on every node (CTDB's event script and witnessctl use it).
 admin:
   token: ${token}
