@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseSmbpasswd } from '../auth/accounts';
-import { ClusterModel, isLoopbackHost, parseHostPort, type WitnessdConfig } from '../cluster';
+import { ClusterModel, type WitnessdConfig } from '../cluster';
+import { isLoopbackHost, parseHostPort } from '../lib/address';
 import { kerberosFindings } from './security-providers';
 
 export interface CheckFinding {

@@ -4,7 +4,8 @@
  * have been delivered (for the releaseip hook's wait). daemon.ts calls these; nothing else does.
  */
 import type { Logger } from 'pino';
-import { formatHostPort, type WitnessdConfig } from '../cluster';
+import type { WitnessdConfig } from '../cluster';
+import { formatHostPort } from '../lib/address';
 import { defaultCtdbSocket } from '../cluster/ctdb/config';
 import { ADMIN_PORT } from '../config';
 import { CtdbSource, type DeliveryState } from '../cluster/ctdb/source';

@@ -3,6 +3,10 @@
  *   const w = createWitnessService({ model, logger, metrics, options });
  *   rpcServer.listen({ ..., interfaces: [w.rpcInterface] }); startAdminServer({ witness: w.admin, ... });
  *   ... w.close();
+ *
+ * Inside: service.ts the operations; registry.ts the registrations, their AsyncNotify queue
+ * and waiting calls; events.ts cluster events → notifications; adapter.ts wire ↔ domain;
+ * types.ts the domain shapes (the Registration shape once); constants.ts what the IDL lacks.
  */
 import type { Logger } from 'pino';
 import type { WitnessAdminPort } from './admin-port';
