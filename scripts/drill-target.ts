@@ -6,6 +6,7 @@
 import pino from 'pino';
 import type { WitnessClientOptions } from '../src/client/witness-client';
 import { DEMO_CONFIG_NAME } from '../src/cluster/demo-config';
+import type { RegistrationInfo } from '../src/witness/types';
 
 export interface LifInfo {
   readonly name: string;
@@ -23,7 +24,7 @@ export interface DrillTarget {
   /** Waiting AsyncNotify calls of the drill's own registrations (client names drill-…). */
   pendingAsyncNotify(): Promise<number>;
   /** The drill's own registrations still on the daemon: id, client and what is queued for it. */
-  ownRegistrations(): Promise<Array<{ id: string; clientName: string; pendingNotifications: number }>>;
+  ownRegistrations(): Promise<Array<Pick<RegistrationInfo, 'id' | 'clientName' | 'pendingNotifications'>>>;
   /** Force-unregister one registration by id. */
   unregister(id: string): Promise<void>;
   /** Fire an admin action (node-fail, node-recover, takeover, giveback, lif-migrate, share-move). */
@@ -91,7 +92,7 @@ export async function remoteTarget(adminUrl: string, clientBase: Partial<Witness
   if (first.config !== DEMO_CONFIG_NAME && !force) {
     throw new Error(`witnessd at ${adminUrl} runs ${first.config}, not the embedded demo: the drill fails nodes and moves LIFs there, and its clients would be told; pass --force to drill it anyway`);
   }
-  const own = async () => ((await http(adminUrl, 'GET', '/v1/registrations')) as { registrations: Array<{ id: string; clientName: string; pendingAsyncNotify: number; pendingNotifications: number }> })
+  const own = async () => ((await http(adminUrl, 'GET', '/v1/registrations')) as { registrations: Array<Pick<RegistrationInfo, 'id' | 'clientName' | 'pendingAsyncNotify' | 'pendingNotifications'>> })
     .registrations.filter((r) => r.clientName.startsWith(DRILL_CLIENT_PREFIX));
   const svm = first.svms.find((s) => s.lifs.length >= 2);
   if (!svm) throw new Error('no SVM with two data LIFs in the running witnessd');

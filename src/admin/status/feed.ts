@@ -15,16 +15,10 @@ import { describeEvent } from '../format';
 import type { ForcedNotification } from '../port';
 import { IPADDR_OFFLINE, IPADDR_ONLINE, RESOURCE_CHANGE_NOTIFICATION } from '../../gen/witness';
 import { CHANGE_TYPE_NAMES, MESSAGE_TYPE_NAMES, versionName } from '../../witness/constants';
+import type { RegistrationFacts } from '../../witness/types';
 
 /** A registration as the hooks pass it (the Witness service's Registration fits). */
-export interface RegistrationRef {
-  readonly id: string;
-  readonly clientName: string;
-  readonly netName: string;
-  readonly ipAddress: string;
-  readonly version: number;
-  readonly lif: string;
-}
+export type RegistrationRef = Pick<RegistrationFacts, 'id' | 'clientName' | 'netName' | 'ipAddress' | 'version' | 'lif'>;
 
 /** A delivered response as the Witness service reports it (its DeliveredNotification fits). */
 export interface NotificationReport {
