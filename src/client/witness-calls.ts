@@ -25,7 +25,7 @@ import {
   WITNESS_INFO_IPv6,
 } from '../gen/witness';
 import type { ContextHandle } from '../ndr';
-import type { MoveType } from '../witness/constants';
+import { type MoveType, WERR } from '../witness/constants';
 import type { IpAddrInfo, Notification } from '../witness/types';
 import type { CallOptions, RpcClient } from './rpc-client';
 
@@ -84,7 +84,7 @@ export const witnessCalls = {
   ): Promise<{ result: number; handle?: ContextHandle }> {
     const stub = encodeWitnessrRegisterIn({ Version: a.version, NetName: nullable(a.netName), IpAddress: nullable(a.ipAddress), ClientComputerName: nullable(a.clientName) });
     const out = decodeWitnessrRegisterOut(await rpc.call(Witness_OPNUMS.WitnessrRegister, stub, opts));
-    return { result: out.ReturnValue, ...(out.ReturnValue === 0 ? { handle: out.ppContext } : {}) };
+    return { result: out.ReturnValue, ...(out.ReturnValue === WERR.OK ? { handle: out.ppContext } : {}) };
   },
 
   async registerEx(
@@ -102,7 +102,7 @@ export const witnessCalls = {
       KeepAliveTimeout: a.keepAliveTimeout,
     });
     const out = decodeWitnessrRegisterExOut(await rpc.call(Witness_OPNUMS.WitnessrRegisterEx, stub, opts));
-    return { result: out.ReturnValue, ...(out.ReturnValue === 0 ? { handle: out.ppContext } : {}) };
+    return { result: out.ReturnValue, ...(out.ReturnValue === WERR.OK ? { handle: out.ppContext } : {}) };
   },
 
   async unRegister(rpc: RpcClient, handle: ContextHandle, opts?: CallOptions): Promise<number> {

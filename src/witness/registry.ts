@@ -155,7 +155,7 @@ export class Registration {
 export interface RegistryOptions {
   /** Bound on the queued RESOURCE_CHANGE list per registration (oldest dropped beyond it). */
   readonly maxPendingChanges: number;
-  /** Bound on waiting AsyncNotify calls per registration (the oldest gets 0x5AA beyond it). */
+  /** Bound on waiting AsyncNotify calls per registration (the oldest gets WERR.NO_SYSTEM_RESOURCES beyond it). */
   readonly maxWaitersPerRegistration: number;
 }
 

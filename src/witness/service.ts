@@ -13,7 +13,7 @@ import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS } from '../config';
 import { addressKey } from '../lib/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
-import { MESSAGE_TYPE_NAMES, WERR, werrName } from './constants';
+import { MESSAGE_TYPE_NAMES, MESSAGE_TYPES, WERR, werrName } from './constants';
 import { RESOURCE_CHANGE_NOTIFICATION } from '../gen/witness';
 import { applyEvent, type RaisedNotification } from './events';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
@@ -124,7 +124,7 @@ export class WitnessService {
   private readonly byGroup = new Map<number, Few<Registration>>();
   /** One close listener for every association group (not a closure per group). */
   private readonly onGroupClosed = (g: AssociationGroupRef): void => this.groupClosed(g.id);
-  private readonly sent: Record<string, number> = { RESOURCE_CHANGE: 0, CLIENT_MOVE: 0, SHARE_MOVE: 0, IP_CHANGE: 0, FORCED: 0 };
+  private readonly sent: Record<string, number> = Object.fromEntries([...Object.keys(MESSAGE_TYPES), 'FORCED'].map((k) => [k, 0]));
   private readonly unsubscribe: () => void;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
