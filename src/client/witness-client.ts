@@ -64,8 +64,12 @@ export interface Registered {
  * Events: 'registered' (Registered), 'notification' (ReceivedNotification),
  * 'reregistering' (reason: string), 'warning' (Error), 'stopped'.
  */
+/** The options' defaults, in one place. */
+const DEFAULTS = { keepAliveTimeout: 120, callTimeoutMs: 10_000, retryDelayMs: 1000 } as const;
+type ResolvedOptions = WitnessClientOptions & { readonly [K in keyof typeof DEFAULTS]: number };
+
 export class WitnessClient extends EventEmitter {
-  readonly options: WitnessClientOptions;
+  readonly options: ResolvedOptions;
   private rpc: RpcClient | undefined;
   private handle: ContextHandle | undefined;
   private stopped = false;
@@ -78,7 +82,12 @@ export class WitnessClient extends EventEmitter {
 
   constructor(options: WitnessClientOptions) {
     super();
-    this.options = options;
+    this.options = {
+      ...options,
+      keepAliveTimeout: options.keepAliveTimeout ?? DEFAULTS.keepAliveTimeout,
+      callTimeoutMs: options.callTimeoutMs ?? DEFAULTS.callTimeoutMs,
+      retryDelayMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs,
+    };
   }
 
   get version(): number {
@@ -149,7 +158,7 @@ export class WitnessClient extends EventEmitter {
     const handle = this.handle;
     if (rpc && handle && !rpc.closed) {
       try {
-        await witnessCalls.unRegister(rpc, handle, { timeoutMs: this.options.callTimeoutMs ?? 10_000 });
+        await witnessCalls.unRegister(rpc, handle, { timeoutMs: this.options.callTimeoutMs });
       } catch {
         /* the server may be gone */
       }
@@ -200,7 +209,7 @@ export class WitnessClient extends EventEmitter {
     const rpc = this.rpc;
     if (rpc && this.handle && !rpc.closed) {
       try {
-        await witnessCalls.unRegister(rpc, this.handle, { timeoutMs: this.options.callTimeoutMs ?? 10_000 });
+        await witnessCalls.unRegister(rpc, this.handle, { timeoutMs: this.options.callTimeoutMs });
       } catch {
         /* 0x490 / 0x57 expected */
       }
@@ -215,7 +224,7 @@ export class WitnessClient extends EventEmitter {
     try {
       const guard =
         this.options.asyncNotifyTimeoutMs ??
-        (this.version === WITNESS_V2 ? ((this.options.keepAliveTimeout ?? 120) + 60) * 1000 : undefined);
+        (this.version === WITNESS_V2 ? (this.options.keepAliveTimeout + 60) * 1000 : undefined);
       return await witnessCalls.asyncNotify(this.rpc as RpcClient, this.handle as ContextHandle, { signal: ac.signal, timeoutMs: guard });
     } finally {
       this.inflight = undefined;
@@ -224,7 +233,7 @@ export class WitnessClient extends EventEmitter {
 
   private async portFor(address: string): Promise<number> {
     if (this.options.witnessPort !== undefined) return this.options.witnessPort;
-    return epmMapTcpPort(address, WITNESS_SYNTAX, { port: this.options.epmPort, localAddress: this.options.localAddress, timeoutMs: this.options.callTimeoutMs ?? 10_000 });
+    return epmMapTcpPort(address, WITNESS_SYNTAX, { port: this.options.epmPort, localAddress: this.options.localAddress, timeoutMs: this.options.callTimeoutMs });
   }
 
   private lastPort = 0;
@@ -247,7 +256,7 @@ export class WitnessClient extends EventEmitter {
     if (this.options.witnessAddress) return [this.options.witnessAddress];
     const rpc = await this.open(this.options.server);
     try {
-      const r = await witnessCalls.getInterfaceList(rpc, { timeoutMs: this.options.callTimeoutMs ?? 10_000 });
+      const r = await witnessCalls.getInterfaceList(rpc, { timeoutMs: this.options.callTimeoutMs });
       if (r.result !== WERR.OK) throw new Error(`GetInterfaceList returned ${werrName(r.result)}`);
       const usable = r.interfaces.filter((i: InterfaceEntry) => (i.flags & INTERFACE_WITNESS) !== 0 && i.state === WITNESS_STATE_AVAILABLE);
       const addrs = usable.map((i) => ((i.flags & WITNESS_INFO_IPv4) !== 0 && i.ipv4 ? i.ipv4 : i.ipv6)).filter((a): a is string => !!a);
@@ -265,7 +274,7 @@ export class WitnessClient extends EventEmitter {
       if (this.stopped) return;
       try {
         const rpc = await this.open(address);
-        const timeoutMs = this.options.callTimeoutMs ?? 10_000;
+        const timeoutMs = this.options.callTimeoutMs;
         const args = {
           netName: this.options.netName,
           ipAddress: this.options.ipAddress ?? this.options.server,
@@ -278,7 +287,7 @@ export class WitnessClient extends EventEmitter {
                 version: WITNESS_V2,
                 shareName: this.options.shareName,
                 flags: this.options.ipNotification ? 1 : 0,
-                keepAliveTimeout: this.options.keepAliveTimeout ?? 120,
+                keepAliveTimeout: this.options.keepAliveTimeout,
               }, { timeoutMs })
             : await witnessCalls.register(rpc, { ...args, version: WITNESS_V1 }, { timeoutMs });
         if (r.result !== WERR.OK || !r.handle) {
@@ -321,7 +330,7 @@ export class WitnessClient extends EventEmitter {
       const t = setTimeout(() => {
         this.stopAc.signal.removeEventListener('abort', onStop);
         r();
-      }, this.options.retryDelayMs ?? 1000);
+      }, this.options.retryDelayMs);
       this.stopAc.signal.addEventListener('abort', onStop, { once: true });
     });
   }

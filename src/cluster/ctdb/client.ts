@@ -28,12 +28,15 @@ export class CtdbControlError extends Error {
   }
 }
 
+/** A control's (and a connect's) default time limit; the config's cluster.controlTimeoutMs defaults to it. */
+export const CTDB_CONTROL_TIMEOUT_MS = 2000;
+
 export interface CtdbConnectionOptions {
   readonly path: string;
   readonly logger?: Logger;
-  /** A control without a reply after this long fails (default 2000 ms). */
+  /** A control without a reply after this long fails (default CTDB_CONTROL_TIMEOUT_MS). */
   readonly controlTimeoutMs?: number;
-  /** A connect that has not completed after this long fails (default 2000 ms). */
+  /** A connect that has not completed after this long fails (default CTDB_CONTROL_TIMEOUT_MS). */
   readonly connectTimeoutMs?: number;
   readonly onMessage: (srvid: bigint, data: Buffer) => void;
   /** Called once, when the connection is gone for any reason after it was established. */
@@ -72,7 +75,7 @@ export class CtdbConnection {
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect to ${opts.path} timed out`));
-      }, opts.connectTimeoutMs ?? 2000);
+      }, opts.connectTimeoutMs ?? CTDB_CONTROL_TIMEOUT_MS);
       socket.once('error', (err) => {
         clearTimeout(timer);
         reject(err);
@@ -90,7 +93,7 @@ export class CtdbConnection {
   }
 
   /** Send a control and wait for its reply. A non-zero status is the caller's to judge. */
-  control(req: ControlRequest, timeoutMs = this.opts.controlTimeoutMs ?? 2000): Promise<ControlReply> {
+  control(req: ControlRequest, timeoutMs = this.opts.controlTimeoutMs ?? CTDB_CONTROL_TIMEOUT_MS): Promise<ControlReply> {
     if (this.closedReason !== undefined) return Promise.reject(new CtdbControlError(req.opcode, undefined, `connection closed: ${this.closedReason}`));
     if (this.pending.size >= MAX_PENDING_CONTROLS) return Promise.reject(new CtdbControlError(req.opcode, undefined, 'too many controls in flight'));
     const reqid = this.nextReqid;

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { ADMIN_PORT } from '../../config';
+import { name } from '../../config/fields';
+import { CTDB_CONTROL_TIMEOUT_MS } from './client';
 import { dnsNameSchema, netbiosNameSchema } from '../names';
 
 /** ctdbd's own socket (Debian's ctdb 4.22: rundir /run/ctdb); CTDB_SOCKET overrides it, as for the ctdb tool. */
@@ -20,8 +22,6 @@ export const pnnOfNodeName = (name: string): number | undefined => {
   const m = /^pnn(\d+)$/.exec(name);
   return m ? Number(m[1]) : undefined;
 };
-
-const name = z.string().trim().min(1, 'must not be empty').max(255, 'at most 255 characters');
 
 export const ctdbClusterSchema = z
   .object({
@@ -37,7 +37,7 @@ export const ctdbClusterSchema = z
     /** A full re-read (node map and every node's public IPs) at least this often, besides the events. */
     resyncMs: z.number().int().min(500).max(3_600_000).default(5000),
     /** A control without an answer after this long fails (a remote node's may take a while). */
-    controlTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
+    controlTimeoutMs: z.number().int().min(50).max(60_000).default(CTDB_CONTROL_TIMEOUT_MS),
     /** At start, wait this long for ctdbd to answer before giving up (CTDB's startup event may race it). */
     startTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     /** Reconnect backoff after ctdbd went away: starts here, doubles, capped. */

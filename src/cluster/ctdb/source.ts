@@ -46,7 +46,7 @@ export interface CtdbSourceOptions {
   /** --ctdb-socket or settings.socket or CTDB's default. */
   readonly socketPath: string;
   readonly logger?: Logger;
-  /** Give up starting when ctdbd has not answered for this long (default 30 s). */
+  /** Give up starting when ctdbd has not answered for this long (default settings.startTimeoutMs). */
   readonly startTimeoutMs?: number;
 }
 
@@ -108,7 +108,7 @@ export class CtdbSource extends EventEmitter {
 
   /** Connect and read everything once; retries with backoff until startTimeoutMs. */
   static async start(opts: CtdbSourceOptions): Promise<CtdbSource> {
-    const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+    const deadline = Date.now() + (opts.startTimeoutMs ?? opts.settings.startTimeoutMs);
     let wait = opts.settings.reconnectMinMs;
     let holder: CtdbSource | undefined;
     for (let attempt = 1; ; attempt++) {
