@@ -266,14 +266,16 @@ function emitUnion(wire: Wire, def: UnionDef): void {
       if (!arm.ty || !arm.name || !hasPtr(arm.ty)) continue;
       c.open(`${caseLabels(arm)} {`);
       c.line(`r.field(${q(arm.name)});`);
-      const e = wire.readBuffers(arm.ty, `(s as { ${arm.name}: ${wire.scalarsType(arm.ty)} }).${arm.name}`, NO_NAMES);
-      c.line(`const arm: ${tsType(arm.ty)} = ${e};`);
+      wire.readBuffers(arm.ty, `(s as { ${arm.name}: ${wire.scalarsType(arm.ty)} }).${arm.name}`, NO_NAMES, 'arm');
       c.line('r.leave();');
       c.line(`return { ${arm.name}: arm };`);
       c.close();
     }
+    c.open('default: {');
     c.line('// an arm without pointers: its scalars are its value');
-    c.line(`default: r.leave(); return s as ${def.name};`);
+    c.line('r.leave();');
+    c.line(`return s as ${def.name};`);
+    c.close();
     c.close();
     c.close();
   }
