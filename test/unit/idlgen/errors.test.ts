@@ -46,7 +46,7 @@ describe('IDL errors', () => {
   });
 
   it('reports conformance-file errors with the cnf line', () => {
-    expect(err(I('void f(void);'), 'MODULE x\nBOGUS y')).toMatch(/t\.cnf:2:1: expected MODULE, NAME, OVERRIDES, FIELD, TYPE, EXPORT or ASYNC, found 'BOGUS'/);
+    expect(err(I('void f(void);'), 'MODULE x\nBOGUS y')).toMatch(/t\.cnf:2:1: expected MODULE, NAME, OVERRIDES, FIELD, TYPE or EXPORT, found 'BOGUS'/);
     expect(err(I('void f(void);', 'typedef struct { long a; } X;'), 'OVERRIDES ./o\nFIELD X.b codec string')).toMatch(/t\.cnf:2:1: FIELD X\.b: no such struct member/);
   });
 
