@@ -13,6 +13,7 @@ import { NdrError } from './errors';
  */
 export const MAX_DEPTH = 256;
 
+/** The base of NdrReader and NdrWriter: the trail, and the nesting bound that comes with it. */
 export abstract class NdrCoder {
   /** Constructed types entered and not left: 0 while coding the stub's parameters. */
   private level = 0;
@@ -67,6 +68,7 @@ export abstract class NdrCoder {
     add(this.fieldName, this.elementIndex);
     return path;
   }
+
   /**
    * Anything thrown while coding `what` (a stub or a type), as an NdrError at the current
    * offset whose path says where. Only NdrErrors are expected; anything else is a codec bug or
