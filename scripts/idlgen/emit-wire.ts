@@ -2,8 +2,9 @@
  * How one value of each NDR type travels: the statements that write and read it, in NDR's
  * two phases (C706 14.3.12): scalars (the inline part, referent ids of embedded pointers) and
  * buffers (the deferred pointees). The other emit-* parts call these for struct members,
- * union arms and operation parameters. The generated code names each member it codes
- * (w.field / r.field) and each array element (element) so that errors carry a path.
+ * union arms and operation parameters. The generated code enters each array (enter / leave)
+ * and names each element (element), as the per-type functions do with each member (field),
+ * so that errors carry a path (src/ndr/coder.ts).
  *
  * Reading, the scalars phase yields a value of the type's "scalars" shape (scalarsType: each
  * pointer a referent id, 0 for NULL); the buffers phase turns that into the finished value.
@@ -203,10 +204,12 @@ export class Wire {
         }
         if (isBytes(ty.elem)) { c.line(`w.bytes(${v});`); return; }
         const i = c.temp('i');
+        c.line('w.enter();');
         c.open(`for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`);
         c.line(`w.element(${i});`);
         this.writeScalars(ty.elem, `${v}[${i}]`, NO_NAMES);
         c.close();
+        c.line('w.leave();');
         return;
       }
     }
@@ -230,10 +233,12 @@ export class Wire {
       }
       case 'carr': case 'farr': {
         const i = c.temp('i');
+        c.line('w.enter();');
         c.open(`for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`);
         c.line(`w.element(${i});`);
         this.writeBuffers(ty.elem, `${v}[${i}]`, NO_NAMES);
         c.close();
+        c.line('w.leave();');
         return;
       }
       default: return;
@@ -313,10 +318,12 @@ export class Wire {
         const items = c.temp('items');
         const i = c.temp('i');
         c.line(`const ${items}: ${this.scalarsType(ty)} = new Array(${actual});`);
+        c.line('r.enter();');
         c.open(`for (let ${i} = 0; ${i} < ${actual}; ${i}++) {`);
         c.line(`r.element(${i});`);
         c.line(`${items}[${i}] = ${this.readScalars(ty.elem, NO_NAMES)};`);
         c.close();
+        c.line('r.leave();');
         return items;
       }
     }
@@ -365,10 +372,12 @@ export class Wire {
         const items = into ?? c.temp('items');
         const i = c.temp('i');
         c.line(`const ${items}: ${tsType(ty)} = new Array(${from}.length);`);
+        c.line('r.enter();');
         c.open(`for (let ${i} = 0; ${i} < ${from}.length; ${i}++) {`);
         c.line(`r.element(${i});`);
         c.line(`${items}[${i}] = ${this.readBuffers(ty.elem, `${from}[${i}]`, NO_NAMES)};`);
         c.close();
+        c.line('r.leave();');
         return items;
       }
       default: return result(scalars);

@@ -76,14 +76,18 @@ function writeEpt_insertIn(w: NdrWriter, v: ept_insertIn): void {
   w.field("entries");
   w.conformance(v.num_ents);
   w.checkLength(v.entries.length, v.num_ents, 'array');
+  w.enter();
   for (let i0 = 0; i0 < v.entries.length; i0++) {
     w.element(i0);
     writeScalars_ept_entry_t(w, v.entries[i0]);
   }
+  w.leave();
+  w.enter();
   for (let i1 = 0; i1 < v.entries.length; i1++) {
     w.element(i1);
     writeBuffers_ept_entry_t(w, v.entries[i1]);
   }
+  w.leave();
   w.field("replace");
   w.u32(v.replace);
 }
@@ -96,15 +100,19 @@ function readEpt_insertIn(r: NdrReader): ept_insertIn {
   const count3 = r.count(29);
   r.checkCount(count3, p_num_ents, 'max_count (size_is(num_ents))', at2);
   const items4: ept_entry_t_Scalars[] = new Array(count3);
+  r.enter();
   for (let i5 = 0; i5 < count3; i5++) {
     r.element(i5);
     items4[i5] = readScalars_ept_entry_t(r);
   }
+  r.leave();
   const p_entries: ept_entry_t[] = new Array(items4.length);
+  r.enter();
   for (let i6 = 0; i6 < items4.length; i6++) {
     r.element(i6);
     p_entries[i6] = readBuffers_ept_entry_t(r, items4[i6]);
   }
+  r.leave();
   r.field("replace");
   const p_replace: number = r.u32();
   return { num_ents: p_num_ents, entries: p_entries, replace: p_replace };
@@ -154,14 +162,18 @@ function writeEpt_deleteIn(w: NdrWriter, v: ept_deleteIn): void {
   w.field("entries");
   w.conformance(v.num_ents);
   w.checkLength(v.entries.length, v.num_ents, 'array');
+  w.enter();
   for (let i7 = 0; i7 < v.entries.length; i7++) {
     w.element(i7);
     writeScalars_ept_entry_t(w, v.entries[i7]);
   }
+  w.leave();
+  w.enter();
   for (let i8 = 0; i8 < v.entries.length; i8++) {
     w.element(i8);
     writeBuffers_ept_entry_t(w, v.entries[i8]);
   }
+  w.leave();
 }
 
 function readEpt_deleteIn(r: NdrReader): ept_deleteIn {
@@ -172,15 +184,19 @@ function readEpt_deleteIn(r: NdrReader): ept_deleteIn {
   const count10 = r.count(29);
   r.checkCount(count10, p_num_ents, 'max_count (size_is(num_ents))', at9);
   const items11: ept_entry_t_Scalars[] = new Array(count10);
+  r.enter();
   for (let i12 = 0; i12 < count10; i12++) {
     r.element(i12);
     items11[i12] = readScalars_ept_entry_t(r);
   }
+  r.leave();
   const p_entries: ept_entry_t[] = new Array(items11.length);
+  r.enter();
   for (let i13 = 0; i13 < items11.length; i13++) {
     r.element(i13);
     p_entries[i13] = readBuffers_ept_entry_t(r, items11[i13]);
   }
+  r.leave();
   return { num_ents: p_num_ents, entries: p_entries };
 }
 
@@ -300,14 +316,18 @@ function writeEpt_lookupOut(w: NdrWriter, v: ept_lookupOut): void {
   if (length16 > (v.max_ents ?? v.entries.length)) w.fail(`length_is ${length16} exceeds size ${(v.max_ents ?? v.entries.length)}`);
   w.variance(length16);
   w.checkLength(v.entries.length, length16, 'array');
+  w.enter();
   for (let i17 = 0; i17 < v.entries.length; i17++) {
     w.element(i17);
     writeScalars_ept_entry_t(w, v.entries[i17]);
   }
+  w.leave();
+  w.enter();
   for (let i18 = 0; i18 < v.entries.length; i18++) {
     w.element(i18);
     writeBuffers_ept_entry_t(w, v.entries[i18]);
   }
+  w.leave();
   w.field("status");
   w.u32(v.status);
 }
@@ -325,15 +345,19 @@ function readEpt_lookupOut(r: NdrReader): ept_lookupOut {
   const actual21 = r.variance(count20, 29);
   r.checkCount(actual21, p_num_ents, 'actual_count (length_is(*num_ents))', at19);
   const items22: ept_entry_t_Scalars[] = new Array(actual21);
+  r.enter();
   for (let i23 = 0; i23 < actual21; i23++) {
     r.element(i23);
     items22[i23] = readScalars_ept_entry_t(r);
   }
+  r.leave();
   const p_entries: ept_entry_t[] = new Array(items22.length);
+  r.enter();
   for (let i24 = 0; i24 < items22.length; i24++) {
     r.element(i24);
     p_entries[i24] = readBuffers_ept_entry_t(r, items22[i24]);
   }
+  r.leave();
   r.field("status");
   const p_status: number = r.u32();
   return { entry_handle: p_entry_handle, num_ents: p_num_ents, entries: p_entries, status: p_status, max_ents: p_max_ents };
@@ -421,10 +445,13 @@ function writeEpt_mapOut(w: NdrWriter, v: ept_mapOut): void {
   if (length27 > (v.max_towers ?? v.towers.length)) w.fail(`length_is ${length27} exceeds size ${(v.max_towers ?? v.towers.length)}`);
   w.variance(length27);
   w.checkLength(v.towers.length, length27, 'array');
+  w.enter();
   for (let i28 = 0; i28 < v.towers.length; i28++) {
     w.element(i28);
     w.fullPointer(v.towers[i28] !== null);
   }
+  w.leave();
+  w.enter();
   for (let i29 = 0; i29 < v.towers.length; i29++) {
     w.element(i29);
     const pointee30 = v.towers[i29];
@@ -432,6 +459,7 @@ function writeEpt_mapOut(w: NdrWriter, v: ept_mapOut): void {
       writeScalars_twr_t(w, pointee30);
     }
   }
+  w.leave();
   w.field("status");
   w.u32(v.status);
 }
@@ -449,11 +477,14 @@ function readEpt_mapOut(r: NdrReader): ept_mapOut {
   const actual33 = r.variance(count32, 4);
   r.checkCount(actual33, p_num_towers, 'actual_count (length_is(*num_towers))', at31);
   const items34: number[] = new Array(actual33);
+  r.enter();
   for (let i35 = 0; i35 < actual33; i35++) {
     r.element(i35);
     items34[i35] = r.pointer();
   }
+  r.leave();
   const p_towers: (twr_t | null)[] = new Array(items34.length);
+  r.enter();
   for (let i36 = 0; i36 < items34.length; i36++) {
     r.element(i36);
     let pointee37: twr_t | null = null;
@@ -462,6 +493,7 @@ function readEpt_mapOut(r: NdrReader): ept_mapOut {
     }
     p_towers[i36] = pointee37;
   }
+  r.leave();
   r.field("status");
   const p_status: number = r.u32();
   return { entry_handle: p_entry_handle, num_towers: p_num_towers, towers: p_towers, status: p_status, max_towers: p_max_towers };
@@ -742,14 +774,18 @@ function writeEpt_insertInNdr64(w: NdrWriter, v: ept_insertIn): void {
   w.field("entries");
   w.conformance(v.num_ents);
   w.checkLength(v.entries.length, v.num_ents, 'array');
+  w.enter();
   for (let i41 = 0; i41 < v.entries.length; i41++) {
     w.element(i41);
     writeScalarsNdr64_ept_entry_t(w, v.entries[i41]);
   }
+  w.leave();
+  w.enter();
   for (let i42 = 0; i42 < v.entries.length; i42++) {
     w.element(i42);
     writeBuffersNdr64_ept_entry_t(w, v.entries[i42]);
   }
+  w.leave();
   w.field("replace");
   w.u32(v.replace);
 }
@@ -762,15 +798,19 @@ function readEpt_insertInNdr64(r: NdrReader): ept_insertIn {
   const count44 = r.count(29);
   r.checkCount(count44, p_num_ents, 'max_count (size_is(num_ents))', at43);
   const items45: ept_entry_t_Scalars[] = new Array(count44);
+  r.enter();
   for (let i46 = 0; i46 < count44; i46++) {
     r.element(i46);
     items45[i46] = readScalarsNdr64_ept_entry_t(r);
   }
+  r.leave();
   const p_entries: ept_entry_t[] = new Array(items45.length);
+  r.enter();
   for (let i47 = 0; i47 < items45.length; i47++) {
     r.element(i47);
     p_entries[i47] = readBuffersNdr64_ept_entry_t(r, items45[i47]);
   }
+  r.leave();
   r.field("replace");
   const p_replace: number = r.u32();
   return { num_ents: p_num_ents, entries: p_entries, replace: p_replace };
@@ -809,14 +849,18 @@ function writeEpt_deleteInNdr64(w: NdrWriter, v: ept_deleteIn): void {
   w.field("entries");
   w.conformance(v.num_ents);
   w.checkLength(v.entries.length, v.num_ents, 'array');
+  w.enter();
   for (let i48 = 0; i48 < v.entries.length; i48++) {
     w.element(i48);
     writeScalarsNdr64_ept_entry_t(w, v.entries[i48]);
   }
+  w.leave();
+  w.enter();
   for (let i49 = 0; i49 < v.entries.length; i49++) {
     w.element(i49);
     writeBuffersNdr64_ept_entry_t(w, v.entries[i49]);
   }
+  w.leave();
 }
 
 function readEpt_deleteInNdr64(r: NdrReader): ept_deleteIn {
@@ -827,15 +871,19 @@ function readEpt_deleteInNdr64(r: NdrReader): ept_deleteIn {
   const count51 = r.count(29);
   r.checkCount(count51, p_num_ents, 'max_count (size_is(num_ents))', at50);
   const items52: ept_entry_t_Scalars[] = new Array(count51);
+  r.enter();
   for (let i53 = 0; i53 < count51; i53++) {
     r.element(i53);
     items52[i53] = readScalarsNdr64_ept_entry_t(r);
   }
+  r.leave();
   const p_entries: ept_entry_t[] = new Array(items52.length);
+  r.enter();
   for (let i54 = 0; i54 < items52.length; i54++) {
     r.element(i54);
     p_entries[i54] = readBuffersNdr64_ept_entry_t(r, items52[i54]);
   }
+  r.leave();
   return { num_ents: p_num_ents, entries: p_entries };
 }
 
@@ -930,14 +978,18 @@ function writeEpt_lookupOutNdr64(w: NdrWriter, v: ept_lookupOut): void {
   if (length57 > (v.max_ents ?? v.entries.length)) w.fail(`length_is ${length57} exceeds size ${(v.max_ents ?? v.entries.length)}`);
   w.variance(length57);
   w.checkLength(v.entries.length, length57, 'array');
+  w.enter();
   for (let i58 = 0; i58 < v.entries.length; i58++) {
     w.element(i58);
     writeScalarsNdr64_ept_entry_t(w, v.entries[i58]);
   }
+  w.leave();
+  w.enter();
   for (let i59 = 0; i59 < v.entries.length; i59++) {
     w.element(i59);
     writeBuffersNdr64_ept_entry_t(w, v.entries[i59]);
   }
+  w.leave();
   w.field("status");
   w.u32(v.status);
 }
@@ -955,15 +1007,19 @@ function readEpt_lookupOutNdr64(r: NdrReader): ept_lookupOut {
   const actual62 = r.variance(count61, 29);
   r.checkCount(actual62, p_num_ents, 'actual_count (length_is(*num_ents))', at60);
   const items63: ept_entry_t_Scalars[] = new Array(actual62);
+  r.enter();
   for (let i64 = 0; i64 < actual62; i64++) {
     r.element(i64);
     items63[i64] = readScalarsNdr64_ept_entry_t(r);
   }
+  r.leave();
   const p_entries: ept_entry_t[] = new Array(items63.length);
+  r.enter();
   for (let i65 = 0; i65 < items63.length; i65++) {
     r.element(i65);
     p_entries[i65] = readBuffersNdr64_ept_entry_t(r, items63[i65]);
   }
+  r.leave();
   r.field("status");
   const p_status: number = r.u32();
   return { entry_handle: p_entry_handle, num_ents: p_num_ents, entries: p_entries, status: p_status, max_ents: p_max_ents };
@@ -1033,10 +1089,13 @@ function writeEpt_mapOutNdr64(w: NdrWriter, v: ept_mapOut): void {
   if (length68 > (v.max_towers ?? v.towers.length)) w.fail(`length_is ${length68} exceeds size ${(v.max_towers ?? v.towers.length)}`);
   w.variance(length68);
   w.checkLength(v.towers.length, length68, 'array');
+  w.enter();
   for (let i69 = 0; i69 < v.towers.length; i69++) {
     w.element(i69);
     w.fullPointer(v.towers[i69] !== null);
   }
+  w.leave();
+  w.enter();
   for (let i70 = 0; i70 < v.towers.length; i70++) {
     w.element(i70);
     const pointee71 = v.towers[i70];
@@ -1044,6 +1103,7 @@ function writeEpt_mapOutNdr64(w: NdrWriter, v: ept_mapOut): void {
       writeScalarsNdr64_twr_t(w, pointee71);
     }
   }
+  w.leave();
   w.field("status");
   w.u32(v.status);
 }
@@ -1061,11 +1121,14 @@ function readEpt_mapOutNdr64(r: NdrReader): ept_mapOut {
   const actual74 = r.variance(count73, 4);
   r.checkCount(actual74, p_num_towers, 'actual_count (length_is(*num_towers))', at72);
   const items75: number[] = new Array(actual74);
+  r.enter();
   for (let i76 = 0; i76 < actual74; i76++) {
     r.element(i76);
     items75[i76] = r.pointer();
   }
+  r.leave();
   const p_towers: (twr_t | null)[] = new Array(items75.length);
+  r.enter();
   for (let i77 = 0; i77 < items75.length; i77++) {
     r.element(i77);
     let pointee78: twr_t | null = null;
@@ -1074,6 +1137,7 @@ function readEpt_mapOutNdr64(r: NdrReader): ept_mapOut {
     }
     p_towers[i77] = pointee78;
   }
+  r.leave();
   r.field("status");
   const p_status: number = r.u32();
   return { entry_handle: p_entry_handle, num_towers: p_num_towers, towers: p_towers, status: p_status, max_towers: p_max_towers };

@@ -143,10 +143,12 @@ function writeRpc__mgmt_inq_statsOut(w: NdrWriter, v: rpc__mgmt_inq_statsOut): v
   w.field("statistics");
   w.conformance(v.count);
   w.checkLength(v.statistics.length, v.count, 'array');
+  w.enter();
   for (let i1 = 0; i1 < v.statistics.length; i1++) {
     w.element(i1);
     w.u32(v.statistics[i1]);
   }
+  w.leave();
   w.field("status");
   w.u32(v.status);
 }
@@ -159,10 +161,12 @@ function readRpc__mgmt_inq_statsOut(r: NdrReader): rpc__mgmt_inq_statsOut {
   const count3 = r.count(4);
   r.checkCount(count3, p_count, 'max_count (size_is(*count))', at2);
   const items4: number[] = new Array(count3);
+  r.enter();
   for (let i5 = 0; i5 < count3; i5++) {
     r.element(i5);
     items4[i5] = r.u32();
   }
+  r.leave();
   const p_statistics: number[] = items4;
   r.field("status");
   const p_status: number = r.u32();
@@ -459,15 +463,18 @@ function writeScalars_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): v
   w.u32(v.count);
   w.field("if_id");
   w.checkLength(v.if_id.length, v.count, 'array');
+  w.enter();
   for (let i8 = 0; i8 < v.if_id.length; i8++) {
     w.element(i8);
     w.fullPointer(v.if_id[i8] !== null);
   }
   w.leave();
+  w.leave();
 }
 function writeBuffers_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
   w.enter();
   w.field("if_id");
+  w.enter();
   for (let i9 = 0; i9 < v.if_id.length; i9++) {
     w.element(i9);
     const pointee10 = v.if_id[i9];
@@ -475,6 +482,7 @@ function writeBuffers_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): v
       writeScalars_rpc_if_id_t(w, pointee10);
     }
   }
+  w.leave();
   w.leave();
 }
 function readScalars_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t_Scalars {
@@ -489,10 +497,12 @@ function readScalars_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t_Scalar
   r.checkCount(conformance, f_count, 'max_count (size_is(count))', at11);
   r.checkFits(conformance, 4);
   const items12: number[] = new Array(conformance);
+  r.enter();
   for (let i13 = 0; i13 < conformance; i13++) {
     r.element(i13);
     items12[i13] = r.pointer();
   }
+  r.leave();
   const f_if_id: number[] = items12;
   r.leave();
   return { count: f_count, if_id: f_if_id };
@@ -501,6 +511,7 @@ function readBuffers_rpc_if_id_vector_t(r: NdrReader, s: rpc_if_id_vector_t_Scal
   r.enter();
   r.field("if_id");
   const items14: (rpc_if_id_t | null)[] = new Array(s.if_id.length);
+  r.enter();
   for (let i15 = 0; i15 < s.if_id.length; i15++) {
     r.element(i15);
     let pointee16: rpc_if_id_t | null = null;
@@ -509,6 +520,7 @@ function readBuffers_rpc_if_id_vector_t(r: NdrReader, s: rpc_if_id_vector_t_Scal
     }
     items14[i15] = pointee16;
   }
+  r.leave();
   r.leave();
   return { count: s.count, if_id: items14 };
 }
@@ -593,10 +605,12 @@ function writeRpc__mgmt_inq_statsOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_statsOu
   w.field("statistics");
   w.conformance(v.count);
   w.checkLength(v.statistics.length, v.count, 'array');
+  w.enter();
   for (let i18 = 0; i18 < v.statistics.length; i18++) {
     w.element(i18);
     w.u32(v.statistics[i18]);
   }
+  w.leave();
   w.field("status");
   w.u32(v.status);
 }
@@ -609,10 +623,12 @@ function readRpc__mgmt_inq_statsOutNdr64(r: NdrReader): rpc__mgmt_inq_statsOut {
   const count20 = r.count(4);
   r.checkCount(count20, p_count, 'max_count (size_is(*count))', at19);
   const items21: number[] = new Array(count20);
+  r.enter();
   for (let i22 = 0; i22 < count20; i22++) {
     r.element(i22);
     items21[i22] = r.u32();
   }
+  r.leave();
   const p_statistics: number[] = items21;
   r.field("status");
   const p_status: number = r.u32();
@@ -777,16 +793,19 @@ function writeScalarsNdr64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_
   w.u32(v.count);
   w.field("if_id");
   w.checkLength(v.if_id.length, v.count, 'array');
+  w.enter();
   for (let i25 = 0; i25 < v.if_id.length; i25++) {
     w.element(i25);
     w.fullPointer(v.if_id[i25] !== null);
   }
+  w.leave();
   w.align(8);
   w.leave();
 }
 function writeBuffersNdr64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
   w.enter();
   w.field("if_id");
+  w.enter();
   for (let i26 = 0; i26 < v.if_id.length; i26++) {
     w.element(i26);
     const pointee27 = v.if_id[i26];
@@ -794,6 +813,7 @@ function writeBuffersNdr64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_
       writeScalarsNdr64_rpc_if_id_t(w, pointee27);
     }
   }
+  w.leave();
   w.leave();
 }
 function readScalarsNdr64_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t_Scalars {
@@ -808,10 +828,12 @@ function readScalarsNdr64_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t_S
   r.checkCount(conformance, f_count, 'max_count (size_is(count))', at28);
   r.checkFits(conformance, 4);
   const items29: number[] = new Array(conformance);
+  r.enter();
   for (let i30 = 0; i30 < conformance; i30++) {
     r.element(i30);
     items29[i30] = r.pointer();
   }
+  r.leave();
   const f_if_id: number[] = items29;
   r.align(8);
   r.leave();
@@ -821,6 +843,7 @@ function readBuffersNdr64_rpc_if_id_vector_t(r: NdrReader, s: rpc_if_id_vector_t
   r.enter();
   r.field("if_id");
   const items31: (rpc_if_id_t | null)[] = new Array(s.if_id.length);
+  r.enter();
   for (let i32 = 0; i32 < s.if_id.length; i32++) {
     r.element(i32);
     let pointee33: rpc_if_id_t | null = null;
@@ -829,6 +852,7 @@ function readBuffersNdr64_rpc_if_id_vector_t(r: NdrReader, s: rpc_if_id_vector_t
     }
     items31[i32] = pointee33;
   }
+  r.leave();
   r.leave();
   return { count: s.count, if_id: items31 };
 }

@@ -672,10 +672,12 @@ function writeBuffers_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_
   if (pointee9 !== null) {
     w.conformance(v.NumberOfInterfaces);
     w.checkLength(pointee9.length, v.NumberOfInterfaces, 'array');
+    w.enter();
     for (let i10 = 0; i10 < pointee9.length; i10++) {
       w.element(i10);
       writeScalars_WITNESS_INTERFACE_INFO(w, pointee9[i10]);
     }
+    w.leave();
   }
   w.leave();
 }
@@ -698,10 +700,12 @@ function readBuffers_WITNESS_INTERFACE_LIST(r: NdrReader, s: WITNESS_INTERFACE_L
     const count13 = r.count(550);
     r.checkCount(count13, s.NumberOfInterfaces, 'max_count (size_is(NumberOfInterfaces))', at12);
     const items14: WITNESS_INTERFACE_INFO[] = new Array(count13);
+    r.enter();
     for (let i15 = 0; i15 < count13; i15++) {
       r.element(i15);
       items14[i15] = readScalars_WITNESS_INTERFACE_INFO(r);
     }
+    r.leave();
     pointee11 = items14;
   }
   r.leave();
@@ -1133,10 +1137,12 @@ function writeBuffersNdr64_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTER
   if (pointee25 !== null) {
     w.conformance(v.NumberOfInterfaces);
     w.checkLength(pointee25.length, v.NumberOfInterfaces, 'array');
+    w.enter();
     for (let i26 = 0; i26 < pointee25.length; i26++) {
       w.element(i26);
       writeScalarsNdr64_WITNESS_INTERFACE_INFO(w, pointee25[i26]);
     }
+    w.leave();
   }
   w.leave();
 }
@@ -1160,10 +1166,12 @@ function readBuffersNdr64_WITNESS_INTERFACE_LIST(r: NdrReader, s: WITNESS_INTERF
     const count29 = r.count(550);
     r.checkCount(count29, s.NumberOfInterfaces, 'max_count (size_is(NumberOfInterfaces))', at28);
     const items30: WITNESS_INTERFACE_INFO[] = new Array(count29);
+    r.enter();
     for (let i31 = 0; i31 < count29; i31++) {
       r.element(i31);
       items30[i31] = readScalarsNdr64_WITNESS_INTERFACE_INFO(r);
     }
+    r.leave();
     pointee27 = items30;
   }
   r.leave();

@@ -1,9 +1,9 @@
 /**
- * What the NDR reader and writer share: where in the value they are. Generated codecs name
- * each field as they reach it (field), each array element (element), and enter / leave each
- * constructed type; nothing is unwound on the way out, so when anything throws, the trail
- * still says where, and the one catch at the top (stub.ts) turns it into the NdrError's path.
- * No generated function needs a try/catch or path bookkeeping of its own.
+ * What the NDR reader and writer share: where in the value they are. Generated codecs enter /
+ * leave each constructed type (struct, union, array) and name each field (field) or array
+ * element (element) as they reach it, one store each. Nothing is unwound when something
+ * throws, so the trail still says where, and the one catch at the top (stub.ts) turns it into
+ * the NdrError's path: no generated function needs a try/catch or path bookkeeping.
  */
 import { NdrError } from './errors';
 
@@ -15,57 +15,47 @@ export const MAX_DEPTH = 256;
 
 /** The base of NdrReader and NdrWriter: the trail, and the nesting bound that comes with it. */
 export abstract class NdrCoder {
-  /** Constructed types entered and not left: 0 while coding the stub's parameters. */
-  private level = 0;
-  /** The field being coded at the current level ('' before the first) and its array element (-1: none). */
-  private fieldName = '';
-  private elementIndex = -1;
-  /** The same for each enclosing level, saved by enter() and restored by leave(). */
-  private readonly outerFields: string[] = [];
-  private readonly outerElements: number[] = [];
+  /** Where the coder is in the current construct: a field's name, an array element's index, or '' before either. */
+  private current: string | number = '';
+  /** The same for each enclosing construct (structs, unions, arrays entered and not left), outermost first. */
+  private readonly outer: (string | number)[] = [];
 
   /** The stub offset errors are reported at. */
   abstract get offset(): number;
 
   abstract fail(reason: string): never;
 
-  /** Enter a constructed type (one level deeper in the path). */
+  /** Enter a constructed type: a struct, a union or an array (one level deeper in the path). */
   enter(): void {
-    const level = this.level;
-    if (level >= MAX_DEPTH) this.fail(`data nested deeper than ${MAX_DEPTH} levels (recursive, or a cycle)`);
-    this.outerFields[level] = this.fieldName;
-    this.outerElements[level] = this.elementIndex;
-    this.level = level + 1;
-    this.fieldName = '';
-    this.elementIndex = -1;
+    if (this.outer.push(this.current) > MAX_DEPTH) this.tooDeep();
+    this.current = '';
+  }
+
+  private tooDeep(): never {
+    return this.fail(`data nested deeper than ${MAX_DEPTH} levels (recursive, or a cycle)`);
   }
 
   leave(): void {
-    const level = --this.level;
-    this.fieldName = this.outerFields[level];
-    this.elementIndex = this.outerElements[level];
+    this.current = this.outer.pop()!;
   }
 
-  /** The field of the current construct (or the stub parameter) coded next. */
+  /** The field of the current struct (or the stub parameter, or union arm) coded next. */
   field(name: string): void {
-    this.fieldName = name;
-    this.elementIndex = -1;
+    this.current = name;
   }
 
-  /** The element of the current field's array coded next. */
+  /** The element of the current array coded next. */
   element(index: number): void {
-    this.elementIndex = index;
+    this.current = index;
   }
 
   /** Where the coder is, outermost first, e.g. ['InterfaceList', 'InterfaceInfo', '[3]', 'Flags']. */
   path(): string[] {
     const path: string[] = [];
-    const add = (name: string, index: number): void => {
-      if (name !== '') path.push(name);
-      if (index >= 0) path.push(`[${index}]`);
-    };
-    for (let l = 0; l < this.level; l++) add(this.outerFields[l], this.outerElements[l]);
-    add(this.fieldName, this.elementIndex);
+    for (const at of [...this.outer, this.current]) {
+      if (typeof at === 'number') path.push(`[${at}]`);
+      else if (at !== '') path.push(at);
+    }
     return path;
   }
 

@@ -6,17 +6,20 @@ import { MAX_DEPTH } from '../../../src/ndr/coder';
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('the field trail', () => {
-  it('names the field at each level, the array element, and restores the outer field on leave', () => {
+  it('names the field or element at each level and restores the outer one on leave', () => {
     const w = new NdrWriter();
     w.field('List');
-    w.enter();
+    w.enter(); // the struct List points to
     w.field('Items');
+    w.enter(); // the array
     w.element(3);
-    w.enter();
+    w.enter(); // its element
     w.field('Flags');
     expect(w.path()).toEqual(['List', 'Items', '[3]', 'Flags']);
     w.leave();
     expect(w.path()).toEqual(['List', 'Items', '[3]']);
+    w.leave();
+    expect(w.path()).toEqual(['List', 'Items']);
     w.field('Count');
     expect(w.path()).toEqual(['List', 'Count']);
     w.leave();
@@ -44,6 +47,7 @@ describe('NdrStubCodec', () => {
     w.u16(v.a);
     w.field('b');
     w.u32(v.b.length);
+    w.enter();
     for (let i = 0; i < v.b.length; i++) {
       w.element(i);
       w.enter();
@@ -51,6 +55,7 @@ describe('NdrStubCodec', () => {
       w.u16(v.b[i].c);
       w.leave();
     }
+    w.leave();
   };
   const read = (r: NdrReader): Pair => {
     r.field('a');
@@ -58,6 +63,7 @@ describe('NdrStubCodec', () => {
     r.field('b');
     const n = r.count(1);
     const b: { c: number }[] = [];
+    r.enter();
     for (let i = 0; i < n; i++) {
       r.element(i);
       r.enter();
@@ -65,6 +71,7 @@ describe('NdrStubCodec', () => {
       b.push({ c: r.u16() });
       r.leave();
     }
+    r.leave();
     return { a, b };
   };
   const codec = new NdrStubCodec<Pair>('op.in', write, read);
