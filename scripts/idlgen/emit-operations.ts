@@ -59,12 +59,8 @@ export function emitOperation(wire: Wire, op: OpModel): void {
     const write = `write${name}`;
     const read = `read${name}`;
     c.line(`const ${codec} = new NdrStubCodec${wire.ndr64 ? '64' : ''}<${type}>(${q(`${op.name}.${dir}`)}, ${write}, ${read});`);
-    c.open(`export function encode${name}(v: ${type}, littleEndian = true): Buffer {`);
-    c.line(`return ${codec}.encode(v, littleEndian);`);
-    c.close();
-    c.open(`export function decode${name}(stub: Buffer, littleEndian = true): ${type} {`);
-    c.line(`return ${codec}.decode(stub, littleEndian);`);
-    c.close();
+    c.line(`export function encode${name}(v: ${type}, littleEndian = true): Buffer { return ${codec}.encode(v, littleEndian); }`);
+    c.line(`export function decode${name}(stub: Buffer, littleEndian = true): ${type} { return ${codec}.decode(stub, littleEndian); }`);
     c.line();
 
     const names = new Set(params.map((p) => p.name));
@@ -79,7 +75,6 @@ export function emitOperation(wire: Wire, op: OpModel): void {
       wire.writeScalars(op.ret, 'v.ReturnValue', values);
     }
     c.close();
-    c.line();
 
     c.open(`function ${read}(r: NdrReader): ${type} {`);
     for (const p of captured) c.line(`let p_${p.name}: number | undefined;`);

@@ -39,18 +39,13 @@ export interface ApiOpenResourceIn {
 }
 
 const ApiOpenResourceIn_codec = new NdrStubCodec<ApiOpenResourceIn>("ApiOpenResource.in", writeApiOpenResourceIn, readApiOpenResourceIn);
-export function encodeApiOpenResourceIn(v: ApiOpenResourceIn, littleEndian = true): Buffer {
-  return ApiOpenResourceIn_codec.encode(v, littleEndian);
-}
-export function decodeApiOpenResourceIn(stub: Buffer, littleEndian = true): ApiOpenResourceIn {
-  return ApiOpenResourceIn_codec.decode(stub, littleEndian);
-}
+export function encodeApiOpenResourceIn(v: ApiOpenResourceIn, littleEndian = true): Buffer { return ApiOpenResourceIn_codec.encode(v, littleEndian); }
+export function decodeApiOpenResourceIn(stub: Buffer, littleEndian = true): ApiOpenResourceIn { return ApiOpenResourceIn_codec.decode(stub, littleEndian); }
 
 function writeApiOpenResourceIn(w: NdrWriter, v: ApiOpenResourceIn): void {
   w.field("lpszResourceName");
   w.wstring(v.lpszResourceName);
 }
-
 function readApiOpenResourceIn(r: NdrReader): ApiOpenResourceIn {
   r.field("lpszResourceName");
   const p_lpszResourceName: string = r.wstring();
@@ -65,12 +60,8 @@ export interface ApiOpenResourceOut {
 }
 
 const ApiOpenResourceOut_codec = new NdrStubCodec<ApiOpenResourceOut>("ApiOpenResource.out", writeApiOpenResourceOut, readApiOpenResourceOut);
-export function encodeApiOpenResourceOut(v: ApiOpenResourceOut, littleEndian = true): Buffer {
-  return ApiOpenResourceOut_codec.encode(v, littleEndian);
-}
-export function decodeApiOpenResourceOut(stub: Buffer, littleEndian = true): ApiOpenResourceOut {
-  return ApiOpenResourceOut_codec.decode(stub, littleEndian);
-}
+export function encodeApiOpenResourceOut(v: ApiOpenResourceOut, littleEndian = true): Buffer { return ApiOpenResourceOut_codec.encode(v, littleEndian); }
+export function decodeApiOpenResourceOut(stub: Buffer, littleEndian = true): ApiOpenResourceOut { return ApiOpenResourceOut_codec.decode(stub, littleEndian); }
 
 function writeApiOpenResourceOut(w: NdrWriter, v: ApiOpenResourceOut): void {
   w.field("Status");
@@ -80,7 +71,6 @@ function writeApiOpenResourceOut(w: NdrWriter, v: ApiOpenResourceOut): void {
   w.field("ReturnValue");
   w.contextHandle(v.ReturnValue);
 }
-
 function readApiOpenResourceOut(r: NdrReader): ApiOpenResourceOut {
   r.field("Status");
   const p_Status: number = r.u32();
@@ -97,18 +87,13 @@ export interface ApiCloseResourceIn {
 }
 
 const ApiCloseResourceIn_codec = new NdrStubCodec<ApiCloseResourceIn>("ApiCloseResource.in", writeApiCloseResourceIn, readApiCloseResourceIn);
-export function encodeApiCloseResourceIn(v: ApiCloseResourceIn, littleEndian = true): Buffer {
-  return ApiCloseResourceIn_codec.encode(v, littleEndian);
-}
-export function decodeApiCloseResourceIn(stub: Buffer, littleEndian = true): ApiCloseResourceIn {
-  return ApiCloseResourceIn_codec.decode(stub, littleEndian);
-}
+export function encodeApiCloseResourceIn(v: ApiCloseResourceIn, littleEndian = true): Buffer { return ApiCloseResourceIn_codec.encode(v, littleEndian); }
+export function decodeApiCloseResourceIn(stub: Buffer, littleEndian = true): ApiCloseResourceIn { return ApiCloseResourceIn_codec.decode(stub, littleEndian); }
 
 function writeApiCloseResourceIn(w: NdrWriter, v: ApiCloseResourceIn): void {
   w.field("Resource");
   w.contextHandle(v.Resource);
 }
-
 function readApiCloseResourceIn(r: NdrReader): ApiCloseResourceIn {
   r.field("Resource");
   const p_Resource: ContextHandle = r.contextHandle();
@@ -122,12 +107,8 @@ export interface ApiCloseResourceOut {
 }
 
 const ApiCloseResourceOut_codec = new NdrStubCodec<ApiCloseResourceOut>("ApiCloseResource.out", writeApiCloseResourceOut, readApiCloseResourceOut);
-export function encodeApiCloseResourceOut(v: ApiCloseResourceOut, littleEndian = true): Buffer {
-  return ApiCloseResourceOut_codec.encode(v, littleEndian);
-}
-export function decodeApiCloseResourceOut(stub: Buffer, littleEndian = true): ApiCloseResourceOut {
-  return ApiCloseResourceOut_codec.decode(stub, littleEndian);
-}
+export function encodeApiCloseResourceOut(v: ApiCloseResourceOut, littleEndian = true): Buffer { return ApiCloseResourceOut_codec.encode(v, littleEndian); }
+export function decodeApiCloseResourceOut(stub: Buffer, littleEndian = true): ApiCloseResourceOut { return ApiCloseResourceOut_codec.decode(stub, littleEndian); }
 
 function writeApiCloseResourceOut(w: NdrWriter, v: ApiCloseResourceOut): void {
   w.field("Resource");
@@ -135,7 +116,6 @@ function writeApiCloseResourceOut(w: NdrWriter, v: ApiCloseResourceOut): void {
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readApiCloseResourceOut(r: NdrReader): ApiCloseResourceOut {
   r.field("Resource");
   const p_Resource: ContextHandle = r.contextHandle();
@@ -150,18 +130,13 @@ export interface ApiGetResourceStateIn {
 }
 
 const ApiGetResourceStateIn_codec = new NdrStubCodec<ApiGetResourceStateIn>("ApiGetResourceState.in", writeApiGetResourceStateIn, readApiGetResourceStateIn);
-export function encodeApiGetResourceStateIn(v: ApiGetResourceStateIn, littleEndian = true): Buffer {
-  return ApiGetResourceStateIn_codec.encode(v, littleEndian);
-}
-export function decodeApiGetResourceStateIn(stub: Buffer, littleEndian = true): ApiGetResourceStateIn {
-  return ApiGetResourceStateIn_codec.decode(stub, littleEndian);
-}
+export function encodeApiGetResourceStateIn(v: ApiGetResourceStateIn, littleEndian = true): Buffer { return ApiGetResourceStateIn_codec.encode(v, littleEndian); }
+export function decodeApiGetResourceStateIn(stub: Buffer, littleEndian = true): ApiGetResourceStateIn { return ApiGetResourceStateIn_codec.decode(stub, littleEndian); }
 
 function writeApiGetResourceStateIn(w: NdrWriter, v: ApiGetResourceStateIn): void {
   w.field("hResource");
   w.contextHandle(v.hResource);
 }
-
 function readApiGetResourceStateIn(r: NdrReader): ApiGetResourceStateIn {
   r.field("hResource");
   const p_hResource: ContextHandle = r.contextHandle();
@@ -178,12 +153,8 @@ export interface ApiGetResourceStateOut {
 }
 
 const ApiGetResourceStateOut_codec = new NdrStubCodec<ApiGetResourceStateOut>("ApiGetResourceState.out", writeApiGetResourceStateOut, readApiGetResourceStateOut);
-export function encodeApiGetResourceStateOut(v: ApiGetResourceStateOut, littleEndian = true): Buffer {
-  return ApiGetResourceStateOut_codec.encode(v, littleEndian);
-}
-export function decodeApiGetResourceStateOut(stub: Buffer, littleEndian = true): ApiGetResourceStateOut {
-  return ApiGetResourceStateOut_codec.decode(stub, littleEndian);
-}
+export function encodeApiGetResourceStateOut(v: ApiGetResourceStateOut, littleEndian = true): Buffer { return ApiGetResourceStateOut_codec.encode(v, littleEndian); }
+export function decodeApiGetResourceStateOut(stub: Buffer, littleEndian = true): ApiGetResourceStateOut { return ApiGetResourceStateOut_codec.decode(stub, littleEndian); }
 
 function writeApiGetResourceStateOut(w: NdrWriter, v: ApiGetResourceStateOut): void {
   w.field("State");
@@ -205,7 +176,6 @@ function writeApiGetResourceStateOut(w: NdrWriter, v: ApiGetResourceStateOut): v
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readApiGetResourceStateOut(r: NdrReader): ApiGetResourceStateOut {
   r.field("State");
   const p_State: number = r.u32();
@@ -232,18 +202,13 @@ export interface ApiOnlineResourceIn {
 }
 
 const ApiOnlineResourceIn_codec = new NdrStubCodec<ApiOnlineResourceIn>("ApiOnlineResource.in", writeApiOnlineResourceIn, readApiOnlineResourceIn);
-export function encodeApiOnlineResourceIn(v: ApiOnlineResourceIn, littleEndian = true): Buffer {
-  return ApiOnlineResourceIn_codec.encode(v, littleEndian);
-}
-export function decodeApiOnlineResourceIn(stub: Buffer, littleEndian = true): ApiOnlineResourceIn {
-  return ApiOnlineResourceIn_codec.decode(stub, littleEndian);
-}
+export function encodeApiOnlineResourceIn(v: ApiOnlineResourceIn, littleEndian = true): Buffer { return ApiOnlineResourceIn_codec.encode(v, littleEndian); }
+export function decodeApiOnlineResourceIn(stub: Buffer, littleEndian = true): ApiOnlineResourceIn { return ApiOnlineResourceIn_codec.decode(stub, littleEndian); }
 
 function writeApiOnlineResourceIn(w: NdrWriter, v: ApiOnlineResourceIn): void {
   w.field("hResource");
   w.contextHandle(v.hResource);
 }
-
 function readApiOnlineResourceIn(r: NdrReader): ApiOnlineResourceIn {
   r.field("hResource");
   const p_hResource: ContextHandle = r.contextHandle();
@@ -257,12 +222,8 @@ export interface ApiOnlineResourceOut {
 }
 
 const ApiOnlineResourceOut_codec = new NdrStubCodec<ApiOnlineResourceOut>("ApiOnlineResource.out", writeApiOnlineResourceOut, readApiOnlineResourceOut);
-export function encodeApiOnlineResourceOut(v: ApiOnlineResourceOut, littleEndian = true): Buffer {
-  return ApiOnlineResourceOut_codec.encode(v, littleEndian);
-}
-export function decodeApiOnlineResourceOut(stub: Buffer, littleEndian = true): ApiOnlineResourceOut {
-  return ApiOnlineResourceOut_codec.decode(stub, littleEndian);
-}
+export function encodeApiOnlineResourceOut(v: ApiOnlineResourceOut, littleEndian = true): Buffer { return ApiOnlineResourceOut_codec.encode(v, littleEndian); }
+export function decodeApiOnlineResourceOut(stub: Buffer, littleEndian = true): ApiOnlineResourceOut { return ApiOnlineResourceOut_codec.decode(stub, littleEndian); }
 
 function writeApiOnlineResourceOut(w: NdrWriter, v: ApiOnlineResourceOut): void {
   w.field("rpc_status");
@@ -270,7 +231,6 @@ function writeApiOnlineResourceOut(w: NdrWriter, v: ApiOnlineResourceOut): void 
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readApiOnlineResourceOut(r: NdrReader): ApiOnlineResourceOut {
   r.field("rpc_status");
   const p_rpc_status: number = r.u32();
@@ -285,18 +245,13 @@ export interface ApiOfflineResourceIn {
 }
 
 const ApiOfflineResourceIn_codec = new NdrStubCodec<ApiOfflineResourceIn>("ApiOfflineResource.in", writeApiOfflineResourceIn, readApiOfflineResourceIn);
-export function encodeApiOfflineResourceIn(v: ApiOfflineResourceIn, littleEndian = true): Buffer {
-  return ApiOfflineResourceIn_codec.encode(v, littleEndian);
-}
-export function decodeApiOfflineResourceIn(stub: Buffer, littleEndian = true): ApiOfflineResourceIn {
-  return ApiOfflineResourceIn_codec.decode(stub, littleEndian);
-}
+export function encodeApiOfflineResourceIn(v: ApiOfflineResourceIn, littleEndian = true): Buffer { return ApiOfflineResourceIn_codec.encode(v, littleEndian); }
+export function decodeApiOfflineResourceIn(stub: Buffer, littleEndian = true): ApiOfflineResourceIn { return ApiOfflineResourceIn_codec.decode(stub, littleEndian); }
 
 function writeApiOfflineResourceIn(w: NdrWriter, v: ApiOfflineResourceIn): void {
   w.field("hResource");
   w.contextHandle(v.hResource);
 }
-
 function readApiOfflineResourceIn(r: NdrReader): ApiOfflineResourceIn {
   r.field("hResource");
   const p_hResource: ContextHandle = r.contextHandle();
@@ -310,12 +265,8 @@ export interface ApiOfflineResourceOut {
 }
 
 const ApiOfflineResourceOut_codec = new NdrStubCodec<ApiOfflineResourceOut>("ApiOfflineResource.out", writeApiOfflineResourceOut, readApiOfflineResourceOut);
-export function encodeApiOfflineResourceOut(v: ApiOfflineResourceOut, littleEndian = true): Buffer {
-  return ApiOfflineResourceOut_codec.encode(v, littleEndian);
-}
-export function decodeApiOfflineResourceOut(stub: Buffer, littleEndian = true): ApiOfflineResourceOut {
-  return ApiOfflineResourceOut_codec.decode(stub, littleEndian);
-}
+export function encodeApiOfflineResourceOut(v: ApiOfflineResourceOut, littleEndian = true): Buffer { return ApiOfflineResourceOut_codec.encode(v, littleEndian); }
+export function decodeApiOfflineResourceOut(stub: Buffer, littleEndian = true): ApiOfflineResourceOut { return ApiOfflineResourceOut_codec.decode(stub, littleEndian); }
 
 function writeApiOfflineResourceOut(w: NdrWriter, v: ApiOfflineResourceOut): void {
   w.field("rpc_status");
@@ -323,7 +274,6 @@ function writeApiOfflineResourceOut(w: NdrWriter, v: ApiOfflineResourceOut): voi
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readApiOfflineResourceOut(r: NdrReader): ApiOfflineResourceOut {
   r.field("rpc_status");
   const p_rpc_status: number = r.u32();
@@ -415,18 +365,13 @@ export const Clusapi_MODULE: NdrModule = {
 
 // ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
 const ApiOpenResourceInNdr64_codec = new NdrStubCodec64<ApiOpenResourceIn>("ApiOpenResource.in", writeApiOpenResourceInNdr64, readApiOpenResourceInNdr64);
-export function encodeApiOpenResourceInNdr64(v: ApiOpenResourceIn, littleEndian = true): Buffer {
-  return ApiOpenResourceInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiOpenResourceInNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceIn {
-  return ApiOpenResourceInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiOpenResourceInNdr64(v: ApiOpenResourceIn, littleEndian = true): Buffer { return ApiOpenResourceInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOpenResourceInNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceIn { return ApiOpenResourceInNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiOpenResourceInNdr64(w: NdrWriter, v: ApiOpenResourceIn): void {
   w.field("lpszResourceName");
   w.wstring(v.lpszResourceName);
 }
-
 function readApiOpenResourceInNdr64(r: NdrReader): ApiOpenResourceIn {
   r.field("lpszResourceName");
   const p_lpszResourceName: string = r.wstring();
@@ -434,12 +379,8 @@ function readApiOpenResourceInNdr64(r: NdrReader): ApiOpenResourceIn {
 }
 
 const ApiOpenResourceOutNdr64_codec = new NdrStubCodec64<ApiOpenResourceOut>("ApiOpenResource.out", writeApiOpenResourceOutNdr64, readApiOpenResourceOutNdr64);
-export function encodeApiOpenResourceOutNdr64(v: ApiOpenResourceOut, littleEndian = true): Buffer {
-  return ApiOpenResourceOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiOpenResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceOut {
-  return ApiOpenResourceOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiOpenResourceOutNdr64(v: ApiOpenResourceOut, littleEndian = true): Buffer { return ApiOpenResourceOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOpenResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceOut { return ApiOpenResourceOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiOpenResourceOutNdr64(w: NdrWriter, v: ApiOpenResourceOut): void {
   w.field("Status");
@@ -449,7 +390,6 @@ function writeApiOpenResourceOutNdr64(w: NdrWriter, v: ApiOpenResourceOut): void
   w.field("ReturnValue");
   w.contextHandle(v.ReturnValue);
 }
-
 function readApiOpenResourceOutNdr64(r: NdrReader): ApiOpenResourceOut {
   r.field("Status");
   const p_Status: number = r.u32();
@@ -461,18 +401,13 @@ function readApiOpenResourceOutNdr64(r: NdrReader): ApiOpenResourceOut {
 }
 
 const ApiCloseResourceInNdr64_codec = new NdrStubCodec64<ApiCloseResourceIn>("ApiCloseResource.in", writeApiCloseResourceInNdr64, readApiCloseResourceInNdr64);
-export function encodeApiCloseResourceInNdr64(v: ApiCloseResourceIn, littleEndian = true): Buffer {
-  return ApiCloseResourceInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiCloseResourceInNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceIn {
-  return ApiCloseResourceInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiCloseResourceInNdr64(v: ApiCloseResourceIn, littleEndian = true): Buffer { return ApiCloseResourceInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiCloseResourceInNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceIn { return ApiCloseResourceInNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiCloseResourceInNdr64(w: NdrWriter, v: ApiCloseResourceIn): void {
   w.field("Resource");
   w.contextHandle(v.Resource);
 }
-
 function readApiCloseResourceInNdr64(r: NdrReader): ApiCloseResourceIn {
   r.field("Resource");
   const p_Resource: ContextHandle = r.contextHandle();
@@ -480,12 +415,8 @@ function readApiCloseResourceInNdr64(r: NdrReader): ApiCloseResourceIn {
 }
 
 const ApiCloseResourceOutNdr64_codec = new NdrStubCodec64<ApiCloseResourceOut>("ApiCloseResource.out", writeApiCloseResourceOutNdr64, readApiCloseResourceOutNdr64);
-export function encodeApiCloseResourceOutNdr64(v: ApiCloseResourceOut, littleEndian = true): Buffer {
-  return ApiCloseResourceOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiCloseResourceOutNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceOut {
-  return ApiCloseResourceOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiCloseResourceOutNdr64(v: ApiCloseResourceOut, littleEndian = true): Buffer { return ApiCloseResourceOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiCloseResourceOutNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceOut { return ApiCloseResourceOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiCloseResourceOutNdr64(w: NdrWriter, v: ApiCloseResourceOut): void {
   w.field("Resource");
@@ -493,7 +424,6 @@ function writeApiCloseResourceOutNdr64(w: NdrWriter, v: ApiCloseResourceOut): vo
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readApiCloseResourceOutNdr64(r: NdrReader): ApiCloseResourceOut {
   r.field("Resource");
   const p_Resource: ContextHandle = r.contextHandle();
@@ -503,18 +433,13 @@ function readApiCloseResourceOutNdr64(r: NdrReader): ApiCloseResourceOut {
 }
 
 const ApiGetResourceStateInNdr64_codec = new NdrStubCodec64<ApiGetResourceStateIn>("ApiGetResourceState.in", writeApiGetResourceStateInNdr64, readApiGetResourceStateInNdr64);
-export function encodeApiGetResourceStateInNdr64(v: ApiGetResourceStateIn, littleEndian = true): Buffer {
-  return ApiGetResourceStateInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiGetResourceStateInNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateIn {
-  return ApiGetResourceStateInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiGetResourceStateInNdr64(v: ApiGetResourceStateIn, littleEndian = true): Buffer { return ApiGetResourceStateInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiGetResourceStateInNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateIn { return ApiGetResourceStateInNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiGetResourceStateInNdr64(w: NdrWriter, v: ApiGetResourceStateIn): void {
   w.field("hResource");
   w.contextHandle(v.hResource);
 }
-
 function readApiGetResourceStateInNdr64(r: NdrReader): ApiGetResourceStateIn {
   r.field("hResource");
   const p_hResource: ContextHandle = r.contextHandle();
@@ -522,12 +447,8 @@ function readApiGetResourceStateInNdr64(r: NdrReader): ApiGetResourceStateIn {
 }
 
 const ApiGetResourceStateOutNdr64_codec = new NdrStubCodec64<ApiGetResourceStateOut>("ApiGetResourceState.out", writeApiGetResourceStateOutNdr64, readApiGetResourceStateOutNdr64);
-export function encodeApiGetResourceStateOutNdr64(v: ApiGetResourceStateOut, littleEndian = true): Buffer {
-  return ApiGetResourceStateOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiGetResourceStateOutNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateOut {
-  return ApiGetResourceStateOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiGetResourceStateOutNdr64(v: ApiGetResourceStateOut, littleEndian = true): Buffer { return ApiGetResourceStateOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiGetResourceStateOutNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateOut { return ApiGetResourceStateOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiGetResourceStateOutNdr64(w: NdrWriter, v: ApiGetResourceStateOut): void {
   w.field("State");
@@ -549,7 +470,6 @@ function writeApiGetResourceStateOutNdr64(w: NdrWriter, v: ApiGetResourceStateOu
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readApiGetResourceStateOutNdr64(r: NdrReader): ApiGetResourceStateOut {
   r.field("State");
   const p_State: number = r.u32();
@@ -571,18 +491,13 @@ function readApiGetResourceStateOutNdr64(r: NdrReader): ApiGetResourceStateOut {
 }
 
 const ApiOnlineResourceInNdr64_codec = new NdrStubCodec64<ApiOnlineResourceIn>("ApiOnlineResource.in", writeApiOnlineResourceInNdr64, readApiOnlineResourceInNdr64);
-export function encodeApiOnlineResourceInNdr64(v: ApiOnlineResourceIn, littleEndian = true): Buffer {
-  return ApiOnlineResourceInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiOnlineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceIn {
-  return ApiOnlineResourceInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiOnlineResourceInNdr64(v: ApiOnlineResourceIn, littleEndian = true): Buffer { return ApiOnlineResourceInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOnlineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceIn { return ApiOnlineResourceInNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiOnlineResourceInNdr64(w: NdrWriter, v: ApiOnlineResourceIn): void {
   w.field("hResource");
   w.contextHandle(v.hResource);
 }
-
 function readApiOnlineResourceInNdr64(r: NdrReader): ApiOnlineResourceIn {
   r.field("hResource");
   const p_hResource: ContextHandle = r.contextHandle();
@@ -590,12 +505,8 @@ function readApiOnlineResourceInNdr64(r: NdrReader): ApiOnlineResourceIn {
 }
 
 const ApiOnlineResourceOutNdr64_codec = new NdrStubCodec64<ApiOnlineResourceOut>("ApiOnlineResource.out", writeApiOnlineResourceOutNdr64, readApiOnlineResourceOutNdr64);
-export function encodeApiOnlineResourceOutNdr64(v: ApiOnlineResourceOut, littleEndian = true): Buffer {
-  return ApiOnlineResourceOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiOnlineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceOut {
-  return ApiOnlineResourceOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiOnlineResourceOutNdr64(v: ApiOnlineResourceOut, littleEndian = true): Buffer { return ApiOnlineResourceOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOnlineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceOut { return ApiOnlineResourceOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiOnlineResourceOutNdr64(w: NdrWriter, v: ApiOnlineResourceOut): void {
   w.field("rpc_status");
@@ -603,7 +514,6 @@ function writeApiOnlineResourceOutNdr64(w: NdrWriter, v: ApiOnlineResourceOut): 
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readApiOnlineResourceOutNdr64(r: NdrReader): ApiOnlineResourceOut {
   r.field("rpc_status");
   const p_rpc_status: number = r.u32();
@@ -613,18 +523,13 @@ function readApiOnlineResourceOutNdr64(r: NdrReader): ApiOnlineResourceOut {
 }
 
 const ApiOfflineResourceInNdr64_codec = new NdrStubCodec64<ApiOfflineResourceIn>("ApiOfflineResource.in", writeApiOfflineResourceInNdr64, readApiOfflineResourceInNdr64);
-export function encodeApiOfflineResourceInNdr64(v: ApiOfflineResourceIn, littleEndian = true): Buffer {
-  return ApiOfflineResourceInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiOfflineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceIn {
-  return ApiOfflineResourceInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiOfflineResourceInNdr64(v: ApiOfflineResourceIn, littleEndian = true): Buffer { return ApiOfflineResourceInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOfflineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceIn { return ApiOfflineResourceInNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiOfflineResourceInNdr64(w: NdrWriter, v: ApiOfflineResourceIn): void {
   w.field("hResource");
   w.contextHandle(v.hResource);
 }
-
 function readApiOfflineResourceInNdr64(r: NdrReader): ApiOfflineResourceIn {
   r.field("hResource");
   const p_hResource: ContextHandle = r.contextHandle();
@@ -632,12 +537,8 @@ function readApiOfflineResourceInNdr64(r: NdrReader): ApiOfflineResourceIn {
 }
 
 const ApiOfflineResourceOutNdr64_codec = new NdrStubCodec64<ApiOfflineResourceOut>("ApiOfflineResource.out", writeApiOfflineResourceOutNdr64, readApiOfflineResourceOutNdr64);
-export function encodeApiOfflineResourceOutNdr64(v: ApiOfflineResourceOut, littleEndian = true): Buffer {
-  return ApiOfflineResourceOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeApiOfflineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceOut {
-  return ApiOfflineResourceOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeApiOfflineResourceOutNdr64(v: ApiOfflineResourceOut, littleEndian = true): Buffer { return ApiOfflineResourceOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOfflineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceOut { return ApiOfflineResourceOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeApiOfflineResourceOutNdr64(w: NdrWriter, v: ApiOfflineResourceOut): void {
   w.field("rpc_status");
@@ -645,7 +546,6 @@ function writeApiOfflineResourceOutNdr64(w: NdrWriter, v: ApiOfflineResourceOut)
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readApiOfflineResourceOutNdr64(r: NdrReader): ApiOfflineResourceOut {
   r.field("rpc_status");
   const p_rpc_status: number = r.u32();

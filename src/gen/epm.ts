@@ -63,12 +63,8 @@ export interface ept_insertIn {
 }
 
 const Ept_insertIn_codec = new NdrStubCodec<ept_insertIn>("ept_insert.in", writeEpt_insertIn, readEpt_insertIn);
-export function encodeEpt_insertIn(v: ept_insertIn, littleEndian = true): Buffer {
-  return Ept_insertIn_codec.encode(v, littleEndian);
-}
-export function decodeEpt_insertIn(stub: Buffer, littleEndian = true): ept_insertIn {
-  return Ept_insertIn_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_insertIn(v: ept_insertIn, littleEndian = true): Buffer { return Ept_insertIn_codec.encode(v, littleEndian); }
+export function decodeEpt_insertIn(stub: Buffer, littleEndian = true): ept_insertIn { return Ept_insertIn_codec.decode(stub, littleEndian); }
 
 function writeEpt_insertIn(w: NdrWriter, v: ept_insertIn): void {
   w.field("num_ents");
@@ -91,7 +87,6 @@ function writeEpt_insertIn(w: NdrWriter, v: ept_insertIn): void {
   w.field("replace");
   w.u32(v.replace);
 }
-
 function readEpt_insertIn(r: NdrReader): ept_insertIn {
   r.field("num_ents");
   const p_num_ents: number = r.u32();
@@ -124,18 +119,13 @@ export interface ept_insertOut {
 }
 
 const Ept_insertOut_codec = new NdrStubCodec<ept_insertOut>("ept_insert.out", writeEpt_insertOut, readEpt_insertOut);
-export function encodeEpt_insertOut(v: ept_insertOut, littleEndian = true): Buffer {
-  return Ept_insertOut_codec.encode(v, littleEndian);
-}
-export function decodeEpt_insertOut(stub: Buffer, littleEndian = true): ept_insertOut {
-  return Ept_insertOut_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_insertOut(v: ept_insertOut, littleEndian = true): Buffer { return Ept_insertOut_codec.encode(v, littleEndian); }
+export function decodeEpt_insertOut(stub: Buffer, littleEndian = true): ept_insertOut { return Ept_insertOut_codec.decode(stub, littleEndian); }
 
 function writeEpt_insertOut(w: NdrWriter, v: ept_insertOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_insertOut(r: NdrReader): ept_insertOut {
   r.field("status");
   const p_status: number = r.u32();
@@ -149,12 +139,8 @@ export interface ept_deleteIn {
 }
 
 const Ept_deleteIn_codec = new NdrStubCodec<ept_deleteIn>("ept_delete.in", writeEpt_deleteIn, readEpt_deleteIn);
-export function encodeEpt_deleteIn(v: ept_deleteIn, littleEndian = true): Buffer {
-  return Ept_deleteIn_codec.encode(v, littleEndian);
-}
-export function decodeEpt_deleteIn(stub: Buffer, littleEndian = true): ept_deleteIn {
-  return Ept_deleteIn_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_deleteIn(v: ept_deleteIn, littleEndian = true): Buffer { return Ept_deleteIn_codec.encode(v, littleEndian); }
+export function decodeEpt_deleteIn(stub: Buffer, littleEndian = true): ept_deleteIn { return Ept_deleteIn_codec.decode(stub, littleEndian); }
 
 function writeEpt_deleteIn(w: NdrWriter, v: ept_deleteIn): void {
   w.field("num_ents");
@@ -175,7 +161,6 @@ function writeEpt_deleteIn(w: NdrWriter, v: ept_deleteIn): void {
   }
   w.leave();
 }
-
 function readEpt_deleteIn(r: NdrReader): ept_deleteIn {
   r.field("num_ents");
   const p_num_ents: number = r.u32();
@@ -206,18 +191,13 @@ export interface ept_deleteOut {
 }
 
 const Ept_deleteOut_codec = new NdrStubCodec<ept_deleteOut>("ept_delete.out", writeEpt_deleteOut, readEpt_deleteOut);
-export function encodeEpt_deleteOut(v: ept_deleteOut, littleEndian = true): Buffer {
-  return Ept_deleteOut_codec.encode(v, littleEndian);
-}
-export function decodeEpt_deleteOut(stub: Buffer, littleEndian = true): ept_deleteOut {
-  return Ept_deleteOut_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_deleteOut(v: ept_deleteOut, littleEndian = true): Buffer { return Ept_deleteOut_codec.encode(v, littleEndian); }
+export function decodeEpt_deleteOut(stub: Buffer, littleEndian = true): ept_deleteOut { return Ept_deleteOut_codec.decode(stub, littleEndian); }
 
 function writeEpt_deleteOut(w: NdrWriter, v: ept_deleteOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_deleteOut(r: NdrReader): ept_deleteOut {
   r.field("status");
   const p_status: number = r.u32();
@@ -235,12 +215,8 @@ export interface ept_lookupIn {
 }
 
 const Ept_lookupIn_codec = new NdrStubCodec<ept_lookupIn>("ept_lookup.in", writeEpt_lookupIn, readEpt_lookupIn);
-export function encodeEpt_lookupIn(v: ept_lookupIn, littleEndian = true): Buffer {
-  return Ept_lookupIn_codec.encode(v, littleEndian);
-}
-export function decodeEpt_lookupIn(stub: Buffer, littleEndian = true): ept_lookupIn {
-  return Ept_lookupIn_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_lookupIn(v: ept_lookupIn, littleEndian = true): Buffer { return Ept_lookupIn_codec.encode(v, littleEndian); }
+export function decodeEpt_lookupIn(stub: Buffer, littleEndian = true): ept_lookupIn { return Ept_lookupIn_codec.decode(stub, littleEndian); }
 
 function writeEpt_lookupIn(w: NdrWriter, v: ept_lookupIn): void {
   w.field("inquiry_type");
@@ -264,7 +240,6 @@ function writeEpt_lookupIn(w: NdrWriter, v: ept_lookupIn): void {
   w.field("max_ents");
   w.u32(v.max_ents);
 }
-
 function readEpt_lookupIn(r: NdrReader): ept_lookupIn {
   r.field("inquiry_type");
   const p_inquiry_type: number = r.u32();
@@ -298,12 +273,8 @@ export interface ept_lookupOut {
 }
 
 const Ept_lookupOut_codec = new NdrStubCodec<ept_lookupOut>("ept_lookup.out", writeEpt_lookupOut, readEpt_lookupOut);
-export function encodeEpt_lookupOut(v: ept_lookupOut, littleEndian = true): Buffer {
-  return Ept_lookupOut_codec.encode(v, littleEndian);
-}
-export function decodeEpt_lookupOut(stub: Buffer, littleEndian = true): ept_lookupOut {
-  return Ept_lookupOut_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_lookupOut(v: ept_lookupOut, littleEndian = true): Buffer { return Ept_lookupOut_codec.encode(v, littleEndian); }
+export function decodeEpt_lookupOut(stub: Buffer, littleEndian = true): ept_lookupOut { return Ept_lookupOut_codec.decode(stub, littleEndian); }
 
 function writeEpt_lookupOut(w: NdrWriter, v: ept_lookupOut): void {
   w.field("entry_handle");
@@ -331,7 +302,6 @@ function writeEpt_lookupOut(w: NdrWriter, v: ept_lookupOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_lookupOut(r: NdrReader): ept_lookupOut {
   let p_max_ents: number | undefined;
   r.field("entry_handle");
@@ -372,12 +342,8 @@ export interface ept_mapIn {
 }
 
 const Ept_mapIn_codec = new NdrStubCodec<ept_mapIn>("ept_map.in", writeEpt_mapIn, readEpt_mapIn);
-export function encodeEpt_mapIn(v: ept_mapIn, littleEndian = true): Buffer {
-  return Ept_mapIn_codec.encode(v, littleEndian);
-}
-export function decodeEpt_mapIn(stub: Buffer, littleEndian = true): ept_mapIn {
-  return Ept_mapIn_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_mapIn(v: ept_mapIn, littleEndian = true): Buffer { return Ept_mapIn_codec.encode(v, littleEndian); }
+export function decodeEpt_mapIn(stub: Buffer, littleEndian = true): ept_mapIn { return Ept_mapIn_codec.decode(stub, littleEndian); }
 
 function writeEpt_mapIn(w: NdrWriter, v: ept_mapIn): void {
   w.field("object");
@@ -397,7 +363,6 @@ function writeEpt_mapIn(w: NdrWriter, v: ept_mapIn): void {
   w.field("max_towers");
   w.u32(v.max_towers);
 }
-
 function readEpt_mapIn(r: NdrReader): ept_mapIn {
   r.field("object");
   let p_object: string | null = null;
@@ -427,12 +392,8 @@ export interface ept_mapOut {
 }
 
 const Ept_mapOut_codec = new NdrStubCodec<ept_mapOut>("ept_map.out", writeEpt_mapOut, readEpt_mapOut);
-export function encodeEpt_mapOut(v: ept_mapOut, littleEndian = true): Buffer {
-  return Ept_mapOut_codec.encode(v, littleEndian);
-}
-export function decodeEpt_mapOut(stub: Buffer, littleEndian = true): ept_mapOut {
-  return Ept_mapOut_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_mapOut(v: ept_mapOut, littleEndian = true): Buffer { return Ept_mapOut_codec.encode(v, littleEndian); }
+export function decodeEpt_mapOut(stub: Buffer, littleEndian = true): ept_mapOut { return Ept_mapOut_codec.decode(stub, littleEndian); }
 
 function writeEpt_mapOut(w: NdrWriter, v: ept_mapOut): void {
   w.field("entry_handle");
@@ -463,7 +424,6 @@ function writeEpt_mapOut(w: NdrWriter, v: ept_mapOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_mapOut(r: NdrReader): ept_mapOut {
   let p_max_towers: number | undefined;
   r.field("entry_handle");
@@ -505,18 +465,13 @@ export interface ept_lookup_handle_freeIn {
 }
 
 const Ept_lookup_handle_freeIn_codec = new NdrStubCodec<ept_lookup_handle_freeIn>("ept_lookup_handle_free.in", writeEpt_lookup_handle_freeIn, readEpt_lookup_handle_freeIn);
-export function encodeEpt_lookup_handle_freeIn(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer {
-  return Ept_lookup_handle_freeIn_codec.encode(v, littleEndian);
-}
-export function decodeEpt_lookup_handle_freeIn(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn {
-  return Ept_lookup_handle_freeIn_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_lookup_handle_freeIn(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer { return Ept_lookup_handle_freeIn_codec.encode(v, littleEndian); }
+export function decodeEpt_lookup_handle_freeIn(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn { return Ept_lookup_handle_freeIn_codec.decode(stub, littleEndian); }
 
 function writeEpt_lookup_handle_freeIn(w: NdrWriter, v: ept_lookup_handle_freeIn): void {
   w.field("entry_handle");
   w.contextHandle(v.entry_handle);
 }
-
 function readEpt_lookup_handle_freeIn(r: NdrReader): ept_lookup_handle_freeIn {
   r.field("entry_handle");
   const p_entry_handle: ContextHandle = r.contextHandle();
@@ -530,12 +485,8 @@ export interface ept_lookup_handle_freeOut {
 }
 
 const Ept_lookup_handle_freeOut_codec = new NdrStubCodec<ept_lookup_handle_freeOut>("ept_lookup_handle_free.out", writeEpt_lookup_handle_freeOut, readEpt_lookup_handle_freeOut);
-export function encodeEpt_lookup_handle_freeOut(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer {
-  return Ept_lookup_handle_freeOut_codec.encode(v, littleEndian);
-}
-export function decodeEpt_lookup_handle_freeOut(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut {
-  return Ept_lookup_handle_freeOut_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_lookup_handle_freeOut(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer { return Ept_lookup_handle_freeOut_codec.encode(v, littleEndian); }
+export function decodeEpt_lookup_handle_freeOut(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut { return Ept_lookup_handle_freeOut_codec.decode(stub, littleEndian); }
 
 function writeEpt_lookup_handle_freeOut(w: NdrWriter, v: ept_lookup_handle_freeOut): void {
   w.field("entry_handle");
@@ -543,7 +494,6 @@ function writeEpt_lookup_handle_freeOut(w: NdrWriter, v: ept_lookup_handle_freeO
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_lookup_handle_freeOut(r: NdrReader): ept_lookup_handle_freeOut {
   r.field("entry_handle");
   const p_entry_handle: ContextHandle = r.contextHandle();
@@ -761,12 +711,8 @@ function readScalars_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
 
 // ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
 const Ept_insertInNdr64_codec = new NdrStubCodec64<ept_insertIn>("ept_insert.in", writeEpt_insertInNdr64, readEpt_insertInNdr64);
-export function encodeEpt_insertInNdr64(v: ept_insertIn, littleEndian = true): Buffer {
-  return Ept_insertInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_insertInNdr64(stub: Buffer, littleEndian = true): ept_insertIn {
-  return Ept_insertInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_insertInNdr64(v: ept_insertIn, littleEndian = true): Buffer { return Ept_insertInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_insertInNdr64(stub: Buffer, littleEndian = true): ept_insertIn { return Ept_insertInNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_insertInNdr64(w: NdrWriter, v: ept_insertIn): void {
   w.field("num_ents");
@@ -789,7 +735,6 @@ function writeEpt_insertInNdr64(w: NdrWriter, v: ept_insertIn): void {
   w.field("replace");
   w.u32(v.replace);
 }
-
 function readEpt_insertInNdr64(r: NdrReader): ept_insertIn {
   r.field("num_ents");
   const p_num_ents: number = r.u32();
@@ -817,18 +762,13 @@ function readEpt_insertInNdr64(r: NdrReader): ept_insertIn {
 }
 
 const Ept_insertOutNdr64_codec = new NdrStubCodec64<ept_insertOut>("ept_insert.out", writeEpt_insertOutNdr64, readEpt_insertOutNdr64);
-export function encodeEpt_insertOutNdr64(v: ept_insertOut, littleEndian = true): Buffer {
-  return Ept_insertOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_insertOutNdr64(stub: Buffer, littleEndian = true): ept_insertOut {
-  return Ept_insertOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_insertOutNdr64(v: ept_insertOut, littleEndian = true): Buffer { return Ept_insertOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_insertOutNdr64(stub: Buffer, littleEndian = true): ept_insertOut { return Ept_insertOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_insertOutNdr64(w: NdrWriter, v: ept_insertOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_insertOutNdr64(r: NdrReader): ept_insertOut {
   r.field("status");
   const p_status: number = r.u32();
@@ -836,12 +776,8 @@ function readEpt_insertOutNdr64(r: NdrReader): ept_insertOut {
 }
 
 const Ept_deleteInNdr64_codec = new NdrStubCodec64<ept_deleteIn>("ept_delete.in", writeEpt_deleteInNdr64, readEpt_deleteInNdr64);
-export function encodeEpt_deleteInNdr64(v: ept_deleteIn, littleEndian = true): Buffer {
-  return Ept_deleteInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_deleteInNdr64(stub: Buffer, littleEndian = true): ept_deleteIn {
-  return Ept_deleteInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_deleteInNdr64(v: ept_deleteIn, littleEndian = true): Buffer { return Ept_deleteInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_deleteInNdr64(stub: Buffer, littleEndian = true): ept_deleteIn { return Ept_deleteInNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_deleteInNdr64(w: NdrWriter, v: ept_deleteIn): void {
   w.field("num_ents");
@@ -862,7 +798,6 @@ function writeEpt_deleteInNdr64(w: NdrWriter, v: ept_deleteIn): void {
   }
   w.leave();
 }
-
 function readEpt_deleteInNdr64(r: NdrReader): ept_deleteIn {
   r.field("num_ents");
   const p_num_ents: number = r.u32();
@@ -888,18 +823,13 @@ function readEpt_deleteInNdr64(r: NdrReader): ept_deleteIn {
 }
 
 const Ept_deleteOutNdr64_codec = new NdrStubCodec64<ept_deleteOut>("ept_delete.out", writeEpt_deleteOutNdr64, readEpt_deleteOutNdr64);
-export function encodeEpt_deleteOutNdr64(v: ept_deleteOut, littleEndian = true): Buffer {
-  return Ept_deleteOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_deleteOutNdr64(stub: Buffer, littleEndian = true): ept_deleteOut {
-  return Ept_deleteOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_deleteOutNdr64(v: ept_deleteOut, littleEndian = true): Buffer { return Ept_deleteOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_deleteOutNdr64(stub: Buffer, littleEndian = true): ept_deleteOut { return Ept_deleteOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_deleteOutNdr64(w: NdrWriter, v: ept_deleteOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_deleteOutNdr64(r: NdrReader): ept_deleteOut {
   r.field("status");
   const p_status: number = r.u32();
@@ -907,12 +837,8 @@ function readEpt_deleteOutNdr64(r: NdrReader): ept_deleteOut {
 }
 
 const Ept_lookupInNdr64_codec = new NdrStubCodec64<ept_lookupIn>("ept_lookup.in", writeEpt_lookupInNdr64, readEpt_lookupInNdr64);
-export function encodeEpt_lookupInNdr64(v: ept_lookupIn, littleEndian = true): Buffer {
-  return Ept_lookupInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_lookupInNdr64(stub: Buffer, littleEndian = true): ept_lookupIn {
-  return Ept_lookupInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_lookupInNdr64(v: ept_lookupIn, littleEndian = true): Buffer { return Ept_lookupInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_lookupInNdr64(stub: Buffer, littleEndian = true): ept_lookupIn { return Ept_lookupInNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_lookupInNdr64(w: NdrWriter, v: ept_lookupIn): void {
   w.field("inquiry_type");
@@ -936,7 +862,6 @@ function writeEpt_lookupInNdr64(w: NdrWriter, v: ept_lookupIn): void {
   w.field("max_ents");
   w.u32(v.max_ents);
 }
-
 function readEpt_lookupInNdr64(r: NdrReader): ept_lookupIn {
   r.field("inquiry_type");
   const p_inquiry_type: number = r.u32();
@@ -960,12 +885,8 @@ function readEpt_lookupInNdr64(r: NdrReader): ept_lookupIn {
 }
 
 const Ept_lookupOutNdr64_codec = new NdrStubCodec64<ept_lookupOut>("ept_lookup.out", writeEpt_lookupOutNdr64, readEpt_lookupOutNdr64);
-export function encodeEpt_lookupOutNdr64(v: ept_lookupOut, littleEndian = true): Buffer {
-  return Ept_lookupOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_lookupOutNdr64(stub: Buffer, littleEndian = true): ept_lookupOut {
-  return Ept_lookupOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_lookupOutNdr64(v: ept_lookupOut, littleEndian = true): Buffer { return Ept_lookupOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_lookupOutNdr64(stub: Buffer, littleEndian = true): ept_lookupOut { return Ept_lookupOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_lookupOutNdr64(w: NdrWriter, v: ept_lookupOut): void {
   w.field("entry_handle");
@@ -993,7 +914,6 @@ function writeEpt_lookupOutNdr64(w: NdrWriter, v: ept_lookupOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_lookupOutNdr64(r: NdrReader): ept_lookupOut {
   let p_max_ents: number | undefined;
   r.field("entry_handle");
@@ -1026,12 +946,8 @@ function readEpt_lookupOutNdr64(r: NdrReader): ept_lookupOut {
 }
 
 const Ept_mapInNdr64_codec = new NdrStubCodec64<ept_mapIn>("ept_map.in", writeEpt_mapInNdr64, readEpt_mapInNdr64);
-export function encodeEpt_mapInNdr64(v: ept_mapIn, littleEndian = true): Buffer {
-  return Ept_mapInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_mapInNdr64(stub: Buffer, littleEndian = true): ept_mapIn {
-  return Ept_mapInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_mapInNdr64(v: ept_mapIn, littleEndian = true): Buffer { return Ept_mapInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_mapInNdr64(stub: Buffer, littleEndian = true): ept_mapIn { return Ept_mapInNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_mapInNdr64(w: NdrWriter, v: ept_mapIn): void {
   w.field("object");
@@ -1051,7 +967,6 @@ function writeEpt_mapInNdr64(w: NdrWriter, v: ept_mapIn): void {
   w.field("max_towers");
   w.u32(v.max_towers);
 }
-
 function readEpt_mapInNdr64(r: NdrReader): ept_mapIn {
   r.field("object");
   let p_object: string | null = null;
@@ -1071,12 +986,8 @@ function readEpt_mapInNdr64(r: NdrReader): ept_mapIn {
 }
 
 const Ept_mapOutNdr64_codec = new NdrStubCodec64<ept_mapOut>("ept_map.out", writeEpt_mapOutNdr64, readEpt_mapOutNdr64);
-export function encodeEpt_mapOutNdr64(v: ept_mapOut, littleEndian = true): Buffer {
-  return Ept_mapOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_mapOutNdr64(stub: Buffer, littleEndian = true): ept_mapOut {
-  return Ept_mapOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_mapOutNdr64(v: ept_mapOut, littleEndian = true): Buffer { return Ept_mapOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_mapOutNdr64(stub: Buffer, littleEndian = true): ept_mapOut { return Ept_mapOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_mapOutNdr64(w: NdrWriter, v: ept_mapOut): void {
   w.field("entry_handle");
@@ -1107,7 +1018,6 @@ function writeEpt_mapOutNdr64(w: NdrWriter, v: ept_mapOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_mapOutNdr64(r: NdrReader): ept_mapOut {
   let p_max_towers: number | undefined;
   r.field("entry_handle");
@@ -1144,18 +1054,13 @@ function readEpt_mapOutNdr64(r: NdrReader): ept_mapOut {
 }
 
 const Ept_lookup_handle_freeInNdr64_codec = new NdrStubCodec64<ept_lookup_handle_freeIn>("ept_lookup_handle_free.in", writeEpt_lookup_handle_freeInNdr64, readEpt_lookup_handle_freeInNdr64);
-export function encodeEpt_lookup_handle_freeInNdr64(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer {
-  return Ept_lookup_handle_freeInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_lookup_handle_freeInNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn {
-  return Ept_lookup_handle_freeInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_lookup_handle_freeInNdr64(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer { return Ept_lookup_handle_freeInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_lookup_handle_freeInNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn { return Ept_lookup_handle_freeInNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_lookup_handle_freeInNdr64(w: NdrWriter, v: ept_lookup_handle_freeIn): void {
   w.field("entry_handle");
   w.contextHandle(v.entry_handle);
 }
-
 function readEpt_lookup_handle_freeInNdr64(r: NdrReader): ept_lookup_handle_freeIn {
   r.field("entry_handle");
   const p_entry_handle: ContextHandle = r.contextHandle();
@@ -1163,12 +1068,8 @@ function readEpt_lookup_handle_freeInNdr64(r: NdrReader): ept_lookup_handle_free
 }
 
 const Ept_lookup_handle_freeOutNdr64_codec = new NdrStubCodec64<ept_lookup_handle_freeOut>("ept_lookup_handle_free.out", writeEpt_lookup_handle_freeOutNdr64, readEpt_lookup_handle_freeOutNdr64);
-export function encodeEpt_lookup_handle_freeOutNdr64(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer {
-  return Ept_lookup_handle_freeOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeEpt_lookup_handle_freeOutNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut {
-  return Ept_lookup_handle_freeOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeEpt_lookup_handle_freeOutNdr64(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer { return Ept_lookup_handle_freeOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_lookup_handle_freeOutNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut { return Ept_lookup_handle_freeOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeEpt_lookup_handle_freeOutNdr64(w: NdrWriter, v: ept_lookup_handle_freeOut): void {
   w.field("entry_handle");
@@ -1176,7 +1077,6 @@ function writeEpt_lookup_handle_freeOutNdr64(w: NdrWriter, v: ept_lookup_handle_
   w.field("status");
   w.u32(v.status);
 }
-
 function readEpt_lookup_handle_freeOutNdr64(r: NdrReader): ept_lookup_handle_freeOut {
   r.field("entry_handle");
   const p_entry_handle: ContextHandle = r.contextHandle();

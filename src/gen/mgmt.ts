@@ -47,16 +47,11 @@ export interface rpc__mgmt_inq_if_idsIn {
 }
 
 const Rpc__mgmt_inq_if_idsIn_codec = new NdrStubCodec<rpc__mgmt_inq_if_idsIn>("rpc__mgmt_inq_if_ids.in", writeRpc__mgmt_inq_if_idsIn, readRpc__mgmt_inq_if_idsIn);
-export function encodeRpc__mgmt_inq_if_idsIn(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_if_idsIn_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_if_idsIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn {
-  return Rpc__mgmt_inq_if_idsIn_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_if_idsIn(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_if_idsIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_if_idsIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn { return Rpc__mgmt_inq_if_idsIn_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_if_idsIn(w: NdrWriter, v: rpc__mgmt_inq_if_idsIn): void {
 }
-
 function readRpc__mgmt_inq_if_idsIn(r: NdrReader): rpc__mgmt_inq_if_idsIn {
   return {};
 }
@@ -68,12 +63,8 @@ export interface rpc__mgmt_inq_if_idsOut {
 }
 
 const Rpc__mgmt_inq_if_idsOut_codec = new NdrStubCodec<rpc__mgmt_inq_if_idsOut>("rpc__mgmt_inq_if_ids.out", writeRpc__mgmt_inq_if_idsOut, readRpc__mgmt_inq_if_idsOut);
-export function encodeRpc__mgmt_inq_if_idsOut(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_if_idsOut_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_if_idsOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut {
-  return Rpc__mgmt_inq_if_idsOut_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_if_idsOut(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_if_idsOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_if_idsOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut { return Rpc__mgmt_inq_if_idsOut_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_if_idsOut(w: NdrWriter, v: rpc__mgmt_inq_if_idsOut): void {
   w.field("if_id_vector");
@@ -86,7 +77,6 @@ function writeRpc__mgmt_inq_if_idsOut(w: NdrWriter, v: rpc__mgmt_inq_if_idsOut):
   w.field("status");
   w.u32(v.status);
 }
-
 function readRpc__mgmt_inq_if_idsOut(r: NdrReader): rpc__mgmt_inq_if_idsOut {
   r.field("if_id_vector");
   let p_if_id_vector: rpc_if_id_vector_t | null = null;
@@ -104,18 +94,13 @@ export interface rpc__mgmt_inq_statsIn {
 }
 
 const Rpc__mgmt_inq_statsIn_codec = new NdrStubCodec<rpc__mgmt_inq_statsIn>("rpc__mgmt_inq_stats.in", writeRpc__mgmt_inq_statsIn, readRpc__mgmt_inq_statsIn);
-export function encodeRpc__mgmt_inq_statsIn(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_statsIn_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_statsIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn {
-  return Rpc__mgmt_inq_statsIn_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_statsIn(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_statsIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_statsIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn { return Rpc__mgmt_inq_statsIn_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_statsIn(w: NdrWriter, v: rpc__mgmt_inq_statsIn): void {
   w.field("count");
   w.u32(v.count);
 }
-
 function readRpc__mgmt_inq_statsIn(r: NdrReader): rpc__mgmt_inq_statsIn {
   r.field("count");
   const p_count: number = r.u32();
@@ -130,12 +115,8 @@ export interface rpc__mgmt_inq_statsOut {
 }
 
 const Rpc__mgmt_inq_statsOut_codec = new NdrStubCodec<rpc__mgmt_inq_statsOut>("rpc__mgmt_inq_stats.out", writeRpc__mgmt_inq_statsOut, readRpc__mgmt_inq_statsOut);
-export function encodeRpc__mgmt_inq_statsOut(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_statsOut_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_statsOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut {
-  return Rpc__mgmt_inq_statsOut_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_statsOut(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_statsOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_statsOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut { return Rpc__mgmt_inq_statsOut_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_statsOut(w: NdrWriter, v: rpc__mgmt_inq_statsOut): void {
   w.field("count");
@@ -152,7 +133,6 @@ function writeRpc__mgmt_inq_statsOut(w: NdrWriter, v: rpc__mgmt_inq_statsOut): v
   w.field("status");
   w.u32(v.status);
 }
-
 function readRpc__mgmt_inq_statsOut(r: NdrReader): rpc__mgmt_inq_statsOut {
   r.field("count");
   const p_count: number = r.u32();
@@ -178,16 +158,11 @@ export interface rpc__mgmt_is_server_listeningIn {
 }
 
 const Rpc__mgmt_is_server_listeningIn_codec = new NdrStubCodec<rpc__mgmt_is_server_listeningIn>("rpc__mgmt_is_server_listening.in", writeRpc__mgmt_is_server_listeningIn, readRpc__mgmt_is_server_listeningIn);
-export function encodeRpc__mgmt_is_server_listeningIn(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_is_server_listeningIn_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_is_server_listeningIn(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn {
-  return Rpc__mgmt_is_server_listeningIn_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_is_server_listeningIn(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer { return Rpc__mgmt_is_server_listeningIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_is_server_listeningIn(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn { return Rpc__mgmt_is_server_listeningIn_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_is_server_listeningIn(w: NdrWriter, v: rpc__mgmt_is_server_listeningIn): void {
 }
-
 function readRpc__mgmt_is_server_listeningIn(r: NdrReader): rpc__mgmt_is_server_listeningIn {
   return {};
 }
@@ -199,12 +174,8 @@ export interface rpc__mgmt_is_server_listeningOut {
 }
 
 const Rpc__mgmt_is_server_listeningOut_codec = new NdrStubCodec<rpc__mgmt_is_server_listeningOut>("rpc__mgmt_is_server_listening.out", writeRpc__mgmt_is_server_listeningOut, readRpc__mgmt_is_server_listeningOut);
-export function encodeRpc__mgmt_is_server_listeningOut(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_is_server_listeningOut_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_is_server_listeningOut(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut {
-  return Rpc__mgmt_is_server_listeningOut_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_is_server_listeningOut(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer { return Rpc__mgmt_is_server_listeningOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_is_server_listeningOut(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut { return Rpc__mgmt_is_server_listeningOut_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_is_server_listeningOut(w: NdrWriter, v: rpc__mgmt_is_server_listeningOut): void {
   w.field("status");
@@ -212,7 +183,6 @@ function writeRpc__mgmt_is_server_listeningOut(w: NdrWriter, v: rpc__mgmt_is_ser
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readRpc__mgmt_is_server_listeningOut(r: NdrReader): rpc__mgmt_is_server_listeningOut {
   r.field("status");
   const p_status: number = r.u32();
@@ -226,16 +196,11 @@ export interface rpc__mgmt_stop_server_listeningIn {
 }
 
 const Rpc__mgmt_stop_server_listeningIn_codec = new NdrStubCodec<rpc__mgmt_stop_server_listeningIn>("rpc__mgmt_stop_server_listening.in", writeRpc__mgmt_stop_server_listeningIn, readRpc__mgmt_stop_server_listeningIn);
-export function encodeRpc__mgmt_stop_server_listeningIn(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_stop_server_listeningIn_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_stop_server_listeningIn(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn {
-  return Rpc__mgmt_stop_server_listeningIn_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_stop_server_listeningIn(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer { return Rpc__mgmt_stop_server_listeningIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_stop_server_listeningIn(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn { return Rpc__mgmt_stop_server_listeningIn_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_stop_server_listeningIn(w: NdrWriter, v: rpc__mgmt_stop_server_listeningIn): void {
 }
-
 function readRpc__mgmt_stop_server_listeningIn(r: NdrReader): rpc__mgmt_stop_server_listeningIn {
   return {};
 }
@@ -246,18 +211,13 @@ export interface rpc__mgmt_stop_server_listeningOut {
 }
 
 const Rpc__mgmt_stop_server_listeningOut_codec = new NdrStubCodec<rpc__mgmt_stop_server_listeningOut>("rpc__mgmt_stop_server_listening.out", writeRpc__mgmt_stop_server_listeningOut, readRpc__mgmt_stop_server_listeningOut);
-export function encodeRpc__mgmt_stop_server_listeningOut(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_stop_server_listeningOut_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_stop_server_listeningOut(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut {
-  return Rpc__mgmt_stop_server_listeningOut_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_stop_server_listeningOut(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer { return Rpc__mgmt_stop_server_listeningOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_stop_server_listeningOut(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut { return Rpc__mgmt_stop_server_listeningOut_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_stop_server_listeningOut(w: NdrWriter, v: rpc__mgmt_stop_server_listeningOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readRpc__mgmt_stop_server_listeningOut(r: NdrReader): rpc__mgmt_stop_server_listeningOut {
   r.field("status");
   const p_status: number = r.u32();
@@ -271,12 +231,8 @@ export interface rpc__mgmt_inq_princ_nameIn {
 }
 
 const Rpc__mgmt_inq_princ_nameIn_codec = new NdrStubCodec<rpc__mgmt_inq_princ_nameIn>("rpc__mgmt_inq_princ_name.in", writeRpc__mgmt_inq_princ_nameIn, readRpc__mgmt_inq_princ_nameIn);
-export function encodeRpc__mgmt_inq_princ_nameIn(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_princ_nameIn_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_princ_nameIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn {
-  return Rpc__mgmt_inq_princ_nameIn_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_princ_nameIn(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_princ_nameIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_princ_nameIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn { return Rpc__mgmt_inq_princ_nameIn_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_princ_nameIn(w: NdrWriter, v: rpc__mgmt_inq_princ_nameIn): void {
   w.field("authn_proto");
@@ -284,7 +240,6 @@ function writeRpc__mgmt_inq_princ_nameIn(w: NdrWriter, v: rpc__mgmt_inq_princ_na
   w.field("princ_name_size");
   w.u32(v.princ_name_size);
 }
-
 function readRpc__mgmt_inq_princ_nameIn(r: NdrReader): rpc__mgmt_inq_princ_nameIn {
   r.field("authn_proto");
   const p_authn_proto: number = r.u32();
@@ -302,12 +257,8 @@ export interface rpc__mgmt_inq_princ_nameOut {
 }
 
 const Rpc__mgmt_inq_princ_nameOut_codec = new NdrStubCodec<rpc__mgmt_inq_princ_nameOut>("rpc__mgmt_inq_princ_name.out", writeRpc__mgmt_inq_princ_nameOut, readRpc__mgmt_inq_princ_nameOut);
-export function encodeRpc__mgmt_inq_princ_nameOut(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_princ_nameOut_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_princ_nameOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut {
-  return Rpc__mgmt_inq_princ_nameOut_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_princ_nameOut(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_princ_nameOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_princ_nameOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut { return Rpc__mgmt_inq_princ_nameOut_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_princ_nameOut(w: NdrWriter, v: rpc__mgmt_inq_princ_nameOut): void {
   w.field("princ_name");
@@ -317,7 +268,6 @@ function writeRpc__mgmt_inq_princ_nameOut(w: NdrWriter, v: rpc__mgmt_inq_princ_n
   w.field("status");
   w.u32(v.status);
 }
-
 function readRpc__mgmt_inq_princ_nameOut(r: NdrReader): rpc__mgmt_inq_princ_nameOut {
   let p_princ_name_size: number | undefined;
   r.field("princ_name");
@@ -527,27 +477,18 @@ function readBuffers_rpc_if_id_vector_t(r: NdrReader, s: rpc_if_id_vector_t_Scal
 
 // ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
 const Rpc__mgmt_inq_if_idsInNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_if_idsIn>("rpc__mgmt_inq_if_ids.in", writeRpc__mgmt_inq_if_idsInNdr64, readRpc__mgmt_inq_if_idsInNdr64);
-export function encodeRpc__mgmt_inq_if_idsInNdr64(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_if_idsInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_if_idsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn {
-  return Rpc__mgmt_inq_if_idsInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_if_idsInNdr64(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_if_idsInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_if_idsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn { return Rpc__mgmt_inq_if_idsInNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_if_idsInNdr64(w: NdrWriter, v: rpc__mgmt_inq_if_idsIn): void {
 }
-
 function readRpc__mgmt_inq_if_idsInNdr64(r: NdrReader): rpc__mgmt_inq_if_idsIn {
   return {};
 }
 
 const Rpc__mgmt_inq_if_idsOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_if_idsOut>("rpc__mgmt_inq_if_ids.out", writeRpc__mgmt_inq_if_idsOutNdr64, readRpc__mgmt_inq_if_idsOutNdr64);
-export function encodeRpc__mgmt_inq_if_idsOutNdr64(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_if_idsOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_if_idsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut {
-  return Rpc__mgmt_inq_if_idsOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_if_idsOutNdr64(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_if_idsOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_if_idsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut { return Rpc__mgmt_inq_if_idsOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_if_idsOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_if_idsOut): void {
   w.field("if_id_vector");
@@ -560,7 +501,6 @@ function writeRpc__mgmt_inq_if_idsOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_if_ids
   w.field("status");
   w.u32(v.status);
 }
-
 function readRpc__mgmt_inq_if_idsOutNdr64(r: NdrReader): rpc__mgmt_inq_if_idsOut {
   r.field("if_id_vector");
   let p_if_id_vector: rpc_if_id_vector_t | null = null;
@@ -573,18 +513,13 @@ function readRpc__mgmt_inq_if_idsOutNdr64(r: NdrReader): rpc__mgmt_inq_if_idsOut
 }
 
 const Rpc__mgmt_inq_statsInNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_statsIn>("rpc__mgmt_inq_stats.in", writeRpc__mgmt_inq_statsInNdr64, readRpc__mgmt_inq_statsInNdr64);
-export function encodeRpc__mgmt_inq_statsInNdr64(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_statsInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_statsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn {
-  return Rpc__mgmt_inq_statsInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_statsInNdr64(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_statsInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_statsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn { return Rpc__mgmt_inq_statsInNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_statsInNdr64(w: NdrWriter, v: rpc__mgmt_inq_statsIn): void {
   w.field("count");
   w.u32(v.count);
 }
-
 function readRpc__mgmt_inq_statsInNdr64(r: NdrReader): rpc__mgmt_inq_statsIn {
   r.field("count");
   const p_count: number = r.u32();
@@ -592,12 +527,8 @@ function readRpc__mgmt_inq_statsInNdr64(r: NdrReader): rpc__mgmt_inq_statsIn {
 }
 
 const Rpc__mgmt_inq_statsOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_statsOut>("rpc__mgmt_inq_stats.out", writeRpc__mgmt_inq_statsOutNdr64, readRpc__mgmt_inq_statsOutNdr64);
-export function encodeRpc__mgmt_inq_statsOutNdr64(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_statsOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_statsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut {
-  return Rpc__mgmt_inq_statsOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_statsOutNdr64(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_statsOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_statsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut { return Rpc__mgmt_inq_statsOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_statsOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_statsOut): void {
   w.field("count");
@@ -614,7 +545,6 @@ function writeRpc__mgmt_inq_statsOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_statsOu
   w.field("status");
   w.u32(v.status);
 }
-
 function readRpc__mgmt_inq_statsOutNdr64(r: NdrReader): rpc__mgmt_inq_statsOut {
   r.field("count");
   const p_count: number = r.u32();
@@ -636,27 +566,18 @@ function readRpc__mgmt_inq_statsOutNdr64(r: NdrReader): rpc__mgmt_inq_statsOut {
 }
 
 const Rpc__mgmt_is_server_listeningInNdr64_codec = new NdrStubCodec64<rpc__mgmt_is_server_listeningIn>("rpc__mgmt_is_server_listening.in", writeRpc__mgmt_is_server_listeningInNdr64, readRpc__mgmt_is_server_listeningInNdr64);
-export function encodeRpc__mgmt_is_server_listeningInNdr64(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_is_server_listeningInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_is_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn {
-  return Rpc__mgmt_is_server_listeningInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_is_server_listeningInNdr64(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer { return Rpc__mgmt_is_server_listeningInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_is_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn { return Rpc__mgmt_is_server_listeningInNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_is_server_listeningInNdr64(w: NdrWriter, v: rpc__mgmt_is_server_listeningIn): void {
 }
-
 function readRpc__mgmt_is_server_listeningInNdr64(r: NdrReader): rpc__mgmt_is_server_listeningIn {
   return {};
 }
 
 const Rpc__mgmt_is_server_listeningOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_is_server_listeningOut>("rpc__mgmt_is_server_listening.out", writeRpc__mgmt_is_server_listeningOutNdr64, readRpc__mgmt_is_server_listeningOutNdr64);
-export function encodeRpc__mgmt_is_server_listeningOutNdr64(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_is_server_listeningOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_is_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut {
-  return Rpc__mgmt_is_server_listeningOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_is_server_listeningOutNdr64(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer { return Rpc__mgmt_is_server_listeningOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_is_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut { return Rpc__mgmt_is_server_listeningOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_is_server_listeningOutNdr64(w: NdrWriter, v: rpc__mgmt_is_server_listeningOut): void {
   w.field("status");
@@ -664,7 +585,6 @@ function writeRpc__mgmt_is_server_listeningOutNdr64(w: NdrWriter, v: rpc__mgmt_i
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readRpc__mgmt_is_server_listeningOutNdr64(r: NdrReader): rpc__mgmt_is_server_listeningOut {
   r.field("status");
   const p_status: number = r.u32();
@@ -674,33 +594,23 @@ function readRpc__mgmt_is_server_listeningOutNdr64(r: NdrReader): rpc__mgmt_is_s
 }
 
 const Rpc__mgmt_stop_server_listeningInNdr64_codec = new NdrStubCodec64<rpc__mgmt_stop_server_listeningIn>("rpc__mgmt_stop_server_listening.in", writeRpc__mgmt_stop_server_listeningInNdr64, readRpc__mgmt_stop_server_listeningInNdr64);
-export function encodeRpc__mgmt_stop_server_listeningInNdr64(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_stop_server_listeningInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_stop_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn {
-  return Rpc__mgmt_stop_server_listeningInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_stop_server_listeningInNdr64(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer { return Rpc__mgmt_stop_server_listeningInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_stop_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn { return Rpc__mgmt_stop_server_listeningInNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_stop_server_listeningInNdr64(w: NdrWriter, v: rpc__mgmt_stop_server_listeningIn): void {
 }
-
 function readRpc__mgmt_stop_server_listeningInNdr64(r: NdrReader): rpc__mgmt_stop_server_listeningIn {
   return {};
 }
 
 const Rpc__mgmt_stop_server_listeningOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_stop_server_listeningOut>("rpc__mgmt_stop_server_listening.out", writeRpc__mgmt_stop_server_listeningOutNdr64, readRpc__mgmt_stop_server_listeningOutNdr64);
-export function encodeRpc__mgmt_stop_server_listeningOutNdr64(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_stop_server_listeningOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_stop_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut {
-  return Rpc__mgmt_stop_server_listeningOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_stop_server_listeningOutNdr64(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer { return Rpc__mgmt_stop_server_listeningOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_stop_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut { return Rpc__mgmt_stop_server_listeningOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_stop_server_listeningOutNdr64(w: NdrWriter, v: rpc__mgmt_stop_server_listeningOut): void {
   w.field("status");
   w.u32(v.status);
 }
-
 function readRpc__mgmt_stop_server_listeningOutNdr64(r: NdrReader): rpc__mgmt_stop_server_listeningOut {
   r.field("status");
   const p_status: number = r.u32();
@@ -708,12 +618,8 @@ function readRpc__mgmt_stop_server_listeningOutNdr64(r: NdrReader): rpc__mgmt_st
 }
 
 const Rpc__mgmt_inq_princ_nameInNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_princ_nameIn>("rpc__mgmt_inq_princ_name.in", writeRpc__mgmt_inq_princ_nameInNdr64, readRpc__mgmt_inq_princ_nameInNdr64);
-export function encodeRpc__mgmt_inq_princ_nameInNdr64(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_princ_nameInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_princ_nameInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn {
-  return Rpc__mgmt_inq_princ_nameInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_princ_nameInNdr64(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_princ_nameInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_princ_nameInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn { return Rpc__mgmt_inq_princ_nameInNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_princ_nameInNdr64(w: NdrWriter, v: rpc__mgmt_inq_princ_nameIn): void {
   w.field("authn_proto");
@@ -721,7 +627,6 @@ function writeRpc__mgmt_inq_princ_nameInNdr64(w: NdrWriter, v: rpc__mgmt_inq_pri
   w.field("princ_name_size");
   w.u32(v.princ_name_size);
 }
-
 function readRpc__mgmt_inq_princ_nameInNdr64(r: NdrReader): rpc__mgmt_inq_princ_nameIn {
   r.field("authn_proto");
   const p_authn_proto: number = r.u32();
@@ -731,12 +636,8 @@ function readRpc__mgmt_inq_princ_nameInNdr64(r: NdrReader): rpc__mgmt_inq_princ_
 }
 
 const Rpc__mgmt_inq_princ_nameOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_princ_nameOut>("rpc__mgmt_inq_princ_name.out", writeRpc__mgmt_inq_princ_nameOutNdr64, readRpc__mgmt_inq_princ_nameOutNdr64);
-export function encodeRpc__mgmt_inq_princ_nameOutNdr64(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer {
-  return Rpc__mgmt_inq_princ_nameOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeRpc__mgmt_inq_princ_nameOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut {
-  return Rpc__mgmt_inq_princ_nameOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeRpc__mgmt_inq_princ_nameOutNdr64(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_princ_nameOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_princ_nameOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut { return Rpc__mgmt_inq_princ_nameOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeRpc__mgmt_inq_princ_nameOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_princ_nameOut): void {
   w.field("princ_name");
@@ -746,7 +647,6 @@ function writeRpc__mgmt_inq_princ_nameOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_pr
   w.field("status");
   w.u32(v.status);
 }
-
 function readRpc__mgmt_inq_princ_nameOutNdr64(r: NdrReader): rpc__mgmt_inq_princ_nameOut {
   let p_princ_name_size: number | undefined;
   r.field("princ_name");

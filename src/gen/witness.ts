@@ -73,16 +73,11 @@ export interface WitnessrGetInterfaceListIn {
 }
 
 const WitnessrGetInterfaceListIn_codec = new NdrStubCodec<WitnessrGetInterfaceListIn>("WitnessrGetInterfaceList.in", writeWitnessrGetInterfaceListIn, readWitnessrGetInterfaceListIn);
-export function encodeWitnessrGetInterfaceListIn(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer {
-  return WitnessrGetInterfaceListIn_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrGetInterfaceListIn(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn {
-  return WitnessrGetInterfaceListIn_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrGetInterfaceListIn(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer { return WitnessrGetInterfaceListIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrGetInterfaceListIn(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn { return WitnessrGetInterfaceListIn_codec.decode(stub, littleEndian); }
 
 function writeWitnessrGetInterfaceListIn(w: NdrWriter, v: WitnessrGetInterfaceListIn): void {
 }
-
 function readWitnessrGetInterfaceListIn(r: NdrReader): WitnessrGetInterfaceListIn {
   return {};
 }
@@ -94,12 +89,8 @@ export interface WitnessrGetInterfaceListOut {
 }
 
 const WitnessrGetInterfaceListOut_codec = new NdrStubCodec<WitnessrGetInterfaceListOut>("WitnessrGetInterfaceList.out", writeWitnessrGetInterfaceListOut, readWitnessrGetInterfaceListOut);
-export function encodeWitnessrGetInterfaceListOut(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer {
-  return WitnessrGetInterfaceListOut_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrGetInterfaceListOut(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut {
-  return WitnessrGetInterfaceListOut_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrGetInterfaceListOut(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer { return WitnessrGetInterfaceListOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrGetInterfaceListOut(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut { return WitnessrGetInterfaceListOut_codec.decode(stub, littleEndian); }
 
 function writeWitnessrGetInterfaceListOut(w: NdrWriter, v: WitnessrGetInterfaceListOut): void {
   w.field("InterfaceList");
@@ -112,7 +103,6 @@ function writeWitnessrGetInterfaceListOut(w: NdrWriter, v: WitnessrGetInterfaceL
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrGetInterfaceListOut(r: NdrReader): WitnessrGetInterfaceListOut {
   r.field("InterfaceList");
   let p_InterfaceList: WITNESS_INTERFACE_LIST | null = null;
@@ -133,12 +123,8 @@ export interface WitnessrRegisterIn {
 }
 
 const WitnessrRegisterIn_codec = new NdrStubCodec<WitnessrRegisterIn>("WitnessrRegister.in", writeWitnessrRegisterIn, readWitnessrRegisterIn);
-export function encodeWitnessrRegisterIn(v: WitnessrRegisterIn, littleEndian = true): Buffer {
-  return WitnessrRegisterIn_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrRegisterIn(stub: Buffer, littleEndian = true): WitnessrRegisterIn {
-  return WitnessrRegisterIn_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrRegisterIn(v: WitnessrRegisterIn, littleEndian = true): Buffer { return WitnessrRegisterIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterIn(stub: Buffer, littleEndian = true): WitnessrRegisterIn { return WitnessrRegisterIn_codec.decode(stub, littleEndian); }
 
 function writeWitnessrRegisterIn(w: NdrWriter, v: WitnessrRegisterIn): void {
   w.field("Version");
@@ -162,7 +148,6 @@ function writeWitnessrRegisterIn(w: NdrWriter, v: WitnessrRegisterIn): void {
     w.wstring(pointee3);
   }
 }
-
 function readWitnessrRegisterIn(r: NdrReader): WitnessrRegisterIn {
   r.field("Version");
   const p_Version: number = r.u32();
@@ -191,12 +176,8 @@ export interface WitnessrRegisterOut {
 }
 
 const WitnessrRegisterOut_codec = new NdrStubCodec<WitnessrRegisterOut>("WitnessrRegister.out", writeWitnessrRegisterOut, readWitnessrRegisterOut);
-export function encodeWitnessrRegisterOut(v: WitnessrRegisterOut, littleEndian = true): Buffer {
-  return WitnessrRegisterOut_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrRegisterOut(stub: Buffer, littleEndian = true): WitnessrRegisterOut {
-  return WitnessrRegisterOut_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrRegisterOut(v: WitnessrRegisterOut, littleEndian = true): Buffer { return WitnessrRegisterOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterOut(stub: Buffer, littleEndian = true): WitnessrRegisterOut { return WitnessrRegisterOut_codec.decode(stub, littleEndian); }
 
 function writeWitnessrRegisterOut(w: NdrWriter, v: WitnessrRegisterOut): void {
   w.field("ppContext");
@@ -204,7 +185,6 @@ function writeWitnessrRegisterOut(w: NdrWriter, v: WitnessrRegisterOut): void {
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrRegisterOut(r: NdrReader): WitnessrRegisterOut {
   r.field("ppContext");
   const p_ppContext: ContextHandle = r.contextHandle();
@@ -219,18 +199,13 @@ export interface WitnessrUnRegisterIn {
 }
 
 const WitnessrUnRegisterIn_codec = new NdrStubCodec<WitnessrUnRegisterIn>("WitnessrUnRegister.in", writeWitnessrUnRegisterIn, readWitnessrUnRegisterIn);
-export function encodeWitnessrUnRegisterIn(v: WitnessrUnRegisterIn, littleEndian = true): Buffer {
-  return WitnessrUnRegisterIn_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrUnRegisterIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn {
-  return WitnessrUnRegisterIn_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrUnRegisterIn(v: WitnessrUnRegisterIn, littleEndian = true): Buffer { return WitnessrUnRegisterIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn { return WitnessrUnRegisterIn_codec.decode(stub, littleEndian); }
 
 function writeWitnessrUnRegisterIn(w: NdrWriter, v: WitnessrUnRegisterIn): void {
   w.field("pContext");
   w.contextHandle(v.pContext);
 }
-
 function readWitnessrUnRegisterIn(r: NdrReader): WitnessrUnRegisterIn {
   r.field("pContext");
   const p_pContext: ContextHandle = r.contextHandle();
@@ -243,18 +218,13 @@ export interface WitnessrUnRegisterOut {
 }
 
 const WitnessrUnRegisterOut_codec = new NdrStubCodec<WitnessrUnRegisterOut>("WitnessrUnRegister.out", writeWitnessrUnRegisterOut, readWitnessrUnRegisterOut);
-export function encodeWitnessrUnRegisterOut(v: WitnessrUnRegisterOut, littleEndian = true): Buffer {
-  return WitnessrUnRegisterOut_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrUnRegisterOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut {
-  return WitnessrUnRegisterOut_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrUnRegisterOut(v: WitnessrUnRegisterOut, littleEndian = true): Buffer { return WitnessrUnRegisterOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut { return WitnessrUnRegisterOut_codec.decode(stub, littleEndian); }
 
 function writeWitnessrUnRegisterOut(w: NdrWriter, v: WitnessrUnRegisterOut): void {
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrUnRegisterOut(r: NdrReader): WitnessrUnRegisterOut {
   r.field("ReturnValue");
   const p_ReturnValue: number = r.u32();
@@ -267,18 +237,13 @@ export interface WitnessrAsyncNotifyIn {
 }
 
 const WitnessrAsyncNotifyIn_codec = new NdrStubCodec<WitnessrAsyncNotifyIn>("WitnessrAsyncNotify.in", writeWitnessrAsyncNotifyIn, readWitnessrAsyncNotifyIn);
-export function encodeWitnessrAsyncNotifyIn(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer {
-  return WitnessrAsyncNotifyIn_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrAsyncNotifyIn(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn {
-  return WitnessrAsyncNotifyIn_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrAsyncNotifyIn(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer { return WitnessrAsyncNotifyIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrAsyncNotifyIn(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn { return WitnessrAsyncNotifyIn_codec.decode(stub, littleEndian); }
 
 function writeWitnessrAsyncNotifyIn(w: NdrWriter, v: WitnessrAsyncNotifyIn): void {
   w.field("pContext");
   w.contextHandle(v.pContext);
 }
-
 function readWitnessrAsyncNotifyIn(r: NdrReader): WitnessrAsyncNotifyIn {
   r.field("pContext");
   const p_pContext: ContextHandle = r.contextHandle();
@@ -292,12 +257,8 @@ export interface WitnessrAsyncNotifyOut {
 }
 
 const WitnessrAsyncNotifyOut_codec = new NdrStubCodec<WitnessrAsyncNotifyOut>("WitnessrAsyncNotify.out", writeWitnessrAsyncNotifyOut, readWitnessrAsyncNotifyOut);
-export function encodeWitnessrAsyncNotifyOut(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer {
-  return WitnessrAsyncNotifyOut_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrAsyncNotifyOut(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut {
-  return WitnessrAsyncNotifyOut_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrAsyncNotifyOut(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer { return WitnessrAsyncNotifyOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrAsyncNotifyOut(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut { return WitnessrAsyncNotifyOut_codec.decode(stub, littleEndian); }
 
 function writeWitnessrAsyncNotifyOut(w: NdrWriter, v: WitnessrAsyncNotifyOut): void {
   w.field("pResp");
@@ -310,7 +271,6 @@ function writeWitnessrAsyncNotifyOut(w: NdrWriter, v: WitnessrAsyncNotifyOut): v
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrAsyncNotifyOut(r: NdrReader): WitnessrAsyncNotifyOut {
   r.field("pResp");
   let p_pResp: RESP_ASYNC_NOTIFY | null = null;
@@ -334,12 +294,8 @@ export interface WitnessrRegisterExIn {
 }
 
 const WitnessrRegisterExIn_codec = new NdrStubCodec<WitnessrRegisterExIn>("WitnessrRegisterEx.in", writeWitnessrRegisterExIn, readWitnessrRegisterExIn);
-export function encodeWitnessrRegisterExIn(v: WitnessrRegisterExIn, littleEndian = true): Buffer {
-  return WitnessrRegisterExIn_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrRegisterExIn(stub: Buffer, littleEndian = true): WitnessrRegisterExIn {
-  return WitnessrRegisterExIn_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrRegisterExIn(v: WitnessrRegisterExIn, littleEndian = true): Buffer { return WitnessrRegisterExIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterExIn(stub: Buffer, littleEndian = true): WitnessrRegisterExIn { return WitnessrRegisterExIn_codec.decode(stub, littleEndian); }
 
 function writeWitnessrRegisterExIn(w: NdrWriter, v: WitnessrRegisterExIn): void {
   w.field("Version");
@@ -373,7 +329,6 @@ function writeWitnessrRegisterExIn(w: NdrWriter, v: WitnessrRegisterExIn): void 
   w.field("KeepAliveTimeout");
   w.u32(v.KeepAliveTimeout);
 }
-
 function readWitnessrRegisterExIn(r: NdrReader): WitnessrRegisterExIn {
   r.field("Version");
   const p_Version: number = r.u32();
@@ -411,12 +366,8 @@ export interface WitnessrRegisterExOut {
 }
 
 const WitnessrRegisterExOut_codec = new NdrStubCodec<WitnessrRegisterExOut>("WitnessrRegisterEx.out", writeWitnessrRegisterExOut, readWitnessrRegisterExOut);
-export function encodeWitnessrRegisterExOut(v: WitnessrRegisterExOut, littleEndian = true): Buffer {
-  return WitnessrRegisterExOut_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrRegisterExOut(stub: Buffer, littleEndian = true): WitnessrRegisterExOut {
-  return WitnessrRegisterExOut_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrRegisterExOut(v: WitnessrRegisterExOut, littleEndian = true): Buffer { return WitnessrRegisterExOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterExOut(stub: Buffer, littleEndian = true): WitnessrRegisterExOut { return WitnessrRegisterExOut_codec.decode(stub, littleEndian); }
 
 function writeWitnessrRegisterExOut(w: NdrWriter, v: WitnessrRegisterExOut): void {
   w.field("ppContext");
@@ -424,7 +375,6 @@ function writeWitnessrRegisterExOut(w: NdrWriter, v: WitnessrRegisterExOut): voi
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrRegisterExOut(r: NdrReader): WitnessrRegisterExOut {
   r.field("ppContext");
   const p_ppContext: ContextHandle = r.contextHandle();
@@ -439,18 +389,13 @@ export interface WitnessrUnRegisterExIn {
 }
 
 const WitnessrUnRegisterExIn_codec = new NdrStubCodec<WitnessrUnRegisterExIn>("WitnessrUnRegisterEx.in", writeWitnessrUnRegisterExIn, readWitnessrUnRegisterExIn);
-export function encodeWitnessrUnRegisterExIn(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer {
-  return WitnessrUnRegisterExIn_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrUnRegisterExIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn {
-  return WitnessrUnRegisterExIn_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrUnRegisterExIn(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer { return WitnessrUnRegisterExIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterExIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn { return WitnessrUnRegisterExIn_codec.decode(stub, littleEndian); }
 
 function writeWitnessrUnRegisterExIn(w: NdrWriter, v: WitnessrUnRegisterExIn): void {
   w.field("ppContext");
   w.contextHandle(v.ppContext);
 }
-
 function readWitnessrUnRegisterExIn(r: NdrReader): WitnessrUnRegisterExIn {
   r.field("ppContext");
   const p_ppContext: ContextHandle = r.contextHandle();
@@ -464,12 +409,8 @@ export interface WitnessrUnRegisterExOut {
 }
 
 const WitnessrUnRegisterExOut_codec = new NdrStubCodec<WitnessrUnRegisterExOut>("WitnessrUnRegisterEx.out", writeWitnessrUnRegisterExOut, readWitnessrUnRegisterExOut);
-export function encodeWitnessrUnRegisterExOut(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer {
-  return WitnessrUnRegisterExOut_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrUnRegisterExOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut {
-  return WitnessrUnRegisterExOut_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrUnRegisterExOut(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer { return WitnessrUnRegisterExOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterExOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut { return WitnessrUnRegisterExOut_codec.decode(stub, littleEndian); }
 
 function writeWitnessrUnRegisterExOut(w: NdrWriter, v: WitnessrUnRegisterExOut): void {
   w.field("ppContext");
@@ -477,7 +418,6 @@ function writeWitnessrUnRegisterExOut(w: NdrWriter, v: WitnessrUnRegisterExOut):
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrUnRegisterExOut(r: NdrReader): WitnessrUnRegisterExOut {
   r.field("ppContext");
   const p_ppContext: ContextHandle = r.contextHandle();
@@ -714,27 +654,18 @@ function readBuffers_WITNESS_INTERFACE_LIST(r: NdrReader, s: WITNESS_INTERFACE_L
 
 // ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
 const WitnessrGetInterfaceListInNdr64_codec = new NdrStubCodec64<WitnessrGetInterfaceListIn>("WitnessrGetInterfaceList.in", writeWitnessrGetInterfaceListInNdr64, readWitnessrGetInterfaceListInNdr64);
-export function encodeWitnessrGetInterfaceListInNdr64(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer {
-  return WitnessrGetInterfaceListInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrGetInterfaceListInNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn {
-  return WitnessrGetInterfaceListInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrGetInterfaceListInNdr64(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer { return WitnessrGetInterfaceListInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrGetInterfaceListInNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn { return WitnessrGetInterfaceListInNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrGetInterfaceListInNdr64(w: NdrWriter, v: WitnessrGetInterfaceListIn): void {
 }
-
 function readWitnessrGetInterfaceListInNdr64(r: NdrReader): WitnessrGetInterfaceListIn {
   return {};
 }
 
 const WitnessrGetInterfaceListOutNdr64_codec = new NdrStubCodec64<WitnessrGetInterfaceListOut>("WitnessrGetInterfaceList.out", writeWitnessrGetInterfaceListOutNdr64, readWitnessrGetInterfaceListOutNdr64);
-export function encodeWitnessrGetInterfaceListOutNdr64(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer {
-  return WitnessrGetInterfaceListOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrGetInterfaceListOutNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut {
-  return WitnessrGetInterfaceListOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrGetInterfaceListOutNdr64(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer { return WitnessrGetInterfaceListOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrGetInterfaceListOutNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut { return WitnessrGetInterfaceListOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrGetInterfaceListOutNdr64(w: NdrWriter, v: WitnessrGetInterfaceListOut): void {
   w.field("InterfaceList");
@@ -747,7 +678,6 @@ function writeWitnessrGetInterfaceListOutNdr64(w: NdrWriter, v: WitnessrGetInter
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrGetInterfaceListOutNdr64(r: NdrReader): WitnessrGetInterfaceListOut {
   r.field("InterfaceList");
   let p_InterfaceList: WITNESS_INTERFACE_LIST | null = null;
@@ -760,12 +690,8 @@ function readWitnessrGetInterfaceListOutNdr64(r: NdrReader): WitnessrGetInterfac
 }
 
 const WitnessrRegisterInNdr64_codec = new NdrStubCodec64<WitnessrRegisterIn>("WitnessrRegister.in", writeWitnessrRegisterInNdr64, readWitnessrRegisterInNdr64);
-export function encodeWitnessrRegisterInNdr64(v: WitnessrRegisterIn, littleEndian = true): Buffer {
-  return WitnessrRegisterInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterIn {
-  return WitnessrRegisterInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrRegisterInNdr64(v: WitnessrRegisterIn, littleEndian = true): Buffer { return WitnessrRegisterInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterIn { return WitnessrRegisterInNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrRegisterInNdr64(w: NdrWriter, v: WitnessrRegisterIn): void {
   w.field("Version");
@@ -789,7 +715,6 @@ function writeWitnessrRegisterInNdr64(w: NdrWriter, v: WitnessrRegisterIn): void
     w.wstring(pointee19);
   }
 }
-
 function readWitnessrRegisterInNdr64(r: NdrReader): WitnessrRegisterIn {
   r.field("Version");
   const p_Version: number = r.u32();
@@ -812,12 +737,8 @@ function readWitnessrRegisterInNdr64(r: NdrReader): WitnessrRegisterIn {
 }
 
 const WitnessrRegisterOutNdr64_codec = new NdrStubCodec64<WitnessrRegisterOut>("WitnessrRegister.out", writeWitnessrRegisterOutNdr64, readWitnessrRegisterOutNdr64);
-export function encodeWitnessrRegisterOutNdr64(v: WitnessrRegisterOut, littleEndian = true): Buffer {
-  return WitnessrRegisterOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterOut {
-  return WitnessrRegisterOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrRegisterOutNdr64(v: WitnessrRegisterOut, littleEndian = true): Buffer { return WitnessrRegisterOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterOut { return WitnessrRegisterOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrRegisterOutNdr64(w: NdrWriter, v: WitnessrRegisterOut): void {
   w.field("ppContext");
@@ -825,7 +746,6 @@ function writeWitnessrRegisterOutNdr64(w: NdrWriter, v: WitnessrRegisterOut): vo
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrRegisterOutNdr64(r: NdrReader): WitnessrRegisterOut {
   r.field("ppContext");
   const p_ppContext: ContextHandle = r.contextHandle();
@@ -835,18 +755,13 @@ function readWitnessrRegisterOutNdr64(r: NdrReader): WitnessrRegisterOut {
 }
 
 const WitnessrUnRegisterInNdr64_codec = new NdrStubCodec64<WitnessrUnRegisterIn>("WitnessrUnRegister.in", writeWitnessrUnRegisterInNdr64, readWitnessrUnRegisterInNdr64);
-export function encodeWitnessrUnRegisterInNdr64(v: WitnessrUnRegisterIn, littleEndian = true): Buffer {
-  return WitnessrUnRegisterInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrUnRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn {
-  return WitnessrUnRegisterInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrUnRegisterInNdr64(v: WitnessrUnRegisterIn, littleEndian = true): Buffer { return WitnessrUnRegisterInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn { return WitnessrUnRegisterInNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrUnRegisterInNdr64(w: NdrWriter, v: WitnessrUnRegisterIn): void {
   w.field("pContext");
   w.contextHandle(v.pContext);
 }
-
 function readWitnessrUnRegisterInNdr64(r: NdrReader): WitnessrUnRegisterIn {
   r.field("pContext");
   const p_pContext: ContextHandle = r.contextHandle();
@@ -854,18 +769,13 @@ function readWitnessrUnRegisterInNdr64(r: NdrReader): WitnessrUnRegisterIn {
 }
 
 const WitnessrUnRegisterOutNdr64_codec = new NdrStubCodec64<WitnessrUnRegisterOut>("WitnessrUnRegister.out", writeWitnessrUnRegisterOutNdr64, readWitnessrUnRegisterOutNdr64);
-export function encodeWitnessrUnRegisterOutNdr64(v: WitnessrUnRegisterOut, littleEndian = true): Buffer {
-  return WitnessrUnRegisterOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrUnRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut {
-  return WitnessrUnRegisterOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrUnRegisterOutNdr64(v: WitnessrUnRegisterOut, littleEndian = true): Buffer { return WitnessrUnRegisterOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut { return WitnessrUnRegisterOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrUnRegisterOutNdr64(w: NdrWriter, v: WitnessrUnRegisterOut): void {
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrUnRegisterOutNdr64(r: NdrReader): WitnessrUnRegisterOut {
   r.field("ReturnValue");
   const p_ReturnValue: number = r.u32();
@@ -873,18 +783,13 @@ function readWitnessrUnRegisterOutNdr64(r: NdrReader): WitnessrUnRegisterOut {
 }
 
 const WitnessrAsyncNotifyInNdr64_codec = new NdrStubCodec64<WitnessrAsyncNotifyIn>("WitnessrAsyncNotify.in", writeWitnessrAsyncNotifyInNdr64, readWitnessrAsyncNotifyInNdr64);
-export function encodeWitnessrAsyncNotifyInNdr64(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer {
-  return WitnessrAsyncNotifyInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrAsyncNotifyInNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn {
-  return WitnessrAsyncNotifyInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrAsyncNotifyInNdr64(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer { return WitnessrAsyncNotifyInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrAsyncNotifyInNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn { return WitnessrAsyncNotifyInNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrAsyncNotifyInNdr64(w: NdrWriter, v: WitnessrAsyncNotifyIn): void {
   w.field("pContext");
   w.contextHandle(v.pContext);
 }
-
 function readWitnessrAsyncNotifyInNdr64(r: NdrReader): WitnessrAsyncNotifyIn {
   r.field("pContext");
   const p_pContext: ContextHandle = r.contextHandle();
@@ -892,12 +797,8 @@ function readWitnessrAsyncNotifyInNdr64(r: NdrReader): WitnessrAsyncNotifyIn {
 }
 
 const WitnessrAsyncNotifyOutNdr64_codec = new NdrStubCodec64<WitnessrAsyncNotifyOut>("WitnessrAsyncNotify.out", writeWitnessrAsyncNotifyOutNdr64, readWitnessrAsyncNotifyOutNdr64);
-export function encodeWitnessrAsyncNotifyOutNdr64(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer {
-  return WitnessrAsyncNotifyOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrAsyncNotifyOutNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut {
-  return WitnessrAsyncNotifyOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrAsyncNotifyOutNdr64(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer { return WitnessrAsyncNotifyOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrAsyncNotifyOutNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut { return WitnessrAsyncNotifyOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrAsyncNotifyOutNdr64(w: NdrWriter, v: WitnessrAsyncNotifyOut): void {
   w.field("pResp");
@@ -910,7 +811,6 @@ function writeWitnessrAsyncNotifyOutNdr64(w: NdrWriter, v: WitnessrAsyncNotifyOu
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrAsyncNotifyOutNdr64(r: NdrReader): WitnessrAsyncNotifyOut {
   r.field("pResp");
   let p_pResp: RESP_ASYNC_NOTIFY | null = null;
@@ -923,12 +823,8 @@ function readWitnessrAsyncNotifyOutNdr64(r: NdrReader): WitnessrAsyncNotifyOut {
 }
 
 const WitnessrRegisterExInNdr64_codec = new NdrStubCodec64<WitnessrRegisterExIn>("WitnessrRegisterEx.in", writeWitnessrRegisterExInNdr64, readWitnessrRegisterExInNdr64);
-export function encodeWitnessrRegisterExInNdr64(v: WitnessrRegisterExIn, littleEndian = true): Buffer {
-  return WitnessrRegisterExInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExIn {
-  return WitnessrRegisterExInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrRegisterExInNdr64(v: WitnessrRegisterExIn, littleEndian = true): Buffer { return WitnessrRegisterExInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExIn { return WitnessrRegisterExInNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrRegisterExInNdr64(w: NdrWriter, v: WitnessrRegisterExIn): void {
   w.field("Version");
@@ -962,7 +858,6 @@ function writeWitnessrRegisterExInNdr64(w: NdrWriter, v: WitnessrRegisterExIn): 
   w.field("KeepAliveTimeout");
   w.u32(v.KeepAliveTimeout);
 }
-
 function readWitnessrRegisterExInNdr64(r: NdrReader): WitnessrRegisterExIn {
   r.field("Version");
   const p_Version: number = r.u32();
@@ -994,12 +889,8 @@ function readWitnessrRegisterExInNdr64(r: NdrReader): WitnessrRegisterExIn {
 }
 
 const WitnessrRegisterExOutNdr64_codec = new NdrStubCodec64<WitnessrRegisterExOut>("WitnessrRegisterEx.out", writeWitnessrRegisterExOutNdr64, readWitnessrRegisterExOutNdr64);
-export function encodeWitnessrRegisterExOutNdr64(v: WitnessrRegisterExOut, littleEndian = true): Buffer {
-  return WitnessrRegisterExOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExOut {
-  return WitnessrRegisterExOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrRegisterExOutNdr64(v: WitnessrRegisterExOut, littleEndian = true): Buffer { return WitnessrRegisterExOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExOut { return WitnessrRegisterExOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrRegisterExOutNdr64(w: NdrWriter, v: WitnessrRegisterExOut): void {
   w.field("ppContext");
@@ -1007,7 +898,6 @@ function writeWitnessrRegisterExOutNdr64(w: NdrWriter, v: WitnessrRegisterExOut)
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrRegisterExOutNdr64(r: NdrReader): WitnessrRegisterExOut {
   r.field("ppContext");
   const p_ppContext: ContextHandle = r.contextHandle();
@@ -1017,18 +907,13 @@ function readWitnessrRegisterExOutNdr64(r: NdrReader): WitnessrRegisterExOut {
 }
 
 const WitnessrUnRegisterExInNdr64_codec = new NdrStubCodec64<WitnessrUnRegisterExIn>("WitnessrUnRegisterEx.in", writeWitnessrUnRegisterExInNdr64, readWitnessrUnRegisterExInNdr64);
-export function encodeWitnessrUnRegisterExInNdr64(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer {
-  return WitnessrUnRegisterExInNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrUnRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn {
-  return WitnessrUnRegisterExInNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrUnRegisterExInNdr64(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer { return WitnessrUnRegisterExInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn { return WitnessrUnRegisterExInNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrUnRegisterExInNdr64(w: NdrWriter, v: WitnessrUnRegisterExIn): void {
   w.field("ppContext");
   w.contextHandle(v.ppContext);
 }
-
 function readWitnessrUnRegisterExInNdr64(r: NdrReader): WitnessrUnRegisterExIn {
   r.field("ppContext");
   const p_ppContext: ContextHandle = r.contextHandle();
@@ -1036,12 +921,8 @@ function readWitnessrUnRegisterExInNdr64(r: NdrReader): WitnessrUnRegisterExIn {
 }
 
 const WitnessrUnRegisterExOutNdr64_codec = new NdrStubCodec64<WitnessrUnRegisterExOut>("WitnessrUnRegisterEx.out", writeWitnessrUnRegisterExOutNdr64, readWitnessrUnRegisterExOutNdr64);
-export function encodeWitnessrUnRegisterExOutNdr64(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer {
-  return WitnessrUnRegisterExOutNdr64_codec.encode(v, littleEndian);
-}
-export function decodeWitnessrUnRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut {
-  return WitnessrUnRegisterExOutNdr64_codec.decode(stub, littleEndian);
-}
+export function encodeWitnessrUnRegisterExOutNdr64(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer { return WitnessrUnRegisterExOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut { return WitnessrUnRegisterExOutNdr64_codec.decode(stub, littleEndian); }
 
 function writeWitnessrUnRegisterExOutNdr64(w: NdrWriter, v: WitnessrUnRegisterExOut): void {
   w.field("ppContext");
@@ -1049,7 +930,6 @@ function writeWitnessrUnRegisterExOutNdr64(w: NdrWriter, v: WitnessrUnRegisterEx
   w.field("ReturnValue");
   w.u32(v.ReturnValue);
 }
-
 function readWitnessrUnRegisterExOutNdr64(r: NdrReader): WitnessrUnRegisterExOut {
   r.field("ppContext");
   const p_ppContext: ContextHandle = r.contextHandle();
