@@ -21,8 +21,8 @@ export class Code {
     this.line(s);
     this.ind++;
   }
-  /** A fresh local name. */
-  t(prefix = 't'): string {
+  /** A fresh local name: the prefix and a number unique in the module. */
+  temp(prefix: string): string {
     return `${prefix}${this.tmp++}`;
   }
   text(): string {

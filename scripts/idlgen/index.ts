@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Cnf, parseCnf } from './cnf';
-import { Emitter } from './emit';
+import { emitModule } from './emit';
 import { IdlError } from './errors';
 import { buildModule, loadWithImports } from './resolve';
 
@@ -62,6 +62,6 @@ export function generate(idlPath: string, opts: GenOptions = {}): GenResult | nu
     }
   }
   if (opts.overridesImport) model.overridesImport = opts.overridesImport;
-  const text = new Emitter(model, opts.ndrImport).emit();
+  const text = emitModule(model, opts.ndrImport);
   return { moduleName: model.moduleName, text };
 }

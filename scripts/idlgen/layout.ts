@@ -130,35 +130,3 @@ export function exprText(e: Expr): string {
 export function cap(s: string): string {
   return s[0].toUpperCase() + s.slice(1);
 }
-
-/** Named types that can contain themselves (through pointers): they get a depth guard. */
-export function recursiveDefs(types: (StructDef | UnionDef)[]): Set<object> {
-  const refs = (ty: Ty, out: Set<object>): void => {
-    switch (ty.k) {
-      case 'struct': case 'union': out.add(ty.def); return;
-      case 'ptr': refs(ty.to, out); return;
-      case 'carr': case 'farr': refs(ty.elem, out); return;
-      default: return;
-    }
-  };
-  const edges = new Map<object, Set<object>>();
-  for (const t of types) {
-    const out = new Set<object>();
-    if (t.kind === 'struct') t.fields.forEach((f) => refs(f.ty, out));
-    else t.arms.forEach((a) => a.ty && refs(a.ty, out));
-    edges.set(t, out);
-  }
-  const rec = new Set<object>();
-  for (const t of types) {
-    const seen = new Set<object>();
-    const stack = [...(edges.get(t) ?? [])];
-    while (stack.length) {
-      const x = stack.pop()!;
-      if (x === t) { rec.add(t); break; }
-      if (seen.has(x)) continue;
-      seen.add(x);
-      stack.push(...(edges.get(x) ?? []));
-    }
-  }
-  return rec;
-}

@@ -2,8 +2,8 @@
 // Regenerate with `npm run gen`; CI fails when this file is stale.
 /* eslint-disable */
 
-import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
-import type { ContextHandle, NdrModule } from "../ndr";
+import { NdrStubCodec, NdrStubCodec64 } from "../ndr";
+import type { ContextHandle, NdrModule, NdrReader, NdrWriter } from "../ndr";
 import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcCall, RpcInterface, SyntaxId } from "../ndr/dispatch";
 
@@ -38,34 +38,18 @@ export interface ApiOpenResourceIn {
   lpszResourceName: string;
 }
 
-let sizeHint_ApiOpenResource_in = 256;
-export function encodeApiOpenResourceIn(v: ApiOpenResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiOpenResource_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "lpszResourceName";
-    w.wstring(v.lpszResourceName);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOpenResource.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiOpenResource_in && stub.length <= 0x100000) sizeHint_ApiOpenResource_in = stub.length;
-  return stub;
-}
+const ApiOpenResourceIn_codec = new NdrStubCodec<ApiOpenResourceIn>("ApiOpenResource.in", writeApiOpenResourceIn, readApiOpenResourceIn);
+export function encodeApiOpenResourceIn(v: ApiOpenResourceIn, littleEndian = true): Buffer { return ApiOpenResourceIn_codec.encode(v, littleEndian); }
+export function decodeApiOpenResourceIn(stub: Buffer, littleEndian = true): ApiOpenResourceIn { return ApiOpenResourceIn_codec.decode(stub, littleEndian); }
 
-export function decodeApiOpenResourceIn(stub: Buffer, littleEndian = true): ApiOpenResourceIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "lpszResourceName";
-    let p_lpszResourceName: any = r.wstring();
-    return { lpszResourceName: p_lpszResourceName };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOpenResource.in");
-  }
+function writeApiOpenResourceIn(w: NdrWriter, v: ApiOpenResourceIn): void {
+  w.field("lpszResourceName");
+  w.wstring(v.lpszResourceName);
+}
+function readApiOpenResourceIn(r: NdrReader): ApiOpenResourceIn {
+  r.field("lpszResourceName");
+  const p_lpszResourceName: string = r.wstring();
+  return { lpszResourceName: p_lpszResourceName };
 }
 
 /** ApiOpenResource (opnum 8) response parameters. */
@@ -75,42 +59,26 @@ export interface ApiOpenResourceOut {
   ReturnValue: ContextHandle;
 }
 
-let sizeHint_ApiOpenResource_out = 256;
-export function encodeApiOpenResourceOut(v: ApiOpenResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiOpenResource_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Status";
-    w.u32(v.Status);
-    f = "rpc_status";
-    w.u32(v.rpc_status);
-    f = "ReturnValue";
-    w.contextHandle(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOpenResource.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiOpenResource_out && stub.length <= 0x100000) sizeHint_ApiOpenResource_out = stub.length;
-  return stub;
-}
+const ApiOpenResourceOut_codec = new NdrStubCodec<ApiOpenResourceOut>("ApiOpenResource.out", writeApiOpenResourceOut, readApiOpenResourceOut);
+export function encodeApiOpenResourceOut(v: ApiOpenResourceOut, littleEndian = true): Buffer { return ApiOpenResourceOut_codec.encode(v, littleEndian); }
+export function decodeApiOpenResourceOut(stub: Buffer, littleEndian = true): ApiOpenResourceOut { return ApiOpenResourceOut_codec.decode(stub, littleEndian); }
 
-export function decodeApiOpenResourceOut(stub: Buffer, littleEndian = true): ApiOpenResourceOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Status";
-    let p_Status: any = r.u32();
-    f = "rpc_status";
-    let p_rpc_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.contextHandle();
-    return { Status: p_Status, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOpenResource.out");
-  }
+function writeApiOpenResourceOut(w: NdrWriter, v: ApiOpenResourceOut): void {
+  w.field("Status");
+  w.u32(v.Status);
+  w.field("rpc_status");
+  w.u32(v.rpc_status);
+  w.field("ReturnValue");
+  w.contextHandle(v.ReturnValue);
+}
+function readApiOpenResourceOut(r: NdrReader): ApiOpenResourceOut {
+  r.field("Status");
+  const p_Status: number = r.u32();
+  r.field("rpc_status");
+  const p_rpc_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: ContextHandle = r.contextHandle();
+  return { Status: p_Status, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
 }
 
 /** ApiCloseResource (opnum 11) request parameters. */
@@ -118,34 +86,18 @@ export interface ApiCloseResourceIn {
   Resource: ContextHandle;
 }
 
-let sizeHint_ApiCloseResource_in = 256;
-export function encodeApiCloseResourceIn(v: ApiCloseResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiCloseResource_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Resource";
-    w.contextHandle(v.Resource);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiCloseResource.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiCloseResource_in && stub.length <= 0x100000) sizeHint_ApiCloseResource_in = stub.length;
-  return stub;
-}
+const ApiCloseResourceIn_codec = new NdrStubCodec<ApiCloseResourceIn>("ApiCloseResource.in", writeApiCloseResourceIn, readApiCloseResourceIn);
+export function encodeApiCloseResourceIn(v: ApiCloseResourceIn, littleEndian = true): Buffer { return ApiCloseResourceIn_codec.encode(v, littleEndian); }
+export function decodeApiCloseResourceIn(stub: Buffer, littleEndian = true): ApiCloseResourceIn { return ApiCloseResourceIn_codec.decode(stub, littleEndian); }
 
-export function decodeApiCloseResourceIn(stub: Buffer, littleEndian = true): ApiCloseResourceIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Resource";
-    let p_Resource: any = r.contextHandle();
-    return { Resource: p_Resource };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiCloseResource.in");
-  }
+function writeApiCloseResourceIn(w: NdrWriter, v: ApiCloseResourceIn): void {
+  w.field("Resource");
+  w.contextHandle(v.Resource);
+}
+function readApiCloseResourceIn(r: NdrReader): ApiCloseResourceIn {
+  r.field("Resource");
+  const p_Resource: ContextHandle = r.contextHandle();
+  return { Resource: p_Resource };
 }
 
 /** ApiCloseResource (opnum 11) response parameters. */
@@ -154,38 +106,22 @@ export interface ApiCloseResourceOut {
   ReturnValue: number;
 }
 
-let sizeHint_ApiCloseResource_out = 256;
-export function encodeApiCloseResourceOut(v: ApiCloseResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiCloseResource_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Resource";
-    w.contextHandle(v.Resource);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiCloseResource.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiCloseResource_out && stub.length <= 0x100000) sizeHint_ApiCloseResource_out = stub.length;
-  return stub;
-}
+const ApiCloseResourceOut_codec = new NdrStubCodec<ApiCloseResourceOut>("ApiCloseResource.out", writeApiCloseResourceOut, readApiCloseResourceOut);
+export function encodeApiCloseResourceOut(v: ApiCloseResourceOut, littleEndian = true): Buffer { return ApiCloseResourceOut_codec.encode(v, littleEndian); }
+export function decodeApiCloseResourceOut(stub: Buffer, littleEndian = true): ApiCloseResourceOut { return ApiCloseResourceOut_codec.decode(stub, littleEndian); }
 
-export function decodeApiCloseResourceOut(stub: Buffer, littleEndian = true): ApiCloseResourceOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Resource";
-    let p_Resource: any = r.contextHandle();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { Resource: p_Resource, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiCloseResource.out");
-  }
+function writeApiCloseResourceOut(w: NdrWriter, v: ApiCloseResourceOut): void {
+  w.field("Resource");
+  w.contextHandle(v.Resource);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readApiCloseResourceOut(r: NdrReader): ApiCloseResourceOut {
+  r.field("Resource");
+  const p_Resource: ContextHandle = r.contextHandle();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { Resource: p_Resource, ReturnValue: p_ReturnValue };
 }
 
 /** ApiGetResourceState (opnum 12) request parameters. */
@@ -193,34 +129,18 @@ export interface ApiGetResourceStateIn {
   hResource: ContextHandle;
 }
 
-let sizeHint_ApiGetResourceState_in = 256;
-export function encodeApiGetResourceStateIn(v: ApiGetResourceStateIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiGetResourceState_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    w.contextHandle(v.hResource);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiGetResourceState.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiGetResourceState_in && stub.length <= 0x100000) sizeHint_ApiGetResourceState_in = stub.length;
-  return stub;
-}
+const ApiGetResourceStateIn_codec = new NdrStubCodec<ApiGetResourceStateIn>("ApiGetResourceState.in", writeApiGetResourceStateIn, readApiGetResourceStateIn);
+export function encodeApiGetResourceStateIn(v: ApiGetResourceStateIn, littleEndian = true): Buffer { return ApiGetResourceStateIn_codec.encode(v, littleEndian); }
+export function decodeApiGetResourceStateIn(stub: Buffer, littleEndian = true): ApiGetResourceStateIn { return ApiGetResourceStateIn_codec.decode(stub, littleEndian); }
 
-export function decodeApiGetResourceStateIn(stub: Buffer, littleEndian = true): ApiGetResourceStateIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    let p_hResource: any = r.contextHandle();
-    return { hResource: p_hResource };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiGetResourceState.in");
-  }
+function writeApiGetResourceStateIn(w: NdrWriter, v: ApiGetResourceStateIn): void {
+  w.field("hResource");
+  w.contextHandle(v.hResource);
+}
+function readApiGetResourceStateIn(r: NdrReader): ApiGetResourceStateIn {
+  r.field("hResource");
+  const p_hResource: ContextHandle = r.contextHandle();
+  return { hResource: p_hResource };
 }
 
 /** ApiGetResourceState (opnum 12) response parameters. */
@@ -232,70 +152,48 @@ export interface ApiGetResourceStateOut {
   ReturnValue: number;
 }
 
-let sizeHint_ApiGetResourceState_out = 256;
-export function encodeApiGetResourceStateOut(v: ApiGetResourceStateOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiGetResourceState_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "State";
-    w.u32(v.State);
-    f = "NodeName";
-    w.pointer(v.NodeName !== null);
-    const p0 = v.NodeName;
-    if (p0 !== null) {
-      w.wstring(p0);
-    }
-    f = "GroupName";
-    w.pointer(v.GroupName !== null);
-    const p1 = v.GroupName;
-    if (p1 !== null) {
-      w.wstring(p1);
-    }
-    f = "rpc_status";
-    w.u32(v.rpc_status);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiGetResourceState.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiGetResourceState_out && stub.length <= 0x100000) sizeHint_ApiGetResourceState_out = stub.length;
-  return stub;
-}
+const ApiGetResourceStateOut_codec = new NdrStubCodec<ApiGetResourceStateOut>("ApiGetResourceState.out", writeApiGetResourceStateOut, readApiGetResourceStateOut);
+export function encodeApiGetResourceStateOut(v: ApiGetResourceStateOut, littleEndian = true): Buffer { return ApiGetResourceStateOut_codec.encode(v, littleEndian); }
+export function decodeApiGetResourceStateOut(stub: Buffer, littleEndian = true): ApiGetResourceStateOut { return ApiGetResourceStateOut_codec.decode(stub, littleEndian); }
 
-export function decodeApiGetResourceStateOut(stub: Buffer, littleEndian = true): ApiGetResourceStateOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "State";
-    let p_State: any = r.u32();
-    f = "NodeName";
-    let p_NodeName: any = r.pointer();
-    if (p_NodeName !== 0) {
-      const pv2: any = r.wstring();
-      p_NodeName = pv2;
-    } else {
-      p_NodeName = null;
-    }
-    f = "GroupName";
-    let p_GroupName: any = r.pointer();
-    if (p_GroupName !== 0) {
-      const pv3: any = r.wstring();
-      p_GroupName = pv3;
-    } else {
-      p_GroupName = null;
-    }
-    f = "rpc_status";
-    let p_rpc_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { State: p_State, NodeName: p_NodeName, GroupName: p_GroupName, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiGetResourceState.out");
+function writeApiGetResourceStateOut(w: NdrWriter, v: ApiGetResourceStateOut): void {
+  w.field("State");
+  w.u32(v.State);
+  w.field("NodeName");
+  w.pointer(v.NodeName !== null);
+  const pointee0 = v.NodeName;
+  if (pointee0 !== null) {
+    w.wstring(pointee0);
   }
+  w.field("GroupName");
+  w.pointer(v.GroupName !== null);
+  const pointee1 = v.GroupName;
+  if (pointee1 !== null) {
+    w.wstring(pointee1);
+  }
+  w.field("rpc_status");
+  w.u32(v.rpc_status);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readApiGetResourceStateOut(r: NdrReader): ApiGetResourceStateOut {
+  r.field("State");
+  const p_State: number = r.u32();
+  r.field("NodeName");
+  let p_NodeName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_NodeName = r.wstring();
+  }
+  r.field("GroupName");
+  let p_GroupName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_GroupName = r.wstring();
+  }
+  r.field("rpc_status");
+  const p_rpc_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { State: p_State, NodeName: p_NodeName, GroupName: p_GroupName, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
 }
 
 /** ApiOnlineResource (opnum 17) request parameters. */
@@ -303,34 +201,18 @@ export interface ApiOnlineResourceIn {
   hResource: ContextHandle;
 }
 
-let sizeHint_ApiOnlineResource_in = 256;
-export function encodeApiOnlineResourceIn(v: ApiOnlineResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiOnlineResource_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    w.contextHandle(v.hResource);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOnlineResource.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiOnlineResource_in && stub.length <= 0x100000) sizeHint_ApiOnlineResource_in = stub.length;
-  return stub;
-}
+const ApiOnlineResourceIn_codec = new NdrStubCodec<ApiOnlineResourceIn>("ApiOnlineResource.in", writeApiOnlineResourceIn, readApiOnlineResourceIn);
+export function encodeApiOnlineResourceIn(v: ApiOnlineResourceIn, littleEndian = true): Buffer { return ApiOnlineResourceIn_codec.encode(v, littleEndian); }
+export function decodeApiOnlineResourceIn(stub: Buffer, littleEndian = true): ApiOnlineResourceIn { return ApiOnlineResourceIn_codec.decode(stub, littleEndian); }
 
-export function decodeApiOnlineResourceIn(stub: Buffer, littleEndian = true): ApiOnlineResourceIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    let p_hResource: any = r.contextHandle();
-    return { hResource: p_hResource };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOnlineResource.in");
-  }
+function writeApiOnlineResourceIn(w: NdrWriter, v: ApiOnlineResourceIn): void {
+  w.field("hResource");
+  w.contextHandle(v.hResource);
+}
+function readApiOnlineResourceIn(r: NdrReader): ApiOnlineResourceIn {
+  r.field("hResource");
+  const p_hResource: ContextHandle = r.contextHandle();
+  return { hResource: p_hResource };
 }
 
 /** ApiOnlineResource (opnum 17) response parameters. */
@@ -339,38 +221,22 @@ export interface ApiOnlineResourceOut {
   ReturnValue: number;
 }
 
-let sizeHint_ApiOnlineResource_out = 256;
-export function encodeApiOnlineResourceOut(v: ApiOnlineResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiOnlineResource_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "rpc_status";
-    w.u32(v.rpc_status);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOnlineResource.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiOnlineResource_out && stub.length <= 0x100000) sizeHint_ApiOnlineResource_out = stub.length;
-  return stub;
-}
+const ApiOnlineResourceOut_codec = new NdrStubCodec<ApiOnlineResourceOut>("ApiOnlineResource.out", writeApiOnlineResourceOut, readApiOnlineResourceOut);
+export function encodeApiOnlineResourceOut(v: ApiOnlineResourceOut, littleEndian = true): Buffer { return ApiOnlineResourceOut_codec.encode(v, littleEndian); }
+export function decodeApiOnlineResourceOut(stub: Buffer, littleEndian = true): ApiOnlineResourceOut { return ApiOnlineResourceOut_codec.decode(stub, littleEndian); }
 
-export function decodeApiOnlineResourceOut(stub: Buffer, littleEndian = true): ApiOnlineResourceOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "rpc_status";
-    let p_rpc_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOnlineResource.out");
-  }
+function writeApiOnlineResourceOut(w: NdrWriter, v: ApiOnlineResourceOut): void {
+  w.field("rpc_status");
+  w.u32(v.rpc_status);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readApiOnlineResourceOut(r: NdrReader): ApiOnlineResourceOut {
+  r.field("rpc_status");
+  const p_rpc_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
 }
 
 /** ApiOfflineResource (opnum 18) request parameters. */
@@ -378,34 +244,18 @@ export interface ApiOfflineResourceIn {
   hResource: ContextHandle;
 }
 
-let sizeHint_ApiOfflineResource_in = 256;
-export function encodeApiOfflineResourceIn(v: ApiOfflineResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiOfflineResource_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    w.contextHandle(v.hResource);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOfflineResource.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiOfflineResource_in && stub.length <= 0x100000) sizeHint_ApiOfflineResource_in = stub.length;
-  return stub;
-}
+const ApiOfflineResourceIn_codec = new NdrStubCodec<ApiOfflineResourceIn>("ApiOfflineResource.in", writeApiOfflineResourceIn, readApiOfflineResourceIn);
+export function encodeApiOfflineResourceIn(v: ApiOfflineResourceIn, littleEndian = true): Buffer { return ApiOfflineResourceIn_codec.encode(v, littleEndian); }
+export function decodeApiOfflineResourceIn(stub: Buffer, littleEndian = true): ApiOfflineResourceIn { return ApiOfflineResourceIn_codec.decode(stub, littleEndian); }
 
-export function decodeApiOfflineResourceIn(stub: Buffer, littleEndian = true): ApiOfflineResourceIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    let p_hResource: any = r.contextHandle();
-    return { hResource: p_hResource };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOfflineResource.in");
-  }
+function writeApiOfflineResourceIn(w: NdrWriter, v: ApiOfflineResourceIn): void {
+  w.field("hResource");
+  w.contextHandle(v.hResource);
+}
+function readApiOfflineResourceIn(r: NdrReader): ApiOfflineResourceIn {
+  r.field("hResource");
+  const p_hResource: ContextHandle = r.contextHandle();
+  return { hResource: p_hResource };
 }
 
 /** ApiOfflineResource (opnum 18) response parameters. */
@@ -414,38 +264,22 @@ export interface ApiOfflineResourceOut {
   ReturnValue: number;
 }
 
-let sizeHint_ApiOfflineResource_out = 256;
-export function encodeApiOfflineResourceOut(v: ApiOfflineResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ApiOfflineResource_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "rpc_status";
-    w.u32(v.rpc_status);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOfflineResource.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ApiOfflineResource_out && stub.length <= 0x100000) sizeHint_ApiOfflineResource_out = stub.length;
-  return stub;
-}
+const ApiOfflineResourceOut_codec = new NdrStubCodec<ApiOfflineResourceOut>("ApiOfflineResource.out", writeApiOfflineResourceOut, readApiOfflineResourceOut);
+export function encodeApiOfflineResourceOut(v: ApiOfflineResourceOut, littleEndian = true): Buffer { return ApiOfflineResourceOut_codec.encode(v, littleEndian); }
+export function decodeApiOfflineResourceOut(stub: Buffer, littleEndian = true): ApiOfflineResourceOut { return ApiOfflineResourceOut_codec.decode(stub, littleEndian); }
 
-export function decodeApiOfflineResourceOut(stub: Buffer, littleEndian = true): ApiOfflineResourceOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "rpc_status";
-    let p_rpc_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOfflineResource.out");
-  }
+function writeApiOfflineResourceOut(w: NdrWriter, v: ApiOfflineResourceOut): void {
+  w.field("rpc_status");
+  w.u32(v.rpc_status);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readApiOfflineResourceOut(r: NdrReader): ApiOfflineResourceOut {
+  r.field("rpc_status");
+  const p_rpc_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
 }
 
 /** The server side of clusapi: one method per operation; an ASYNC one answers later through its reply. */
@@ -527,360 +361,195 @@ export const Clusapi_MODULE: NdrModule = {
   },
 };
 
-// ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----
+// ---- per-type codecs: NDR scalars (the inline part) and deferred buffers (pointees) ----
+
 // ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
-let sizeHint64_ApiOpenResource_in = 256;
-export function encodeApiOpenResourceInNdr64(v: ApiOpenResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOpenResource_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "lpszResourceName";
-    w.wstring(v.lpszResourceName);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOpenResource.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiOpenResource_in && stub.length <= 0x100000) sizeHint64_ApiOpenResource_in = stub.length;
-  return stub;
+const ApiOpenResourceInNdr64_codec = new NdrStubCodec64<ApiOpenResourceIn>("ApiOpenResource.in", writeApiOpenResourceInNdr64, readApiOpenResourceInNdr64);
+export function encodeApiOpenResourceInNdr64(v: ApiOpenResourceIn, littleEndian = true): Buffer { return ApiOpenResourceInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOpenResourceInNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceIn { return ApiOpenResourceInNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiOpenResourceInNdr64(w: NdrWriter, v: ApiOpenResourceIn): void {
+  w.field("lpszResourceName");
+  w.wstring(v.lpszResourceName);
+}
+function readApiOpenResourceInNdr64(r: NdrReader): ApiOpenResourceIn {
+  r.field("lpszResourceName");
+  const p_lpszResourceName: string = r.wstring();
+  return { lpszResourceName: p_lpszResourceName };
 }
 
-export function decodeApiOpenResourceInNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "lpszResourceName";
-    let p_lpszResourceName: any = r.wstring();
-    return { lpszResourceName: p_lpszResourceName };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOpenResource.in");
-  }
+const ApiOpenResourceOutNdr64_codec = new NdrStubCodec64<ApiOpenResourceOut>("ApiOpenResource.out", writeApiOpenResourceOutNdr64, readApiOpenResourceOutNdr64);
+export function encodeApiOpenResourceOutNdr64(v: ApiOpenResourceOut, littleEndian = true): Buffer { return ApiOpenResourceOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOpenResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceOut { return ApiOpenResourceOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiOpenResourceOutNdr64(w: NdrWriter, v: ApiOpenResourceOut): void {
+  w.field("Status");
+  w.u32(v.Status);
+  w.field("rpc_status");
+  w.u32(v.rpc_status);
+  w.field("ReturnValue");
+  w.contextHandle(v.ReturnValue);
+}
+function readApiOpenResourceOutNdr64(r: NdrReader): ApiOpenResourceOut {
+  r.field("Status");
+  const p_Status: number = r.u32();
+  r.field("rpc_status");
+  const p_rpc_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: ContextHandle = r.contextHandle();
+  return { Status: p_Status, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_ApiOpenResource_out = 256;
-export function encodeApiOpenResourceOutNdr64(v: ApiOpenResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOpenResource_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Status";
-    w.u32(v.Status);
-    f = "rpc_status";
-    w.u32(v.rpc_status);
-    f = "ReturnValue";
-    w.contextHandle(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOpenResource.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiOpenResource_out && stub.length <= 0x100000) sizeHint64_ApiOpenResource_out = stub.length;
-  return stub;
+const ApiCloseResourceInNdr64_codec = new NdrStubCodec64<ApiCloseResourceIn>("ApiCloseResource.in", writeApiCloseResourceInNdr64, readApiCloseResourceInNdr64);
+export function encodeApiCloseResourceInNdr64(v: ApiCloseResourceIn, littleEndian = true): Buffer { return ApiCloseResourceInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiCloseResourceInNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceIn { return ApiCloseResourceInNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiCloseResourceInNdr64(w: NdrWriter, v: ApiCloseResourceIn): void {
+  w.field("Resource");
+  w.contextHandle(v.Resource);
+}
+function readApiCloseResourceInNdr64(r: NdrReader): ApiCloseResourceIn {
+  r.field("Resource");
+  const p_Resource: ContextHandle = r.contextHandle();
+  return { Resource: p_Resource };
 }
 
-export function decodeApiOpenResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOpenResourceOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Status";
-    let p_Status: any = r.u32();
-    f = "rpc_status";
-    let p_rpc_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.contextHandle();
-    return { Status: p_Status, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOpenResource.out");
-  }
+const ApiCloseResourceOutNdr64_codec = new NdrStubCodec64<ApiCloseResourceOut>("ApiCloseResource.out", writeApiCloseResourceOutNdr64, readApiCloseResourceOutNdr64);
+export function encodeApiCloseResourceOutNdr64(v: ApiCloseResourceOut, littleEndian = true): Buffer { return ApiCloseResourceOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiCloseResourceOutNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceOut { return ApiCloseResourceOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiCloseResourceOutNdr64(w: NdrWriter, v: ApiCloseResourceOut): void {
+  w.field("Resource");
+  w.contextHandle(v.Resource);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readApiCloseResourceOutNdr64(r: NdrReader): ApiCloseResourceOut {
+  r.field("Resource");
+  const p_Resource: ContextHandle = r.contextHandle();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { Resource: p_Resource, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_ApiCloseResource_in = 256;
-export function encodeApiCloseResourceInNdr64(v: ApiCloseResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiCloseResource_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Resource";
-    w.contextHandle(v.Resource);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiCloseResource.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiCloseResource_in && stub.length <= 0x100000) sizeHint64_ApiCloseResource_in = stub.length;
-  return stub;
+const ApiGetResourceStateInNdr64_codec = new NdrStubCodec64<ApiGetResourceStateIn>("ApiGetResourceState.in", writeApiGetResourceStateInNdr64, readApiGetResourceStateInNdr64);
+export function encodeApiGetResourceStateInNdr64(v: ApiGetResourceStateIn, littleEndian = true): Buffer { return ApiGetResourceStateInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiGetResourceStateInNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateIn { return ApiGetResourceStateInNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiGetResourceStateInNdr64(w: NdrWriter, v: ApiGetResourceStateIn): void {
+  w.field("hResource");
+  w.contextHandle(v.hResource);
+}
+function readApiGetResourceStateInNdr64(r: NdrReader): ApiGetResourceStateIn {
+  r.field("hResource");
+  const p_hResource: ContextHandle = r.contextHandle();
+  return { hResource: p_hResource };
 }
 
-export function decodeApiCloseResourceInNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Resource";
-    let p_Resource: any = r.contextHandle();
-    return { Resource: p_Resource };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiCloseResource.in");
+const ApiGetResourceStateOutNdr64_codec = new NdrStubCodec64<ApiGetResourceStateOut>("ApiGetResourceState.out", writeApiGetResourceStateOutNdr64, readApiGetResourceStateOutNdr64);
+export function encodeApiGetResourceStateOutNdr64(v: ApiGetResourceStateOut, littleEndian = true): Buffer { return ApiGetResourceStateOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiGetResourceStateOutNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateOut { return ApiGetResourceStateOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiGetResourceStateOutNdr64(w: NdrWriter, v: ApiGetResourceStateOut): void {
+  w.field("State");
+  w.u32(v.State);
+  w.field("NodeName");
+  w.pointer(v.NodeName !== null);
+  const pointee2 = v.NodeName;
+  if (pointee2 !== null) {
+    w.wstring(pointee2);
   }
+  w.field("GroupName");
+  w.pointer(v.GroupName !== null);
+  const pointee3 = v.GroupName;
+  if (pointee3 !== null) {
+    w.wstring(pointee3);
+  }
+  w.field("rpc_status");
+  w.u32(v.rpc_status);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readApiGetResourceStateOutNdr64(r: NdrReader): ApiGetResourceStateOut {
+  r.field("State");
+  const p_State: number = r.u32();
+  r.field("NodeName");
+  let p_NodeName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_NodeName = r.wstring();
+  }
+  r.field("GroupName");
+  let p_GroupName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_GroupName = r.wstring();
+  }
+  r.field("rpc_status");
+  const p_rpc_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { State: p_State, NodeName: p_NodeName, GroupName: p_GroupName, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_ApiCloseResource_out = 256;
-export function encodeApiCloseResourceOutNdr64(v: ApiCloseResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiCloseResource_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Resource";
-    w.contextHandle(v.Resource);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiCloseResource.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiCloseResource_out && stub.length <= 0x100000) sizeHint64_ApiCloseResource_out = stub.length;
-  return stub;
+const ApiOnlineResourceInNdr64_codec = new NdrStubCodec64<ApiOnlineResourceIn>("ApiOnlineResource.in", writeApiOnlineResourceInNdr64, readApiOnlineResourceInNdr64);
+export function encodeApiOnlineResourceInNdr64(v: ApiOnlineResourceIn, littleEndian = true): Buffer { return ApiOnlineResourceInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOnlineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceIn { return ApiOnlineResourceInNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiOnlineResourceInNdr64(w: NdrWriter, v: ApiOnlineResourceIn): void {
+  w.field("hResource");
+  w.contextHandle(v.hResource);
+}
+function readApiOnlineResourceInNdr64(r: NdrReader): ApiOnlineResourceIn {
+  r.field("hResource");
+  const p_hResource: ContextHandle = r.contextHandle();
+  return { hResource: p_hResource };
 }
 
-export function decodeApiCloseResourceOutNdr64(stub: Buffer, littleEndian = true): ApiCloseResourceOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Resource";
-    let p_Resource: any = r.contextHandle();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { Resource: p_Resource, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiCloseResource.out");
-  }
+const ApiOnlineResourceOutNdr64_codec = new NdrStubCodec64<ApiOnlineResourceOut>("ApiOnlineResource.out", writeApiOnlineResourceOutNdr64, readApiOnlineResourceOutNdr64);
+export function encodeApiOnlineResourceOutNdr64(v: ApiOnlineResourceOut, littleEndian = true): Buffer { return ApiOnlineResourceOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOnlineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceOut { return ApiOnlineResourceOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiOnlineResourceOutNdr64(w: NdrWriter, v: ApiOnlineResourceOut): void {
+  w.field("rpc_status");
+  w.u32(v.rpc_status);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readApiOnlineResourceOutNdr64(r: NdrReader): ApiOnlineResourceOut {
+  r.field("rpc_status");
+  const p_rpc_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_ApiGetResourceState_in = 256;
-export function encodeApiGetResourceStateInNdr64(v: ApiGetResourceStateIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiGetResourceState_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    w.contextHandle(v.hResource);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiGetResourceState.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiGetResourceState_in && stub.length <= 0x100000) sizeHint64_ApiGetResourceState_in = stub.length;
-  return stub;
+const ApiOfflineResourceInNdr64_codec = new NdrStubCodec64<ApiOfflineResourceIn>("ApiOfflineResource.in", writeApiOfflineResourceInNdr64, readApiOfflineResourceInNdr64);
+export function encodeApiOfflineResourceInNdr64(v: ApiOfflineResourceIn, littleEndian = true): Buffer { return ApiOfflineResourceInNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOfflineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceIn { return ApiOfflineResourceInNdr64_codec.decode(stub, littleEndian); }
+
+function writeApiOfflineResourceInNdr64(w: NdrWriter, v: ApiOfflineResourceIn): void {
+  w.field("hResource");
+  w.contextHandle(v.hResource);
+}
+function readApiOfflineResourceInNdr64(r: NdrReader): ApiOfflineResourceIn {
+  r.field("hResource");
+  const p_hResource: ContextHandle = r.contextHandle();
+  return { hResource: p_hResource };
 }
 
-export function decodeApiGetResourceStateInNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    let p_hResource: any = r.contextHandle();
-    return { hResource: p_hResource };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiGetResourceState.in");
-  }
-}
+const ApiOfflineResourceOutNdr64_codec = new NdrStubCodec64<ApiOfflineResourceOut>("ApiOfflineResource.out", writeApiOfflineResourceOutNdr64, readApiOfflineResourceOutNdr64);
+export function encodeApiOfflineResourceOutNdr64(v: ApiOfflineResourceOut, littleEndian = true): Buffer { return ApiOfflineResourceOutNdr64_codec.encode(v, littleEndian); }
+export function decodeApiOfflineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceOut { return ApiOfflineResourceOutNdr64_codec.decode(stub, littleEndian); }
 
-let sizeHint64_ApiGetResourceState_out = 256;
-export function encodeApiGetResourceStateOutNdr64(v: ApiGetResourceStateOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiGetResourceState_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "State";
-    w.u32(v.State);
-    f = "NodeName";
-    w.pointer(v.NodeName !== null);
-    const p4 = v.NodeName;
-    if (p4 !== null) {
-      w.wstring(p4);
-    }
-    f = "GroupName";
-    w.pointer(v.GroupName !== null);
-    const p5 = v.GroupName;
-    if (p5 !== null) {
-      w.wstring(p5);
-    }
-    f = "rpc_status";
-    w.u32(v.rpc_status);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiGetResourceState.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiGetResourceState_out && stub.length <= 0x100000) sizeHint64_ApiGetResourceState_out = stub.length;
-  return stub;
+function writeApiOfflineResourceOutNdr64(w: NdrWriter, v: ApiOfflineResourceOut): void {
+  w.field("rpc_status");
+  w.u32(v.rpc_status);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
 }
-
-export function decodeApiGetResourceStateOutNdr64(stub: Buffer, littleEndian = true): ApiGetResourceStateOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "State";
-    let p_State: any = r.u32();
-    f = "NodeName";
-    let p_NodeName: any = r.pointer();
-    if (p_NodeName !== 0) {
-      const pv6: any = r.wstring();
-      p_NodeName = pv6;
-    } else {
-      p_NodeName = null;
-    }
-    f = "GroupName";
-    let p_GroupName: any = r.pointer();
-    if (p_GroupName !== 0) {
-      const pv7: any = r.wstring();
-      p_GroupName = pv7;
-    } else {
-      p_GroupName = null;
-    }
-    f = "rpc_status";
-    let p_rpc_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { State: p_State, NodeName: p_NodeName, GroupName: p_GroupName, rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiGetResourceState.out");
-  }
-}
-
-let sizeHint64_ApiOnlineResource_in = 256;
-export function encodeApiOnlineResourceInNdr64(v: ApiOnlineResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOnlineResource_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    w.contextHandle(v.hResource);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOnlineResource.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiOnlineResource_in && stub.length <= 0x100000) sizeHint64_ApiOnlineResource_in = stub.length;
-  return stub;
-}
-
-export function decodeApiOnlineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    let p_hResource: any = r.contextHandle();
-    return { hResource: p_hResource };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOnlineResource.in");
-  }
-}
-
-let sizeHint64_ApiOnlineResource_out = 256;
-export function encodeApiOnlineResourceOutNdr64(v: ApiOnlineResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOnlineResource_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "rpc_status";
-    w.u32(v.rpc_status);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOnlineResource.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiOnlineResource_out && stub.length <= 0x100000) sizeHint64_ApiOnlineResource_out = stub.length;
-  return stub;
-}
-
-export function decodeApiOnlineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOnlineResourceOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "rpc_status";
-    let p_rpc_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOnlineResource.out");
-  }
-}
-
-let sizeHint64_ApiOfflineResource_in = 256;
-export function encodeApiOfflineResourceInNdr64(v: ApiOfflineResourceIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOfflineResource_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    w.contextHandle(v.hResource);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOfflineResource.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiOfflineResource_in && stub.length <= 0x100000) sizeHint64_ApiOfflineResource_in = stub.length;
-  return stub;
-}
-
-export function decodeApiOfflineResourceInNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "hResource";
-    let p_hResource: any = r.contextHandle();
-    return { hResource: p_hResource };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOfflineResource.in");
-  }
-}
-
-let sizeHint64_ApiOfflineResource_out = 256;
-export function encodeApiOfflineResourceOutNdr64(v: ApiOfflineResourceOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ApiOfflineResource_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "rpc_status";
-    w.u32(v.rpc_status);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ApiOfflineResource.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ApiOfflineResource_out && stub.length <= 0x100000) sizeHint64_ApiOfflineResource_out = stub.length;
-  return stub;
-}
-
-export function decodeApiOfflineResourceOutNdr64(stub: Buffer, littleEndian = true): ApiOfflineResourceOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "rpc_status";
-    let p_rpc_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ApiOfflineResource.out");
-  }
+function readApiOfflineResourceOutNdr64(r: NdrReader): ApiOfflineResourceOut {
+  r.field("rpc_status");
+  const p_rpc_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { rpc_status: p_rpc_status, ReturnValue: p_ReturnValue };
 }

@@ -2,8 +2,8 @@
 // Regenerate with `npm run gen`; CI fails when this file is stale.
 /* eslint-disable */
 
-import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
-import type { ContextHandle, NdrModule } from "../ndr";
+import { NdrStubCodec, NdrStubCodec64 } from "../ndr";
+import type { ContextHandle, NdrModule, NdrReader, NdrWriter } from "../ndr";
 import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcCall, RpcInterface, SyntaxId } from "../ndr/dispatch";
 
@@ -62,63 +62,55 @@ export interface ept_insertIn {
   replace: number;
 }
 
-let sizeHint_ept_insert_in = 256;
-export function encodeEpt_insertIn(v: ept_insertIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_insert_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "num_ents";
-    w.u32(v.num_ents);
-    f = "entries";
-    w.conformance(v.num_ents);
-    w.checkLength(v.entries.length, v.num_ents, 'array');
-    for (let i0 = 0; i0 < v.entries.length; i0++) {
-      ws_ept_entry_t(w, v.entries[i0]);
-    }
-    for (let i1 = 0; i1 < v.entries.length; i1++) {
-      wb_ept_entry_t(w, v.entries[i1]);
-    }
-    f = "replace";
-    w.u32(v.replace);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_insert.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_insert_in && stub.length <= 0x100000) sizeHint_ept_insert_in = stub.length;
-  return stub;
-}
+const Ept_insertIn_codec = new NdrStubCodec<ept_insertIn>("ept_insert.in", writeEpt_insertIn, readEpt_insertIn);
+export function encodeEpt_insertIn(v: ept_insertIn, littleEndian = true): Buffer { return Ept_insertIn_codec.encode(v, littleEndian); }
+export function decodeEpt_insertIn(stub: Buffer, littleEndian = true): ept_insertIn { return Ept_insertIn_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_insertIn(stub: Buffer, littleEndian = true): ept_insertIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "num_ents";
-    let p_num_ents: any = r.u32();
-    f = "entries";
-    const at2 = r.pos;
-    const n3 = r.count(29);
-    r.checkCount(n3, p_num_ents, 'max_count (size_is(num_ents))', at2);
-    const arr4: any[] = new Array(n3);
-    for (let i5 = 0; i5 < n3; i5++) {
-      ix = i5;
-      arr4[i5] = rs_ept_entry_t(r);
-    }
-    ix = -1;
-    let p_entries: any = arr4;
-    for (let i6 = 0; i6 < p_entries.length; i6++) {
-      ix = i6;
-      rb_ept_entry_t(r, p_entries[i6]);
-    }
-    ix = -1;
-    f = "replace";
-    let p_replace: any = r.u32();
-    return { num_ents: p_num_ents, entries: p_entries, replace: p_replace };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_insert.in");
+function writeEpt_insertIn(w: NdrWriter, v: ept_insertIn): void {
+  w.field("num_ents");
+  w.u32(v.num_ents);
+  w.field("entries");
+  w.conformance(v.num_ents);
+  w.checkLength(v.entries.length, v.num_ents, 'array');
+  w.enter();
+  for (let i0 = 0; i0 < v.entries.length; i0++) {
+    w.element(i0);
+    writeScalars_ept_entry_t(w, v.entries[i0]);
   }
+  w.leave();
+  w.enter();
+  for (let i1 = 0; i1 < v.entries.length; i1++) {
+    w.element(i1);
+    writeBuffers_ept_entry_t(w, v.entries[i1]);
+  }
+  w.leave();
+  w.field("replace");
+  w.u32(v.replace);
+}
+function readEpt_insertIn(r: NdrReader): ept_insertIn {
+  r.field("num_ents");
+  const p_num_ents: number = r.u32();
+  r.field("entries");
+  const at2 = r.pos;
+  const count3 = r.count(29);
+  r.checkCount(count3, p_num_ents, 'max_count (size_is(num_ents))', at2);
+  const items4: ept_entry_t_Scalars[] = new Array(count3);
+  r.enter();
+  for (let i5 = 0; i5 < count3; i5++) {
+    r.element(i5);
+    items4[i5] = readScalars_ept_entry_t(r);
+  }
+  r.leave();
+  const p_entries: ept_entry_t[] = new Array(items4.length);
+  r.enter();
+  for (let i6 = 0; i6 < items4.length; i6++) {
+    r.element(i6);
+    p_entries[i6] = readBuffers_ept_entry_t(r, items4[i6]);
+  }
+  r.leave();
+  r.field("replace");
+  const p_replace: number = r.u32();
+  return { num_ents: p_num_ents, entries: p_entries, replace: p_replace };
 }
 
 /** ept_insert (opnum 0) response parameters. */
@@ -126,34 +118,18 @@ export interface ept_insertOut {
   status: number;
 }
 
-let sizeHint_ept_insert_out = 256;
-export function encodeEpt_insertOut(v: ept_insertOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_insert_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_insert.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_insert_out && stub.length <= 0x100000) sizeHint_ept_insert_out = stub.length;
-  return stub;
-}
+const Ept_insertOut_codec = new NdrStubCodec<ept_insertOut>("ept_insert.out", writeEpt_insertOut, readEpt_insertOut);
+export function encodeEpt_insertOut(v: ept_insertOut, littleEndian = true): Buffer { return Ept_insertOut_codec.encode(v, littleEndian); }
+export function decodeEpt_insertOut(stub: Buffer, littleEndian = true): ept_insertOut { return Ept_insertOut_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_insertOut(stub: Buffer, littleEndian = true): ept_insertOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    let p_status: any = r.u32();
-    return { status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_insert.out");
-  }
+function writeEpt_insertOut(w: NdrWriter, v: ept_insertOut): void {
+  w.field("status");
+  w.u32(v.status);
+}
+function readEpt_insertOut(r: NdrReader): ept_insertOut {
+  r.field("status");
+  const p_status: number = r.u32();
+  return { status: p_status };
 }
 
 /** ept_delete (opnum 1) request parameters. */
@@ -162,59 +138,51 @@ export interface ept_deleteIn {
   entries: ept_entry_t[];
 }
 
-let sizeHint_ept_delete_in = 256;
-export function encodeEpt_deleteIn(v: ept_deleteIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_delete_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "num_ents";
-    w.u32(v.num_ents);
-    f = "entries";
-    w.conformance(v.num_ents);
-    w.checkLength(v.entries.length, v.num_ents, 'array');
-    for (let i7 = 0; i7 < v.entries.length; i7++) {
-      ws_ept_entry_t(w, v.entries[i7]);
-    }
-    for (let i8 = 0; i8 < v.entries.length; i8++) {
-      wb_ept_entry_t(w, v.entries[i8]);
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_delete.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_delete_in && stub.length <= 0x100000) sizeHint_ept_delete_in = stub.length;
-  return stub;
-}
+const Ept_deleteIn_codec = new NdrStubCodec<ept_deleteIn>("ept_delete.in", writeEpt_deleteIn, readEpt_deleteIn);
+export function encodeEpt_deleteIn(v: ept_deleteIn, littleEndian = true): Buffer { return Ept_deleteIn_codec.encode(v, littleEndian); }
+export function decodeEpt_deleteIn(stub: Buffer, littleEndian = true): ept_deleteIn { return Ept_deleteIn_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_deleteIn(stub: Buffer, littleEndian = true): ept_deleteIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "num_ents";
-    let p_num_ents: any = r.u32();
-    f = "entries";
-    const at9 = r.pos;
-    const n10 = r.count(29);
-    r.checkCount(n10, p_num_ents, 'max_count (size_is(num_ents))', at9);
-    const arr11: any[] = new Array(n10);
-    for (let i12 = 0; i12 < n10; i12++) {
-      ix = i12;
-      arr11[i12] = rs_ept_entry_t(r);
-    }
-    ix = -1;
-    let p_entries: any = arr11;
-    for (let i13 = 0; i13 < p_entries.length; i13++) {
-      ix = i13;
-      rb_ept_entry_t(r, p_entries[i13]);
-    }
-    ix = -1;
-    return { num_ents: p_num_ents, entries: p_entries };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_delete.in");
+function writeEpt_deleteIn(w: NdrWriter, v: ept_deleteIn): void {
+  w.field("num_ents");
+  w.u32(v.num_ents);
+  w.field("entries");
+  w.conformance(v.num_ents);
+  w.checkLength(v.entries.length, v.num_ents, 'array');
+  w.enter();
+  for (let i7 = 0; i7 < v.entries.length; i7++) {
+    w.element(i7);
+    writeScalars_ept_entry_t(w, v.entries[i7]);
   }
+  w.leave();
+  w.enter();
+  for (let i8 = 0; i8 < v.entries.length; i8++) {
+    w.element(i8);
+    writeBuffers_ept_entry_t(w, v.entries[i8]);
+  }
+  w.leave();
+}
+function readEpt_deleteIn(r: NdrReader): ept_deleteIn {
+  r.field("num_ents");
+  const p_num_ents: number = r.u32();
+  r.field("entries");
+  const at9 = r.pos;
+  const count10 = r.count(29);
+  r.checkCount(count10, p_num_ents, 'max_count (size_is(num_ents))', at9);
+  const items11: ept_entry_t_Scalars[] = new Array(count10);
+  r.enter();
+  for (let i12 = 0; i12 < count10; i12++) {
+    r.element(i12);
+    items11[i12] = readScalars_ept_entry_t(r);
+  }
+  r.leave();
+  const p_entries: ept_entry_t[] = new Array(items11.length);
+  r.enter();
+  for (let i13 = 0; i13 < items11.length; i13++) {
+    r.element(i13);
+    p_entries[i13] = readBuffers_ept_entry_t(r, items11[i13]);
+  }
+  r.leave();
+  return { num_ents: p_num_ents, entries: p_entries };
 }
 
 /** ept_delete (opnum 1) response parameters. */
@@ -222,34 +190,18 @@ export interface ept_deleteOut {
   status: number;
 }
 
-let sizeHint_ept_delete_out = 256;
-export function encodeEpt_deleteOut(v: ept_deleteOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_delete_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_delete.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_delete_out && stub.length <= 0x100000) sizeHint_ept_delete_out = stub.length;
-  return stub;
-}
+const Ept_deleteOut_codec = new NdrStubCodec<ept_deleteOut>("ept_delete.out", writeEpt_deleteOut, readEpt_deleteOut);
+export function encodeEpt_deleteOut(v: ept_deleteOut, littleEndian = true): Buffer { return Ept_deleteOut_codec.encode(v, littleEndian); }
+export function decodeEpt_deleteOut(stub: Buffer, littleEndian = true): ept_deleteOut { return Ept_deleteOut_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_deleteOut(stub: Buffer, littleEndian = true): ept_deleteOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    let p_status: any = r.u32();
-    return { status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_delete.out");
-  }
+function writeEpt_deleteOut(w: NdrWriter, v: ept_deleteOut): void {
+  w.field("status");
+  w.u32(v.status);
+}
+function readEpt_deleteOut(r: NdrReader): ept_deleteOut {
+  r.field("status");
+  const p_status: number = r.u32();
+  return { status: p_status };
 }
 
 /** ept_lookup (opnum 2) request parameters. */
@@ -262,74 +214,52 @@ export interface ept_lookupIn {
   max_ents: number;
 }
 
-let sizeHint_ept_lookup_in = 256;
-export function encodeEpt_lookupIn(v: ept_lookupIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_lookup_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "inquiry_type";
-    w.u32(v.inquiry_type);
-    f = "object";
-    w.fullPointer(v.object !== null);
-    const p14 = v.object;
-    if (p14 !== null) {
-      w.guid(p14);
-    }
-    f = "interface_id";
-    w.fullPointer(v.interface_id !== null);
-    const p15 = v.interface_id;
-    if (p15 !== null) {
-      ws_rpc_if_id_t(w, p15);
-    }
-    f = "vers_option";
-    w.u32(v.vers_option);
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "max_ents";
-    w.u32(v.max_ents);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_lookup_in && stub.length <= 0x100000) sizeHint_ept_lookup_in = stub.length;
-  return stub;
-}
+const Ept_lookupIn_codec = new NdrStubCodec<ept_lookupIn>("ept_lookup.in", writeEpt_lookupIn, readEpt_lookupIn);
+export function encodeEpt_lookupIn(v: ept_lookupIn, littleEndian = true): Buffer { return Ept_lookupIn_codec.encode(v, littleEndian); }
+export function decodeEpt_lookupIn(stub: Buffer, littleEndian = true): ept_lookupIn { return Ept_lookupIn_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_lookupIn(stub: Buffer, littleEndian = true): ept_lookupIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "inquiry_type";
-    let p_inquiry_type: any = r.u32();
-    f = "object";
-    let p_object: any = r.pointer();
-    if (p_object !== 0) {
-      const pv16: any = r.guid();
-      p_object = pv16;
-    } else {
-      p_object = null;
-    }
-    f = "interface_id";
-    let p_interface_id: any = r.pointer();
-    if (p_interface_id !== 0) {
-      const pv17: any = rs_rpc_if_id_t(r);
-      p_interface_id = pv17;
-    } else {
-      p_interface_id = null;
-    }
-    f = "vers_option";
-    let p_vers_option: any = r.u32();
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "max_ents";
-    let p_max_ents: any = r.u32();
-    return { inquiry_type: p_inquiry_type, object: p_object, interface_id: p_interface_id, vers_option: p_vers_option, entry_handle: p_entry_handle, max_ents: p_max_ents };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup.in");
+function writeEpt_lookupIn(w: NdrWriter, v: ept_lookupIn): void {
+  w.field("inquiry_type");
+  w.u32(v.inquiry_type);
+  w.field("object");
+  w.fullPointer(v.object !== null);
+  const pointee14 = v.object;
+  if (pointee14 !== null) {
+    w.guid(pointee14);
   }
+  w.field("interface_id");
+  w.fullPointer(v.interface_id !== null);
+  const pointee15 = v.interface_id;
+  if (pointee15 !== null) {
+    writeScalars_rpc_if_id_t(w, pointee15);
+  }
+  w.field("vers_option");
+  w.u32(v.vers_option);
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("max_ents");
+  w.u32(v.max_ents);
+}
+function readEpt_lookupIn(r: NdrReader): ept_lookupIn {
+  r.field("inquiry_type");
+  const p_inquiry_type: number = r.u32();
+  r.field("object");
+  let p_object: string | null = null;
+  if (r.pointer() !== 0) {
+    p_object = r.guid();
+  }
+  r.field("interface_id");
+  let p_interface_id: rpc_if_id_t | null = null;
+  if (r.pointer() !== 0) {
+    p_interface_id = readScalars_rpc_if_id_t(r);
+  }
+  r.field("vers_option");
+  const p_vers_option: number = r.u32();
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("max_ents");
+  const p_max_ents: number = r.u32();
+  return { inquiry_type: p_inquiry_type, object: p_object, interface_id: p_interface_id, vers_option: p_vers_option, entry_handle: p_entry_handle, max_ents: p_max_ents };
 }
 
 /** ept_lookup (opnum 2) response parameters. */
@@ -342,73 +272,65 @@ export interface ept_lookupOut {
   max_ents?: number;
 }
 
-let sizeHint_ept_lookup_out = 256;
-export function encodeEpt_lookupOut(v: ept_lookupOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_lookup_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "num_ents";
-    w.u32(v.num_ents);
-    f = "entries";
-    w.conformance((v.max_ents ?? v.entries.length));
-    const len18 = v.num_ents;
-    if (len18 > (v.max_ents ?? v.entries.length)) w.fail(`length_is ${len18} exceeds size ${(v.max_ents ?? v.entries.length)}`);
-    w.variance(len18);
-    w.checkLength(v.entries.length, len18, 'array');
-    for (let i19 = 0; i19 < v.entries.length; i19++) {
-      ws_ept_entry_t(w, v.entries[i19]);
-    }
-    for (let i20 = 0; i20 < v.entries.length; i20++) {
-      wb_ept_entry_t(w, v.entries[i20]);
-    }
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_lookup_out && stub.length <= 0x100000) sizeHint_ept_lookup_out = stub.length;
-  return stub;
-}
+const Ept_lookupOut_codec = new NdrStubCodec<ept_lookupOut>("ept_lookup.out", writeEpt_lookupOut, readEpt_lookupOut);
+export function encodeEpt_lookupOut(v: ept_lookupOut, littleEndian = true): Buffer { return Ept_lookupOut_codec.encode(v, littleEndian); }
+export function decodeEpt_lookupOut(stub: Buffer, littleEndian = true): ept_lookupOut { return Ept_lookupOut_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_lookupOut(stub: Buffer, littleEndian = true): ept_lookupOut {
-  const r = new NdrReader(stub, littleEndian);
-  let p_max_ents: number | undefined;
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "num_ents";
-    let p_num_ents: any = r.u32();
-    f = "entries";
-    const at21 = r.pos;
-    const n22 = r.conformance();
-    p_max_ents = n22;
-    const a23 = r.variance(n22, 29);
-    r.checkCount(a23, p_num_ents, 'actual_count (length_is(*num_ents))', at21);
-    const arr24: any[] = new Array(a23);
-    for (let i25 = 0; i25 < a23; i25++) {
-      ix = i25;
-      arr24[i25] = rs_ept_entry_t(r);
-    }
-    ix = -1;
-    let p_entries: any = arr24;
-    for (let i26 = 0; i26 < p_entries.length; i26++) {
-      ix = i26;
-      rb_ept_entry_t(r, p_entries[i26]);
-    }
-    ix = -1;
-    f = "status";
-    let p_status: any = r.u32();
-    return { entry_handle: p_entry_handle, num_ents: p_num_ents, entries: p_entries, status: p_status, max_ents: p_max_ents };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup.out");
+function writeEpt_lookupOut(w: NdrWriter, v: ept_lookupOut): void {
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("num_ents");
+  w.u32(v.num_ents);
+  w.field("entries");
+  w.conformance((v.max_ents ?? v.entries.length));
+  const length16 = v.num_ents;
+  if (length16 > (v.max_ents ?? v.entries.length)) w.fail(`length_is ${length16} exceeds size ${(v.max_ents ?? v.entries.length)}`);
+  w.variance(length16);
+  w.checkLength(v.entries.length, length16, 'array');
+  w.enter();
+  for (let i17 = 0; i17 < v.entries.length; i17++) {
+    w.element(i17);
+    writeScalars_ept_entry_t(w, v.entries[i17]);
   }
+  w.leave();
+  w.enter();
+  for (let i18 = 0; i18 < v.entries.length; i18++) {
+    w.element(i18);
+    writeBuffers_ept_entry_t(w, v.entries[i18]);
+  }
+  w.leave();
+  w.field("status");
+  w.u32(v.status);
+}
+function readEpt_lookupOut(r: NdrReader): ept_lookupOut {
+  let p_max_ents: number | undefined;
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("num_ents");
+  const p_num_ents: number = r.u32();
+  r.field("entries");
+  const at19 = r.pos;
+  const count20 = r.conformance();
+  p_max_ents = count20;
+  const actual21 = r.variance(count20, 29);
+  r.checkCount(actual21, p_num_ents, 'actual_count (length_is(*num_ents))', at19);
+  const items22: ept_entry_t_Scalars[] = new Array(actual21);
+  r.enter();
+  for (let i23 = 0; i23 < actual21; i23++) {
+    r.element(i23);
+    items22[i23] = readScalars_ept_entry_t(r);
+  }
+  r.leave();
+  const p_entries: ept_entry_t[] = new Array(items22.length);
+  r.enter();
+  for (let i24 = 0; i24 < items22.length; i24++) {
+    r.element(i24);
+    p_entries[i24] = readBuffers_ept_entry_t(r, items22[i24]);
+  }
+  r.leave();
+  r.field("status");
+  const p_status: number = r.u32();
+  return { entry_handle: p_entry_handle, num_ents: p_num_ents, entries: p_entries, status: p_status, max_ents: p_max_ents };
 }
 
 /** ept_map (opnum 3) request parameters. */
@@ -419,66 +341,44 @@ export interface ept_mapIn {
   max_towers: number;
 }
 
-let sizeHint_ept_map_in = 256;
-export function encodeEpt_mapIn(v: ept_mapIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_map_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "object";
-    w.fullPointer(v.object !== null);
-    const p27 = v.object;
-    if (p27 !== null) {
-      w.guid(p27);
-    }
-    f = "map_tower";
-    w.fullPointer(v.map_tower !== null);
-    const p28 = v.map_tower;
-    if (p28 !== null) {
-      ws_twr_t(w, p28);
-    }
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "max_towers";
-    w.u32(v.max_towers);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_map.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_map_in && stub.length <= 0x100000) sizeHint_ept_map_in = stub.length;
-  return stub;
-}
+const Ept_mapIn_codec = new NdrStubCodec<ept_mapIn>("ept_map.in", writeEpt_mapIn, readEpt_mapIn);
+export function encodeEpt_mapIn(v: ept_mapIn, littleEndian = true): Buffer { return Ept_mapIn_codec.encode(v, littleEndian); }
+export function decodeEpt_mapIn(stub: Buffer, littleEndian = true): ept_mapIn { return Ept_mapIn_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_mapIn(stub: Buffer, littleEndian = true): ept_mapIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "object";
-    let p_object: any = r.pointer();
-    if (p_object !== 0) {
-      const pv29: any = r.guid();
-      p_object = pv29;
-    } else {
-      p_object = null;
-    }
-    f = "map_tower";
-    let p_map_tower: any = r.pointer();
-    if (p_map_tower !== 0) {
-      const pv30: any = rs_twr_t(r);
-      p_map_tower = pv30;
-    } else {
-      p_map_tower = null;
-    }
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "max_towers";
-    let p_max_towers: any = r.u32();
-    return { object: p_object, map_tower: p_map_tower, entry_handle: p_entry_handle, max_towers: p_max_towers };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_map.in");
+function writeEpt_mapIn(w: NdrWriter, v: ept_mapIn): void {
+  w.field("object");
+  w.fullPointer(v.object !== null);
+  const pointee25 = v.object;
+  if (pointee25 !== null) {
+    w.guid(pointee25);
   }
+  w.field("map_tower");
+  w.fullPointer(v.map_tower !== null);
+  const pointee26 = v.map_tower;
+  if (pointee26 !== null) {
+    writeScalars_twr_t(w, pointee26);
+  }
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("max_towers");
+  w.u32(v.max_towers);
+}
+function readEpt_mapIn(r: NdrReader): ept_mapIn {
+  r.field("object");
+  let p_object: string | null = null;
+  if (r.pointer() !== 0) {
+    p_object = r.guid();
+  }
+  r.field("map_tower");
+  let p_map_tower: twr_t | null = null;
+  if (r.pointer() !== 0) {
+    p_map_tower = readScalars_twr_t(r);
+  }
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("max_towers");
+  const p_max_towers: number = r.u32();
+  return { object: p_object, map_tower: p_map_tower, entry_handle: p_entry_handle, max_towers: p_max_towers };
 }
 
 /** ept_map (opnum 3) response parameters. */
@@ -491,81 +391,72 @@ export interface ept_mapOut {
   max_towers?: number;
 }
 
-let sizeHint_ept_map_out = 256;
-export function encodeEpt_mapOut(v: ept_mapOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_map_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "num_towers";
-    w.u32(v.num_towers);
-    f = "towers";
-    w.conformance((v.max_towers ?? v.towers.length));
-    const len31 = v.num_towers;
-    if (len31 > (v.max_towers ?? v.towers.length)) w.fail(`length_is ${len31} exceeds size ${(v.max_towers ?? v.towers.length)}`);
-    w.variance(len31);
-    w.checkLength(v.towers.length, len31, 'array');
-    for (let i32 = 0; i32 < v.towers.length; i32++) {
-      w.fullPointer(v.towers[i32] !== null);
-    }
-    for (let i33 = 0; i33 < v.towers.length; i33++) {
-      const p34 = v.towers[i33];
-      if (p34 !== null) {
-        ws_twr_t(w, p34);
-      }
-    }
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_map.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_map_out && stub.length <= 0x100000) sizeHint_ept_map_out = stub.length;
-  return stub;
-}
+const Ept_mapOut_codec = new NdrStubCodec<ept_mapOut>("ept_map.out", writeEpt_mapOut, readEpt_mapOut);
+export function encodeEpt_mapOut(v: ept_mapOut, littleEndian = true): Buffer { return Ept_mapOut_codec.encode(v, littleEndian); }
+export function decodeEpt_mapOut(stub: Buffer, littleEndian = true): ept_mapOut { return Ept_mapOut_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_mapOut(stub: Buffer, littleEndian = true): ept_mapOut {
-  const r = new NdrReader(stub, littleEndian);
-  let p_max_towers: number | undefined;
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "num_towers";
-    let p_num_towers: any = r.u32();
-    f = "towers";
-    const at35 = r.pos;
-    const n36 = r.conformance();
-    p_max_towers = n36;
-    const a37 = r.variance(n36, 4);
-    r.checkCount(a37, p_num_towers, 'actual_count (length_is(*num_towers))', at35);
-    const arr38: any[] = new Array(a37);
-    for (let i39 = 0; i39 < a37; i39++) {
-      ix = i39;
-      arr38[i39] = r.pointer();
-    }
-    ix = -1;
-    let p_towers: any = arr38;
-    for (let i40 = 0; i40 < p_towers.length; i40++) {
-      ix = i40;
-      if (p_towers[i40] !== 0) {
-        const pv41: any = rs_twr_t(r);
-        p_towers[i40] = pv41;
-      } else {
-        p_towers[i40] = null;
-      }
-    }
-    ix = -1;
-    f = "status";
-    let p_status: any = r.u32();
-    return { entry_handle: p_entry_handle, num_towers: p_num_towers, towers: p_towers, status: p_status, max_towers: p_max_towers };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_map.out");
+function writeEpt_mapOut(w: NdrWriter, v: ept_mapOut): void {
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("num_towers");
+  w.u32(v.num_towers);
+  w.field("towers");
+  w.conformance((v.max_towers ?? v.towers.length));
+  const length27 = v.num_towers;
+  if (length27 > (v.max_towers ?? v.towers.length)) w.fail(`length_is ${length27} exceeds size ${(v.max_towers ?? v.towers.length)}`);
+  w.variance(length27);
+  w.checkLength(v.towers.length, length27, 'array');
+  w.enter();
+  for (let i28 = 0; i28 < v.towers.length; i28++) {
+    w.element(i28);
+    w.fullPointer(v.towers[i28] !== null);
   }
+  w.leave();
+  w.enter();
+  for (let i29 = 0; i29 < v.towers.length; i29++) {
+    w.element(i29);
+    const pointee30 = v.towers[i29];
+    if (pointee30 !== null) {
+      writeScalars_twr_t(w, pointee30);
+    }
+  }
+  w.leave();
+  w.field("status");
+  w.u32(v.status);
+}
+function readEpt_mapOut(r: NdrReader): ept_mapOut {
+  let p_max_towers: number | undefined;
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("num_towers");
+  const p_num_towers: number = r.u32();
+  r.field("towers");
+  const at31 = r.pos;
+  const count32 = r.conformance();
+  p_max_towers = count32;
+  const actual33 = r.variance(count32, 4);
+  r.checkCount(actual33, p_num_towers, 'actual_count (length_is(*num_towers))', at31);
+  const items34: number[] = new Array(actual33);
+  r.enter();
+  for (let i35 = 0; i35 < actual33; i35++) {
+    r.element(i35);
+    items34[i35] = r.pointer();
+  }
+  r.leave();
+  const p_towers: (twr_t | null)[] = new Array(items34.length);
+  r.enter();
+  for (let i36 = 0; i36 < items34.length; i36++) {
+    r.element(i36);
+    let pointee37: twr_t | null = null;
+    if (items34[i36] !== 0) {
+      pointee37 = readScalars_twr_t(r);
+    }
+    p_towers[i36] = pointee37;
+  }
+  r.leave();
+  r.field("status");
+  const p_status: number = r.u32();
+  return { entry_handle: p_entry_handle, num_towers: p_num_towers, towers: p_towers, status: p_status, max_towers: p_max_towers };
 }
 
 /** ept_lookup_handle_free (opnum 4) request parameters. */
@@ -573,34 +464,18 @@ export interface ept_lookup_handle_freeIn {
   entry_handle: ContextHandle;
 }
 
-let sizeHint_ept_lookup_handle_free_in = 256;
-export function encodeEpt_lookup_handle_freeIn(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_lookup_handle_free_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup_handle_free.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_lookup_handle_free_in && stub.length <= 0x100000) sizeHint_ept_lookup_handle_free_in = stub.length;
-  return stub;
-}
+const Ept_lookup_handle_freeIn_codec = new NdrStubCodec<ept_lookup_handle_freeIn>("ept_lookup_handle_free.in", writeEpt_lookup_handle_freeIn, readEpt_lookup_handle_freeIn);
+export function encodeEpt_lookup_handle_freeIn(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer { return Ept_lookup_handle_freeIn_codec.encode(v, littleEndian); }
+export function decodeEpt_lookup_handle_freeIn(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn { return Ept_lookup_handle_freeIn_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_lookup_handle_freeIn(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    return { entry_handle: p_entry_handle };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup_handle_free.in");
-  }
+function writeEpt_lookup_handle_freeIn(w: NdrWriter, v: ept_lookup_handle_freeIn): void {
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+}
+function readEpt_lookup_handle_freeIn(r: NdrReader): ept_lookup_handle_freeIn {
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  return { entry_handle: p_entry_handle };
 }
 
 /** ept_lookup_handle_free (opnum 4) response parameters. */
@@ -609,38 +484,22 @@ export interface ept_lookup_handle_freeOut {
   status: number;
 }
 
-let sizeHint_ept_lookup_handle_free_out = 256;
-export function encodeEpt_lookup_handle_freeOut(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_ept_lookup_handle_free_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup_handle_free.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_ept_lookup_handle_free_out && stub.length <= 0x100000) sizeHint_ept_lookup_handle_free_out = stub.length;
-  return stub;
-}
+const Ept_lookup_handle_freeOut_codec = new NdrStubCodec<ept_lookup_handle_freeOut>("ept_lookup_handle_free.out", writeEpt_lookup_handle_freeOut, readEpt_lookup_handle_freeOut);
+export function encodeEpt_lookup_handle_freeOut(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer { return Ept_lookup_handle_freeOut_codec.encode(v, littleEndian); }
+export function decodeEpt_lookup_handle_freeOut(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut { return Ept_lookup_handle_freeOut_codec.decode(stub, littleEndian); }
 
-export function decodeEpt_lookup_handle_freeOut(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "status";
-    let p_status: any = r.u32();
-    return { entry_handle: p_entry_handle, status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup_handle_free.out");
-  }
+function writeEpt_lookup_handle_freeOut(w: NdrWriter, v: ept_lookup_handle_freeOut): void {
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("status");
+  w.u32(v.status);
+}
+function readEpt_lookup_handle_freeOut(r: NdrReader): ept_lookup_handle_freeOut {
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("status");
+  const p_status: number = r.u32();
+  return { entry_handle: p_entry_handle, status: p_status };
 }
 
 /** The server side of ept: one method per operation; an ASYNC one answers later through its reply. */
@@ -701,44 +560,12 @@ export function createEpmInterface<C>(server: EpmServer<C>): RpcInterface<C> {
 
 // ---- per-type codecs (tests, ndrdump) ----
 export const Epm_TYPES = {
-  twr_t: {
-    encode(v: twr_t, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_twr_t(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): twr_t {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_twr_t(r);
-      return v;
-    },
-  },
-  ept_entry_t: {
-    encode(v: ept_entry_t, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_ept_entry_t(w, v);
-      wb_ept_entry_t(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): ept_entry_t {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_ept_entry_t(r);
-      rb_ept_entry_t(r, v);
-      return v;
-    },
-  },
-  rpc_if_id_t: {
-    encode(v: rpc_if_id_t, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_rpc_if_id_t(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): rpc_if_id_t {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_rpc_if_id_t(r);
-      return v;
-    },
-  },
+  twr_t: new NdrStubCodec<twr_t>("twr_t", writeScalars_twr_t, readScalars_twr_t),
+  ept_entry_t: new NdrStubCodec<ept_entry_t>("ept_entry_t", (w, v) => {
+    writeScalars_ept_entry_t(w, v);
+    writeBuffers_ept_entry_t(w, v);
+  }, (r) => readBuffers_ept_entry_t(r, readScalars_ept_entry_t(r))),
+  rpc_if_id_t: new NdrStubCodec<rpc_if_id_t>("rpc_if_id_t", writeScalars_rpc_if_id_t, readScalars_rpc_if_id_t),
 };
 
 /** Everything above in one table, for tools that handle any interface (ndrdump). */
@@ -779,782 +606,582 @@ export const Epm_MODULE: NdrModule = {
   },
 };
 
-// ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----
-function ws_twr_t(w: NdrWriter, v: twr_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "tower_octet_string";
-    w.conformance(v.tower_length);
-    w.align(4);
-    f = "tower_length";
-    w.u32(v.tower_length);
-    f = "tower_octet_string";
-    w.checkLength(v.tower_octet_string.length, v.tower_length, 'array');
-    w.bytes(v.tower_octet_string);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
-}
-function rs_twr_t(r: NdrReader): twr_t {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "tower_octet_string";
-    const hc = r.conformance();
-    r.align(4);
-    f = "tower_length";
-    const f_tower_length: any = r.u32();
-    f = "tower_octet_string";
-    const at42 = r.pos;
-    r.checkCount(hc, f_tower_length, 'max_count (size_is(tower_length))', at42);
-    r.checkFits(hc, 1);
-    const f_tower_octet_string: any = r.bytes(hc);
-    return { tower_length: f_tower_length, tower_octet_string: f_tower_octet_string };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+// ---- per-type codecs: NDR scalars (the inline part) and deferred buffers (pointees) ----
+/** ept_entry_t after its scalars phase: referent ids where the pointers are. */
+interface ept_entry_t_Scalars {
+  object: string;
+  tower: number;
+  annotation: string;
 }
 
-function ws_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "object";
-    w.guid(v.object);
-    f = "tower";
-    w.fullPointer(v.tower !== null);
-    f = "annotation";
-    w.cstringFixed(v.annotation, 64);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalars_twr_t(w: NdrWriter, v: twr_t): void {
+  w.enter();
+  w.field("tower_octet_string");
+  w.conformance(v.tower_length);
+  w.align(4);
+  w.field("tower_length");
+  w.u32(v.tower_length);
+  w.field("tower_octet_string");
+  w.checkLength(v.tower_octet_string.length, v.tower_length, 'array');
+  w.bytes(v.tower_octet_string);
+  w.leave();
 }
-function wb_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "tower";
-    const p43 = v.tower;
-    if (p43 !== null) {
-      ws_twr_t(w, p43);
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
-}
-function rs_ept_entry_t(r: NdrReader): ept_entry_t {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "object";
-    const f_object: any = r.guid();
-    f = "tower";
-    const f_tower: any = r.pointer();
-    f = "annotation";
-    const f_annotation: any = r.cstringFixed(64);
-    return { object: f_object, tower: f_tower, annotation: f_annotation };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
-}
-function rb_ept_entry_t(r: NdrReader, v: any): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "tower";
-    if (v.tower !== 0) {
-      const pv44: any = rs_twr_t(r);
-      v.tower = pv44;
-    } else {
-      v.tower = null;
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+function readScalars_twr_t(r: NdrReader): twr_t {
+  r.enter();
+  r.field("tower_octet_string");
+  const conformance = r.conformance();
+  r.align(4);
+  r.field("tower_length");
+  const f_tower_length: number = r.u32();
+  r.field("tower_octet_string");
+  const at38 = r.pos;
+  r.checkCount(conformance, f_tower_length, 'max_count (size_is(tower_length))', at38);
+  r.checkFits(conformance, 1);
+  const f_tower_octet_string: Buffer = r.bytes(conformance);
+  r.leave();
+  return { tower_length: f_tower_length, tower_octet_string: f_tower_octet_string };
 }
 
-function ws_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "uuid";
-    w.guid(v.uuid);
-    f = "vers_major";
-    w.u16(v.vers_major);
-    f = "vers_minor";
-    w.u16(v.vers_minor);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalars_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
+  w.enter();
+  w.align(4);
+  w.field("object");
+  w.guid(v.object);
+  w.field("tower");
+  w.fullPointer(v.tower !== null);
+  w.field("annotation");
+  w.cstringFixed(v.annotation, 64);
+  w.leave();
 }
-function rs_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "uuid";
-    const f_uuid: any = r.guid();
-    f = "vers_major";
-    const f_vers_major: any = r.u16();
-    f = "vers_minor";
-    const f_vers_minor: any = r.u16();
-    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+function writeBuffers_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
+  w.enter();
+  w.field("tower");
+  const pointee39 = v.tower;
+  if (pointee39 !== null) {
+    writeScalars_twr_t(w, pointee39);
   }
+  w.leave();
+}
+function readScalars_ept_entry_t(r: NdrReader): ept_entry_t_Scalars {
+  r.enter();
+  r.align(4);
+  r.field("object");
+  const f_object: string = r.guid();
+  r.field("tower");
+  const f_tower: number = r.pointer();
+  r.field("annotation");
+  const f_annotation: string = r.cstringFixed(64);
+  r.leave();
+  return { object: f_object, tower: f_tower, annotation: f_annotation };
+}
+function readBuffers_ept_entry_t(r: NdrReader, s: ept_entry_t_Scalars): ept_entry_t {
+  r.enter();
+  r.field("tower");
+  let pointee40: twr_t | null = null;
+  if (s.tower !== 0) {
+    pointee40 = readScalars_twr_t(r);
+  }
+  r.leave();
+  return { object: s.object, tower: pointee40, annotation: s.annotation };
+}
+
+function writeScalars_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
+  w.enter();
+  w.align(4);
+  w.field("uuid");
+  w.guid(v.uuid);
+  w.field("vers_major");
+  w.u16(v.vers_major);
+  w.field("vers_minor");
+  w.u16(v.vers_minor);
+  w.leave();
+}
+function readScalars_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
+  r.enter();
+  r.align(4);
+  r.field("uuid");
+  const f_uuid: string = r.guid();
+  r.field("vers_major");
+  const f_vers_major: number = r.u16();
+  r.field("vers_minor");
+  const f_vers_minor: number = r.u16();
+  r.leave();
+  return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
 }
 
 // ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
-let sizeHint64_ept_insert_in = 256;
-export function encodeEpt_insertInNdr64(v: ept_insertIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_insert_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "num_ents";
-    w.u32(v.num_ents);
-    f = "entries";
-    w.conformance(v.num_ents);
-    w.checkLength(v.entries.length, v.num_ents, 'array');
-    for (let i45 = 0; i45 < v.entries.length; i45++) {
-      ws64_ept_entry_t(w, v.entries[i45]);
-    }
-    for (let i46 = 0; i46 < v.entries.length; i46++) {
-      wb64_ept_entry_t(w, v.entries[i46]);
-    }
-    f = "replace";
-    w.u32(v.replace);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_insert.in");
+const Ept_insertInNdr64_codec = new NdrStubCodec64<ept_insertIn>("ept_insert.in", writeEpt_insertInNdr64, readEpt_insertInNdr64);
+export function encodeEpt_insertInNdr64(v: ept_insertIn, littleEndian = true): Buffer { return Ept_insertInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_insertInNdr64(stub: Buffer, littleEndian = true): ept_insertIn { return Ept_insertInNdr64_codec.decode(stub, littleEndian); }
+
+function writeEpt_insertInNdr64(w: NdrWriter, v: ept_insertIn): void {
+  w.field("num_ents");
+  w.u32(v.num_ents);
+  w.field("entries");
+  w.conformance(v.num_ents);
+  w.checkLength(v.entries.length, v.num_ents, 'array');
+  w.enter();
+  for (let i41 = 0; i41 < v.entries.length; i41++) {
+    w.element(i41);
+    writeScalarsNdr64_ept_entry_t(w, v.entries[i41]);
   }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_insert_in && stub.length <= 0x100000) sizeHint64_ept_insert_in = stub.length;
-  return stub;
+  w.leave();
+  w.enter();
+  for (let i42 = 0; i42 < v.entries.length; i42++) {
+    w.element(i42);
+    writeBuffersNdr64_ept_entry_t(w, v.entries[i42]);
+  }
+  w.leave();
+  w.field("replace");
+  w.u32(v.replace);
+}
+function readEpt_insertInNdr64(r: NdrReader): ept_insertIn {
+  r.field("num_ents");
+  const p_num_ents: number = r.u32();
+  r.field("entries");
+  const at43 = r.pos;
+  const count44 = r.count(29);
+  r.checkCount(count44, p_num_ents, 'max_count (size_is(num_ents))', at43);
+  const items45: ept_entry_t_Scalars[] = new Array(count44);
+  r.enter();
+  for (let i46 = 0; i46 < count44; i46++) {
+    r.element(i46);
+    items45[i46] = readScalarsNdr64_ept_entry_t(r);
+  }
+  r.leave();
+  const p_entries: ept_entry_t[] = new Array(items45.length);
+  r.enter();
+  for (let i47 = 0; i47 < items45.length; i47++) {
+    r.element(i47);
+    p_entries[i47] = readBuffersNdr64_ept_entry_t(r, items45[i47]);
+  }
+  r.leave();
+  r.field("replace");
+  const p_replace: number = r.u32();
+  return { num_ents: p_num_ents, entries: p_entries, replace: p_replace };
 }
 
-export function decodeEpt_insertInNdr64(stub: Buffer, littleEndian = true): ept_insertIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "num_ents";
-    let p_num_ents: any = r.u32();
-    f = "entries";
-    const at47 = r.pos;
-    const n48 = r.count(29);
-    r.checkCount(n48, p_num_ents, 'max_count (size_is(num_ents))', at47);
-    const arr49: any[] = new Array(n48);
-    for (let i50 = 0; i50 < n48; i50++) {
-      ix = i50;
-      arr49[i50] = rs64_ept_entry_t(r);
-    }
-    ix = -1;
-    let p_entries: any = arr49;
-    for (let i51 = 0; i51 < p_entries.length; i51++) {
-      ix = i51;
-      rb64_ept_entry_t(r, p_entries[i51]);
-    }
-    ix = -1;
-    f = "replace";
-    let p_replace: any = r.u32();
-    return { num_ents: p_num_ents, entries: p_entries, replace: p_replace };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_insert.in");
-  }
+const Ept_insertOutNdr64_codec = new NdrStubCodec64<ept_insertOut>("ept_insert.out", writeEpt_insertOutNdr64, readEpt_insertOutNdr64);
+export function encodeEpt_insertOutNdr64(v: ept_insertOut, littleEndian = true): Buffer { return Ept_insertOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_insertOutNdr64(stub: Buffer, littleEndian = true): ept_insertOut { return Ept_insertOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeEpt_insertOutNdr64(w: NdrWriter, v: ept_insertOut): void {
+  w.field("status");
+  w.u32(v.status);
+}
+function readEpt_insertOutNdr64(r: NdrReader): ept_insertOut {
+  r.field("status");
+  const p_status: number = r.u32();
+  return { status: p_status };
 }
 
-let sizeHint64_ept_insert_out = 256;
-export function encodeEpt_insertOutNdr64(v: ept_insertOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_insert_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_insert.out");
+const Ept_deleteInNdr64_codec = new NdrStubCodec64<ept_deleteIn>("ept_delete.in", writeEpt_deleteInNdr64, readEpt_deleteInNdr64);
+export function encodeEpt_deleteInNdr64(v: ept_deleteIn, littleEndian = true): Buffer { return Ept_deleteInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_deleteInNdr64(stub: Buffer, littleEndian = true): ept_deleteIn { return Ept_deleteInNdr64_codec.decode(stub, littleEndian); }
+
+function writeEpt_deleteInNdr64(w: NdrWriter, v: ept_deleteIn): void {
+  w.field("num_ents");
+  w.u32(v.num_ents);
+  w.field("entries");
+  w.conformance(v.num_ents);
+  w.checkLength(v.entries.length, v.num_ents, 'array');
+  w.enter();
+  for (let i48 = 0; i48 < v.entries.length; i48++) {
+    w.element(i48);
+    writeScalarsNdr64_ept_entry_t(w, v.entries[i48]);
   }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_insert_out && stub.length <= 0x100000) sizeHint64_ept_insert_out = stub.length;
-  return stub;
+  w.leave();
+  w.enter();
+  for (let i49 = 0; i49 < v.entries.length; i49++) {
+    w.element(i49);
+    writeBuffersNdr64_ept_entry_t(w, v.entries[i49]);
+  }
+  w.leave();
+}
+function readEpt_deleteInNdr64(r: NdrReader): ept_deleteIn {
+  r.field("num_ents");
+  const p_num_ents: number = r.u32();
+  r.field("entries");
+  const at50 = r.pos;
+  const count51 = r.count(29);
+  r.checkCount(count51, p_num_ents, 'max_count (size_is(num_ents))', at50);
+  const items52: ept_entry_t_Scalars[] = new Array(count51);
+  r.enter();
+  for (let i53 = 0; i53 < count51; i53++) {
+    r.element(i53);
+    items52[i53] = readScalarsNdr64_ept_entry_t(r);
+  }
+  r.leave();
+  const p_entries: ept_entry_t[] = new Array(items52.length);
+  r.enter();
+  for (let i54 = 0; i54 < items52.length; i54++) {
+    r.element(i54);
+    p_entries[i54] = readBuffersNdr64_ept_entry_t(r, items52[i54]);
+  }
+  r.leave();
+  return { num_ents: p_num_ents, entries: p_entries };
 }
 
-export function decodeEpt_insertOutNdr64(stub: Buffer, littleEndian = true): ept_insertOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    let p_status: any = r.u32();
-    return { status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_insert.out");
-  }
+const Ept_deleteOutNdr64_codec = new NdrStubCodec64<ept_deleteOut>("ept_delete.out", writeEpt_deleteOutNdr64, readEpt_deleteOutNdr64);
+export function encodeEpt_deleteOutNdr64(v: ept_deleteOut, littleEndian = true): Buffer { return Ept_deleteOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_deleteOutNdr64(stub: Buffer, littleEndian = true): ept_deleteOut { return Ept_deleteOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeEpt_deleteOutNdr64(w: NdrWriter, v: ept_deleteOut): void {
+  w.field("status");
+  w.u32(v.status);
+}
+function readEpt_deleteOutNdr64(r: NdrReader): ept_deleteOut {
+  r.field("status");
+  const p_status: number = r.u32();
+  return { status: p_status };
 }
 
-let sizeHint64_ept_delete_in = 256;
-export function encodeEpt_deleteInNdr64(v: ept_deleteIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_delete_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "num_ents";
-    w.u32(v.num_ents);
-    f = "entries";
-    w.conformance(v.num_ents);
-    w.checkLength(v.entries.length, v.num_ents, 'array');
-    for (let i52 = 0; i52 < v.entries.length; i52++) {
-      ws64_ept_entry_t(w, v.entries[i52]);
-    }
-    for (let i53 = 0; i53 < v.entries.length; i53++) {
-      wb64_ept_entry_t(w, v.entries[i53]);
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_delete.in");
+const Ept_lookupInNdr64_codec = new NdrStubCodec64<ept_lookupIn>("ept_lookup.in", writeEpt_lookupInNdr64, readEpt_lookupInNdr64);
+export function encodeEpt_lookupInNdr64(v: ept_lookupIn, littleEndian = true): Buffer { return Ept_lookupInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_lookupInNdr64(stub: Buffer, littleEndian = true): ept_lookupIn { return Ept_lookupInNdr64_codec.decode(stub, littleEndian); }
+
+function writeEpt_lookupInNdr64(w: NdrWriter, v: ept_lookupIn): void {
+  w.field("inquiry_type");
+  w.u32(v.inquiry_type);
+  w.field("object");
+  w.fullPointer(v.object !== null);
+  const pointee55 = v.object;
+  if (pointee55 !== null) {
+    w.guid(pointee55);
   }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_delete_in && stub.length <= 0x100000) sizeHint64_ept_delete_in = stub.length;
-  return stub;
+  w.field("interface_id");
+  w.fullPointer(v.interface_id !== null);
+  const pointee56 = v.interface_id;
+  if (pointee56 !== null) {
+    writeScalarsNdr64_rpc_if_id_t(w, pointee56);
+  }
+  w.field("vers_option");
+  w.u32(v.vers_option);
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("max_ents");
+  w.u32(v.max_ents);
+}
+function readEpt_lookupInNdr64(r: NdrReader): ept_lookupIn {
+  r.field("inquiry_type");
+  const p_inquiry_type: number = r.u32();
+  r.field("object");
+  let p_object: string | null = null;
+  if (r.pointer() !== 0) {
+    p_object = r.guid();
+  }
+  r.field("interface_id");
+  let p_interface_id: rpc_if_id_t | null = null;
+  if (r.pointer() !== 0) {
+    p_interface_id = readScalarsNdr64_rpc_if_id_t(r);
+  }
+  r.field("vers_option");
+  const p_vers_option: number = r.u32();
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("max_ents");
+  const p_max_ents: number = r.u32();
+  return { inquiry_type: p_inquiry_type, object: p_object, interface_id: p_interface_id, vers_option: p_vers_option, entry_handle: p_entry_handle, max_ents: p_max_ents };
 }
 
-export function decodeEpt_deleteInNdr64(stub: Buffer, littleEndian = true): ept_deleteIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "num_ents";
-    let p_num_ents: any = r.u32();
-    f = "entries";
-    const at54 = r.pos;
-    const n55 = r.count(29);
-    r.checkCount(n55, p_num_ents, 'max_count (size_is(num_ents))', at54);
-    const arr56: any[] = new Array(n55);
-    for (let i57 = 0; i57 < n55; i57++) {
-      ix = i57;
-      arr56[i57] = rs64_ept_entry_t(r);
-    }
-    ix = -1;
-    let p_entries: any = arr56;
-    for (let i58 = 0; i58 < p_entries.length; i58++) {
-      ix = i58;
-      rb64_ept_entry_t(r, p_entries[i58]);
-    }
-    ix = -1;
-    return { num_ents: p_num_ents, entries: p_entries };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_delete.in");
-  }
-}
+const Ept_lookupOutNdr64_codec = new NdrStubCodec64<ept_lookupOut>("ept_lookup.out", writeEpt_lookupOutNdr64, readEpt_lookupOutNdr64);
+export function encodeEpt_lookupOutNdr64(v: ept_lookupOut, littleEndian = true): Buffer { return Ept_lookupOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_lookupOutNdr64(stub: Buffer, littleEndian = true): ept_lookupOut { return Ept_lookupOutNdr64_codec.decode(stub, littleEndian); }
 
-let sizeHint64_ept_delete_out = 256;
-export function encodeEpt_deleteOutNdr64(v: ept_deleteOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_delete_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_delete.out");
+function writeEpt_lookupOutNdr64(w: NdrWriter, v: ept_lookupOut): void {
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("num_ents");
+  w.u32(v.num_ents);
+  w.field("entries");
+  w.conformance((v.max_ents ?? v.entries.length));
+  const length57 = v.num_ents;
+  if (length57 > (v.max_ents ?? v.entries.length)) w.fail(`length_is ${length57} exceeds size ${(v.max_ents ?? v.entries.length)}`);
+  w.variance(length57);
+  w.checkLength(v.entries.length, length57, 'array');
+  w.enter();
+  for (let i58 = 0; i58 < v.entries.length; i58++) {
+    w.element(i58);
+    writeScalarsNdr64_ept_entry_t(w, v.entries[i58]);
   }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_delete_out && stub.length <= 0x100000) sizeHint64_ept_delete_out = stub.length;
-  return stub;
-}
-
-export function decodeEpt_deleteOutNdr64(stub: Buffer, littleEndian = true): ept_deleteOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    let p_status: any = r.u32();
-    return { status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_delete.out");
+  w.leave();
+  w.enter();
+  for (let i59 = 0; i59 < v.entries.length; i59++) {
+    w.element(i59);
+    writeBuffersNdr64_ept_entry_t(w, v.entries[i59]);
   }
+  w.leave();
+  w.field("status");
+  w.u32(v.status);
 }
-
-let sizeHint64_ept_lookup_in = 256;
-export function encodeEpt_lookupInNdr64(v: ept_lookupIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_lookup_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "inquiry_type";
-    w.u32(v.inquiry_type);
-    f = "object";
-    w.fullPointer(v.object !== null);
-    const p59 = v.object;
-    if (p59 !== null) {
-      w.guid(p59);
-    }
-    f = "interface_id";
-    w.fullPointer(v.interface_id !== null);
-    const p60 = v.interface_id;
-    if (p60 !== null) {
-      ws64_rpc_if_id_t(w, p60);
-    }
-    f = "vers_option";
-    w.u32(v.vers_option);
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "max_ents";
-    w.u32(v.max_ents);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_lookup_in && stub.length <= 0x100000) sizeHint64_ept_lookup_in = stub.length;
-  return stub;
-}
-
-export function decodeEpt_lookupInNdr64(stub: Buffer, littleEndian = true): ept_lookupIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "inquiry_type";
-    let p_inquiry_type: any = r.u32();
-    f = "object";
-    let p_object: any = r.pointer();
-    if (p_object !== 0) {
-      const pv61: any = r.guid();
-      p_object = pv61;
-    } else {
-      p_object = null;
-    }
-    f = "interface_id";
-    let p_interface_id: any = r.pointer();
-    if (p_interface_id !== 0) {
-      const pv62: any = rs64_rpc_if_id_t(r);
-      p_interface_id = pv62;
-    } else {
-      p_interface_id = null;
-    }
-    f = "vers_option";
-    let p_vers_option: any = r.u32();
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "max_ents";
-    let p_max_ents: any = r.u32();
-    return { inquiry_type: p_inquiry_type, object: p_object, interface_id: p_interface_id, vers_option: p_vers_option, entry_handle: p_entry_handle, max_ents: p_max_ents };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup.in");
-  }
-}
-
-let sizeHint64_ept_lookup_out = 256;
-export function encodeEpt_lookupOutNdr64(v: ept_lookupOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_lookup_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "num_ents";
-    w.u32(v.num_ents);
-    f = "entries";
-    w.conformance((v.max_ents ?? v.entries.length));
-    const len63 = v.num_ents;
-    if (len63 > (v.max_ents ?? v.entries.length)) w.fail(`length_is ${len63} exceeds size ${(v.max_ents ?? v.entries.length)}`);
-    w.variance(len63);
-    w.checkLength(v.entries.length, len63, 'array');
-    for (let i64 = 0; i64 < v.entries.length; i64++) {
-      ws64_ept_entry_t(w, v.entries[i64]);
-    }
-    for (let i65 = 0; i65 < v.entries.length; i65++) {
-      wb64_ept_entry_t(w, v.entries[i65]);
-    }
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_lookup_out && stub.length <= 0x100000) sizeHint64_ept_lookup_out = stub.length;
-  return stub;
-}
-
-export function decodeEpt_lookupOutNdr64(stub: Buffer, littleEndian = true): ept_lookupOut {
-  const r = new NdrReader64(stub, littleEndian);
+function readEpt_lookupOutNdr64(r: NdrReader): ept_lookupOut {
   let p_max_ents: number | undefined;
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "num_ents";
-    let p_num_ents: any = r.u32();
-    f = "entries";
-    const at66 = r.pos;
-    const n67 = r.conformance();
-    p_max_ents = n67;
-    const a68 = r.variance(n67, 29);
-    r.checkCount(a68, p_num_ents, 'actual_count (length_is(*num_ents))', at66);
-    const arr69: any[] = new Array(a68);
-    for (let i70 = 0; i70 < a68; i70++) {
-      ix = i70;
-      arr69[i70] = rs64_ept_entry_t(r);
-    }
-    ix = -1;
-    let p_entries: any = arr69;
-    for (let i71 = 0; i71 < p_entries.length; i71++) {
-      ix = i71;
-      rb64_ept_entry_t(r, p_entries[i71]);
-    }
-    ix = -1;
-    f = "status";
-    let p_status: any = r.u32();
-    return { entry_handle: p_entry_handle, num_ents: p_num_ents, entries: p_entries, status: p_status, max_ents: p_max_ents };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup.out");
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("num_ents");
+  const p_num_ents: number = r.u32();
+  r.field("entries");
+  const at60 = r.pos;
+  const count61 = r.conformance();
+  p_max_ents = count61;
+  const actual62 = r.variance(count61, 29);
+  r.checkCount(actual62, p_num_ents, 'actual_count (length_is(*num_ents))', at60);
+  const items63: ept_entry_t_Scalars[] = new Array(actual62);
+  r.enter();
+  for (let i64 = 0; i64 < actual62; i64++) {
+    r.element(i64);
+    items63[i64] = readScalarsNdr64_ept_entry_t(r);
   }
+  r.leave();
+  const p_entries: ept_entry_t[] = new Array(items63.length);
+  r.enter();
+  for (let i65 = 0; i65 < items63.length; i65++) {
+    r.element(i65);
+    p_entries[i65] = readBuffersNdr64_ept_entry_t(r, items63[i65]);
+  }
+  r.leave();
+  r.field("status");
+  const p_status: number = r.u32();
+  return { entry_handle: p_entry_handle, num_ents: p_num_ents, entries: p_entries, status: p_status, max_ents: p_max_ents };
 }
 
-let sizeHint64_ept_map_in = 256;
-export function encodeEpt_mapInNdr64(v: ept_mapIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_map_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "object";
-    w.fullPointer(v.object !== null);
-    const p72 = v.object;
-    if (p72 !== null) {
-      w.guid(p72);
-    }
-    f = "map_tower";
-    w.fullPointer(v.map_tower !== null);
-    const p73 = v.map_tower;
-    if (p73 !== null) {
-      ws64_twr_t(w, p73);
-    }
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "max_towers";
-    w.u32(v.max_towers);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_map.in");
+const Ept_mapInNdr64_codec = new NdrStubCodec64<ept_mapIn>("ept_map.in", writeEpt_mapInNdr64, readEpt_mapInNdr64);
+export function encodeEpt_mapInNdr64(v: ept_mapIn, littleEndian = true): Buffer { return Ept_mapInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_mapInNdr64(stub: Buffer, littleEndian = true): ept_mapIn { return Ept_mapInNdr64_codec.decode(stub, littleEndian); }
+
+function writeEpt_mapInNdr64(w: NdrWriter, v: ept_mapIn): void {
+  w.field("object");
+  w.fullPointer(v.object !== null);
+  const pointee66 = v.object;
+  if (pointee66 !== null) {
+    w.guid(pointee66);
   }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_map_in && stub.length <= 0x100000) sizeHint64_ept_map_in = stub.length;
-  return stub;
+  w.field("map_tower");
+  w.fullPointer(v.map_tower !== null);
+  const pointee67 = v.map_tower;
+  if (pointee67 !== null) {
+    writeScalarsNdr64_twr_t(w, pointee67);
+  }
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("max_towers");
+  w.u32(v.max_towers);
+}
+function readEpt_mapInNdr64(r: NdrReader): ept_mapIn {
+  r.field("object");
+  let p_object: string | null = null;
+  if (r.pointer() !== 0) {
+    p_object = r.guid();
+  }
+  r.field("map_tower");
+  let p_map_tower: twr_t | null = null;
+  if (r.pointer() !== 0) {
+    p_map_tower = readScalarsNdr64_twr_t(r);
+  }
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("max_towers");
+  const p_max_towers: number = r.u32();
+  return { object: p_object, map_tower: p_map_tower, entry_handle: p_entry_handle, max_towers: p_max_towers };
 }
 
-export function decodeEpt_mapInNdr64(stub: Buffer, littleEndian = true): ept_mapIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "object";
-    let p_object: any = r.pointer();
-    if (p_object !== 0) {
-      const pv74: any = r.guid();
-      p_object = pv74;
-    } else {
-      p_object = null;
-    }
-    f = "map_tower";
-    let p_map_tower: any = r.pointer();
-    if (p_map_tower !== 0) {
-      const pv75: any = rs64_twr_t(r);
-      p_map_tower = pv75;
-    } else {
-      p_map_tower = null;
-    }
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "max_towers";
-    let p_max_towers: any = r.u32();
-    return { object: p_object, map_tower: p_map_tower, entry_handle: p_entry_handle, max_towers: p_max_towers };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_map.in");
-  }
-}
+const Ept_mapOutNdr64_codec = new NdrStubCodec64<ept_mapOut>("ept_map.out", writeEpt_mapOutNdr64, readEpt_mapOutNdr64);
+export function encodeEpt_mapOutNdr64(v: ept_mapOut, littleEndian = true): Buffer { return Ept_mapOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_mapOutNdr64(stub: Buffer, littleEndian = true): ept_mapOut { return Ept_mapOutNdr64_codec.decode(stub, littleEndian); }
 
-let sizeHint64_ept_map_out = 256;
-export function encodeEpt_mapOutNdr64(v: ept_mapOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_map_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "num_towers";
-    w.u32(v.num_towers);
-    f = "towers";
-    w.conformance((v.max_towers ?? v.towers.length));
-    const len76 = v.num_towers;
-    if (len76 > (v.max_towers ?? v.towers.length)) w.fail(`length_is ${len76} exceeds size ${(v.max_towers ?? v.towers.length)}`);
-    w.variance(len76);
-    w.checkLength(v.towers.length, len76, 'array');
-    for (let i77 = 0; i77 < v.towers.length; i77++) {
-      w.fullPointer(v.towers[i77] !== null);
-    }
-    for (let i78 = 0; i78 < v.towers.length; i78++) {
-      const p79 = v.towers[i78];
-      if (p79 !== null) {
-        ws64_twr_t(w, p79);
-      }
-    }
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_map.out");
+function writeEpt_mapOutNdr64(w: NdrWriter, v: ept_mapOut): void {
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("num_towers");
+  w.u32(v.num_towers);
+  w.field("towers");
+  w.conformance((v.max_towers ?? v.towers.length));
+  const length68 = v.num_towers;
+  if (length68 > (v.max_towers ?? v.towers.length)) w.fail(`length_is ${length68} exceeds size ${(v.max_towers ?? v.towers.length)}`);
+  w.variance(length68);
+  w.checkLength(v.towers.length, length68, 'array');
+  w.enter();
+  for (let i69 = 0; i69 < v.towers.length; i69++) {
+    w.element(i69);
+    w.fullPointer(v.towers[i69] !== null);
   }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_map_out && stub.length <= 0x100000) sizeHint64_ept_map_out = stub.length;
-  return stub;
+  w.leave();
+  w.enter();
+  for (let i70 = 0; i70 < v.towers.length; i70++) {
+    w.element(i70);
+    const pointee71 = v.towers[i70];
+    if (pointee71 !== null) {
+      writeScalarsNdr64_twr_t(w, pointee71);
+    }
+  }
+  w.leave();
+  w.field("status");
+  w.u32(v.status);
 }
-
-export function decodeEpt_mapOutNdr64(stub: Buffer, littleEndian = true): ept_mapOut {
-  const r = new NdrReader64(stub, littleEndian);
+function readEpt_mapOutNdr64(r: NdrReader): ept_mapOut {
   let p_max_towers: number | undefined;
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "num_towers";
-    let p_num_towers: any = r.u32();
-    f = "towers";
-    const at80 = r.pos;
-    const n81 = r.conformance();
-    p_max_towers = n81;
-    const a82 = r.variance(n81, 4);
-    r.checkCount(a82, p_num_towers, 'actual_count (length_is(*num_towers))', at80);
-    const arr83: any[] = new Array(a82);
-    for (let i84 = 0; i84 < a82; i84++) {
-      ix = i84;
-      arr83[i84] = r.pointer();
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("num_towers");
+  const p_num_towers: number = r.u32();
+  r.field("towers");
+  const at72 = r.pos;
+  const count73 = r.conformance();
+  p_max_towers = count73;
+  const actual74 = r.variance(count73, 4);
+  r.checkCount(actual74, p_num_towers, 'actual_count (length_is(*num_towers))', at72);
+  const items75: number[] = new Array(actual74);
+  r.enter();
+  for (let i76 = 0; i76 < actual74; i76++) {
+    r.element(i76);
+    items75[i76] = r.pointer();
+  }
+  r.leave();
+  const p_towers: (twr_t | null)[] = new Array(items75.length);
+  r.enter();
+  for (let i77 = 0; i77 < items75.length; i77++) {
+    r.element(i77);
+    let pointee78: twr_t | null = null;
+    if (items75[i77] !== 0) {
+      pointee78 = readScalarsNdr64_twr_t(r);
     }
-    ix = -1;
-    let p_towers: any = arr83;
-    for (let i85 = 0; i85 < p_towers.length; i85++) {
-      ix = i85;
-      if (p_towers[i85] !== 0) {
-        const pv86: any = rs64_twr_t(r);
-        p_towers[i85] = pv86;
-      } else {
-        p_towers[i85] = null;
-      }
-    }
-    ix = -1;
-    f = "status";
-    let p_status: any = r.u32();
-    return { entry_handle: p_entry_handle, num_towers: p_num_towers, towers: p_towers, status: p_status, max_towers: p_max_towers };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_map.out");
+    p_towers[i77] = pointee78;
   }
+  r.leave();
+  r.field("status");
+  const p_status: number = r.u32();
+  return { entry_handle: p_entry_handle, num_towers: p_num_towers, towers: p_towers, status: p_status, max_towers: p_max_towers };
 }
 
-let sizeHint64_ept_lookup_handle_free_in = 256;
-export function encodeEpt_lookup_handle_freeInNdr64(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_lookup_handle_free_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup_handle_free.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_lookup_handle_free_in && stub.length <= 0x100000) sizeHint64_ept_lookup_handle_free_in = stub.length;
-  return stub;
+const Ept_lookup_handle_freeInNdr64_codec = new NdrStubCodec64<ept_lookup_handle_freeIn>("ept_lookup_handle_free.in", writeEpt_lookup_handle_freeInNdr64, readEpt_lookup_handle_freeInNdr64);
+export function encodeEpt_lookup_handle_freeInNdr64(v: ept_lookup_handle_freeIn, littleEndian = true): Buffer { return Ept_lookup_handle_freeInNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_lookup_handle_freeInNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn { return Ept_lookup_handle_freeInNdr64_codec.decode(stub, littleEndian); }
+
+function writeEpt_lookup_handle_freeInNdr64(w: NdrWriter, v: ept_lookup_handle_freeIn): void {
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+}
+function readEpt_lookup_handle_freeInNdr64(r: NdrReader): ept_lookup_handle_freeIn {
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  return { entry_handle: p_entry_handle };
 }
 
-export function decodeEpt_lookup_handle_freeInNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    return { entry_handle: p_entry_handle };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup_handle_free.in");
-  }
+const Ept_lookup_handle_freeOutNdr64_codec = new NdrStubCodec64<ept_lookup_handle_freeOut>("ept_lookup_handle_free.out", writeEpt_lookup_handle_freeOutNdr64, readEpt_lookup_handle_freeOutNdr64);
+export function encodeEpt_lookup_handle_freeOutNdr64(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer { return Ept_lookup_handle_freeOutNdr64_codec.encode(v, littleEndian); }
+export function decodeEpt_lookup_handle_freeOutNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut { return Ept_lookup_handle_freeOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeEpt_lookup_handle_freeOutNdr64(w: NdrWriter, v: ept_lookup_handle_freeOut): void {
+  w.field("entry_handle");
+  w.contextHandle(v.entry_handle);
+  w.field("status");
+  w.u32(v.status);
+}
+function readEpt_lookup_handle_freeOutNdr64(r: NdrReader): ept_lookup_handle_freeOut {
+  r.field("entry_handle");
+  const p_entry_handle: ContextHandle = r.contextHandle();
+  r.field("status");
+  const p_status: number = r.u32();
+  return { entry_handle: p_entry_handle, status: p_status };
 }
 
-let sizeHint64_ept_lookup_handle_free_out = 256;
-export function encodeEpt_lookup_handle_freeOutNdr64(v: ept_lookup_handle_freeOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_ept_lookup_handle_free_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    w.contextHandle(v.entry_handle);
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("ept_lookup_handle_free.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_ept_lookup_handle_free_out && stub.length <= 0x100000) sizeHint64_ept_lookup_handle_free_out = stub.length;
-  return stub;
+function writeScalarsNdr64_twr_t(w: NdrWriter, v: twr_t): void {
+  w.enter();
+  w.field("tower_octet_string");
+  w.conformance(v.tower_length);
+  w.align(4);
+  w.field("tower_length");
+  w.u32(v.tower_length);
+  w.field("tower_octet_string");
+  w.checkLength(v.tower_octet_string.length, v.tower_length, 'array');
+  w.bytes(v.tower_octet_string);
+  w.align(4);
+  w.leave();
+}
+function readScalarsNdr64_twr_t(r: NdrReader): twr_t {
+  r.enter();
+  r.field("tower_octet_string");
+  const conformance = r.conformance();
+  r.align(4);
+  r.field("tower_length");
+  const f_tower_length: number = r.u32();
+  r.field("tower_octet_string");
+  const at79 = r.pos;
+  r.checkCount(conformance, f_tower_length, 'max_count (size_is(tower_length))', at79);
+  r.checkFits(conformance, 1);
+  const f_tower_octet_string: Buffer = r.bytes(conformance);
+  r.align(4);
+  r.leave();
+  return { tower_length: f_tower_length, tower_octet_string: f_tower_octet_string };
 }
 
-export function decodeEpt_lookup_handle_freeOutNdr64(stub: Buffer, littleEndian = true): ept_lookup_handle_freeOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "entry_handle";
-    let p_entry_handle: any = r.contextHandle();
-    f = "status";
-    let p_status: any = r.u32();
-    return { entry_handle: p_entry_handle, status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("ept_lookup_handle_free.out");
+function writeScalarsNdr64_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
+  w.enter();
+  w.align(8);
+  w.field("object");
+  w.guid(v.object);
+  w.field("tower");
+  w.fullPointer(v.tower !== null);
+  w.field("annotation");
+  w.cstringFixed(v.annotation, 64);
+  w.align(8);
+  w.leave();
+}
+function writeBuffersNdr64_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
+  w.enter();
+  w.field("tower");
+  const pointee80 = v.tower;
+  if (pointee80 !== null) {
+    writeScalarsNdr64_twr_t(w, pointee80);
   }
+  w.leave();
+}
+function readScalarsNdr64_ept_entry_t(r: NdrReader): ept_entry_t_Scalars {
+  r.enter();
+  r.align(8);
+  r.field("object");
+  const f_object: string = r.guid();
+  r.field("tower");
+  const f_tower: number = r.pointer();
+  r.field("annotation");
+  const f_annotation: string = r.cstringFixed(64);
+  r.align(8);
+  r.leave();
+  return { object: f_object, tower: f_tower, annotation: f_annotation };
+}
+function readBuffersNdr64_ept_entry_t(r: NdrReader, s: ept_entry_t_Scalars): ept_entry_t {
+  r.enter();
+  r.field("tower");
+  let pointee81: twr_t | null = null;
+  if (s.tower !== 0) {
+    pointee81 = readScalarsNdr64_twr_t(r);
+  }
+  r.leave();
+  return { object: s.object, tower: pointee81, annotation: s.annotation };
 }
 
-function ws64_twr_t(w: NdrWriter, v: twr_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "tower_octet_string";
-    w.conformance(v.tower_length);
-    w.align(4);
-    f = "tower_length";
-    w.u32(v.tower_length);
-    f = "tower_octet_string";
-    w.checkLength(v.tower_octet_string.length, v.tower_length, 'array');
-    w.bytes(v.tower_octet_string);
-    w.align(4);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalarsNdr64_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
+  w.enter();
+  w.align(4);
+  w.field("uuid");
+  w.guid(v.uuid);
+  w.field("vers_major");
+  w.u16(v.vers_major);
+  w.field("vers_minor");
+  w.u16(v.vers_minor);
+  w.align(4);
+  w.leave();
 }
-function rs64_twr_t(r: NdrReader): twr_t {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "tower_octet_string";
-    const hc = r.conformance();
-    r.align(4);
-    f = "tower_length";
-    const f_tower_length: any = r.u32();
-    f = "tower_octet_string";
-    const at87 = r.pos;
-    r.checkCount(hc, f_tower_length, 'max_count (size_is(tower_length))', at87);
-    r.checkFits(hc, 1);
-    const f_tower_octet_string: any = r.bytes(hc);
-    r.align(4);
-    return { tower_length: f_tower_length, tower_octet_string: f_tower_octet_string };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
-}
-
-function ws64_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(8);
-    f = "object";
-    w.guid(v.object);
-    f = "tower";
-    w.fullPointer(v.tower !== null);
-    f = "annotation";
-    w.cstringFixed(v.annotation, 64);
-    w.align(8);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
-}
-function wb64_ept_entry_t(w: NdrWriter, v: ept_entry_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "tower";
-    const p88 = v.tower;
-    if (p88 !== null) {
-      ws64_twr_t(w, p88);
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
-}
-function rs64_ept_entry_t(r: NdrReader): ept_entry_t {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(8);
-    f = "object";
-    const f_object: any = r.guid();
-    f = "tower";
-    const f_tower: any = r.pointer();
-    f = "annotation";
-    const f_annotation: any = r.cstringFixed(64);
-    r.align(8);
-    return { object: f_object, tower: f_tower, annotation: f_annotation };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
-}
-function rb64_ept_entry_t(r: NdrReader, v: any): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "tower";
-    if (v.tower !== 0) {
-      const pv89: any = rs64_twr_t(r);
-      v.tower = pv89;
-    } else {
-      v.tower = null;
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
-}
-
-function ws64_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "uuid";
-    w.guid(v.uuid);
-    f = "vers_major";
-    w.u16(v.vers_major);
-    f = "vers_minor";
-    w.u16(v.vers_minor);
-    w.align(4);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
-}
-function rs64_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "uuid";
-    const f_uuid: any = r.guid();
-    f = "vers_major";
-    const f_vers_major: any = r.u16();
-    f = "vers_minor";
-    const f_vers_minor: any = r.u16();
-    r.align(4);
-    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+function readScalarsNdr64_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
+  r.enter();
+  r.align(4);
+  r.field("uuid");
+  const f_uuid: string = r.guid();
+  r.field("vers_major");
+  const f_vers_major: number = r.u16();
+  r.field("vers_minor");
+  const f_vers_minor: number = r.u16();
+  r.align(4);
+  r.leave();
+  return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
 }

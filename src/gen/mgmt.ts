@@ -2,8 +2,8 @@
 // Regenerate with `npm run gen`; CI fails when this file is stale.
 /* eslint-disable */
 
-import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
-import type { ContextHandle, NdrModule } from "../ndr";
+import { NdrStubCodec, NdrStubCodec64 } from "../ndr";
+import type { ContextHandle, NdrModule, NdrReader, NdrWriter } from "../ndr";
 import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { RpcCall, RpcInterface, SyntaxId } from "../ndr/dispatch";
 
@@ -46,30 +46,14 @@ export const Mgmt_OPERATION_NAMES: readonly string[] = ["rpc__mgmt_inq_if_ids", 
 export interface rpc__mgmt_inq_if_idsIn {
 }
 
-let sizeHint_rpc__mgmt_inq_if_ids_in = 256;
-export function encodeRpc__mgmt_inq_if_idsIn(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_inq_if_ids_in);
-  let f = '';
-  let ix = -1;
-  try {
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_if_ids.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_inq_if_ids_in && stub.length <= 0x100000) sizeHint_rpc__mgmt_inq_if_ids_in = stub.length;
-  return stub;
-}
+const Rpc__mgmt_inq_if_idsIn_codec = new NdrStubCodec<rpc__mgmt_inq_if_idsIn>("rpc__mgmt_inq_if_ids.in", writeRpc__mgmt_inq_if_idsIn, readRpc__mgmt_inq_if_idsIn);
+export function encodeRpc__mgmt_inq_if_idsIn(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_if_idsIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_if_idsIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn { return Rpc__mgmt_inq_if_idsIn_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_inq_if_idsIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    return {  };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_if_ids.in");
-  }
+function writeRpc__mgmt_inq_if_idsIn(w: NdrWriter, v: rpc__mgmt_inq_if_idsIn): void {
+}
+function readRpc__mgmt_inq_if_idsIn(r: NdrReader): rpc__mgmt_inq_if_idsIn {
+  return {};
 }
 
 /** rpc__mgmt_inq_if_ids (opnum 0) response parameters. */
@@ -78,50 +62,30 @@ export interface rpc__mgmt_inq_if_idsOut {
   status: number;
 }
 
-let sizeHint_rpc__mgmt_inq_if_ids_out = 256;
-export function encodeRpc__mgmt_inq_if_idsOut(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_inq_if_ids_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id_vector";
-    w.fullPointer(v.if_id_vector !== null);
-    const p0 = v.if_id_vector;
-    if (p0 !== null) {
-      ws_rpc_if_id_vector_t(w, p0);
-      wb_rpc_if_id_vector_t(w, p0);
-    }
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_if_ids.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_inq_if_ids_out && stub.length <= 0x100000) sizeHint_rpc__mgmt_inq_if_ids_out = stub.length;
-  return stub;
-}
+const Rpc__mgmt_inq_if_idsOut_codec = new NdrStubCodec<rpc__mgmt_inq_if_idsOut>("rpc__mgmt_inq_if_ids.out", writeRpc__mgmt_inq_if_idsOut, readRpc__mgmt_inq_if_idsOut);
+export function encodeRpc__mgmt_inq_if_idsOut(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_if_idsOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_if_idsOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut { return Rpc__mgmt_inq_if_idsOut_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_inq_if_idsOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id_vector";
-    let p_if_id_vector: any = r.pointer();
-    if (p_if_id_vector !== 0) {
-      const pv1: any = rs_rpc_if_id_vector_t(r);
-      rb_rpc_if_id_vector_t(r, pv1);
-      p_if_id_vector = pv1;
-    } else {
-      p_if_id_vector = null;
-    }
-    f = "status";
-    let p_status: any = r.u32();
-    return { if_id_vector: p_if_id_vector, status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_if_ids.out");
+function writeRpc__mgmt_inq_if_idsOut(w: NdrWriter, v: rpc__mgmt_inq_if_idsOut): void {
+  w.field("if_id_vector");
+  w.fullPointer(v.if_id_vector !== null);
+  const pointee0 = v.if_id_vector;
+  if (pointee0 !== null) {
+    writeScalars_rpc_if_id_vector_t(w, pointee0);
+    writeBuffers_rpc_if_id_vector_t(w, pointee0);
   }
+  w.field("status");
+  w.u32(v.status);
+}
+function readRpc__mgmt_inq_if_idsOut(r: NdrReader): rpc__mgmt_inq_if_idsOut {
+  r.field("if_id_vector");
+  let p_if_id_vector: rpc_if_id_vector_t | null = null;
+  if (r.pointer() !== 0) {
+    p_if_id_vector = readBuffers_rpc_if_id_vector_t(r, readScalars_rpc_if_id_vector_t(r));
+  }
+  r.field("status");
+  const p_status: number = r.u32();
+  return { if_id_vector: p_if_id_vector, status: p_status };
 }
 
 /** rpc__mgmt_inq_stats (opnum 1) request parameters. */
@@ -129,34 +93,18 @@ export interface rpc__mgmt_inq_statsIn {
   count: number;
 }
 
-let sizeHint_rpc__mgmt_inq_stats_in = 256;
-export function encodeRpc__mgmt_inq_statsIn(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_inq_stats_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "count";
-    w.u32(v.count);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_stats.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_inq_stats_in && stub.length <= 0x100000) sizeHint_rpc__mgmt_inq_stats_in = stub.length;
-  return stub;
-}
+const Rpc__mgmt_inq_statsIn_codec = new NdrStubCodec<rpc__mgmt_inq_statsIn>("rpc__mgmt_inq_stats.in", writeRpc__mgmt_inq_statsIn, readRpc__mgmt_inq_statsIn);
+export function encodeRpc__mgmt_inq_statsIn(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_statsIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_statsIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn { return Rpc__mgmt_inq_statsIn_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_inq_statsIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "count";
-    let p_count: any = r.u32();
-    return { count: p_count };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_stats.in");
-  }
+function writeRpc__mgmt_inq_statsIn(w: NdrWriter, v: rpc__mgmt_inq_statsIn): void {
+  w.field("count");
+  w.u32(v.count);
+}
+function readRpc__mgmt_inq_statsIn(r: NdrReader): rpc__mgmt_inq_statsIn {
+  r.field("count");
+  const p_count: number = r.u32();
+  return { count: p_count };
 }
 
 /** rpc__mgmt_inq_stats (opnum 1) response parameters. */
@@ -166,85 +114,57 @@ export interface rpc__mgmt_inq_statsOut {
   status: number;
 }
 
-let sizeHint_rpc__mgmt_inq_stats_out = 256;
-export function encodeRpc__mgmt_inq_statsOut(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_inq_stats_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "count";
-    w.u32(v.count);
-    f = "statistics";
-    w.conformance(v.count);
-    w.checkLength(v.statistics.length, v.count, 'array');
-    for (let i2 = 0; i2 < v.statistics.length; i2++) {
-      w.u32(v.statistics[i2]);
-    }
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_stats.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_inq_stats_out && stub.length <= 0x100000) sizeHint_rpc__mgmt_inq_stats_out = stub.length;
-  return stub;
-}
+const Rpc__mgmt_inq_statsOut_codec = new NdrStubCodec<rpc__mgmt_inq_statsOut>("rpc__mgmt_inq_stats.out", writeRpc__mgmt_inq_statsOut, readRpc__mgmt_inq_statsOut);
+export function encodeRpc__mgmt_inq_statsOut(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_statsOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_statsOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut { return Rpc__mgmt_inq_statsOut_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_inq_statsOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "count";
-    let p_count: any = r.u32();
-    f = "statistics";
-    const at3 = r.pos;
-    const n4 = r.count(4);
-    r.checkCount(n4, p_count, 'max_count (size_is(*count))', at3);
-    const arr5: any[] = new Array(n4);
-    for (let i6 = 0; i6 < n4; i6++) {
-      ix = i6;
-      arr5[i6] = r.u32();
-    }
-    ix = -1;
-    let p_statistics: any = arr5;
-    f = "status";
-    let p_status: any = r.u32();
-    return { count: p_count, statistics: p_statistics, status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_stats.out");
+function writeRpc__mgmt_inq_statsOut(w: NdrWriter, v: rpc__mgmt_inq_statsOut): void {
+  w.field("count");
+  w.u32(v.count);
+  w.field("statistics");
+  w.conformance(v.count);
+  w.checkLength(v.statistics.length, v.count, 'array');
+  w.enter();
+  for (let i1 = 0; i1 < v.statistics.length; i1++) {
+    w.element(i1);
+    w.u32(v.statistics[i1]);
   }
+  w.leave();
+  w.field("status");
+  w.u32(v.status);
+}
+function readRpc__mgmt_inq_statsOut(r: NdrReader): rpc__mgmt_inq_statsOut {
+  r.field("count");
+  const p_count: number = r.u32();
+  r.field("statistics");
+  const at2 = r.pos;
+  const count3 = r.count(4);
+  r.checkCount(count3, p_count, 'max_count (size_is(*count))', at2);
+  const items4: number[] = new Array(count3);
+  r.enter();
+  for (let i5 = 0; i5 < count3; i5++) {
+    r.element(i5);
+    items4[i5] = r.u32();
+  }
+  r.leave();
+  const p_statistics: number[] = items4;
+  r.field("status");
+  const p_status: number = r.u32();
+  return { count: p_count, statistics: p_statistics, status: p_status };
 }
 
 /** rpc__mgmt_is_server_listening (opnum 2) request parameters. */
 export interface rpc__mgmt_is_server_listeningIn {
 }
 
-let sizeHint_rpc__mgmt_is_server_listening_in = 256;
-export function encodeRpc__mgmt_is_server_listeningIn(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_is_server_listening_in);
-  let f = '';
-  let ix = -1;
-  try {
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_is_server_listening.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_is_server_listening_in && stub.length <= 0x100000) sizeHint_rpc__mgmt_is_server_listening_in = stub.length;
-  return stub;
-}
+const Rpc__mgmt_is_server_listeningIn_codec = new NdrStubCodec<rpc__mgmt_is_server_listeningIn>("rpc__mgmt_is_server_listening.in", writeRpc__mgmt_is_server_listeningIn, readRpc__mgmt_is_server_listeningIn);
+export function encodeRpc__mgmt_is_server_listeningIn(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer { return Rpc__mgmt_is_server_listeningIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_is_server_listeningIn(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn { return Rpc__mgmt_is_server_listeningIn_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_is_server_listeningIn(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    return {  };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_is_server_listening.in");
-  }
+function writeRpc__mgmt_is_server_listeningIn(w: NdrWriter, v: rpc__mgmt_is_server_listeningIn): void {
+}
+function readRpc__mgmt_is_server_listeningIn(r: NdrReader): rpc__mgmt_is_server_listeningIn {
+  return {};
 }
 
 /** rpc__mgmt_is_server_listening (opnum 2) response parameters. */
@@ -253,68 +173,36 @@ export interface rpc__mgmt_is_server_listeningOut {
   ReturnValue: number;
 }
 
-let sizeHint_rpc__mgmt_is_server_listening_out = 256;
-export function encodeRpc__mgmt_is_server_listeningOut(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_is_server_listening_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    w.u32(v.status);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_is_server_listening.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_is_server_listening_out && stub.length <= 0x100000) sizeHint_rpc__mgmt_is_server_listening_out = stub.length;
-  return stub;
-}
+const Rpc__mgmt_is_server_listeningOut_codec = new NdrStubCodec<rpc__mgmt_is_server_listeningOut>("rpc__mgmt_is_server_listening.out", writeRpc__mgmt_is_server_listeningOut, readRpc__mgmt_is_server_listeningOut);
+export function encodeRpc__mgmt_is_server_listeningOut(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer { return Rpc__mgmt_is_server_listeningOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_is_server_listeningOut(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut { return Rpc__mgmt_is_server_listeningOut_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_is_server_listeningOut(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    let p_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { status: p_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_is_server_listening.out");
-  }
+function writeRpc__mgmt_is_server_listeningOut(w: NdrWriter, v: rpc__mgmt_is_server_listeningOut): void {
+  w.field("status");
+  w.u32(v.status);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readRpc__mgmt_is_server_listeningOut(r: NdrReader): rpc__mgmt_is_server_listeningOut {
+  r.field("status");
+  const p_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { status: p_status, ReturnValue: p_ReturnValue };
 }
 
 /** rpc__mgmt_stop_server_listening (opnum 3) request parameters. */
 export interface rpc__mgmt_stop_server_listeningIn {
 }
 
-let sizeHint_rpc__mgmt_stop_server_listening_in = 256;
-export function encodeRpc__mgmt_stop_server_listeningIn(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_stop_server_listening_in);
-  let f = '';
-  let ix = -1;
-  try {
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_stop_server_listening.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_stop_server_listening_in && stub.length <= 0x100000) sizeHint_rpc__mgmt_stop_server_listening_in = stub.length;
-  return stub;
-}
+const Rpc__mgmt_stop_server_listeningIn_codec = new NdrStubCodec<rpc__mgmt_stop_server_listeningIn>("rpc__mgmt_stop_server_listening.in", writeRpc__mgmt_stop_server_listeningIn, readRpc__mgmt_stop_server_listeningIn);
+export function encodeRpc__mgmt_stop_server_listeningIn(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer { return Rpc__mgmt_stop_server_listeningIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_stop_server_listeningIn(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn { return Rpc__mgmt_stop_server_listeningIn_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_stop_server_listeningIn(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    return {  };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_stop_server_listening.in");
-  }
+function writeRpc__mgmt_stop_server_listeningIn(w: NdrWriter, v: rpc__mgmt_stop_server_listeningIn): void {
+}
+function readRpc__mgmt_stop_server_listeningIn(r: NdrReader): rpc__mgmt_stop_server_listeningIn {
+  return {};
 }
 
 /** rpc__mgmt_stop_server_listening (opnum 3) response parameters. */
@@ -322,34 +210,18 @@ export interface rpc__mgmt_stop_server_listeningOut {
   status: number;
 }
 
-let sizeHint_rpc__mgmt_stop_server_listening_out = 256;
-export function encodeRpc__mgmt_stop_server_listeningOut(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_stop_server_listening_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_stop_server_listening.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_stop_server_listening_out && stub.length <= 0x100000) sizeHint_rpc__mgmt_stop_server_listening_out = stub.length;
-  return stub;
-}
+const Rpc__mgmt_stop_server_listeningOut_codec = new NdrStubCodec<rpc__mgmt_stop_server_listeningOut>("rpc__mgmt_stop_server_listening.out", writeRpc__mgmt_stop_server_listeningOut, readRpc__mgmt_stop_server_listeningOut);
+export function encodeRpc__mgmt_stop_server_listeningOut(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer { return Rpc__mgmt_stop_server_listeningOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_stop_server_listeningOut(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut { return Rpc__mgmt_stop_server_listeningOut_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_stop_server_listeningOut(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    let p_status: any = r.u32();
-    return { status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_stop_server_listening.out");
-  }
+function writeRpc__mgmt_stop_server_listeningOut(w: NdrWriter, v: rpc__mgmt_stop_server_listeningOut): void {
+  w.field("status");
+  w.u32(v.status);
+}
+function readRpc__mgmt_stop_server_listeningOut(r: NdrReader): rpc__mgmt_stop_server_listeningOut {
+  r.field("status");
+  const p_status: number = r.u32();
+  return { status: p_status };
 }
 
 /** rpc__mgmt_inq_princ_name (opnum 4) request parameters. */
@@ -358,38 +230,22 @@ export interface rpc__mgmt_inq_princ_nameIn {
   princ_name_size: number;
 }
 
-let sizeHint_rpc__mgmt_inq_princ_name_in = 256;
-export function encodeRpc__mgmt_inq_princ_nameIn(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_inq_princ_name_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "authn_proto";
-    w.u32(v.authn_proto);
-    f = "princ_name_size";
-    w.u32(v.princ_name_size);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_princ_name.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_inq_princ_name_in && stub.length <= 0x100000) sizeHint_rpc__mgmt_inq_princ_name_in = stub.length;
-  return stub;
-}
+const Rpc__mgmt_inq_princ_nameIn_codec = new NdrStubCodec<rpc__mgmt_inq_princ_nameIn>("rpc__mgmt_inq_princ_name.in", writeRpc__mgmt_inq_princ_nameIn, readRpc__mgmt_inq_princ_nameIn);
+export function encodeRpc__mgmt_inq_princ_nameIn(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_princ_nameIn_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_princ_nameIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn { return Rpc__mgmt_inq_princ_nameIn_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_inq_princ_nameIn(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "authn_proto";
-    let p_authn_proto: any = r.u32();
-    f = "princ_name_size";
-    let p_princ_name_size: any = r.u32();
-    return { authn_proto: p_authn_proto, princ_name_size: p_princ_name_size };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_princ_name.in");
-  }
+function writeRpc__mgmt_inq_princ_nameIn(w: NdrWriter, v: rpc__mgmt_inq_princ_nameIn): void {
+  w.field("authn_proto");
+  w.u32(v.authn_proto);
+  w.field("princ_name_size");
+  w.u32(v.princ_name_size);
+}
+function readRpc__mgmt_inq_princ_nameIn(r: NdrReader): rpc__mgmt_inq_princ_nameIn {
+  r.field("authn_proto");
+  const p_authn_proto: number = r.u32();
+  r.field("princ_name_size");
+  const p_princ_name_size: number = r.u32();
+  return { authn_proto: p_authn_proto, princ_name_size: p_princ_name_size };
 }
 
 /** rpc__mgmt_inq_princ_name (opnum 4) response parameters. */
@@ -400,43 +256,27 @@ export interface rpc__mgmt_inq_princ_nameOut {
   princ_name_size?: number;
 }
 
-let sizeHint_rpc__mgmt_inq_princ_name_out = 256;
-export function encodeRpc__mgmt_inq_princ_nameOut(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_rpc__mgmt_inq_princ_name_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "princ_name";
-    const n7 = (v.princ_name_size ?? v.princ_name.length + 1);
-    w.conformance(n7);
-    w.cstringFixed(v.princ_name, n7);
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_princ_name.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_rpc__mgmt_inq_princ_name_out && stub.length <= 0x100000) sizeHint_rpc__mgmt_inq_princ_name_out = stub.length;
-  return stub;
-}
+const Rpc__mgmt_inq_princ_nameOut_codec = new NdrStubCodec<rpc__mgmt_inq_princ_nameOut>("rpc__mgmt_inq_princ_name.out", writeRpc__mgmt_inq_princ_nameOut, readRpc__mgmt_inq_princ_nameOut);
+export function encodeRpc__mgmt_inq_princ_nameOut(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_princ_nameOut_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_princ_nameOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut { return Rpc__mgmt_inq_princ_nameOut_codec.decode(stub, littleEndian); }
 
-export function decodeRpc__mgmt_inq_princ_nameOut(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut {
-  const r = new NdrReader(stub, littleEndian);
+function writeRpc__mgmt_inq_princ_nameOut(w: NdrWriter, v: rpc__mgmt_inq_princ_nameOut): void {
+  w.field("princ_name");
+  const count6 = (v.princ_name_size ?? v.princ_name.length + 1);
+  w.conformance(count6);
+  w.cstringFixed(v.princ_name, count6);
+  w.field("status");
+  w.u32(v.status);
+}
+function readRpc__mgmt_inq_princ_nameOut(r: NdrReader): rpc__mgmt_inq_princ_nameOut {
   let p_princ_name_size: number | undefined;
-  let f = '';
-  let ix = -1;
-  try {
-    f = "princ_name";
-    const n8 = r.conformance();
-    p_princ_name_size = n8;
-    let p_princ_name: any = r.cstringFixed(n8);
-    f = "status";
-    let p_status: any = r.u32();
-    return { princ_name: p_princ_name, status: p_status, princ_name_size: p_princ_name_size };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_princ_name.out");
-  }
+  r.field("princ_name");
+  const count7 = r.conformance();
+  p_princ_name_size = count7;
+  const p_princ_name: string = r.cstringFixed(count7);
+  r.field("status");
+  const p_status: number = r.u32();
+  return { princ_name: p_princ_name, status: p_status, princ_name_size: p_princ_name_size };
 }
 
 /** The server side of mgmt: one method per operation; an ASYNC one answers later through its reply. */
@@ -489,32 +329,11 @@ export function createMgmtInterface<C>(server: MgmtServer<C>): RpcInterface<C> {
 
 // ---- per-type codecs (tests, ndrdump) ----
 export const Mgmt_TYPES = {
-  rpc_if_id_t: {
-    encode(v: rpc_if_id_t, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_rpc_if_id_t(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): rpc_if_id_t {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_rpc_if_id_t(r);
-      return v;
-    },
-  },
-  rpc_if_id_vector_t: {
-    encode(v: rpc_if_id_vector_t, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_rpc_if_id_vector_t(w, v);
-      wb_rpc_if_id_vector_t(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): rpc_if_id_vector_t {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_rpc_if_id_vector_t(r);
-      rb_rpc_if_id_vector_t(r, v);
-      return v;
-    },
-  },
+  rpc_if_id_t: new NdrStubCodec<rpc_if_id_t>("rpc_if_id_t", writeScalars_rpc_if_id_t, readScalars_rpc_if_id_t),
+  rpc_if_id_vector_t: new NdrStubCodec<rpc_if_id_vector_t>("rpc_if_id_vector_t", (w, v) => {
+    writeScalars_rpc_if_id_vector_t(w, v);
+    writeBuffers_rpc_if_id_vector_t(w, v);
+  }, (r) => readBuffers_rpc_if_id_vector_t(r, readScalars_rpc_if_id_vector_t(r))),
 };
 
 /** Everything above in one table, for tools that handle any interface (ndrdump). */
@@ -554,570 +373,386 @@ export const Mgmt_MODULE: NdrModule = {
   },
 };
 
-// ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----
-function ws_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "uuid";
-    w.guid(v.uuid);
-    f = "vers_major";
-    w.u16(v.vers_major);
-    f = "vers_minor";
-    w.u16(v.vers_minor);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
-}
-function rs_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "uuid";
-    const f_uuid: any = r.guid();
-    f = "vers_major";
-    const f_vers_major: any = r.u16();
-    f = "vers_minor";
-    const f_vers_minor: any = r.u16();
-    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+// ---- per-type codecs: NDR scalars (the inline part) and deferred buffers (pointees) ----
+/** rpc_if_id_vector_t after its scalars phase: referent ids where the pointers are. */
+interface rpc_if_id_vector_t_Scalars {
+  count: number;
+  if_id: number[];
 }
 
-function ws_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id";
-    w.conformance(v.count);
-    w.align(4);
-    f = "count";
-    w.u32(v.count);
-    f = "if_id";
-    w.checkLength(v.if_id.length, v.count, 'array');
-    for (let i9 = 0; i9 < v.if_id.length; i9++) {
-      w.fullPointer(v.if_id[i9] !== null);
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalars_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
+  w.enter();
+  w.align(4);
+  w.field("uuid");
+  w.guid(v.uuid);
+  w.field("vers_major");
+  w.u16(v.vers_major);
+  w.field("vers_minor");
+  w.u16(v.vers_minor);
+  w.leave();
 }
-function wb_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id";
-    for (let i10 = 0; i10 < v.if_id.length; i10++) {
-      const p11 = v.if_id[i10];
-      if (p11 !== null) {
-        ws_rpc_if_id_t(w, p11);
-      }
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function readScalars_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
+  r.enter();
+  r.align(4);
+  r.field("uuid");
+  const f_uuid: string = r.guid();
+  r.field("vers_major");
+  const f_vers_major: number = r.u16();
+  r.field("vers_minor");
+  const f_vers_minor: number = r.u16();
+  r.leave();
+  return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
 }
-function rs_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id";
-    const hc = r.conformance();
-    r.align(4);
-    f = "count";
-    const f_count: any = r.u32();
-    f = "if_id";
-    const at12 = r.pos;
-    r.checkCount(hc, f_count, 'max_count (size_is(count))', at12);
-    r.checkFits(hc, 4);
-    const arr13: any[] = new Array(hc);
-    for (let i14 = 0; i14 < hc; i14++) {
-      ix = i14;
-      arr13[i14] = r.pointer();
-    }
-    ix = -1;
-    const f_if_id: any = arr13;
-    return { count: f_count, if_id: f_if_id };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+
+function writeScalars_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
+  w.enter();
+  w.field("if_id");
+  w.conformance(v.count);
+  w.align(4);
+  w.field("count");
+  w.u32(v.count);
+  w.field("if_id");
+  w.checkLength(v.if_id.length, v.count, 'array');
+  w.enter();
+  for (let i8 = 0; i8 < v.if_id.length; i8++) {
+    w.element(i8);
+    w.fullPointer(v.if_id[i8] !== null);
   }
+  w.leave();
+  w.leave();
 }
-function rb_rpc_if_id_vector_t(r: NdrReader, v: any): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id";
-    for (let i15 = 0; i15 < v.if_id.length; i15++) {
-      ix = i15;
-      if (v.if_id[i15] !== 0) {
-        const pv16: any = rs_rpc_if_id_t(r);
-        v.if_id[i15] = pv16;
-      } else {
-        v.if_id[i15] = null;
-      }
+function writeBuffers_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
+  w.enter();
+  w.field("if_id");
+  w.enter();
+  for (let i9 = 0; i9 < v.if_id.length; i9++) {
+    w.element(i9);
+    const pointee10 = v.if_id[i9];
+    if (pointee10 !== null) {
+      writeScalars_rpc_if_id_t(w, pointee10);
     }
-    ix = -1;
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
   }
+  w.leave();
+  w.leave();
+}
+function readScalars_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t_Scalars {
+  r.enter();
+  r.field("if_id");
+  const conformance = r.conformance();
+  r.align(4);
+  r.field("count");
+  const f_count: number = r.u32();
+  r.field("if_id");
+  const at11 = r.pos;
+  r.checkCount(conformance, f_count, 'max_count (size_is(count))', at11);
+  r.checkFits(conformance, 4);
+  const items12: number[] = new Array(conformance);
+  r.enter();
+  for (let i13 = 0; i13 < conformance; i13++) {
+    r.element(i13);
+    items12[i13] = r.pointer();
+  }
+  r.leave();
+  const f_if_id: number[] = items12;
+  r.leave();
+  return { count: f_count, if_id: f_if_id };
+}
+function readBuffers_rpc_if_id_vector_t(r: NdrReader, s: rpc_if_id_vector_t_Scalars): rpc_if_id_vector_t {
+  r.enter();
+  r.field("if_id");
+  const items14: (rpc_if_id_t | null)[] = new Array(s.if_id.length);
+  r.enter();
+  for (let i15 = 0; i15 < s.if_id.length; i15++) {
+    r.element(i15);
+    let pointee16: rpc_if_id_t | null = null;
+    if (s.if_id[i15] !== 0) {
+      pointee16 = readScalars_rpc_if_id_t(r);
+    }
+    items14[i15] = pointee16;
+  }
+  r.leave();
+  r.leave();
+  return { count: s.count, if_id: items14 };
 }
 
 // ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
-let sizeHint64_rpc__mgmt_inq_if_ids_in = 256;
-export function encodeRpc__mgmt_inq_if_idsInNdr64(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_if_ids_in);
-  let f = '';
-  let ix = -1;
-  try {
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_if_ids.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_inq_if_ids_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_if_ids_in = stub.length;
-  return stub;
+const Rpc__mgmt_inq_if_idsInNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_if_idsIn>("rpc__mgmt_inq_if_ids.in", writeRpc__mgmt_inq_if_idsInNdr64, readRpc__mgmt_inq_if_idsInNdr64);
+export function encodeRpc__mgmt_inq_if_idsInNdr64(v: rpc__mgmt_inq_if_idsIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_if_idsInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_if_idsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn { return Rpc__mgmt_inq_if_idsInNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_inq_if_idsInNdr64(w: NdrWriter, v: rpc__mgmt_inq_if_idsIn): void {
+}
+function readRpc__mgmt_inq_if_idsInNdr64(r: NdrReader): rpc__mgmt_inq_if_idsIn {
+  return {};
 }
 
-export function decodeRpc__mgmt_inq_if_idsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    return {  };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_if_ids.in");
+const Rpc__mgmt_inq_if_idsOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_if_idsOut>("rpc__mgmt_inq_if_ids.out", writeRpc__mgmt_inq_if_idsOutNdr64, readRpc__mgmt_inq_if_idsOutNdr64);
+export function encodeRpc__mgmt_inq_if_idsOutNdr64(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_if_idsOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_if_idsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut { return Rpc__mgmt_inq_if_idsOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_inq_if_idsOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_if_idsOut): void {
+  w.field("if_id_vector");
+  w.fullPointer(v.if_id_vector !== null);
+  const pointee17 = v.if_id_vector;
+  if (pointee17 !== null) {
+    writeScalarsNdr64_rpc_if_id_vector_t(w, pointee17);
+    writeBuffersNdr64_rpc_if_id_vector_t(w, pointee17);
   }
+  w.field("status");
+  w.u32(v.status);
+}
+function readRpc__mgmt_inq_if_idsOutNdr64(r: NdrReader): rpc__mgmt_inq_if_idsOut {
+  r.field("if_id_vector");
+  let p_if_id_vector: rpc_if_id_vector_t | null = null;
+  if (r.pointer() !== 0) {
+    p_if_id_vector = readBuffersNdr64_rpc_if_id_vector_t(r, readScalarsNdr64_rpc_if_id_vector_t(r));
+  }
+  r.field("status");
+  const p_status: number = r.u32();
+  return { if_id_vector: p_if_id_vector, status: p_status };
 }
 
-let sizeHint64_rpc__mgmt_inq_if_ids_out = 256;
-export function encodeRpc__mgmt_inq_if_idsOutNdr64(v: rpc__mgmt_inq_if_idsOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_if_ids_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id_vector";
-    w.fullPointer(v.if_id_vector !== null);
-    const p17 = v.if_id_vector;
-    if (p17 !== null) {
-      ws64_rpc_if_id_vector_t(w, p17);
-      wb64_rpc_if_id_vector_t(w, p17);
-    }
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_if_ids.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_inq_if_ids_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_if_ids_out = stub.length;
-  return stub;
+const Rpc__mgmt_inq_statsInNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_statsIn>("rpc__mgmt_inq_stats.in", writeRpc__mgmt_inq_statsInNdr64, readRpc__mgmt_inq_statsInNdr64);
+export function encodeRpc__mgmt_inq_statsInNdr64(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_statsInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_statsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn { return Rpc__mgmt_inq_statsInNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_inq_statsInNdr64(w: NdrWriter, v: rpc__mgmt_inq_statsIn): void {
+  w.field("count");
+  w.u32(v.count);
+}
+function readRpc__mgmt_inq_statsInNdr64(r: NdrReader): rpc__mgmt_inq_statsIn {
+  r.field("count");
+  const p_count: number = r.u32();
+  return { count: p_count };
 }
 
-export function decodeRpc__mgmt_inq_if_idsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_if_idsOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id_vector";
-    let p_if_id_vector: any = r.pointer();
-    if (p_if_id_vector !== 0) {
-      const pv18: any = rs64_rpc_if_id_vector_t(r);
-      rb64_rpc_if_id_vector_t(r, pv18);
-      p_if_id_vector = pv18;
-    } else {
-      p_if_id_vector = null;
-    }
-    f = "status";
-    let p_status: any = r.u32();
-    return { if_id_vector: p_if_id_vector, status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_if_ids.out");
+const Rpc__mgmt_inq_statsOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_statsOut>("rpc__mgmt_inq_stats.out", writeRpc__mgmt_inq_statsOutNdr64, readRpc__mgmt_inq_statsOutNdr64);
+export function encodeRpc__mgmt_inq_statsOutNdr64(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_statsOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_statsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut { return Rpc__mgmt_inq_statsOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_inq_statsOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_statsOut): void {
+  w.field("count");
+  w.u32(v.count);
+  w.field("statistics");
+  w.conformance(v.count);
+  w.checkLength(v.statistics.length, v.count, 'array');
+  w.enter();
+  for (let i18 = 0; i18 < v.statistics.length; i18++) {
+    w.element(i18);
+    w.u32(v.statistics[i18]);
   }
+  w.leave();
+  w.field("status");
+  w.u32(v.status);
+}
+function readRpc__mgmt_inq_statsOutNdr64(r: NdrReader): rpc__mgmt_inq_statsOut {
+  r.field("count");
+  const p_count: number = r.u32();
+  r.field("statistics");
+  const at19 = r.pos;
+  const count20 = r.count(4);
+  r.checkCount(count20, p_count, 'max_count (size_is(*count))', at19);
+  const items21: number[] = new Array(count20);
+  r.enter();
+  for (let i22 = 0; i22 < count20; i22++) {
+    r.element(i22);
+    items21[i22] = r.u32();
+  }
+  r.leave();
+  const p_statistics: number[] = items21;
+  r.field("status");
+  const p_status: number = r.u32();
+  return { count: p_count, statistics: p_statistics, status: p_status };
 }
 
-let sizeHint64_rpc__mgmt_inq_stats_in = 256;
-export function encodeRpc__mgmt_inq_statsInNdr64(v: rpc__mgmt_inq_statsIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_stats_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "count";
-    w.u32(v.count);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_stats.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_inq_stats_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_stats_in = stub.length;
-  return stub;
+const Rpc__mgmt_is_server_listeningInNdr64_codec = new NdrStubCodec64<rpc__mgmt_is_server_listeningIn>("rpc__mgmt_is_server_listening.in", writeRpc__mgmt_is_server_listeningInNdr64, readRpc__mgmt_is_server_listeningInNdr64);
+export function encodeRpc__mgmt_is_server_listeningInNdr64(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer { return Rpc__mgmt_is_server_listeningInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_is_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn { return Rpc__mgmt_is_server_listeningInNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_is_server_listeningInNdr64(w: NdrWriter, v: rpc__mgmt_is_server_listeningIn): void {
+}
+function readRpc__mgmt_is_server_listeningInNdr64(r: NdrReader): rpc__mgmt_is_server_listeningIn {
+  return {};
 }
 
-export function decodeRpc__mgmt_inq_statsInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "count";
-    let p_count: any = r.u32();
-    return { count: p_count };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_stats.in");
-  }
+const Rpc__mgmt_is_server_listeningOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_is_server_listeningOut>("rpc__mgmt_is_server_listening.out", writeRpc__mgmt_is_server_listeningOutNdr64, readRpc__mgmt_is_server_listeningOutNdr64);
+export function encodeRpc__mgmt_is_server_listeningOutNdr64(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer { return Rpc__mgmt_is_server_listeningOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_is_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut { return Rpc__mgmt_is_server_listeningOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_is_server_listeningOutNdr64(w: NdrWriter, v: rpc__mgmt_is_server_listeningOut): void {
+  w.field("status");
+  w.u32(v.status);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readRpc__mgmt_is_server_listeningOutNdr64(r: NdrReader): rpc__mgmt_is_server_listeningOut {
+  r.field("status");
+  const p_status: number = r.u32();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { status: p_status, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_rpc__mgmt_inq_stats_out = 256;
-export function encodeRpc__mgmt_inq_statsOutNdr64(v: rpc__mgmt_inq_statsOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_stats_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "count";
-    w.u32(v.count);
-    f = "statistics";
-    w.conformance(v.count);
-    w.checkLength(v.statistics.length, v.count, 'array');
-    for (let i19 = 0; i19 < v.statistics.length; i19++) {
-      w.u32(v.statistics[i19]);
-    }
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_stats.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_inq_stats_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_stats_out = stub.length;
-  return stub;
+const Rpc__mgmt_stop_server_listeningInNdr64_codec = new NdrStubCodec64<rpc__mgmt_stop_server_listeningIn>("rpc__mgmt_stop_server_listening.in", writeRpc__mgmt_stop_server_listeningInNdr64, readRpc__mgmt_stop_server_listeningInNdr64);
+export function encodeRpc__mgmt_stop_server_listeningInNdr64(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer { return Rpc__mgmt_stop_server_listeningInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_stop_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn { return Rpc__mgmt_stop_server_listeningInNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_stop_server_listeningInNdr64(w: NdrWriter, v: rpc__mgmt_stop_server_listeningIn): void {
+}
+function readRpc__mgmt_stop_server_listeningInNdr64(r: NdrReader): rpc__mgmt_stop_server_listeningIn {
+  return {};
 }
 
-export function decodeRpc__mgmt_inq_statsOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_statsOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "count";
-    let p_count: any = r.u32();
-    f = "statistics";
-    const at20 = r.pos;
-    const n21 = r.count(4);
-    r.checkCount(n21, p_count, 'max_count (size_is(*count))', at20);
-    const arr22: any[] = new Array(n21);
-    for (let i23 = 0; i23 < n21; i23++) {
-      ix = i23;
-      arr22[i23] = r.u32();
-    }
-    ix = -1;
-    let p_statistics: any = arr22;
-    f = "status";
-    let p_status: any = r.u32();
-    return { count: p_count, statistics: p_statistics, status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_stats.out");
-  }
+const Rpc__mgmt_stop_server_listeningOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_stop_server_listeningOut>("rpc__mgmt_stop_server_listening.out", writeRpc__mgmt_stop_server_listeningOutNdr64, readRpc__mgmt_stop_server_listeningOutNdr64);
+export function encodeRpc__mgmt_stop_server_listeningOutNdr64(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer { return Rpc__mgmt_stop_server_listeningOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_stop_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut { return Rpc__mgmt_stop_server_listeningOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_stop_server_listeningOutNdr64(w: NdrWriter, v: rpc__mgmt_stop_server_listeningOut): void {
+  w.field("status");
+  w.u32(v.status);
+}
+function readRpc__mgmt_stop_server_listeningOutNdr64(r: NdrReader): rpc__mgmt_stop_server_listeningOut {
+  r.field("status");
+  const p_status: number = r.u32();
+  return { status: p_status };
 }
 
-let sizeHint64_rpc__mgmt_is_server_listening_in = 256;
-export function encodeRpc__mgmt_is_server_listeningInNdr64(v: rpc__mgmt_is_server_listeningIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_is_server_listening_in);
-  let f = '';
-  let ix = -1;
-  try {
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_is_server_listening.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_is_server_listening_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_is_server_listening_in = stub.length;
-  return stub;
+const Rpc__mgmt_inq_princ_nameInNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_princ_nameIn>("rpc__mgmt_inq_princ_name.in", writeRpc__mgmt_inq_princ_nameInNdr64, readRpc__mgmt_inq_princ_nameInNdr64);
+export function encodeRpc__mgmt_inq_princ_nameInNdr64(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer { return Rpc__mgmt_inq_princ_nameInNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_princ_nameInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn { return Rpc__mgmt_inq_princ_nameInNdr64_codec.decode(stub, littleEndian); }
+
+function writeRpc__mgmt_inq_princ_nameInNdr64(w: NdrWriter, v: rpc__mgmt_inq_princ_nameIn): void {
+  w.field("authn_proto");
+  w.u32(v.authn_proto);
+  w.field("princ_name_size");
+  w.u32(v.princ_name_size);
+}
+function readRpc__mgmt_inq_princ_nameInNdr64(r: NdrReader): rpc__mgmt_inq_princ_nameIn {
+  r.field("authn_proto");
+  const p_authn_proto: number = r.u32();
+  r.field("princ_name_size");
+  const p_princ_name_size: number = r.u32();
+  return { authn_proto: p_authn_proto, princ_name_size: p_princ_name_size };
 }
 
-export function decodeRpc__mgmt_is_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    return {  };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_is_server_listening.in");
-  }
-}
+const Rpc__mgmt_inq_princ_nameOutNdr64_codec = new NdrStubCodec64<rpc__mgmt_inq_princ_nameOut>("rpc__mgmt_inq_princ_name.out", writeRpc__mgmt_inq_princ_nameOutNdr64, readRpc__mgmt_inq_princ_nameOutNdr64);
+export function encodeRpc__mgmt_inq_princ_nameOutNdr64(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer { return Rpc__mgmt_inq_princ_nameOutNdr64_codec.encode(v, littleEndian); }
+export function decodeRpc__mgmt_inq_princ_nameOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut { return Rpc__mgmt_inq_princ_nameOutNdr64_codec.decode(stub, littleEndian); }
 
-let sizeHint64_rpc__mgmt_is_server_listening_out = 256;
-export function encodeRpc__mgmt_is_server_listeningOutNdr64(v: rpc__mgmt_is_server_listeningOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_is_server_listening_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    w.u32(v.status);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_is_server_listening.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_is_server_listening_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_is_server_listening_out = stub.length;
-  return stub;
+function writeRpc__mgmt_inq_princ_nameOutNdr64(w: NdrWriter, v: rpc__mgmt_inq_princ_nameOut): void {
+  w.field("princ_name");
+  const count23 = (v.princ_name_size ?? v.princ_name.length + 1);
+  w.conformance(count23);
+  w.cstringFixed(v.princ_name, count23);
+  w.field("status");
+  w.u32(v.status);
 }
-
-export function decodeRpc__mgmt_is_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_is_server_listeningOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    let p_status: any = r.u32();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { status: p_status, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_is_server_listening.out");
-  }
-}
-
-let sizeHint64_rpc__mgmt_stop_server_listening_in = 256;
-export function encodeRpc__mgmt_stop_server_listeningInNdr64(v: rpc__mgmt_stop_server_listeningIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_stop_server_listening_in);
-  let f = '';
-  let ix = -1;
-  try {
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_stop_server_listening.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_stop_server_listening_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_stop_server_listening_in = stub.length;
-  return stub;
-}
-
-export function decodeRpc__mgmt_stop_server_listeningInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    return {  };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_stop_server_listening.in");
-  }
-}
-
-let sizeHint64_rpc__mgmt_stop_server_listening_out = 256;
-export function encodeRpc__mgmt_stop_server_listeningOutNdr64(v: rpc__mgmt_stop_server_listeningOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_stop_server_listening_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_stop_server_listening.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_stop_server_listening_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_stop_server_listening_out = stub.length;
-  return stub;
-}
-
-export function decodeRpc__mgmt_stop_server_listeningOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_stop_server_listeningOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "status";
-    let p_status: any = r.u32();
-    return { status: p_status };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_stop_server_listening.out");
-  }
-}
-
-let sizeHint64_rpc__mgmt_inq_princ_name_in = 256;
-export function encodeRpc__mgmt_inq_princ_nameInNdr64(v: rpc__mgmt_inq_princ_nameIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_princ_name_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "authn_proto";
-    w.u32(v.authn_proto);
-    f = "princ_name_size";
-    w.u32(v.princ_name_size);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_princ_name.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_inq_princ_name_in && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_princ_name_in = stub.length;
-  return stub;
-}
-
-export function decodeRpc__mgmt_inq_princ_nameInNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "authn_proto";
-    let p_authn_proto: any = r.u32();
-    f = "princ_name_size";
-    let p_princ_name_size: any = r.u32();
-    return { authn_proto: p_authn_proto, princ_name_size: p_princ_name_size };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_princ_name.in");
-  }
-}
-
-let sizeHint64_rpc__mgmt_inq_princ_name_out = 256;
-export function encodeRpc__mgmt_inq_princ_nameOutNdr64(v: rpc__mgmt_inq_princ_nameOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_rpc__mgmt_inq_princ_name_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "princ_name";
-    const n24 = (v.princ_name_size ?? v.princ_name.length + 1);
-    w.conformance(n24);
-    w.cstringFixed(v.princ_name, n24);
-    f = "status";
-    w.u32(v.status);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("rpc__mgmt_inq_princ_name.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_rpc__mgmt_inq_princ_name_out && stub.length <= 0x100000) sizeHint64_rpc__mgmt_inq_princ_name_out = stub.length;
-  return stub;
-}
-
-export function decodeRpc__mgmt_inq_princ_nameOutNdr64(stub: Buffer, littleEndian = true): rpc__mgmt_inq_princ_nameOut {
-  const r = new NdrReader64(stub, littleEndian);
+function readRpc__mgmt_inq_princ_nameOutNdr64(r: NdrReader): rpc__mgmt_inq_princ_nameOut {
   let p_princ_name_size: number | undefined;
-  let f = '';
-  let ix = -1;
-  try {
-    f = "princ_name";
-    const n25 = r.conformance();
-    p_princ_name_size = n25;
-    let p_princ_name: any = r.cstringFixed(n25);
-    f = "status";
-    let p_status: any = r.u32();
-    return { princ_name: p_princ_name, status: p_status, princ_name_size: p_princ_name_size };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("rpc__mgmt_inq_princ_name.out");
-  }
+  r.field("princ_name");
+  const count24 = r.conformance();
+  p_princ_name_size = count24;
+  const p_princ_name: string = r.cstringFixed(count24);
+  r.field("status");
+  const p_status: number = r.u32();
+  return { princ_name: p_princ_name, status: p_status, princ_name_size: p_princ_name_size };
 }
 
-function ws64_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "uuid";
-    w.guid(v.uuid);
-    f = "vers_major";
-    w.u16(v.vers_major);
-    f = "vers_minor";
-    w.u16(v.vers_minor);
-    w.align(4);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalarsNdr64_rpc_if_id_t(w: NdrWriter, v: rpc_if_id_t): void {
+  w.enter();
+  w.align(4);
+  w.field("uuid");
+  w.guid(v.uuid);
+  w.field("vers_major");
+  w.u16(v.vers_major);
+  w.field("vers_minor");
+  w.u16(v.vers_minor);
+  w.align(4);
+  w.leave();
 }
-function rs64_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "uuid";
-    const f_uuid: any = r.guid();
-    f = "vers_major";
-    const f_vers_major: any = r.u16();
-    f = "vers_minor";
-    const f_vers_minor: any = r.u16();
-    r.align(4);
-    return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+function readScalarsNdr64_rpc_if_id_t(r: NdrReader): rpc_if_id_t {
+  r.enter();
+  r.align(4);
+  r.field("uuid");
+  const f_uuid: string = r.guid();
+  r.field("vers_major");
+  const f_vers_major: number = r.u16();
+  r.field("vers_minor");
+  const f_vers_minor: number = r.u16();
+  r.align(4);
+  r.leave();
+  return { uuid: f_uuid, vers_major: f_vers_major, vers_minor: f_vers_minor };
 }
 
-function ws64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id";
-    w.conformance(v.count);
-    w.align(8);
-    f = "count";
-    w.u32(v.count);
-    f = "if_id";
-    w.checkLength(v.if_id.length, v.count, 'array');
-    for (let i26 = 0; i26 < v.if_id.length; i26++) {
-      w.fullPointer(v.if_id[i26] !== null);
-    }
-    w.align(8);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+function writeScalarsNdr64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
+  w.enter();
+  w.field("if_id");
+  w.conformance(v.count);
+  w.align(8);
+  w.field("count");
+  w.u32(v.count);
+  w.field("if_id");
+  w.checkLength(v.if_id.length, v.count, 'array');
+  w.enter();
+  for (let i25 = 0; i25 < v.if_id.length; i25++) {
+    w.element(i25);
+    w.fullPointer(v.if_id[i25] !== null);
   }
+  w.leave();
+  w.align(8);
+  w.leave();
 }
-function wb64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id";
-    for (let i27 = 0; i27 < v.if_id.length; i27++) {
-      const p28 = v.if_id[i27];
-      if (p28 !== null) {
-        ws64_rpc_if_id_t(w, p28);
-      }
+function writeBuffersNdr64_rpc_if_id_vector_t(w: NdrWriter, v: rpc_if_id_vector_t): void {
+  w.enter();
+  w.field("if_id");
+  w.enter();
+  for (let i26 = 0; i26 < v.if_id.length; i26++) {
+    w.element(i26);
+    const pointee27 = v.if_id[i26];
+    if (pointee27 !== null) {
+      writeScalarsNdr64_rpc_if_id_t(w, pointee27);
     }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
   }
+  w.leave();
+  w.leave();
 }
-function rs64_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id";
-    const hc = r.conformance();
-    r.align(8);
-    f = "count";
-    const f_count: any = r.u32();
-    f = "if_id";
-    const at29 = r.pos;
-    r.checkCount(hc, f_count, 'max_count (size_is(count))', at29);
-    r.checkFits(hc, 4);
-    const arr30: any[] = new Array(hc);
-    for (let i31 = 0; i31 < hc; i31++) {
-      ix = i31;
-      arr30[i31] = r.pointer();
-    }
-    ix = -1;
-    const f_if_id: any = arr30;
-    r.align(8);
-    return { count: f_count, if_id: f_if_id };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+function readScalarsNdr64_rpc_if_id_vector_t(r: NdrReader): rpc_if_id_vector_t_Scalars {
+  r.enter();
+  r.field("if_id");
+  const conformance = r.conformance();
+  r.align(8);
+  r.field("count");
+  const f_count: number = r.u32();
+  r.field("if_id");
+  const at28 = r.pos;
+  r.checkCount(conformance, f_count, 'max_count (size_is(count))', at28);
+  r.checkFits(conformance, 4);
+  const items29: number[] = new Array(conformance);
+  r.enter();
+  for (let i30 = 0; i30 < conformance; i30++) {
+    r.element(i30);
+    items29[i30] = r.pointer();
   }
+  r.leave();
+  const f_if_id: number[] = items29;
+  r.align(8);
+  r.leave();
+  return { count: f_count, if_id: f_if_id };
 }
-function rb64_rpc_if_id_vector_t(r: NdrReader, v: any): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "if_id";
-    for (let i32 = 0; i32 < v.if_id.length; i32++) {
-      ix = i32;
-      if (v.if_id[i32] !== 0) {
-        const pv33: any = rs64_rpc_if_id_t(r);
-        v.if_id[i32] = pv33;
-      } else {
-        v.if_id[i32] = null;
-      }
+function readBuffersNdr64_rpc_if_id_vector_t(r: NdrReader, s: rpc_if_id_vector_t_Scalars): rpc_if_id_vector_t {
+  r.enter();
+  r.field("if_id");
+  const items31: (rpc_if_id_t | null)[] = new Array(s.if_id.length);
+  r.enter();
+  for (let i32 = 0; i32 < s.if_id.length; i32++) {
+    r.element(i32);
+    let pointee33: rpc_if_id_t | null = null;
+    if (s.if_id[i32] !== 0) {
+      pointee33 = readScalarsNdr64_rpc_if_id_t(r);
     }
-    ix = -1;
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+    items31[i32] = pointee33;
   }
+  r.leave();
+  r.leave();
+  return { count: s.count, if_id: items31 };
 }

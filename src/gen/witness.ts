@@ -2,8 +2,8 @@
 // Regenerate with `npm run gen`; CI fails when this file is stale.
 /* eslint-disable */
 
-import { ndrWithin, NdrReader, NdrReader64, NdrWriter, NdrWriter64 } from "../ndr";
-import type { ContextHandle, NdrModule } from "../ndr";
+import { NdrStubCodec, NdrStubCodec64 } from "../ndr";
+import type { ContextHandle, NdrModule, NdrReader, NdrWriter } from "../ndr";
 import { DispatchFault, NCA_S_OP_RNG_ERROR } from "../ndr/dispatch";
 import type { Reply, RpcCall, RpcInterface, SyntaxId } from "../ndr/dispatch";
 import * as ov from "../ndr/overrides/witness";
@@ -72,30 +72,14 @@ export const Witness_OPERATION_NAMES: readonly string[] = ["WitnessrGetInterface
 export interface WitnessrGetInterfaceListIn {
 }
 
-let sizeHint_WitnessrGetInterfaceList_in = 256;
-export function encodeWitnessrGetInterfaceListIn(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrGetInterfaceList_in);
-  let f = '';
-  let ix = -1;
-  try {
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrGetInterfaceList.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrGetInterfaceList_in && stub.length <= 0x100000) sizeHint_WitnessrGetInterfaceList_in = stub.length;
-  return stub;
-}
+const WitnessrGetInterfaceListIn_codec = new NdrStubCodec<WitnessrGetInterfaceListIn>("WitnessrGetInterfaceList.in", writeWitnessrGetInterfaceListIn, readWitnessrGetInterfaceListIn);
+export function encodeWitnessrGetInterfaceListIn(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer { return WitnessrGetInterfaceListIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrGetInterfaceListIn(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn { return WitnessrGetInterfaceListIn_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrGetInterfaceListIn(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    return {  };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrGetInterfaceList.in");
-  }
+function writeWitnessrGetInterfaceListIn(w: NdrWriter, v: WitnessrGetInterfaceListIn): void {
+}
+function readWitnessrGetInterfaceListIn(r: NdrReader): WitnessrGetInterfaceListIn {
+  return {};
 }
 
 /** WitnessrGetInterfaceList (opnum 0) response parameters. */
@@ -104,50 +88,30 @@ export interface WitnessrGetInterfaceListOut {
   ReturnValue: number;
 }
 
-let sizeHint_WitnessrGetInterfaceList_out = 256;
-export function encodeWitnessrGetInterfaceListOut(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrGetInterfaceList_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "InterfaceList";
-    w.pointer(v.InterfaceList !== null);
-    const p0 = v.InterfaceList;
-    if (p0 !== null) {
-      ws_WITNESS_INTERFACE_LIST(w, p0);
-      wb_WITNESS_INTERFACE_LIST(w, p0);
-    }
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrGetInterfaceList.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrGetInterfaceList_out && stub.length <= 0x100000) sizeHint_WitnessrGetInterfaceList_out = stub.length;
-  return stub;
-}
+const WitnessrGetInterfaceListOut_codec = new NdrStubCodec<WitnessrGetInterfaceListOut>("WitnessrGetInterfaceList.out", writeWitnessrGetInterfaceListOut, readWitnessrGetInterfaceListOut);
+export function encodeWitnessrGetInterfaceListOut(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer { return WitnessrGetInterfaceListOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrGetInterfaceListOut(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut { return WitnessrGetInterfaceListOut_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrGetInterfaceListOut(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "InterfaceList";
-    let p_InterfaceList: any = r.pointer();
-    if (p_InterfaceList !== 0) {
-      const pv1: any = rs_WITNESS_INTERFACE_LIST(r);
-      rb_WITNESS_INTERFACE_LIST(r, pv1);
-      p_InterfaceList = pv1;
-    } else {
-      p_InterfaceList = null;
-    }
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { InterfaceList: p_InterfaceList, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrGetInterfaceList.out");
+function writeWitnessrGetInterfaceListOut(w: NdrWriter, v: WitnessrGetInterfaceListOut): void {
+  w.field("InterfaceList");
+  w.pointer(v.InterfaceList !== null);
+  const pointee0 = v.InterfaceList;
+  if (pointee0 !== null) {
+    writeScalars_WITNESS_INTERFACE_LIST(w, pointee0);
+    writeBuffers_WITNESS_INTERFACE_LIST(w, pointee0);
   }
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrGetInterfaceListOut(r: NdrReader): WitnessrGetInterfaceListOut {
+  r.field("InterfaceList");
+  let p_InterfaceList: WITNESS_INTERFACE_LIST | null = null;
+  if (r.pointer() !== 0) {
+    p_InterfaceList = readBuffers_WITNESS_INTERFACE_LIST(r, readScalars_WITNESS_INTERFACE_LIST(r));
+  }
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { InterfaceList: p_InterfaceList, ReturnValue: p_ReturnValue };
 }
 
 /** WitnessrRegister (opnum 1) request parameters. */
@@ -158,76 +122,51 @@ export interface WitnessrRegisterIn {
   ClientComputerName: string | null;
 }
 
-let sizeHint_WitnessrRegister_in = 256;
-export function encodeWitnessrRegisterIn(v: WitnessrRegisterIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrRegister_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Version";
-    w.u32(v.Version);
-    f = "NetName";
-    w.pointer(v.NetName !== null);
-    const p2 = v.NetName;
-    if (p2 !== null) {
-      w.wstring(p2);
-    }
-    f = "IpAddress";
-    w.pointer(v.IpAddress !== null);
-    const p3 = v.IpAddress;
-    if (p3 !== null) {
-      w.wstring(p3);
-    }
-    f = "ClientComputerName";
-    w.pointer(v.ClientComputerName !== null);
-    const p4 = v.ClientComputerName;
-    if (p4 !== null) {
-      w.wstring(p4);
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegister.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrRegister_in && stub.length <= 0x100000) sizeHint_WitnessrRegister_in = stub.length;
-  return stub;
-}
+const WitnessrRegisterIn_codec = new NdrStubCodec<WitnessrRegisterIn>("WitnessrRegister.in", writeWitnessrRegisterIn, readWitnessrRegisterIn);
+export function encodeWitnessrRegisterIn(v: WitnessrRegisterIn, littleEndian = true): Buffer { return WitnessrRegisterIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterIn(stub: Buffer, littleEndian = true): WitnessrRegisterIn { return WitnessrRegisterIn_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrRegisterIn(stub: Buffer, littleEndian = true): WitnessrRegisterIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Version";
-    let p_Version: any = r.u32();
-    f = "NetName";
-    let p_NetName: any = r.pointer();
-    if (p_NetName !== 0) {
-      const pv5: any = r.wstring();
-      p_NetName = pv5;
-    } else {
-      p_NetName = null;
-    }
-    f = "IpAddress";
-    let p_IpAddress: any = r.pointer();
-    if (p_IpAddress !== 0) {
-      const pv6: any = r.wstring();
-      p_IpAddress = pv6;
-    } else {
-      p_IpAddress = null;
-    }
-    f = "ClientComputerName";
-    let p_ClientComputerName: any = r.pointer();
-    if (p_ClientComputerName !== 0) {
-      const pv7: any = r.wstring();
-      p_ClientComputerName = pv7;
-    } else {
-      p_ClientComputerName = null;
-    }
-    return { Version: p_Version, NetName: p_NetName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegister.in");
+function writeWitnessrRegisterIn(w: NdrWriter, v: WitnessrRegisterIn): void {
+  w.field("Version");
+  w.u32(v.Version);
+  w.field("NetName");
+  w.pointer(v.NetName !== null);
+  const pointee1 = v.NetName;
+  if (pointee1 !== null) {
+    w.wstring(pointee1);
   }
+  w.field("IpAddress");
+  w.pointer(v.IpAddress !== null);
+  const pointee2 = v.IpAddress;
+  if (pointee2 !== null) {
+    w.wstring(pointee2);
+  }
+  w.field("ClientComputerName");
+  w.pointer(v.ClientComputerName !== null);
+  const pointee3 = v.ClientComputerName;
+  if (pointee3 !== null) {
+    w.wstring(pointee3);
+  }
+}
+function readWitnessrRegisterIn(r: NdrReader): WitnessrRegisterIn {
+  r.field("Version");
+  const p_Version: number = r.u32();
+  r.field("NetName");
+  let p_NetName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_NetName = r.wstring();
+  }
+  r.field("IpAddress");
+  let p_IpAddress: string | null = null;
+  if (r.pointer() !== 0) {
+    p_IpAddress = r.wstring();
+  }
+  r.field("ClientComputerName");
+  let p_ClientComputerName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_ClientComputerName = r.wstring();
+  }
+  return { Version: p_Version, NetName: p_NetName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName };
 }
 
 /** WitnessrRegister (opnum 1) response parameters. */
@@ -236,38 +175,22 @@ export interface WitnessrRegisterOut {
   ReturnValue: number;
 }
 
-let sizeHint_WitnessrRegister_out = 256;
-export function encodeWitnessrRegisterOut(v: WitnessrRegisterOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrRegister_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    w.contextHandle(v.ppContext);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegister.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrRegister_out && stub.length <= 0x100000) sizeHint_WitnessrRegister_out = stub.length;
-  return stub;
-}
+const WitnessrRegisterOut_codec = new NdrStubCodec<WitnessrRegisterOut>("WitnessrRegister.out", writeWitnessrRegisterOut, readWitnessrRegisterOut);
+export function encodeWitnessrRegisterOut(v: WitnessrRegisterOut, littleEndian = true): Buffer { return WitnessrRegisterOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterOut(stub: Buffer, littleEndian = true): WitnessrRegisterOut { return WitnessrRegisterOut_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrRegisterOut(stub: Buffer, littleEndian = true): WitnessrRegisterOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    let p_ppContext: any = r.contextHandle();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegister.out");
-  }
+function writeWitnessrRegisterOut(w: NdrWriter, v: WitnessrRegisterOut): void {
+  w.field("ppContext");
+  w.contextHandle(v.ppContext);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrRegisterOut(r: NdrReader): WitnessrRegisterOut {
+  r.field("ppContext");
+  const p_ppContext: ContextHandle = r.contextHandle();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
 }
 
 /** WitnessrUnRegister (opnum 2) request parameters. */
@@ -275,34 +198,18 @@ export interface WitnessrUnRegisterIn {
   pContext: ContextHandle;
 }
 
-let sizeHint_WitnessrUnRegister_in = 256;
-export function encodeWitnessrUnRegisterIn(v: WitnessrUnRegisterIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrUnRegister_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pContext";
-    w.contextHandle(v.pContext);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegister.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrUnRegister_in && stub.length <= 0x100000) sizeHint_WitnessrUnRegister_in = stub.length;
-  return stub;
-}
+const WitnessrUnRegisterIn_codec = new NdrStubCodec<WitnessrUnRegisterIn>("WitnessrUnRegister.in", writeWitnessrUnRegisterIn, readWitnessrUnRegisterIn);
+export function encodeWitnessrUnRegisterIn(v: WitnessrUnRegisterIn, littleEndian = true): Buffer { return WitnessrUnRegisterIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn { return WitnessrUnRegisterIn_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrUnRegisterIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pContext";
-    let p_pContext: any = r.contextHandle();
-    return { pContext: p_pContext };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegister.in");
-  }
+function writeWitnessrUnRegisterIn(w: NdrWriter, v: WitnessrUnRegisterIn): void {
+  w.field("pContext");
+  w.contextHandle(v.pContext);
+}
+function readWitnessrUnRegisterIn(r: NdrReader): WitnessrUnRegisterIn {
+  r.field("pContext");
+  const p_pContext: ContextHandle = r.contextHandle();
+  return { pContext: p_pContext };
 }
 
 /** WitnessrUnRegister (opnum 2) response parameters. */
@@ -310,34 +217,18 @@ export interface WitnessrUnRegisterOut {
   ReturnValue: number;
 }
 
-let sizeHint_WitnessrUnRegister_out = 256;
-export function encodeWitnessrUnRegisterOut(v: WitnessrUnRegisterOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrUnRegister_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegister.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrUnRegister_out && stub.length <= 0x100000) sizeHint_WitnessrUnRegister_out = stub.length;
-  return stub;
-}
+const WitnessrUnRegisterOut_codec = new NdrStubCodec<WitnessrUnRegisterOut>("WitnessrUnRegister.out", writeWitnessrUnRegisterOut, readWitnessrUnRegisterOut);
+export function encodeWitnessrUnRegisterOut(v: WitnessrUnRegisterOut, littleEndian = true): Buffer { return WitnessrUnRegisterOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut { return WitnessrUnRegisterOut_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrUnRegisterOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegister.out");
-  }
+function writeWitnessrUnRegisterOut(w: NdrWriter, v: WitnessrUnRegisterOut): void {
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrUnRegisterOut(r: NdrReader): WitnessrUnRegisterOut {
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { ReturnValue: p_ReturnValue };
 }
 
 /** WitnessrAsyncNotify (opnum 3) request parameters. */
@@ -345,34 +236,18 @@ export interface WitnessrAsyncNotifyIn {
   pContext: ContextHandle;
 }
 
-let sizeHint_WitnessrAsyncNotify_in = 256;
-export function encodeWitnessrAsyncNotifyIn(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrAsyncNotify_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pContext";
-    w.contextHandle(v.pContext);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrAsyncNotify.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrAsyncNotify_in && stub.length <= 0x100000) sizeHint_WitnessrAsyncNotify_in = stub.length;
-  return stub;
-}
+const WitnessrAsyncNotifyIn_codec = new NdrStubCodec<WitnessrAsyncNotifyIn>("WitnessrAsyncNotify.in", writeWitnessrAsyncNotifyIn, readWitnessrAsyncNotifyIn);
+export function encodeWitnessrAsyncNotifyIn(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer { return WitnessrAsyncNotifyIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrAsyncNotifyIn(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn { return WitnessrAsyncNotifyIn_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrAsyncNotifyIn(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pContext";
-    let p_pContext: any = r.contextHandle();
-    return { pContext: p_pContext };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrAsyncNotify.in");
-  }
+function writeWitnessrAsyncNotifyIn(w: NdrWriter, v: WitnessrAsyncNotifyIn): void {
+  w.field("pContext");
+  w.contextHandle(v.pContext);
+}
+function readWitnessrAsyncNotifyIn(r: NdrReader): WitnessrAsyncNotifyIn {
+  r.field("pContext");
+  const p_pContext: ContextHandle = r.contextHandle();
+  return { pContext: p_pContext };
 }
 
 /** WitnessrAsyncNotify (opnum 3) response parameters. */
@@ -381,50 +256,30 @@ export interface WitnessrAsyncNotifyOut {
   ReturnValue: number;
 }
 
-let sizeHint_WitnessrAsyncNotify_out = 256;
-export function encodeWitnessrAsyncNotifyOut(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrAsyncNotify_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pResp";
-    w.pointer(v.pResp !== null);
-    const p8 = v.pResp;
-    if (p8 !== null) {
-      ws_RESP_ASYNC_NOTIFY(w, p8);
-      wb_RESP_ASYNC_NOTIFY(w, p8);
-    }
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrAsyncNotify.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrAsyncNotify_out && stub.length <= 0x100000) sizeHint_WitnessrAsyncNotify_out = stub.length;
-  return stub;
-}
+const WitnessrAsyncNotifyOut_codec = new NdrStubCodec<WitnessrAsyncNotifyOut>("WitnessrAsyncNotify.out", writeWitnessrAsyncNotifyOut, readWitnessrAsyncNotifyOut);
+export function encodeWitnessrAsyncNotifyOut(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer { return WitnessrAsyncNotifyOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrAsyncNotifyOut(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut { return WitnessrAsyncNotifyOut_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrAsyncNotifyOut(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pResp";
-    let p_pResp: any = r.pointer();
-    if (p_pResp !== 0) {
-      const pv9: any = rs_RESP_ASYNC_NOTIFY(r);
-      rb_RESP_ASYNC_NOTIFY(r, pv9);
-      p_pResp = pv9;
-    } else {
-      p_pResp = null;
-    }
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { pResp: p_pResp, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrAsyncNotify.out");
+function writeWitnessrAsyncNotifyOut(w: NdrWriter, v: WitnessrAsyncNotifyOut): void {
+  w.field("pResp");
+  w.pointer(v.pResp !== null);
+  const pointee4 = v.pResp;
+  if (pointee4 !== null) {
+    writeScalars_RESP_ASYNC_NOTIFY(w, pointee4);
+    writeBuffers_RESP_ASYNC_NOTIFY(w, pointee4);
   }
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrAsyncNotifyOut(r: NdrReader): WitnessrAsyncNotifyOut {
+  r.field("pResp");
+  let p_pResp: RESP_ASYNC_NOTIFY | null = null;
+  if (r.pointer() !== 0) {
+    p_pResp = readBuffers_RESP_ASYNC_NOTIFY(r, readScalars_RESP_ASYNC_NOTIFY(r));
+  }
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { pResp: p_pResp, ReturnValue: p_ReturnValue };
 }
 
 /** WitnessrRegisterEx (opnum 4) request parameters. */
@@ -438,98 +293,70 @@ export interface WitnessrRegisterExIn {
   KeepAliveTimeout: number;
 }
 
-let sizeHint_WitnessrRegisterEx_in = 256;
-export function encodeWitnessrRegisterExIn(v: WitnessrRegisterExIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrRegisterEx_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Version";
-    w.u32(v.Version);
-    f = "NetName";
-    w.pointer(v.NetName !== null);
-    const p10 = v.NetName;
-    if (p10 !== null) {
-      w.wstring(p10);
-    }
-    f = "ShareName";
-    w.pointer(v.ShareName !== null);
-    const p11 = v.ShareName;
-    if (p11 !== null) {
-      w.wstring(p11);
-    }
-    f = "IpAddress";
-    w.pointer(v.IpAddress !== null);
-    const p12 = v.IpAddress;
-    if (p12 !== null) {
-      w.wstring(p12);
-    }
-    f = "ClientComputerName";
-    w.pointer(v.ClientComputerName !== null);
-    const p13 = v.ClientComputerName;
-    if (p13 !== null) {
-      w.wstring(p13);
-    }
-    f = "Flags";
-    w.u32(v.Flags);
-    f = "KeepAliveTimeout";
-    w.u32(v.KeepAliveTimeout);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegisterEx.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrRegisterEx_in && stub.length <= 0x100000) sizeHint_WitnessrRegisterEx_in = stub.length;
-  return stub;
-}
+const WitnessrRegisterExIn_codec = new NdrStubCodec<WitnessrRegisterExIn>("WitnessrRegisterEx.in", writeWitnessrRegisterExIn, readWitnessrRegisterExIn);
+export function encodeWitnessrRegisterExIn(v: WitnessrRegisterExIn, littleEndian = true): Buffer { return WitnessrRegisterExIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterExIn(stub: Buffer, littleEndian = true): WitnessrRegisterExIn { return WitnessrRegisterExIn_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrRegisterExIn(stub: Buffer, littleEndian = true): WitnessrRegisterExIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Version";
-    let p_Version: any = r.u32();
-    f = "NetName";
-    let p_NetName: any = r.pointer();
-    if (p_NetName !== 0) {
-      const pv14: any = r.wstring();
-      p_NetName = pv14;
-    } else {
-      p_NetName = null;
-    }
-    f = "ShareName";
-    let p_ShareName: any = r.pointer();
-    if (p_ShareName !== 0) {
-      const pv15: any = r.wstring();
-      p_ShareName = pv15;
-    } else {
-      p_ShareName = null;
-    }
-    f = "IpAddress";
-    let p_IpAddress: any = r.pointer();
-    if (p_IpAddress !== 0) {
-      const pv16: any = r.wstring();
-      p_IpAddress = pv16;
-    } else {
-      p_IpAddress = null;
-    }
-    f = "ClientComputerName";
-    let p_ClientComputerName: any = r.pointer();
-    if (p_ClientComputerName !== 0) {
-      const pv17: any = r.wstring();
-      p_ClientComputerName = pv17;
-    } else {
-      p_ClientComputerName = null;
-    }
-    f = "Flags";
-    let p_Flags: any = r.u32();
-    f = "KeepAliveTimeout";
-    let p_KeepAliveTimeout: any = r.u32();
-    return { Version: p_Version, NetName: p_NetName, ShareName: p_ShareName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName, Flags: p_Flags, KeepAliveTimeout: p_KeepAliveTimeout };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegisterEx.in");
+function writeWitnessrRegisterExIn(w: NdrWriter, v: WitnessrRegisterExIn): void {
+  w.field("Version");
+  w.u32(v.Version);
+  w.field("NetName");
+  w.pointer(v.NetName !== null);
+  const pointee5 = v.NetName;
+  if (pointee5 !== null) {
+    w.wstring(pointee5);
   }
+  w.field("ShareName");
+  w.pointer(v.ShareName !== null);
+  const pointee6 = v.ShareName;
+  if (pointee6 !== null) {
+    w.wstring(pointee6);
+  }
+  w.field("IpAddress");
+  w.pointer(v.IpAddress !== null);
+  const pointee7 = v.IpAddress;
+  if (pointee7 !== null) {
+    w.wstring(pointee7);
+  }
+  w.field("ClientComputerName");
+  w.pointer(v.ClientComputerName !== null);
+  const pointee8 = v.ClientComputerName;
+  if (pointee8 !== null) {
+    w.wstring(pointee8);
+  }
+  w.field("Flags");
+  w.u32(v.Flags);
+  w.field("KeepAliveTimeout");
+  w.u32(v.KeepAliveTimeout);
+}
+function readWitnessrRegisterExIn(r: NdrReader): WitnessrRegisterExIn {
+  r.field("Version");
+  const p_Version: number = r.u32();
+  r.field("NetName");
+  let p_NetName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_NetName = r.wstring();
+  }
+  r.field("ShareName");
+  let p_ShareName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_ShareName = r.wstring();
+  }
+  r.field("IpAddress");
+  let p_IpAddress: string | null = null;
+  if (r.pointer() !== 0) {
+    p_IpAddress = r.wstring();
+  }
+  r.field("ClientComputerName");
+  let p_ClientComputerName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_ClientComputerName = r.wstring();
+  }
+  r.field("Flags");
+  const p_Flags: number = r.u32();
+  r.field("KeepAliveTimeout");
+  const p_KeepAliveTimeout: number = r.u32();
+  return { Version: p_Version, NetName: p_NetName, ShareName: p_ShareName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName, Flags: p_Flags, KeepAliveTimeout: p_KeepAliveTimeout };
 }
 
 /** WitnessrRegisterEx (opnum 4) response parameters. */
@@ -538,38 +365,22 @@ export interface WitnessrRegisterExOut {
   ReturnValue: number;
 }
 
-let sizeHint_WitnessrRegisterEx_out = 256;
-export function encodeWitnessrRegisterExOut(v: WitnessrRegisterExOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrRegisterEx_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    w.contextHandle(v.ppContext);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegisterEx.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrRegisterEx_out && stub.length <= 0x100000) sizeHint_WitnessrRegisterEx_out = stub.length;
-  return stub;
-}
+const WitnessrRegisterExOut_codec = new NdrStubCodec<WitnessrRegisterExOut>("WitnessrRegisterEx.out", writeWitnessrRegisterExOut, readWitnessrRegisterExOut);
+export function encodeWitnessrRegisterExOut(v: WitnessrRegisterExOut, littleEndian = true): Buffer { return WitnessrRegisterExOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterExOut(stub: Buffer, littleEndian = true): WitnessrRegisterExOut { return WitnessrRegisterExOut_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrRegisterExOut(stub: Buffer, littleEndian = true): WitnessrRegisterExOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    let p_ppContext: any = r.contextHandle();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegisterEx.out");
-  }
+function writeWitnessrRegisterExOut(w: NdrWriter, v: WitnessrRegisterExOut): void {
+  w.field("ppContext");
+  w.contextHandle(v.ppContext);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrRegisterExOut(r: NdrReader): WitnessrRegisterExOut {
+  r.field("ppContext");
+  const p_ppContext: ContextHandle = r.contextHandle();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
 }
 
 /** WitnessrUnRegisterEx (opnum 5) request parameters. */
@@ -577,34 +388,18 @@ export interface WitnessrUnRegisterExIn {
   ppContext: ContextHandle;
 }
 
-let sizeHint_WitnessrUnRegisterEx_in = 256;
-export function encodeWitnessrUnRegisterExIn(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrUnRegisterEx_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    w.contextHandle(v.ppContext);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegisterEx.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrUnRegisterEx_in && stub.length <= 0x100000) sizeHint_WitnessrUnRegisterEx_in = stub.length;
-  return stub;
-}
+const WitnessrUnRegisterExIn_codec = new NdrStubCodec<WitnessrUnRegisterExIn>("WitnessrUnRegisterEx.in", writeWitnessrUnRegisterExIn, readWitnessrUnRegisterExIn);
+export function encodeWitnessrUnRegisterExIn(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer { return WitnessrUnRegisterExIn_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterExIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn { return WitnessrUnRegisterExIn_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrUnRegisterExIn(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    let p_ppContext: any = r.contextHandle();
-    return { ppContext: p_ppContext };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegisterEx.in");
-  }
+function writeWitnessrUnRegisterExIn(w: NdrWriter, v: WitnessrUnRegisterExIn): void {
+  w.field("ppContext");
+  w.contextHandle(v.ppContext);
+}
+function readWitnessrUnRegisterExIn(r: NdrReader): WitnessrUnRegisterExIn {
+  r.field("ppContext");
+  const p_ppContext: ContextHandle = r.contextHandle();
+  return { ppContext: p_ppContext };
 }
 
 /** WitnessrUnRegisterEx (opnum 5) response parameters. */
@@ -613,38 +408,22 @@ export interface WitnessrUnRegisterExOut {
   ReturnValue: number;
 }
 
-let sizeHint_WitnessrUnRegisterEx_out = 256;
-export function encodeWitnessrUnRegisterExOut(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer {
-  const w = new NdrWriter(littleEndian, sizeHint_WitnessrUnRegisterEx_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    w.contextHandle(v.ppContext);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegisterEx.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint_WitnessrUnRegisterEx_out && stub.length <= 0x100000) sizeHint_WitnessrUnRegisterEx_out = stub.length;
-  return stub;
-}
+const WitnessrUnRegisterExOut_codec = new NdrStubCodec<WitnessrUnRegisterExOut>("WitnessrUnRegisterEx.out", writeWitnessrUnRegisterExOut, readWitnessrUnRegisterExOut);
+export function encodeWitnessrUnRegisterExOut(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer { return WitnessrUnRegisterExOut_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterExOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut { return WitnessrUnRegisterExOut_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrUnRegisterExOut(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut {
-  const r = new NdrReader(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    let p_ppContext: any = r.contextHandle();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegisterEx.out");
-  }
+function writeWitnessrUnRegisterExOut(w: NdrWriter, v: WitnessrUnRegisterExOut): void {
+  w.field("ppContext");
+  w.contextHandle(v.ppContext);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrUnRegisterExOut(r: NdrReader): WitnessrUnRegisterExOut {
+  r.field("ppContext");
+  const p_ppContext: ContextHandle = r.contextHandle();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
 }
 
 /** The server side of Witness: one method per operation; an ASYNC one answers later through its reply. */
@@ -698,46 +477,15 @@ export function createWitnessInterface<C>(server: WitnessServer<C>): RpcInterfac
 
 // ---- per-type codecs (tests, ndrdump) ----
 export const Witness_TYPES = {
-  RESP_ASYNC_NOTIFY: {
-    encode(v: RESP_ASYNC_NOTIFY, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_RESP_ASYNC_NOTIFY(w, v);
-      wb_RESP_ASYNC_NOTIFY(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): RESP_ASYNC_NOTIFY {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_RESP_ASYNC_NOTIFY(r);
-      rb_RESP_ASYNC_NOTIFY(r, v);
-      return v;
-    },
-  },
-  WITNESS_INTERFACE_INFO: {
-    encode(v: WITNESS_INTERFACE_INFO, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_WITNESS_INTERFACE_INFO(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): WITNESS_INTERFACE_INFO {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_WITNESS_INTERFACE_INFO(r);
-      return v;
-    },
-  },
-  WITNESS_INTERFACE_LIST: {
-    encode(v: WITNESS_INTERFACE_LIST, littleEndian = true): Buffer {
-      const w = new NdrWriter(littleEndian);
-      ws_WITNESS_INTERFACE_LIST(w, v);
-      wb_WITNESS_INTERFACE_LIST(w, v);
-      return w.finish();
-    },
-    decode(stub: Buffer, littleEndian = true): WITNESS_INTERFACE_LIST {
-      const r = new NdrReader(stub, littleEndian);
-      const v = rs_WITNESS_INTERFACE_LIST(r);
-      rb_WITNESS_INTERFACE_LIST(r, v);
-      return v;
-    },
-  },
+  RESP_ASYNC_NOTIFY: new NdrStubCodec<RESP_ASYNC_NOTIFY>("RESP_ASYNC_NOTIFY", (w, v) => {
+    writeScalars_RESP_ASYNC_NOTIFY(w, v);
+    writeBuffers_RESP_ASYNC_NOTIFY(w, v);
+  }, (r) => readBuffers_RESP_ASYNC_NOTIFY(r, readScalars_RESP_ASYNC_NOTIFY(r))),
+  WITNESS_INTERFACE_INFO: new NdrStubCodec<WITNESS_INTERFACE_INFO>("WITNESS_INTERFACE_INFO", writeScalars_WITNESS_INTERFACE_INFO, readScalars_WITNESS_INTERFACE_INFO),
+  WITNESS_INTERFACE_LIST: new NdrStubCodec<WITNESS_INTERFACE_LIST>("WITNESS_INTERFACE_LIST", (w, v) => {
+    writeScalars_WITNESS_INTERFACE_LIST(w, v);
+    writeBuffers_WITNESS_INTERFACE_LIST(w, v);
+  }, (r) => readBuffers_WITNESS_INTERFACE_LIST(r, readScalars_WITNESS_INTERFACE_LIST(r))),
 };
 
 /** Everything above in one table, for tools that handle any interface (ndrdump). */
@@ -783,785 +531,529 @@ export const Witness_MODULE: NdrModule = {
   },
 };
 
-// ---- internal: NDR scalars (ws/rs) and deferred buffers (wb/rb) per type ----
-function ws_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
+// ---- per-type codecs: NDR scalars (the inline part) and deferred buffers (pointees) ----
+type RESP_ASYNC_NOTIFY_Scalars = ReturnType<typeof ov.respAsyncNotify.readScalars>;
+/** WITNESS_INTERFACE_LIST after its scalars phase: referent ids where the pointers are. */
+interface WITNESS_INTERFACE_LIST_Scalars {
+  NumberOfInterfaces: number;
+  InterfaceInfo: number;
+}
+
+function writeScalars_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
   w.align(4);
   ov.respAsyncNotify.writeScalars(w, v);
 }
-function wb_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
+function writeBuffers_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
   ov.respAsyncNotify.writeBuffers(w, v);
 }
-function rs_RESP_ASYNC_NOTIFY(r: NdrReader): RESP_ASYNC_NOTIFY {
+function readScalars_RESP_ASYNC_NOTIFY(r: NdrReader): RESP_ASYNC_NOTIFY_Scalars {
   r.align(4);
   return ov.respAsyncNotify.readScalars(r);
 }
-function rb_RESP_ASYNC_NOTIFY(r: NdrReader, v: any): void {
-  ov.respAsyncNotify.readBuffers(r, v);
+function readBuffers_RESP_ASYNC_NOTIFY(r: NdrReader, s: RESP_ASYNC_NOTIFY_Scalars): RESP_ASYNC_NOTIFY {
+  return ov.respAsyncNotify.readBuffers(r, s);
 }
 
-function ws_WITNESS_INTERFACE_INFO(w: NdrWriter, v: WITNESS_INTERFACE_INFO): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "InterfaceGroupName";
-    w.align(2);
-    ov.interfaceGroupName.write(w, v.InterfaceGroupName);
-    f = "Version";
-    w.u32(v.Version);
-    f = "State";
-    w.u16(v.State);
-    f = "IPV4";
-    w.align(4);
-    ov.ipv4NetworkOrder.write(w, v.IPV4);
-    f = "IPV6";
-    w.align(2);
-    ov.ipv6NetworkOrder.write(w, v.IPV6);
-    f = "Flags";
-    w.u32(v.Flags);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalars_WITNESS_INTERFACE_INFO(w: NdrWriter, v: WITNESS_INTERFACE_INFO): void {
+  w.enter();
+  w.align(4);
+  w.field("InterfaceGroupName");
+  w.align(2);
+  ov.interfaceGroupName.write(w, v.InterfaceGroupName);
+  w.field("Version");
+  w.u32(v.Version);
+  w.field("State");
+  w.u16(v.State);
+  w.field("IPV4");
+  w.align(4);
+  ov.ipv4NetworkOrder.write(w, v.IPV4);
+  w.field("IPV6");
+  w.align(2);
+  ov.ipv6NetworkOrder.write(w, v.IPV6);
+  w.field("Flags");
+  w.u32(v.Flags);
+  w.leave();
 }
-function rs_WITNESS_INTERFACE_INFO(r: NdrReader): WITNESS_INTERFACE_INFO {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "InterfaceGroupName";
-    r.align(2);
-    const f_InterfaceGroupName: any = ov.interfaceGroupName.read(r);
-    f = "Version";
-    const f_Version: any = r.u32();
-    f = "State";
-    const f_State: any = r.u16();
-    f = "IPV4";
-    r.align(4);
-    const f_IPV4: any = ov.ipv4NetworkOrder.read(r);
-    f = "IPV6";
-    r.align(2);
-    const f_IPV6: any = ov.ipv6NetworkOrder.read(r);
-    f = "Flags";
-    const f_Flags: any = r.u32();
-    return { InterfaceGroupName: f_InterfaceGroupName, Version: f_Version, State: f_State, IPV4: f_IPV4, IPV6: f_IPV6, Flags: f_Flags };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+function readScalars_WITNESS_INTERFACE_INFO(r: NdrReader): WITNESS_INTERFACE_INFO {
+  r.enter();
+  r.align(4);
+  r.field("InterfaceGroupName");
+  r.align(2);
+  const f_InterfaceGroupName: string = ov.interfaceGroupName.read(r);
+  r.field("Version");
+  const f_Version: number = r.u32();
+  r.field("State");
+  const f_State: number = r.u16();
+  r.field("IPV4");
+  r.align(4);
+  const f_IPV4: string = ov.ipv4NetworkOrder.read(r);
+  r.field("IPV6");
+  r.align(2);
+  const f_IPV6: string = ov.ipv6NetworkOrder.read(r);
+  r.field("Flags");
+  const f_Flags: number = r.u32();
+  r.leave();
+  return { InterfaceGroupName: f_InterfaceGroupName, Version: f_Version, State: f_State, IPV4: f_IPV4, IPV6: f_IPV6, Flags: f_Flags };
 }
 
-function ws_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "NumberOfInterfaces";
-    w.u32(v.NumberOfInterfaces);
-    f = "InterfaceInfo";
-    w.pointer(v.InterfaceInfo !== null);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalars_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
+  w.enter();
+  w.align(4);
+  w.field("NumberOfInterfaces");
+  w.u32(v.NumberOfInterfaces);
+  w.field("InterfaceInfo");
+  w.pointer(v.InterfaceInfo !== null);
+  w.leave();
 }
-function wb_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "InterfaceInfo";
-    const p18 = v.InterfaceInfo;
-    if (p18 !== null) {
-      w.conformance(v.NumberOfInterfaces);
-      w.checkLength(p18.length, v.NumberOfInterfaces, 'array');
-      for (let i19 = 0; i19 < p18.length; i19++) {
-        ws_WITNESS_INTERFACE_INFO(w, p18[i19]);
-      }
+function writeBuffers_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
+  w.enter();
+  w.field("InterfaceInfo");
+  const pointee9 = v.InterfaceInfo;
+  if (pointee9 !== null) {
+    w.conformance(v.NumberOfInterfaces);
+    w.checkLength(pointee9.length, v.NumberOfInterfaces, 'array');
+    w.enter();
+    for (let i10 = 0; i10 < pointee9.length; i10++) {
+      w.element(i10);
+      writeScalars_WITNESS_INTERFACE_INFO(w, pointee9[i10]);
     }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+    w.leave();
   }
+  w.leave();
 }
-function rs_WITNESS_INTERFACE_LIST(r: NdrReader): WITNESS_INTERFACE_LIST {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "NumberOfInterfaces";
-    const f_NumberOfInterfaces: any = r.u32();
-    f = "InterfaceInfo";
-    const f_InterfaceInfo: any = r.pointer();
-    return { NumberOfInterfaces: f_NumberOfInterfaces, InterfaceInfo: f_InterfaceInfo };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+function readScalars_WITNESS_INTERFACE_LIST(r: NdrReader): WITNESS_INTERFACE_LIST_Scalars {
+  r.enter();
+  r.align(4);
+  r.field("NumberOfInterfaces");
+  const f_NumberOfInterfaces: number = r.u32();
+  r.field("InterfaceInfo");
+  const f_InterfaceInfo: number = r.pointer();
+  r.leave();
+  return { NumberOfInterfaces: f_NumberOfInterfaces, InterfaceInfo: f_InterfaceInfo };
 }
-function rb_WITNESS_INTERFACE_LIST(r: NdrReader, v: any): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "InterfaceInfo";
-    if (v.InterfaceInfo !== 0) {
-      const at20 = r.pos;
-      const n21 = r.count(550);
-      r.checkCount(n21, v.NumberOfInterfaces, 'max_count (size_is(NumberOfInterfaces))', at20);
-      const arr22: any[] = new Array(n21);
-      for (let i23 = 0; i23 < n21; i23++) {
-        ix = i23;
-        arr22[i23] = rs_WITNESS_INTERFACE_INFO(r);
-      }
-      ix = -1;
-      const pv24: any = arr22;
-      v.InterfaceInfo = pv24;
-    } else {
-      v.InterfaceInfo = null;
+function readBuffers_WITNESS_INTERFACE_LIST(r: NdrReader, s: WITNESS_INTERFACE_LIST_Scalars): WITNESS_INTERFACE_LIST {
+  r.enter();
+  r.field("InterfaceInfo");
+  let pointee11: WITNESS_INTERFACE_INFO[] | null = null;
+  if (s.InterfaceInfo !== 0) {
+    const at12 = r.pos;
+    const count13 = r.count(550);
+    r.checkCount(count13, s.NumberOfInterfaces, 'max_count (size_is(NumberOfInterfaces))', at12);
+    const items14: WITNESS_INTERFACE_INFO[] = new Array(count13);
+    r.enter();
+    for (let i15 = 0; i15 < count13; i15++) {
+      r.element(i15);
+      items14[i15] = readScalars_WITNESS_INTERFACE_INFO(r);
     }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+    r.leave();
+    pointee11 = items14;
   }
+  r.leave();
+  return { NumberOfInterfaces: s.NumberOfInterfaces, InterfaceInfo: pointee11 };
 }
 
 // ---- NDR64 (MS-RPCE 2.2.5): the same operations and types, 8-byte referent ids and counts ----
-let sizeHint64_WitnessrGetInterfaceList_in = 256;
-export function encodeWitnessrGetInterfaceListInNdr64(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrGetInterfaceList_in);
-  let f = '';
-  let ix = -1;
-  try {
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrGetInterfaceList.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrGetInterfaceList_in && stub.length <= 0x100000) sizeHint64_WitnessrGetInterfaceList_in = stub.length;
-  return stub;
+const WitnessrGetInterfaceListInNdr64_codec = new NdrStubCodec64<WitnessrGetInterfaceListIn>("WitnessrGetInterfaceList.in", writeWitnessrGetInterfaceListInNdr64, readWitnessrGetInterfaceListInNdr64);
+export function encodeWitnessrGetInterfaceListInNdr64(v: WitnessrGetInterfaceListIn, littleEndian = true): Buffer { return WitnessrGetInterfaceListInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrGetInterfaceListInNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn { return WitnessrGetInterfaceListInNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrGetInterfaceListInNdr64(w: NdrWriter, v: WitnessrGetInterfaceListIn): void {
+}
+function readWitnessrGetInterfaceListInNdr64(r: NdrReader): WitnessrGetInterfaceListIn {
+  return {};
 }
 
-export function decodeWitnessrGetInterfaceListInNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    return {  };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrGetInterfaceList.in");
+const WitnessrGetInterfaceListOutNdr64_codec = new NdrStubCodec64<WitnessrGetInterfaceListOut>("WitnessrGetInterfaceList.out", writeWitnessrGetInterfaceListOutNdr64, readWitnessrGetInterfaceListOutNdr64);
+export function encodeWitnessrGetInterfaceListOutNdr64(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer { return WitnessrGetInterfaceListOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrGetInterfaceListOutNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut { return WitnessrGetInterfaceListOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrGetInterfaceListOutNdr64(w: NdrWriter, v: WitnessrGetInterfaceListOut): void {
+  w.field("InterfaceList");
+  w.pointer(v.InterfaceList !== null);
+  const pointee16 = v.InterfaceList;
+  if (pointee16 !== null) {
+    writeScalarsNdr64_WITNESS_INTERFACE_LIST(w, pointee16);
+    writeBuffersNdr64_WITNESS_INTERFACE_LIST(w, pointee16);
   }
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrGetInterfaceListOutNdr64(r: NdrReader): WitnessrGetInterfaceListOut {
+  r.field("InterfaceList");
+  let p_InterfaceList: WITNESS_INTERFACE_LIST | null = null;
+  if (r.pointer() !== 0) {
+    p_InterfaceList = readBuffersNdr64_WITNESS_INTERFACE_LIST(r, readScalarsNdr64_WITNESS_INTERFACE_LIST(r));
+  }
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { InterfaceList: p_InterfaceList, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_WitnessrGetInterfaceList_out = 256;
-export function encodeWitnessrGetInterfaceListOutNdr64(v: WitnessrGetInterfaceListOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrGetInterfaceList_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "InterfaceList";
-    w.pointer(v.InterfaceList !== null);
-    const p25 = v.InterfaceList;
-    if (p25 !== null) {
-      ws64_WITNESS_INTERFACE_LIST(w, p25);
-      wb64_WITNESS_INTERFACE_LIST(w, p25);
-    }
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrGetInterfaceList.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrGetInterfaceList_out && stub.length <= 0x100000) sizeHint64_WitnessrGetInterfaceList_out = stub.length;
-  return stub;
-}
+const WitnessrRegisterInNdr64_codec = new NdrStubCodec64<WitnessrRegisterIn>("WitnessrRegister.in", writeWitnessrRegisterInNdr64, readWitnessrRegisterInNdr64);
+export function encodeWitnessrRegisterInNdr64(v: WitnessrRegisterIn, littleEndian = true): Buffer { return WitnessrRegisterInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterIn { return WitnessrRegisterInNdr64_codec.decode(stub, littleEndian); }
 
-export function decodeWitnessrGetInterfaceListOutNdr64(stub: Buffer, littleEndian = true): WitnessrGetInterfaceListOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "InterfaceList";
-    let p_InterfaceList: any = r.pointer();
-    if (p_InterfaceList !== 0) {
-      const pv26: any = rs64_WITNESS_INTERFACE_LIST(r);
-      rb64_WITNESS_INTERFACE_LIST(r, pv26);
-      p_InterfaceList = pv26;
-    } else {
-      p_InterfaceList = null;
-    }
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { InterfaceList: p_InterfaceList, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrGetInterfaceList.out");
+function writeWitnessrRegisterInNdr64(w: NdrWriter, v: WitnessrRegisterIn): void {
+  w.field("Version");
+  w.u32(v.Version);
+  w.field("NetName");
+  w.pointer(v.NetName !== null);
+  const pointee17 = v.NetName;
+  if (pointee17 !== null) {
+    w.wstring(pointee17);
+  }
+  w.field("IpAddress");
+  w.pointer(v.IpAddress !== null);
+  const pointee18 = v.IpAddress;
+  if (pointee18 !== null) {
+    w.wstring(pointee18);
+  }
+  w.field("ClientComputerName");
+  w.pointer(v.ClientComputerName !== null);
+  const pointee19 = v.ClientComputerName;
+  if (pointee19 !== null) {
+    w.wstring(pointee19);
   }
 }
-
-let sizeHint64_WitnessrRegister_in = 256;
-export function encodeWitnessrRegisterInNdr64(v: WitnessrRegisterIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrRegister_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Version";
-    w.u32(v.Version);
-    f = "NetName";
-    w.pointer(v.NetName !== null);
-    const p27 = v.NetName;
-    if (p27 !== null) {
-      w.wstring(p27);
-    }
-    f = "IpAddress";
-    w.pointer(v.IpAddress !== null);
-    const p28 = v.IpAddress;
-    if (p28 !== null) {
-      w.wstring(p28);
-    }
-    f = "ClientComputerName";
-    w.pointer(v.ClientComputerName !== null);
-    const p29 = v.ClientComputerName;
-    if (p29 !== null) {
-      w.wstring(p29);
-    }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegister.in");
+function readWitnessrRegisterInNdr64(r: NdrReader): WitnessrRegisterIn {
+  r.field("Version");
+  const p_Version: number = r.u32();
+  r.field("NetName");
+  let p_NetName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_NetName = r.wstring();
   }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrRegister_in && stub.length <= 0x100000) sizeHint64_WitnessrRegister_in = stub.length;
-  return stub;
+  r.field("IpAddress");
+  let p_IpAddress: string | null = null;
+  if (r.pointer() !== 0) {
+    p_IpAddress = r.wstring();
+  }
+  r.field("ClientComputerName");
+  let p_ClientComputerName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_ClientComputerName = r.wstring();
+  }
+  return { Version: p_Version, NetName: p_NetName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName };
 }
 
-export function decodeWitnessrRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Version";
-    let p_Version: any = r.u32();
-    f = "NetName";
-    let p_NetName: any = r.pointer();
-    if (p_NetName !== 0) {
-      const pv30: any = r.wstring();
-      p_NetName = pv30;
-    } else {
-      p_NetName = null;
-    }
-    f = "IpAddress";
-    let p_IpAddress: any = r.pointer();
-    if (p_IpAddress !== 0) {
-      const pv31: any = r.wstring();
-      p_IpAddress = pv31;
-    } else {
-      p_IpAddress = null;
-    }
-    f = "ClientComputerName";
-    let p_ClientComputerName: any = r.pointer();
-    if (p_ClientComputerName !== 0) {
-      const pv32: any = r.wstring();
-      p_ClientComputerName = pv32;
-    } else {
-      p_ClientComputerName = null;
-    }
-    return { Version: p_Version, NetName: p_NetName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegister.in");
-  }
+const WitnessrRegisterOutNdr64_codec = new NdrStubCodec64<WitnessrRegisterOut>("WitnessrRegister.out", writeWitnessrRegisterOutNdr64, readWitnessrRegisterOutNdr64);
+export function encodeWitnessrRegisterOutNdr64(v: WitnessrRegisterOut, littleEndian = true): Buffer { return WitnessrRegisterOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterOut { return WitnessrRegisterOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrRegisterOutNdr64(w: NdrWriter, v: WitnessrRegisterOut): void {
+  w.field("ppContext");
+  w.contextHandle(v.ppContext);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrRegisterOutNdr64(r: NdrReader): WitnessrRegisterOut {
+  r.field("ppContext");
+  const p_ppContext: ContextHandle = r.contextHandle();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_WitnessrRegister_out = 256;
-export function encodeWitnessrRegisterOutNdr64(v: WitnessrRegisterOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrRegister_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    w.contextHandle(v.ppContext);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegister.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrRegister_out && stub.length <= 0x100000) sizeHint64_WitnessrRegister_out = stub.length;
-  return stub;
+const WitnessrUnRegisterInNdr64_codec = new NdrStubCodec64<WitnessrUnRegisterIn>("WitnessrUnRegister.in", writeWitnessrUnRegisterInNdr64, readWitnessrUnRegisterInNdr64);
+export function encodeWitnessrUnRegisterInNdr64(v: WitnessrUnRegisterIn, littleEndian = true): Buffer { return WitnessrUnRegisterInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn { return WitnessrUnRegisterInNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrUnRegisterInNdr64(w: NdrWriter, v: WitnessrUnRegisterIn): void {
+  w.field("pContext");
+  w.contextHandle(v.pContext);
+}
+function readWitnessrUnRegisterInNdr64(r: NdrReader): WitnessrUnRegisterIn {
+  r.field("pContext");
+  const p_pContext: ContextHandle = r.contextHandle();
+  return { pContext: p_pContext };
 }
 
-export function decodeWitnessrRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    let p_ppContext: any = r.contextHandle();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegister.out");
-  }
+const WitnessrUnRegisterOutNdr64_codec = new NdrStubCodec64<WitnessrUnRegisterOut>("WitnessrUnRegister.out", writeWitnessrUnRegisterOutNdr64, readWitnessrUnRegisterOutNdr64);
+export function encodeWitnessrUnRegisterOutNdr64(v: WitnessrUnRegisterOut, littleEndian = true): Buffer { return WitnessrUnRegisterOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut { return WitnessrUnRegisterOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrUnRegisterOutNdr64(w: NdrWriter, v: WitnessrUnRegisterOut): void {
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrUnRegisterOutNdr64(r: NdrReader): WitnessrUnRegisterOut {
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_WitnessrUnRegister_in = 256;
-export function encodeWitnessrUnRegisterInNdr64(v: WitnessrUnRegisterIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrUnRegister_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pContext";
-    w.contextHandle(v.pContext);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegister.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrUnRegister_in && stub.length <= 0x100000) sizeHint64_WitnessrUnRegister_in = stub.length;
-  return stub;
+const WitnessrAsyncNotifyInNdr64_codec = new NdrStubCodec64<WitnessrAsyncNotifyIn>("WitnessrAsyncNotify.in", writeWitnessrAsyncNotifyInNdr64, readWitnessrAsyncNotifyInNdr64);
+export function encodeWitnessrAsyncNotifyInNdr64(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer { return WitnessrAsyncNotifyInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrAsyncNotifyInNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn { return WitnessrAsyncNotifyInNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrAsyncNotifyInNdr64(w: NdrWriter, v: WitnessrAsyncNotifyIn): void {
+  w.field("pContext");
+  w.contextHandle(v.pContext);
+}
+function readWitnessrAsyncNotifyInNdr64(r: NdrReader): WitnessrAsyncNotifyIn {
+  r.field("pContext");
+  const p_pContext: ContextHandle = r.contextHandle();
+  return { pContext: p_pContext };
 }
 
-export function decodeWitnessrUnRegisterInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pContext";
-    let p_pContext: any = r.contextHandle();
-    return { pContext: p_pContext };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegister.in");
+const WitnessrAsyncNotifyOutNdr64_codec = new NdrStubCodec64<WitnessrAsyncNotifyOut>("WitnessrAsyncNotify.out", writeWitnessrAsyncNotifyOutNdr64, readWitnessrAsyncNotifyOutNdr64);
+export function encodeWitnessrAsyncNotifyOutNdr64(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer { return WitnessrAsyncNotifyOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrAsyncNotifyOutNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut { return WitnessrAsyncNotifyOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrAsyncNotifyOutNdr64(w: NdrWriter, v: WitnessrAsyncNotifyOut): void {
+  w.field("pResp");
+  w.pointer(v.pResp !== null);
+  const pointee20 = v.pResp;
+  if (pointee20 !== null) {
+    writeScalarsNdr64_RESP_ASYNC_NOTIFY(w, pointee20);
+    writeBuffersNdr64_RESP_ASYNC_NOTIFY(w, pointee20);
   }
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrAsyncNotifyOutNdr64(r: NdrReader): WitnessrAsyncNotifyOut {
+  r.field("pResp");
+  let p_pResp: RESP_ASYNC_NOTIFY | null = null;
+  if (r.pointer() !== 0) {
+    p_pResp = readBuffersNdr64_RESP_ASYNC_NOTIFY(r, readScalarsNdr64_RESP_ASYNC_NOTIFY(r));
+  }
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { pResp: p_pResp, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_WitnessrUnRegister_out = 256;
-export function encodeWitnessrUnRegisterOutNdr64(v: WitnessrUnRegisterOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrUnRegister_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegister.out");
+const WitnessrRegisterExInNdr64_codec = new NdrStubCodec64<WitnessrRegisterExIn>("WitnessrRegisterEx.in", writeWitnessrRegisterExInNdr64, readWitnessrRegisterExInNdr64);
+export function encodeWitnessrRegisterExInNdr64(v: WitnessrRegisterExIn, littleEndian = true): Buffer { return WitnessrRegisterExInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExIn { return WitnessrRegisterExInNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrRegisterExInNdr64(w: NdrWriter, v: WitnessrRegisterExIn): void {
+  w.field("Version");
+  w.u32(v.Version);
+  w.field("NetName");
+  w.pointer(v.NetName !== null);
+  const pointee21 = v.NetName;
+  if (pointee21 !== null) {
+    w.wstring(pointee21);
   }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrUnRegister_out && stub.length <= 0x100000) sizeHint64_WitnessrUnRegister_out = stub.length;
-  return stub;
+  w.field("ShareName");
+  w.pointer(v.ShareName !== null);
+  const pointee22 = v.ShareName;
+  if (pointee22 !== null) {
+    w.wstring(pointee22);
+  }
+  w.field("IpAddress");
+  w.pointer(v.IpAddress !== null);
+  const pointee23 = v.IpAddress;
+  if (pointee23 !== null) {
+    w.wstring(pointee23);
+  }
+  w.field("ClientComputerName");
+  w.pointer(v.ClientComputerName !== null);
+  const pointee24 = v.ClientComputerName;
+  if (pointee24 !== null) {
+    w.wstring(pointee24);
+  }
+  w.field("Flags");
+  w.u32(v.Flags);
+  w.field("KeepAliveTimeout");
+  w.u32(v.KeepAliveTimeout);
+}
+function readWitnessrRegisterExInNdr64(r: NdrReader): WitnessrRegisterExIn {
+  r.field("Version");
+  const p_Version: number = r.u32();
+  r.field("NetName");
+  let p_NetName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_NetName = r.wstring();
+  }
+  r.field("ShareName");
+  let p_ShareName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_ShareName = r.wstring();
+  }
+  r.field("IpAddress");
+  let p_IpAddress: string | null = null;
+  if (r.pointer() !== 0) {
+    p_IpAddress = r.wstring();
+  }
+  r.field("ClientComputerName");
+  let p_ClientComputerName: string | null = null;
+  if (r.pointer() !== 0) {
+    p_ClientComputerName = r.wstring();
+  }
+  r.field("Flags");
+  const p_Flags: number = r.u32();
+  r.field("KeepAliveTimeout");
+  const p_KeepAliveTimeout: number = r.u32();
+  return { Version: p_Version, NetName: p_NetName, ShareName: p_ShareName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName, Flags: p_Flags, KeepAliveTimeout: p_KeepAliveTimeout };
 }
 
-export function decodeWitnessrUnRegisterOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegister.out");
-  }
+const WitnessrRegisterExOutNdr64_codec = new NdrStubCodec64<WitnessrRegisterExOut>("WitnessrRegisterEx.out", writeWitnessrRegisterExOutNdr64, readWitnessrRegisterExOutNdr64);
+export function encodeWitnessrRegisterExOutNdr64(v: WitnessrRegisterExOut, littleEndian = true): Buffer { return WitnessrRegisterExOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExOut { return WitnessrRegisterExOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrRegisterExOutNdr64(w: NdrWriter, v: WitnessrRegisterExOut): void {
+  w.field("ppContext");
+  w.contextHandle(v.ppContext);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrRegisterExOutNdr64(r: NdrReader): WitnessrRegisterExOut {
+  r.field("ppContext");
+  const p_ppContext: ContextHandle = r.contextHandle();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_WitnessrAsyncNotify_in = 256;
-export function encodeWitnessrAsyncNotifyInNdr64(v: WitnessrAsyncNotifyIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrAsyncNotify_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pContext";
-    w.contextHandle(v.pContext);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrAsyncNotify.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrAsyncNotify_in && stub.length <= 0x100000) sizeHint64_WitnessrAsyncNotify_in = stub.length;
-  return stub;
+const WitnessrUnRegisterExInNdr64_codec = new NdrStubCodec64<WitnessrUnRegisterExIn>("WitnessrUnRegisterEx.in", writeWitnessrUnRegisterExInNdr64, readWitnessrUnRegisterExInNdr64);
+export function encodeWitnessrUnRegisterExInNdr64(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer { return WitnessrUnRegisterExInNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn { return WitnessrUnRegisterExInNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrUnRegisterExInNdr64(w: NdrWriter, v: WitnessrUnRegisterExIn): void {
+  w.field("ppContext");
+  w.contextHandle(v.ppContext);
+}
+function readWitnessrUnRegisterExInNdr64(r: NdrReader): WitnessrUnRegisterExIn {
+  r.field("ppContext");
+  const p_ppContext: ContextHandle = r.contextHandle();
+  return { ppContext: p_ppContext };
 }
 
-export function decodeWitnessrAsyncNotifyInNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pContext";
-    let p_pContext: any = r.contextHandle();
-    return { pContext: p_pContext };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrAsyncNotify.in");
-  }
+const WitnessrUnRegisterExOutNdr64_codec = new NdrStubCodec64<WitnessrUnRegisterExOut>("WitnessrUnRegisterEx.out", writeWitnessrUnRegisterExOutNdr64, readWitnessrUnRegisterExOutNdr64);
+export function encodeWitnessrUnRegisterExOutNdr64(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer { return WitnessrUnRegisterExOutNdr64_codec.encode(v, littleEndian); }
+export function decodeWitnessrUnRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut { return WitnessrUnRegisterExOutNdr64_codec.decode(stub, littleEndian); }
+
+function writeWitnessrUnRegisterExOutNdr64(w: NdrWriter, v: WitnessrUnRegisterExOut): void {
+  w.field("ppContext");
+  w.contextHandle(v.ppContext);
+  w.field("ReturnValue");
+  w.u32(v.ReturnValue);
+}
+function readWitnessrUnRegisterExOutNdr64(r: NdrReader): WitnessrUnRegisterExOut {
+  r.field("ppContext");
+  const p_ppContext: ContextHandle = r.contextHandle();
+  r.field("ReturnValue");
+  const p_ReturnValue: number = r.u32();
+  return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
 }
 
-let sizeHint64_WitnessrAsyncNotify_out = 256;
-export function encodeWitnessrAsyncNotifyOutNdr64(v: WitnessrAsyncNotifyOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrAsyncNotify_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pResp";
-    w.pointer(v.pResp !== null);
-    const p33 = v.pResp;
-    if (p33 !== null) {
-      ws64_RESP_ASYNC_NOTIFY(w, p33);
-      wb64_RESP_ASYNC_NOTIFY(w, p33);
-    }
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrAsyncNotify.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrAsyncNotify_out && stub.length <= 0x100000) sizeHint64_WitnessrAsyncNotify_out = stub.length;
-  return stub;
-}
-
-export function decodeWitnessrAsyncNotifyOutNdr64(stub: Buffer, littleEndian = true): WitnessrAsyncNotifyOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "pResp";
-    let p_pResp: any = r.pointer();
-    if (p_pResp !== 0) {
-      const pv34: any = rs64_RESP_ASYNC_NOTIFY(r);
-      rb64_RESP_ASYNC_NOTIFY(r, pv34);
-      p_pResp = pv34;
-    } else {
-      p_pResp = null;
-    }
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { pResp: p_pResp, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrAsyncNotify.out");
-  }
-}
-
-let sizeHint64_WitnessrRegisterEx_in = 256;
-export function encodeWitnessrRegisterExInNdr64(v: WitnessrRegisterExIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrRegisterEx_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Version";
-    w.u32(v.Version);
-    f = "NetName";
-    w.pointer(v.NetName !== null);
-    const p35 = v.NetName;
-    if (p35 !== null) {
-      w.wstring(p35);
-    }
-    f = "ShareName";
-    w.pointer(v.ShareName !== null);
-    const p36 = v.ShareName;
-    if (p36 !== null) {
-      w.wstring(p36);
-    }
-    f = "IpAddress";
-    w.pointer(v.IpAddress !== null);
-    const p37 = v.IpAddress;
-    if (p37 !== null) {
-      w.wstring(p37);
-    }
-    f = "ClientComputerName";
-    w.pointer(v.ClientComputerName !== null);
-    const p38 = v.ClientComputerName;
-    if (p38 !== null) {
-      w.wstring(p38);
-    }
-    f = "Flags";
-    w.u32(v.Flags);
-    f = "KeepAliveTimeout";
-    w.u32(v.KeepAliveTimeout);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegisterEx.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrRegisterEx_in && stub.length <= 0x100000) sizeHint64_WitnessrRegisterEx_in = stub.length;
-  return stub;
-}
-
-export function decodeWitnessrRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "Version";
-    let p_Version: any = r.u32();
-    f = "NetName";
-    let p_NetName: any = r.pointer();
-    if (p_NetName !== 0) {
-      const pv39: any = r.wstring();
-      p_NetName = pv39;
-    } else {
-      p_NetName = null;
-    }
-    f = "ShareName";
-    let p_ShareName: any = r.pointer();
-    if (p_ShareName !== 0) {
-      const pv40: any = r.wstring();
-      p_ShareName = pv40;
-    } else {
-      p_ShareName = null;
-    }
-    f = "IpAddress";
-    let p_IpAddress: any = r.pointer();
-    if (p_IpAddress !== 0) {
-      const pv41: any = r.wstring();
-      p_IpAddress = pv41;
-    } else {
-      p_IpAddress = null;
-    }
-    f = "ClientComputerName";
-    let p_ClientComputerName: any = r.pointer();
-    if (p_ClientComputerName !== 0) {
-      const pv42: any = r.wstring();
-      p_ClientComputerName = pv42;
-    } else {
-      p_ClientComputerName = null;
-    }
-    f = "Flags";
-    let p_Flags: any = r.u32();
-    f = "KeepAliveTimeout";
-    let p_KeepAliveTimeout: any = r.u32();
-    return { Version: p_Version, NetName: p_NetName, ShareName: p_ShareName, IpAddress: p_IpAddress, ClientComputerName: p_ClientComputerName, Flags: p_Flags, KeepAliveTimeout: p_KeepAliveTimeout };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegisterEx.in");
-  }
-}
-
-let sizeHint64_WitnessrRegisterEx_out = 256;
-export function encodeWitnessrRegisterExOutNdr64(v: WitnessrRegisterExOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrRegisterEx_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    w.contextHandle(v.ppContext);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrRegisterEx.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrRegisterEx_out && stub.length <= 0x100000) sizeHint64_WitnessrRegisterEx_out = stub.length;
-  return stub;
-}
-
-export function decodeWitnessrRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrRegisterExOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    let p_ppContext: any = r.contextHandle();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrRegisterEx.out");
-  }
-}
-
-let sizeHint64_WitnessrUnRegisterEx_in = 256;
-export function encodeWitnessrUnRegisterExInNdr64(v: WitnessrUnRegisterExIn, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrUnRegisterEx_in);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    w.contextHandle(v.ppContext);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegisterEx.in");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrUnRegisterEx_in && stub.length <= 0x100000) sizeHint64_WitnessrUnRegisterEx_in = stub.length;
-  return stub;
-}
-
-export function decodeWitnessrUnRegisterExInNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExIn {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    let p_ppContext: any = r.contextHandle();
-    return { ppContext: p_ppContext };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegisterEx.in");
-  }
-}
-
-let sizeHint64_WitnessrUnRegisterEx_out = 256;
-export function encodeWitnessrUnRegisterExOutNdr64(v: WitnessrUnRegisterExOut, littleEndian = true): Buffer {
-  const w = new NdrWriter64(littleEndian, sizeHint64_WitnessrUnRegisterEx_out);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    w.contextHandle(v.ppContext);
-    f = "ReturnValue";
-    w.u32(v.ReturnValue);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset).within("WitnessrUnRegisterEx.out");
-  }
-  const stub = w.finish();
-  // Start the next encode with room for a stub this size (grown buffers cost more than the bytes).
-  if (stub.length > sizeHint64_WitnessrUnRegisterEx_out && stub.length <= 0x100000) sizeHint64_WitnessrUnRegisterEx_out = stub.length;
-  return stub;
-}
-
-export function decodeWitnessrUnRegisterExOutNdr64(stub: Buffer, littleEndian = true): WitnessrUnRegisterExOut {
-  const r = new NdrReader64(stub, littleEndian);
-  let f = '';
-  let ix = -1;
-  try {
-    f = "ppContext";
-    let p_ppContext: any = r.contextHandle();
-    f = "ReturnValue";
-    const p_ReturnValue = r.u32();
-    return { ppContext: p_ppContext, ReturnValue: p_ReturnValue };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos).within("WitnessrUnRegisterEx.out");
-  }
-}
-
-function ws64_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
+function writeScalarsNdr64_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
   w.align(8);
   ov.respAsyncNotify.writeScalars(w, v);
   w.align(8);
 }
-function wb64_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
+function writeBuffersNdr64_RESP_ASYNC_NOTIFY(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
   ov.respAsyncNotify.writeBuffers(w, v);
 }
-function rs64_RESP_ASYNC_NOTIFY(r: NdrReader): RESP_ASYNC_NOTIFY {
+function readScalarsNdr64_RESP_ASYNC_NOTIFY(r: NdrReader): RESP_ASYNC_NOTIFY_Scalars {
   r.align(8);
-  const v = ov.respAsyncNotify.readScalars(r);
+  const s = ov.respAsyncNotify.readScalars(r);
   r.align(8);
-  return v;
+  return s;
 }
-function rb64_RESP_ASYNC_NOTIFY(r: NdrReader, v: any): void {
-  ov.respAsyncNotify.readBuffers(r, v);
+function readBuffersNdr64_RESP_ASYNC_NOTIFY(r: NdrReader, s: RESP_ASYNC_NOTIFY_Scalars): RESP_ASYNC_NOTIFY {
+  return ov.respAsyncNotify.readBuffers(r, s);
 }
 
-function ws64_WITNESS_INTERFACE_INFO(w: NdrWriter, v: WITNESS_INTERFACE_INFO): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(4);
-    f = "InterfaceGroupName";
-    w.align(2);
-    ov.interfaceGroupName.write(w, v.InterfaceGroupName);
-    f = "Version";
-    w.u32(v.Version);
-    f = "State";
-    w.u16(v.State);
-    f = "IPV4";
-    w.align(4);
-    ov.ipv4NetworkOrder.write(w, v.IPV4);
-    f = "IPV6";
-    w.align(2);
-    ov.ipv6NetworkOrder.write(w, v.IPV6);
-    f = "Flags";
-    w.u32(v.Flags);
-    w.align(4);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalarsNdr64_WITNESS_INTERFACE_INFO(w: NdrWriter, v: WITNESS_INTERFACE_INFO): void {
+  w.enter();
+  w.align(4);
+  w.field("InterfaceGroupName");
+  w.align(2);
+  ov.interfaceGroupName.write(w, v.InterfaceGroupName);
+  w.field("Version");
+  w.u32(v.Version);
+  w.field("State");
+  w.u16(v.State);
+  w.field("IPV4");
+  w.align(4);
+  ov.ipv4NetworkOrder.write(w, v.IPV4);
+  w.field("IPV6");
+  w.align(2);
+  ov.ipv6NetworkOrder.write(w, v.IPV6);
+  w.field("Flags");
+  w.u32(v.Flags);
+  w.align(4);
+  w.leave();
 }
-function rs64_WITNESS_INTERFACE_INFO(r: NdrReader): WITNESS_INTERFACE_INFO {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(4);
-    f = "InterfaceGroupName";
-    r.align(2);
-    const f_InterfaceGroupName: any = ov.interfaceGroupName.read(r);
-    f = "Version";
-    const f_Version: any = r.u32();
-    f = "State";
-    const f_State: any = r.u16();
-    f = "IPV4";
-    r.align(4);
-    const f_IPV4: any = ov.ipv4NetworkOrder.read(r);
-    f = "IPV6";
-    r.align(2);
-    const f_IPV6: any = ov.ipv6NetworkOrder.read(r);
-    f = "Flags";
-    const f_Flags: any = r.u32();
-    r.align(4);
-    return { InterfaceGroupName: f_InterfaceGroupName, Version: f_Version, State: f_State, IPV4: f_IPV4, IPV6: f_IPV6, Flags: f_Flags };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+function readScalarsNdr64_WITNESS_INTERFACE_INFO(r: NdrReader): WITNESS_INTERFACE_INFO {
+  r.enter();
+  r.align(4);
+  r.field("InterfaceGroupName");
+  r.align(2);
+  const f_InterfaceGroupName: string = ov.interfaceGroupName.read(r);
+  r.field("Version");
+  const f_Version: number = r.u32();
+  r.field("State");
+  const f_State: number = r.u16();
+  r.field("IPV4");
+  r.align(4);
+  const f_IPV4: string = ov.ipv4NetworkOrder.read(r);
+  r.field("IPV6");
+  r.align(2);
+  const f_IPV6: string = ov.ipv6NetworkOrder.read(r);
+  r.field("Flags");
+  const f_Flags: number = r.u32();
+  r.align(4);
+  r.leave();
+  return { InterfaceGroupName: f_InterfaceGroupName, Version: f_Version, State: f_State, IPV4: f_IPV4, IPV6: f_IPV6, Flags: f_Flags };
 }
 
-function ws64_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
-  let f = '';
-  let ix = -1;
-  try {
-    w.align(8);
-    f = "NumberOfInterfaces";
-    w.u32(v.NumberOfInterfaces);
-    f = "InterfaceInfo";
-    w.pointer(v.InterfaceInfo !== null);
-    w.align(8);
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
-  }
+function writeScalarsNdr64_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
+  w.enter();
+  w.align(8);
+  w.field("NumberOfInterfaces");
+  w.u32(v.NumberOfInterfaces);
+  w.field("InterfaceInfo");
+  w.pointer(v.InterfaceInfo !== null);
+  w.align(8);
+  w.leave();
 }
-function wb64_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "InterfaceInfo";
-    const p43 = v.InterfaceInfo;
-    if (p43 !== null) {
-      w.conformance(v.NumberOfInterfaces);
-      w.checkLength(p43.length, v.NumberOfInterfaces, 'array');
-      for (let i44 = 0; i44 < p43.length; i44++) {
-        ws64_WITNESS_INTERFACE_INFO(w, p43[i44]);
-      }
+function writeBuffersNdr64_WITNESS_INTERFACE_LIST(w: NdrWriter, v: WITNESS_INTERFACE_LIST): void {
+  w.enter();
+  w.field("InterfaceInfo");
+  const pointee25 = v.InterfaceInfo;
+  if (pointee25 !== null) {
+    w.conformance(v.NumberOfInterfaces);
+    w.checkLength(pointee25.length, v.NumberOfInterfaces, 'array');
+    w.enter();
+    for (let i26 = 0; i26 < pointee25.length; i26++) {
+      w.element(i26);
+      writeScalarsNdr64_WITNESS_INTERFACE_INFO(w, pointee25[i26]);
     }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, w.offset);
+    w.leave();
   }
+  w.leave();
 }
-function rs64_WITNESS_INTERFACE_LIST(r: NdrReader): WITNESS_INTERFACE_LIST {
-  let f = '';
-  let ix = -1;
-  try {
-    r.align(8);
-    f = "NumberOfInterfaces";
-    const f_NumberOfInterfaces: any = r.u32();
-    f = "InterfaceInfo";
-    const f_InterfaceInfo: any = r.pointer();
-    r.align(8);
-    return { NumberOfInterfaces: f_NumberOfInterfaces, InterfaceInfo: f_InterfaceInfo };
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
-  }
+function readScalarsNdr64_WITNESS_INTERFACE_LIST(r: NdrReader): WITNESS_INTERFACE_LIST_Scalars {
+  r.enter();
+  r.align(8);
+  r.field("NumberOfInterfaces");
+  const f_NumberOfInterfaces: number = r.u32();
+  r.field("InterfaceInfo");
+  const f_InterfaceInfo: number = r.pointer();
+  r.align(8);
+  r.leave();
+  return { NumberOfInterfaces: f_NumberOfInterfaces, InterfaceInfo: f_InterfaceInfo };
 }
-function rb64_WITNESS_INTERFACE_LIST(r: NdrReader, v: any): void {
-  let f = '';
-  let ix = -1;
-  try {
-    f = "InterfaceInfo";
-    if (v.InterfaceInfo !== 0) {
-      const at45 = r.pos;
-      const n46 = r.count(550);
-      r.checkCount(n46, v.NumberOfInterfaces, 'max_count (size_is(NumberOfInterfaces))', at45);
-      const arr47: any[] = new Array(n46);
-      for (let i48 = 0; i48 < n46; i48++) {
-        ix = i48;
-        arr47[i48] = rs64_WITNESS_INTERFACE_INFO(r);
-      }
-      ix = -1;
-      const pv49: any = arr47;
-      v.InterfaceInfo = pv49;
-    } else {
-      v.InterfaceInfo = null;
+function readBuffersNdr64_WITNESS_INTERFACE_LIST(r: NdrReader, s: WITNESS_INTERFACE_LIST_Scalars): WITNESS_INTERFACE_LIST {
+  r.enter();
+  r.field("InterfaceInfo");
+  let pointee27: WITNESS_INTERFACE_INFO[] | null = null;
+  if (s.InterfaceInfo !== 0) {
+    const at28 = r.pos;
+    const count29 = r.count(550);
+    r.checkCount(count29, s.NumberOfInterfaces, 'max_count (size_is(NumberOfInterfaces))', at28);
+    const items30: WITNESS_INTERFACE_INFO[] = new Array(count29);
+    r.enter();
+    for (let i31 = 0; i31 < count29; i31++) {
+      r.element(i31);
+      items30[i31] = readScalarsNdr64_WITNESS_INTERFACE_INFO(r);
     }
-  } catch (e) {
-    throw ndrWithin(e, ix >= 0 ? `${f}[${ix}]` : f, r.pos);
+    r.leave();
+    pointee27 = items30;
   }
+  r.leave();
+  return { NumberOfInterfaces: s.NumberOfInterfaces, InterfaceInfo: pointee27 };
 }

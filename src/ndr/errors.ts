@@ -14,9 +14,9 @@ export class NdrError extends Error {
     this.refreshMessage();
   }
 
-  /** Prepend a path element while the error unwinds through enclosing constructs. */
-  within(element: string): this {
-    this.path.unshift(element);
+  /** Prepend path elements (outermost first): where the error happened, told from outside. */
+  within(...elements: string[]): this {
+    this.path.unshift(...elements);
     this.refreshMessage();
     return this;
   }
@@ -25,15 +25,4 @@ export class NdrError extends Error {
     const where = this.path.length ? ` in ${this.path.join('.').replace(/\.\[/g, '[')}` : '';
     this.message = `${this.reason} at offset ${this.offset}${where}`;
   }
-}
-
-/**
- * Turn anything thrown while coding into an NdrError with the given path element.
- * Generated code wraps each construct with this so that no other exception type escapes
- * (a RangeError from a Buffer call would otherwise leak through on a runtime bug).
- */
-export function ndrWithin(e: unknown, element: string, offset: number): NdrError {
-  if (e instanceof NdrError) return e.within(element);
-  const msg = e instanceof Error ? e.message : String(e);
-  return new NdrError(`internal codec error: ${msg}`, offset, [element]);
 }

@@ -1,9 +1,11 @@
-export { NdrError, ndrWithin } from './errors';
+export { NdrError } from './errors';
 export { NdrReader } from './reader';
 export { NdrWriter } from './writer';
 export { isGuidText, readGuid, writeGuid } from './guid';
-export type { ContextHandle, NdrFieldCodec, NdrTypeCodec } from './types';
+export type { ContextHandle } from './types';
 export { NIL_UUID } from './types';
+export type { NdrFieldCodec, NdrTypeCodec } from './codec';
+export { NdrStubCodec, NdrStubCodec64 } from './stub';
 export type { RpcInterface, SyntaxId } from './dispatch';
 export { DispatchFault, NCA_S_OP_RNG_ERROR } from './dispatch';
 export { fromJson, toJson } from './json';

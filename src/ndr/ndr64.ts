@@ -8,9 +8,8 @@
  * calling pointer()/conformance()/variance(), work for both syntaxes unchanged.
  */
 import { NdrReader } from './reader';
-import { NdrWriter } from './writer';
+import { FIRST_REFERENT, NdrWriter } from './writer';
 
-const FIRST_REFERENT = 0x00020000;
 const TWO_32 = 0x100000000;
 
 export class NdrWriter64 extends NdrWriter {

@@ -3,31 +3,23 @@
  * against the bytes left before anything is allocated, so a hostile stub ends in one
  * NdrError (offset + field path), never another exception, a large allocation or a hang.
  */
+import { NdrCoder } from './coder';
 import { NdrError } from './errors';
 import { readGuid } from './guid';
 import type { ContextHandle } from './types';
 
-/** How deep recursive types (linked lists, trees) may nest in one stub. */
-export const MAX_DEPTH = 256;
-
-export class NdrReader {
+export class NdrReader extends NdrCoder {
   pos: number;
   readonly end: number;
-  /** Nesting of recursive types (linked lists): bounded so a hostile chain cannot exhaust the stack. */
-  depth = 0;
 
   constructor(readonly buf: Buffer, readonly littleEndian = true, start = 0, end = buf.length) {
+    super();
     this.pos = start;
     this.end = end;
   }
 
-  /** Enter one level of a recursive type. */
-  enter(): void {
-    if (++this.depth > MAX_DEPTH) this.fail(`recursive data nested deeper than ${MAX_DEPTH} levels`);
-  }
-
-  leave(): void {
-    this.depth--;
+  get offset(): number {
+    return this.pos;
   }
 
   get remaining(): number {

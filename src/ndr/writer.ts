@@ -5,33 +5,25 @@
  * in marshalling order, as Windows and Samba do, so responses reproduce their bytes; [ptr]
  * (full) pointers get 1, 2, 3, ...
  */
+import { NdrCoder } from './coder';
 import { NdrError } from './errors';
 import { writeGuid } from './guid';
-import { MAX_DEPTH } from './reader';
 import type { ContextHandle } from './types';
 
-const FIRST_REFERENT = 0x00020000;
+/** The first referent id of a unique or embedded pointer; each next one is 4 more. */
+export const FIRST_REFERENT = 0x00020000;
 
-export class NdrWriter {
+export class NdrWriter extends NdrCoder {
   private buf: Buffer;
   private pos = 0;
   protected referents = 0;
-  private depth = 0;
 
   constructor(readonly littleEndian = true, initialSize = 256) {
+    super();
     // Zero-filled, and never rewound: alignment padding and zero runs need no writes.
     // allocUnsafe + fill takes small buffers from Node's shared pool: Buffer.alloc made a new
     // ArrayBuffer per encode (~3× slower here, and garbage the fan-out's GC had to sweep).
     this.buf = Buffer.allocUnsafe(initialSize).fill(0);
-  }
-
-  /** Enter one level of a recursive type (a cyclic value must not recurse forever). */
-  enter(): void {
-    if (++this.depth > MAX_DEPTH) this.fail(`recursive data nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
-  }
-
-  leave(): void {
-    this.depth--;
   }
 
   get offset(): number {

@@ -24,7 +24,7 @@
  */
 import { NdrError } from '../errors';
 import type { NdrReader } from '../reader';
-import type { NdrFieldCodec, NdrTypeCodec } from '../types';
+import type { NdrFieldCodec, NdrTypeCodec } from '../codec';
 import type { NdrWriter } from '../writer';
 import { ipv4FromBytes, ipv6FromBytes, ipv6ToBytes, parseIpv4Into } from './ip';
 
@@ -216,24 +216,28 @@ export function decodeMessageBuffer(type: number, count: number, buf: Buffer, st
 
 // ---- RESP_ASYNC_NOTIFY as an NDR type (scalars / deferred buffer) ----
 
-// Scalars and buffers of one value are coded back to back (a top-level pointee), so one slot
-// carries what the scalars phase learnt to the buffers phase; a WeakMap covers other orders.
-interface Pending {
+/** What the scalars carry for the deferred MessageBuffer: its size and record count. */
+export interface RESP_ASYNC_NOTIFY_Scalars {
+  MessageType: number;
   length: number;
   count: number;
   present: boolean;
 }
-const pending = new WeakMap<object, Pending>();
-let slotValue: object | null = null;
-let slotInfo: Pending | null = null;
 
-function stash(v: object, info: Pending): void {
+// Encoding, the scalars phase computes the MessageBuffer's size, which the buffers phase
+// needs again. Scalars and buffers of one value are coded back to back (a top-level pointee),
+// so one slot carries it; a WeakMap covers other orders.
+const pending = new WeakMap<object, RESP_ASYNC_NOTIFY_Scalars>();
+let slotValue: object | null = null;
+let slotInfo: RESP_ASYNC_NOTIFY_Scalars | null = null;
+
+function stash(v: object, info: RESP_ASYNC_NOTIFY_Scalars): void {
   if (slotValue !== null && slotInfo !== null) pending.set(slotValue, slotInfo);
   slotValue = v;
   slotInfo = info;
 }
 
-function unstash(v: object): Pending | undefined {
+function unstash(v: object): RESP_ASYNC_NOTIFY_Scalars | undefined {
   if (v === slotValue) {
     const info = slotInfo!;
     slotValue = null;
@@ -245,26 +249,31 @@ function unstash(v: object): Pending | undefined {
   return info;
 }
 
-export const respAsyncNotify: NdrTypeCodec<RESP_ASYNC_NOTIFY> = {
+function scalarsOf(v: RESP_ASYNC_NOTIFY, at: number): RESP_ASYNC_NOTIFY_Scalars {
+  const length = messageBufferSize(v, at); // checks the records first
+  const count = v.Messages.length;
+  return { MessageType: v.MessageType, length, count, present: count > 0 };
+}
+
+export const respAsyncNotify: NdrTypeCodec<RESP_ASYNC_NOTIFY, RESP_ASYNC_NOTIFY_Scalars> = {
   writeScalars(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
     if (v === null || typeof v !== 'object') w.fail('RESP_ASYNC_NOTIFY: object expected');
-    const length = messageBufferSize(v, w.offset);
-    const present = v.Messages.length > 0;
+    const s = scalarsOf(v, w.offset);
     w.u32(v.MessageType);
-    w.u32(length);
-    w.u32(v.Messages.length);
-    w.pointer(present);
-    stash(v, { length, count: v.Messages.length, present });
+    w.u32(s.length);
+    w.u32(s.count);
+    w.pointer(s.present);
+    stash(v, s);
   },
   writeBuffers(w: NdrWriter, v: RESP_ASYNC_NOTIFY): void {
-    const p = unstash(v) ?? { length: messageBufferSize(v, w.offset), count: v.Messages.length, present: v.Messages.length > 0 };
-    if (!p.present) return;
-    w.conformance(p.length);
+    const s = unstash(v) ?? scalarsOf(v, w.offset);
+    if (!s.present) return;
+    w.conformance(s.length);
     const at = w.offset;
-    const { buf, off } = w.reserve(p.length);
+    const { buf, off } = w.reserve(s.length);
     writeMessages(v, buf, off, at);
   },
-  readScalars(r: NdrReader): RESP_ASYNC_NOTIFY {
+  readScalars(r: NdrReader): RESP_ASYNC_NOTIFY_Scalars {
     const at = r.pos;
     const MessageType = r.u32();
     const length = r.u32();
@@ -274,19 +283,15 @@ export const respAsyncNotify: NdrTypeCodec<RESP_ASYNC_NOTIFY> = {
       r.fail(`RESP_ASYNC_NOTIFY: NULL MessageBuffer with Length ${length} and NumberOfMessages ${count}`, at);
     }
     if (!present) checkType(MessageType, at);
-    const v = { MessageType, Messages: [] } as unknown as RESP_ASYNC_NOTIFY;
-    stash(v, { length, count, present });
-    return v;
+    return { MessageType, length, count, present };
   },
-  readBuffers(r: NdrReader, v: RESP_ASYNC_NOTIFY): void {
-    const p = unstash(v);
-    if (!p || !p.present) return;
+  readBuffers(r: NdrReader, s: RESP_ASYNC_NOTIFY_Scalars): RESP_ASYNC_NOTIFY {
+    if (!s.present) return { MessageType: s.MessageType, Messages: [] };
     const at = r.pos;
     const max = r.conformance(); // 4 bytes in NDR 2.0, 8 in NDR64
-    if (max !== p.length) r.fail(`MessageBuffer max_count ${max} differs from Length ${p.length}`, at);
+    if (max !== s.length) r.fail(`MessageBuffer max_count ${max} differs from Length ${s.length}`, at);
     const start = r.pos;
-    r.skip(p.length);
-    const decoded = decodeMessageBuffer(v.MessageType, p.count, r.buf, start, p.length, start);
-    (v as { Messages: unknown[] }).Messages = decoded.Messages;
+    r.skip(s.length);
+    return decodeMessageBuffer(s.MessageType, s.count, r.buf, start, s.length, start);
   },
 };

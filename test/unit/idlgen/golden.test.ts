@@ -235,3 +235,27 @@ describe('encapsulated unions', () => {
     for (const e of [{ kind: 1, arm: { a: 9 } }, { kind: 2, arm: { b: 1 } }, { kind: 5, arm: {} }]) expect(m.decodeFIn(m.encodeFIn({ e }))).toEqual({ e });
   });
 });
+
+describe('error paths', () => {
+  const m = compileIdl(iface('void f([in] long n, [in, size_is(n)] P arr[], [in] SU s);', `
+    typedef struct { long *p; short s; } P;
+    typedef [switch_type(short)] union { [case(1)] long l; [case(3)] long *q; } U;
+    typedef struct { short level; [switch_is(level)] U u; } SU;`));
+  const v = { n: 2, arr: [{ p: 1, s: 5 }, { p: 2, s: 6 }], s: { level: 3, u: { q: 4 } } };
+
+  it('name the array element and the member, encoding and decoding, in either phase', () => {
+    expect(m.decodeFIn(m.encodeFIn(v))).toEqual(v);
+    expect(() => m.encodeFIn({ ...v, arr: [v.arr[0], { p: 2, s: 70000 }] })).toThrow(/int16 value out of range: 70000 at offset \d+ in f\.in\.arr\[1\]\.s$/);
+    expect(() => m.encodeFIn({ ...v, arr: [v.arr[0], { p: 2 ** 40, s: 6 }] })).toThrow(/int32 value out of range: 1099511627776 at offset \d+ in f\.in\.arr\[1\]\.p$/);
+    const stub = m.encodeFIn(v);
+    // the stub ends with arr[1]'s pointee (long 2), then s: 0300 0300 00000200 04000000
+    const cut = stub.subarray(0, stub.length - 12 - 2);
+    expect(() => m.decodeFIn(cut)).toThrow(/truncated stub: need 4 byte\(s\), 2 left at offset \d+ in f\.in\.arr\[1\]\.p$/);
+  });
+
+  it('name the union arm', () => {
+    expect(() => m.encodeFIn({ ...v, s: { level: 1, u: { l: 'x' } } })).toThrow(/value out of range: x at offset \d+ in f\.in\.s\.u\.l$/);
+    expect(() => m.encodeFIn({ ...v, s: { level: 3, u: { q: 1.5 } } })).toThrow(/value out of range: 1\.5 at offset \d+ in f\.in\.s\.u\.q$/);
+    expect(() => m.encodeFIn({ ...v, s: { level: 1, u: { q: 1 } } })).toThrow(/selects arm l, which the value lacks at offset \d+ in f\.in\.s\.u$/);
+  });
+});
