@@ -9,11 +9,6 @@ import { cap, q } from './layout';
 import { operationParams } from './emit-operations';
 
 export class ServerEmitter {
-  /** The back end the dispatcher being emitted serves (NDR64 codecs carry an Ndr64 suffix). */
-  private n64 = false;
-  private get sfx(): string { return this.n64 ? 'Ndr64' : ''; }
-  private readonly opIds = operationParams;
-
   constructor(private readonly c: Code, private readonly m: ModuleModel) {}
 
   emit(): void {
@@ -35,17 +30,15 @@ export class ServerEmitter {
     c.line(`name: ${q(m.moduleName)},`);
     c.line(`syntax: ${I}_SYNTAX,`);
     c.line(`operationNames: ${I}_OPERATION_NAMES,`);
-    this.emitDispatch('dispatch');
-    this.n64 = true;
-    this.emitDispatch('dispatchNdr64');
-    this.n64 = false;
+    this.emitDispatch('dispatch', '');
+    this.emitDispatch('dispatchNdr64', 'Ndr64');
     c.close('};');
     c.close();
     c.line();
   }
 
-  /** One dispatcher of create<I>Interface, for the back end being emitted. */
-  private emitDispatch(name: string): void {
+  /** One dispatcher of create<I>Interface; `codecSuffix` names the back end's codecs ('' or 'Ndr64'). */
+  private emitDispatch(name: string, codecSuffix: string): void {
     const c = this.c;
     const m = this.m;
     // An answer is encoded at once; an ASYNC operation takes a reply handle that encodes with
@@ -57,9 +50,9 @@ export class ServerEmitter {
     for (const op of m.iface.ops) {
       if (op.placeholder) continue;
       const Cap = cap(op.name);
-      const E = `encode${Cap}Out${this.sfx}`;
-      const D = `decode${Cap}In${this.sfx}`;
-      const { captured } = this.opIds(op, 'out');
+      const E = `encode${Cap}Out${codecSuffix}`;
+      const D = `decode${Cap}In${codecSuffix}`;
+      const { captured } = operationParams(op, 'out');
       if (op.async && captured.length) throw new Error(`${op.name}: ASYNC with captured out sizes is not supported`);
       if (!op.async && !captured.length) {
         c.line(`case ${op.opnum}: return ${E}(server.${op.name}(${D}(stub, littleEndian), call.context), littleEndian);`);
