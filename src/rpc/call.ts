@@ -41,27 +41,43 @@ export interface ServerCallInit {
   readonly noReply: boolean;
 }
 
+// ServerCall's yes/no facts, as bits of one small integer (a field each is 8 B per waiting call).
+const LITTLE_ENDIAN = 1;
+const NO_REPLY = 2;
+const DONE = 4;
+
 export class ServerCall implements CallContext, RpcCall<CallContext>, Reply<unknown> {
   readonly callId: number;
   readonly pc: PresentationContext;
   readonly opnum: number;
-  readonly littleEndian: boolean;
   readonly auth: AuthState | undefined;
-  readonly noReply: boolean;
-  /** True once an answer went out (or none is due any more). */
-  done = false;
-  reason: CallAborted | undefined;
-  private listeners: Few<CallAbortListener>;
+  private bits: number;
+  reason: CallAborted | undefined = undefined;
+  private listeners: Few<CallAbortListener> = undefined;
   /** Set by later(): the encoder of the operation's Out in the call's transfer syntax. */
-  private encode: ((out: unknown, littleEndian: boolean) => Buffer) | undefined;
+  private encode: ((out: unknown, littleEndian: boolean) => Buffer) | undefined = undefined;
 
   constructor(private readonly origin: CallOrigin, init: ServerCallInit) {
     this.callId = init.callId;
     this.pc = init.pc;
     this.opnum = init.opnum;
-    this.littleEndian = init.littleEndian;
     this.auth = init.auth;
-    this.noReply = init.noReply;
+    this.bits = (init.littleEndian ? LITTLE_ENDIAN : 0) | (init.noReply ? NO_REPLY : 0);
+  }
+
+  get littleEndian(): boolean {
+    return (this.bits & LITTLE_ENDIAN) !== 0;
+  }
+  /** PFC_MAYBE: the client wants no answer. */
+  get noReply(): boolean {
+    return (this.bits & NO_REPLY) !== 0;
+  }
+  /** True once an answer went out (or none is due any more). */
+  get done(): boolean {
+    return (this.bits & DONE) !== 0;
+  }
+  set done(v: boolean) {
+    this.bits = v ? this.bits | DONE : this.bits & ~DONE;
   }
 
   get contextId(): number {

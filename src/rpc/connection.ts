@@ -1,10 +1,11 @@
 /**
- * One connection-oriented DCE/RPC association on one TCP socket (framing and output in
- * src/rpc/pdu-stream.ts): bind and alter_context, auth legs, request reassembly, the calls in
- * flight, responses, faults, cancels. Many calls may be pending at once and answers leave in
- * any order.
+ * One connection-oriented DCE/RPC association on one TCP socket: bind and alter_context, auth
+ * legs, requests, the calls in flight, responses, faults, cancels. Many calls may be pending
+ * at once and answers leave in any order. Its transport (framing and output) is a PduStream
+ * (src/rpc/pdu-stream.ts) that it holds and that hands it whole PDUs.
  */
 import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 import type { RpcInterface } from '../ndr/dispatch';
 import { DispatchFault } from '../ndr/dispatch';
 import { CallAborted, type CallAbortKind, type CallContext } from './call-context';
@@ -17,22 +18,20 @@ import {
   encodeFault,
 } from './pdu';
 import { PduError } from './wire';
-import { AuthContexts, type AuthState, buildResponseFragments, checkRequestAuth } from './auth-state';
+import { AuthContexts, type AuthState } from './auth-state';
+import { type Refusal, buildResponseFragments, checkRequestAuth } from './pdu-protection';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
-import { type CallOrigin, ServerCall } from './call';
+import { type CallOrigin, ServerCall, type ServerCallInit } from './call';
+import { Reassembly } from './reassembly';
 import { Few } from '../lib/few';
 import { NdrError } from '../ndr/errors';
-import type { ResolvedOptions } from './options';
-import { PduStream } from './pdu-stream';
-import type { RpcStats } from './stats';
+import { type PduHandler, PduStream, type TransportHost } from './pdu-stream';
 
 /** What a connection needs from the server that owns it. */
-export interface ConnectionHost {
-  readonly options: ResolvedOptions;
+export interface ConnectionHost extends TransportHost {
   readonly groups: AssociationGroupTable;
-  readonly stats: RpcStats;
   provider(authType: number): SecurityProvider | undefined;
   /** The lowest auth level a call to this interface may use (else fault access denied). */
   minAuthLevel(iface: RpcInterface<CallContext>): AuthLevel;
@@ -45,68 +44,119 @@ export interface EndpointView {
   readonly interfaces: readonly RpcInterface<CallContext>[];
 }
 
-/** A request being received: its first fragment decided everything but the stub (MS-RPCE 3.3.3). */
-interface IncomingCall {
-  readonly callId: number;
-  readonly pc: PresentationContext;
-  readonly opnum: number;
-  readonly drep: number;
-  readonly le: boolean;
-  readonly auth: AuthState | undefined;
-  readonly noReply: boolean;
-  /** Copies of the fragments' stubs; only a multi-fragment call has them. */
-  chunks: Buffer[] | undefined;
-  size: number;
+/**
+ * Where connections arrive: one per listener address, shared by its connections (CTDB's
+ * releaseip closes them by address).
+ */
+export interface ListenPoint {
+  readonly host: ConnectionHost;
+  readonly endpoint: EndpointView;
+  readonly address: string;
 }
 
-export class Connection extends PduStream implements CallOrigin {
-  private bound = false;
+let nextConnectionId = 1;
+
+// The connection's yes/no facts, as bits of one small integer (a field each is 8 B per connection).
+/** PFC_SUPPORT_HEADER_SIGN negotiated (MS-RPCE 3.3.1.5.2.1). */
+const CLIENT_HEADER_SIGNING = 1;
+/** A bind or alter_context with CONC_MPX created a context (C706 12.6.3.1). */
+const MULTIPLEXED = 2;
+
+/** What few connections need, made on first need: one field on the connection (memory benchmark). */
+class Seldom {
+  /** The connection's child logger (most connections never log). */
+  logger: Logger | undefined = undefined;
+  /** Closes a connection that never binds; gone once bound. */
+  idleTimer: NodeJS.Timeout | undefined = undefined;
+  /** When each kind of rate-limited warning was last logged. */
+  warnedAt: Map<string, number> | undefined = undefined;
+  /** Set by shutdown(): told when the last call in flight has answered. */
+  drained: (() => void) | undefined = undefined;
+}
+
+export class Connection implements CallOrigin, PduHandler {
+  readonly id = nextConnectionId++;
+  private readonly stream: PduStream;
+  private bits = 0;
   private maxXmitFrag = WINDOWS_MIN_FRAG_SIZE;
-  private clientHeaderSigning = false;
-  /** A bind or alter_context with CONC_MPX created a context (C706 12.6.3.1). */
-  private multiplexed = false;
-  private group: AssociationGroup | undefined;
+  /** Set by the bind: a connection is bound once it has its association group. */
+  private group: AssociationGroup | undefined = undefined;
   /** Negotiated presentation contexts: a few, so a list (a Map is ~0.2 KB per connection). */
   private contexts: readonly PresentationContext[] = [];
   /** Made on the first auth leg: an anonymous connection never needs one (~0.4 KB, memory benchmark). */
-  private authTable: AuthContexts | undefined;
+  private authTable: AuthContexts | undefined = undefined;
   /** The one request whose fragments are still arriving (MS-RPCE 3.3.3: at most one per connection). */
-  private incoming: IncomingCall | undefined;
+  private incoming: Reassembly | undefined = undefined;
   /** Calls answered later and not yet answered (at most maxPendingCallsPerConnection). */
-  private calls: Few<ServerCall>;
-  /** Set by shutdown(): told when the last call in flight has answered. */
-  private drained: (() => void) | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private calls: Few<ServerCall> = undefined;
+  private seldom: Seldom | undefined = undefined;
 
-  constructor(
-    socket: Socket,
-    private readonly host: ConnectionHost,
-    /** The listener it came in on, and which of its addresses (CTDB's releaseip closes by address). */
-    readonly endpoint: EndpointView,
-    readonly listenAddress: string,
-  ) {
-    super(socket, host.options, host.stats);
-    this.idleTimer = setTimeout(() => {
-      this.log.info({ ms: host.options.limits.unboundIdleMs }, 'closing a connection that never bound');
+  constructor(socket: Socket, readonly at: ListenPoint) {
+    this.stream = new PduStream(socket, this);
+    const ms = at.host.options.limits.unboundIdleMs;
+    const timer = setTimeout(() => {
+      this.log.info({ ms }, 'closing a connection that never bound');
       this.close('never bound');
-    }, host.options.limits.unboundIdleMs);
-    this.idleTimer.unref();
+    }, ms);
+    timer.unref();
+    this.more.idleTimer = timer;
   }
 
-  /** Made on the first rate-limited warning (most connections never warn). */
-  private warnedAt: Map<string, number> | undefined;
+  get host(): ConnectionHost {
+    return this.at.host;
+  }
+  /** The listener it came in on, and which of its addresses. */
+  get endpoint(): EndpointView {
+    return this.at.endpoint;
+  }
+  get listenAddress(): string {
+    return this.at.address;
+  }
+  private get limits() {
+    return this.at.host.options.limits;
+  }
+  private get more(): Seldom {
+    return (this.seldom ??= new Seldom());
+  }
+
+  get localAddress(): string {
+    return this.stream.localAddress;
+  }
+  get localPort(): number {
+    return this.stream.localPort;
+  }
+  get remoteAddress(): string {
+    return this.stream.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.stream.remotePort;
+  }
+  /** monotonicMs() when bytes last arrived (the server's eviction at the connection limit). */
+  get lastActive(): number {
+    return this.stream.lastActive;
+  }
+
+  /** The connection's child logger, made on first use. */
+  get log(): Logger {
+    return (this.more.logger ??= this.host.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort }));
+  }
+
+  /** Whether a debug line is due (without making the child logger for nothing). */
+  private get logsDebug(): boolean {
+    return this.seldom?.logger !== undefined || this.host.options.logger.isLevelEnabled('debug');
+  }
 
   /** A warning that a hostile client could repeat per PDU: at most one line per second per kind. */
   private warnLimited(kind: string, obj: object): void {
     const now = Date.now();
-    this.warnedAt ??= new Map();
-    if (now - (this.warnedAt.get(kind) ?? -Infinity) < 1000) return;
-    this.warnedAt.set(kind, now);
+    const warnedAt = (this.more.warnedAt ??= new Map());
+    if (now - (warnedAt.get(kind) ?? -Infinity) < 1000) return;
+    warnedAt.set(kind, now);
     this.log.warn(obj, kind);
   }
 
   private get auths(): AuthContexts {
-    return (this.authTable ??= new AuthContexts(this.host, this.host.options.limits.maxAuthContextsPerConnection,
+    return (this.authTable ??= new AuthContexts(this.host, this.limits.maxAuthContextsPerConnection,
       { localAddress: this.localAddress, remoteAddress: this.remoteAddress, remotePort: this.remotePort }, () => this.log));
   }
 
@@ -121,28 +171,33 @@ export class Connection extends PduStream implements CallOrigin {
 
   /** True once a bind was accepted (connections that never bound may be evicted at the limit). */
   get isBound(): boolean {
-    return this.bound;
+    return this.group !== undefined;
   }
 
-  private get limits() {
-    return this.host.options.limits;
+  private send(buf: Buffer): void {
+    this.stream.send(buf);
+  }
+
+  /** End the connection after what is queued. */
+  close(why: string): void {
+    this.stream.close(why);
   }
 
   /** Answer a broken PDU the way its state demands (bind_nak before bind, fault after) and close. */
-  protected protocolViolation(h: PduHeader | undefined, why: string): void {
+  protocolViolation(h: PduHeader | undefined, why: string): void {
     this.log.warn({ why, ptype: h ? PTYPE_NAMES[h.ptype] : undefined }, 'protocol violation; closing');
     const le = h ? h.le : true;
     const callId = h ? h.callId : 0;
-    if (!this.bound) this.send(encodeBindNak(callId, le, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED));
+    if (!this.isBound) this.send(encodeBindNak(callId, le, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED));
     else this.send(encodeFault(callId, le, 0, FaultStatus.NCA_S_PROTO_ERROR, Pfc.DID_NOT_EXECUTE));
     this.close(why);
   }
 
-  protected onPdu(pdu: Buffer): void {
+  onPdu(pdu: Buffer): void {
     const h = decodeHeader(pdu);
-    if (!this.bound) {
+    if (!this.isBound) {
       if (h.ptype !== PType.BIND) throw new PduError(`${PTYPE_NAMES[h.ptype] ?? h.ptype} before bind`);
-      this.onBind(pdu, h);
+      this.onBindOrAlter(pdu, h);
       return;
     }
     switch (h.ptype) {
@@ -150,7 +205,7 @@ export class Connection extends PduStream implements CallOrigin {
         this.onRequest(pdu, h);
         return;
       case PType.ALTER_CONTEXT:
-        this.onAlterContext(pdu, h);
+        this.onBindOrAlter(pdu, h);
         return;
       case PType.AUTH3:
         this.onAuth3(pdu, h);
@@ -171,145 +226,116 @@ export class Connection extends PduStream implements CallOrigin {
     }
   }
 
+  /** A fault that ends the connection, to the call `h` names (context id 0 until one was resolved). */
+  private faultAndClose(h: PduHeader, status: number, why: string, contextId = 0, flags: number = Pfc.DID_NOT_EXECUTE): void {
+    this.log.warn({ status: faultName(status), why, callId: h.callId }, 'fault; closing');
+    this.send(encodeFault(h.callId, h.le, contextId, status, flags));
+    this.close(why);
+  }
+
   // ------------------------------------------------------ bind and alter_context
 
-  private bindNakAndClose(h: PduHeader, reason: number, why: string): void {
-    this.log.info({ reason, why }, 'bind_nak');
-    this.send(encodeBindNak(h.callId, h.le, reason));
-    this.close(why);
-  }
-
-  private faultAndClose(h: PduHeader, contextId: number, status: number, why: string, flags: number = Pfc.DID_NOT_EXECUTE): void {
-    this.faultCallAndClose(h.callId, h.le, contextId, status, why, flags);
-  }
-
-  private faultCallAndClose(callId: number, le: boolean, contextId: number, status: number, why: string, flags: number): void {
-    this.log.warn({ status: faultName(status), why, callId }, 'fault; closing');
-    this.send(encodeFault(callId, le, contextId, status, flags));
-    this.close(why);
-  }
-
-  private onBind(pdu: Buffer, h: PduHeader): void {
+  /**
+   * bind and alter_context negotiate the same things, presentation contexts and an auth leg
+   * (C706 12.6.4.3, MS-RPCE 3.3.1.5.3), and differ where the spec says: a refused bind gets
+   * bind_nak, a refused alter_context a fault (both close); only a bind names an association
+   * group, fixes the fragment size and negotiates bind-time features; only an alter_context
+   * can continue an auth context begun earlier. Checked in Samba's order (dcesrv_bind and
+   * dcesrv_alter, checked there against Windows).
+   */
+  private onBindOrAlter(pdu: Buffer, h: PduHeader): void {
+    const bind = h.ptype === PType.BIND;
     const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH, false) : undefined;
     // C706 12.6.3.1 puts auth padding before the trailer of bind and alter too; Windows ignores
     // its length there (and so do we: the body is parsed up to the trailer).
     const body = decodeBind(pdu, h, st ? st.offset : h.fragLength);
-    // Modern Windows (2022) and Samba answer 4 for a bind without contexts (2012 R2 answered 0).
-    if (body.contexts.length === 0) return this.bindNakAndClose(h, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED, 'bind without presentation contexts');
-    if (body.contexts.some((c) => c.transferSyntaxes.length === 0)) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'context without transfer syntaxes');
+    // Modern Windows (2022) and Samba answer bind_nak 4 for a bind without contexts (2012 R2 answered 0).
+    if (body.contexts.length === 0) return this.refuse(h, 'no presentation contexts', FaultStatus.NCA_S_PROTO_ERROR, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED);
+    if (body.contexts.some((c) => c.transferSyntaxes.length === 0)) return this.refuse(h, 'context without transfer syntaxes');
     let joined: AssociationGroup | undefined;
-    if (body.assocGroupId !== 0) {
+    if (bind && body.assocGroupId !== 0) {
       joined = this.host.groups.find(body.assocGroupId);
-      if (!joined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, `unknown association group 0x${body.assocGroupId.toString(16)}`);
+      if (!joined) return this.refuse(h, `unknown association group 0x${body.assocGroupId.toString(16)}`);
     }
-    const negotiated = this.negotiate(body.contexts, true);
-    if (negotiated === undefined) return this.bindNakAndClose(h, BindNakReason.NOT_SPECIFIED, 'conflicting presentation contexts');
-    let auth: OutgoingAuth | undefined;
-    if (st) {
-      // The bind_ack echoes the flag, so it is negotiated as soon as the client sets it.
-      if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.clientHeaderSigning = true;
-      const r = this.auths.start(st, this.clientHeaderSigning);
-      if (typeof r === 'number') return this.bindNakAndClose(h, r, 'auth refused in bind');
-      auth = r;
+    // The ack echoes PFC_SUPPORT_HEADER_SIGN, so it is negotiated as soon as the client sets it.
+    if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.bits |= CLIENT_HEADER_SIGNING;
+    // A further leg of an auth context is judged before the contexts (its faults win). A bind
+    // is the first PDU: it can only start one.
+    const leg = st ? this.authTable?.get(st.authContextId) : undefined;
+    if (st && leg) {
+      const no = legRefusal(leg, st);
+      if (no) return this.refuse(h, no.why, no.status);
+    } else if (st && this.authTable?.full) {
+      return this.refuse(h, 'auth context limit reached');
     }
-    // Windows answers at least 2048 whatever the client offers (Samba's raw_protocol tests
-    // against Windows 2012 R2; C706 12.6.3.1 would allow 1432), never more than our limit.
-    const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), WINDOWS_MIN_FRAG_SIZE);
-    this.maxXmitFrag = Math.min(clientMax, this.limits.maxFragmentSize) & ~7;
-    this.group = joined ?? this.host.groups.create();
-    this.group.add(this.id);
-    this.bound = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    this.send(encodeBindAck({
-      ptype: PType.BIND_ACK, callId: h.callId, le: h.le, flags: this.ackFlags(h, negotiated.created),
-      maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group.id,
-      secondaryAddress: String(this.endpoint.port), results: negotiated.results, auth,
-    }));
-    if (this.host.options.logger.isLevelEnabled('debug')) {
-      this.log.debug({ group: this.group.id, joined: !!joined, frag: this.maxXmitFrag, results: negotiated.results.map((r) => r.result) }, 'bound');
-    }
-  }
-
-  /**
-   * pfc_flags of bind_ack and alter_context_resp (as Samba's dcesrv_bind/dcesrv_alter, checked
-   * against Windows): SUPPORT_HEADER_SIGN echoed whenever this PDU carries it, auth or not
-   * (MS-RPCE 3.3.1.5.2.1); CONC_MPX only when this PDU created a context, which also makes
-   * the connection multiplexed (C706 12.6.3.1).
-   */
-  private ackFlags(h: PduHeader, created: boolean): number {
-    let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG;
-    if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) {
-      this.clientHeaderSigning = true;
-      flags |= Pfc.SUPPORT_HEADER_SIGN;
-    }
-    if (created && (h.pfcFlags & Pfc.CONC_MPX)) {
-      this.multiplexed = true;
-      flags |= Pfc.CONC_MPX;
-    }
-    return flags;
-  }
-
-  /** Negotiate offered presentation contexts; the accepted ones are this connection's from now on. */
-  private negotiate(offered: Parameters<typeof negotiateContexts>[0], bind: boolean): (ReturnType<typeof negotiateContexts> & { created: boolean }) | undefined {
     const max = this.limits.maxContextsPerConnection;
     const before = this.contexts.length;
-    const r = negotiateContexts(offered, this.contexts, this.endpoint.interfaces, max,
+    const negotiated = negotiateContexts(body.contexts, this.contexts, this.endpoint.interfaces, max,
       () => this.warnLimited('presentation context limit reached', { limit: max }), bind);
-    if (!r) return undefined;
-    this.contexts = r.contexts;
-    return { ...r, created: r.contexts.length > before };
-  }
-
-  private onAlterContext(pdu: Buffer, h: PduHeader): void {
-    const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH, false) : undefined;
-    const body = decodeBind(pdu, h, st ? st.offset : h.fragLength);
-    if (body.contexts.length === 0 || body.contexts.some((c) => c.transferSyntaxes.length === 0)) {
-      return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'malformed alter_context');
-    }
-    // The auth leg is judged first, as Samba's dcesrv_alter (its faults win over the contexts').
-    let a: AuthState | undefined;
-    if (st) {
-      a = this.auths.get(st.authContextId);
-      if (a) {
-        if (a.failure !== undefined) return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'alter_context on a refused auth context');
-        if (a.complete) return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'alter_context leg on a finished auth context');
-        if (a.authType !== st.authType) return this.faultAndClose(h, 0, FaultStatus.SEC_PKG_ERROR, 'auth type changed between legs');
-        if (a.authLevel !== st.authLevel) return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'auth level changed between legs');
-      } else if (this.auths.full) {
-        return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth context limit reached');
-      }
-    }
-    const negotiated = this.negotiate(body.contexts, false);
-    if (negotiated === undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'conflicting presentation contexts');
+    if (negotiated === undefined) return this.refuse(h, 'conflicting presentation contexts');
+    this.contexts = negotiated.contexts;
     let auth: OutgoingAuth | undefined;
-    if (st && a) {
-      const token = this.auths.continueLeg(a, st.authValue);
-      if (token === undefined) return this.faultAndClose(h, 0, a.failure ?? FaultStatus.ACCESS_DENIED, 'auth leg refused in alter_context');
+    if (st && leg) {
+      const token = this.auths.continueLeg(leg, st.authValue);
+      if (token === undefined) return this.refuse(h, 'auth leg refused', leg.failure ?? FaultStatus.ACCESS_DENIED);
       auth = { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token };
     } else if (st) {
-      const r = this.auths.start(st, this.clientHeaderSigning || (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) !== 0);
-      if (typeof r === 'number') return this.faultAndClose(h, 0, FaultStatus.ACCESS_DENIED, 'auth refused in alter_context');
+      const r = this.auths.start(st, (this.bits & CLIENT_HEADER_SIGNING) !== 0);
+      if (typeof r === 'number') return this.refuse(h, 'auth refused', FaultStatus.ACCESS_DENIED, r);
       auth = r;
     }
+    let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG | (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN);
+    // CONC_MPX is echoed only when this PDU created a context, which makes the connection multiplexed.
+    if (negotiated.contexts.length > before && (h.pfcFlags & Pfc.CONC_MPX)) {
+      this.bits |= MULTIPLEXED;
+      flags |= Pfc.CONC_MPX;
+    }
+    if (bind) {
+      // Windows answers at least 2048 whatever the client offers (Samba's raw_protocol tests
+      // against Windows 2012 R2; C706 12.6.3.1 would allow 1432), never more than our limit.
+      const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), WINDOWS_MIN_FRAG_SIZE);
+      this.maxXmitFrag = Math.min(clientMax, this.limits.maxFragmentSize) & ~7;
+      if (joined) joined.add(this.id);
+      this.group = joined ?? this.host.groups.create(this.id);
+      this.forgetIdleTimer();
+    }
     this.send(encodeBindAck({
-      ptype: PType.ALTER_CONTEXT_RESP, callId: h.callId, le: h.le, flags: this.ackFlags(h, negotiated.created),
-      maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group?.id ?? 0,
-      secondaryAddress: '', results: negotiated.results, auth,
+      ptype: bind ? PType.BIND_ACK : PType.ALTER_CONTEXT_RESP, callId: h.callId, le: h.le, flags,
+      maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group!.id,
+      secondaryAddress: bind ? String(this.endpoint.port) : '', results: negotiated.results, auth,
     }));
+    if (bind && this.logsDebug) {
+      this.log.debug({ group: this.group!.id, joined: !!joined, frag: this.maxXmitFrag, results: negotiated.results.map((r) => r.result) }, 'bound');
+    }
+  }
+
+  /** Refuse a bind (bind_nak with `nak`) or an alter_context (fault `fault`), and close. */
+  private refuse(h: PduHeader, why: string, fault: number = FaultStatus.NCA_S_PROTO_ERROR, nak: number = BindNakReason.NOT_SPECIFIED): void {
+    if (h.ptype !== PType.BIND) return this.faultAndClose(h, fault, `${PTYPE_NAMES[h.ptype]}: ${why}`);
+    this.log.info({ reason: nak, why }, 'bind_nak');
+    this.send(encodeBindNak(h.callId, h.le, nak));
+    this.close(why);
+  }
+
+  private forgetIdleTimer(): void {
+    const s = this.seldom;
+    if (!s?.idleTimer) return;
+    clearTimeout(s.idleTimer);
+    s.idleTimer = undefined;
+    if (s.logger === undefined && s.warnedAt === undefined && s.drained === undefined) this.seldom = undefined;
   }
 
   // ---------------------------------------------------------------------- auth
 
   /** No reply to auth3 (C706 12.6.4.10); a failure shows on the next request on that context. */
   private onAuth3(pdu: Buffer, h: PduHeader): void {
-    if (h.authLength === 0) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 without auth');
+    if (h.authLength === 0) return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 without auth');
     const st = decodeSecTrailer(pdu, h, HEADER_LENGTH, false);
     const a = this.auths.get(st.authContextId);
-    if (!a || a.complete || a.failure !== undefined) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 for no auth context in progress');
+    if (!a || a.complete || a.failure !== undefined) return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 for no auth context in progress');
     if (a.authType !== st.authType || a.authLevel !== st.authLevel) {
       a.failure = FaultStatus.ACCESS_DENIED;
-      return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'auth type or level changed in auth3');
+      return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'auth type or level changed in auth3');
     }
     const token = this.auths.continueLeg(a, st.authValue);
     // AUTH3 is the last leg: an exchange it leaves unfinished, or with a token still to send,
@@ -337,9 +363,9 @@ export class Connection extends PduStream implements CallOrigin {
     if (h.authLength > 0) {
       st = decodeSecTrailer(pdu, h, req.stubOffset);
       auth = this.authTable?.get(st.authContextId);
-      if (!auth && this.auths.full) return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'request names one auth context too many');
+      if (!auth && this.auths.full) return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'request names one auth context too many');
       if (auth && !auth.complete && auth.failure === undefined) {
-        return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, 'request on an auth context still in its handshake');
+        return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'request on an auth context still in its handshake');
       }
       // Another type or level than the context's (on a first fragment) spoils the context for good.
       if (auth && first && (auth.authType !== st.authType || auth.authLevel !== st.authLevel)) auth.failure ??= FaultStatus.ACCESS_DENIED;
@@ -348,66 +374,58 @@ export class Connection extends PduStream implements CallOrigin {
       auth = this.authTable?.connectLevel();
     }
     if (h.fragLength > this.limits.maxFragmentSize) {
-      return this.faultAndClose(h, 0, FaultStatus.NCA_S_PROTO_ERROR, `request fragment of ${h.fragLength} bytes`, 0);
+      return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, `request fragment of ${h.fragLength} bytes`, 0, 0);
     }
     const open = this.incoming;
-    let call: IncomingCall;
+    let call: ServerCallInit;
     if (first) {
-      if (open) return this.secondFirstFragment(open, h, req.contextId, st !== undefined && auth !== open.auth);
-      if (h.pfcFlags & Pfc.PENDING_CANCEL) return this.faultAndClose(h, 0, FaultStatus.NO_CALL_ACTIVE, 'first fragment with a cancel pending');
+      if (open) return this.secondFirstFragment(open, h, req.contextId, st !== undefined && auth !== open.call.auth);
+      if (h.pfcFlags & Pfc.PENDING_CANCEL) return this.faultAndClose(h, FaultStatus.NO_CALL_ACTIVE, 'first fragment with a cancel pending');
       const pc = findContext(this.contexts, req.contextId);
       if (!pc) {
         this.warnLimited('request on an unknown presentation context', { contextId: req.contextId });
         this.send(encodeFault(h.callId, h.le, 0, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
         return;
       }
-      call = {
-        callId: h.callId, pc, opnum: req.opnum, drep: h.drep, le: h.le, auth,
-        noReply: (h.pfcFlags & Pfc.MAYBE) !== 0, chunks: undefined, size: 0,
-      };
+      call = { callId: h.callId, pc, opnum: req.opnum, littleEndian: h.le, auth, noReply: (h.pfcFlags & Pfc.MAYBE) !== 0 };
     } else {
-      if (!open || open.callId !== h.callId) {
+      if (!open || open.first.callId !== h.callId) {
         // On an exclusive connection the fault answers the call being received, if any.
-        const to = this.multiplexed ? undefined : open;
-        return this.faultCallAndClose(to?.callId ?? h.callId, to?.le ?? h.le, to?.pc.id ?? 0, FaultStatus.NCA_S_PROTO_ERROR,
-          `fragment of call ${h.callId}, which is not being received`, 0);
+        const why = `fragment of call ${h.callId}, which is not being received`;
+        if (open && !(this.bits & MULTIPLEXED)) return this.faultAndClose(open.first, FaultStatus.NCA_S_PROTO_ERROR, why, open.call.pc.id, 0);
+        return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, why, 0, 0);
       }
-      if (open.drep !== h.drep) return this.faultCallAndClose(open.callId, open.le, open.pc.id, FaultStatus.NCA_S_PROTO_ERROR, 'fragment drep differs', Pfc.DID_NOT_EXECUTE);
+      if (open.first.drep !== h.drep) return this.faultAndClose(open.first, FaultStatus.NCA_S_PROTO_ERROR, 'fragment drep differs', open.call.pc.id);
       // Later fragments inherit the first one's auth context; their own context id, opnum and
       // auth fields are ignored (MS-RPCE 3.3.3, Samba's dcesrv_auth_pkt_pull).
-      call = open;
-      auth = open.auth;
+      call = open.call;
+      auth = call.auth;
     }
+    const contextId = call.pc.id;
     const stubEnd = checkRequestAuth(pdu, h.fragLength, req.stubOffset, st, auth);
-    if (typeof stubEnd !== 'number') return this.faultAndClose(h, call.pc.id, stubEnd.status, stubEnd.why, 0);
+    if (typeof stubEnd !== 'number') return this.faultAndClose(h, stubEnd.status, stubEnd.why, contextId, 0);
     const stub = pdu.subarray(req.stubOffset, stubEnd);
     if (first) {
       if (Few.find(this.calls, (c) => c.callId === h.callId)) {
-        return this.faultAndClose(h, call.pc.id, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`, 0);
+        return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, `call id ${h.callId} already in use`, contextId, 0);
       }
       if (this.pendingCalls >= this.limits.maxPendingCallsPerConnection) {
         this.warnLimited('pending call limit reached; call refused', { limit: this.limits.maxPendingCallsPerConnection });
-        if (!last) return this.faultAndClose(h, call.pc.id, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit');
-        this.send(encodeFault(h.callId, h.le, call.pc.id, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
+        if (!last) return this.faultAndClose(h, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit', contextId);
+        this.send(encodeFault(h.callId, h.le, contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
         return;
       }
-      if (!last && req.allocHint > this.limits.maxRequestSize) {
-        return this.faultAndClose(h, call.pc.id, FaultStatus.ACCESS_DENIED, `alloc_hint ${req.allocHint} over the request limit`, 0);
+      if (last) return this.execute(call, h.drep, stub);
+      if (req.allocHint > Reassembly.budget(this.limits)) {
+        return this.faultAndClose(h, FaultStatus.ACCESS_DENIED, `alloc_hint ${req.allocHint} over the request limit`, contextId, 0);
       }
-      if (last) return this.execute(call, stub);
     }
-    call.size += stub.length;
-    if (call.size > this.limits.maxRequestSize || call.size > this.limits.maxReassemblyPerConnection) {
-      return this.faultAndClose(h, call.pc.id, FaultStatus.ACCESS_DENIED, `reassembled request over the limit (${call.size} bytes)`, 0);
+    const r = first ? new Reassembly(h, call) : open!;
+    if (!r.add(stub, this.limits)) {
+      return this.faultAndClose(h, FaultStatus.ACCESS_DENIED, `reassembled request over the limit (${r.length} bytes)`, contextId, 0);
     }
-    // Copy fragments held for reassembly so they do not pin the receive buffer.
-    (call.chunks ??= []).push(Buffer.from(stub));
-    if (!last) {
-      this.incoming = call;
-      return;
-    }
-    this.incoming = undefined;
-    this.execute(call, Buffer.concat(call.chunks, call.size));
+    this.incoming = last ? undefined : r;
+    if (last) this.execute(call, r.first.drep, r.stub());
   }
 
   /**
@@ -415,29 +433,30 @@ export class Connection extends PduStream implements CallOrigin {
    * addressed to the call being received on an exclusive connection, to the new one with
    * CONC_MPX; rpc_s_sec_pkg_error when the same call restarts under another auth context.
    */
-  private secondFirstFragment(open: IncomingCall, h: PduHeader, contextId: number, otherAuth: boolean): void {
-    const same = open.callId === h.callId;
-    const status = same && otherAuth && contextId === open.pc.id ? FaultStatus.SEC_PKG_ERROR : FaultStatus.NCA_S_PROTO_ERROR;
-    const why = `first fragment of call ${h.callId} while call ${open.callId} is being received`;
-    if (!this.multiplexed) return this.faultCallAndClose(open.callId, open.le, open.pc.id, status, why, 0);
-    this.faultCallAndClose(h.callId, h.le, same ? open.pc.id : 0, status, why, 0);
+  private secondFirstFragment(open: Reassembly, h: PduHeader, contextId: number, otherAuth: boolean): void {
+    const same = open.first.callId === h.callId;
+    const openContextId = open.call.pc.id;
+    const status = same && otherAuth && contextId === openContextId ? FaultStatus.SEC_PKG_ERROR : FaultStatus.NCA_S_PROTO_ERROR;
+    const why = `first fragment of call ${h.callId} while call ${open.first.callId} is being received`;
+    if (!(this.bits & MULTIPLEXED)) return this.faultAndClose(open.first, status, why, openContextId, 0);
+    this.faultAndClose(h, status, why, same ? openContextId : 0, 0);
   }
 
-  private execute(r: IncomingCall, stub: Buffer): void {
-    const pc = r.pc;
-    const call = new ServerCall(this, { callId: r.callId, pc, opnum: r.opnum, littleEndian: r.le, auth: r.auth, noReply: r.noReply });
-    const level = r.auth?.authLevel ?? AuthLevel.None;
+  private execute(init: ServerCallInit, drep: number, stub: Buffer): void {
+    const pc = init.pc;
+    const call = new ServerCall(this, init);
+    const level = init.auth?.authLevel ?? AuthLevel.None;
     const min = this.host.minAuthLevel(pc.iface);
     if (level < min) {
       this.log.info({ authLevel: level, minAuthLevel: min, iface: pc.iface.name }, 'call below the minimum auth level');
       this.sendFault(call, FaultStatus.ACCESS_DENIED);
       return;
     }
-    const popped = popVerificationTrailer(stub, r.le);
+    const popped = popVerificationTrailer(stub, init.littleEndian);
     if (popped.commands) {
       const bad = checkVerificationTrailer(popped.commands, {
-        clientHeaderSigning: this.clientHeaderSigning, abstractSyntax: pc.abstractSyntax, transferSyntax: pc.ndr64 ? NDR64_SYNTAX : NDR_SYNTAX,
-        ptype: PType.REQUEST, drep: r.drep, callId: r.callId, contextId: pc.id, opnum: r.opnum,
+        clientHeaderSigning: (this.bits & CLIENT_HEADER_SIGNING) !== 0, abstractSyntax: pc.abstractSyntax, transferSyntax: pc.ndr64 ? NDR64_SYNTAX : NDR_SYNTAX,
+        ptype: PType.REQUEST, drep, callId: init.callId, contextId: pc.id, opnum: init.opnum,
       });
       if (bad) {
         this.log.warn({ why: bad, iface: pc.iface.name }, 'verification trailer check failed');
@@ -449,7 +468,7 @@ export class Connection extends PduStream implements CallOrigin {
     let out: Buffer | undefined;
     try {
       // Each call in its context's transfer syntax (negotiated only where dispatchNdr64 exists).
-      out = pc.ndr64 ? pc.iface.dispatchNdr64!(r.opnum, popped.stub, call) : pc.iface.dispatch(r.opnum, popped.stub, call);
+      out = pc.ndr64 ? pc.iface.dispatchNdr64!(init.opnum, popped.stub, call) : pc.iface.dispatch(init.opnum, popped.stub, call);
     } catch (err) {
       this.answerError(call, err);
       return;
@@ -469,9 +488,10 @@ export class Connection extends PduStream implements CallOrigin {
     call.done = true;
     if (call.deferred) {
       this.calls = Few.remove(this.calls, call);
-      if (this.calls === undefined && this.drained) queueMicrotask(this.drained);
+      const drained = this.seldom?.drained;
+      if (this.calls === undefined && drained) queueMicrotask(drained);
     }
-    return !this.closed && !call.noReply;
+    return !this.stream.closed && !call.noReply;
   }
 
   answer(call: ServerCall, out: Buffer): void {
@@ -534,10 +554,10 @@ export class Connection extends PduStream implements CallOrigin {
   private onCancel(callId: number, kind: 'cancel' | 'orphaned'): void {
     // A call still being received has not started: Windows ignores the cancel or orphan, and
     // the call runs and is answered once complete (Samba's dcesrv_process_ncacn_packet).
-    if (this.incoming?.callId === callId) return;
+    if (this.incoming?.first.callId === callId) return;
     const call = Few.find(this.calls, (c) => c.callId === callId);
     if (!call) return;
-    this.log.debug({ callId, kind }, 'call aborted by the client');
+    if (this.logsDebug) this.log.debug({ callId, kind }, 'call aborted by the client');
     this.abortCall(call, kind);
   }
 
@@ -546,28 +566,27 @@ export class Connection extends PduStream implements CallOrigin {
    * unanswered graceMs to answer, fault the rest, then close.
    */
   async shutdown(graceMs: number): Promise<void> {
-    if (this.closed) return;
+    if (this.stream.closed) return;
     const pending = [...Few.list(this.calls)];
     for (const c of pending) this.abortCall(c, 'shutdown');
     if (this.pendingCalls > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((res) => {
-        this.drained = res;
+        this.more.drained = res;
         timer = setTimeout(res, graceMs);
       });
       clearTimeout(timer);
-      this.drained = undefined;
+      this.more.drained = undefined;
     }
     for (const c of pending) {
       if (this.finish(c)) this.sendFault(c, FaultStatus.SERVER_UNAVAILABLE);
     }
-    await this.closeAndWait('server shutdown');
+    await this.stream.closeAndWait('server shutdown');
   }
 
   /** The connection ended: pending calls are aborted, the association group let go. */
-  protected onClosed(why: string): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+  onClosed(why: string): void {
+    this.forgetIdleTimer();
     const calls = Few.list(this.calls);
     this.calls = undefined;
     for (const c of calls) {
@@ -579,4 +598,13 @@ export class Connection extends PduStream implements CallOrigin {
     if (this.group) this.group.remove(this.id);
     this.host.connectionClosed(this);
   }
+}
+
+/** Why a further leg on an auth context is refused (as Samba's dcesrv_alter), if it is. */
+function legRefusal(a: AuthState, st: SecTrailer): Refusal | undefined {
+  if (a.failure !== undefined) return { status: FaultStatus.ACCESS_DENIED, why: 'a leg on a refused auth context' };
+  if (a.complete) return { status: FaultStatus.ACCESS_DENIED, why: 'a leg on a finished auth context' };
+  if (a.authType !== st.authType) return { status: FaultStatus.SEC_PKG_ERROR, why: 'auth type changed between legs' };
+  if (a.authLevel !== st.authLevel) return { status: FaultStatus.ACCESS_DENIED, why: 'auth level changed between legs' };
+  return undefined;
 }

@@ -14,6 +14,11 @@ export enum AuthLevel {
   Privacy = 6,
 }
 
+/** Levels at which every request and response PDU carries a verifier. */
+export function isProtected(level: AuthLevel): boolean {
+  return level >= AuthLevel.Packet;
+}
+
 /** auth_type values (MS-RPCE 2.2.1.1.7) that we know by name. */
 export enum AuthType {
   None = 0,

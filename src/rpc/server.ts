@@ -9,7 +9,7 @@ import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
 import { AuthLevel, type SecurityProvider } from './security';
 import { AssociationGroupTable } from './association-group';
-import { Connection, type ConnectionHost, type EndpointView } from './connection';
+import { Connection, type ConnectionHost, type EndpointView, type ListenPoint } from './connection';
 import { type ResolvedOptions, type RpcServerOptions, resolveOptions } from './options';
 import { syntaxToString } from './wire';
 import { createManagementInterface, type ManagementSource } from './mgmt/management';
@@ -69,7 +69,6 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   /** Per-interface minimum auth levels (ServedInterface, setMinAuthLevel); others use the default. */
   private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
   private defaultMinLevel: AuthLevel;
-  /** The listener address each connection came in on (closing an address closes its clients). */
   private closing: Promise<void> | undefined;
   /** Refused connections since the last log line (one line per second at most under a flood). */
   private refused = 0;
@@ -174,7 +173,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     let port = wantedPort;
     try {
       for (const address of addresses) {
-        const srv = net.createServer({ noDelay: true }, (s) => this.accept(s, view, address));
+        const at: ListenPoint = { host: this, endpoint: view, address };
+        const srv = net.createServer({ noDelay: true }, (s) => this.accept(s, at));
         await new Promise<void>((resolve, reject) => {
           srv.once('error', reject);
           // ipv6Only keeps '::' and '0.0.0.0' from colliding when both are given.
@@ -222,7 +222,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     const closing = new Promise<void>((r) => srv.close(() => r()));
     let closed = 0;
     for (const conn of this.connections) {
-      if (conn.endpoint === l.view && conn.listenAddress === address) {
+      if (conn.at.endpoint === l.view && conn.at.address === address) {
         conn.close(`address ${address} released`);
         closed++;
       }
@@ -239,7 +239,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     return l;
   }
 
-  private accept(socket: net.Socket, view: EndpointView, address: string): void {
+  private accept(socket: net.Socket, at: ListenPoint): void {
     if (!this.closing && this.connections.size >= this.options.limits.maxConnections) this.evictUnbound();
     if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
       socket.destroy();
@@ -252,7 +252,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
       }
       return;
     }
-    this.connections.add(new Connection(socket, this, view, address));
+    this.connections.add(new Connection(socket, at));
   }
 
   /**
