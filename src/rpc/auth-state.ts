@@ -1,26 +1,11 @@
 /**
  * Per-connection auth contexts (one per auth_context_id, MS-RPCE 3.3.1.5.2) and their legs.
- * What protection does to PDUs is in src/rpc/pdu-protection.ts.
+ * What protection does to PDUs is in src/rpc/pdu.ts.
  */
 import type { Logger } from 'pino';
-import { AuthLevel, AuthRejected, type ConnectionInfo, type SecurityContext, type SecurityProvider, isProtected } from './security';
+import { AuthLevel, AuthRejected, type AuthState, type ConnectionInfo, type SecurityProvider, isProtected } from './security';
 import { BindNakReason, FaultStatus } from './constants';
 import type { OutgoingAuth, SecTrailer } from './pdu';
-
-export interface AuthState {
-  readonly authContextId: number;
-  readonly authType: number;
-  readonly authLevel: AuthLevel;
-  readonly provider: SecurityProvider;
-  readonly security: SecurityContext;
-  complete: boolean;
-  /**
-   * Set when the context became unusable (a refused leg, an AUTH3 that left the exchange
-   * unfinished, a level the negotiated context cannot protect): the fault status every later
-   * request on it gets, before the connection closes.
-   */
-  failure: number | undefined;
-}
 
 /** The auth contexts of one connection, by auth_context_id, and their legs. */
 export class AuthContexts {

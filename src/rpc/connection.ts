@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { RpcInterface } from '../ndr/dispatch';
 import { DispatchFault } from '../ndr/dispatch';
 import { CallAborted, type CallAbortKind, type CallContext } from './call-context';
-import { AuthLevel, type SecurityProvider } from './security';
+import { AuthLevel, type AuthState, type SecurityProvider } from './security';
 import {
   BindNakReason, FaultStatus, HEADER_LENGTH, NDR64_SYNTAX, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, WINDOWS_MIN_FRAG_SIZE, faultName,
 } from './constants';
@@ -18,8 +18,8 @@ import {
   encodeFault,
 } from './pdu';
 import { PduError } from './wire';
-import { AuthContexts, type AuthState } from './auth-state';
-import { type Refusal, buildResponseFragments, checkRequestAuth } from './pdu-protection';
+import { AuthContexts } from './auth-state';
+import { buildResponseFragments, checkRequestAuth } from './pdu';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
@@ -44,10 +44,7 @@ export interface EndpointView {
   readonly interfaces: readonly RpcInterface<CallContext>[];
 }
 
-/**
- * Where connections arrive: one per listener address, shared by its connections (CTDB's
- * releaseip closes them by address).
- */
+/** Where connections arrive: one per listener address, shared by its connections. */
 export interface ListenPoint {
   readonly host: ConnectionHost;
   readonly endpoint: EndpointView;
@@ -56,37 +53,37 @@ export interface ListenPoint {
 
 let nextConnectionId = 1;
 
-// The connection's yes/no facts, as bits of one small integer (a field each is 8 B per connection).
-/** PFC_SUPPORT_HEADER_SIGN negotiated (MS-RPCE 3.3.1.5.2.1). */
+// Two yes/no facts and max_xmit_frag (above them) in one small integer: a field each is 8 B
+// per connection (memory benchmark). MULTIPLEXED: a bind or alter_context with CONC_MPX made a
+// context (C706 12.6.3.1).
 const CLIENT_HEADER_SIGNING = 1;
-/** A bind or alter_context with CONC_MPX created a context (C706 12.6.3.1). */
 const MULTIPLEXED = 2;
+const FRAG_SHIFT = 8;
 
-/** What few connections need, made on first need: one field on the connection (memory benchmark). */
+/**
+ * What few connections need, made on first need (one field on the connection, memory
+ * benchmark): the child logger, the timer that closes a connection that never binds, when each
+ * rate-limited warning was last logged, shutdown's drain hook, the one request whose fragments
+ * are still arriving (MS-RPCE 3.3.3: at most one per connection).
+ */
 class Seldom {
-  /** The connection's child logger (most connections never log). */
   logger: Logger | undefined = undefined;
-  /** Closes a connection that never binds; gone once bound. */
   idleTimer: NodeJS.Timeout | undefined = undefined;
-  /** When each kind of rate-limited warning was last logged. */
   warnedAt: Map<string, number> | undefined = undefined;
-  /** Set by shutdown(): told when the last call in flight has answered. */
   drained: (() => void) | undefined = undefined;
+  incoming: Reassembly | undefined = undefined;
 }
 
 export class Connection implements CallOrigin, PduHandler {
   readonly id = nextConnectionId++;
-  private readonly stream: PduStream;
-  private bits = 0;
-  private maxXmitFrag = WINDOWS_MIN_FRAG_SIZE;
+  readonly stream: PduStream;
+  private bits = WINDOWS_MIN_FRAG_SIZE << FRAG_SHIFT;
   /** Set by the bind: a connection is bound once it has its association group. */
   private group: AssociationGroup | undefined = undefined;
   /** Negotiated presentation contexts: a few, so a list (a Map is ~0.2 KB per connection). */
   private contexts: readonly PresentationContext[] = [];
   /** Made on the first auth leg: an anonymous connection never needs one (~0.4 KB, memory benchmark). */
   private authTable: AuthContexts | undefined = undefined;
-  /** The one request whose fragments are still arriving (MS-RPCE 3.3.3: at most one per connection). */
-  private incoming: Reassembly | undefined = undefined;
   /** Calls answered later and not yet answered (at most maxPendingCallsPerConnection). */
   private calls: Few<ServerCall> = undefined;
   private seldom: Seldom | undefined = undefined;
@@ -105,40 +102,20 @@ export class Connection implements CallOrigin, PduHandler {
   get host(): ConnectionHost {
     return this.at.host;
   }
-  /** The listener it came in on, and which of its addresses. */
-  get endpoint(): EndpointView {
-    return this.at.endpoint;
-  }
-  get listenAddress(): string {
-    return this.at.address;
-  }
   private get limits() {
     return this.at.host.options.limits;
+  }
+  private get maxXmitFrag(): number {
+    return this.bits >>> FRAG_SHIFT;
   }
   private get more(): Seldom {
     return (this.seldom ??= new Seldom());
   }
 
-  get localAddress(): string {
-    return this.stream.localAddress;
-  }
-  get localPort(): number {
-    return this.stream.localPort;
-  }
-  get remoteAddress(): string {
-    return this.stream.remoteAddress;
-  }
-  get remotePort(): number {
-    return this.stream.remotePort;
-  }
-  /** monotonicMs() when bytes last arrived (the server's eviction at the connection limit). */
-  get lastActive(): number {
-    return this.stream.lastActive;
-  }
-
   /** The connection's child logger, made on first use. */
   get log(): Logger {
-    return (this.more.logger ??= this.host.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort }));
+    const s = this.stream;
+    return (this.more.logger ??= this.host.options.logger.child({ conn: this.id, remote: `${s.remoteAddress}:${s.remotePort}`, port: s.localPort }));
   }
 
   /** Whether a debug line is due (without making the child logger for nothing). */
@@ -156,8 +133,9 @@ export class Connection implements CallOrigin, PduHandler {
   }
 
   private get auths(): AuthContexts {
+    const s = this.stream;
     return (this.authTable ??= new AuthContexts(this.host, this.limits.maxAuthContextsPerConnection,
-      { localAddress: this.localAddress, remoteAddress: this.remoteAddress, remotePort: this.remotePort }, () => this.log));
+      { localAddress: s.localAddress, remoteAddress: s.remoteAddress, remotePort: s.remotePort }, () => this.log));
   }
 
   get pendingCalls(): number {
@@ -174,10 +152,6 @@ export class Connection implements CallOrigin, PduHandler {
     return this.group !== undefined;
   }
 
-  private send(buf: Buffer): void {
-    this.stream.send(buf);
-  }
-
   /** End the connection after what is queued. */
   close(why: string): void {
     this.stream.close(why);
@@ -188,8 +162,8 @@ export class Connection implements CallOrigin, PduHandler {
     this.log.warn({ why, ptype: h ? PTYPE_NAMES[h.ptype] : undefined }, 'protocol violation; closing');
     const le = h ? h.le : true;
     const callId = h ? h.callId : 0;
-    if (!this.isBound) this.send(encodeBindNak(callId, le, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED));
-    else this.send(encodeFault(callId, le, 0, FaultStatus.NCA_S_PROTO_ERROR, Pfc.DID_NOT_EXECUTE));
+    if (!this.isBound) this.stream.send(encodeBindNak(callId, le, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED));
+    else this.stream.send(encodeFault(callId, le, 0, FaultStatus.NCA_S_PROTO_ERROR, Pfc.DID_NOT_EXECUTE));
     this.close(why);
   }
 
@@ -211,14 +185,12 @@ export class Connection implements CallOrigin, PduHandler {
         this.onAuth3(pdu, h);
         return;
       case PType.CO_CANCEL:
-        this.onCancel(h.callId, 'cancel');
-        return;
       case PType.ORPHANED:
-        this.onCancel(h.callId, 'orphaned');
+        this.onCancel(h.callId, h.ptype === PType.CO_CANCEL ? 'cancel' : 'orphaned');
         return;
       case PType.BIND:
         this.log.warn('second bind on a bound connection; closing');
-        this.send(encodeBindNak(h.callId, h.le, BindNakReason.NOT_SPECIFIED));
+        this.stream.send(encodeBindNak(h.callId, h.le, BindNakReason.NOT_SPECIFIED));
         this.close('second bind');
         return;
       default:
@@ -229,7 +201,7 @@ export class Connection implements CallOrigin, PduHandler {
   /** A fault that ends the connection, to the call `h` names (context id 0 until one was resolved). */
   private faultAndClose(h: PduHeader, status: number, why: string, contextId = 0, flags: number = Pfc.DID_NOT_EXECUTE): void {
     this.log.warn({ status: faultName(status), why, callId: h.callId }, 'fault; closing');
-    this.send(encodeFault(h.callId, h.le, contextId, status, flags));
+    this.stream.send(encodeFault(h.callId, h.le, contextId, status, flags));
     this.close(why);
   }
 
@@ -263,14 +235,16 @@ export class Connection implements CallOrigin, PduHandler {
     // is the first PDU: it can only start one.
     const leg = st ? this.authTable?.get(st.authContextId) : undefined;
     if (st && leg) {
-      const no = legRefusal(leg, st);
-      if (no) return this.refuse(h, no.why, no.status);
+      if (leg.failure !== undefined) return this.refuse(h, 'a leg on a refused auth context', FaultStatus.ACCESS_DENIED);
+      if (leg.complete) return this.refuse(h, 'a leg on a finished auth context', FaultStatus.ACCESS_DENIED);
+      if (leg.authType !== st.authType) return this.refuse(h, 'auth type changed between legs', FaultStatus.SEC_PKG_ERROR);
+      if (leg.authLevel !== st.authLevel) return this.refuse(h, 'auth level changed between legs', FaultStatus.ACCESS_DENIED);
     } else if (st && this.authTable?.full) {
       return this.refuse(h, 'auth context limit reached');
     }
     const max = this.limits.maxContextsPerConnection;
     const before = this.contexts.length;
-    const negotiated = negotiateContexts(body.contexts, this.contexts, this.endpoint.interfaces, max,
+    const negotiated = negotiateContexts(body.contexts, this.contexts, this.at.endpoint.interfaces, max,
       () => this.warnLimited('presentation context limit reached', { limit: max }), bind);
     if (negotiated === undefined) return this.refuse(h, 'conflicting presentation contexts');
     this.contexts = negotiated.contexts;
@@ -294,15 +268,15 @@ export class Connection implements CallOrigin, PduHandler {
       // Windows answers at least 2048 whatever the client offers (Samba's raw_protocol tests
       // against Windows 2012 R2; C706 12.6.3.1 would allow 1432), never more than our limit.
       const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), WINDOWS_MIN_FRAG_SIZE);
-      this.maxXmitFrag = Math.min(clientMax, this.limits.maxFragmentSize) & ~7;
+      this.bits = (this.bits & ((1 << FRAG_SHIFT) - 1)) | ((Math.min(clientMax, this.limits.maxFragmentSize) & ~7) << FRAG_SHIFT);
       if (joined) joined.add(this.id);
       this.group = joined ?? this.host.groups.create(this.id);
       this.forgetIdleTimer();
     }
-    this.send(encodeBindAck({
+    this.stream.send(encodeBindAck({
       ptype: bind ? PType.BIND_ACK : PType.ALTER_CONTEXT_RESP, callId: h.callId, le: h.le, flags,
       maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group!.id,
-      secondaryAddress: bind ? String(this.endpoint.port) : '', results: negotiated.results, auth,
+      secondaryAddress: bind ? String(this.at.endpoint.port) : '', results: negotiated.results, auth,
     }));
     if (bind && this.logsDebug) {
       this.log.debug({ group: this.group!.id, joined: !!joined, frag: this.maxXmitFrag, results: negotiated.results.map((r) => r.result) }, 'bound');
@@ -313,7 +287,7 @@ export class Connection implements CallOrigin, PduHandler {
   private refuse(h: PduHeader, why: string, fault: number = FaultStatus.NCA_S_PROTO_ERROR, nak: number = BindNakReason.NOT_SPECIFIED): void {
     if (h.ptype !== PType.BIND) return this.faultAndClose(h, fault, `${PTYPE_NAMES[h.ptype]}: ${why}`);
     this.log.info({ reason: nak, why }, 'bind_nak');
-    this.send(encodeBindNak(h.callId, h.le, nak));
+    this.stream.send(encodeBindNak(h.callId, h.le, nak));
     this.close(why);
   }
 
@@ -322,7 +296,7 @@ export class Connection implements CallOrigin, PduHandler {
     if (!s?.idleTimer) return;
     clearTimeout(s.idleTimer);
     s.idleTimer = undefined;
-    if (s.logger === undefined && s.warnedAt === undefined && s.drained === undefined) this.seldom = undefined;
+    if (s.logger === undefined && s.warnedAt === undefined && s.drained === undefined && s.incoming === undefined) this.seldom = undefined;
   }
 
   // ---------------------------------------------------------------------- auth
@@ -376,7 +350,7 @@ export class Connection implements CallOrigin, PduHandler {
     if (h.fragLength > this.limits.maxFragmentSize) {
       return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, `request fragment of ${h.fragLength} bytes`, 0, 0);
     }
-    const open = this.incoming;
+    const open = this.seldom?.incoming;
     let call: ServerCallInit;
     if (first) {
       if (open) return this.secondFirstFragment(open, h, req.contextId, st !== undefined && auth !== open.call.auth);
@@ -384,7 +358,7 @@ export class Connection implements CallOrigin, PduHandler {
       const pc = findContext(this.contexts, req.contextId);
       if (!pc) {
         this.warnLimited('request on an unknown presentation context', { contextId: req.contextId });
-        this.send(encodeFault(h.callId, h.le, 0, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
+        this.stream.send(encodeFault(h.callId, h.le, 0, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
         return;
       }
       call = { callId: h.callId, pc, opnum: req.opnum, littleEndian: h.le, auth, noReply: (h.pfcFlags & Pfc.MAYBE) !== 0 };
@@ -412,7 +386,7 @@ export class Connection implements CallOrigin, PduHandler {
       if (this.pendingCalls >= this.limits.maxPendingCallsPerConnection) {
         this.warnLimited('pending call limit reached; call refused', { limit: this.limits.maxPendingCallsPerConnection });
         if (!last) return this.faultAndClose(h, FaultStatus.NCA_S_SERVER_TOO_BUSY, 'pending call limit', contextId);
-        this.send(encodeFault(h.callId, h.le, contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
+        this.stream.send(encodeFault(h.callId, h.le, contextId, FaultStatus.NCA_S_SERVER_TOO_BUSY, Pfc.DID_NOT_EXECUTE));
         return;
       }
       if (last) return this.execute(call, h.drep, stub);
@@ -424,8 +398,12 @@ export class Connection implements CallOrigin, PduHandler {
     if (!r.add(stub, this.limits)) {
       return this.faultAndClose(h, FaultStatus.ACCESS_DENIED, `reassembled request over the limit (${r.length} bytes)`, contextId, 0);
     }
-    this.incoming = last ? undefined : r;
-    if (last) this.execute(call, r.first.drep, r.stub());
+    if (!last) {
+      this.more.incoming = r;
+      return;
+    }
+    this.seldom!.incoming = undefined;
+    this.execute(call, r.first.drep, r.stub());
   }
 
   /**
@@ -507,7 +485,7 @@ export class Connection implements CallOrigin, PduHandler {
       this.close('response protection failed');
       return;
     }
-    this.send(frags.length === 1 ? frags[0] : Buffer.concat(frags));
+    this.stream.send(frags.length === 1 ? frags[0] : Buffer.concat(frags));
   }
 
   answerError(call: ServerCall, err: unknown): void {
@@ -536,7 +514,7 @@ export class Connection implements CallOrigin, PduHandler {
   /** A fault answering a call (counted by the server's onFault hook). */
   private sendFault(call: ServerCall, status: number, flags = 0): void {
     this.host.options.onFault?.(call.iface.name, call.opnum, status);
-    this.send(encodeFault(call.callId, call.littleEndian, call.contextId, status, flags));
+    this.stream.send(encodeFault(call.callId, call.littleEndian, call.contextId, status, flags));
   }
 
   /**
@@ -554,7 +532,7 @@ export class Connection implements CallOrigin, PduHandler {
   private onCancel(callId: number, kind: 'cancel' | 'orphaned'): void {
     // A call still being received has not started: Windows ignores the cancel or orphan, and
     // the call runs and is answered once complete (Samba's dcesrv_process_ncacn_packet).
-    if (this.incoming?.first.callId === callId) return;
+    if (this.seldom?.incoming?.first.callId === callId) return;
     const call = Few.find(this.calls, (c) => c.callId === callId);
     if (!call) return;
     if (this.logsDebug) this.log.debug({ callId, kind }, 'call aborted by the client');
@@ -593,18 +571,9 @@ export class Connection implements CallOrigin, PduHandler {
       c.done = true;
       c.abort(new CallAborted('closed'));
     }
-    this.incoming = undefined;
+    if (this.seldom) this.seldom.incoming = undefined;
     if (this.logsDebug) this.log.debug({ why }, 'connection closed');
     if (this.group) this.group.remove(this.id);
     this.host.connectionClosed(this);
   }
-}
-
-/** Why a further leg on an auth context is refused (as Samba's dcesrv_alter), if it is. */
-function legRefusal(a: AuthState, st: SecTrailer): Refusal | undefined {
-  if (a.failure !== undefined) return { status: FaultStatus.ACCESS_DENIED, why: 'a leg on a refused auth context' };
-  if (a.complete) return { status: FaultStatus.ACCESS_DENIED, why: 'a leg on a finished auth context' };
-  if (a.authType !== st.authType) return { status: FaultStatus.SEC_PKG_ERROR, why: 'auth type changed between legs' };
-  if (a.authLevel !== st.authLevel) return { status: FaultStatus.ACCESS_DENIED, why: 'auth level changed between legs' };
-  return undefined;
 }

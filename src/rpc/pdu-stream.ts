@@ -32,6 +32,8 @@ export interface PduHandler {
 
 /** Shared empty receive buffer: a Buffer.alloc(0) per idle connection is ~180 B (heap snapshot). */
 const NO_BYTES = Buffer.alloc(0);
+/** The receive buffer of a closed stream: being closed costs no field of its own. */
+const CLOSED = Buffer.alloc(0);
 
 /**
  * Socket listeners shared by every connection (a closure each per connection is ~0.2 KB,
@@ -50,7 +52,6 @@ function onSocketClose(this: StreamSocket): void {
 }
 
 export class PduStream {
-  closed = false;
   private rx: Buffer = NO_BYTES;
   /** Runs while part of a PDU sits in rx; reset by every whole PDU. */
   private partialTimer: NodeJS.Timeout | undefined = undefined;
@@ -80,6 +81,10 @@ export class PduStream {
   }
   get remotePort(): number {
     return this.socket.remotePort ?? 0;
+  }
+
+  get closed(): boolean {
+    return this.rx === CLOSED;
   }
 
   /** monotonicMs() when bytes last arrived (the server's eviction at the connection limit). */
@@ -121,8 +126,9 @@ export class PduStream {
         }
       }
     }
+    if (this.closed) return;
     if (this.rx.length === 0) this.rx = NO_BYTES;
-    else if (!this.closed && !this.partialTimer) {
+    else if (!this.partialTimer) {
       // Slow-loris guard: a PDU begun must arrive whole in time.
       const ms = h.host.options.limits.partialPduMs;
       this.partialTimer = setTimeout(() => {
@@ -165,7 +171,7 @@ export class PduStream {
 
   teardown(why: string): void {
     if (this.closed) return;
-    this.closed = true;
+    this.rx = CLOSED;
     if (this.partialTimer) clearTimeout(this.partialTimer);
     this.partialTimer = undefined;
     this.handler.onClosed(why);

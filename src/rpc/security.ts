@@ -103,6 +103,22 @@ export interface SecurityContext {
   supportsLevel?(level: AuthLevel): boolean;
 }
 
+/** One auth context of a connection (MS-RPCE 3.3.1.5.2), kept by src/rpc/auth-state.ts. */
+export interface AuthState {
+  readonly authContextId: number;
+  readonly authType: number;
+  readonly authLevel: AuthLevel;
+  readonly provider: SecurityProvider;
+  readonly security: SecurityContext;
+  complete: boolean;
+  /**
+   * Set when the context became unusable (a refused leg, an AUTH3 that left the exchange
+   * unfinished, a level the negotiated context cannot protect): the fault status every later
+   * request on it gets, before the connection closes.
+   */
+  failure: number | undefined;
+}
+
 export interface ConnectionInfo {
   readonly localAddress: string;
   readonly remoteAddress: string;

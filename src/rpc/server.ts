@@ -270,13 +270,13 @@ export class RpcServer implements ConnectionHost, ManagementSource {
         victim = c;
         break;
       }
-      if (!victim && c.pendingCalls === 0 && c.lastActive <= idleBefore) victim = c;
+      if (!victim && c.pendingCalls === 0 && c.stream.lastActive <= idleBefore) victim = c;
     }
     if (!victim) return;
     this.evicted++;
     const now = Date.now();
     if (now - this.evictedLoggedAt >= 1000) {
-      this.log.warn({ limit: this.options.limits.maxConnections, evicted: this.evicted, remote: victim.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
+      this.log.warn({ limit: this.options.limits.maxConnections, evicted: this.evicted, remote: victim.stream.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
       this.evicted = 0;
       this.evictedLoggedAt = now;
     }

@@ -1,7 +1,7 @@
 import { decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak, encodeFault } from '../../../src/rpc/pdu';
 import { uuidFromWire, uuidToWire, PduError } from '../../../src/rpc/wire';
-import type { AuthState } from '../../../src/rpc/auth-state';
-import { buildResponseFragments } from '../../../src/rpc/pdu-protection';
+import type { AuthState } from '../../../src/rpc/security';
+import { buildResponseFragments } from '../../../src/rpc/pdu';
 import { popVerificationTrailer, checkVerificationTrailer } from '../../../src/rpc/verification-trailer';
 import { AuthLevel } from '../../../src/rpc/security';
 import { bind, request, parse, NDR, BTFN3 } from '../../integration/rpc/helpers/pdu-builder';
