@@ -37,11 +37,6 @@ export class AssociationGroup implements AssociationGroupRef {
     };
   }
 
-  get size(): number {
-    const m = this.members;
-    return Array.isArray(m) ? m.length : m === 0 ? 0 : 1;
-  }
-
   /** The last connection left: the group is gone for good (a later bind cannot join it). */
   get isClosed(): boolean {
     return this.members === 0;

@@ -6,17 +6,20 @@ import type { Logger } from 'pino';
 import { AuthLevel, AuthRejected, type AuthState, type ConnectionInfo, type SecurityProvider, isProtected } from './security';
 import { BindNakReason, FaultStatus } from './constants';
 import type { OutgoingAuth, SecTrailer } from './pdu';
+import type { ResolvedOptions } from './options';
+
+/** What the auth contexts read from their connection (not copied into each table). */
+export interface AuthOwner {
+  readonly host: { provider(authType: number): SecurityProvider | undefined; readonly options: ResolvedOptions };
+  readonly stream: ConnectionInfo;
+  readonly log: Logger;
+}
 
 /** The auth contexts of one connection, by auth_context_id, and their legs. */
 export class AuthContexts {
   private readonly byId = new Map<number, AuthState>();
 
-  constructor(
-    private readonly providers: { provider(authType: number): SecurityProvider | undefined },
-    private readonly max: number,
-    private readonly conn: ConnectionInfo,
-    private readonly log: () => Logger,
-  ) {}
+  constructor(private readonly conn: AuthOwner) {}
 
   get(id: number): AuthState | undefined {
     return this.byId.get(id);
@@ -30,8 +33,9 @@ export class AuthContexts {
 
   /** No new auth_context_id fits (MS-RPCE 3.3.1.5.4: a further one is a protocol error). */
   get full(): boolean {
-    if (this.byId.size < this.max) return false;
-    this.log().warn({ limit: this.max }, 'auth context limit reached');
+    const limit = this.conn.host.options.limits.maxAuthContextsPerConnection;
+    if (this.byId.size < limit) return false;
+    this.conn.log.warn({ limit }, 'auth context limit reached');
     return true;
   }
 
@@ -45,12 +49,12 @@ export class AuthContexts {
     // and Samba refuse it with bind_nak 9, and so do we rather than run unverified calls on it.
     if (st.authLevel === AuthLevel.Call) return BindNakReason.INVALID_CHECKSUM;
     if (this.full) return BindNakReason.LOCAL_LIMIT_EXCEEDED;
-    const provider = this.providers.provider(st.authType);
+    const provider = this.conn.host.provider(st.authType);
     if (!provider) {
-      this.log().info({ authType: st.authType }, 'unknown auth type');
+      this.conn.log.info({ authType: st.authType }, 'unknown auth type');
       return BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED;
     }
-    const security = provider.newContext(this.conn, { authLevel: st.authLevel as AuthLevel, headerSigning });
+    const security = provider.newContext(this.conn.stream, { authLevel: st.authLevel as AuthLevel, headerSigning });
     const state: AuthState = {
       authContextId: st.authContextId, authType: st.authType, authLevel: st.authLevel as AuthLevel,
       provider, security, complete: false, failure: undefined,
@@ -63,10 +67,10 @@ export class AuthContexts {
       return { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r.token ?? Buffer.alloc(0) };
     } catch (err) {
       if (err instanceof AuthRejected || (err as Error)?.name === 'AuthRejected') {
-        this.log().info({ provider: provider.name, why: (err as Error).message }, 'auth rejected');
+        this.conn.log.info({ provider: provider.name, why: (err as Error).message }, 'auth rejected');
         return (err as AuthRejected).bindNakReason ?? BindNakReason.INVALID_CHECKSUM;
       }
-      this.log().error({ err, provider: provider.name }, 'security provider failed');
+      this.conn.log.error({ err, provider: provider.name }, 'security provider failed');
       return BindNakReason.NOT_SPECIFIED;
     }
   }
@@ -81,15 +85,15 @@ export class AuthContexts {
       const r = a.security.accept(Buffer.from(token));
       a.complete = r.complete;
       if (r.complete && !levelServed(a)) {
-        this.log().warn({ level: a.authLevel, authType: a.authType }, 'negotiated security context cannot protect PDUs at the requested level');
+        this.conn.log.warn({ level: a.authLevel, authType: a.authType }, 'negotiated security context cannot protect PDUs at the requested level');
         a.failure = FaultStatus.SEC_PKG_ERROR;
         return undefined;
       }
       return r.token ?? Buffer.alloc(0);
     } catch (err) {
       a.failure = FaultStatus.ACCESS_DENIED;
-      if ((err as Error)?.name === 'AuthRejected') this.log().info({ why: (err as Error).message }, 'auth leg rejected');
-      else this.log().error({ err }, 'security provider failed');
+      if ((err as Error)?.name === 'AuthRejected') this.conn.log.info({ why: (err as Error).message }, 'auth leg rejected');
+      else this.conn.log.error({ err }, 'security provider failed');
       return undefined;
     }
   }

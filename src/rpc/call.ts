@@ -3,7 +3,8 @@
  * and, for a call answered later, its reply handle (Samba's dcesrv_call_state with
  * DCESRV_CALL_STATE_FLAG_ASYNC), in one object. A long-pending call (AsyncNotify) holds it for
  * minutes, by the ten thousand, so it is one small object whose context fields are read from
- * its connection rather than copied (memory benchmark, issue 7).
+ * its connection rather than copied (memory benchmark, issue 7). Before it runs, a request in
+ * several fragments is a Reassembly (at the end of this file).
  */
 import { DispatchFault, type Reply, type RpcCall, type RpcInterface } from '../ndr/dispatch';
 import { Few } from '../lib/few';
@@ -11,6 +12,8 @@ import type { AssociationGroup } from './association-group';
 import type { PresentationContext } from './presentation';
 import { CallAborted, type CallAbortListener, type CallContext } from './call-context';
 import { AuthLevel, type AuthState, type Identity } from './security';
+import type { PduHeader } from './pdu';
+import type { RpcLimits } from './options';
 
 /** What a call reads from the connection it arrived on, and how it answers there. */
 export interface CallOrigin {
@@ -119,7 +122,6 @@ export class ServerCall implements CallContext, RpcCall<CallContext>, Reply<unkn
     return (this.bits & LISTENED) !== 0;
   }
 
-
   later<Out>(encode: (out: Out, littleEndian: boolean) => Buffer): Reply<Out> {
     this.encode = encode as (out: unknown, littleEndian: boolean) => Buffer;
     this.origin.callDeferred(this);
@@ -164,5 +166,36 @@ function runListener(l: CallAbortListener, reason: CallAborted): void {
     l.callAborted(reason);
   } catch (err) {
     process.emitWarning(`a call's abort listener threw: ${(err as Error)?.stack ?? String(err)}`);
+  }
+}
+
+/**
+ * A request arriving in several fragments (MS-RPCE 3.3.3): its first fragment decided the call,
+ * later ones add stub bytes. A connection receives one at a time, so maxReassemblyPerConnection
+ * and maxRequestSize bound the same bytes. The discard rule: a call announced (alloc_hint) or
+ * grown past that budget is refused whole (fault 0x5 and close, as Windows in Samba's
+ * raw_protocol tests); nothing past the budget is kept.
+ */
+export class Reassembly {
+  /** Copies, so that held fragments do not pin the receive buffer. */
+  private readonly chunks: Buffer[] = [];
+  length = 0;
+
+  constructor(readonly first: PduHeader, readonly call: ServerCallInit) {}
+
+  static budget(limits: Readonly<RpcLimits>): number {
+    return Math.min(limits.maxRequestSize, limits.maxReassemblyPerConnection);
+  }
+
+  /** Keep one fragment's stub; false past the budget. */
+  add(stub: Buffer, limits: Readonly<RpcLimits>): boolean {
+    this.length += stub.length;
+    if (this.length > Reassembly.budget(limits)) return false;
+    this.chunks.push(Buffer.from(stub));
+    return true;
+  }
+
+  stub(): Buffer {
+    return Buffer.concat(this.chunks, this.length);
   }
 }

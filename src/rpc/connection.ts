@@ -10,12 +10,9 @@ import type { RpcInterface } from '../ndr/dispatch';
 import { DispatchFault } from '../ndr/dispatch';
 import { CallAborted, type CallAbortKind, type CallContext } from './call-context';
 import { AuthLevel, type AuthState, type SecurityProvider } from './security';
+import { BindNakReason, FaultStatus, HEADER_LENGTH, PType, PTYPE_NAMES, Pfc, WINDOWS_MIN_FRAG_SIZE, faultName } from './constants';
 import {
-  BindNakReason, FaultStatus, HEADER_LENGTH, NDR64_SYNTAX, NDR_SYNTAX, PType, PTYPE_NAMES, Pfc, WINDOWS_MIN_FRAG_SIZE, faultName,
-} from './constants';
-import {
-  type OutgoingAuth, type PduHeader, type SecTrailer, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak,
-  encodeFault,
+  type OutgoingAuth, type PduHeader, type SecTrailer, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak, encodeFault,
 } from './pdu';
 import { PduError } from './wire';
 import { AuthContexts } from './auth-state';
@@ -23,8 +20,7 @@ import { buildResponseFragments, checkRequestAuth } from './pdu';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
-import { type CallOrigin, ServerCall, type ServerCallInit } from './call';
-import { Reassembly } from './reassembly';
+import { type CallOrigin, Reassembly, ServerCall, type ServerCallInit } from './call';
 import { Few } from '../lib/few';
 import { NdrError } from '../ndr/errors';
 import { type PduHandler, PduStream, type TransportHost } from './pdu-stream';
@@ -53,24 +49,21 @@ export interface ListenPoint {
 
 let nextConnectionId = 1;
 
-// Two yes/no facts and max_xmit_frag (above them) in one small integer: a field each is 8 B
-// per connection (memory benchmark). MULTIPLEXED: a bind or alter_context with CONC_MPX made a
-// context (C706 12.6.3.1).
+// Two yes/no facts and max_xmit_frag (above them) in one small integer: a field each is 8 B per
+// connection. MULTIPLEXED: a bind or alter_context with CONC_MPX made a context (C706 12.6.3.1).
 const CLIENT_HEADER_SIGNING = 1;
 const MULTIPLEXED = 2;
 const FRAG_SHIFT = 8;
 
-/**
- * What few connections need, made on first need (one field on the connection, memory
- * benchmark): the child logger, the timer that closes a connection that never binds, when each
- * rate-limited warning was last logged, shutdown's drain hook, the one request whose fragments
- * are still arriving (MS-RPCE 3.3.3: at most one per connection).
- */
+/** What few connections need, made on first need: one field on the connection (memory benchmark). */
 class Seldom {
   logger: Logger | undefined = undefined;
+  /** Closes a connection that never binds. */
   idleTimer: NodeJS.Timeout | undefined = undefined;
   warnedAt: Map<string, number> | undefined = undefined;
+  /** Set by shutdown(): told when the last call in flight has answered. */
   drained: (() => void) | undefined = undefined;
+  /** The one request whose fragments are still arriving (MS-RPCE 3.3.3). */
   incoming: Reassembly | undefined = undefined;
 }
 
@@ -91,12 +84,10 @@ export class Connection implements CallOrigin, PduHandler {
   constructor(socket: Socket, readonly at: ListenPoint) {
     this.stream = new PduStream(socket, this);
     const ms = at.host.options.limits.unboundIdleMs;
-    const timer = setTimeout(() => {
+    (this.more.idleTimer = setTimeout(() => {
       this.log.info({ ms }, 'closing a connection that never bound');
       this.close('never bound');
-    }, ms);
-    timer.unref();
-    this.more.idleTimer = timer;
+    }, ms)).unref();
   }
 
   get host(): ConnectionHost {
@@ -133,9 +124,7 @@ export class Connection implements CallOrigin, PduHandler {
   }
 
   private get auths(): AuthContexts {
-    const s = this.stream;
-    return (this.authTable ??= new AuthContexts(this.host, this.limits.maxAuthContextsPerConnection,
-      { localAddress: s.localAddress, remoteAddress: s.remoteAddress, remotePort: s.remotePort }, () => this.log));
+    return (this.authTable ??= new AuthContexts(this));
   }
 
   get pendingCalls(): number {
@@ -152,7 +141,6 @@ export class Connection implements CallOrigin, PduHandler {
     return this.group !== undefined;
   }
 
-  /** End the connection after what is queued. */
   close(why: string): void {
     this.stream.close(why);
   }
@@ -160,8 +148,7 @@ export class Connection implements CallOrigin, PduHandler {
   /** Answer a broken PDU the way its state demands (bind_nak before bind, fault after) and close. */
   protocolViolation(h: PduHeader | undefined, why: string): void {
     this.log.warn({ why, ptype: h ? PTYPE_NAMES[h.ptype] : undefined }, 'protocol violation; closing');
-    const le = h ? h.le : true;
-    const callId = h ? h.callId : 0;
+    const { callId, le } = h ?? { callId: 0, le: true };
     if (!this.isBound) this.stream.send(encodeBindNak(callId, le, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED));
     else this.stream.send(encodeFault(callId, le, 0, FaultStatus.NCA_S_PROTO_ERROR, Pfc.DID_NOT_EXECUTE));
     this.close(why);
@@ -169,30 +156,19 @@ export class Connection implements CallOrigin, PduHandler {
 
   onPdu(pdu: Buffer): void {
     const h = decodeHeader(pdu);
-    if (!this.isBound) {
-      if (h.ptype !== PType.BIND) throw new PduError(`${PTYPE_NAMES[h.ptype] ?? h.ptype} before bind`);
-      this.onBindOrAlter(pdu, h);
-      return;
-    }
+    if (!this.isBound && h.ptype !== PType.BIND) throw new PduError(`${PTYPE_NAMES[h.ptype] ?? h.ptype} before bind`);
     switch (h.ptype) {
-      case PType.REQUEST:
-        this.onRequest(pdu, h);
-        return;
+      case PType.BIND:
+        return this.isBound ? this.refuse(h, 'second bind on a bound connection') : this.onBindOrAlter(pdu, h);
       case PType.ALTER_CONTEXT:
-        this.onBindOrAlter(pdu, h);
-        return;
+        return this.onBindOrAlter(pdu, h);
+      case PType.REQUEST:
+        return this.onRequest(pdu, h);
       case PType.AUTH3:
-        this.onAuth3(pdu, h);
-        return;
+        return this.onAuth3(pdu, h);
       case PType.CO_CANCEL:
       case PType.ORPHANED:
-        this.onCancel(h.callId, h.ptype === PType.CO_CANCEL ? 'cancel' : 'orphaned');
-        return;
-      case PType.BIND:
-        this.log.warn('second bind on a bound connection; closing');
-        this.stream.send(encodeBindNak(h.callId, h.le, BindNakReason.NOT_SPECIFIED));
-        this.close('second bind');
-        return;
+        return this.onCancel(h.callId, h.ptype === PType.CO_CANCEL ? 'cancel' : 'orphaned');
       default:
         throw new PduError(`unexpected ${PTYPE_NAMES[h.ptype] ?? `ptype ${h.ptype}`} from a client`);
     }
@@ -224,11 +200,8 @@ export class Connection implements CallOrigin, PduHandler {
     // Modern Windows (2022) and Samba answer bind_nak 4 for a bind without contexts (2012 R2 answered 0).
     if (body.contexts.length === 0) return this.refuse(h, 'no presentation contexts', FaultStatus.NCA_S_PROTO_ERROR, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED);
     if (body.contexts.some((c) => c.transferSyntaxes.length === 0)) return this.refuse(h, 'context without transfer syntaxes');
-    let joined: AssociationGroup | undefined;
-    if (bind && body.assocGroupId !== 0) {
-      joined = this.host.groups.find(body.assocGroupId);
-      if (!joined) return this.refuse(h, `unknown association group 0x${body.assocGroupId.toString(16)}`);
-    }
+    const joined = bind && body.assocGroupId !== 0 ? this.host.groups.find(body.assocGroupId) : undefined;
+    if (bind && body.assocGroupId !== 0 && !joined) return this.refuse(h, `unknown association group 0x${body.assocGroupId.toString(16)}`);
     // The ack echoes PFC_SUPPORT_HEADER_SIGN, so it is negotiated as soon as the client sets it.
     if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.bits |= CLIENT_HEADER_SIGNING;
     // A further leg of an auth context is judged before the contexts (its faults win). A bind
@@ -278,9 +251,7 @@ export class Connection implements CallOrigin, PduHandler {
       maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group!.id,
       secondaryAddress: bind ? String(this.at.endpoint.port) : '', results: negotiated.results, auth,
     }));
-    if (bind && this.logsDebug) {
-      this.log.debug({ group: this.group!.id, joined: !!joined, frag: this.maxXmitFrag, results: negotiated.results.map((r) => r.result) }, 'bound');
-    }
+    if (bind && this.logsDebug) this.log.debug({ group: this.group!.id, joined: !!joined, frag: this.maxXmitFrag, results: negotiated.results.map((r) => r.result) }, 'bound');
   }
 
   /** Refuse a bind (bind_nak with `nak`) or an alter_context (fault `fault`), and close. */
@@ -353,7 +324,12 @@ export class Connection implements CallOrigin, PduHandler {
     const open = this.seldom?.incoming;
     let call: ServerCallInit;
     if (first) {
-      if (open) return this.secondFirstFragment(open, h, req.contextId, st !== undefined && auth !== open.call.auth);
+      if (open) {
+        // The same call restarting under another auth context: rpc_s_sec_pkg_error.
+        const same = open.first.callId === h.callId;
+        const status = same && st !== undefined && auth !== open.call.auth && req.contextId === open.call.pc.id ? FaultStatus.SEC_PKG_ERROR : FaultStatus.NCA_S_PROTO_ERROR;
+        return this.outOfTurn(open, h, status, `first fragment of call ${h.callId} while call ${open.first.callId} is being received`, same ? open.call.pc.id : 0);
+      }
       if (h.pfcFlags & Pfc.PENDING_CANCEL) return this.faultAndClose(h, FaultStatus.NO_CALL_ACTIVE, 'first fragment with a cancel pending');
       const pc = findContext(this.contexts, req.contextId);
       if (!pc) {
@@ -364,10 +340,7 @@ export class Connection implements CallOrigin, PduHandler {
       call = { callId: h.callId, pc, opnum: req.opnum, littleEndian: h.le, auth, noReply: (h.pfcFlags & Pfc.MAYBE) !== 0 };
     } else {
       if (!open || open.first.callId !== h.callId) {
-        // On an exclusive connection the fault answers the call being received, if any.
-        const why = `fragment of call ${h.callId}, which is not being received`;
-        if (open && !(this.bits & MULTIPLEXED)) return this.faultAndClose(open.first, FaultStatus.NCA_S_PROTO_ERROR, why, open.call.pc.id, 0);
-        return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, why, 0, 0);
+        return this.outOfTurn(open, h, FaultStatus.NCA_S_PROTO_ERROR, `fragment of call ${h.callId}, which is not being received`, 0);
       }
       if (open.first.drep !== h.drep) return this.faultAndClose(open.first, FaultStatus.NCA_S_PROTO_ERROR, 'fragment drep differs', open.call.pc.id);
       // Later fragments inherit the first one's auth context; their own context id, opnum and
@@ -398,26 +371,18 @@ export class Connection implements CallOrigin, PduHandler {
     if (!r.add(stub, this.limits)) {
       return this.faultAndClose(h, FaultStatus.ACCESS_DENIED, `reassembled request over the limit (${r.length} bytes)`, contextId, 0);
     }
-    if (!last) {
-      this.more.incoming = r;
-      return;
-    }
-    this.seldom!.incoming = undefined;
-    this.execute(call, r.first.drep, r.stub());
+    this.more.incoming = last ? undefined : r;
+    if (last) this.execute(call, r.first.drep, r.stub());
   }
 
   /**
-   * A first fragment while another call is being received: a protocol error (MS-RPCE 3.3.3),
-   * addressed to the call being received on an exclusive connection, to the new one with
-   * CONC_MPX; rpc_s_sec_pkg_error when the same call restarts under another auth context.
+   * A fragment out of turn (MS-RPCE 3.3.3: one call is received at a time) is a protocol error,
+   * addressed on an exclusive connection to the call being received, if any, else (CONC_MPX)
+   * to the fragment's own call.
    */
-  private secondFirstFragment(open: Reassembly, h: PduHeader, contextId: number, otherAuth: boolean): void {
-    const same = open.first.callId === h.callId;
-    const openContextId = open.call.pc.id;
-    const status = same && otherAuth && contextId === openContextId ? FaultStatus.SEC_PKG_ERROR : FaultStatus.NCA_S_PROTO_ERROR;
-    const why = `first fragment of call ${h.callId} while call ${open.first.callId} is being received`;
-    if (!(this.bits & MULTIPLEXED)) return this.faultAndClose(open.first, status, why, openContextId, 0);
-    this.faultAndClose(h, status, why, same ? openContextId : 0, 0);
+  private outOfTurn(open: Reassembly | undefined, h: PduHeader, status: number, why: string, contextId: number): void {
+    if (open && !(this.bits & MULTIPLEXED)) return this.faultAndClose(open.first, status, why, open.call.pc.id, 0);
+    this.faultAndClose(h, status, why, contextId, 0);
   }
 
   private execute(init: ServerCallInit, drep: number, stub: Buffer): void {
@@ -432,10 +397,7 @@ export class Connection implements CallOrigin, PduHandler {
     }
     const popped = popVerificationTrailer(stub, init.littleEndian);
     if (popped.commands) {
-      const bad = checkVerificationTrailer(popped.commands, {
-        clientHeaderSigning: (this.bits & CLIENT_HEADER_SIGNING) !== 0, abstractSyntax: pc.abstractSyntax, transferSyntax: pc.ndr64 ? NDR64_SYNTAX : NDR_SYNTAX,
-        ptype: PType.REQUEST, drep, callId: init.callId, contextId: pc.id, opnum: init.opnum,
-      });
+      const bad = checkVerificationTrailer(popped.commands, init, drep, (this.bits & CLIENT_HEADER_SIGNING) !== 0);
       if (bad) {
         this.log.warn({ why: bad, iface: pc.iface.name }, 'verification trailer check failed');
         this.sendFault(call, FaultStatus.ACCESS_DENIED);
@@ -476,9 +438,7 @@ export class Connection implements CallOrigin, PduHandler {
     if (!this.finish(call)) return;
     let frags: Buffer[];
     try {
-      // Windows answers with the context id's low 8 bits (Samba's raw_protocol tests against
-      // it); C706 12.6.4.9 keeps 16. No client uses ids past 255, so we answer as Windows does.
-      frags = buildResponseFragments({ callId: call.callId, contextId: call.contextId & 0xff, le: call.littleEndian, maxXmitFrag: this.maxXmitFrag, stub: out, auth: call.auth });
+      frags = buildResponseFragments(call, out, this.maxXmitFrag);
     } catch (err) {
       this.log.error({ err }, 'could not build the response');
       this.sendFault(call, FaultStatus.NCA_S_FAULT_UNSPEC);
@@ -499,11 +459,8 @@ export class Connection implements CallOrigin, PduHandler {
     } else if (err instanceof NdrError) {
       status = FaultStatus.BAD_STUB_DATA;
       // Generated codecs name the direction first in the error path: '<op>.in' or '<op>.out'.
-      if (err.path[0]?.endsWith('.out')) {
-        this.log.error({ err, iface: iface.name, opnum: call.opnum }, 'response did not encode');
-      } else {
-        this.log.info({ iface: iface.name, opnum: call.opnum, why: (err as Error).message }, 'bad stub data');
-      }
+      if (err.path[0]?.endsWith('.out')) this.log.error({ err, iface: iface.name, opnum: call.opnum }, 'response did not encode');
+      else this.log.info({ iface: iface.name, opnum: call.opnum, why: (err as Error).message }, 'bad stub data');
     } else {
       status = FaultStatus.NCA_S_FAULT_UNSPEC;
       this.log.error({ err, iface: iface.name, opnum: call.opnum, op: iface.operationNames[call.opnum] }, 'server method failed');
@@ -556,9 +513,7 @@ export class Connection implements CallOrigin, PduHandler {
       clearTimeout(timer);
       this.more.drained = undefined;
     }
-    for (const c of pending) {
-      if (this.finish(c)) this.sendFault(c, FaultStatus.SERVER_UNAVAILABLE);
-    }
+    for (const c of pending) if (this.finish(c)) this.sendFault(c, FaultStatus.SERVER_UNAVAILABLE);
     await this.stream.closeAndWait('server shutdown');
   }
 

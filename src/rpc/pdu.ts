@@ -263,51 +263,48 @@ export function checkRequestAuth(
   return st.offset - st.authPadLength;
 }
 
-export interface ResponseArgs {
-  readonly callId: number;
-  readonly contextId: number;
-  readonly le: boolean;
-  readonly maxXmitFrag: number;
-  readonly stub: Buffer;
-  readonly auth: AuthState | undefined;
-}
-
-/** Split a response stub into fragments of at most maxXmitFrag bytes, protecting each. */
-export function buildResponseFragments(a: ResponseArgs): Buffer[] {
+/** Split a call's response stub into fragments of at most maxXmitFrag bytes, protecting each. */
+export function buildResponseFragments(
+  call: { readonly callId: number; readonly contextId: number; readonly littleEndian: boolean; readonly auth: AuthState | undefined }, stub: Buffer, maxXmitFrag: number,
+): Buffer[] {
+  const { callId, littleEndian: le, auth } = call;
+  // Windows answers with the context id's low 8 bits (Samba's raw_protocol tests against it);
+  // C706 12.6.4.9 keeps 16. No client uses ids past 255, so we answer as Windows does.
+  const contextId = call.contextId & 0xff;
   const out: Buffer[] = [];
-  const prot = a.auth !== undefined && isProtected(a.auth.authLevel) ? a.auth : undefined;
+  const prot = auth !== undefined && isProtected(auth.authLevel) ? auth : undefined;
   const sigLen = prot ? prot.security.signatureLength : 0;
   // Stub bytes per fragment: a multiple of 16 with auth (so padding stays inside), of 8 without.
   const room = prot
-    ? Math.floor((a.maxXmitFrag - RESPONSE_HEADER_LENGTH - SEC_TRAILER_LENGTH - sigLen) / AUTH_PAD_ALIGNMENT) * AUTH_PAD_ALIGNMENT
-    : Math.floor((a.maxXmitFrag - RESPONSE_HEADER_LENGTH) / 8) * 8;
-  if (room <= 0) throw new Error(`fragment size ${a.maxXmitFrag} leaves no room for stub data`);
+    ? Math.floor((maxXmitFrag - RESPONSE_HEADER_LENGTH - SEC_TRAILER_LENGTH - sigLen) / AUTH_PAD_ALIGNMENT) * AUTH_PAD_ALIGNMENT
+    : Math.floor((maxXmitFrag - RESPONSE_HEADER_LENGTH) / 8) * 8;
+  if (room <= 0) throw new Error(`fragment size ${maxXmitFrag} leaves no room for stub data`);
   let pos = 0;
   do {
-    const chunkLen = Math.min(room, a.stub.length - pos);
-    const chunk = a.stub.subarray(pos, pos + chunkLen);
-    const allocHint = a.stub.length - pos;
+    const chunkLen = Math.min(room, stub.length - pos);
+    const chunk = stub.subarray(pos, pos + chunkLen);
+    const allocHint = stub.length - pos;
     let flags = 0;
     if (pos === 0) flags |= Pfc.FIRST_FRAG;
     pos += chunkLen;
-    if (pos >= a.stub.length) flags |= Pfc.LAST_FRAG;
+    if (pos >= stub.length) flags |= Pfc.LAST_FRAG;
     if (!prot) {
-      out.push(encodeResponseFragment(a.callId, a.le, flags, allocHint, a.contextId, chunk));
+      out.push(encodeResponseFragment(callId, le, flags, allocHint, contextId, chunk));
       continue;
     }
     const pad = (AUTH_PAD_ALIGNMENT - (chunkLen % AUTH_PAD_ALIGNMENT)) % AUTH_PAD_ALIGNMENT;
     const stubEnd = RESPONSE_HEADER_LENGTH + chunkLen + pad;
     const fragLength = stubEnd + SEC_TRAILER_LENGTH + sigLen;
     const buf = Buffer.alloc(fragLength);
-    writeResponseHeader(buf, a.le, a.callId, flags, fragLength, sigLen, allocHint, a.contextId);
+    writeResponseHeader(buf, le, callId, flags, fragLength, sigLen, allocHint, contextId);
     chunk.copy(buf, RESPONSE_HEADER_LENGTH);
-    writeSecTrailer(buf, stubEnd, a.le, {
+    writeSecTrailer(buf, stubEnd, le, {
       authType: prot.authType, authLevel: prot.authLevel, authPadLength: pad, authContextId: prot.authContextId,
     });
     const sig = prot.security.protect(buf.subarray(0, stubEnd + SEC_TRAILER_LENGTH), RESPONSE_HEADER_LENGTH, stubEnd, prot.authLevel);
     if (sig.length !== sigLen) throw new Error(`security provider returned a ${sig.length}-byte verifier, announced ${sigLen}`);
     sig.copy(buf, stubEnd + SEC_TRAILER_LENGTH);
     out.push(buf);
-  } while (pos < a.stub.length);
+  } while (pos < stub.length);
   return out;
 }

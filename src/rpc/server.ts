@@ -70,11 +70,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
   private defaultMinLevel: AuthLevel;
   private closing: Promise<void> | undefined;
-  /** Refused connections since the last log line (one line per second at most under a flood). */
-  private refused = 0;
-  private refusedLoggedAt = 0;
-  private evicted = 0;
-  private evictedLoggedAt = 0;
+  /** Refused and evicted connections since the last log line of each (at most one a second under a flood). */
+  private readonly floods = { refused: { count: 0, loggedAt: 0 }, evicted: { count: 0, loggedAt: 0 } };
 
   constructor(options: RpcServerOptions = {}) {
     this.options = resolveOptions(options);
@@ -243,13 +240,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     if (!this.closing && this.connections.size >= this.options.limits.maxConnections) this.evictUnbound();
     if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
       socket.destroy();
-      this.refused++;
-      const now = Date.now();
-      if (now - this.refusedLoggedAt >= 1000) {
-        this.log.warn({ limit: this.options.limits.maxConnections, refused: this.refused, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
-        this.refused = 0;
-        this.refusedLoggedAt = now;
-      }
+      const refused = this.flood('refused');
+      if (refused) this.log.warn({ limit: this.options.limits.maxConnections, refused, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
       return;
     }
     this.connections.add(new Connection(socket, at));
@@ -273,14 +265,21 @@ export class RpcServer implements ConnectionHost, ManagementSource {
       if (!victim && c.pendingCalls === 0 && c.stream.lastActive <= idleBefore) victim = c;
     }
     if (!victim) return;
-    this.evicted++;
-    const now = Date.now();
-    if (now - this.evictedLoggedAt >= 1000) {
-      this.log.warn({ limit: this.options.limits.maxConnections, evicted: this.evicted, remote: victim.stream.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
-      this.evicted = 0;
-      this.evictedLoggedAt = now;
-    }
+    const evicted = this.flood('evicted');
+    if (evicted) this.log.warn({ limit: this.options.limits.maxConnections, evicted, remote: victim.stream.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
     victim.close(victim.isBound ? 'evicted at the connection limit (idle)' : 'evicted at the connection limit (never bound)');
+  }
+
+  /** Count one; how many to report when a log line is due, else 0. */
+  private flood(kind: 'refused' | 'evicted'): number {
+    const f = this.floods[kind];
+    f.count++;
+    const now = Date.now();
+    if (now - f.loggedAt < 1000) return 0;
+    const n = f.count;
+    f.count = 0;
+    f.loggedAt = now;
+    return n;
   }
 
   connectionClosed(conn: Connection): void {
