@@ -195,7 +195,8 @@ export class Reassembly {
     return true;
   }
 
+  /** The bytes kept (all of them, unless a fragment passed the budget). */
   stub(): Buffer {
-    return Buffer.concat(this.chunks, this.length);
+    return Buffer.concat(this.chunks);
   }
 }
