@@ -179,6 +179,7 @@ function runListener(l: CallAbortListener, reason: CallAborted): void {
 export class Reassembly {
   /** Copies, so that held fragments do not pin the receive buffer. */
   private readonly chunks: Buffer[] = [];
+  /** Bytes received, the refused fragment included. */
   length = 0;
 
   constructor(readonly first: PduHeader, readonly call: ServerCallInit) {}
