@@ -11,15 +11,17 @@ type CloseListener = (group: AssociationGroupRef) => void;
 export class AssociationGroup implements AssociationGroupRef {
   // A group usually has one connection and one listener: one value, and an array only for
   // more (an array made for one is ~56 B, a Set ~0.2 KB, per connection; memory benchmark).
-  /** Connection ids: 0 for none (ids start at 1), one id, or a list. */
-  private members: number | number[] = 0;
-  private listeners: CloseListener | CloseListener[] | undefined;
-  private closed = false;
+  /** Connection ids: one id, or a list; 0 once the last one left (ids start at 1). */
+  private members: number | number[];
+  private listeners: CloseListener | CloseListener[] | undefined = undefined;
 
-  constructor(readonly id: number, private readonly onEmpty: (g: AssociationGroup) => void, private readonly report: (err: unknown) => void) {}
+  /** Made by the bind of its first connection (AssociationGroupTable.create). */
+  constructor(readonly id: number, firstConnectionId: number, private readonly table: AssociationGroupTable) {
+    this.members = firstConnectionId;
+  }
 
   onClose(listener: CloseListener): () => void {
-    if (this.closed) {
+    if (this.isClosed) {
       // Too late to hold anything in this group: tell the caller at once, asynchronously.
       queueMicrotask(() => this.safeCall(listener));
       return () => undefined;
@@ -35,19 +37,15 @@ export class AssociationGroup implements AssociationGroupRef {
     };
   }
 
-  get size(): number {
-    const m = this.members;
-    return Array.isArray(m) ? m.length : m === 0 ? 0 : 1;
-  }
-
+  /** The last connection left: the group is gone for good (a later bind cannot join it). */
   get isClosed(): boolean {
-    return this.closed;
+    return this.members === 0;
   }
 
   add(connectionId: number): void {
     const m = this.members;
-    if (m === 0) this.members = connectionId;
-    else if (Array.isArray(m)) {
+    if (m === 0) return;
+    if (Array.isArray(m)) {
       if (!m.includes(connectionId)) m.push(connectionId);
     } else if (m !== connectionId) this.members = [m, connectionId];
   }
@@ -59,13 +57,9 @@ export class AssociationGroup implements AssociationGroupRef {
       if (i < 0) return;
       m.splice(i, 1);
       if (m.length > 0) return;
-      this.members = 0;
-    } else if (m === connectionId) {
-      this.members = 0;
-    } else return;
-    if (this.closed) return;
-    this.closed = true;
-    this.onEmpty(this);
+    } else if (m !== connectionId || m === 0) return;
+    this.members = 0;
+    this.table.forget(this);
     const ls = this.listeners;
     this.listeners = undefined;
     if (Array.isArray(ls)) for (const l of ls) this.safeCall(l);
@@ -76,29 +70,30 @@ export class AssociationGroup implements AssociationGroupRef {
     try {
       l(this);
     } catch (err) {
-      this.report(err);
+      this.table.report(err);
     }
   }
 }
 
 export class AssociationGroupTable {
   private readonly groups = new Map<number, AssociationGroup>();
-  /** One function for every group (not a closure per group). */
-  private readonly forget = (g: AssociationGroup): void => {
-    this.groups.delete(g.id);
-  };
 
-  constructor(private readonly report: (err: unknown) => void) {}
+  constructor(readonly report: (err: unknown) => void) {}
 
-  /** A new group with a fresh non-zero id that is not in use. */
-  create(): AssociationGroup {
+  /** A new group for the bind of `connectionId`, with a fresh non-zero id that is not in use. */
+  create(connectionId: number): AssociationGroup {
     let id: number;
     // Below 2^31 and made an int32 (randomInt's result is a heap number to V8 whatever its
     // size): a 16 B heap number in each of the three fields and keys that hold it otherwise.
     do id = randomInt(1, 0x80000000) | 0; while (this.groups.has(id));
-    const g = new AssociationGroup(id, this.forget, this.report);
+    const g = new AssociationGroup(id, connectionId, this);
     this.groups.set(id, g);
     return g;
+  }
+
+  /** The group's last connection left. */
+  forget(g: AssociationGroup): void {
+    this.groups.delete(g.id);
   }
 
   find(id: number): AssociationGroup | undefined {

@@ -1,37 +1,25 @@
 /**
- * Per-connection auth contexts (one per auth_context_id, MS-RPCE 3.3.1.5.2) and the layout of
- * protected response fragments: stub, auth padding to 16, sec_trailer, verifier.
+ * Per-connection auth contexts (one per auth_context_id, MS-RPCE 3.3.1.5.2) and their legs.
+ * What protection does to PDUs is in src/rpc/pdu.ts.
  */
 import type { Logger } from 'pino';
-import { AuthLevel, AuthRejected, type ConnectionInfo, type SecurityContext, type SecurityProvider } from './security';
-import { AUTH_PAD_ALIGNMENT, BindNakReason, FaultStatus, Pfc, RESPONSE_HEADER_LENGTH, SEC_TRAILER_LENGTH } from './constants';
-import { type OutgoingAuth, type SecTrailer, encodeResponseFragment, writeResponseHeader, writeSecTrailer } from './pdu';
+import { AuthLevel, AuthRejected, type AuthState, type ConnectionInfo, type SecurityProvider, isProtected } from './security';
+import { BindNakReason, FaultStatus } from './constants';
+import type { OutgoingAuth, SecTrailer } from './pdu';
+import type { ResolvedOptions } from './options';
 
-export interface AuthState {
-  readonly authContextId: number;
-  readonly authType: number;
-  readonly authLevel: AuthLevel;
-  readonly provider: SecurityProvider;
-  readonly security: SecurityContext;
-  complete: boolean;
-  /**
-   * Set when the context became unusable (a refused leg, an AUTH3 that left the exchange
-   * unfinished, a level the negotiated context cannot protect): the fault status every later
-   * request on it gets, before the connection closes.
-   */
-  failure: number | undefined;
+/** What the auth contexts read from their connection (not copied into each table). */
+export interface AuthOwner {
+  readonly host: { provider(authType: number): SecurityProvider | undefined; readonly options: ResolvedOptions };
+  readonly stream: ConnectionInfo;
+  readonly log: Logger;
 }
 
 /** The auth contexts of one connection, by auth_context_id, and their legs. */
 export class AuthContexts {
   private readonly byId = new Map<number, AuthState>();
 
-  constructor(
-    private readonly providers: { provider(authType: number): SecurityProvider | undefined },
-    private readonly max: number,
-    private readonly conn: ConnectionInfo,
-    private readonly log: () => Logger,
-  ) {}
+  constructor(private readonly conn: AuthOwner) {}
 
   get(id: number): AuthState | undefined {
     return this.byId.get(id);
@@ -45,8 +33,9 @@ export class AuthContexts {
 
   /** No new auth_context_id fits (MS-RPCE 3.3.1.5.4: a further one is a protocol error). */
   get full(): boolean {
-    if (this.byId.size < this.max) return false;
-    this.log().warn({ limit: this.max }, 'auth context limit reached');
+    const limit = this.conn.host.options.limits.maxAuthContextsPerConnection;
+    if (this.byId.size < limit) return false;
+    this.conn.log.warn({ limit }, 'auth context limit reached');
     return true;
   }
 
@@ -60,12 +49,12 @@ export class AuthContexts {
     // and Samba refuse it with bind_nak 9, and so do we rather than run unverified calls on it.
     if (st.authLevel === AuthLevel.Call) return BindNakReason.INVALID_CHECKSUM;
     if (this.full) return BindNakReason.LOCAL_LIMIT_EXCEEDED;
-    const provider = this.providers.provider(st.authType);
+    const provider = this.conn.host.provider(st.authType);
     if (!provider) {
-      this.log().info({ authType: st.authType }, 'unknown auth type');
+      this.conn.log.info({ authType: st.authType }, 'unknown auth type');
       return BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED;
     }
-    const security = provider.newContext(this.conn, { authLevel: st.authLevel as AuthLevel, headerSigning });
+    const security = provider.newContext(this.conn.stream, { authLevel: st.authLevel as AuthLevel, headerSigning });
     const state: AuthState = {
       authContextId: st.authContextId, authType: st.authType, authLevel: st.authLevel as AuthLevel,
       provider, security, complete: false, failure: undefined,
@@ -78,10 +67,10 @@ export class AuthContexts {
       return { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token: r.token ?? Buffer.alloc(0) };
     } catch (err) {
       if (err instanceof AuthRejected || (err as Error)?.name === 'AuthRejected') {
-        this.log().info({ provider: provider.name, why: (err as Error).message }, 'auth rejected');
+        this.conn.log.info({ provider: provider.name, why: (err as Error).message }, 'auth rejected');
         return (err as AuthRejected).bindNakReason ?? BindNakReason.INVALID_CHECKSUM;
       }
-      this.log().error({ err, provider: provider.name }, 'security provider failed');
+      this.conn.log.error({ err, provider: provider.name }, 'security provider failed');
       return BindNakReason.NOT_SPECIFIED;
     }
   }
@@ -96,15 +85,15 @@ export class AuthContexts {
       const r = a.security.accept(Buffer.from(token));
       a.complete = r.complete;
       if (r.complete && !levelServed(a)) {
-        this.log().warn({ level: a.authLevel, authType: a.authType }, 'negotiated security context cannot protect PDUs at the requested level');
+        this.conn.log.warn({ level: a.authLevel, authType: a.authType }, 'negotiated security context cannot protect PDUs at the requested level');
         a.failure = FaultStatus.SEC_PKG_ERROR;
         return undefined;
       }
       return r.token ?? Buffer.alloc(0);
     } catch (err) {
       a.failure = FaultStatus.ACCESS_DENIED;
-      if ((err as Error)?.name === 'AuthRejected') this.log().info({ why: (err as Error).message }, 'auth leg rejected');
-      else this.log().error({ err }, 'security provider failed');
+      if ((err as Error)?.name === 'AuthRejected') this.conn.log.info({ why: (err as Error).message }, 'auth leg rejected');
+      else this.conn.log.error({ err }, 'security provider failed');
       return undefined;
     }
   }
@@ -113,87 +102,4 @@ export class AuthContexts {
 /** Packet, integrity and privacy need a context that signs (and seals); connect needs nothing. */
 function levelServed(a: AuthState): boolean {
   return !isProtected(a.authLevel) || a.security.supportsLevel?.(a.authLevel) !== false;
-}
-
-/** Why a request fragment is refused: the fault status and a reason for the log. */
-export interface Refusal {
-  readonly status: number;
-  readonly why: string;
-}
-
-/**
- * Check (and for privacy unseal) a request fragment against the auth context it belongs to
- * (MS-RPCE 3.3.1.5.2.2): the end of its stub, or why it is refused. A trailer naming no usable
- * context → 0x5; a protected level without a trailer → protocol error; a bad verifier →
- * rpc_s_sec_pkg_error (what Windows and Samba answer).
- */
-export function checkRequestAuth(
-  pdu: Buffer, fragLength: number, stubOffset: number, st: SecTrailer | undefined, auth: AuthState | undefined,
-): number | Refusal {
-  if (auth === undefined) return st ? { status: FaultStatus.ACCESS_DENIED, why: 'request names no usable auth context' } : fragLength;
-  if (auth.failure !== undefined) return { status: auth.failure, why: 'request on an unusable auth context' };
-  const level = auth.authLevel;
-  if (!st) return isProtected(level) ? { status: FaultStatus.NCA_S_PROTO_ERROR, why: 'protected request without a verifier' } : fragLength;
-  if (isProtected(level)) {
-    try {
-      auth.security.unprotect(pdu.subarray(0, st.offset + SEC_TRAILER_LENGTH), stubOffset, st.offset, level, st.authValue);
-    } catch (err) {
-      return { status: FaultStatus.SEC_PKG_ERROR, why: `bad verifier: ${(err as Error).message}` };
-    }
-  }
-  return st.offset - st.authPadLength;
-}
-
-/** Levels at which every request and response PDU carries a verifier. */
-export function isProtected(level: AuthLevel): boolean {
-  return level >= AuthLevel.Packet;
-}
-
-export interface ResponseArgs {
-  readonly callId: number;
-  readonly contextId: number;
-  readonly le: boolean;
-  readonly maxXmitFrag: number;
-  readonly stub: Buffer;
-  readonly auth: AuthState | undefined;
-}
-
-/** Split a response stub into fragments of at most maxXmitFrag bytes, protecting each. */
-export function buildResponseFragments(a: ResponseArgs): Buffer[] {
-  const out: Buffer[] = [];
-  const prot = a.auth !== undefined && isProtected(a.auth.authLevel) ? a.auth : undefined;
-  const sigLen = prot ? prot.security.signatureLength : 0;
-  // Stub bytes per fragment: a multiple of 16 with auth (so padding stays inside), of 8 without.
-  const room = prot
-    ? Math.floor((a.maxXmitFrag - RESPONSE_HEADER_LENGTH - SEC_TRAILER_LENGTH - sigLen) / AUTH_PAD_ALIGNMENT) * AUTH_PAD_ALIGNMENT
-    : Math.floor((a.maxXmitFrag - RESPONSE_HEADER_LENGTH) / 8) * 8;
-  if (room <= 0) throw new Error(`fragment size ${a.maxXmitFrag} leaves no room for stub data`);
-  let pos = 0;
-  do {
-    const chunkLen = Math.min(room, a.stub.length - pos);
-    const chunk = a.stub.subarray(pos, pos + chunkLen);
-    const allocHint = a.stub.length - pos;
-    let flags = 0;
-    if (pos === 0) flags |= Pfc.FIRST_FRAG;
-    pos += chunkLen;
-    if (pos >= a.stub.length) flags |= Pfc.LAST_FRAG;
-    if (!prot) {
-      out.push(encodeResponseFragment(a.callId, a.le, flags, allocHint, a.contextId, chunk));
-      continue;
-    }
-    const pad = (AUTH_PAD_ALIGNMENT - (chunkLen % AUTH_PAD_ALIGNMENT)) % AUTH_PAD_ALIGNMENT;
-    const stubEnd = RESPONSE_HEADER_LENGTH + chunkLen + pad;
-    const fragLength = stubEnd + SEC_TRAILER_LENGTH + sigLen;
-    const buf = Buffer.alloc(fragLength);
-    writeResponseHeader(buf, a.le, a.callId, flags, fragLength, sigLen, allocHint, a.contextId);
-    chunk.copy(buf, RESPONSE_HEADER_LENGTH);
-    writeSecTrailer(buf, stubEnd, a.le, {
-      authType: prot.authType, authLevel: prot.authLevel, authPadLength: pad, authContextId: prot.authContextId,
-    });
-    const sig = prot.security.protect(buf.subarray(0, stubEnd + SEC_TRAILER_LENGTH), RESPONSE_HEADER_LENGTH, stubEnd, prot.authLevel);
-    if (sig.length !== sigLen) throw new Error(`security provider returned a ${sig.length}-byte verifier, announced ${sigLen}`);
-    sig.copy(buf, stubEnd + SEC_TRAILER_LENGTH);
-    out.push(buf);
-  } while (pos < a.stub.length);
-  return out;
 }

@@ -1,7 +1,7 @@
 /**
  * The transport half of a connection: whole PDUs out of a TCP byte stream (frag_length
- * framing, the slow-loris guard), output with its queue limit, closing. The association
- * state machine (src/rpc/connection.ts) builds on it and sees only whole PDUs.
+ * framing, the slow-loris guard), output with its queue limit, closing. It is given the
+ * association above it (src/rpc/connection.ts) as a PduHandler, which sees only whole PDUs.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -12,9 +12,28 @@ import type { ResolvedOptions } from './options';
 import type { RpcStats } from './stats';
 import { monotonicMs } from '../lib/time';
 
-let nextConnectionId = 1;
+/** What every transport of one server shares (read through the handler, not copied). */
+export interface TransportHost {
+  readonly options: ResolvedOptions;
+  readonly stats: RpcStats;
+}
+
+/** The association a transport feeds. */
+export interface PduHandler {
+  readonly host: TransportHost;
+  readonly log: Logger;
+  /** One whole PDU (frag_length bytes, version 5.0/5.1 checked). PduError → protocolViolation. */
+  onPdu(pdu: Buffer): void;
+  /** Answer a broken PDU (h undefined when even the header is unusable) and close. */
+  protocolViolation(h: PduHeader | undefined, why: string): void;
+  /** Once, when the connection ends for any reason (the socket may already be gone). */
+  onClosed(why: string): void;
+}
+
 /** Shared empty receive buffer: a Buffer.alloc(0) per idle connection is ~180 B (heap snapshot). */
 const NO_BYTES = Buffer.alloc(0);
+/** The receive buffer of a closed stream: being closed costs no field of its own. */
+const CLOSED = Buffer.alloc(0);
 
 /**
  * Socket listeners shared by every connection (a closure each per connection is ~0.2 KB,
@@ -26,37 +45,26 @@ function onSocketData(this: StreamSocket, d: Buffer): void {
   this[STREAM].onData(d);
 }
 function onSocketError(this: StreamSocket, err: Error): void {
-  this[STREAM].log.debug({ err: err.message }, 'socket error');
+  this[STREAM].handler.log.debug({ err: err.message }, 'socket error');
 }
 function onSocketClose(this: StreamSocket): void {
   this[STREAM].teardown('peer closed the connection');
 }
 
-export abstract class PduStream {
-  readonly id = nextConnectionId++;
-  protected closed = false;
-  private logger: Logger | undefined;
+export class PduStream {
   private rx: Buffer = NO_BYTES;
   /** Runs while part of a PDU sits in rx; reset by every whole PDU. */
-  private partialTimer: NodeJS.Timeout | undefined;
+  private partialTimer: NodeJS.Timeout | undefined = undefined;
   private lastActiveAt = monotonicMs();
 
-  constructor(protected readonly socket: Socket, protected readonly options: ResolvedOptions, private readonly stats: RpcStats) {
+  constructor(private readonly socket: Socket, readonly handler: PduHandler) {
     // Debug lines name the peer even after it left (addresses are read lazily otherwise).
-    if (options.logger.isLevelEnabled('debug')) void [socket.localAddress, socket.remoteAddress];
-    socket.setNoDelay(true);
+    if (handler.host.options.logger.isLevelEnabled('debug')) void [socket.localAddress, socket.remoteAddress];
     (socket as StreamSocket)[STREAM] = this;
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
   }
-
-  /** One whole PDU (frag_length bytes, version 5.0/5.1 checked). PduError → protocolViolation. */
-  protected abstract onPdu(pdu: Buffer): void;
-  /** Answer a broken PDU (h undefined when even the header is unusable) and close. */
-  protected abstract protocolViolation(h: PduHeader | undefined, why: string): void;
-  /** Once, when the connection ends for any reason (the socket may already be gone). */
-  protected abstract onClosed(why: string): void;
 
   // The socket's addresses, read when first used: Node keeps them in two objects per socket,
   // ~0.15 KB that most connections never need (a client waiting in AsyncNotify; memory
@@ -75,34 +83,28 @@ export abstract class PduStream {
     return this.socket.remotePort ?? 0;
   }
 
+  get closed(): boolean {
+    return this.rx === CLOSED;
+  }
+
   /** monotonicMs() when bytes last arrived (the server's eviction at the connection limit). */
   get lastActive(): number {
     return this.lastActiveAt;
   }
 
-  /** The connection's child logger, made on first use (most connections never log). */
-  get log(): Logger {
-    this.logger ??= this.options.logger.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}`, port: this.localPort });
-    return this.logger;
-  }
-
-  /** Whether a debug line is due (without making the child logger for nothing). */
-  protected get logsDebug(): boolean {
-    return this.logger !== undefined || this.options.logger.isLevelEnabled('debug');
-  }
-
   onData(chunk: Buffer): void {
     if (this.closed) return;
+    const h = this.handler;
     this.lastActiveAt = monotonicMs();
     this.rx = this.rx.length === 0 ? chunk : Buffer.concat([this.rx, chunk]);
     while (!this.closed && this.rx.length >= HEADER_LENGTH) {
       if (this.rx[0] !== 5 || this.rx[1] > 1) {
-        this.protocolViolation(undefined, `unsupported RPC version ${this.rx[0]}.${this.rx[1]}`);
+        h.protocolViolation(undefined, `unsupported RPC version ${this.rx[0]}.${this.rx[1]}`);
         return;
       }
       const fragLength = peekFragLength(this.rx);
       if (fragLength < HEADER_LENGTH) {
-        this.protocolViolation(undefined, `frag_length ${fragLength} shorter than a header`);
+        h.protocolViolation(undefined, `frag_length ${fragLength} shorter than a header`);
         return;
       }
       if (this.rx.length < fragLength) break;
@@ -112,36 +114,38 @@ export abstract class PduStream {
         clearTimeout(this.partialTimer);
         this.partialTimer = undefined;
       }
-      this.stats.pktsIn++;
+      h.host.stats.pktsIn++;
       try {
-        this.onPdu(pdu);
+        h.onPdu(pdu);
       } catch (err) {
         if (err instanceof PduError) {
-          this.protocolViolation(decodeHeaderSafe(pdu), err.message);
+          h.protocolViolation(decodeHeaderSafe(pdu), err.message);
         } else {
-          this.log.error({ err }, 'internal error while handling a PDU');
+          h.log.error({ err }, 'internal error while handling a PDU');
           this.close('internal error');
         }
       }
     }
+    if (this.closed) return;
     if (this.rx.length === 0) this.rx = NO_BYTES;
-    else if (!this.closed && !this.partialTimer) {
+    else if (!this.partialTimer) {
       // Slow-loris guard: a PDU begun must arrive whole in time.
-      const ms = this.options.limits.partialPduMs;
+      const ms = h.host.options.limits.partialPduMs;
       this.partialTimer = setTimeout(() => {
-        this.log.info({ ms, buffered: this.rx.length }, 'closing a connection whose PDU never completed');
+        h.log.info({ ms, buffered: this.rx.length }, 'closing a connection whose PDU never completed');
         this.close('incomplete PDU');
       }, ms);
       this.partialTimer.unref();
     }
   }
 
-  protected send(buf: Buffer): void {
+  send(buf: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
-    this.stats.pktsOut++;
+    const host = this.handler.host;
+    host.stats.pktsOut++;
     this.socket.write(buf);
-    if (this.socket.writableLength > this.options.limits.maxQueuedOutputBytes) {
-      this.log.warn({ queued: this.socket.writableLength }, 'client does not read its responses; closing');
+    if (this.socket.writableLength > host.options.limits.maxQueuedOutputBytes) {
+      this.handler.log.warn({ queued: this.socket.writableLength }, 'client does not read its responses; closing');
       this.socket.destroy();
       this.teardown('output queue limit');
     }
@@ -157,7 +161,7 @@ export abstract class PduStream {
   }
 
   /** Resolves when the socket is gone (closing it if it is not closing yet). */
-  protected closeAndWait(why: string): Promise<void> {
+  closeAndWait(why: string): Promise<void> {
     return new Promise<void>((res) => {
       if (this.socket.destroyed) return res();
       this.socket.once('close', () => res());
@@ -167,10 +171,10 @@ export abstract class PduStream {
 
   teardown(why: string): void {
     if (this.closed) return;
-    this.closed = true;
+    this.rx = CLOSED;
     if (this.partialTimer) clearTimeout(this.partialTimer);
     this.partialTimer = undefined;
-    this.onClosed(why);
+    this.handler.onClosed(why);
   }
 }
 

@@ -14,6 +14,11 @@ export enum AuthLevel {
   Privacy = 6,
 }
 
+/** Levels at which every request and response PDU carries a verifier. */
+export function isProtected(level: AuthLevel): boolean {
+  return level >= AuthLevel.Packet;
+}
+
 /** auth_type values (MS-RPCE 2.2.1.1.7) that we know by name. */
 export enum AuthType {
   None = 0,
@@ -96,6 +101,22 @@ export interface SecurityContext {
    * rpc_s_sec_pkg_error). Absent means yes.
    */
   supportsLevel?(level: AuthLevel): boolean;
+}
+
+/** One auth context of a connection (MS-RPCE 3.3.1.5.2), kept by src/rpc/auth-state.ts. */
+export interface AuthState {
+  readonly authContextId: number;
+  readonly authType: number;
+  readonly authLevel: AuthLevel;
+  readonly provider: SecurityProvider;
+  readonly security: SecurityContext;
+  complete: boolean;
+  /**
+   * Set when the context became unusable (a refused leg, an AUTH3 that left the exchange
+   * unfinished, a level the negotiated context cannot protect): the fault status every later
+   * request on it gets, before the connection closes.
+   */
+  failure: number | undefined;
 }
 
 export interface ConnectionInfo {

@@ -9,7 +9,7 @@ import type { RpcInterface, SyntaxId } from '../ndr/dispatch';
 import type { CallContext } from './call-context';
 import { AuthLevel, type SecurityProvider } from './security';
 import { AssociationGroupTable } from './association-group';
-import { Connection, type ConnectionHost, type EndpointView } from './connection';
+import { Connection, type ConnectionHost, type EndpointView, type ListenPoint } from './connection';
 import { type ResolvedOptions, type RpcServerOptions, resolveOptions } from './options';
 import { syntaxToString } from './wire';
 import { createManagementInterface, type ManagementSource } from './mgmt/management';
@@ -69,13 +69,9 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   /** Per-interface minimum auth levels (ServedInterface, setMinAuthLevel); others use the default. */
   private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
   private defaultMinLevel: AuthLevel;
-  /** The listener address each connection came in on (closing an address closes its clients). */
   private closing: Promise<void> | undefined;
-  /** Refused connections since the last log line (one line per second at most under a flood). */
-  private refused = 0;
-  private refusedLoggedAt = 0;
-  private evicted = 0;
-  private evictedLoggedAt = 0;
+  /** Refused and evicted connections since the last log line of each (at most one a second under a flood). */
+  private readonly floods = { refused: { count: 0, loggedAt: 0 }, evicted: { count: 0, loggedAt: 0 } };
 
   constructor(options: RpcServerOptions = {}) {
     this.options = resolveOptions(options);
@@ -174,7 +170,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     let port = wantedPort;
     try {
       for (const address of addresses) {
-        const srv = net.createServer({ noDelay: true }, (s) => this.accept(s, view, address));
+        const at: ListenPoint = { host: this, endpoint: view, address };
+        const srv = net.createServer({ noDelay: true }, (s) => this.accept(s, at));
         await new Promise<void>((resolve, reject) => {
           srv.once('error', reject);
           // ipv6Only keeps '::' and '0.0.0.0' from colliding when both are given.
@@ -222,7 +219,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     const closing = new Promise<void>((r) => srv.close(() => r()));
     let closed = 0;
     for (const conn of this.connections) {
-      if (conn.endpoint === l.view && conn.listenAddress === address) {
+      if (conn.at.endpoint === l.view && conn.at.address === address) {
         conn.close(`address ${address} released`);
         closed++;
       }
@@ -239,20 +236,15 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     return l;
   }
 
-  private accept(socket: net.Socket, view: EndpointView, address: string): void {
+  private accept(socket: net.Socket, at: ListenPoint): void {
     if (!this.closing && this.connections.size >= this.options.limits.maxConnections) this.evictUnbound();
     if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
       socket.destroy();
-      this.refused++;
-      const now = Date.now();
-      if (now - this.refusedLoggedAt >= 1000) {
-        this.log.warn({ limit: this.options.limits.maxConnections, refused: this.refused, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
-        this.refused = 0;
-        this.refusedLoggedAt = now;
-      }
+      const refused = this.flood('refused');
+      if (refused) this.log.warn({ limit: this.options.limits.maxConnections, refused, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
       return;
     }
-    this.connections.add(new Connection(socket, this, view, address));
+    this.connections.add(new Connection(socket, at));
   }
 
   /**
@@ -270,17 +262,24 @@ export class RpcServer implements ConnectionHost, ManagementSource {
         victim = c;
         break;
       }
-      if (!victim && c.pendingCalls === 0 && c.lastActive <= idleBefore) victim = c;
+      if (!victim && c.pendingCalls === 0 && c.stream.lastActive <= idleBefore) victim = c;
     }
     if (!victim) return;
-    this.evicted++;
-    const now = Date.now();
-    if (now - this.evictedLoggedAt >= 1000) {
-      this.log.warn({ limit: this.options.limits.maxConnections, evicted: this.evicted, remote: victim.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
-      this.evicted = 0;
-      this.evictedLoggedAt = now;
-    }
+    const evicted = this.flood('evicted');
+    if (evicted) this.log.warn({ limit: this.options.limits.maxConnections, evicted, remote: victim.stream.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
     victim.close(victim.isBound ? 'evicted at the connection limit (idle)' : 'evicted at the connection limit (never bound)');
+  }
+
+  /** Count one; how many to report when a log line is due, else 0. */
+  private flood(kind: 'refused' | 'evicted'): number {
+    const f = this.floods[kind];
+    f.count++;
+    const now = Date.now();
+    if (now - f.loggedAt < 1000) return 0;
+    const n = f.count;
+    f.count = 0;
+    f.loggedAt = now;
+    return n;
   }
 
   connectionClosed(conn: Connection): void {

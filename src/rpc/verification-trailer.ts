@@ -5,7 +5,8 @@
  * presentation context, and cut it off before the stub reaches the codec.
  */
 import type { SyntaxId } from '../ndr/dispatch';
-import { SEC_VT_MAGIC, SecVt } from './constants';
+import { NDR64_SYNTAX, NDR_SYNTAX, PType, SEC_VT_MAGIC, SecVt } from './constants';
+import type { PresentationContext } from './presentation';
 import { WireReader, syntaxEquals } from './wire';
 
 const MAX_SCAN = 1024;
@@ -74,21 +75,15 @@ export function popVerificationTrailer(stub: Buffer, le: boolean): PoppedStub {
   return { stub, commands: undefined };
 }
 
-export interface VtExpectation {
-  /** Whether the client announced header signing (PFC_SUPPORT_HEADER_SIGN in its bind). */
-  readonly clientHeaderSigning: boolean;
-  readonly abstractSyntax: SyntaxId;
-  readonly transferSyntax: SyntaxId;
-  readonly ptype: number;
-  /** The request's four drep bytes as one big-endian number. */
-  readonly drep: number;
-  readonly callId: number;
-  readonly contextId: number;
-  readonly opnum: number;
-}
-
-/** MS-RPCE 3.3.3.5.5 / 2.2.2.13: every command at most once, every command consistent with the PDU. */
-export function checkVerificationTrailer(commands: readonly VtCommand[], e: VtExpectation): string | undefined {
+/**
+ * MS-RPCE 3.3.3.5.5 / 2.2.2.13: every command at most once and consistent with the request
+ * (drep: its four bytes as one big-endian number) and its presentation context; header signing
+ * claimed only if negotiated (PFC_SUPPORT_HEADER_SIGN).
+ */
+export function checkVerificationTrailer(
+  commands: readonly VtCommand[], call: { readonly callId: number; readonly opnum: number; readonly pc: PresentationContext }, drep: number, headerSigning: boolean,
+): string | undefined {
+  const pc = call.pc;
   const seen = new Set<number>();
   for (const c of commands) {
     const id = c.kind === 'bitmask1' ? SecVt.BITMASK_1 : c.kind === 'pcontext' ? SecVt.PCONTEXT : c.kind === 'header2' ? SecVt.HEADER2 : c.command;
@@ -96,14 +91,14 @@ export function checkVerificationTrailer(commands: readonly VtCommand[], e: VtEx
     seen.add(id);
     switch (c.kind) {
       case 'bitmask1':
-        if (c.bits & SecVt.CLIENT_SUPPORTS_HEADER_SIGNING && !e.clientHeaderSigning) return 'header signing claimed but not negotiated';
+        if (c.bits & SecVt.CLIENT_SUPPORTS_HEADER_SIGNING && !headerSigning) return 'header signing claimed but not negotiated';
         break;
       case 'pcontext':
-        if (!syntaxEquals(c.abstractSyntax, e.abstractSyntax)) return 'abstract syntax differs from the presentation context';
-        if (!syntaxEquals(c.transferSyntax, e.transferSyntax)) return 'transfer syntax differs from the presentation context';
+        if (!syntaxEquals(c.abstractSyntax, pc.abstractSyntax)) return 'abstract syntax differs from the presentation context';
+        if (!syntaxEquals(c.transferSyntax, pc.ndr64 ? NDR64_SYNTAX : NDR_SYNTAX)) return 'transfer syntax differs from the presentation context';
         break;
       case 'header2':
-        if (c.ptype !== e.ptype || c.drep !== e.drep || c.callId !== e.callId || c.contextId !== e.contextId || c.opnum !== e.opnum) {
+        if (c.ptype !== PType.REQUEST || c.drep !== drep || c.callId !== call.callId || c.contextId !== pc.id || c.opnum !== call.opnum) {
           return 'header2 differs from the request header';
         }
         break;

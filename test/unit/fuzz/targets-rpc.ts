@@ -203,7 +203,7 @@ export function connectionTarget(): ConnectionTarget {
     allowed: () => false, // a Connection handles everything itself
     async run(stream) {
       const sock = new FakeSocket();
-      const conn = new Connection(sock as never, host, view, '127.0.0.1');
+      const conn = new Connection(sock as never, { host, endpoint: view, address: '127.0.0.1' });
       // Deliver in two chunks at a mutation-chosen cut, as TCP may.
       const cut = stream.length > 0 ? stream[stream.length - 1] % (stream.length + 1) : 0;
       sock.emit('data', stream.subarray(0, cut));

@@ -6,10 +6,11 @@ describe('association groups', () => {
   it('closes once, after the last connection, and tells every listener once', () => {
     const errors: unknown[] = [];
     const t = new AssociationGroupTable((e) => errors.push(e));
-    const g = t.create();
+    const g = t.create(1);
     expect(g.id).toBeGreaterThan(0);
     expect(t.find(g.id)).toBe(g);
-    g.add(1);
+    expect(g.isClosed).toBe(false);
+    g.add(2);
     g.add(2);
     const calls: string[] = [];
     g.onClose(() => calls.push('a'));
@@ -29,9 +30,10 @@ describe('association groups', () => {
 
   it('a listener added after the close is told at once (asynchronously)', async () => {
     const t = new AssociationGroupTable(() => undefined);
-    const g = t.create();
-    g.add(7);
+    const g = t.create(7);
     g.remove(7);
+    g.add(8); // a closed group takes nobody back
+    expect(g.isClosed).toBe(true);
     let told = false;
     g.onClose(() => { told = true; });
     expect(told).toBe(false);
@@ -41,7 +43,7 @@ describe('association groups', () => {
 
   it('gives distinct ids', () => {
     const t = new AssociationGroupTable(() => undefined);
-    const ids = new Set(Array.from({ length: 200 }, () => t.create().id));
+    const ids = new Set(Array.from({ length: 200 }, () => t.create(1).id));
     expect(ids.size).toBe(200);
   });
 });

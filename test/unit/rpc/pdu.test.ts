@@ -1,6 +1,7 @@
 import { decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak, encodeFault } from '../../../src/rpc/pdu';
 import { uuidFromWire, uuidToWire, PduError } from '../../../src/rpc/wire';
-import { buildResponseFragments, type AuthState } from '../../../src/rpc/auth-state';
+import type { AuthState } from '../../../src/rpc/security';
+import { buildResponseFragments } from '../../../src/rpc/pdu';
 import { popVerificationTrailer, checkVerificationTrailer } from '../../../src/rpc/verification-trailer';
 import { AuthLevel } from '../../../src/rpc/security';
 import { bind, request, parse, NDR, BTFN3 } from '../../integration/rpc/helpers/pdu-builder';
@@ -62,7 +63,7 @@ describe('encoding', () => {
 
   it('response fragments: sizes, flags, alloc hints, stub boundaries (no auth and with auth)', () => {
     const stub = Buffer.alloc(5000, 7);
-    const frags = buildResponseFragments({ callId: 1, contextId: 0, le: true, maxXmitFrag: 1432, stub, auth: undefined });
+    const frags = buildResponseFragments({ callId: 1, contextId: 0, littleEndian: true, auth: undefined }, stub, 1432);
     expect(frags.every((f) => f.length <= 1432)).toBe(true);
     expect(Buffer.concat(frags.map((f) => parse(f).stub!))).toEqual(stub);
     const auth = {
@@ -70,7 +71,7 @@ describe('encoding', () => {
       provider: { authType: 0x45, name: 'x', newContext: () => { throw new Error(); } },
       security: { signatureLength: 16, identity: undefined, accept: () => ({ complete: true }), protect: () => Buffer.alloc(16, 0xaa), unprotect: () => undefined },
     } as AuthState;
-    const af = buildResponseFragments({ callId: 1, contextId: 0, le: true, maxXmitFrag: 1432, stub, auth });
+    const af = buildResponseFragments({ callId: 1, contextId: 0, littleEndian: true, auth }, stub, 1432);
     for (const f of af) {
       const p = parse(f);
       expect(p.fragLength).toBeLessThanOrEqual(1432);
@@ -78,7 +79,7 @@ describe('encoding', () => {
       expect(p.auth!.value).toEqual(Buffer.alloc(16, 0xaa));
     }
     expect(Buffer.concat(af.map((f) => parse(f).stub!))).toEqual(stub);
-    const empty = buildResponseFragments({ callId: 1, contextId: 0, le: true, maxXmitFrag: 1432, stub: Buffer.alloc(0), auth });
+    const empty = buildResponseFragments({ callId: 1, contextId: 0, littleEndian: true, auth }, Buffer.alloc(0), 1432);
     expect(empty).toHaveLength(1);
     expect(parse(empty[0]).flags & 3).toBe(3);
   });
@@ -93,11 +94,13 @@ describe('verification trailer', () => {
     const p = popVerificationTrailer(vt, true);
     expect(p.stub.length).toBe(0);
     expect(p.commands!.map((c) => c.kind)).toEqual(['bitmask1', 'pcontext']);
-    const e = { clientHeaderSigning: true, abstractSyntax: W, transferSyntax: NDR, ptype: 0, drep: 0x10000000, callId: 3, contextId: 0, opnum: 0 };
-    expect(checkVerificationTrailer(p.commands!, e)).toBeUndefined();
-    expect(checkVerificationTrailer(p.commands!, { ...e, clientHeaderSigning: false })).toMatch(/header signing/);
-    expect(checkVerificationTrailer(p.commands!, { ...e, abstractSyntax: { ...W, minor: 0 } })).toMatch(/abstract/);
-    expect(checkVerificationTrailer([...p.commands!, p.commands![0]], e)).toMatch(/repeated/);
+    const pc = { id: 0, iface: undefined as never, abstractSyntax: W, ndr64: false };
+    const call = { callId: 3, opnum: 0, pc };
+    expect(checkVerificationTrailer(p.commands!, call, 0x10000000, true)).toBeUndefined();
+    expect(checkVerificationTrailer(p.commands!, call, 0x10000000, false)).toMatch(/header signing/);
+    expect(checkVerificationTrailer(p.commands!, { ...call, pc: { ...pc, abstractSyntax: { ...W, minor: 0 } } }, 0x10000000, true)).toMatch(/abstract/);
+    expect(checkVerificationTrailer(p.commands!, { ...call, pc: { ...pc, ndr64: true } }, 0x10000000, true)).toMatch(/transfer/);
+    expect(checkVerificationTrailer([...p.commands!, p.commands![0]], call, 0x10000000, true)).toMatch(/repeated/);
   });
 
   it('keeps stub data that only looks like a trailer', () => {
