@@ -4,6 +4,8 @@
  * AsyncNotify calls per registration and queued resource changes are such lists, held by the
  * ten thousand: an empty array each is ~32 B, a one-item array ~56 B, and an array pushed to
  * from empty reserves room for 16 more (memory benchmark, issue 7). Items must not be arrays.
+ * A connection's presentation contexts are such a list too, its one context an object shared
+ * by every connection (src/rpc/presentation.ts). The empty list handed out is one frozen array.
  *
  *   this.calls = Few.add(this.calls, call); ... this.calls = Few.remove(this.calls, call);
  */

@@ -5,15 +5,17 @@
  */
 import { randomInt } from 'node:crypto';
 import type { AssociationGroupRef } from './call-context';
+import { Few } from '../lib/few';
 
 type CloseListener = (group: AssociationGroupRef) => void;
 
 export class AssociationGroup implements AssociationGroupRef {
-  // A group usually has one connection and one listener: one value, and an array only for
-  // more (an array made for one is ~56 B, a Set ~0.2 KB, per connection; memory benchmark).
-  /** Connection ids: one id, or a list; 0 once the last one left (ids start at 1). */
+  /**
+   * Connection ids: usually one, so one number or a list (Few holds objects; the same trick for
+   * numbers, an array made for one is ~56 B per connection); 0 once the last one left.
+   */
   private members: number | number[];
-  private listeners: CloseListener | CloseListener[] | undefined = undefined;
+  private listeners: Few<CloseListener> = undefined;
 
   /** Made by the bind of its first connection (AssociationGroupTable.create). */
   constructor(readonly id: number, firstConnectionId: number, private readonly table: AssociationGroupTable) {
@@ -26,14 +28,9 @@ export class AssociationGroup implements AssociationGroupRef {
       queueMicrotask(() => this.safeCall(listener));
       return () => undefined;
     }
-    const ls = this.listeners;
-    if (ls === undefined) this.listeners = listener;
-    else if (Array.isArray(ls)) ls.push(listener);
-    else this.listeners = [ls, listener];
+    this.listeners = Few.add(this.listeners, listener);
     return () => {
-      const cur = this.listeners;
-      if (cur === listener) this.listeners = undefined;
-      else if (Array.isArray(cur)) this.listeners = cur.filter((l) => l !== listener);
+      this.listeners = Few.remove(this.listeners, listener);
     };
   }
 
@@ -60,10 +57,9 @@ export class AssociationGroup implements AssociationGroupRef {
     } else if (m !== connectionId || m === 0) return;
     this.members = 0;
     this.table.forget(this);
-    const ls = this.listeners;
+    const ls = Few.list(this.listeners);
     this.listeners = undefined;
-    if (Array.isArray(ls)) for (const l of ls) this.safeCall(l);
-    else if (ls) this.safeCall(ls);
+    for (const l of ls) this.safeCall(l);
   }
 
   private safeCall(l: CloseListener): void {

@@ -73,8 +73,8 @@ export class Connection implements CallOrigin, PduHandler {
   private bits = WINDOWS_MIN_FRAG_SIZE << FRAG_SHIFT;
   /** Set by the bind: a connection is bound once it has its association group. */
   private group: AssociationGroup | undefined = undefined;
-  /** Negotiated presentation contexts: a few, so a list (a Map is ~0.2 KB per connection). */
-  private contexts: readonly PresentationContext[] = [];
+  /** Negotiated presentation contexts: usually one (a Map is ~0.2 KB per connection). */
+  private contexts: Few<PresentationContext>;
   /** Made on the first auth leg: an anonymous connection never needs one (~0.4 KB, memory benchmark). */
   private authTable: AuthContexts | undefined = undefined;
   /** Calls answered later and not yet answered (at most maxPendingCallsPerConnection). */
@@ -216,7 +216,7 @@ export class Connection implements CallOrigin, PduHandler {
       return this.refuse(h, 'auth context limit reached');
     }
     const max = this.limits.maxContextsPerConnection;
-    const before = this.contexts.length;
+    const before = Few.size(this.contexts);
     const negotiated = negotiateContexts(body.contexts, this.contexts, this.at.endpoint.interfaces, max,
       () => this.warnLimited('presentation context limit reached', { limit: max }), bind);
     if (negotiated === undefined) return this.refuse(h, 'conflicting presentation contexts');
@@ -233,7 +233,7 @@ export class Connection implements CallOrigin, PduHandler {
     }
     let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG | (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN);
     // CONC_MPX is echoed only when this PDU created a context, which makes the connection multiplexed.
-    if (negotiated.contexts.length > before && (h.pfcFlags & Pfc.CONC_MPX)) {
+    if (Few.size(negotiated.contexts) > before && (h.pfcFlags & Pfc.CONC_MPX)) {
       this.bits |= MULTIPLEXED;
       flags |= Pfc.CONC_MPX;
     }

@@ -7,6 +7,7 @@ import type { CallContext } from './call-context';
 import { AckReason, AckResult, BindTimeFeature, BTFN_UUID_PREFIX, NDR64_SYNTAX, NDR_SYNTAX } from './constants';
 import { type AckContextResult, type ContextElement, NULL_SYNTAX } from './pdu';
 import { syntaxEquals } from './wire';
+import { Few } from '../lib/few';
 
 export interface PresentationContext {
   readonly id: number;
@@ -29,26 +30,25 @@ const reject = (reason: number): AckContextResult => ({ result: AckResult.PROVID
 
 /**
  * Contexts are immutable, so the usual ones (a served interface as we define it, a small
- * context id) are shared by every connection, as one-element lists: a connection holding one
- * context costs a pointer, not ~0.1 KB (memory benchmark, issue 7).
+ * context id) are one object shared by every connection, which holds it as its Few list: a
+ * connection with one context costs a pointer, not ~0.1 KB (memory benchmark, issue 7).
  */
 const SHARED_IDS = 16;
-const shared = new WeakMap<RpcInterface<CallContext>, Array<readonly PresentationContext[]>>();
-function sharedList(iface: RpcInterface<CallContext>, id: number): readonly PresentationContext[] {
+const shared = new WeakMap<RpcInterface<CallContext>, PresentationContext[]>();
+function sharedContext(iface: RpcInterface<CallContext>, id: number): PresentationContext {
   let byId = shared.get(iface);
   if (!byId) shared.set(iface, (byId = []));
-  return (byId[id] ??= Object.freeze([Object.freeze({ id, iface, abstractSyntax: iface.syntax, ndr64: false })]));
+  return (byId[id] ??= Object.freeze({ id, iface, abstractSyntax: iface.syntax, ndr64: false }));
 }
 
-/** The presentation context with this id, if negotiated (a connection has a few: a list). */
-export function findContext(contexts: readonly PresentationContext[], id: number): PresentationContext | undefined {
-  for (const pc of contexts) if (pc.id === id) return pc;
-  return undefined;
+/** The presentation context with this id, if negotiated. */
+export function findContext(contexts: Few<PresentationContext>, id: number): PresentationContext | undefined {
+  return Few.find(contexts, (pc) => pc.id === id);
 }
 
 /**
  * One result per offered context, and the connection's contexts with the accepted ones added
- * (a new array made to size; the old one is left as it was). Every context whose interface is
+ * (a new list; the old one is left as it was). Every context whose interface is
  * served is accepted with NDR64 when the client offers it and the interface has NDR64 codecs
  * (MS-RPCE 2.2.5: NDR64 is preferred, as Windows and Samba 4.22 do), else with NDR 2.0
  * (neither offered: reason 2; unknown interface: reason 1), but only the first new one per
@@ -60,14 +60,15 @@ export function findContext(contexts: readonly PresentationContext[], id: number
  */
 export function negotiateContexts(
   offered: readonly ContextElement[],
-  contexts: readonly PresentationContext[],
+  contexts: Few<PresentationContext>,
   served: readonly RpcInterface<CallContext>[],
   maxContexts: number,
   onLimit: () => void,
   bind = true,
-): { results: AckContextResult[]; contexts: readonly PresentationContext[] } | undefined {
+): { results: AckContextResult[]; contexts: Few<PresentationContext> } | undefined {
   const results: AckContextResult[] = [];
-  let out = contexts;
+  const before = Few.list(contexts);
+  let out = before;
   let sawFeatures = false;
   for (const c of offered) {
     const first = c.transferSyntaxes[0];
@@ -87,7 +88,7 @@ export function negotiateContexts(
       continue;
     }
     const offers = (s: SyntaxId): boolean => c.transferSyntaxes.some((t) => syntaxEquals(t, s));
-    const existing = findContext(out, c.contextId);
+    const existing = out.find((pc) => pc.id === c.contextId);
     // An existing context keeps the syntax it was negotiated with (a re-offer may not switch it).
     const ndr64 = existing ? existing.ndr64 : iface.dispatchNdr64 !== undefined && offers(NDR64_SYNTAX);
     if (!offers(ndr64 ? NDR64_SYNTAX : NDR_SYNTAX)) {
@@ -96,7 +97,7 @@ export function negotiateContexts(
     }
     if (existing) {
       if (existing.iface !== iface) return undefined;
-    } else if (out.length > contexts.length && addedFor(out, contexts.length, iface)) {
+    } else if (out.length > before.length && addedFor(out, before.length, iface)) {
       results.push(reject(AckReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED));
       continue;
     } else if (out.length >= maxContexts) {
@@ -104,18 +105,15 @@ export function negotiateContexts(
       results.push(reject(AckReason.LOCAL_LIMIT_EXCEEDED));
       continue;
     } else {
-      if (!ndr64 && syntaxEquals(c.abstractSyntax, iface.syntax) && c.contextId < SHARED_IDS) {
-        const one = sharedList(iface, c.contextId);
-        out = out.length === 0 ? one : [...out, one[0]];
-      } else {
-        // The trailer check needs the syntax exactly as the client offered it; NDR64 contexts are
-        // rare enough not to be shared.
-        out = [...out, { id: c.contextId, iface, abstractSyntax: c.abstractSyntax, ndr64 }];
-      }
+      // The trailer check needs the syntax exactly as the client offered it; NDR64 contexts are
+      // rare enough not to be shared.
+      const shareable = !ndr64 && syntaxEquals(c.abstractSyntax, iface.syntax) && c.contextId < SHARED_IDS;
+      out = [...out, shareable ? sharedContext(iface, c.contextId) : { id: c.contextId, iface, abstractSyntax: c.abstractSyntax, ndr64 }];
     }
     results.push({ result: AckResult.ACCEPTANCE, reason: AckReason.NOT_SPECIFIED, transferSyntax: ndr64 ? NDR64_SYNTAX : NDR_SYNTAX });
   }
-  return { results, contexts: out };
+  // `out` is a new array once anything was added; one context is held as itself.
+  return { results, contexts: out === before ? contexts : out.length === 1 ? out[0] : (out as PresentationContext[]) };
 }
 
 /** A context for iface among those this PDU added (from index `from` on). */
