@@ -8,18 +8,17 @@ import type { AssociationGroupRef } from './call-context';
 import { Few } from '../lib/few';
 
 type CloseListener = (group: AssociationGroupRef) => void;
+/** A connection of the group (compared by identity). */
+type GroupMember = object;
 
 export class AssociationGroup implements AssociationGroupRef {
-  /**
-   * Connection ids: usually one, so one number or a list (Few holds objects; the same trick for
-   * numbers, an array made for one is ~56 B per connection); 0 once the last one left.
-   */
-  private members: number | number[];
+  /** Its connections (usually one); none once the last one left. */
+  private members: Few<GroupMember>;
   private listeners: Few<CloseListener> = undefined;
 
   /** Made by the bind of its first connection (AssociationGroupTable.create). */
-  constructor(readonly id: number, firstConnectionId: number, private readonly table: AssociationGroupTable) {
-    this.members = firstConnectionId;
+  constructor(readonly id: number, first: GroupMember, private readonly table: AssociationGroupTable) {
+    this.members = first;
   }
 
   onClose(listener: CloseListener): () => void {
@@ -36,26 +35,17 @@ export class AssociationGroup implements AssociationGroupRef {
 
   /** The last connection left: the group is gone for good (a later bind cannot join it). */
   get isClosed(): boolean {
-    return this.members === 0;
+    return this.members === undefined;
   }
 
-  add(connectionId: number): void {
-    const m = this.members;
-    if (m === 0) return;
-    if (Array.isArray(m)) {
-      if (!m.includes(connectionId)) m.push(connectionId);
-    } else if (m !== connectionId) this.members = [m, connectionId];
+  add(conn: GroupMember): void {
+    if (!this.isClosed && !Few.has(this.members, conn)) this.members = Few.add(this.members, conn);
   }
 
-  remove(connectionId: number): void {
-    const m = this.members;
-    if (Array.isArray(m)) {
-      const i = m.indexOf(connectionId);
-      if (i < 0) return;
-      m.splice(i, 1);
-      if (m.length > 0) return;
-    } else if (m !== connectionId || m === 0) return;
-    this.members = 0;
+  remove(conn: GroupMember): void {
+    if (!Few.has(this.members, conn)) return;
+    this.members = Few.remove(this.members, conn);
+    if (!this.isClosed) return;
     this.table.forget(this);
     const ls = Few.list(this.listeners);
     this.listeners = undefined;
@@ -76,13 +66,13 @@ export class AssociationGroupTable {
 
   constructor(readonly report: (err: unknown) => void) {}
 
-  /** A new group for the bind of `connectionId`, with a fresh non-zero id that is not in use. */
-  create(connectionId: number): AssociationGroup {
+  /** A new group for the bind of `conn`, with a fresh non-zero id that is not in use. */
+  create(conn: GroupMember): AssociationGroup {
     let id: number;
     // Below 2^31 and made an int32 (randomInt's result is a heap number to V8 whatever its
     // size): a 16 B heap number in each of the three fields and keys that hold it otherwise.
     do id = randomInt(1, 0x80000000) | 0; while (this.groups.has(id));
-    const g = new AssociationGroup(id, connectionId, this);
+    const g = new AssociationGroup(id, conn, this);
     this.groups.set(id, g);
     return g;
   }

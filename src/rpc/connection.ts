@@ -6,17 +6,16 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { RpcInterface } from '../ndr/dispatch';
-import { DispatchFault } from '../ndr/dispatch';
+import { DispatchFault, type RpcInterface } from '../ndr/dispatch';
 import { CallAborted, type CallAbortKind, type CallContext } from './call-context';
 import { AuthLevel, type AuthState, type SecurityProvider } from './security';
 import { BindNakReason, FaultStatus, HEADER_LENGTH, PType, PTYPE_NAMES, Pfc, WINDOWS_MIN_FRAG_SIZE, faultName } from './constants';
 import {
-  type OutgoingAuth, type PduHeader, type SecTrailer, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer, encodeBindAck, encodeBindNak, encodeFault,
+  type OutgoingAuth, type PduHeader, type SecTrailer, buildResponseFragments, checkRequestAuth, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer,
+  encodeBindAck, encodeBindNak, encodeFault,
 } from './pdu';
 import { PduError } from './wire';
 import { AuthContexts } from './auth-state';
-import { buildResponseFragments, checkRequestAuth } from './pdu';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
@@ -242,8 +241,8 @@ export class Connection implements CallOrigin, PduHandler {
       // against Windows 2012 R2; C706 12.6.3.1 would allow 1432), never more than our limit.
       const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), WINDOWS_MIN_FRAG_SIZE);
       this.bits = (this.bits & ((1 << FRAG_SHIFT) - 1)) | ((Math.min(clientMax, this.limits.maxFragmentSize) & ~7) << FRAG_SHIFT);
-      if (joined) joined.add(this.id);
-      this.group = joined ?? this.host.groups.create(this.id);
+      if (joined) joined.add(this);
+      this.group = joined ?? this.host.groups.create(this);
       this.forgetIdleTimer();
     }
     this.stream.send(encodeBindAck({
@@ -528,7 +527,7 @@ export class Connection implements CallOrigin, PduHandler {
     }
     if (this.seldom) this.seldom.incoming = undefined;
     if (this.logsDebug) this.log.debug({ why }, 'connection closed');
-    if (this.group) this.group.remove(this.id);
+    if (this.group) this.group.remove(this);
     this.host.connectionClosed(this);
   }
 }

@@ -97,7 +97,7 @@ export function negotiateContexts(
     }
     if (existing) {
       if (existing.iface !== iface) return undefined;
-    } else if (out.length > before.length && addedFor(out, before.length, iface)) {
+    } else if (out.slice(before.length).some((pc) => pc.iface === iface)) {
       results.push(reject(AckReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED));
       continue;
     } else if (out.length >= maxContexts) {
@@ -114,10 +114,4 @@ export function negotiateContexts(
   }
   // `out` is a new array once anything was added; one context is held as itself.
   return { results, contexts: out === before ? contexts : out.length === 1 ? out[0] : (out as PresentationContext[]) };
-}
-
-/** A context for iface among those this PDU added (from index `from` on). */
-function addedFor(list: readonly PresentationContext[], from: number, iface: RpcInterface<CallContext>): boolean {
-  for (let i = from; i < list.length; i++) if (list[i].iface === iface) return true;
-  return false;
 }

@@ -2,25 +2,28 @@ import { AssociationGroupTable } from '../../../src/rpc/association-group';
 import { DEFAULT_LIMITS, resolveOptions } from '../../../src/rpc/options';
 import { AuthLevel } from '../../../src/rpc/security';
 
+/** Connections stand for themselves: any object. */
+const conn = Array.from({ length: 9 }, () => ({}));
+
 describe('association groups', () => {
   it('closes once, after the last connection, and tells every listener once', () => {
     const errors: unknown[] = [];
     const t = new AssociationGroupTable((e) => errors.push(e));
-    const g = t.create(1);
+    const g = t.create(conn[1]);
     expect(g.id).toBeGreaterThan(0);
     expect(t.find(g.id)).toBe(g);
     expect(g.isClosed).toBe(false);
-    g.add(2);
-    g.add(2);
+    g.add(conn[2]);
+    g.add(conn[2]);
     const calls: string[] = [];
     g.onClose(() => calls.push('a'));
     const off = g.onClose(() => calls.push('b'));
     g.onClose(() => { throw new Error('listener bug'); });
     off();
-    g.remove(1);
+    g.remove(conn[1]);
     expect(calls).toEqual([]);
-    g.remove(2);
-    g.remove(2);
+    g.remove(conn[2]);
+    g.remove(conn[2]);
     expect(calls).toEqual(['a']);
     expect(errors).toHaveLength(1);
     expect(g.isClosed).toBe(true);
@@ -30,9 +33,9 @@ describe('association groups', () => {
 
   it('a listener added after the close is told at once (asynchronously)', async () => {
     const t = new AssociationGroupTable(() => undefined);
-    const g = t.create(7);
-    g.remove(7);
-    g.add(8); // a closed group takes nobody back
+    const g = t.create(conn[7]);
+    g.remove(conn[7]);
+    g.add(conn[8]); // a closed group takes nobody back
     expect(g.isClosed).toBe(true);
     let told = false;
     g.onClose(() => { told = true; });
@@ -43,7 +46,7 @@ describe('association groups', () => {
 
   it('gives distinct ids', () => {
     const t = new AssociationGroupTable(() => undefined);
-    const ids = new Set(Array.from({ length: 200 }, () => t.create(1).id));
+    const ids = new Set(Array.from({ length: 200 }, () => t.create(conn[1]).id));
     expect(ids.size).toBe(200);
   });
 });
