@@ -287,8 +287,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   }
 
   /**
-   * Stop listening, abort every pending call (ctx.signal, reason 'shutdown'), let the calls
-   * answer or fault them after the grace period, then close every connection.
+   * Stop listening, abort every pending call (ctx.onAbort, 'shutdown'): those whose server
+   * listened are faulted, the others have the grace period to answer; then close every connection.
    */
   close(): Promise<void> {
     if (!this.closing) this.closing = this.doClose();
