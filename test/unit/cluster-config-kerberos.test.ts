@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { configProblems as problems } from '../helpers/config';
 import { ConfigError, loadConfig, parseConfig } from '../../src/cluster/config';
 import { encodeKeytab } from '../../src/auth/krb5/keytab';
 import { kerberosFindings, kerberosServiceNames } from '../../src/cli/security-providers';
@@ -21,15 +22,6 @@ svms:
         homeNode: a
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message.split('\n');
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('auth.kerberos and auth.ntlm', () => {
   it('defaults: NTLM on, no Kerberos', () => {

@@ -1,19 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { configProblems as problems } from '../helpers/config';
 import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, parseConfig } from '../../src/cluster/config';
 import { DEFAULT_LIMITS } from '../../src/rpc/options';
 import { DEFAULT_WITNESS_OPTIONS } from '../../src/witness';
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message.split('\n');
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const MINIMAL = `nodes:
   - name: a

@@ -52,12 +52,7 @@ async function epmClient(le = true): Promise<RawClient> {
   return c;
 }
 
-async function call(c: RawClient, callId: number, opnum: number, stub: Buffer, le = true): Promise<Buffer> {
-  c.send(request({ le, callId, opnum, stub }));
-  const r = await c.recv();
-  expect(r.ptype).toBe(PT.RESPONSE);
-  return r.stub!;
-}
+const call = (c: RawClient, callId: number, opnum: number, stub: Buffer, le = true): Promise<Buffer> => c.call({ le, callId, opnum, stub });
 
 it('ept_map answers the witness port, with max_count equal to max_towers', async () => {
   const c = await epmClient();

@@ -47,12 +47,7 @@ async function mgmtClient(p = port, le = true): Promise<RawClient> {
   return c;
 }
 
-async function call(c: RawClient, callId: number, opnum: number, stub: Buffer, le = true): Promise<Buffer> {
-  c.send(request({ le, callId, opnum, stub }));
-  const r = await c.recv();
-  expect(r.ptype).toBe(PT.RESPONSE);
-  return r.stub!;
-}
+const call = (c: RawClient, callId: number, opnum: number, stub: Buffer, le = true): Promise<Buffer> => c.call({ le, callId, opnum, stub });
 
 const id = (s: { uuid: string; major: number; minor: number }) => ({ uuid: s.uuid, vers_major: s.major, vers_minor: s.minor });
 

@@ -3,7 +3,7 @@
  * Every wait is bounded.
  */
 import net from 'node:net';
-import { type Parsed, parse } from './pdu-builder';
+import { PT, type Parsed, type RequestSpec, parse, request } from './pdu-builder';
 
 export class RawClient {
   private rx = Buffer.alloc(0);
@@ -56,6 +56,16 @@ export class RawClient {
       });
     }
     return this.queue.shift()!;
+  }
+
+  /** One request answered by a response on the same context: its stub (anything else fails). */
+  async call(o: RequestSpec): Promise<Buffer> {
+    this.send(request(o));
+    const r = await this.recv();
+    if (r.ptype !== PT.RESPONSE || r.contextId !== (o.contextId ?? 0)) {
+      throw new Error(`call ${o.callId}: ptype ${r.ptype} status ${r.status} context ${r.contextId}, not a response on context ${o.contextId ?? 0}`);
+    }
+    return r.stub!;
   }
 
   /** Resolves when no PDU arrives within ms (and the connection is still open). */
