@@ -11,18 +11,20 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Tag, tlv } from '../../../src/auth/der';
 import { encodeFlags, encodeInteger } from '../../../src/auth/krb5/asn1';
+import { CfxContext, MIC_TOKEN_LENGTH } from '../../../src/auth/krb5/cfx';
 import { enctype, type Enctype } from '../../../src/auth/krb5/enctypes';
+import { GssFlag, encodeGssChecksum } from '../../../src/auth/krb5/gss-checksum';
+import { KeyUsage } from '../../../src/auth/krb5/rfc3961';
 import {
   ApOptions, App, MsgType, PVNO, decodeApRep, decodeEncApRepPart, encodeApRep, encodeAuthenticator, encodeEncApRepPart,
   encodeEncryptedData,
 } from '../../../src/auth/krb5/messages';
 
-const USAGE = { AUTHENTICATOR: 11, AP_REP: 12, INITIATOR_SIGN: 25 } as const;
-/** GSS checksum flags rpcclient sends for [sign]: DCE_STYLE 0x1000, 0x100, INTEG, SEQUENCE, REPLAY, MUTUAL; [seal] adds CONF 0x10. */
-const GSS_FLAGS_SIGN = 0x112e;
-const GSS_FLAG_CONF = 0x10;
-/** RFC 4121 §4.2.2 token flag: the acceptor's subkey keys this token. */
-const FLAG_ACCEPTOR_SUBKEY = 0x04;
+/**
+ * GSS checksum flags rpcclient sends for [sign] (0x112e: DCE_STYLE, 0x100, INTEG, SEQUENCE,
+ * REPLAY, MUTUAL); [seal] adds CONF.
+ */
+const GSS_FLAGS_SIGN = GssFlag.DCE_STYLE | 0x100 | GssFlag.INTEG | GssFlag.SEQUENCE | GssFlag.REPLAY | GssFlag.MUTUAL;
 
 export interface Credential {
   readonly clientRealm: string;
@@ -84,9 +86,8 @@ export class KrbInitiatorContext {
   private readonly ctime = Date.now();
   private readonly cusec = randomInt(1_000_000);
   private readonly seq = randomInt(0x7fffffff);
-  private sendSeq = 0;
-  private acceptorSeq = 0;
-  private acceptorSubkey: Buffer | undefined;
+  /** The established context's RFC 4121 tokens (the acceptor's subkey keys both directions). */
+  private cfx: CfxContext | undefined;
 
   constructor(private readonly cred: Credential, private readonly o: { confidentiality?: boolean } = {}) {
     this.et = enctype(cred.keytype);
@@ -94,9 +95,7 @@ export class KrbInitiatorContext {
 
   /** The raw (DCE style, no GSS framing) AP-REQ for the bind. */
   apReq(): Buffer {
-    const cksum = Buffer.alloc(24);
-    cksum.writeUInt32LE(16, 0); // Lgth; Bnd (16 zero bytes: no channel bindings)
-    cksum.writeUInt32LE(GSS_FLAGS_SIGN | (this.o.confidentiality ? GSS_FLAG_CONF : 0), 20);
+    const cksum = encodeGssChecksum(GSS_FLAGS_SIGN | (this.o.confidentiality ? GssFlag.CONF : 0));
     const authenticator = encodeAuthenticator({
       crealm: this.cred.clientRealm,
       cname: { nameType: 1, nameString: this.cred.clientName },
@@ -107,7 +106,7 @@ export class KrbInitiatorContext {
       seqNumber: this.seq,
       authorizationData: [],
     });
-    const enc = encodeEncryptedData({ etype: this.cred.keytype, cipher: this.et.encrypt(this.cred.key, USAGE.AUTHENTICATOR, authenticator) });
+    const enc = encodeEncryptedData({ etype: this.cred.keytype, cipher: this.et.encrypt(this.cred.key, KeyUsage.AP_REQ_AUTHENTICATOR, authenticator) });
     const ctx = (n: number, v: Buffer) => tlv(Tag.context(n), v);
     const seq = tlv(Tag.SEQUENCE, ctx(0, encodeInteger(PVNO)), ctx(1, encodeInteger(MsgType.AP_REQ)), ctx(2, encodeFlags(ApOptions.MUTUAL_REQUIRED)), ctx(3, this.cred.ticket), ctx(4, enc));
     return tlv(0x60 | App.AP_REQ, seq);
@@ -115,26 +114,25 @@ export class KrbInitiatorContext {
 
   /** Open the acceptor's AP-REP (bind_ack) and answer with ours (auth3): ctime/cusec echoed, seq = the acceptor's. */
   apRep(serverApRep: Buffer): Buffer {
-    const part = decodeEncApRepPart(this.et.decrypt(this.cred.key, USAGE.AP_REP, decodeApRep(serverApRep).cipher));
+    const part = decodeEncApRepPart(this.et.decrypt(this.cred.key, KeyUsage.AP_REP_ENCPART, decodeApRep(serverApRep).cipher));
     if (part.ctime !== Math.floor(this.ctime / 1000) * 1000 || part.cusec !== this.cusec) throw new Error('AP-REP does not echo our authenticator');
     if (!part.subkey) throw new Error('AP-REP without an acceptor subkey');
-    this.acceptorSubkey = part.subkey.keyvalue;
-    this.acceptorSeq = part.seqNumber ?? 0;
-    this.sendSeq = this.seq;
-    const mine = encodeEncApRepPart({ ctime: this.ctime, cusec: this.cusec, seqNumber: this.acceptorSeq });
-    return encodeApRep({ etype: this.cred.keytype, cipher: this.et.encrypt(this.cred.key, USAGE.AP_REP, mine) });
+    const acceptorSeq = part.seqNumber ?? 0;
+    this.cfx = new CfxContext({
+      key: part.subkey.keyvalue, enctype: part.subkey.keytype, initiatorSeq: this.seq, acceptorSeq, headerSigning: true, role: 'initiator',
+    });
+    const mine = encodeEncApRepPart({ ctime: this.ctime, cusec: this.cusec, seqNumber: acceptorSeq });
+    return encodeApRep({ etype: this.cred.keytype, cipher: this.et.encrypt(this.cred.key, KeyUsage.AP_REP_ENCPART, mine) });
   }
 
   /** RFC 4121 MIC token (28 bytes with AES) over `pdu` (the PDU up to the end of its sec_trailer: header signing). */
   mic(pdu: Buffer): Buffer {
-    if (!this.acceptorSubkey) throw new Error('context not established');
-    const hdr = Buffer.from([0x04, 0x04, FLAG_ACCEPTOR_SUBKEY, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
-    hdr.writeUInt32BE(this.sendSeq++ >>> 0, 12);
-    return Buffer.concat([hdr, this.et.checksum(this.acceptorSubkey, USAGE.INITIATOR_SIGN, Buffer.concat([pdu, hdr]))]);
+    if (!this.cfx) throw new Error('context not established');
+    return this.cfx.getMic(pdu);
   }
 
   /** Bytes a MIC token takes (for auth_length before signing). */
   get micLength(): number {
-    return 16 + this.et.checksumLength;
+    return MIC_TOKEN_LENGTH;
   }
 }
