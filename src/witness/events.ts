@@ -55,13 +55,14 @@ export function applyEvent(
   ev: ClusterEvent,
   model: ClusterModelView,
   registry: Registry,
+  /** A snapshot (the caller's copy): raising may change the registrations of a LIF. */
   byLif: (lif: string) => readonly Registration[],
   all: () => Iterable<Registration>,
 ): RaisedNotification[] {
   const raised: RaisedNotification[] = [];
   const resource = (lifs: readonly string[], available: boolean): void => {
     for (const lif of lifs) {
-      for (const reg of [...byLif(lif)]) {
+      for (const reg of byLif(lif)) {
         if (registry.raiseResourceChange(reg, available)) {
           raised.push({ reg, type: RESOURCE_CHANGE_NOTIFICATION, detail: available ? 'AVAILABLE' : 'UNAVAILABLE' });
         }
@@ -109,7 +110,7 @@ export function applyEvent(
       }
       const list = addressInfos(dest, true);
       if (list.length === 0) break;
-      for (const reg of [...regs]) move(reg, CLIENT_MOVE_NOTIFICATION, list, `to ${ev.to}`);
+      for (const reg of regs) move(reg, CLIENT_MOVE_NOTIFICATION, list, `to ${ev.to}`);
       break;
     }
     case 'ClientMoveRequested':
@@ -132,7 +133,7 @@ export function applyEvent(
       // IP_CHANGE is V2 only and only for registrations that asked for IP notification.
       const list = addressInfos([{ ...(model.lif(ev.lif) as LifView), ipv4: ev.now.ipv4, ipv6: ev.now.ipv6 }], false);
       if (list.length === 0) break;
-      for (const reg of [...byLif(ev.lif)]) {
+      for (const reg of byLif(ev.lif)) {
         if (reg.isV2 && (reg.flags & WITNESS_REGISTER_IP_NOTIFICATION) !== 0) move(reg, IP_CHANGE_NOTIFICATION, list, `${ev.lif} now ${[ev.now.ipv4, ev.now.ipv6].filter(Boolean).join(' ')}`);
       }
       break;
