@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { AuthLevel, AuthRejected, type AuthState, type ConnectionInfo, type SecurityProvider, isProtected } from './security';
 import { BindNakReason, FaultStatus } from './constants';
-import type { OutgoingAuth, SecTrailer } from './pdu';
+import type { OutgoingAuth, Refusal, SecTrailer } from './pdu';
 import type { ResolvedOptions } from './options';
 
 /** What the auth contexts read from their connection (not copied into each table). */
@@ -76,6 +76,26 @@ export class AuthContexts {
   }
 
   /**
+   * AUTH3, the last leg (no reply): a protocol error that closes the connection, or undefined.
+   * A leg that leaves the exchange unfinished, or with a token still to send, cannot be
+   * completed (Samba's dcesrv_auth_complete): the context is unusable from then on.
+   */
+  auth3(st: SecTrailer): Refusal | undefined {
+    const a = this.byId.get(st.authContextId);
+    if (!a || a.complete || a.failure !== undefined) return { status: FaultStatus.NCA_S_PROTO_ERROR, why: 'auth3 for no auth context in progress' };
+    if (a.authType !== st.authType || a.authLevel !== st.authLevel) {
+      a.failure = FaultStatus.ACCESS_DENIED;
+      return { status: FaultStatus.NCA_S_PROTO_ERROR, why: 'auth type or level changed in auth3' };
+    }
+    const token = this.continueLeg(a, st.authValue);
+    if (token !== undefined && (!a.complete || token.length > 0)) {
+      this.conn.log.info({ authContextId: a.authContextId }, 'auth3 did not finish the security context');
+      a.failure = FaultStatus.ACCESS_DENIED;
+    }
+    return undefined;
+  }
+
+  /**
    * A further leg (alter_context, auth3): the token to return, or undefined when refused; the
    * context's `failure` then says which fault (0x5 for a refused leg, rpc_s_sec_pkg_error for a
    * level the context cannot protect, as Samba's dcesrv_alter_done).
@@ -97,6 +117,18 @@ export class AuthContexts {
       return undefined;
     }
   }
+}
+
+/**
+ * Why a further bind/alter_context leg for `a` is refused before its token is read, if it is
+ * (as Samba's dcesrv_alter, checked there against Windows).
+ */
+export function refusedLeg(a: AuthState, st: SecTrailer): Refusal | undefined {
+  if (a.failure !== undefined) return { status: FaultStatus.ACCESS_DENIED, why: 'a leg on a refused auth context' };
+  if (a.complete) return { status: FaultStatus.ACCESS_DENIED, why: 'a leg on a finished auth context' };
+  if (a.authType !== st.authType) return { status: FaultStatus.SEC_PKG_ERROR, why: 'auth type changed between legs' };
+  if (a.authLevel !== st.authLevel) return { status: FaultStatus.ACCESS_DENIED, why: 'auth level changed between legs' };
+  return undefined;
 }
 
 /** Packet, integrity and privacy need a context that signs (and seals); connect needs nothing. */

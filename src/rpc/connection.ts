@@ -15,7 +15,7 @@ import {
   encodeBindAck, encodeBindNak, encodeFault,
 } from './pdu';
 import { PduError } from './wire';
-import { AuthContexts } from './auth-state';
+import { AuthContexts, refusedLeg } from './auth-state';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, findContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
@@ -206,12 +206,9 @@ export class Connection implements CallOrigin, PduHandler {
     // A further leg of an auth context is judged before the contexts (its faults win). A bind
     // is the first PDU: it can only start one.
     const leg = st ? this.authTable?.get(st.authContextId) : undefined;
-    if (st && leg) {
-      if (leg.failure !== undefined) return this.refuse(h, 'a leg on a refused auth context', FaultStatus.ACCESS_DENIED);
-      if (leg.complete) return this.refuse(h, 'a leg on a finished auth context', FaultStatus.ACCESS_DENIED);
-      if (leg.authType !== st.authType) return this.refuse(h, 'auth type changed between legs', FaultStatus.SEC_PKG_ERROR);
-      if (leg.authLevel !== st.authLevel) return this.refuse(h, 'auth level changed between legs', FaultStatus.ACCESS_DENIED);
-    } else if (st && this.authTable?.full) {
+    const legRefused = st && leg ? refusedLeg(leg, st) : undefined;
+    if (legRefused) return this.refuse(h, legRefused.why, legRefused.status);
+    if (st && !leg && this.authTable?.full) {
       return this.refuse(h, 'auth context limit reached');
     }
     const max = this.limits.maxContextsPerConnection;
@@ -274,20 +271,8 @@ export class Connection implements CallOrigin, PduHandler {
   /** No reply to auth3 (C706 12.6.4.10); a failure shows on the next request on that context. */
   private onAuth3(pdu: Buffer, h: PduHeader): void {
     if (h.authLength === 0) return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 without auth');
-    const st = decodeSecTrailer(pdu, h, HEADER_LENGTH, false);
-    const a = this.auths.get(st.authContextId);
-    if (!a || a.complete || a.failure !== undefined) return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'auth3 for no auth context in progress');
-    if (a.authType !== st.authType || a.authLevel !== st.authLevel) {
-      a.failure = FaultStatus.ACCESS_DENIED;
-      return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'auth type or level changed in auth3');
-    }
-    const token = this.auths.continueLeg(a, st.authValue);
-    // AUTH3 is the last leg: an exchange it leaves unfinished, or with a token still to send,
-    // cannot be completed (Samba's dcesrv_auth_complete), so the context is unusable.
-    if (token !== undefined && (!a.complete || token.length > 0)) {
-      this.log.info({ authContextId: a.authContextId }, 'auth3 did not finish the security context');
-      a.failure = FaultStatus.ACCESS_DENIED;
-    }
+    const refused = this.auths.auth3(decodeSecTrailer(pdu, h, HEADER_LENGTH, false));
+    if (refused) this.faultAndClose(h, refused.status, refused.why);
   }
 
   // ------------------------------------------------------------------ requests
