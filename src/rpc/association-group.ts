@@ -8,16 +8,14 @@ import type { AssociationGroupRef } from './call-context';
 import { Few } from '../lib/few';
 
 type CloseListener = (group: AssociationGroupRef) => void;
-/** A connection of the group (compared by identity). */
-type GroupMember = object;
 
 export class AssociationGroup implements AssociationGroupRef {
   /** Its connections (usually one); none once the last one left. */
-  private members: Few<GroupMember>;
+  private members: Few<object>;
   private listeners: Few<CloseListener> = undefined;
 
   /** Made by the bind of its first connection (AssociationGroupTable.create). */
-  constructor(readonly id: number, first: GroupMember, private readonly table: AssociationGroupTable) {
+  constructor(readonly id: number, first: object, private readonly table: AssociationGroupTable) {
     this.members = first;
   }
 
@@ -38,11 +36,11 @@ export class AssociationGroup implements AssociationGroupRef {
     return this.members === undefined;
   }
 
-  add(conn: GroupMember): void {
+  add(conn: object): void {
     if (!this.isClosed && !Few.has(this.members, conn)) this.members = Few.add(this.members, conn);
   }
 
-  remove(conn: GroupMember): void {
+  remove(conn: object): void {
     if (!Few.has(this.members, conn)) return;
     this.members = Few.remove(this.members, conn);
     if (!this.isClosed) return;
@@ -67,7 +65,7 @@ export class AssociationGroupTable {
   constructor(readonly report: (err: unknown) => void) {}
 
   /** A new group for the bind of `conn`, with a fresh non-zero id that is not in use. */
-  create(conn: GroupMember): AssociationGroup {
+  create(conn: object): AssociationGroup {
     let id: number;
     // Below 2^31 and made an int32 (randomInt's result is a heap number to V8 whatever its
     // size): a 16 B heap number in each of the three fields and keys that hold it otherwise.

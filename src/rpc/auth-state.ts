@@ -76,9 +76,8 @@ export class AuthContexts {
   }
 
   /**
-   * AUTH3, the last leg (no reply): a protocol error that closes the connection, or undefined.
-   * A leg that leaves the exchange unfinished, or with a token still to send, cannot be
-   * completed (Samba's dcesrv_auth_complete): the context is unusable from then on.
+   * AUTH3, the last leg: a protocol error, or undefined. A leg that leaves the exchange unfinished
+   * or a token unsent spoils the context for good (Samba's dcesrv_auth_complete).
    */
   auth3(st: SecTrailer): Refusal | undefined {
     const a = this.byId.get(st.authContextId);
@@ -119,10 +118,7 @@ export class AuthContexts {
   }
 }
 
-/**
- * Why a further bind/alter_context leg for `a` is refused before its token is read, if it is
- * (as Samba's dcesrv_alter, checked there against Windows).
- */
+/** Why a further bind/alter_context leg of `a` is refused before its token is read (Samba's dcesrv_alter). */
 export function refusedLeg(a: AuthState, st: SecTrailer): Refusal | undefined {
   if (a.failure !== undefined) return { status: FaultStatus.ACCESS_DENIED, why: 'a leg on a refused auth context' };
   if (a.complete) return { status: FaultStatus.ACCESS_DENIED, why: 'a leg on a finished auth context' };

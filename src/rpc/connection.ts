@@ -17,7 +17,7 @@ import {
 import { PduError } from './wire';
 import { AuthContexts, refusedLeg } from './auth-state';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
-import { type PresentationContext, findContext, negotiateContexts } from './presentation';
+import { type PresentationContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
 import { type CallOrigin, Reassembly, ServerCall, type ServerCallInit } from './call';
 import { Few } from '../lib/few';
@@ -71,7 +71,7 @@ export class Connection implements CallOrigin, PduHandler {
   readonly stream: PduStream;
   private bits = WINDOWS_MIN_FRAG_SIZE << FRAG_SHIFT;
   /** Set by the bind: a connection is bound once it has its association group. */
-  private group: AssociationGroup | undefined = undefined;
+  associationGroup: AssociationGroup | undefined = undefined;
   /** Negotiated presentation contexts: usually one (a Map is ~0.2 KB per connection). */
   private contexts: Few<PresentationContext>;
   /** Made on the first auth leg: an anonymous connection never needs one (~0.4 KB, memory benchmark). */
@@ -130,14 +130,9 @@ export class Connection implements CallOrigin, PduHandler {
     return Few.size(this.calls);
   }
 
-  /** The association group, once bound. */
-  get associationGroup(): AssociationGroup | undefined {
-    return this.group;
-  }
-
   /** True once a bind was accepted (connections that never bound may be evicted at the limit). */
   get isBound(): boolean {
-    return this.group !== undefined;
+    return this.associationGroup !== undefined;
   }
 
   close(why: string): void {
@@ -239,15 +234,15 @@ export class Connection implements CallOrigin, PduHandler {
       const clientMax = Math.max(Math.min(body.maxXmitFrag, body.maxRecvFrag), WINDOWS_MIN_FRAG_SIZE);
       this.bits = (this.bits & ((1 << FRAG_SHIFT) - 1)) | ((Math.min(clientMax, this.limits.maxFragmentSize) & ~7) << FRAG_SHIFT);
       if (joined) joined.add(this);
-      this.group = joined ?? this.host.groups.create(this);
+      this.associationGroup = joined ?? this.host.groups.create(this);
       this.forgetIdleTimer();
     }
     this.stream.send(encodeBindAck({
       ptype: bind ? PType.BIND_ACK : PType.ALTER_CONTEXT_RESP, callId: h.callId, le: h.le, flags,
-      maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.group!.id,
+      maxXmitFrag: this.maxXmitFrag, maxRecvFrag: this.maxXmitFrag, assocGroupId: this.associationGroup!.id,
       secondaryAddress: bind ? String(this.at.endpoint.port) : '', results: negotiated.results, auth,
     }));
-    if (bind && this.logsDebug) this.log.debug({ group: this.group!.id, joined: !!joined, frag: this.maxXmitFrag, results: negotiated.results.map((r) => r.result) }, 'bound');
+    if (bind && this.logsDebug) this.log.debug({ group: this.associationGroup!.id, joined: !!joined, frag: this.maxXmitFrag, results: negotiated.results.map((r) => r.result) }, 'bound');
   }
 
   /** Refuse a bind (bind_nak with `nak`) or an alter_context (fault `fault`), and close. */
@@ -315,7 +310,7 @@ export class Connection implements CallOrigin, PduHandler {
         return this.outOfTurn(open, h, status, `first fragment of call ${h.callId} while call ${open.first.callId} is being received`, same ? open.call.pc.id : 0);
       }
       if (h.pfcFlags & Pfc.PENDING_CANCEL) return this.faultAndClose(h, FaultStatus.NO_CALL_ACTIVE, 'first fragment with a cancel pending');
-      const pc = findContext(this.contexts, req.contextId);
+      const pc = Few.find(this.contexts, (c) => c.id === req.contextId);
       if (!pc) {
         this.warnLimited('request on an unknown presentation context', { contextId: req.contextId });
         this.stream.send(encodeFault(h.callId, h.le, 0, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
@@ -512,7 +507,7 @@ export class Connection implements CallOrigin, PduHandler {
     }
     if (this.seldom) this.seldom.incoming = undefined;
     if (this.logsDebug) this.log.debug({ why }, 'connection closed');
-    if (this.group) this.group.remove(this);
+    if (this.associationGroup) this.associationGroup.remove(this);
     this.host.connectionClosed(this);
   }
 }

@@ -41,11 +41,6 @@ function sharedContext(iface: RpcInterface<CallContext>, id: number): Presentati
   return (byId[id] ??= Object.freeze({ id, iface, abstractSyntax: iface.syntax, ndr64: false }));
 }
 
-/** The presentation context with this id, if negotiated. */
-export function findContext(contexts: Few<PresentationContext>, id: number): PresentationContext | undefined {
-  return Few.find(contexts, (pc) => pc.id === id);
-}
-
 /**
  * One result per offered context, and the connection's contexts with the accepted ones added
  * (a new list; the old one is left as it was). Every context whose interface is
