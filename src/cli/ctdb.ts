@@ -11,6 +11,9 @@ import { ADMIN_PORT } from '../config';
 import { CtdbSource, type DeliveryState } from '../cluster/ctdb/source';
 import type { RpcEndpoint, RpcServer } from '../rpc';
 import type { WitnessAdminPort } from '../witness/admin-port';
+import type { ClusterModel } from '../cluster/model';
+import { modelPeerCluster } from '../cluster/peers/cluster';
+import { PeerWatch } from '../cluster/peers/watch';
 
 export async function startCtdbSource(config: WitnessdConfig, socket: string | undefined, logger: Logger): Promise<CtdbSource | undefined> {
   if (!config.ctdb) return undefined;
@@ -85,4 +88,27 @@ export function followAddresses(rpc: RpcServer, endpoints: readonly RpcEndpoint[
   });
   chain = chain.then(reconcile, reconcile); // the IPs hosted now
   return () => chain;
+}
+
+/**
+ * The peer watch (cluster.peerWatch, README "Faster than CTDB: hangs and partitions"): probes
+ * and heartbeats between the witnessd instances; it gates CTDB's node failures (rules R5/R6)
+ * and re-applies them when a hold lifts. Off without an admin token (the heartbeat's key).
+ */
+export async function startPeerWatch(config: WitnessdConfig, source: CtdbSource, model: ClusterModel, log: Logger): Promise<PeerWatch | undefined> {
+  const settings = config.ctdb?.peerWatch;
+  if (!settings?.enabled) return undefined;
+  const token = config.admin.token;
+  if (!token) {
+    log.warn('peer watch off: it signs its heartbeats with admin.token, and none is set (nodes change state only as CTDB says)');
+    return undefined;
+  }
+  const watch = new PeerWatch({
+    cluster: modelPeerCluster(model, source.nodeName, (node) => source.saysInactive(node), log),
+    config: settings, token, logger: log,
+  });
+  await watch.start();
+  source.holdNodeDown((node) => watch.holdCtdbDown(node));
+  watch.on('hold-lifted', () => source.reapplyNodeFlags());
+  return watch;
 }

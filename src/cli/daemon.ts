@@ -19,7 +19,8 @@ import { createWitnessService, type Clock, type WitnessOptions, type WitnessServ
 import { securityProvidersFromConfig } from './security-providers';
 import { configFromSnapshot } from '../cluster/ctdb/sync';
 import type { CtdbSource } from '../cluster/ctdb/source';
-import { ctdbAdminAddress, deliveryFrom, followAddresses, startCtdbSource } from './ctdb';
+import type { PeerWatch } from '../cluster/peers/watch';
+import { ctdbAdminAddress, deliveryFrom, followAddresses, startCtdbSource, startPeerWatch } from './ctdb';
 
 export interface WitnessdOptions {
   /** Path the configuration came from (enables reload); undefined = embedded demo. */
@@ -186,6 +187,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   // (a public IP that is not on the interface yet must not stop witnessd from starting).
   const addresses = ctdb && config.ctdb?.followIps ? [ctdb.nodeAddress] : config.listener.addresses;
   let admin: AdminServer | undefined;
+  let peers: PeerWatch | undefined;
   try {
     const witnessEndpoint = await rpc.listen({
       address: addresses, port: o.witnessPort ?? config.listener.witnessPort, interfaces, name: 'witness',
@@ -214,6 +216,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       : () => Promise.resolve();
     await settled();
     watcher.start();
+    peers = ctdb ? await startPeerWatch(config, ctdb, model, child('peers')) : undefined;
     const adminServer = admin;
     let closing: Promise<void> | undefined;
     // What a reload applies beside the model and the watcher; everything else waits for a restart.
@@ -257,6 +260,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       },
       close() {
         closing ??= (async () => {
+          peers?.close();
           ctdb?.close();
           await watcher.stop();
           // The RPC runtime aborts pending calls (AsyncNotify) and answers them before closing.
@@ -271,6 +275,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     };
     return handle;
   } catch (err) {
+    peers?.close();
     ctdb?.close();
     await watcher.stop();
     witness.close();

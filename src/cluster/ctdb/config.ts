@@ -10,6 +10,7 @@ import { ADMIN_PORT } from '../../config';
 import { name } from '../../config/fields';
 import { CTDB_CONTROL_TIMEOUT_MS } from './client';
 import { dnsNameSchema, netbiosNameSchema } from '../names';
+import { PEER_WATCH_PORT, peerWatchSchema } from '../peers/config';
 
 /** ctdbd's own socket (Debian's ctdb 4.22: rundir /run/ctdb); CTDB_SOCKET overrides it, as for the ctdb tool. */
 export const CTDB_DEFAULT_SOCKET = '/run/ctdb/ctdbd.socket';
@@ -53,6 +54,8 @@ export const ctdbClusterSchema = z
         aliases: z.array(name).default([]),
       })
       .strict(),
+    /** Each witnessd watches its peers (SMB2 probes + heartbeats) to tell clients of a hung or cut-off node before CTDB does. */
+    peerWatch: peerWatchSchema.default({}),
     /** Every node serves every share (a clustered file system); continuouslyAvailable as in smb.conf. */
     shares: z.array(z.object({ name, continuouslyAvailable: z.boolean().default(true) }).strict()).default([]),
   })
@@ -83,7 +86,11 @@ cluster:
   nodemapPollMs: 100        # node map read: a dead node is noticed within this
   resyncMs: 5000            # full re-read besides CTDB's messages
   controlTimeoutMs: 2000
-  smbPort: 445              # each node's smbd, probed as a second opinion
+  smbPort: 445              # each node's smbd, probed by the peer watch
+  peerWatch:                # README "Faster than CTDB: hangs and partitions"
+    enabled: true
+    port: ${PEER_WATCH_PORT}              # UDP heartbeat between the witnessd instances
+    silenceMs: 2000         # hung or cut off this long: clients told (~3 s after the fault)
   server:
     netbiosName: SOFS       # smb.conf: netbios name
     dnsName: sofs.example.com
@@ -113,12 +120,10 @@ auth:
       user: witness
       password: change-me
 
+# In CTDB mode the peer watch (cluster.peerWatch) probes every node's smbd and hears the
+# other witnessd instances (UDP ${PEER_WATCH_PORT}); the single-node watcher below stays off.
 watcher:
-  mode: smb2-negotiate      # or tcp-connect; simulated = CTDB alone
-  intervalMs: 500
-  timeoutMs: 400
-  failureThreshold: 3
-  recoveryThreshold: 2
+  mode: simulated
 
 timeouts:
   unusedRegistrationSeconds: 30

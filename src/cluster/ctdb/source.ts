@@ -302,6 +302,21 @@ export class CtdbSource extends EventEmitter {
     return reply(notified, Math.max(0, notified - left.undelivered), destination);
   }
 
+  /** The peer watch's gate on CTDB's node failures (sync.ts SyncState.holdDown). */
+  holdNodeDown(gate: (node: string) => string | undefined): void {
+    this.state.holdDown = gate;
+  }
+
+  /** Apply CTDB's node flags again (a held node failure may apply now). */
+  reapplyNodeFlags(): void {
+    if (this.model) syncNodes(this.model, this.snap, this.state, this.log);
+  }
+
+  /** CTDB calls the node (model name) inactive now. */
+  saysInactive(node: string): boolean {
+    return this.state.ctdbSaysDown.has(node);
+  }
+
   /** Set by the daemon: registrations on a LIF and their undelivered notifications. */
   delivery: ((lif: string) => DeliveryState) | undefined;
 

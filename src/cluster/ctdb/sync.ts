@@ -54,6 +54,12 @@ export interface SyncState {
   readonly ctdbSaysDown: Set<string>;
   /** LIF → destination node announced by the event script's releaseip (CLIENT_MOVE sent). */
   readonly announced: Map<string, string>;
+  /**
+   * Asked before CTDB's "inactive" fails a node: a reason to wait, or undefined (the peer
+   * watch's rules R5/R6: a cut-off node, or a node only this ctdbd lost). Held facts are
+   * applied when asked again (the next node-map change, re-read, or the watch's signal).
+   */
+  holdDown?: (node: string) => string | undefined;
 }
 
 export const newSyncState = (): SyncState => ({ downByCtdb: new Set(), ctdbSaysDown: new Set(), announced: new Map() });
@@ -87,6 +93,7 @@ export function syncNodes(model: ClusterModel, snap: CtdbSnapshot, state: SyncSt
       const first = !state.ctdbSaysDown.has(name);
       state.ctdbSaysDown.add(name);
       if (view.up) {
+        if (state.holdDown?.(name) !== undefined) continue;
         log?.warn({ node: name, flags, first: 'ctdb' }, `ctdb: node ${name} is ${flags}: down (CTDB spoke first)`);
         events.push(...model.failNode(name));
         state.downByCtdb.add(name);
