@@ -83,6 +83,8 @@ export class PeerWatch extends EventEmitter {
   private lastTick = 0;
   /** Bumped when this process stalled: probe results from before are dropped. */
   private epoch = 0;
+  /** After a stall of this process, it judges no one until then (the beats queued meanwhile are stale). */
+  private settleUntil = 0;
   private beatTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private wasQuorate: boolean | undefined;
@@ -128,7 +130,8 @@ export class PeerWatch extends EventEmitter {
    * when the hold no longer applies.
    */
   holdCtdbDown(node: string): string | undefined {
-    const v = this.verdicts ?? this.evaluate(Date.now(), false);
+    this.checkStall(Date.now());
+    const v = this.evaluate(Date.now(), false);
     const w = this.watched.get(node);
     const why = holdCtdbDown(node, v, this.heardNow(Date.now()).has(node), w?.stats.lastOk);
     if (why === undefined) {
@@ -165,19 +168,27 @@ export class PeerWatch extends EventEmitter {
 
   // ---- internals ---------------------------------------------------------------------
 
+  /**
+   * This process itself stalled (SIGSTOP, a swapped-out VM): what it knew is stale, its probes
+   * in flight timed out only because it did not run, and the heartbeats queued on its socket
+   * say it was silent. It forgets, and judges no one for silenceMs.
+   */
+  private checkStall(now: number): void {
+    if (now - this.lastTick <= Math.max(this.cfg.silenceMs / 2, 3 * this.cfg.heartbeatMs)) return;
+    this.log?.warn({ stalledMs: now - this.lastTick }, 'peer watch: this process stalled; judging afresh');
+    this.lastTick = now;
+    this.epoch++;
+    this.settleUntil = now + this.cfg.silenceMs;
+    this.heard.clear();
+    for (const w of this.watched.values()) {
+      w.stats = freshStats(now);
+      w.inFlight = 0;
+    }
+  }
+
   private tick(): void {
     const now = Date.now();
-    // This process itself stalled (SIGSTOP, a swapped-out VM): everything it knew is stale,
-    // and the probes in flight timed out only because it did not run. Judge afresh.
-    if (now - this.lastTick > Math.max(this.cfg.silenceMs / 2, 3 * this.cfg.heartbeatMs)) {
-      this.log?.warn({ stalledMs: now - this.lastTick }, 'peer watch: this process stalled; judging afresh');
-      this.epoch++;
-      this.heard.clear();
-      for (const w of this.watched.values()) {
-        w.stats = freshStats(now);
-        w.inFlight = 0;
-      }
-    }
+    this.checkStall(now);
     this.lastTick = now;
     const members = this.cluster.members();
     this.seq++;
@@ -189,9 +200,11 @@ export class PeerWatch extends EventEmitter {
   }
 
   private onBeat(b: Beat): void {
+    const now = Date.now();
+    this.checkStall(now);
     if (b.from === this.cluster.self) return;
-    this.heard.set(b.from, { at: Date.now(), view: b.smb });
-    this.evaluate(Date.now(), true);
+    this.heard.set(b.from, { at: now, view: b.smb });
+    this.evaluate(now, true);
   }
 
   private heardNow(now: number): Map<string, SmbView> {
@@ -256,7 +269,8 @@ export class PeerWatch extends EventEmitter {
   private evaluate(now: number, act: boolean): Verdicts {
     const members = this.cluster.members().map((m) => m.name);
     const heard = this.heardNow(now);
-    const v = judge({ self: this.cluster.self, members, own: this.ownView(now), heard });
+    const judged = judge({ self: this.cluster.self, members, own: this.ownView(now), heard });
+    const v = now < this.settleUntil ? { ...judged, quorate: false, down: new Set<string>() } : judged;
     this.verdicts = v;
     if (!act) return v;
     if (this.wasQuorate !== v.quorate) {
