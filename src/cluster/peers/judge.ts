@@ -6,16 +6,18 @@
  *     address or a public IP it hosts). It is "refused" after refusedThreshold refused or
  *     reset probes in a row (the host answered: its smbd is dead), "silent" when nothing
  *     answered for silenceMs (hung, or cut off). A stall shorter than silenceMs is neither.
- *  R2 partition: a peer is heard while its witnessd's heartbeats arrive (within silenceMs);
- *     a node is quorate while it hears a strict majority of the cluster, itself included.
+ *  R2 partition: a peer is heard while its witnessd's heartbeats arrive (within silenceMs).
+ *     A node is quorate while it reaches a strict majority of the cluster, itself included,
+ *     a peer counting when it is heard or its SMB server answers this node (so a peer that
+ *     runs no witnessd, as during a rolling migration, still counts; only heard peers vote).
  *  R3 down: a quorate node declares a node down when a strict majority of the cluster, among
  *     itself and the peers it hears (the node itself too, when heard), judge it not serving.
  *     One node's view alone (a one-sided link) is never enough in a cluster of three or more.
  *  R4 back: a node this watch declared down is back after recoveryThreshold good probes in a
  *     row by this node, unless CTDB calls it inactive.
- *  R5 minority: a node that is not quorate declares nothing, and holds back its own ctdbd's
- *     "peer inactive" flags (a cut-off ctdbd sees every peer gone): it tells its clients
- *     nothing about the others. IP placement is still followed (CTDB re-places IPs only
+ *  R5 minority: a node that is not quorate declares nothing, and (in a cluster of three or
+ *     more) holds back its own ctdbd's "peer inactive" flags (a cut-off ctdbd sees every peer
+ *     gone): it tells its clients nothing about the others. IP placement is still followed (CTDB re-places IPs only
  *     where it holds the cluster lock).
  *  R6 CTDB's word: a quorate node applies CTDB's "node inactive" at once, except for a node
  *     it still hears whose last probe answered (then only its own ctdbd lost the node, as a
@@ -67,7 +69,11 @@ export interface Round {
 }
 
 export interface Verdicts {
+  /** The cluster's size. */
+  readonly size: number;
   readonly quorate: boolean;
+  /** This node and the peers it reaches (R2). */
+  readonly reached: readonly string[];
   /** Strict majority of the cluster. */
   readonly majority: number;
   /** This node and the peers it hears. */
@@ -84,7 +90,8 @@ export const majorityOf = (n: number): number => Math.floor(n / 2) + 1;
 export function judge(r: Round): Verdicts {
   const majority = majorityOf(r.members.length);
   const voters = [r.self, ...r.members.filter((m) => m !== r.self && r.heard.has(m))];
-  const quorate = voters.length >= majority;
+  const reached = [r.self, ...r.members.filter((m) => m !== r.self && (r.heard.has(m) || r.own[m] === 'serving'))];
+  const quorate = reached.length >= majority;
   const votes = new Map<string, number>();
   const down = new Set<string>();
   for (const node of r.members) {
@@ -93,12 +100,13 @@ export function judge(r: Round): Verdicts {
     votes.set(node, n);
     if (quorate && n >= majority) down.add(node);
   }
-  return { quorate, majority, voters, down, votes };
+  return { size: r.members.length, quorate, reached, majority, voters, down, votes };
 }
 
 /** R5 and R6: whether CTDB's "inactive" for `node` waits (and why), given this round. */
 export function holdCtdbDown(node: string, v: Verdicts, heard: boolean, lastProbeOk: boolean | undefined): string | undefined {
-  if (!v.quorate) return `this node hears ${v.voters.length} of the cluster's nodes, fewer than a majority (${v.majority}): it may be the one cut off`;
+  // Two nodes cannot tell a partition from a death by majority: CTDB's cluster lock decides there.
+  if (!v.quorate && v.size >= 3) return `this node reaches ${v.reached.length} of the cluster's nodes, fewer than a majority (${v.majority}): it may be the one cut off`;
   if (heard && lastProbeOk === true) return `${node} is still heard and its SMB server answered: only this node's ctdbd lost it`;
   return undefined;
 }

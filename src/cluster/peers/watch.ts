@@ -47,6 +47,7 @@ export interface PeerWatchOptions {
 
 export interface PeerWatchStatus {
   readonly quorate: boolean;
+  readonly reached: readonly string[];
   readonly voters: readonly string[];
   readonly majority: number;
   readonly nodes: ReadonlyArray<{
@@ -150,6 +151,7 @@ export class PeerWatch extends EventEmitter {
     const heard = this.heardNow(now);
     return {
       quorate: v.quorate,
+      reached: v.reached,
       voters: v.voters,
       majority: v.majority,
       nodes: this.cluster.members().map((m) => {
@@ -274,9 +276,9 @@ export class PeerWatch extends EventEmitter {
     this.verdicts = v;
     if (!act) return v;
     if (this.wasQuorate !== v.quorate) {
-      this.log?.[v.quorate ? 'info' : 'warn']({ voters: v.voters, majority: v.majority }, v.quorate
-        ? `peer watch: hears ${v.voters.length} of ${members.length} nodes: a majority`
-        : `peer watch: hears ${v.voters.length} of ${members.length} nodes, fewer than a majority: judging no one, holding back CTDB's node failures`);
+      this.log?.[v.quorate ? 'info' : 'warn']({ reached: v.reached, voters: v.voters, majority: v.majority }, v.quorate
+        ? `peer watch: reaches ${v.reached.length} of ${members.length} nodes: a majority`
+        : `peer watch: reaches ${v.reached.length} of ${members.length} nodes, fewer than a majority: judging no one, holding back CTDB's node failures`);
       this.wasQuorate = v.quorate;
       if (v.quorate) for (const node of [...this.held]) this.liftHoldIfClear(node, v, heard);
     }

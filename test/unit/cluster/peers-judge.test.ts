@@ -78,10 +78,20 @@ describe('R5: a node cut off from the others judges no one', () => {
     expect(holdCtdbDown('pnn1', v, false, false)).toMatch(/fewer than a majority/);
   });
 
+  it('a peer that runs no witnessd still counts toward the majority when its SMB server answers (it cannot vote)', () => {
+    const v = judge({ self: 'pnn1', members: nodes, own: view({ pnn0: 'silent' }), heard: new Map() });
+    expect(v.quorate).toBe(true);
+    expect(v.reached).toEqual(['pnn1', 'pnn2']);
+    expect(v.voters).toEqual(['pnn1']);
+    expect(v.down.size).toBe(0); // one vote is not a majority
+    expect(holdCtdbDown('pnn0', v, false, false)).toBeUndefined(); // CTDB's word on the dead node applies
+  });
+
   it('two nodes: neither side of a partition has a majority, so only CTDB decides', () => {
     const v = judge({ self: 'pnn0', members: ['pnn0', 'pnn1'], own: view({ pnn1: 'silent' }), heard: new Map() });
     expect(v.quorate).toBe(false);
     expect(v.down.size).toBe(0);
+    expect(holdCtdbDown('pnn1', v, false, false)).toBeUndefined();
   });
 });
 
