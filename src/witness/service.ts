@@ -95,6 +95,11 @@ export interface WitnessServiceDeps {
   readonly options?: Partial<WitnessOptions>;
 }
 
+interface Drain {
+  readonly pending: Set<Registration>;
+  done(): void;
+}
+
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
 /** `s`, or the equal one of `known` (so that equal strings are stored once). */
 const sameString = (s: string, ...known: Array<string | undefined>): string => known.find((k) => k === s) ?? s;
@@ -128,6 +133,8 @@ export class WitnessService {
   private readonly unsubscribe: () => void;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
+  /** Completion signals asked for (whenDelivered); undefined while nobody waits (the fan-out pays one check). */
+  private drains: Set<Drain> | undefined;
   /** Notification log lines waiting for the end of the current fan-out. */
   private readonly deferredLogs: object[] = [];
   private logFlush: NodeJS.Immediate | undefined;
@@ -289,6 +296,29 @@ export class WitnessService {
     }
   }
 
+  /** Resolves once none of these registrations has a notification queued, or after timeoutMs; with how many still had one. */
+  whenDelivered(ids: readonly string[], timeoutMs: number): Promise<number> {
+    const pending = new Set<Registration>();
+    for (const id of ids) {
+      const reg = this.registry.get(id);
+      if (reg && reg.hasPending()) pending.add(reg);
+    }
+    if (pending.size === 0) return Promise.resolve(0);
+    return new Promise((resolve) => {
+      const drain: Drain = {
+        pending,
+        done: () => {
+          clearTimeout(timer);
+          this.drains?.delete(drain);
+          if (this.drains?.size === 0) this.drains = undefined;
+          resolve(pending.size);
+        },
+      };
+      const timer = setTimeout(drain.done, timeoutMs);
+      (this.drains ??= new Set()).add(drain);
+    });
+  }
+
   list(filter: RegistrationFilter = {}, limit = Infinity): RegistrationInfo[] {
     return this.select(filter, limit).map((r) => r.info());
   }
@@ -388,7 +418,13 @@ export class WitnessService {
     this.activity?.queued?.(reg, type, detail);
   }
 
+  /** The registration has nothing queued any more (delivered, or removed): tell who waits for that. */
+  private drained(reg: Registration): void {
+    for (const d of [...(this.drains as Set<Drain>)]) if (d.pending.delete(reg) && d.pending.size === 0) d.done();
+  }
+
   private delivered(reg: Registration, r: AsyncNotifyResult, forced: boolean): void {
+    if (this.drains && !reg.hasPending()) this.drained(reg);
     const type = r.response ? MESSAGE_TYPE_NAMES[r.response.type] ?? `type-${r.response.type}` : 'NONE';
     const key = forced ? 'FORCED' : type;
     this.sent[key] = (this.sent[key] ?? 0) + 1;
@@ -428,6 +464,7 @@ export class WitnessService {
     const group = reg.associationGroupId;
     if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
     this.queuedSince.delete(reg);
+    if (this.drains) this.drained(reg);
     this.metrics?.registrationRemoved?.(reason);
     this.activity?.unregistered?.(reg, reason);
     this.log.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
