@@ -4,6 +4,7 @@
  * the only place that knows every room; the rooms only know their seams.
  */
 import type { Logger } from 'pino';
+import { LogLimiter, limitedLog } from '../lib/log-limit';
 import { healthMetricsSink, startAdminServer, StatusFeed, WitnessdMetrics, witnessMetricsSink, type AdminServer, type ReloadRecord } from '../admin';
 import { accountSourceFromConfig } from '../auth';
 import { createClusapiService } from '../clusapi';
@@ -79,17 +80,20 @@ function definedOnly<T extends object>(o: T): Partial<T> {
  * from the runtime's onFault hook). Adds no promise to a call that waits.
  */
 function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics): RpcInterface<CallContext> {
+  // Opnums the interface does not have share one series: a client sending junk opnums must not
+  // fill the metric's series cap (new real series would then be dropped) nor grow /metrics.
+  const label = (opnum: number): number | string => (opnum < iface.operationNames.length ? opnum : 'unknown');
   return {
     name: iface.name,
     syntax: iface.syntax,
     operationNames: iface.operationNames,
     dispatch(opnum, stub, call) {
-      metrics.rpcCalls.inc({ interface: iface.name, opnum });
+      metrics.rpcCalls.inc({ interface: iface.name, opnum: label(opnum) });
       return iface.dispatch(opnum, stub, call);
     },
     ...(iface.dispatchNdr64 && {
       dispatchNdr64(opnum: number, stub: Buffer, call: RpcCall<CallContext>) {
-        metrics.rpcCalls.inc({ interface: iface.name, opnum });
+        metrics.rpcCalls.inc({ interface: iface.name, opnum: label(opnum) });
         return iface.dispatchNdr64!(opnum, stub, call);
       },
     }),
@@ -106,6 +110,8 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     return l;
   };
   const metrics = new WitnessdMetrics();
+  // One rate limit for every line a peer can cause (RPC runtime, auth, Witness): src/lib/log-limit.ts.
+  const logLimiter = new LogLimiter();
   // The source builds the model from its first facts (CTDB: nodes and public IPs from ctdbd).
   const source = await openClusterSource({
     config, logger: child(config.cluster.source), modelLogger: child('cluster'), healthLogger: child('health'), healthMetrics: healthMetricsSink(metrics), ctdbSocket: o.ctdbSocket,
@@ -125,6 +131,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       operationResult: (operation, result) => metrics.witnessResults.inc({ operation, result: `0x${result.toString(16)}` }),
     },
     activity: feed,
+    logLimiter,
     options: {
       unusedTimeoutMs: config.timeouts.unusedRegistrationSeconds * 1000,
       keepAliveMaxSeconds: config.timeouts.keepAliveMaxSeconds,
@@ -147,7 +154,8 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     dnsComputerName: firstSvm.dnsName,
     dnsDomainName: firstSvm.dnsName.split('.').slice(1).join('.') || firstSvm.dnsName,
     allowAnonymous: config.auth.allowAnonymous,
-    logger: authLog,
+    // Each refused login is a line a peer causes.
+    logger: limitedLog(authLog, logLimiter),
     onRefused: (reason: string) => metrics.authFailures.inc({ reason }),
   };
   const security = securityProvidersFromConfig(config.auth, authOptions, authLog);
@@ -165,6 +173,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       ...o.rpcLimits,
     },
     securityProviders: security.providers,
+    logLimiter,
     onFault: (iface, _opnum, status) => metrics.rpcFaults.inc({ interface: iface, status: `0x${status.toString(16)}` }),
   });
 

@@ -32,8 +32,11 @@ export const timeoutsSchema = z
   .object({
     /** A V2 registration with no pending AsyncNotify for this long is removed (Decisions 9). */
     unusedRegistrationSeconds: seconds.min(1).default(30),
-    /** Upper bound on a client's RegisterEx KeepAliveTimeout; absent = honour the client's value. */
-    keepAliveMaxSeconds: seconds.optional(),
+    /**
+     * Upper bound on a client's RegisterEx KeepAliveTimeout (a u32: 0xFFFFFFFF would hold a call
+     * for 136 years). Windows clients ask 120 s; a longer wait answers WERR_TIMEOUT at this bound.
+     */
+    keepAliveMaxSeconds: seconds.default(3600),
   })
   .strict();
 
