@@ -24,7 +24,7 @@
  *     ctdbd resumed after a stall does): it probes the node at once and applies the flag as
  *     soon as one probe fails.
  */
-import type { PeerWatchConfig } from './config';
+import type { PeerWatchConfig } from '../../config';
 
 export type SmbSeen = 'serving' | 'refused' | 'silent' | 'unknown';
 

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { parseHostPort } from '../../lib/address';
 import type { Probe, ProbeResult, ProbeTarget } from '../probes/probe';
 import { smb2NegotiateProbe } from '../probes/smb2';
-import type { PeerWatchConfig } from './config';
+import type { PeerWatchConfig } from '../../config';
 import { Heartbeat, beatKey, newIncarnation, type Beat } from './heartbeat';
 import { freshStats, holdCtdbDown, judge, judgeSmb, mayRecover, recordProbe, type ProbeStats, type SmbSeen, type SmbView, type Verdicts } from './judge';
 

@@ -7,7 +7,7 @@
  * accepts TCP and never answers, and heartbeats sent nowhere: a cut link), hold? (R5/R6).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { peerWatchSchema } from '../../../src/cluster/peers/config';
+import { peerWatchSchema } from '../../../src/config/peer-watch';
 import { PeerWatch, type PeerCluster, type PeerMember } from '../../../src/cluster/peers/watch';
 
 interface Args {

@@ -3,7 +3,7 @@
  * per rule, pure: no sockets, no clock but the numbers given.
  */
 import { freshStats, holdCtdbDown, judge, judgeSmb, mayRecover, recordProbe, type SmbView } from '../../../src/cluster/peers/judge';
-import { peerWatchSchema } from '../../../src/cluster/peers/config';
+import { peerWatchSchema } from '../../../src/config/peer-watch';
 
 const cfg = peerWatchSchema.parse({}); // silenceMs 2000, refusedThreshold 2, recoveryThreshold 2
 const nodes = ['pnn0', 'pnn1', 'pnn2'];
