@@ -12,7 +12,8 @@
  *     runs no witnessd, as during a rolling migration, still counts; only heard peers vote).
  *  R3 down: a quorate node declares a node down when a strict majority of the cluster, among
  *     itself and the peers it hears (the node itself too, when heard), judge it not serving.
- *     One node's view alone (a one-sided link) is never enough in a cluster of three or more.
+ *     One node's view alone (a one-sided link) is never enough in a cluster of three or more,
+ *     and a node fails itself only when its own probe of its smbd agrees.
  *  R4 back: a node this watch declared down is back after recoveryThreshold good probes in a
  *     row by this node, unless CTDB calls it inactive.
  *  R5 minority: a node that is not quorate declares nothing, and (in a cluster of three or
@@ -98,7 +99,9 @@ export function judge(r: Round): Verdicts {
     let n = 0;
     for (const v of voters) if (notServing((v === r.self ? r.own : r.heard.get(v))?.[node])) n++;
     votes.set(node, n);
-    if (quorate && n >= majority) down.add(node);
+    // This node fails itself only on its own evidence too: just back from a cut, its peers'
+    // beats still say it was silent while its own smbd answers it.
+    if (quorate && n >= majority && (node !== r.self || notServing(r.own[node]))) down.add(node);
   }
   return { size: r.members.length, quorate, reached, majority, voters, down, votes };
 }

@@ -61,8 +61,9 @@ async function until(what: string, cond: () => boolean, ms = 15_000): Promise<vo
 async function settled(): Promise<void> {
   const end = Date.now() + 15_000;
   for (;;) {
-    const st = await Promise.all(nodes.map((n) => n.ask<{ quorate: boolean; nodes: Array<{ smb: string; heard: boolean }> }>('status')));
-    if (st.every((s) => s.quorate && s.nodes.every((x) => x.smb === 'serving' && x.heard))) break;
+    // (A node that started late was failed by the others meanwhile: wait for its recovery too.)
+    const st = await Promise.all(nodes.map((n) => n.ask<{ quorate: boolean; nodes: Array<{ smb: string; heard: boolean; downByPeerWatch: boolean }> }>('status')));
+    if (st.every((s) => s.quorate && s.nodes.every((x) => x.smb === 'serving' && x.heard && !x.downByPeerWatch))) break;
     if (Date.now() > end) throw new Error(`cluster did not settle: ${JSON.stringify(st)}`);
     await sleep(100);
   }

@@ -60,6 +60,13 @@ describe('R2/R3: a majority of the cluster that still sees each other decides', 
     expect([...v.down]).toEqual(['pnn0']);
   });
 
+  it('a node back from a cut does not fail itself on its peers\' stale "silent" while its own smbd answers it', () => {
+    const stale = view({ pnn0: 'silent' });
+    const v = judge({ self: 'pnn0', members: nodes, own: all('serving'), heard: new Map([['pnn1', stale], ['pnn2', stale]]) });
+    expect(v.votes.get('pnn0')).toBe(2);
+    expect(v.down.size).toBe(0);
+  });
+
   it('a node still waiting for its first probe (unknown) is never down', () => {
     const v = judge({ self: 'pnn1', members: nodes, own: all('unknown'), heard: new Map([['pnn2', all('unknown')]]) });
     expect(v.down.size).toBe(0);
