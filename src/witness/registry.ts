@@ -176,6 +176,7 @@ export interface RegistryHooks {
 export class Registry {
   private readonly regs = new Map<string, Registration>();
   private waiting = 0;
+  private v2 = 0;
   /** Keep-alive deadlines of waiting V2 calls, behind one timer. */
   private readonly keepAlive: DeadlineQueue<Waiter>;
 
@@ -200,6 +201,11 @@ export class Registry {
     return this.regs.size;
   }
 
+  /** How many of them are V2 (the rest are V1). */
+  get sizeV2(): number {
+    return this.v2;
+  }
+
   /** Number of AsyncNotify calls waiting across all registrations. */
   get waitingCalls(): number {
     return this.waiting;
@@ -212,6 +218,7 @@ export class Registry {
   add(init: RegistrationInit): Registration {
     const reg = new Registration(init, this.clock.now());
     this.regs.set(reg.id, reg);
+    if (reg.isV2) this.v2++;
     return reg;
   }
 
@@ -228,6 +235,7 @@ export class Registry {
     if (reg.removed) return false;
     reg.removed = true;
     this.regs.delete(reg.id);
+    if (reg.isV2) this.v2--;
     const waiters = Few.list(reg.waiters);
     reg.waiters = undefined;
     for (const w of waiters) this.finish(w, { result: WERR.NOT_FOUND });

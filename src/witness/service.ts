@@ -304,8 +304,12 @@ export class WitnessService {
     }
   }
 
-  list(filter: RegistrationFilter = {}, limit = Infinity): RegistrationInfo[] {
-    return this.select(filter, limit).map((r) => r.info());
+  list(filter: RegistrationFilter = {}, limit = Infinity, offset = 0): RegistrationInfo[] {
+    return this.select(filter, limit, offset).map((r) => r.info());
+  }
+
+  count(filter: RegistrationFilter = {}): number {
+    return Object.values(filter).every((v) => v === undefined) ? this.registry.size : this.select(filter).length;
   }
 
   /** Force unregister; their waiting AsyncNotify calls get ERROR_NOT_FOUND. */
@@ -329,12 +333,11 @@ export class WitnessService {
   }
 
   counts(): WitnessCounts {
-    let v1 = 0;
-    let v2 = 0;
-    for (const r of this.registry.all()) if (r.isV2) v2++; else v1++;
+    // Kept by the registry as they come and go: a status page's snapshot costs no pass over all of them.
+    const v2 = this.registry.sizeV2;
     return {
       registrations: this.registry.size,
-      registrationsV1: v1,
+      registrationsV1: this.registry.size - v2,
       registrationsV2: v2,
       pendingAsyncNotify: this.registry.waitingCalls,
       notificationsSent: { ...this.sent },
@@ -372,8 +375,9 @@ export class WitnessService {
     return this.registry.lookup(handle, ownerOf(ctx));
   }
 
-  private select(f: RegistrationFilter, limit = Infinity): Registration[] {
+  private select(f: RegistrationFilter, limit = Infinity, offset = 0): Registration[] {
     const out: Registration[] = [];
+    let skip = offset;
     for (const r of this.registry.all()) {
       if (out.length >= limit) break;
       if (f.id !== undefined && !eqi(r.id, f.id)) continue;
@@ -381,6 +385,10 @@ export class WitnessService {
       if (f.shareName !== undefined && !eqi(r.shareName, f.shareName)) continue;
       if (f.ipAddress !== undefined && !sameAddress(r.ipAddress, f.ipAddress)) continue;
       if (f.clientName !== undefined && !eqi(r.clientName, f.clientName)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       out.push(r);
     }
     return out;
