@@ -140,6 +140,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       keepAliveMaxSeconds: config.timeouts.keepAliveMaxSeconds,
       maxRegistrations: config.limits.maxRegistrations,
       maxRegistrationsPerClient: config.limits.maxRegistrationsPerClient,
+      maxRegistrationsPerSource: config.limits.maxRegistrationsPerSource,
       ...o.witnessOptions,
     },
     clock: o.clock,

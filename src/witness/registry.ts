@@ -47,6 +47,8 @@ class Waiter {
 
 export interface RegistrationInit extends RegistrationFacts {
   readonly owner: Owner;
+  /** Where the client registered from (sourceKey of its address). */
+  readonly source: string;
   /** The LIF's state when registering: the base for RESOURCE_CHANGE transitions. */
   readonly initiallyAvailable: boolean;
 }
@@ -73,6 +75,7 @@ export class Registration {
   /** Waiting AsyncNotify calls, oldest first. */
   waiters: Few<Waiter>;
   removed = false;
+  readonly source: string;
 
   constructor(init: RegistrationInit, now: number) {
     // Stores through `this` itself: V8 sizes the object by them (through an alias, the fields
@@ -89,6 +92,7 @@ export class Registration {
     (this as Assignable).keepAliveTimeout = init.keepAliveTimeout;
     (this as Assignable).svm = init.svm;
     (this as Assignable).lif = init.lif;
+    this.source = init.source;
     this.lastUse = now;
     this.resourceState = init.initiallyAvailable ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE;
   }
@@ -150,6 +154,7 @@ export class Registration {
       associationGroupId: this.associationGroupId,
       principal: this.principal,
       registeredAt: new Date(this.registeredAt * 1000).toISOString(),
+      source: this.source,
       pendingAsyncNotify: this.waitingCalls,
       pendingNotifications: this.pendingCount(),
     };

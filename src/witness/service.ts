@@ -10,7 +10,7 @@ import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
 import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS } from '../config';
-import { addressKey } from '../lib/address';
+import { addressKey, ipv6Prefix64 } from '../lib/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MESSAGE_TYPES, WERR, werrName } from './constants';
@@ -32,6 +32,11 @@ export interface WitnessOptions {
   readonly maxRegistrationsPerClient: number;
   readonly maxPendingChanges: number;
   readonly maxWaitersPerRegistration: number;
+  /**
+   * Registrations one source address (IPv6: its /64) may hold once the registry is nearly full
+   * (SOURCE_RESERVE of maxRegistrations left): one host cannot take the last slots from the others.
+   */
+  readonly maxRegistrationsPerSource: number;
   /** Upper bound on a RegisterEx KeepAliveTimeout (seconds); undefined honours the client. */
   readonly keepAliveMaxSeconds: number | undefined;
 }
@@ -43,6 +48,7 @@ export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
   sweepIntervalMs: 5_000,
   maxRegistrations: LIMIT_DEFAULTS.maxRegistrations,
   maxRegistrationsPerClient: LIMIT_DEFAULTS.maxRegistrationsPerClient,
+  maxRegistrationsPerSource: LIMIT_DEFAULTS.maxRegistrationsPerSource,
   maxPendingChanges: 64,
   maxWaitersPerRegistration: 8,
 };
@@ -107,6 +113,12 @@ export interface WitnessServiceDeps {
 export const WITNESS_LOG_BUDGETS: Readonly<Record<string, number>> = { registration: 100, unregistration: 100 };
 
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
+/**
+ * The share of maxRegistrations kept for sources holding fewer than maxRegistrationsPerSource:
+ * below it anyone registers (a benchmark's 10,000 clients on one loopback address), within it
+ * a source at its limit is refused.
+ */
+export const SOURCE_RESERVE = 0.1;
 /** `s`, or the equal one of `known` (so that equal strings are stored once). */
 const sameString = (s: string, ...known: Array<string | undefined>): string => known.find((k) => k === s) ?? s;
 /** Addresses compare as addresses (IPv6 spellings), anything else as text. */
@@ -133,6 +145,8 @@ export class WitnessService {
   private readonly queuedSince = new Map<Registration, number>();
   /** Registrations per data LIF (events name LIFs). */
   private readonly byLif = new Map<string, Set<Registration>>();
+  /** Registrations per source (sourceKey); absent: none. */
+  private readonly bySource = new Map<string, number>();
   /** Registrations per association group (a group holds a few); a key once its close is watched. */
   private readonly byGroup = new Map<number, Few<Registration>>();
   /** One close listener for every association group (not a closure per group). */
@@ -189,6 +203,15 @@ export class WitnessService {
       this.peerLog.warn({ op, client: args.clientName, remote: ctx.remoteAddress, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
       return { result: WERR.NO_SYSTEM_RESOURCES };
     }
+    const source = sourceKey(ctx.remoteAddress);
+    const fromSource = this.bySource.get(source) ?? 0;
+    if (fromSource >= this.options.maxRegistrationsPerSource && this.registry.size >= this.options.maxRegistrations * (1 - SOURCE_RESERVE)) {
+      this.peerLog.warn(
+        { op, client: args.clientName, source, held: fromSource, limit: this.options.maxRegistrationsPerSource, registrations: this.registry.size },
+        'registration refused: per-source limit reached while the registry is nearly full',
+      );
+      return { result: WERR.NO_SYSTEM_RESOURCES };
+    }
     const held = Few.size(this.byGroup.get(ctx.associationGroup.id));
     if (held >= this.options.maxRegistrationsPerClient) {
       this.peerLog.warn(
@@ -213,7 +236,9 @@ export class WitnessService {
       svm: v.svm.name,
       lif: v.lif.name,
       initiallyAvailable: v.lif.operational,
+      source,
     });
+    this.bySource.set(source, fromSource + 1);
     let lifSet = this.byLif.get(reg.lif);
     if (!lifSet) this.byLif.set(reg.lif, (lifSet = new Set()));
     lifSet.add(reg);
@@ -448,6 +473,9 @@ export class WitnessService {
       set.delete(reg);
       if (set.size === 0) this.byLif.delete(reg.lif);
     }
+    const n = (this.bySource.get(reg.source) ?? 1) - 1;
+    if (n > 0) this.bySource.set(reg.source, n);
+    else this.bySource.delete(reg.source);
     const group = reg.associationGroupId;
     if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
     this.queuedSince.delete(reg);
@@ -464,6 +492,13 @@ export class WitnessService {
       this.scheduleSweep();
     }, this.options.sweepIntervalMs);
   }
+}
+
+/** The unit of the per-source limit: an IPv4 address, or an IPv6 address's /64 (one host has a /64 to pick from). */
+export function sourceKey(remote: string): string {
+  const key = addressKey(remote);
+  if (key === undefined || !key.includes(':')) return key ?? remote;
+  return ipv6Prefix64(key) ?? key;
 }
 
 export function ownerOf(ctx: CallContext): Owner {

@@ -81,6 +81,8 @@ export interface RegistrationFacts {
 export interface RegistrationInfo extends RegistrationFacts, Owner {
   /** ISO 8601. */
   readonly registeredAt: string;
+  /** The client's address (IPv6: its /64), the unit of limits.maxRegistrationsPerSource. */
+  readonly source?: string;
   /** AsyncNotify calls held open (witnessctl's WAITING). */
   readonly pendingAsyncNotify: number;
   /** Notifications queued for the next AsyncNotify (witnessctl's QUEUED). */
