@@ -23,6 +23,7 @@ import {
   listenerSchema,
   loggingSchema,
   timeoutsSchema,
+  witnessSchema,
 } from '../config/sections';
 import { addressKey } from '../lib/address';
 import { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo-config';
@@ -101,6 +102,7 @@ const configSchema = z
     svms: z.array(svmSchema).min(1, 'at least one SVM is required'),
     listener: listenerSchema.default({}),
     timeouts: timeoutsSchema.default({}),
+    witness: witnessSchema.default({}),
     watcher: watcherSchema.default({}),
     admin: adminSchema.default({}),
     auth: authSchema.default({}),
@@ -167,6 +169,7 @@ const ctdbConfigSchema = z
     cluster: ctdbClusterSchema,
     listener: listenerSchema.default({}),
     timeouts: timeoutsSchema.default({}),
+    witness: witnessSchema.default({}),
     watcher: watcherSchema.default({}),
     admin: ctdbAdminSchema.default({}),
     auth: authSchema.default({}),

@@ -2,7 +2,7 @@
  * The configuration room: the sections of witnessd's YAML document that are not the cluster
  * model's, and their defaults (the one home of every configurable default).
  *
- *   sections.ts  listener, timeouts, admin, auth (NTLM accounts, Kerberos), limits (the RPC
+ *   sections.ts  listener, timeouts, witness (forced unregister, group names), admin, auth (NTLM accounts, Kerberos), limits (the RPC
  *                runtime's and the Witness service's), logging, clusapi; ADMIN_PORT,
  *                LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
  *   fields.ts    field types the sections share (names, seconds, addresses, host:port)
@@ -17,5 +17,6 @@ export {
   DEFAULT_ADMIN_ADDRESS,
   LIMIT_DEFAULTS,
   TIMEOUT_DEFAULTS,
+  WITNESS_DEFAULTS,
   type AuthLevelName,
 } from './sections';

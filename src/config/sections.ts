@@ -36,6 +36,28 @@ export const timeoutsSchema = z
   })
   .strict();
 
+/**
+ * What the Witness service does beyond MS-SWN, for the clients that need it, and Samba's
+ * rpcd_witness's answers for clusters that move from it (README "Samba compatibility").
+ */
+export const witnessSchema = z
+  .object({
+    /**
+     * A V2 registration that was sent a RESOURCE_CHANGE other than AVAILABLE, or a move list
+     * naming another address, is removed this long after (its AsyncNotify ends with
+     * ERROR_NOT_FOUND): how Windows Server 2022 clients re-register (Samba: 5 s). 0 = never.
+     */
+    forcedUnregisterSeconds: seconds.max(3600).default(5),
+    /** Force V1 (Register) registrations out too, as Samba does; V1 clients (rpcclient, smbtorture) keep theirs by default. */
+    forcedUnregisterV1: z.boolean().default(false),
+    /**
+     * GetInterfaceList's InterfaceGroupName: `node`, the node hosting the address (Windows
+     * clusters); `server`, the CIFS server's DNS name for every entry (Samba's rpcd_witness).
+     */
+    interfaceGroupName: z.enum(['node', 'server']).default('node'),
+  })
+  .strict();
+
 export const adminSchema = z
   .object({
     /** host:port of the admin HTTP API; loopback unless a token is set. */
@@ -157,5 +179,7 @@ export const clusapiSchema = z
 
 /** The limits a configuration without `limits:` gets. */
 export const LIMIT_DEFAULTS = limitsSchema.parse({});
+/** The Witness behaviour a configuration without `witness:` gets. */
+export const WITNESS_DEFAULTS = witnessSchema.parse({});
 /** The timeouts a configuration without `timeouts:` gets. */
 export const TIMEOUT_DEFAULTS = timeoutsSchema.parse({});

@@ -9,13 +9,14 @@ import type { RegistrationFilter, ToldRegistration, WitnessCountsView as Witness
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
-import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS } from '../config';
+import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS, WITNESS_DEFAULTS } from '../config';
 import { addressKey } from '../lib/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MESSAGE_TYPES, WERR, werrName } from './constants';
 import { RESOURCE_CHANGE_NOTIFICATION } from '../gen/witness';
 import { applyEvent, type RaisedNotification } from './events';
+import { DepartedHandles, ForcedUnregister, needsReregistration } from './forced-unregister';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { type NotifyReply, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
@@ -33,6 +34,12 @@ export interface WitnessOptions {
   readonly maxWaitersPerRegistration: number;
   /** Upper bound on a RegisterEx KeepAliveTimeout (seconds); undefined honours the client. */
   readonly keepAliveMaxSeconds: number | undefined;
+  /** Forced unregister this long after a "go elsewhere" notice was sent (forced-unregister.ts); 0 = never. */
+  readonly forcedUnregisterMs: number;
+  /** ... of V1 registrations too (Samba); V2 only otherwise. */
+  readonly forcedUnregisterV1: boolean;
+  /** InterfaceGroupName: the hosting node's name, or the CIFS server's DNS name for every entry (Samba). */
+  readonly interfaceGroupName: 'node' | 'server';
 }
 
 /** What the configuration sets defaults as its schema says (src/config/sections.ts); the others are the service's own. */
@@ -44,7 +51,13 @@ export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
   maxRegistrationsPerClient: LIMIT_DEFAULTS.maxRegistrationsPerClient,
   maxPendingChanges: 64,
   maxWaitersPerRegistration: 8,
+  forcedUnregisterMs: WITNESS_DEFAULTS.forcedUnregisterSeconds * 1000,
+  forcedUnregisterV1: WITNESS_DEFAULTS.forcedUnregisterV1,
+  interfaceGroupName: WITNESS_DEFAULTS.interfaceGroupName,
 };
+
+/** Removal reasons that are the server's doing: the owner's UnRegister then gets ERROR_NOT_FOUND, as from Samba. */
+const SERVER_REMOVALS = new Set(['forced-unregister', 'operator', 'unused']);
 
 /** Optional push-style metrics; counts() offers the same numbers for pull-style exporters. */
 export interface WitnessMetrics {
@@ -127,6 +140,8 @@ export class WitnessService {
   private readonly sent: Record<string, number> = Object.fromEntries([...Object.keys(MESSAGE_TYPES), 'FORCED'].map((k) => [k, 0]));
   private readonly unsubscribe: () => void;
   private sweepTimer: TimerHandle | undefined;
+  private readonly forcedUnregister: ForcedUnregister | undefined;
+  private readonly departed: DepartedHandles;
   private closed = false;
   /** Notification log lines waiting for the end of the current fan-out. */
   private readonly deferredLogs: object[] = [];
@@ -145,6 +160,10 @@ export class WitnessService {
       onAbandoned: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned'),
       onKeepAliveTimeout: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout'),
     });
+    this.forcedUnregister = this.options.forcedUnregisterMs > 0
+      ? new ForcedUnregister(this.clock, this.options.forcedUnregisterMs, (reg) => this.registry.remove(reg, 'forced-unregister'))
+      : undefined;
+    this.departed = new DepartedHandles(this.clock, this.options.maxRegistrations);
     this.unsubscribe = this.model.subscribe((ev) => this.handleEvent(ev));
     this.scheduleSweep();
   }
@@ -152,7 +171,7 @@ export class WitnessService {
   // ---- opnum 0 ------------------------------------------------------------------------
 
   getInterfaceList(ctx: CallContext): InterfaceListResult {
-    const r = buildInterfaceList(this.model, ctx.localAddress);
+    const r = buildInterfaceList(this.model, ctx.localAddress, this.options.interfaceGroupName);
     if (r.result !== WERR.OK) {
       this.log.warn({ op: 'GetInterfaceList', localAddress: ctx.localAddress, result: werrName(r.result) }, 'no interfaces for this address');
     }
@@ -214,12 +233,17 @@ export class WitnessService {
 
   // ---- opnums 2 and 5 -----------------------------------------------------------------
 
-  /** Decision 5: unknown, removed or someone else's handle → ERROR_INVALID_PARAMETER. */
+  /**
+   * Decision 5: unknown, unregistered or someone else's handle → ERROR_INVALID_PARAMETER;
+   * one the server removed lately (forced, operator, unused) → ERROR_NOT_FOUND, as Samba
+   * answers the client that re-registers after a forced unregister.
+   */
   unRegister(ctx: CallContext, handle: string, op = 'UnRegister'): number {
     const reg = this.lookup(ctx, handle);
     if (!reg) {
-      this.log.info({ op, registration: handle, result: 'ERROR_INVALID_PARAMETER' }, 'unregister of unknown handle');
-      return WERR.INVALID_PARAMETER;
+      const result = this.departed.has(handle, ownerOf(ctx)) ? WERR.NOT_FOUND : WERR.INVALID_PARAMETER;
+      this.log.info({ op, registration: handle, result: werrName(result) }, 'unregister of unknown handle');
+      return result;
     }
     this.registry.remove(reg, op);
     return WERR.OK;
@@ -337,6 +361,7 @@ export class WitnessService {
     this.closed = true;
     this.unsubscribe();
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    this.forcedUnregister?.stop();
     for (const reg of [...this.registry.all()]) this.registry.remove(reg, 'shutdown');
     this.registry.close();
     // Groups still hold onGroupClosed; it finds nothing in byGroup once cleared.
@@ -392,6 +417,9 @@ export class WitnessService {
     const type = r.response ? MESSAGE_TYPE_NAMES[r.response.type] ?? `type-${r.response.type}` : 'NONE';
     const key = forced ? 'FORCED' : type;
     this.sent[key] = (this.sent[key] ?? 0) + 1;
+    if (!forced && this.forcedUnregister && (reg.isV2 || this.options.forcedUnregisterV1) && needsReregistration(reg, r.response)) {
+      this.forcedUnregister.arm(reg);
+    }
     this.metrics?.notificationSent?.(key);
     if (this.activity?.notified) {
       // Queued since then, or raised by the event (or force) being handled now. With several
@@ -428,6 +456,8 @@ export class WitnessService {
     const group = reg.associationGroupId;
     if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
     this.queuedSince.delete(reg);
+    this.forcedUnregister?.disarm(reg);
+    if (SERVER_REMOVALS.has(reason)) this.departed.add(reg.id, reg);
     this.metrics?.registrationRemoved?.(reason);
     this.activity?.unregistered?.(reg, reason);
     this.log.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
