@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../lib/address';
+import { addressKey, formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../lib/address';
 import { ConfigError, type WitnessdConfig } from '../cluster/config';
 import { reloadConfigFile, ReloadRefused, type ReloadOutcome } from '../cluster/reload';
 import type { HealthWatcher } from '../cluster/health';
@@ -23,7 +23,7 @@ import { ModelError, type ClusterModel } from '../cluster/model';
 import { ctdbHookRequestSchema, type CtdbAdminPort } from '../cluster/ctdb/hook';
 import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
-import { FILTER_FIELDS, type RegistrationFilter, type ToldRegistration, type WitnessAdminPort } from './port';
+import { FILTER_FIELDS, type RegistrationFilter, type RegistrationUpdate, type ToldRegistration, type WitnessAdminPort } from './port';
 import { forcedNotifySchema, toForcedNotification } from './notify';
 import { ADMIN_ROUTES } from './routes';
 import { StatusFeed } from './status/feed';
@@ -108,6 +108,22 @@ const shareMoveSchema = z.object({ to: z.string().min(1), svm: z.string().min(1)
 const clientMoveSchema = z.object({ client: z.string().min(1), to: z.string().min(1) }).strict();
 const addressSchema = z.object({ ipv4: z.string().nullable().optional(), ipv6: z.string().nullable().optional() }).strict();
 const emptySchema = z.object({}).strict();
+/** `net witness` updates by id (witnessctl net-witness; one request per node, ids that node holds). */
+const moveTargetSchema = z.union([
+  z.object({ node: z.string().min(1) }).strict(),
+  z.object({ allNodes: z.literal(true) }).strict(),
+  z.object({ ip: z.string().refine((s) => addressKey(s) !== undefined, 'not an IP address') }).strict(),
+]);
+const updateSchema = z
+  .object({
+    ids: z.array(z.string().min(1).max(64)).max(1000),
+    update: z.discriminatedUnion('type', [
+      z.object({ type: z.enum(['CLIENT_MOVE', 'SHARE_MOVE']), to: moveTargetSchema }).strict(),
+      z.object({ type: z.literal('FORCE_UNREGISTER') }).strict(),
+      z.object({ type: z.literal('FORCE_RESPONSE') }).extend(forcedNotifySchema.shape).strict(),
+    ]),
+  })
+  .strict();
 
 function zodMessage(e: z.ZodError): string {
   return e.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
@@ -321,6 +337,19 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       const notified = removed.reduce((n, r) => n + (r.pendingAsyncNotify ?? 0), 0);
       log?.info({ admin: 'unregister', filter, notified, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
       return { route: 'unregister', body: { unregistered: removed, notified } };
+    }
+    if (p.length === 3 && p[1] === 'registrations' && p[2] === 'update') {
+      want(post, 'POST');
+      const { ids, update } = parse(updateSchema, body);
+      let u: RegistrationUpdate = update.type === 'FORCE_UNREGISTER' || update.type === 'CLIENT_MOVE' || update.type === 'SHARE_MOVE' ? update : { type: 'FORCE_RESPONSE', result: 0 };
+      if (update.type === 'FORCE_RESPONSE') {
+        // Without result and response: an empty response with ERROR_SUCCESS (net witness force-response's default).
+        const forced = update.result === undefined && (update.response ?? null) === null ? { result: 0, response: undefined } : toForcedNotification(update);
+        u = { type: 'FORCE_RESPONSE', ...forced };
+      }
+      const updated = needWitness().update(ids, u);
+      log?.info({ admin: 'registrations-update', update: u, asked: ids.length, registrations: updated.map((r) => r.id) }, `admin: ${u.type} for ${updated.length}`);
+      return { route: 'registrations-update', body: { updated } };
     }
     if (p.length === 2 && p[1] === 'notify') {
       want(post, 'POST');

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RegistrationFilter, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
+import type { RegistrationFilter, RegistrationUpdate, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
@@ -21,6 +21,7 @@ import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { type NotifyReply, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
 import { clip, validateRegistration } from './validate';
+import { moveList } from './updates';
 
 export interface WitnessOptions {
   /** Decision 9: a V2 registration with no waiting AsyncNotify for this long is removed. */
@@ -217,6 +218,10 @@ export class WitnessService {
       svm: v.svm.name,
       lif: v.lif.name,
       initiallyAvailable: v.lif.operational,
+      localAddress: ctx.localAddress,
+      localPort: ctx.localPort,
+      remoteAddress: ctx.remoteAddress,
+      remotePort: ctx.remotePort,
     });
     let lifSet = this.byLif.get(reg.lif);
     if (!lifSet) this.byLif.set(reg.lif, (lifSet = new Set()));
@@ -335,6 +340,29 @@ export class WitnessService {
     }
     this.raisingSince = undefined;
     return regs.map((r) => r.info());
+  }
+
+  /** `net witness` updates on registrations chosen by id (updates.ts); unknown ids are skipped. */
+  update(ids: readonly string[], u: RegistrationUpdate): RegistrationInfo[] {
+    const regs = ids.map((id) => this.registry.get(id)).filter((r): r is Registration => r !== undefined);
+    const done: RegistrationInfo[] = [];
+    this.raisingSince = performance.now();
+    for (const reg of regs) {
+      const info = reg.info();
+      if (u.type === 'FORCE_UNREGISTER') this.registry.remove(reg, 'operator');
+      else if (u.type === 'FORCE_RESPONSE') this.registry.force(reg, { result: u.result >>> 0, response: u.response });
+      else {
+        const type = u.type === 'CLIENT_MOVE' ? MESSAGE_TYPES.CLIENT_MOVE : MESSAGE_TYPES.SHARE_MOVE;
+        // SHARE_MOVE is for V2 registrations that named a share (net witness selects only those).
+        if (type === MESSAGE_TYPES.SHARE_MOVE && (!reg.isV2 || reg.shareName === undefined)) continue;
+        const list = moveList(this.model, reg, u.to);
+        if (list.length > 0) this.registry.raiseMove(reg, type, list);
+        else this.registry.force(reg, { result: WERR.OK });
+      }
+      done.push(info);
+    }
+    this.raisingSince = undefined;
+    return done;
   }
 
   counts(): WitnessCounts {

@@ -40,6 +40,9 @@ class FakeWitness implements WitnessAdminPort {
     this.forced.push({ filter, result, response });
     return this.match(filter);
   }
+  update(ids: readonly string[]) {
+    return this.regs.filter((r) => ids.includes(r.id));
+  }
   counts() {
     return { registrations: this.regs.length, registrationsV1: 1, registrationsV2: this.regs.length - 1, pendingAsyncNotify: 1, notificationsSent: { RESOURCE_CHANGE: 2 } };
   }
