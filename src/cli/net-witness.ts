@@ -13,6 +13,7 @@ import { ClusterView } from '../admin/cluster-view';
 import type { RegistrationRow } from '../admin/format';
 import type { MoveTarget } from '../admin/port';
 import { addressKey } from '../lib/address';
+import { printableJson, printableLines } from '../lib/printable';
 import { WITNESS_REGISTER_IP_NOTIFICATION } from '../gen/witness';
 import { posixEre, sambaForcedResponse } from './net-witness-json';
 
@@ -287,9 +288,10 @@ async function run(sub: Sub, o: Opts, io: CtlIO): Promise<number> {
     if (o['witness-apply-to-all']) filters['--witness-apply-to-all'] = true;
     for (const x of regexes) filters[x.option] = x.value;
     const registrations = Object.fromEntries(shown.map((r) => [r.id, sambaRecord(r, source.vnnOf(r))]));
-    io.out(janssonText({ filters, ...(message ? { message } : {}), registrations }));
+    io.out(printableJson(janssonText({ filters, ...(message ? { message } : {}), registrations })));
   } else {
-    io.out([...(headline ? [headline] : []), ...HEADER, ...shown.map((r) => row(r.id, r.netName, r.shareName ?? "''", r.ipAddress, r.clientName))].join('\n'));
+    // Client computer names are the peers' own text: escaped for the terminal (lib/printable).
+    io.out(printableLines([...(headline ? [headline] : []), ...HEADER, ...shown.map((r) => row(r.id, r.netName, r.shareName ?? "''", r.ipAddress, r.clientName))].join('\n')));
   }
   for (const p of problems) io.err(p);
   return problems.length > 0 ? FAILED : 0;

@@ -4,6 +4,7 @@
 import pino, { type Logger } from 'pino';
 import { AuthLevel, type SecurityProvider } from './security';
 import { MUST_RECV_FRAG_SIZE } from './constants';
+import { LogLimiter } from '../lib/log-limit';
 
 export interface RpcLimits {
   /** Open connections over all listeners; further connections are closed at once. */
@@ -59,6 +60,8 @@ export interface RpcServerOptions {
   shutdownGraceMs?: number;
   /** Told of every fault PDU that answers a call (metrics), with the interface name and opnum. */
   onFault?: FaultHook;
+  /** The rate limit of the lines a peer causes (the daemon shares one with every room); default: the server's own. */
+  logLimiter?: LogLimiter;
 }
 
 export type FaultHook = (iface: string, opnum: number, status: number) => void;
@@ -69,6 +72,7 @@ export interface ResolvedOptions {
   readonly minAuthLevel: AuthLevel;
   readonly shutdownGraceMs: number;
   readonly onFault: FaultHook | undefined;
+  readonly logLimiter: LogLimiter;
 }
 
 export function resolveOptions(o: RpcServerOptions): ResolvedOptions {
@@ -90,5 +94,6 @@ export function resolveOptions(o: RpcServerOptions): ResolvedOptions {
     minAuthLevel,
     shutdownGraceMs: o.shutdownGraceMs ?? 2000,
     onFault: o.onFault,
+    logLimiter: o.logLimiter ?? new LogLimiter(),
   };
 }

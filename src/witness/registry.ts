@@ -223,7 +223,7 @@ export class Registry {
     return reg;
   }
 
-  /** The registration with this id, whoever owns it (the operator's view). */
+  /** Lookup by id alone (the operator's and the sources' own questions; a client's call uses lookup). */
   get(id: string): Registration | undefined {
     return this.regs.get(id.toLowerCase());
   }

@@ -8,7 +8,7 @@
 import pino from 'pino';
 import { WitnessClient, type CallTrace } from '../../../src/client/witness-client';
 import { createClusterModel } from '../../../src/cluster/model';
-import { demoConfig } from '../../../src/cluster/config';
+import { demoConfig } from '../../../src/config';
 import { DispatchFault, type RpcInterface } from '../../../src/ndr/dispatch';
 import { FaultStatus, RpcServer, type CallContext } from '../../../src/rpc';
 import { createWitnessService } from '../../../src/witness';
