@@ -37,5 +37,6 @@ export function printableLines(text: string): string {
 
 /** JSON text with the unprintable characters that JSON.stringify leaves raw (C1, bidi) \u-escaped. */
 export function printableJson(json: string): string {
-  return json.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // A raw line feed in JSON text is the indentation's (JSON.stringify escapes the ones in strings).
+  return json.replace(UNPRINTABLE, (c) => (c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
