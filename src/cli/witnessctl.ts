@@ -12,6 +12,7 @@ import { describeEvent, formatRegistrations, formatStatus, table, type Registrat
 import type { ToldRegistration } from '../admin/port';
 import { ClusterView, ctdbView, formatCtdb } from '../admin/cluster-view';
 import { ctdbDrain, ctdbFanOut } from './witnessctl-ctdb';
+import { printableJson, printableLines } from '../lib/printable';
 
 export interface CtlIO {
   out(text: string): void;
@@ -286,7 +287,7 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
   // Under --json every error is one JSON object too (on stderr; stdout stays for answers).
   const json = g?.json ?? args.includes('--json');
   const fail = (code: number, message: string, status?: number): number => {
-    io.err(json ? JSON.stringify({ error: message, exitCode: code, ...(status ? { status } : {}) }) : `witnessctl: ${message}`);
+    io.err(json ? printableJson(JSON.stringify({ error: message, exitCode: code, ...(status ? { status } : {}) })) : printableLines(`witnessctl: ${message}`));
     return code;
   };
   if (usageError !== undefined) return fail(2, `${usageError.split('\n')[0]}${json ? '' : ' (witnessctl --help)'}`);
@@ -298,7 +299,8 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
   try {
     const client = new AdminClient({ url: g.admin, token: g.token, timeoutMs: g.timeout });
     const r = await action(client, g);
-    io.out(g.json ? JSON.stringify(r.json, null, 2) : r.text);
+    // Client names come from the network: no terminal escape, bidi override or line break of theirs reaches the screen.
+    io.out(g.json ? printableJson(JSON.stringify(r.json, null, 2)) : printableLines(r.text));
     return 0;
   } catch (e) {
     if (e instanceof AdminError) return fail(e.status === 0 ? 3 : 1, e.message, e.status || undefined);

@@ -15,6 +15,7 @@ import { syntaxToString } from './wire';
 import { createManagementInterface, type ManagementSource } from './mgmt/management';
 import { newRpcStats, type RpcStats } from './stats';
 import { monotonicMs } from '../lib/time';
+import { limitedLog } from '../lib/log-limit';
 
 /**
  * An interface registered with its own minimum auth level, over the server's default
@@ -60,6 +61,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   readonly options: ResolvedOptions;
   readonly groups: AssociationGroupTable;
   private readonly log: Logger;
+  /** Lines a flood of connections causes, rate-limited (with how many were left out). */
+  private readonly peerLog: Logger;
   private readonly providers = new Map<number, SecurityProvider>();
   private readonly listeners: Listener[] = [];
   readonly stats: RpcStats = newRpcStats();
@@ -70,8 +73,6 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
   private defaultMinLevel: AuthLevel;
   private closing: Promise<void> | undefined;
-  /** Refused and evicted connections since the last log line of each (at most one a second under a flood). */
-  private readonly floods = { refused: { count: 0, loggedAt: 0 }, evicted: { count: 0, loggedAt: 0 } };
 
   constructor(options: RpcServerOptions = {}) {
     this.options = resolveOptions(options);
@@ -81,6 +82,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     // anyone unless told otherwise); nothing in it changes state, and stop_server_listening is refused.
     this.minLevels.set(this.management, AuthLevel.None);
     this.log = this.options.logger;
+    this.peerLog = limitedLog(this.log, this.options.logLimiter);
     this.groups = new AssociationGroupTable((err) => this.log.error({ err }, 'association group listener failed'));
     for (const p of options.securityProviders ?? []) this.addSecurityProvider(p);
   }
@@ -240,8 +242,7 @@ export class RpcServer implements ConnectionHost, ManagementSource {
     if (!this.closing && this.connections.size >= this.options.limits.maxConnections) this.evictUnbound();
     if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
       socket.destroy();
-      const refused = this.flood('refused');
-      if (refused) this.log.warn({ limit: this.options.limits.maxConnections, refused, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
+      this.peerLog.warn({ limit: this.options.limits.maxConnections, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
       return;
     }
     this.connections.add(new Connection(socket, at));
@@ -265,21 +266,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
       if (!victim && c.pendingCalls === 0 && c.stream.lastActive <= idleBefore) victim = c;
     }
     if (!victim) return;
-    const evicted = this.flood('evicted');
-    if (evicted) this.log.warn({ limit: this.options.limits.maxConnections, evicted, remote: victim.stream.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
+    this.peerLog.warn({ limit: this.options.limits.maxConnections, remote: victim.stream.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
     victim.close(victim.isBound ? 'evicted at the connection limit (idle)' : 'evicted at the connection limit (never bound)');
-  }
-
-  /** Count one; how many to report when a log line is due, else 0. */
-  private flood(kind: 'refused' | 'evicted'): number {
-    const f = this.floods[kind];
-    f.count++;
-    const now = Date.now();
-    if (now - f.loggedAt < 1000) return 0;
-    const n = f.count;
-    f.count = 0;
-    f.loggedAt = now;
-    return n;
   }
 
   connectionClosed(conn: Connection): void {

@@ -51,4 +51,10 @@ export interface WitnessAdminPort {
    */
   forceResponse(filter: RegistrationFilter, result: number, response?: ForcedNotification): readonly RegistrationSummary[];
   counts(): WitnessCountsView;
+  /**
+   * A completion signal: resolves once none of these registrations (by id) has a notification
+   * queued (each delivered to an AsyncNotify, or removed), or after timeoutMs; with how many
+   * still had one then.
+   */
+  whenDelivered(ids: readonly string[], timeoutMs: number): Promise<number>;
 }

@@ -215,6 +215,11 @@ export class Registry {
     return reg;
   }
 
+  /** Lookup by id alone (the operator's and the sources' own questions; a client's call uses lookup). */
+  get(id: string): Registration | undefined {
+    return this.regs.get(id.toLowerCase());
+  }
+
   /** Lookup as the owner: a handle of another association group or principal is unknown. */
   lookup(id: string, owner: Owner): Registration | undefined {
     const reg = this.regs.get(id.toLowerCase());

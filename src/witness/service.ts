@@ -19,7 +19,8 @@ import { applyEvent, type RaisedNotification } from './events';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { type NotifyReply, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
-import { clip, validateRegistration } from './validate';
+import { clip, lifAddressText, validateRegistration } from './validate';
+import { LogLimiter, limitedLog } from '../lib/log-limit';
 
 export interface WitnessOptions {
   /** Decision 9: a V2 registration with no waiting AsyncNotify for this long is removed. */
@@ -93,7 +94,22 @@ export interface WitnessServiceDeps {
   readonly metrics?: WitnessMetrics;
   readonly activity?: WitnessActivity;
   readonly options?: Partial<WitnessOptions>;
+  /** The rate limit of lines a client causes; default: the service's own. */
+  readonly logLimiter?: LogLimiter;
 }
+
+interface Drain {
+  readonly pending: Set<Registration>;
+  done(): void;
+}
+
+/**
+ * Lines a client causes, per second (each other one: PEER_LINES_PER_SECOND). Registrations and
+ * their ends are the audit trail, so they get more room; past it, the next line says how many
+ * were left out. Cluster events and the notifications they cause are not limited (no client
+ * causes them, and the fan-out must not pay for a limiter per notification).
+ */
+export const WITNESS_LOG_BUDGETS: Readonly<Record<string, number>> = { registration: 100, unregistration: 100 };
 
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
 /** `s`, or the equal one of `known` (so that equal strings are stored once). */
@@ -108,6 +124,8 @@ export class WitnessService {
   readonly registry: Registry;
   private readonly model: ClusterModelView;
   private readonly log: Logger;
+  /** The rate-limited log, for what a client causes (limitedLog). */
+  private readonly peerLog: Logger;
   private readonly clock: Clock;
   private readonly metrics: WitnessMetrics | undefined;
   private readonly activity: WitnessActivity | undefined;
@@ -128,6 +146,8 @@ export class WitnessService {
   private readonly unsubscribe: () => void;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
+  /** Completion signals asked for (whenDelivered); undefined while nobody waits (the fan-out pays one check). */
+  private drains: Set<Drain> | undefined;
   /** Notification log lines waiting for the end of the current fan-out. */
   private readonly deferredLogs: object[] = [];
   private logFlush: NodeJS.Immediate | undefined;
@@ -135,6 +155,7 @@ export class WitnessService {
   constructor(deps: WitnessServiceDeps) {
     this.model = deps.model;
     this.log = deps.logger;
+    this.peerLog = limitedLog(deps.logger, deps.logLimiter ?? new LogLimiter(), WITNESS_LOG_BUDGETS);
     this.clock = deps.clock ?? systemClock;
     this.metrics = deps.metrics;
     this.activity = deps.activity;
@@ -154,7 +175,7 @@ export class WitnessService {
   getInterfaceList(ctx: CallContext): InterfaceListResult {
     const r = buildInterfaceList(this.model, ctx.localAddress);
     if (r.result !== WERR.OK) {
-      this.log.warn({ op: 'GetInterfaceList', localAddress: ctx.localAddress, result: werrName(r.result) }, 'no interfaces for this address');
+      this.peerLog.warn({ op: 'GetInterfaceList', localAddress: ctx.localAddress, result: werrName(r.result) }, 'no interfaces for this address');
     }
     return r;
   }
@@ -165,19 +186,19 @@ export class WitnessService {
     const op = ex ? 'RegisterEx' : 'Register';
     const v = validateRegistration(this.model, args, ex);
     if (!v.ok) {
-      this.log.info(
+      this.peerLog.info(
         { op, client: clip(args.clientName), netName: clip(args.netName), ip: clip(args.ipAddress), share: clip(args.shareName), result: werrName(v.result), reason: v.reason },
         'registration refused',
       );
       return { result: v.result };
     }
     if (this.registry.size >= this.options.maxRegistrations) {
-      this.log.warn({ op, client: args.clientName, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
+      this.peerLog.warn({ op, client: args.clientName, remote: ctx.remoteAddress, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
       return { result: WERR.NO_SYSTEM_RESOURCES };
     }
     const held = Few.size(this.byGroup.get(ctx.associationGroup.id));
     if (held >= this.options.maxRegistrationsPerClient) {
-      this.log.warn(
+      this.peerLog.warn(
         { op, client: args.clientName, remote: ctx.remoteAddress, assocGroup: ctx.associationGroup.id, limit: this.options.maxRegistrationsPerClient },
         'registration refused: per-client limit reached',
       );
@@ -191,7 +212,8 @@ export class WitnessService {
       // The model's own string when the client spelled it the same (one copy per registration otherwise).
       netName: sameString(args.netName as string, v.svm.netbiosName, v.svm.dnsName),
       shareName: ex ? args.shareName : undefined,
-      ipAddress: sameString(args.ipAddress as string, v.lif.ipv4, v.lif.ipv6),
+      // Stored as validated: the LIF's address text, not the client's (padded, any length) spelling.
+      ipAddress: lifAddressText(v.lif, args.ipAddress as string),
       clientName: args.clientName as string,
       flags: ex ? (args.flags ?? 0) >>> 0 : 0,
       keepAliveTimeout: ex ? this.effectiveKeepAlive(args.keepAliveTimeout) : undefined,
@@ -205,7 +227,7 @@ export class WitnessService {
     this.trackGroup(ctx, reg);
     this.metrics?.registrationAdded?.(reg.version);
     this.activity?.registered?.(reg);
-    this.log.info(
+    this.peerLog.info(
       { event: 'registered', op, registration: reg.id, client: reg.clientName, netName: reg.netName, ip: reg.ipAddress, share: reg.shareName, lif: reg.lif, version: reg.version, keepAlive: reg.keepAliveTimeout, assocGroup: owner.associationGroupId, principal: owner.principal },
       'registration',
     );
@@ -218,7 +240,7 @@ export class WitnessService {
   unRegister(ctx: CallContext, handle: string, op = 'UnRegister'): number {
     const reg = this.lookup(ctx, handle);
     if (!reg) {
-      this.log.info({ op, registration: handle, result: 'ERROR_INVALID_PARAMETER' }, 'unregister of unknown handle');
+      this.peerLog.info({ op, registration: handle, result: 'ERROR_INVALID_PARAMETER' }, 'unregister of unknown handle');
       return WERR.INVALID_PARAMETER;
     }
     this.registry.remove(reg, op);
@@ -287,6 +309,29 @@ export class WitnessService {
       outer?.push(...mine);
       this.telling = outer;
     }
+  }
+
+  /** Resolves once none of these registrations has a notification queued, or after timeoutMs; with how many still had one. */
+  whenDelivered(ids: readonly string[], timeoutMs: number): Promise<number> {
+    const pending = new Set<Registration>();
+    for (const id of ids) {
+      const reg = this.registry.get(id);
+      if (reg && reg.hasPending()) pending.add(reg);
+    }
+    if (pending.size === 0) return Promise.resolve(0);
+    return new Promise((resolve) => {
+      const drain: Drain = {
+        pending,
+        done: () => {
+          clearTimeout(timer);
+          this.drains?.delete(drain);
+          if (this.drains?.size === 0) this.drains = undefined;
+          resolve(pending.size);
+        },
+      };
+      const timer = setTimeout(drain.done, timeoutMs);
+      (this.drains ??= new Set()).add(drain);
+    });
   }
 
   list(filter: RegistrationFilter = {}, limit = Infinity): RegistrationInfo[] {
@@ -388,7 +433,13 @@ export class WitnessService {
     this.activity?.queued?.(reg, type, detail);
   }
 
+  /** The registration has nothing queued any more (delivered, or removed): tell who waits for that. */
+  private drained(reg: Registration): void {
+    for (const d of [...(this.drains as Set<Drain>)]) if (d.pending.delete(reg) && d.pending.size === 0) d.done();
+  }
+
   private delivered(reg: Registration, r: AsyncNotifyResult, forced: boolean): void {
+    if (this.drains && !reg.hasPending()) this.drained(reg);
     const type = r.response ? MESSAGE_TYPE_NAMES[r.response.type] ?? `type-${r.response.type}` : 'NONE';
     const key = forced ? 'FORCED' : type;
     this.sent[key] = (this.sent[key] ?? 0) + 1;
@@ -428,9 +479,10 @@ export class WitnessService {
     const group = reg.associationGroupId;
     if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
     this.queuedSince.delete(reg);
+    if (this.drains) this.drained(reg);
     this.metrics?.registrationRemoved?.(reason);
     this.activity?.unregistered?.(reg, reason);
-    this.log.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
+    this.peerLog.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
   }
 
   private scheduleSweep(): void {
