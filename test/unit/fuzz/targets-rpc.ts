@@ -172,7 +172,7 @@ export function connectionTarget(): ConnectionTarget {
     createSpnegoProvider(fuzzNtlmOptions({ allowAnonymous: true, logger: pino({ level: 'silent' }) })),
   ];
   const host: ConnectionHost = {
-    options: resolveOptions({ logger, limits: { maxPendingCallsPerConnection: 8, maxContextsPerConnection: 16, maxRequestSize: 65536, maxReassemblyPerConnection: 131072 } }),
+    options: resolveOptions({ logger, limits: { maxPendingCallsPerConnection: 8, maxContextsPerConnection: 16, maxRequestSize: 65536 } }),
     groups: new AssociationGroupTable((err) => errors.push(`association group listener failed: ${String(err)}`)),
     provider: (t) => providers.find((p) => p.authType === t),
     minAuthLevel: () => AuthLevel.None,
