@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import type { WitnessClientOptions } from '../src/client/witness-client';
-import { DEMO_CONFIG_NAME } from '../src/cluster/demo-config';
+import { DEMO_CONFIG_NAME } from '../src/config';
 import type { RegistrationInfo } from '../src/witness/types';
 
 export interface LifInfo {

@@ -28,10 +28,10 @@ export interface CtdbStatusView {
   readonly ips: ReadonlyArray<{ readonly address: string; readonly node?: string }>;
 }
 
-/** The `ctdb` part of GET /v1/status, or undefined when witnessd runs without the CTDB source. */
+/** The `source` part of GET /v1/status when it is CTDB's, else undefined. */
 export function ctdbView(status: unknown): CtdbStatusView | undefined {
-  const c = (status as { ctdb?: CtdbStatusView } | null)?.ctdb;
-  return c && Array.isArray(c.nodes) ? c : undefined;
+  const c = (status as { source?: CtdbStatusView & { name?: string } } | null)?.source;
+  return c && c.name === 'ctdb' && Array.isArray(c.nodes) ? c : undefined;
 }
 
 /** One node's answer, or why it could not be had. */

@@ -2,8 +2,9 @@
  * The operator's admin API: HTTP + JSON on loopback by default (node:http, no framework).
  * A non-loopback bind needs a bearer token; when a token is configured every route but
  * /healthz checks it. Storage operations go to the cluster model (node fail/recover through
- * the health watcher, so they override the probes); registration operations go to the
- * Witness service through WitnessAdminPort.
+ * the cluster source: the YAML model's watcher overrides its probes, CTDB refuses); the
+ * source's own events (CTDB's event script) to the source; registration operations go to
+ * the Witness service through WitnessAdminPort.
  *
  * Routes: ADMIN_ROUTES in routes.ts (also answered by GET /v1). The live status page and
  * its event stream are status/page.ts.
@@ -15,15 +16,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../lib/address';
-import { ConfigError, type WitnessdConfig } from '../cluster/config';
+import { addressKey, formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../lib/address';
+import { ConfigError, type WitnessdConfig } from '../config';
 import { reloadConfigFile, ReloadRefused, type ReloadOutcome } from '../cluster/reload';
-import type { HealthWatcher } from '../cluster/health';
 import { ModelError, type ClusterModel } from '../cluster/model';
-import { ctdbHookRequestSchema, type CtdbAdminPort } from '../cluster/ctdb/hook';
+import type { ClusterSource } from '../cluster/source';
 import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
-import { FILTER_FIELDS, type RegistrationFilter, type ToldRegistration, type WitnessAdminPort } from './port';
+import { FILTER_FIELDS, type RegistrationFilter, type RegistrationUpdate, type ToldRegistration, type WitnessAdminPort } from './port';
 import { forcedNotifySchema, toForcedNotification } from './notify';
 import { ADMIN_ROUTES } from './routes';
 import { StatusFeed } from './status/feed';
@@ -62,7 +62,8 @@ export interface AdminServerOptions {
   readonly metrics: WitnessdMetrics;
   /** admin.address and admin.token come from here. */
   readonly config: WitnessdConfig;
-  readonly watcher?: HealthWatcher;
+  /** The cluster source: node fail/recover go through it (the watcher's override, or its refusal), its status and events. */
+  readonly source?: ClusterSource;
   readonly logger?: Logger;
   /** The file `reload` reads again; without it (embedded demo) reload is refused. */
   readonly configPath?: string;
@@ -75,8 +76,6 @@ export interface AdminServerOptions {
   /** The status page's timeline, fed by the rooms' hooks (the daemon binds them); default: an empty one. */
   readonly feed?: StatusFeed;
   readonly statusStream?: Partial<StatusStreamLimits>;
-  /** CTDB mode: the event script's hook and CTDB's view in the status. */
-  readonly ctdb?: CtdbAdminPort;
 }
 
 export interface AdminServer {
@@ -115,6 +114,22 @@ const shareMoveSchema = z.object({ to: z.string().min(1), svm: z.string().min(1)
 const clientMoveSchema = z.object({ client: z.string().min(1), to: z.string().min(1) }).strict();
 const addressSchema = z.object({ ipv4: z.string().nullable().optional(), ipv6: z.string().nullable().optional() }).strict();
 const emptySchema = z.object({}).strict();
+/** `net witness` updates by id (witnessctl net-witness; one request per node, ids that node holds). */
+const moveTargetSchema = z.union([
+  z.object({ node: z.string().min(1) }).strict(),
+  z.object({ allNodes: z.literal(true) }).strict(),
+  z.object({ ip: z.string().refine((s) => addressKey(s) !== undefined, 'not an IP address') }).strict(),
+]);
+const updateSchema = z
+  .object({
+    ids: z.array(z.string().min(1).max(64)).max(1000),
+    update: z.discriminatedUnion('type', [
+      z.object({ type: z.enum(['CLIENT_MOVE', 'SHARE_MOVE']), to: moveTargetSchema }).strict(),
+      z.object({ type: z.literal('FORCE_UNREGISTER') }).strict(),
+      z.object({ type: z.literal('FORCE_RESPONSE') }).extend(forcedNotifySchema.shape).strict(),
+    ]),
+  })
+  .strict();
 
 function zodMessage(e: z.ZodError): string {
   return e.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
@@ -169,7 +184,8 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
-  const { model, metrics, watcher } = opts;
+  const { model, metrics, source } = opts;
+  const watcher = source?.watcher;
   const log = opts.logger;
   const bind = parseHostPort(opts.address ?? opts.config.admin.address);
   const token = new AdminToken(opts.config.admin.token);
@@ -205,7 +221,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const defaultReload = async (): Promise<ReloadOutcome> => {
     if (opts.configPath === undefined) throw new HttpError(409, 'witnessd runs the embedded demo config; there is no file to reload');
     try {
-      return await reloadConfigFile(model, watcher, opts.configPath);
+      if (!source) throw new HttpError(409, 'no cluster source is attached: nothing to reload');
+      return await reloadConfigFile(source, opts.configPath);
     } catch (e) {
       // The operator may not read the HTTP answer (a script, a cron job): the log says why too.
       if (e instanceof ConfigError || e instanceof ReloadRefused) log?.warn({ admin: 'reload', file: opts.configPath, problems: e.message }, 'reload refused; the running configuration stays');
@@ -233,7 +250,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     watcher: watcher ? { mode: watcher.mode, nodes: watcher.status() } : null,
     lastReload: opts.reloadStatus?.() ?? null,
     recentEvents: model.recentEvents(),
-    ...(opts.ctdb ? { ctdb: opts.ctdb.status() } : {}),
+    source: source ? source.status() : null,
   });
   const stream = new StatusStream({
     feed: opts.feed ?? new StatusFeed(),
@@ -295,9 +312,9 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       const node = p[2];
       switch (p[3]) {
         case 'fail':
-          return { route: 'node-fail', body: modelOp(req, `node fail ${node}`, () => (watcher ? watcher.operatorFail(node) : model.failNode(node))) };
+          return { route: 'node-fail', body: modelOp(req, `node fail ${node}`, () => (source ? source.operatorFail(node) : model.failNode(node))) };
         case 'recover':
-          return { route: 'node-recover', body: modelOp(req, `node recover ${node}`, () => (watcher ? watcher.operatorRecover(node) : model.recoverNode(node))) };
+          return { route: 'node-recover', body: modelOp(req, `node recover ${node}`, () => (source ? source.operatorRecover(node) : model.recoverNode(node))) };
         case 'takeover':
           return { route: 'takeover', body: modelOp(req, `takeover ${node}`, () => model.takeover(node)) };
         case 'giveback':
@@ -344,6 +361,19 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       log?.info({ admin: 'unregister', remote: remoteOf(req), filter, notified, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
       return { route: 'unregister', body: { unregistered: removed, notified } };
     }
+    if (p.length === 3 && p[1] === 'registrations' && p[2] === 'update') {
+      want(post, 'POST');
+      const { ids, update } = parse(updateSchema, body);
+      let u: RegistrationUpdate = update.type === 'FORCE_UNREGISTER' || update.type === 'CLIENT_MOVE' || update.type === 'SHARE_MOVE' ? update : { type: 'FORCE_RESPONSE', result: 0 };
+      if (update.type === 'FORCE_RESPONSE') {
+        // Without result and response: an empty response with ERROR_SUCCESS (net witness force-response's default).
+        const forced = update.result === undefined && (update.response ?? null) === null ? { result: 0, response: undefined } : toForcedNotification(update);
+        u = { type: 'FORCE_RESPONSE', ...forced };
+      }
+      const updated = needWitness().update(ids, u);
+      log?.info({ admin: 'registrations-update', update: u, asked: ids.length, registrations: updated.map((r) => r.id) }, `admin: ${u.type} for ${updated.length}`);
+      return { route: 'registrations-update', body: { updated } };
+    }
     if (p.length === 2 && p[1] === 'notify') {
       want(post, 'POST');
       const b = parse(notifySchema, body);
@@ -358,11 +388,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       log?.info({ admin: 'notify', remote: remoteOf(req), filter, result: forced.result, response: forced.response, registrations: selected.map((r) => r.id) }, `admin: forced response for ${selected.length}`);
       return { route: 'notify', body: { notified: selected, result: forced.result, response: forced.response ?? null } };
     }
-    if (p.length === 3 && p[1] === 'ctdb' && p[2] === 'event') {
+    if (p.length === 3 && p[2] === 'event') {
+      // The cluster manager's own scripts (CTDB's event script: /v1/ctdb/event) reach their source.
       want(post, 'POST');
-      if (!opts.ctdb) throw new HttpError(503, 'witnessd does not run with the CTDB source (cluster.source: ctdb)');
-      const reply = await opts.ctdb.hook(parse(ctdbHookRequestSchema, body));
-      return { route: 'ctdb-event', body: reply };
+      if (!source?.event || source.name !== p[1]) throw new HttpError(503, `witnessd runs with the ${source?.name ?? 'no'} cluster source, which takes no events at /v1/${p[1]}/event`);
+      return { route: `${p[1]}-event`, body: await source.event(body) };
     }
     if (p.length === 2 && p[1] === 'reload') {
       want(post, 'POST');

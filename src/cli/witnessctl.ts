@@ -15,6 +15,7 @@ import type { ToldRegistration } from '../admin/port';
 import { ClusterView, ctdbView, formatCtdb } from '../admin/cluster-view';
 import { ctdbDrain, ctdbFanOut } from './witnessctl-ctdb';
 import { printableJson, printableLines } from '../lib/printable';
+import { netWitnessMain } from './net-witness';
 
 export interface CtlIO {
   out(text: string): void;
@@ -231,6 +232,8 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
         return { json: r, text: `forced response queued for ${r.notified.length} registration(s)${r.notified.length ? '\n' + formatRegistrations(r.notified) : ''}` };
       });
     })
+    .command('net-witness <subcommand>', "Samba's `net witness`: list | client-move | share-move | force-unregister | force-response with the --witness-* options and --json (witnessctl net-witness --help)", (y) =>
+      y.positional('subcommand', { type: 'string' }), () => setAction(async () => ({ json: {}, text: '' })))
     .command('reload', 're-read the configuration file (a bad file keeps the running configuration)', {}, () =>
       setAction(async (c) => {
         const r = await c.post<{ source: string; events: ClusterEvent[]; findings: { severity: string; message: string }[]; applied: string[]; restartNeeded: string[] }>('/v1/reload');
@@ -276,6 +279,8 @@ function tokenFrom(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): strin
 
 /** Run witnessctl with `args` (without node and script). Returns the exit code. */
 export async function main(args: string[], io: CtlIO = processIO): Promise<number> {
+  // Samba's own option syntax and exit codes: its own parser (net-witness.ts).
+  if (args[0] === 'net-witness') return netWitnessMain(args.slice(1), io);
   let action: Action | undefined;
   let usageError: string | undefined;
   let helpText: string | undefined;

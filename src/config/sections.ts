@@ -1,16 +1,17 @@
 /**
- * The configuration's sections that are not the cluster model's: where the listeners, the
- * Witness timeouts, the admin API, authentication, the RPC and Witness limits, logging and
- * clusapi are configured, and their defaults. The defaults declared here are the only ones:
- * the Witness service and the daemon import them (LIMIT_DEFAULTS, TIMEOUT_DEFAULTS, ...);
- * the RPC runtime's own limits default in src/rpc/options.ts, named here.
- * The document that holds these sections with the cluster's is src/cluster/config.ts.
+ * The nine sections every configuration document has, whatever its cluster source: where
+ * the listeners, the Witness timeouts, the health watcher, the admin API, authentication,
+ * the RPC and Witness limits, logging and clusapi are configured, and their defaults
+ * (SHARED_SECTIONS lists them once; document.ts puts them beside each cluster section).
+ * The defaults declared here are the only ones: the Witness service and the daemon import
+ * them (LIMIT_DEFAULTS, TIMEOUT_DEFAULTS, ...); the RPC runtime's own limits default in
+ * src/rpc/options.ts, named here.
  */
 import { z } from 'zod';
 import { addressKey, isLoopbackHost, parseHostPort } from '../lib/address';
 import { EPM_TCP_PORT } from '../rpc/constants';
 import { DEFAULT_LIMITS } from '../rpc/options';
-import { hostPortText, name, seconds } from './fields';
+import { hostPortText, millis, name, seconds } from './fields';
 
 /** The admin API's port: on loopback by default, on the node address in CTDB mode. */
 export const ADMIN_PORT = 8135;
@@ -36,6 +37,28 @@ export const timeoutsSchema = z
      * for 136 years). Windows clients ask 120 s; a longer wait answers WERR_TIMEOUT at this bound.
      */
     keepAliveMaxSeconds: seconds.default(3600),
+  })
+  .strict();
+
+/**
+ * What the Witness service does beyond MS-SWN, for the clients that need it, and Samba's
+ * rpcd_witness's answers for clusters that move from it (README "Samba compatibility").
+ */
+export const witnessSchema = z
+  .object({
+    /**
+     * A V2 registration that was sent a RESOURCE_CHANGE other than AVAILABLE, or a move list
+     * naming another address, is removed this long after (its AsyncNotify ends with
+     * ERROR_NOT_FOUND): how Windows Server 2022 clients re-register (Samba: 5 s). 0 = never.
+     */
+    forcedUnregisterSeconds: seconds.max(3600).default(5),
+    /** Force V1 (Register) registrations out too, as Samba does; V1 clients (rpcclient, smbtorture) keep theirs by default. */
+    forcedUnregisterV1: z.boolean().default(false),
+    /**
+     * GetInterfaceList's InterfaceGroupName: `node`, the node hosting the address (Windows
+     * clusters); `server`, the CIFS server's DNS name for every entry (Samba's rpcd_witness).
+     */
+    interfaceGroupName: z.enum(['node', 'server']).default('node'),
   })
   .strict();
 
@@ -163,7 +186,44 @@ export const clusapiSchema = z
   })
   .strict();
 
+export const WATCHER_MODES = ['smb2-negotiate', 'tcp-connect', 'simulated'] as const;
+export type WatcherMode = (typeof WATCHER_MODES)[number];
+
+/** The node-health watcher: probes each node's SMB server (in CTDB mode, a second opinion beside ctdbd). */
+export const watcherSchema = z
+  .object({
+    mode: z.enum(WATCHER_MODES).default('smb2-negotiate'),
+    /** Time between the starts of two probes of one node. */
+    intervalMs: millis.min(50).max(600_000).default(500),
+    /** A probe that has no answer after this long failed. */
+    timeoutMs: millis.min(10).max(600_000).default(400),
+    /** Consecutive failed probes before a node is declared down. */
+    failureThreshold: z.number().int().min(1).max(100).default(3),
+    /** Consecutive good probes before a down node is declared up again. */
+    recoveryThreshold: z.number().int().min(1).max(100).default(2),
+  })
+  .strict()
+  .refine((w) => w.timeoutMs <= w.intervalMs, { message: 'timeoutMs must not exceed intervalMs', path: ['timeoutMs'] });
+
+/**
+ * The nine shared sections, each defaulted when absent. A cluster source may replace one
+ * (CTDB: admin.address defaults to the node address, ctdbAdminSchema).
+ */
+export const SHARED_SECTIONS = {
+  listener: listenerSchema.default({}),
+  timeouts: timeoutsSchema.default({}),
+  witness: witnessSchema.default({}),
+  watcher: watcherSchema.default({}),
+  admin: adminSchema.default({}),
+  auth: authSchema.default({}),
+  limits: limitsSchema.default({}),
+  logging: loggingSchema.default({}),
+  clusapi: clusapiSchema.default({}),
+};
+
 /** The limits a configuration without `limits:` gets. */
 export const LIMIT_DEFAULTS = limitsSchema.parse({});
+/** The Witness behaviour a configuration without `witness:` gets. */
+export const WITNESS_DEFAULTS = witnessSchema.parse({});
 /** The timeouts a configuration without `timeouts:` gets. */
 export const TIMEOUT_DEFAULTS = timeoutsSchema.parse({});

@@ -19,7 +19,7 @@ import {
   WITNESS_STATE_UNAVAILABLE,
   WITNESS_V2,
 } from '../gen/witness';
-import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationFacts, RegistrationInfo, ResourceChange } from './types';
+import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationConnection, RegistrationFacts, RegistrationInfo, ResourceChange } from './types';
 
 /** Where a waiting AsyncNotify's answer goes (the adapter's reply handle, or a test's). */
 export interface NotifyReply {
@@ -45,10 +45,8 @@ class Waiter {
   }
 }
 
-export interface RegistrationInit extends RegistrationFacts {
+export interface RegistrationInit extends RegistrationFacts, RegistrationConnection {
   readonly owner: Owner;
-  /** Where the client registered from (sourceKey of its address). */
-  readonly source: string;
   /** The LIF's state when registering: the base for RESOURCE_CHANGE transitions. */
   readonly initiallyAvailable: boolean;
 }
@@ -56,10 +54,10 @@ export interface RegistrationInit extends RegistrationFacts {
 /** The notifications that carry an address list, in the order they are answered (Decision 7). */
 const MOVE_TYPES: readonly MoveType[] = [CLIENT_MOVE_NOTIFICATION, SHARE_MOVE_NOTIFICATION, IP_CHANGE_NOTIFICATION];
 
-/** The facts and the owner (as two fields: an object each is ~40 B per registration), set by the constructor. */
-export interface Registration extends RegistrationFacts, Owner {}
+/** The facts, the owner and the connection (as fields: an object each is ~40 B per registration), set by the constructor. */
+export interface Registration extends RegistrationFacts, Owner, RegistrationConnection {}
 /** The Registration's facts, assignable once by its constructor. */
-type Assignable = { -readonly [K in keyof (RegistrationFacts & Owner)]: (RegistrationFacts & Owner)[K] };
+type Assignable = { -readonly [K in keyof (RegistrationFacts & Owner & RegistrationConnection)]: (RegistrationFacts & Owner & RegistrationConnection)[K] };
 
 export class Registration {
   /** Epoch seconds (a Date object per registration is ~0.1 KB; the ISO text is made when listed). */
@@ -75,7 +73,6 @@ export class Registration {
   /** Waiting AsyncNotify calls, oldest first. */
   waiters: Few<Waiter>;
   removed = false;
-  readonly source: string;
 
   constructor(init: RegistrationInit, now: number) {
     // Stores through `this` itself: V8 sizes the object by them (through an alias, the fields
@@ -92,7 +89,10 @@ export class Registration {
     (this as Assignable).keepAliveTimeout = init.keepAliveTimeout;
     (this as Assignable).svm = init.svm;
     (this as Assignable).lif = init.lif;
-    this.source = init.source;
+    (this as Assignable).localAddress = init.localAddress;
+    (this as Assignable).localPort = init.localPort;
+    (this as Assignable).remoteAddress = init.remoteAddress;
+    (this as Assignable).remotePort = init.remotePort;
     this.lastUse = now;
     this.resourceState = init.initiallyAvailable ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE;
   }
@@ -153,8 +153,11 @@ export class Registration {
       lif: this.lif,
       associationGroupId: this.associationGroupId,
       principal: this.principal,
+      localAddress: this.localAddress,
+      localPort: this.localPort,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
       registeredAt: new Date(this.registeredAt * 1000).toISOString(),
-      source: this.source,
       pendingAsyncNotify: this.waitingCalls,
       pendingNotifications: this.pendingCount(),
     };
@@ -225,6 +228,11 @@ export class Registry {
     this.regs.set(reg.id, reg);
     if (reg.isV2) this.v2++;
     return reg;
+  }
+
+  /** Lookup by id alone (the operator's and the sources' own questions; a client's call uses lookup). */
+  get(id: string): Registration | undefined {
+    return this.regs.get(id.toLowerCase());
   }
 
   /** Lookup as the owner: a handle of another association group or principal is unknown. */

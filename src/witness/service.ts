@@ -5,22 +5,24 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RegistrationFilter, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
+import type { RegistrationFilter, RegistrationUpdate, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
-import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS } from '../config';
+import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS, WITNESS_DEFAULTS } from '../config';
 import { addressKey, ipv6Prefix64 } from '../lib/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MESSAGE_TYPES, WERR, werrName } from './constants';
 import { RESOURCE_CHANGE_NOTIFICATION } from '../gen/witness';
 import { applyEvent, type RaisedNotification } from './events';
+import { DepartedHandles, ForcedUnregister, needsReregistration } from './forced-unregister';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { type NotifyReply, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
 import { clip, lifAddressText, validateRegistration } from './validate';
 import { LogLimiter, limitedLog } from '../lib/log-limit';
+import { moveList } from './updates';
 
 export interface WitnessOptions {
   /** Decision 9: a V2 registration with no waiting AsyncNotify for this long is removed. */
@@ -39,6 +41,12 @@ export interface WitnessOptions {
   readonly maxRegistrationsPerSource: number;
   /** Upper bound on a RegisterEx KeepAliveTimeout (seconds); undefined honours the client. */
   readonly keepAliveMaxSeconds: number | undefined;
+  /** Forced unregister this long after a "go elsewhere" notice was sent (forced-unregister.ts); 0 = never. */
+  readonly forcedUnregisterMs: number;
+  /** ... of V1 registrations too (Samba); V2 only otherwise. */
+  readonly forcedUnregisterV1: boolean;
+  /** InterfaceGroupName: the hosting node's name, or the CIFS server's DNS name for every entry (Samba). */
+  readonly interfaceGroupName: 'node' | 'server';
 }
 
 /** What the configuration sets defaults as its schema says (src/config/sections.ts); the others are the service's own. */
@@ -51,7 +59,13 @@ export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
   maxRegistrationsPerSource: LIMIT_DEFAULTS.maxRegistrationsPerSource,
   maxPendingChanges: 64,
   maxWaitersPerRegistration: 8,
+  forcedUnregisterMs: WITNESS_DEFAULTS.forcedUnregisterSeconds * 1000,
+  forcedUnregisterV1: WITNESS_DEFAULTS.forcedUnregisterV1,
+  interfaceGroupName: WITNESS_DEFAULTS.interfaceGroupName,
 };
+
+/** Removal reasons that are the server's doing: the owner's UnRegister then gets ERROR_NOT_FOUND, as from Samba. */
+const SERVER_REMOVALS = new Set(['forced-unregister', 'operator', 'unused']);
 
 /** Optional push-style metrics; counts() offers the same numbers for pull-style exporters. */
 export interface WitnessMetrics {
@@ -104,6 +118,11 @@ export interface WitnessServiceDeps {
   readonly logLimiter?: LogLimiter;
 }
 
+interface Drain {
+  readonly pending: Set<Registration>;
+  done(): void;
+}
+
 /**
  * Lines a client causes, per second (each other one: PEER_LINES_PER_SECOND). Registrations and
  * their ends are the audit trail, so they get more room; past it, the next line says how many
@@ -154,7 +173,11 @@ export class WitnessService {
   private readonly sent: Record<string, number> = Object.fromEntries([...Object.keys(MESSAGE_TYPES), 'FORCED'].map((k) => [k, 0]));
   private readonly unsubscribe: () => void;
   private sweepTimer: TimerHandle | undefined;
+  private readonly forcedUnregister: ForcedUnregister | undefined;
+  private readonly departed: DepartedHandles;
   private closed = false;
+  /** Completion signals asked for (whenDelivered); undefined while nobody waits (the fan-out pays one check). */
+  private drains: Set<Drain> | undefined;
   /** Notification log lines waiting for the end of the current fan-out. */
   private readonly deferredLogs: object[] = [];
   private logFlush: NodeJS.Immediate | undefined;
@@ -173,6 +196,10 @@ export class WitnessService {
       onAbandoned: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned'),
       onKeepAliveTimeout: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout'),
     });
+    this.forcedUnregister = this.options.forcedUnregisterMs > 0
+      ? new ForcedUnregister(this.clock, this.options.forcedUnregisterMs, (reg) => this.registry.remove(reg, 'forced-unregister'))
+      : undefined;
+    this.departed = new DepartedHandles(this.clock, this.options.maxRegistrations);
     this.unsubscribe = this.model.subscribe((ev) => this.handleEvent(ev));
     this.scheduleSweep();
   }
@@ -180,7 +207,7 @@ export class WitnessService {
   // ---- opnum 0 ------------------------------------------------------------------------
 
   getInterfaceList(ctx: CallContext): InterfaceListResult {
-    const r = buildInterfaceList(this.model, ctx.localAddress);
+    const r = buildInterfaceList(this.model, ctx.localAddress, this.options.interfaceGroupName);
     if (r.result !== WERR.OK) {
       this.peerLog.warn({ op: 'GetInterfaceList', localAddress: ctx.localAddress, result: werrName(r.result) }, 'no interfaces for this address');
     }
@@ -236,7 +263,10 @@ export class WitnessService {
       svm: v.svm.name,
       lif: v.lif.name,
       initiallyAvailable: v.lif.operational,
-      source,
+      localAddress: ctx.localAddress,
+      localPort: ctx.localPort,
+      remoteAddress: ctx.remoteAddress,
+      remotePort: ctx.remotePort,
     });
     this.bySource.set(source, fromSource + 1);
     let lifSet = this.byLif.get(reg.lif);
@@ -254,12 +284,17 @@ export class WitnessService {
 
   // ---- opnums 2 and 5 -----------------------------------------------------------------
 
-  /** Decision 5: unknown, removed or someone else's handle → ERROR_INVALID_PARAMETER. */
+  /**
+   * Decision 5: unknown, unregistered or someone else's handle → ERROR_INVALID_PARAMETER;
+   * one the server removed lately (forced, operator, unused) → ERROR_NOT_FOUND, as Samba
+   * answers the client that re-registers after a forced unregister.
+   */
   unRegister(ctx: CallContext, handle: string, op = 'UnRegister'): number {
     const reg = this.lookup(ctx, handle);
     if (!reg) {
-      this.peerLog.info({ op, registration: handle, result: 'ERROR_INVALID_PARAMETER' }, 'unregister of unknown handle');
-      return WERR.INVALID_PARAMETER;
+      const result = this.departed.has(handle, ownerOf(ctx)) ? WERR.NOT_FOUND : WERR.INVALID_PARAMETER;
+      this.peerLog.info({ op, registration: handle, result: werrName(result) }, 'unregister of unknown handle');
+      return result;
     }
     this.registry.remove(reg, op);
     return WERR.OK;
@@ -329,6 +364,29 @@ export class WitnessService {
     }
   }
 
+  /** Resolves once none of these registrations has a notification queued, or after timeoutMs; with how many still had one. */
+  whenDelivered(ids: readonly string[], timeoutMs: number): Promise<number> {
+    const pending = new Set<Registration>();
+    for (const id of ids) {
+      const reg = this.registry.get(id);
+      if (reg && reg.hasPending()) pending.add(reg);
+    }
+    if (pending.size === 0) return Promise.resolve(0);
+    return new Promise((resolve) => {
+      const drain: Drain = {
+        pending,
+        done: () => {
+          clearTimeout(timer);
+          this.drains?.delete(drain);
+          if (this.drains?.size === 0) this.drains = undefined;
+          resolve(pending.size);
+        },
+      };
+      const timer = setTimeout(drain.done, timeoutMs);
+      (this.drains ??= new Set()).add(drain);
+    });
+  }
+
   list(filter: RegistrationFilter = {}, limit = Infinity, offset = 0): RegistrationInfo[] {
     return this.select(filter, limit, offset).map((r) => r.info());
   }
@@ -357,6 +415,29 @@ export class WitnessService {
     return regs.map((r) => r.info());
   }
 
+  /** `net witness` updates on registrations chosen by id (updates.ts); unknown ids are skipped. */
+  update(ids: readonly string[], u: RegistrationUpdate): RegistrationInfo[] {
+    const regs = ids.map((id) => this.registry.get(id)).filter((r): r is Registration => r !== undefined);
+    const done: RegistrationInfo[] = [];
+    this.raisingSince = performance.now();
+    for (const reg of regs) {
+      const info = reg.info();
+      if (u.type === 'FORCE_UNREGISTER') this.registry.remove(reg, 'operator');
+      else if (u.type === 'FORCE_RESPONSE') this.registry.force(reg, { result: u.result >>> 0, response: u.response });
+      else {
+        const type = u.type === 'CLIENT_MOVE' ? MESSAGE_TYPES.CLIENT_MOVE : MESSAGE_TYPES.SHARE_MOVE;
+        // SHARE_MOVE is for V2 registrations that named a share (net witness selects only those).
+        if (type === MESSAGE_TYPES.SHARE_MOVE && (!reg.isV2 || reg.shareName === undefined)) continue;
+        const list = moveList(this.model, reg, u.to);
+        if (list.length > 0) this.registry.raiseMove(reg, type, list);
+        else this.registry.force(reg, { result: WERR.OK });
+      }
+      done.push(info);
+    }
+    this.raisingSince = undefined;
+    return done;
+  }
+
   counts(): WitnessCounts {
     // Kept by the registry as they come and go: a status page's snapshot costs no pass over all of them.
     const v2 = this.registry.sizeV2;
@@ -380,6 +461,7 @@ export class WitnessService {
     this.closed = true;
     this.unsubscribe();
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    this.forcedUnregister?.stop();
     for (const reg of [...this.registry.all()]) this.registry.remove(reg, 'shutdown');
     this.registry.close();
     // Groups still hold onGroupClosed; it finds nothing in byGroup once cleared.
@@ -436,10 +518,19 @@ export class WitnessService {
     this.activity?.queued?.(reg, type, detail);
   }
 
+  /** The registration has nothing queued any more (delivered, or removed): tell who waits for that. */
+  private drained(reg: Registration): void {
+    for (const d of [...(this.drains as Set<Drain>)]) if (d.pending.delete(reg) && d.pending.size === 0) d.done();
+  }
+
   private delivered(reg: Registration, r: AsyncNotifyResult, forced: boolean): void {
+    if (this.drains && !reg.hasPending()) this.drained(reg);
     const type = r.response ? MESSAGE_TYPE_NAMES[r.response.type] ?? `type-${r.response.type}` : 'NONE';
     const key = forced ? 'FORCED' : type;
     this.sent[key] = (this.sent[key] ?? 0) + 1;
+    if (!forced && this.forcedUnregister && (reg.isV2 || this.options.forcedUnregisterV1) && needsReregistration(reg, r.response)) {
+      this.forcedUnregister.arm(reg);
+    }
     this.metrics?.notificationSent?.(key);
     if (this.activity?.notified) {
       // Queued since then, or raised by the event (or force) being handled now. With several
@@ -473,12 +564,16 @@ export class WitnessService {
       set.delete(reg);
       if (set.size === 0) this.byLif.delete(reg.lif);
     }
-    const n = (this.bySource.get(reg.source) ?? 1) - 1;
-    if (n > 0) this.bySource.set(reg.source, n);
-    else this.bySource.delete(reg.source);
+    const source = sourceKey(reg.remoteAddress);
+    const n = (this.bySource.get(source) ?? 1) - 1;
+    if (n > 0) this.bySource.set(source, n);
+    else this.bySource.delete(source);
     const group = reg.associationGroupId;
     if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
     this.queuedSince.delete(reg);
+    this.forcedUnregister?.disarm(reg);
+    if (SERVER_REMOVALS.has(reason)) this.departed.add(reg.id, reg);
+    if (this.drains) this.drained(reg);
     this.metrics?.registrationRemoved?.(reason);
     this.activity?.unregistered?.(reg, reason);
     this.peerLog.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');

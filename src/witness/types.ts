@@ -77,12 +77,21 @@ export interface RegistrationFacts {
   readonly lif: string;
 }
 
+/**
+ * The witness connection a registration was made on, as `net witness list --json` shows it
+ * (the socket's own strings: shared by every registration of that connection).
+ */
+export interface RegistrationConnection {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
 /** A registration as the operator sees it (admin list, witnessctl, the status page). */
-export interface RegistrationInfo extends RegistrationFacts, Owner {
+export interface RegistrationInfo extends RegistrationFacts, Owner, RegistrationConnection {
   /** ISO 8601. */
   readonly registeredAt: string;
-  /** The client's address (IPv6: its /64), the unit of limits.maxRegistrationsPerSource. */
-  readonly source?: string;
   /** AsyncNotify calls held open (witnessctl's WAITING). */
   readonly pendingAsyncNotify: number;
   /** Notifications queued for the next AsyncNotify (witnessctl's QUEUED). */

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import pino from 'pino';
-import { demoConfig, type WitnessdConfig } from '../../src/cluster';
+import { demoConfig, type WitnessdConfig } from '../../src/config';
 import { startWitnessd, type Witnessd, type WitnessdOptions } from '../../src/cli/daemon';
 import { RpcClient } from '../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls } from '../../src/client/witness-calls';

@@ -200,7 +200,7 @@ describe('registration slots and connection slots (findings 5, 6)', () => {
       expect(r.slice(36).every((x) => x === WERR.NO_SYSTEM_RESOURCES)).toBe(true);
       const other = await boundFrom(t.port, '127.0.0.3');
       expect(await results(other, ['legit'])).toEqual([0]);
-      expect(t.d.witness.service.list({ clientName: 'legit' })[0].source).toBe('127.0.0.3');
+      expect(t.d.witness.service.list({ clientName: 'legit' })[0].remoteAddress).toBe('127.0.0.3');
       hostile.destroy();
       other.destroy();
     } finally {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { configProblems as problems } from '../helpers/config';
-import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, parseConfig } from '../../src/cluster/config';
+import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, parseConfig } from '../../src/config';
 import { DEFAULT_LIMITS } from '../../src/rpc/options';
 import { DEFAULT_WITNESS_OPTIONS } from '../../src/witness';
 

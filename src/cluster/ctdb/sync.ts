@@ -12,10 +12,10 @@
  */
 import type { Logger } from 'pino';
 import { formatHostPort } from '../../lib/address';
-import type { LifConfig, WitnessdConfig } from '../config';
+import type { LifConfig, WitnessdConfig } from '../../config';
 import type { ClusterModel } from '../model';
 import type { ClusterEvent } from '../types';
-import { ctdbNodeName } from './config';
+import { ctdbNodeName } from './names';
 import { NodeFlags, nodeFlagNames } from './protocol';
 import { nodeDown, type CtdbSnapshot } from './snapshot';
 

@@ -6,22 +6,16 @@
  * does not read smb.conf) and the shares with their continuous availability.
  */
 import { z } from 'zod';
-import { ADMIN_PORT } from '../../config';
-import { name } from '../../config/fields';
-import { CTDB_CONTROL_TIMEOUT_MS } from './client';
-import { dnsNameSchema, netbiosNameSchema } from '../names';
+import { dnsNameSchema, name, netbiosNameSchema } from './fields';
+import { ADMIN_PORT } from './sections';
+
+/** A ctdbd control's (and a connect's) default time limit: cluster.controlTimeoutMs, and the CTDB client's default. */
+export const CTDB_CONTROL_TIMEOUT_MS = 2000;
 
 /** ctdbd's own socket (Debian's ctdb 4.22: rundir /run/ctdb); CTDB_SOCKET overrides it, as for the ctdb tool. */
 export const CTDB_DEFAULT_SOCKET = '/run/ctdb/ctdbd.socket';
 export const defaultCtdbSocket = (): string => process.env.CTDB_SOCKET || CTDB_DEFAULT_SOCKET;
 
-
-/** Model names of CTDB nodes: `pnn0`, `pnn1`, ... (witnessctl and the admin API use them). */
-export const ctdbNodeName = (pnn: number): string => `pnn${pnn}`;
-export const pnnOfNodeName = (name: string): number | undefined => {
-  const m = /^pnn(\d+)$/.exec(name);
-  return m ? Number(m[1]) : undefined;
-};
 
 export const ctdbClusterSchema = z
   .object({
@@ -61,11 +55,13 @@ export const ctdbClusterSchema = z
 
 export type CtdbClusterConfig = z.output<typeof ctdbClusterSchema>;
 
-/** True when a parsed YAML document asks for the CTDB source. */
-export function wantsCtdb(data: unknown): boolean {
-  const c = (data as { cluster?: { source?: unknown } } | null)?.cluster;
-  return typeof c === 'object' && c !== null && c.source === 'ctdb';
-}
+/** The CTDB source's settings: the cluster section with what the source needs to know about the rest of the file. */
+export type CtdbSettings = CtdbClusterConfig & {
+  /** admin.address as written; undefined = the node address, port ADMIN_PORT. */
+  readonly adminAddress: string | undefined;
+  /** No (or an empty) listener.addresses in the file: listen on the node address and the IPs the node hosts. */
+  readonly followIps: boolean;
+};
 
 /**
  * `witnessd --print-ctdb-config`: a complete configuration for one node of a CTDB cluster.
