@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import pino from 'pino';
-import { demoConfig, type WitnessdConfig } from '../src/cluster/config';
+import { demoConfig, type WitnessdConfig } from '../src/config';
 import { startWitnessd, type Witnessd } from '../src/cli/daemon';
 import type { WitnessOptions } from '../src/witness';
 import type { Clock } from '../src/witness/clock';

@@ -28,10 +28,10 @@ export interface CtdbStatusView {
   readonly ips: ReadonlyArray<{ readonly address: string; readonly node?: string }>;
 }
 
-/** The `ctdb` part of GET /v1/status, or undefined when witnessd runs without the CTDB source. */
+/** The `source` part of GET /v1/status when it is CTDB's, else undefined. */
 export function ctdbView(status: unknown): CtdbStatusView | undefined {
-  const c = (status as { ctdb?: CtdbStatusView } | null)?.ctdb;
-  return c && Array.isArray(c.nodes) ? c : undefined;
+  const c = (status as { source?: CtdbStatusView & { name?: string } } | null)?.source;
+  return c && c.name === 'ctdb' && Array.isArray(c.nodes) ? c : undefined;
 }
 
 /** One node's answer, or why it could not be had. */
@@ -75,7 +75,7 @@ export class ClusterView {
 
   /** Every node's registrations, each tagged with the node that holds it. */
   async registrations(filter: Record<string, string>): Promise<{ registrations: RegistrationRow[]; unreachable: Array<{ node: string; error: string }> }> {
-    const answers = await this.all((c) => c.get<{ registrations: RegistrationRow[] }>('/v1/registrations', filter));
+    const answers = await this.all(async (c) => ({ registrations: await c.registrations<RegistrationRow>(filter) }));
     const registrations: RegistrationRow[] = [];
     const unreachable: Array<{ node: string; error: string }> = [];
     for (const a of answers) {

@@ -2,6 +2,10 @@
 import { versionName } from '../witness/constants';
 import type { RegistrationSummary } from './port';
 import type { ClusterEvent, DeploymentFinding, LifView, NodeView, ShareView } from '../cluster/types';
+import { printable } from '../lib/printable';
+
+/** Widest table cell: a client-chosen name cannot stretch a table past the terminal. */
+const MAX_CELL = 64;
 
 export function describeEvent(e: ClusterEvent): string {
   switch (e.type) {
@@ -55,8 +59,10 @@ export function describeReload(r: StatusBody['lastReload']): string | undefined 
   return `Last reload: ok at ${r.at} (${r.source})${restart}`;
 }
 
-/** Columns padded to the widest cell. */
-export function table(rows: string[][]): string[] {
+/** Columns padded to the widest cell; cells made printable (peer text) and cut to MAX_CELL. */
+export function table(cells: string[][]): string[] {
+  // The last column is not padded: it may run longer (a probe's detail) without stretching the others.
+  const rows = cells.map((r) => r.map((c, i) => printable(c, i === r.length - 1 ? 4 * MAX_CELL : MAX_CELL)));
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());

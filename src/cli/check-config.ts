@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseSmbpasswd } from '../auth/accounts';
-import { ClusterModel, type WitnessdConfig } from '../cluster';
+import { ClusterModel } from '../cluster';
+import { ctdbSettings, type WitnessdConfig } from '../config';
 import { isLoopbackHost, parseHostPort } from '../lib/address';
 import { kerberosFindings } from './security-providers';
 
@@ -108,8 +109,8 @@ async function listenerFindings(config: WitnessdConfig): Promise<CheckFinding[]>
 /** Every finding, errors first. */
 export async function checkConfig(config: WitnessdConfig): Promise<CheckFinding[]> {
   // CTDB mode: nodes, public IPs and the addresses to listen on are ctdbd's, read at start-up.
-  const deployment = config.ctdb ? [] : new ClusterModel(config).findings().map((f) => ({ severity: f.severity, message: f.message }));
-  const listeners = config.ctdb ? [] : await listenerFindings(config);
+  const deployment = ctdbSettings(config) ? [] : new ClusterModel(config).findings().map((f) => ({ severity: f.severity, message: f.message }));
+  const listeners = ctdbSettings(config) ? [] : await listenerFindings(config);
   const all = [...deployment, ...accountsFindings(config), ...kerberosFindings(config), ...listeners, ...safetyFindings(config)];
   return [...all.filter((f) => f.severity === 'error'), ...all.filter((f) => f.severity === 'warning')];
 }

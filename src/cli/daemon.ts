@@ -4,22 +4,21 @@
  * the only place that knows every room; the rooms only know their seams.
  */
 import type { Logger } from 'pino';
+import { LogLimiter, limitedLog } from '../lib/log-limit';
 import { healthMetricsSink, startAdminServer, StatusFeed, WitnessdMetrics, witnessMetricsSink, type AdminServer, type ReloadRecord } from '../admin';
 import { accountSourceFromConfig } from '../auth';
 import { createClusapiService } from '../clusapi';
-import {
-  ClusterModel, ConfigError, HealthWatcher, reloadConfigFile, ReloadRefused, type AuthLevelName, type LiveSettings, type ReloadOutcome,
-  type WitnessdConfig,
-} from '../cluster';
+import { ClusterModel, HealthWatcher, reloadConfigFile, ReloadRefused, type LiveSettings, type ReloadOutcome } from '../cluster';
+import type { ClusterSource } from '../cluster/source';
+import { ConfigError, type AuthLevelName, type WitnessdConfig } from '../config';
 import type { RpcCall, RpcInterface } from '../ndr/dispatch';
 import { AuthLevel, FaultStatus, RpcServer, type CallContext, type RpcEndpoint, type RpcLimits } from '../rpc';
 import { createEndpointMapper } from '../rpc/epm/endpoint-mapper';
 import { createLogger } from './logging';
 import { createWitnessService, type Clock, type WitnessOptions, type WitnessServiceHandle } from '../witness';
 import { securityProvidersFromConfig } from './security-providers';
-import { configFromSnapshot } from '../cluster/ctdb/sync';
-import type { CtdbSource } from '../cluster/ctdb/source';
-import { ctdbAdminAddress, deliveryFrom, followAddresses, startCtdbSource } from './ctdb';
+import { followAddresses } from './listeners';
+import { openClusterSource } from './sources';
 
 export interface WitnessdOptions {
   /** Path the configuration came from (enables reload); undefined = embedded demo. */
@@ -52,9 +51,9 @@ export interface Witnessd {
   readonly witnessEndpoint: RpcEndpoint;
   /** Undefined when the endpoint mapper is off (epmPort 0 in the config). */
   readonly epmEndpoint: RpcEndpoint | undefined;
-  /** CTDB mode: the source feeding the model. */
-  readonly ctdb: CtdbSource | undefined;
-  /** CTDB mode: resolves once the listeners follow the last takeip/releaseip. */
+  /** The cluster source feeding the model (cluster.source). */
+  readonly source: ClusterSource;
+  /** Resolves once the listeners follow the source's last address change (CTDB: takeip/releaseip). */
   listenersSettled(): Promise<void>;
   /** Re-read configPath (SIGHUP and witnessctl reload alike); throws ConfigError / ReloadRefused. */
   reload(): Promise<ReloadOutcome>;
@@ -81,17 +80,20 @@ function definedOnly<T extends object>(o: T): Partial<T> {
  * from the runtime's onFault hook). Adds no promise to a call that waits.
  */
 function instrument(iface: RpcInterface<CallContext>, metrics: WitnessdMetrics): RpcInterface<CallContext> {
+  // Opnums the interface does not have share one series: a client sending junk opnums must not
+  // fill the metric's series cap (new real series would then be dropped) nor grow /metrics.
+  const label = (opnum: number): number | string => (opnum < iface.operationNames.length ? opnum : 'unknown');
   return {
     name: iface.name,
     syntax: iface.syntax,
     operationNames: iface.operationNames,
     dispatch(opnum, stub, call) {
-      metrics.rpcCalls.inc({ interface: iface.name, opnum });
+      metrics.rpcCalls.inc({ interface: iface.name, opnum: label(opnum) });
       return iface.dispatch(opnum, stub, call);
     },
     ...(iface.dispatchNdr64 && {
       dispatchNdr64(opnum: number, stub: Buffer, call: RpcCall<CallContext>) {
-        metrics.rpcCalls.inc({ interface: iface.name, opnum });
+        metrics.rpcCalls.inc({ interface: iface.name, opnum: label(opnum) });
         return iface.dispatchNdr64!(opnum, stub, call);
       },
     }),
@@ -107,19 +109,20 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     loggers.push(l);
     return l;
   };
-  // CTDB mode: nodes and public IPs come from ctdbd, read before the model is built.
-  const ctdb = await startCtdbSource(config, o.ctdbSocket, child('ctdb'));
-  const modelConfig = ctdb && config.ctdb ? configFromSnapshot(config, ctdb.snapshot(), config.ctdb.smbPort) : config;
-  const model = new ClusterModel(modelConfig, { logger: child('cluster') });
-  // SFO-pair findings do not apply to CTDB nodes (any node may host any IP it lists).
-  for (const f of model.findings()) logger[ctdb ? 'debug' : f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
-
   const metrics = new WitnessdMetrics();
+  // One rate limit for every line a peer can cause (RPC runtime, auth, Witness): src/lib/log-limit.ts.
+  const logLimiter = new LogLimiter();
+  // The source builds the model from its first facts (CTDB: nodes and public IPs from ctdbd).
+  const source = await openClusterSource({
+    config, logger: child(config.cluster.source), modelLogger: child('cluster'), healthLogger: child('health'), healthMetrics: healthMetricsSink(metrics), ctdbSocket: o.ctdbSocket,
+  });
+  const { model, watcher } = source;
+  for (const f of model.findings()) logger[f.severity === 'error' ? 'error' : 'warn']({ finding: f }, `deployment: ${f.message}`);
+
   // The status page's timeline hears each cluster event before the Witness service handles
   // it, so that an event's entry comes before the notifications it causes.
   const feed = new StatusFeed();
   const offFeed = model.subscribe((e) => feed.clusterEvent(e));
-  const watcher = new HealthWatcher({ model, config: config.watcher, logger: child('health'), metrics: healthMetricsSink(metrics) });
   const witness = createWitnessService({
     model,
     logger: child('witness'),
@@ -128,11 +131,16 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       operationResult: (operation, result) => metrics.witnessResults.inc({ operation, result: `0x${result.toString(16)}` }),
     },
     activity: feed,
+    logLimiter,
     options: {
       unusedTimeoutMs: config.timeouts.unusedRegistrationSeconds * 1000,
       keepAliveMaxSeconds: config.timeouts.keepAliveMaxSeconds,
       maxRegistrations: config.limits.maxRegistrations,
       maxRegistrationsPerClient: config.limits.maxRegistrationsPerClient,
+      maxRegistrationsPerSource: config.limits.maxRegistrationsPerSource,
+      forcedUnregisterMs: config.witness.forcedUnregisterSeconds * 1000,
+      forcedUnregisterV1: config.witness.forcedUnregisterV1,
+      interfaceGroupName: config.witness.interfaceGroupName,
       ...o.witnessOptions,
     },
     clock: o.clock,
@@ -142,10 +150,6 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   // must then be None; authenticated clients still negotiate integrity or privacy.
   const minAuthLevelOf = (c: WitnessdConfig): AuthLevel => (c.auth.allowAnonymous ? AuthLevel.None : AUTH_LEVEL[c.auth.minimumLevel]);
   const authLog = child('auth');
-  if (ctdb) {
-    ctdb.delivery = deliveryFrom(witness.admin);
-    ctdb.attach(model, config);
-  }
   const firstSvm = config.svms[0];
   const authOptions = {
     accounts: accountSourceFromConfig(config.auth, authLog),
@@ -154,7 +158,8 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     dnsComputerName: firstSvm.dnsName,
     dnsDomainName: firstSvm.dnsName.split('.').slice(1).join('.') || firstSvm.dnsName,
     allowAnonymous: config.auth.allowAnonymous,
-    logger: authLog,
+    // Each refused login is a line a peer causes.
+    logger: limitedLog(authLog, logLimiter),
     onRefused: (reason: string) => metrics.authFailures.inc({ reason }),
   };
   const security = securityProvidersFromConfig(config.auth, authOptions, authLog);
@@ -172,6 +177,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       ...o.rpcLimits,
     },
     securityProviders: security.providers,
+    logLimiter,
     onFault: (iface, _opnum, status) => metrics.rpcFaults.inc({ interface: iface, status: `0x${status.toString(16)}` }),
   });
 
@@ -182,9 +188,9 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     : undefined;
   if (clusapi) interfaces.push(instrument(clusapi.rpcInterface, metrics));
 
-  // Following CTDB: bind the node address here, the hosted public IPs through followAddresses
-  // (a public IP that is not on the interface yet must not stop witnessd from starting).
-  const addresses = ctdb && config.ctdb?.followIps ? [ctdb.nodeAddress] : config.listener.addresses;
+  // The others through followAddresses: an address that is not on an interface yet (a public
+  // IP CTDB is still adding) must not stop witnessd from starting.
+  const addresses = source.startAddresses();
   let admin: AdminServer | undefined;
   try {
     const witnessEndpoint = await rpc.listen({
@@ -201,19 +207,17 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
         interfaces: [{ iface: createEndpointMapper(rpc), minAuthLevel: AuthLevel.None }],
       });
     admin = await startAdminServer({
-      model, witness: witness.admin, metrics, config, watcher, feed,
+      model, witness: witness.admin, metrics, config, source, feed,
       logger: child('admin'),
       configPath: o.configPath,
-      address: o.adminAddress ?? (ctdb ? ctdbAdminAddress(config, ctdb) : undefined),
-      ...(ctdb ? { ctdb } : {}),
+      address: o.adminAddress ?? source.adminAddress(),
       reload: () => handle.reload(),
       reloadStatus: () => handle.lastReload,
     });
-    const settled = ctdb && config.ctdb?.followIps
-      ? followAddresses(rpc, epmEndpoint ? [witnessEndpoint, epmEndpoint] : [witnessEndpoint], ctdb, child('ctdb'))
-      : () => Promise.resolve();
+    const following = followAddresses(rpc, epmEndpoint ? [witnessEndpoint, epmEndpoint] : [witnessEndpoint], source, child('listener'));
+    const settled = following.settled;
     await settled();
-    watcher.start();
+    source.start(witness.admin);
     const adminServer = admin;
     let closing: Promise<void> | undefined;
     // What a reload applies beside the model and the watcher; everything else waits for a restart.
@@ -231,7 +235,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     let lastReload: ReloadRecord | undefined;
     const handle: Witnessd = {
       // The witness endpoint's own list: in CTDB mode it follows takeip/releaseip.
-      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses: witnessEndpoint.addresses, witnessEndpoint, epmEndpoint, ctdb,
+      config, model, watcher, witness, rpc, metrics, admin: adminServer, addresses: witnessEndpoint.addresses, witnessEndpoint, epmEndpoint, source,
       listenersSettled: settled,
       get lastReload() {
         return lastReload;
@@ -241,7 +245,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
         const at = new Date().toISOString();
         try {
           security.kerberos?.reload(); // a rolled-over keytab now, not at the next bind
-          const r = ctdb ? await ctdb.reload(o.configPath, watcher, live) : await reloadConfigFile(model, watcher, o.configPath, live);
+          const r = await reloadConfigFile(source, o.configPath, live);
           metrics.reloads.inc({ result: 'ok' });
           lastReload = { at, ok: true, source: r.source, applied: r.applied, restartNeeded: r.restartNeeded };
           logger.info({ source: r.source, events: r.events.length, applied: r.applied, findings: r.findings.length }, 'configuration reloaded');
@@ -257,8 +261,8 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
       },
       close() {
         closing ??= (async () => {
-          ctdb?.close();
-          await watcher.stop();
+          following.stop();
+          await source.close();
           // The RPC runtime aborts pending calls (AsyncNotify) and answers them before closing.
           await rpc.close();
           witness.close();
@@ -271,8 +275,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     };
     return handle;
   } catch (err) {
-    ctdb?.close();
-    await watcher.stop();
+    await source.close();
     witness.close();
     await rpc.close();
     await admin?.close();

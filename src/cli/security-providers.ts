@@ -5,7 +5,8 @@
  */
 import { createNtlmsspProvider, createSpnegoProvider, type AuthLogger, type NtlmsspOptions } from '../auth';
 import { checkKerberosConfig, createKerberosProvider, type KerberosProvider } from '../auth/krb5';
-import type { AuthConfig, DeploymentFinding, KerberosConfig, WitnessdConfig } from '../cluster';
+import type { DeploymentFinding } from '../cluster';
+import type { AuthConfig, KerberosConfig, WitnessdConfig } from '../config';
 import type { SecurityProvider } from '../rpc';
 
 /** Services Witness clients ask tickets for (KERBEROS.md §1): cifs/ (Windows, Samba ≥ 4.20), host/ (older Samba). */

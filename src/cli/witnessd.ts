@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
-import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, type WitnessdConfig } from '../cluster';
-import { ctdbConfigTemplate, CTDB_DEFAULT_SOCKET } from '../cluster/ctdb/config';
+import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, type WitnessdConfig } from '../config';
+import { ctdbConfigTemplate, CTDB_DEFAULT_SOCKET } from '../config';
 import { startWitnessd, type Witnessd } from './daemon';
 import { createLogger, LOG_FORMATS, type LogFormat } from './logging';
 
@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.logging.level, args['log-format'] as LogFormat);
   let daemon: Witnessd;
   try {
-    if (args['ctdb-socket'] && !config.ctdb) throw new Error('--ctdb-socket needs a configuration with cluster.source: ctdb');
+    if (args['ctdb-socket'] && config.cluster.source !== 'ctdb') throw new Error('--ctdb-socket needs a configuration with cluster.source: ctdb');
     daemon = await startWitnessd(config, { configPath: args.config, logger, ...(args['ctdb-socket'] ? { ctdbSocket: args['ctdb-socket'] } : {}) });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { parseHostPort } from '../lib/address';
-import type { WatcherConfig } from './config';
+import type { WatcherConfig } from '../config';
 import type { ClusterModel } from './model';
 import type { Probe, ProbeResult, ProbeTarget } from './probes/probe';
 import { smb2NegotiateProbe } from './probes/smb2';

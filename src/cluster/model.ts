@@ -16,8 +16,8 @@
  */
 import type { Logger } from 'pino';
 import { addressKey, canonicalIpv6 } from '../lib/address';
-import type { LifConfig, WitnessdConfig } from './config';
-import { deploymentFindings } from './findings';
+import type { LifConfig, WitnessdConfig } from '../config';
+import { deploymentFindings, type FindingInput } from './findings';
 import type { ClusterEvent, ClusterModelView, DeploymentFinding, LifView, NodeView, ShareView, SvmView } from './types';
 import { isIPv4 } from 'node:net';
 
@@ -84,6 +84,8 @@ const RECENT_EVENTS = 50;
 
 export interface ClusterModelOptions {
   readonly logger?: Logger;
+  /** The deployment rules the model's source holds it to (default: the SFO-pair rules of findings.ts). */
+  readonly rules?: (m: FindingInput) => DeploymentFinding[];
 }
 
 export class ClusterModel implements ClusterModelView {
@@ -97,7 +99,7 @@ export class ClusterModel implements ClusterModelView {
   private recent: TimedEvent[] = [];
   private readonly logger: Logger | undefined;
 
-  constructor(config: WitnessdConfig, options: ClusterModelOptions = {}) {
+  constructor(config: WitnessdConfig, readonly options: ClusterModelOptions = {}) {
     this.config = config;
     this.logger = options.logger;
     this.build(config);
@@ -139,7 +141,7 @@ export class ClusterModel implements ClusterModelView {
     return s && this.shareView(s);
   }
   findings(): readonly DeploymentFinding[] {
-    return deploymentFindings({
+    return (this.options.rules ?? deploymentFindings)({
       nodes: this.nodes(),
       svms: this.svms(),
       lifs: this.lifs(),

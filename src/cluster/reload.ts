@@ -1,14 +1,16 @@
 /**
- * Reload: read the configuration file again and apply it, truthfully. The file must load
- * (ConfigError otherwise) and its deployment findings must hold no error (ReloadRefused);
- * in both cases nothing changes. Then the model (events for what changed) and the watcher
- * take the new document, the caller's live settings take theirs (auth, logging level, ...),
- * and every other changed setting is named in `restartNeeded`: kept as it was until a
- * restart. Used by the daemon for SIGHUP and the admin API's /v1/reload alike.
+ * Reload, the one path for every cluster source: read the configuration file again and
+ * apply it, truthfully. The file must load and name the running source (ConfigError
+ * otherwise) and its deployment findings must hold no error (ReloadRefused); in all these
+ * cases nothing changes. Then the model takes the source's document for it (events for what
+ * changed), the source settles the model back to its facts, the watcher takes its settings,
+ * the caller's live settings take theirs (auth, logging level, ...), and every other changed
+ * setting is named in `restartNeeded`: kept as it was until a restart. Used by the daemon for
+ * SIGHUP and the admin API's /v1/reload alike.
  */
-import { loadConfig, type WitnessdConfig } from './config';
-import type { HealthWatcher } from './health';
+import { ConfigError, loadConfig, type WitnessdConfig } from '../config';
 import { ClusterModel } from './model';
+import type { ClusterSource } from './source';
 import type { ClusterEvent, DeploymentFinding } from './types';
 
 export interface ReloadOutcome {
@@ -40,9 +42,6 @@ export interface LiveSettings {
   apply(next: WitnessdConfig): void;
 }
 
-/** Applied by the model and the watcher here. */
-const MODEL_AND_WATCHER = ['nodes', 'svms', 'watcher'];
-
 /** Dotted paths of the leaves that differ (arrays compared whole, as one setting). */
 export function changedSettings(a: unknown, b: unknown, path = ''): string[] {
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -69,19 +68,18 @@ export function splitChanges(current: WitnessdConfig, next: WitnessdConfig, live
   };
 }
 
-export async function reloadConfigFile(model: ClusterModel, watcher: HealthWatcher | undefined, path: string, live?: LiveSettings): Promise<ReloadOutcome> {
+export async function reloadConfigFile(source: ClusterSource, path: string, live?: LiveSettings): Promise<ReloadOutcome> {
   const next = loadConfig(path); // throws ConfigError: nothing changed yet
-  const nextFindings = new ClusterModel(next).findings();
+  if (next.cluster.source !== source.name) {
+    throw new ConfigError([{ file: path, line: 0, column: 0, field: 'cluster.source', message: `witnessd runs with the ${source.name} source; switching sources needs a restart` }]);
+  }
+  const { model } = source;
+  const document = source.modelDocument(next);
+  const nextFindings = new ClusterModel(document, model.options).findings();
   if (nextFindings.some((f) => f.severity === 'error')) throw new ReloadRefused(nextFindings);
-  const { applied, restartNeeded } = splitChanges(model.currentConfig(), next, live, MODEL_AND_WATCHER);
-  const events = model.applyConfig(next);
-  await watcher?.reconfigure(next.watcher);
+  const { applied, restartNeeded } = splitChanges(source.document, next, live, source.reloadable);
+  const events = [...model.applyConfig(document), ...source.settle(next)];
+  await source.watcher.reconfigure(next.watcher);
   live?.apply(next);
-  return {
-    source: next.source,
-    events,
-    findings: model.findings(),
-    applied,
-    restartNeeded,
-  };
+  return { source: next.source, events, findings: model.findings(), applied, restartNeeded };
 }

@@ -23,3 +23,16 @@ export const hostPortText = (defaultPort?: number) =>
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
     }
   });
+
+/** The CIFS server's names as the document writes them (an SVM's, or a CTDB cluster's server). */
+export const netbiosNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(15, 'a NetBIOS name has at most 15 characters')
+  .regex(/^[^\s.\\/:*?"<>|]+$/, 'a NetBIOS name has no spaces, dots or \\/:*?"<>|');
+
+export const dnsNameSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'not a DNS name');

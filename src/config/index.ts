@@ -1,15 +1,17 @@
 /**
- * The configuration room: the sections of witnessd's YAML document that are not the cluster
- * model's, and their defaults (the one home of every configurable default).
+ * The configuration room: witnessd's one YAML document, its schemas and every configurable
+ * default.
  *
- *   sections.ts  listener, timeouts, admin, auth (NTLM accounts, Kerberos), limits (the RPC
- *                runtime's and the Witness service's), logging, clusapi; ADMIN_PORT,
- *                LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
- *   fields.ts    field types the sections share (names, seconds, addresses, host:port)
- *
- * The document itself (those sections with nodes, svms and watcher), its parser, its error
- * messages with file:line:column and its loader are in src/cluster/config.ts, because the
- * cluster model reloads it; the CTDB variant's cluster: section is src/cluster/ctdb/config.ts.
+ *   document.ts       the document: the nine shared sections beside one cluster section,
+ *                     chosen by cluster.source; WitnessdConfig and its parts
+ *   cluster-yaml.ts   the YAML model's cluster: nodes, SVMs, LIFs, shares (source: yaml)
+ *   cluster-ctdb.ts   CTDB's cluster section (source: ctdb) and `--print-ctdb-config`
+ *   sections.ts       listener, timeouts, witness (forced unregister, group names), watcher,
+ *                     admin, auth, limits, logging, clusapi
+ *                     (SHARED_SECTIONS); ADMIN_PORT, LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
+ *   load.ts           parse and load, errors with file:line:column and the field
+ *   demo.ts           the embedded demo document
+ *   fields.ts         field types the sections share (names, seconds, addresses, host:port)
  */
 export {
   ADMIN_PORT,
@@ -17,5 +19,17 @@ export {
   DEFAULT_ADMIN_ADDRESS,
   LIMIT_DEFAULTS,
   TIMEOUT_DEFAULTS,
+  WATCHER_MODES,
+  WITNESS_DEFAULTS,
   type AuthLevelName,
+  type WatcherMode,
 } from './sections';
+export { ctdbSettings } from './document';
+export type {
+  AdminConfig, AuthConfig, ClusterSection, ClusterSourceName, KerberosConfig, LifConfig, NodeConfig, ShareConfig, SvmConfig, WatcherConfig, WitnessdConfig,
+} from './document';
+export { ConfigError, demoConfig, formatProblem, loadConfig, parseConfig } from './load';
+export type { ConfigProblem } from './load';
+export { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo';
+export { CTDB_DEFAULT_SOCKET, ctdbConfigTemplate, defaultCtdbSocket } from './cluster-ctdb';
+export type { CtdbSettings } from './cluster-ctdb';

@@ -1,16 +1,17 @@
 /**
- * The configuration's sections that are not the cluster model's: where the listeners, the
- * Witness timeouts, the admin API, authentication, the RPC and Witness limits, logging and
- * clusapi are configured, and their defaults. The defaults declared here are the only ones:
- * the Witness service and the daemon import them (LIMIT_DEFAULTS, TIMEOUT_DEFAULTS, ...);
- * the RPC runtime's own limits default in src/rpc/options.ts, named here.
- * The document that holds these sections with the cluster's is src/cluster/config.ts.
+ * The nine sections every configuration document has, whatever its cluster source: where
+ * the listeners, the Witness timeouts, the health watcher, the admin API, authentication,
+ * the RPC and Witness limits, logging and clusapi are configured, and their defaults
+ * (SHARED_SECTIONS lists them once; document.ts puts them beside each cluster section).
+ * The defaults declared here are the only ones: the Witness service and the daemon import
+ * them (LIMIT_DEFAULTS, TIMEOUT_DEFAULTS, ...); the RPC runtime's own limits default in
+ * src/rpc/options.ts, named here.
  */
 import { z } from 'zod';
 import { addressKey, isLoopbackHost, parseHostPort } from '../lib/address';
 import { EPM_TCP_PORT } from '../rpc/constants';
 import { DEFAULT_LIMITS } from '../rpc/options';
-import { hostPortText, name, seconds } from './fields';
+import { hostPortText, millis, name, seconds } from './fields';
 
 /** The admin API's port: on loopback by default, on the node address in CTDB mode. */
 export const ADMIN_PORT = 8135;
@@ -31,8 +32,33 @@ export const timeoutsSchema = z
   .object({
     /** A V2 registration with no pending AsyncNotify for this long is removed (Decisions 9). */
     unusedRegistrationSeconds: seconds.min(1).default(30),
-    /** Upper bound on a client's RegisterEx KeepAliveTimeout; absent = honour the client's value. */
-    keepAliveMaxSeconds: seconds.optional(),
+    /**
+     * Upper bound on a client's RegisterEx KeepAliveTimeout (a u32: 0xFFFFFFFF would hold a call
+     * for 136 years). Windows clients ask 120 s; a longer wait answers WERR_TIMEOUT at this bound.
+     */
+    keepAliveMaxSeconds: seconds.default(3600),
+  })
+  .strict();
+
+/**
+ * What the Witness service does beyond MS-SWN, for the clients that need it, and Samba's
+ * rpcd_witness's answers for clusters that move from it (README "Samba compatibility").
+ */
+export const witnessSchema = z
+  .object({
+    /**
+     * A V2 registration that was sent a RESOURCE_CHANGE other than AVAILABLE, or a move list
+     * naming another address, is removed this long after (its AsyncNotify ends with
+     * ERROR_NOT_FOUND): how Windows Server 2022 clients re-register (Samba: 5 s). 0 = never.
+     */
+    forcedUnregisterSeconds: seconds.max(3600).default(5),
+    /** Force V1 (Register) registrations out too, as Samba does; V1 clients (rpcclient, smbtorture) keep theirs by default. */
+    forcedUnregisterV1: z.boolean().default(false),
+    /**
+     * GetInterfaceList's InterfaceGroupName: `node`, the node hosting the address (Windows
+     * clusters); `server`, the CIFS server's DNS name for every entry (Samba's rpcd_witness).
+     */
+    interfaceGroupName: z.enum(['node', 'server']).default('node'),
   })
   .strict();
 
@@ -127,6 +153,11 @@ export const limitsSchema = z
     /** The RPC runtime's limit, defaulted here (unlike the ones below) because the daemon also reads it. */
     maxPendingCallsPerConnection: z.number().int().min(1).max(1_000_000).default(DEFAULT_LIMITS.maxPendingCallsPerConnection),
     maxRegistrations: z.number().int().min(1).max(10_000_000).default(100_000),
+    /**
+     * Once 90 % of maxRegistrations are taken, a source address (IPv6: its /64) holding this
+     * many gets WERR_NO_SYSTEM_RESOURCES: the last 10 % stay for the hosts that hold fewer.
+     */
+    maxRegistrationsPerSource: z.number().int().min(1).max(10_000_000).default(1_000),
     /** DCE/RPC runtime limits; absent = the runtime's defaults (src/rpc/options.ts). */
     maxConnections: z.number().int().min(1).max(1_000_000).optional(),
     /** A connection that has not bound within this time is closed. */
@@ -155,7 +186,44 @@ export const clusapiSchema = z
   })
   .strict();
 
+export const WATCHER_MODES = ['smb2-negotiate', 'tcp-connect', 'simulated'] as const;
+export type WatcherMode = (typeof WATCHER_MODES)[number];
+
+/** The node-health watcher: probes each node's SMB server (in CTDB mode, a second opinion beside ctdbd). */
+export const watcherSchema = z
+  .object({
+    mode: z.enum(WATCHER_MODES).default('smb2-negotiate'),
+    /** Time between the starts of two probes of one node. */
+    intervalMs: millis.min(50).max(600_000).default(500),
+    /** A probe that has no answer after this long failed. */
+    timeoutMs: millis.min(10).max(600_000).default(400),
+    /** Consecutive failed probes before a node is declared down. */
+    failureThreshold: z.number().int().min(1).max(100).default(3),
+    /** Consecutive good probes before a down node is declared up again. */
+    recoveryThreshold: z.number().int().min(1).max(100).default(2),
+  })
+  .strict()
+  .refine((w) => w.timeoutMs <= w.intervalMs, { message: 'timeoutMs must not exceed intervalMs', path: ['timeoutMs'] });
+
+/**
+ * The nine shared sections, each defaulted when absent. A cluster source may replace one
+ * (CTDB: admin.address defaults to the node address, ctdbAdminSchema).
+ */
+export const SHARED_SECTIONS = {
+  listener: listenerSchema.default({}),
+  timeouts: timeoutsSchema.default({}),
+  witness: witnessSchema.default({}),
+  watcher: watcherSchema.default({}),
+  admin: adminSchema.default({}),
+  auth: authSchema.default({}),
+  limits: limitsSchema.default({}),
+  logging: loggingSchema.default({}),
+  clusapi: clusapiSchema.default({}),
+};
+
 /** The limits a configuration without `limits:` gets. */
 export const LIMIT_DEFAULTS = limitsSchema.parse({});
+/** The Witness behaviour a configuration without `witness:` gets. */
+export const WITNESS_DEFAULTS = witnessSchema.parse({});
 /** The timeouts a configuration without `timeouts:` gets. */
 export const TIMEOUT_DEFAULTS = timeoutsSchema.parse({});

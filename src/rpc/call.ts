@@ -171,8 +171,8 @@ function runListener(l: CallAbortListener, reason: CallAborted): void {
 
 /**
  * A request arriving in several fragments (MS-RPCE 3.3.3): its first fragment decided the call,
- * later ones add stub bytes. A connection receives one at a time, so maxReassemblyPerConnection
- * and maxRequestSize bound the same bytes. The discard rule: a call announced (alloc_hint) or
+ * later ones add stub bytes. A connection receives one at a time, so maxRequestSize bounds
+ * what a connection holds in reassembly too (no separate per-connection limit). The discard rule: a call announced (alloc_hint) or
  * grown past that budget is refused whole (fault 0x5 and close, as Windows in Samba's
  * raw_protocol tests); nothing past the budget is kept.
  */
@@ -185,7 +185,7 @@ export class Reassembly {
   constructor(readonly first: PduHeader, readonly call: ServerCallInit) {}
 
   static budget(limits: Readonly<RpcLimits>): number {
-    return Math.min(limits.maxRequestSize, limits.maxReassemblyPerConnection);
+    return limits.maxRequestSize;
   }
 
   /** Keep one fragment's stub; false past the budget. */

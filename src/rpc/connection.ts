@@ -23,6 +23,7 @@ import { type CallOrigin, Reassembly, ServerCall, type ServerCallInit } from './
 import { Few } from '../lib/few';
 import { NdrError } from '../ndr/errors';
 import { type PduHandler, PduStream, type TransportHost } from './pdu-stream';
+import { limitedLog } from '../lib/log-limit';
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost extends TransportHost {
@@ -59,7 +60,6 @@ class Seldom {
   logger: Logger | undefined = undefined;
   /** Closes a connection that never binds. */
   idleTimer: NodeJS.Timeout | undefined = undefined;
-  warnedAt: Map<string, number> | undefined = undefined;
   /** Set by shutdown(): told when the last call in flight has answered. */
   drained: (() => void) | undefined = undefined;
   /** The one request whose fragments are still arriving (MS-RPCE 3.3.3). */
@@ -102,10 +102,11 @@ export class Connection implements CallOrigin, PduHandler {
     return (this.seldom ??= new Seldom());
   }
 
-  /** The connection's child logger, made on first use. */
+  /** The connection's child logger, made on first use; its info/warn/error lines are rate-limited (a peer causes them). */
   get log(): Logger {
     const s = this.stream;
-    return (this.more.logger ??= this.host.options.logger.child({ conn: this.id, remote: `${s.remoteAddress}:${s.remotePort}`, port: s.localPort }));
+    const o = this.host.options;
+    return (this.more.logger ??= limitedLog(o.logger.child({ conn: this.id, remote: `${s.remoteAddress}:${s.remotePort}`, port: s.localPort }), o.logLimiter));
   }
 
   /** Whether a debug line is due (without making the child logger for nothing). */
@@ -113,12 +114,8 @@ export class Connection implements CallOrigin, PduHandler {
     return this.seldom?.logger !== undefined || this.host.options.logger.isLevelEnabled('debug');
   }
 
-  /** A warning that a hostile client could repeat per PDU: at most one line per second per kind. */
+  /** A warning that a hostile client could repeat per PDU (the log's limiter bounds it, over all connections). */
   private warnLimited(kind: string, obj: object): void {
-    const now = Date.now();
-    const warnedAt = (this.more.warnedAt ??= new Map());
-    if (now - (warnedAt.get(kind) ?? -Infinity) < 1000) return;
-    warnedAt.set(kind, now);
     this.log.warn(obj, kind);
   }
 
@@ -250,7 +247,7 @@ export class Connection implements CallOrigin, PduHandler {
     if (!s?.idleTimer) return;
     clearTimeout(s.idleTimer);
     s.idleTimer = undefined;
-    if (s.logger === undefined && s.warnedAt === undefined && s.drained === undefined && s.incoming === undefined) this.seldom = undefined;
+    if (s.logger === undefined && s.drained === undefined && s.incoming === undefined) this.seldom = undefined;
   }
 
   // ---------------------------------------------------------------------- auth

@@ -4,6 +4,7 @@
 import pino, { type Logger } from 'pino';
 import { AuthLevel, type SecurityProvider } from './security';
 import { MUST_RECV_FRAG_SIZE } from './constants';
+import { LogLimiter } from '../lib/log-limit';
 
 export interface RpcLimits {
   /** Open connections over all listeners; further connections are closed at once. */
@@ -12,10 +13,11 @@ export interface RpcLimits {
   maxPendingCallsPerConnection: number;
   /** Largest fragment we send or accept (negotiated down with the client, to 2048 at least as Windows; the limit itself may be 1432..65535). */
   maxFragmentSize: number;
-  /** Largest reassembled request stub of one call. */
+  /**
+   * Largest reassembled request stub of one call; also what a connection holds in reassembly
+   * at most, since it reassembles one call at a time (MS-RPCE 3.3.3).
+   */
   maxRequestSize: number;
-  /** Bytes of request fragments a connection may hold in reassembly at once (one call at a time, MS-RPCE 3.3.3). */
-  maxReassemblyPerConnection: number;
   /** A connection that has not bound within this many ms is closed. */
   unboundIdleMs: number;
   /** A PDU begun must arrive whole within this many ms (slow-loris on a bound connection). */
@@ -38,7 +40,6 @@ export const DEFAULT_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxPendingCallsPerConnection: 64,
   maxFragmentSize: 5840,
   maxRequestSize: 4 * 1024 * 1024,
-  maxReassemblyPerConnection: 8 * 1024 * 1024,
   unboundIdleMs: 30_000,
   partialPduMs: 30_000,
   idleEvictMs: 60_000,
@@ -59,6 +60,8 @@ export interface RpcServerOptions {
   shutdownGraceMs?: number;
   /** Told of every fault PDU that answers a call (metrics), with the interface name and opnum. */
   onFault?: FaultHook;
+  /** The rate limit of the lines a peer causes (the daemon shares one with every room); default: the server's own. */
+  logLimiter?: LogLimiter;
 }
 
 export type FaultHook = (iface: string, opnum: number, status: number) => void;
@@ -69,6 +72,7 @@ export interface ResolvedOptions {
   readonly minAuthLevel: AuthLevel;
   readonly shutdownGraceMs: number;
   readonly onFault: FaultHook | undefined;
+  readonly logLimiter: LogLimiter;
 }
 
 export function resolveOptions(o: RpcServerOptions): ResolvedOptions {
@@ -79,9 +83,6 @@ export function resolveOptions(o: RpcServerOptions): ResolvedOptions {
   if (limits.maxFragmentSize < MUST_RECV_FRAG_SIZE || limits.maxFragmentSize > 0xffff) {
     throw new RangeError(`RpcServer limit maxFragmentSize must be within ${MUST_RECV_FRAG_SIZE}..65535, got ${limits.maxFragmentSize}`);
   }
-  if (limits.maxReassemblyPerConnection < limits.maxRequestSize) {
-    throw new RangeError('RpcServer limit maxReassemblyPerConnection must be at least maxRequestSize');
-  }
   const minAuthLevel = o.minAuthLevel ?? AuthLevel.None;
   if (!(minAuthLevel >= AuthLevel.None && minAuthLevel <= AuthLevel.Privacy)) throw new RangeError(`bad minAuthLevel ${minAuthLevel}`);
   return {
@@ -90,5 +91,6 @@ export function resolveOptions(o: RpcServerOptions): ResolvedOptions {
     minAuthLevel,
     shutdownGraceMs: o.shutdownGraceMs ?? 2000,
     onFault: o.onFault,
+    logLimiter: o.logLimiter ?? new LogLimiter(),
   };
 }

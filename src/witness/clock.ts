@@ -15,11 +15,18 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * Node's longest timer (2^31-1 ms, ~24.8 days): a longer one fires after 1 ms with a
+ * TimeoutOverflowWarning. A deadline further away fires early at this bound; the DeadlineQueue
+ * then finds nothing due and arms again for the rest.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Real timers; unref'd so a pending keep-alive never keeps the process alive on its own. */
 export const systemClock: Clock = {
   now: monotonicMs,
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
+    const t = setTimeout(fn, Math.min(ms, MAX_TIMER_MS));
     t.unref();
     return t as unknown as TimerHandle;
   },

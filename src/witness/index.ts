@@ -16,6 +16,7 @@ import type { RpcInterface } from '../ndr/dispatch';
 import type { CallContext } from '../rpc/call-context';
 import { createWitnessServer, type ResultHook } from './adapter';
 import type { Clock } from './clock';
+import type { LogLimiter } from '../lib/log-limit';
 import { WitnessService, type WitnessActivity, type WitnessMetrics, type WitnessOptions } from './service';
 
 export interface CreateWitnessServiceOptions {
@@ -27,6 +28,8 @@ export interface CreateWitnessServiceOptions {
   readonly activity?: WitnessActivity;
   readonly options?: Partial<WitnessOptions>;
   readonly clock?: Clock;
+  /** The rate limit of lines a client causes (the daemon's one limiter); default: the service's own. */
+  readonly logLimiter?: LogLimiter;
 }
 
 export interface WitnessServiceHandle {
@@ -37,7 +40,7 @@ export interface WitnessServiceHandle {
 }
 
 export function createWitnessService(o: CreateWitnessServiceOptions): WitnessServiceHandle {
-  const service = new WitnessService({ model: o.model, logger: o.logger, metrics: o.metrics, activity: o.activity, options: o.options, clock: o.clock });
+  const service = new WitnessService({ model: o.model, logger: o.logger, metrics: o.metrics, activity: o.activity, options: o.options, clock: o.clock, logLimiter: o.logLimiter });
   const rpcInterface = createWitnessInterface<CallContext>(createWitnessServer(service, o.metrics?.operationResult));
   const admin: WitnessAdminPort = service;
   return { service, rpcInterface, admin, close: () => service.close() };

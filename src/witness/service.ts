@@ -5,21 +5,24 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RegistrationFilter, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
+import type { RegistrationFilter, RegistrationUpdate, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
-import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS } from '../config';
-import { addressKey } from '../lib/address';
+import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS, WITNESS_DEFAULTS } from '../config';
+import { addressKey, ipv6Prefix64 } from '../lib/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MESSAGE_TYPES, WERR, werrName } from './constants';
 import { RESOURCE_CHANGE_NOTIFICATION } from '../gen/witness';
 import { applyEvent, type RaisedNotification } from './events';
+import { DepartedHandles, ForcedUnregister, needsReregistration } from './forced-unregister';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { type NotifyReply, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
-import { clip, validateRegistration } from './validate';
+import { clip, lifAddressText, validateRegistration } from './validate';
+import { LogLimiter, limitedLog } from '../lib/log-limit';
+import { moveList } from './updates';
 
 export interface WitnessOptions {
   /** Decision 9: a V2 registration with no waiting AsyncNotify for this long is removed. */
@@ -31,8 +34,19 @@ export interface WitnessOptions {
   readonly maxRegistrationsPerClient: number;
   readonly maxPendingChanges: number;
   readonly maxWaitersPerRegistration: number;
+  /**
+   * Registrations one source address (IPv6: its /64) may hold once the registry is nearly full
+   * (SOURCE_RESERVE of maxRegistrations left): one host cannot take the last slots from the others.
+   */
+  readonly maxRegistrationsPerSource: number;
   /** Upper bound on a RegisterEx KeepAliveTimeout (seconds); undefined honours the client. */
   readonly keepAliveMaxSeconds: number | undefined;
+  /** Forced unregister this long after a "go elsewhere" notice was sent (forced-unregister.ts); 0 = never. */
+  readonly forcedUnregisterMs: number;
+  /** ... of V1 registrations too (Samba); V2 only otherwise. */
+  readonly forcedUnregisterV1: boolean;
+  /** InterfaceGroupName: the hosting node's name, or the CIFS server's DNS name for every entry (Samba). */
+  readonly interfaceGroupName: 'node' | 'server';
 }
 
 /** What the configuration sets defaults as its schema says (src/config/sections.ts); the others are the service's own. */
@@ -42,9 +56,16 @@ export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
   sweepIntervalMs: 5_000,
   maxRegistrations: LIMIT_DEFAULTS.maxRegistrations,
   maxRegistrationsPerClient: LIMIT_DEFAULTS.maxRegistrationsPerClient,
+  maxRegistrationsPerSource: LIMIT_DEFAULTS.maxRegistrationsPerSource,
   maxPendingChanges: 64,
   maxWaitersPerRegistration: 8,
+  forcedUnregisterMs: WITNESS_DEFAULTS.forcedUnregisterSeconds * 1000,
+  forcedUnregisterV1: WITNESS_DEFAULTS.forcedUnregisterV1,
+  interfaceGroupName: WITNESS_DEFAULTS.interfaceGroupName,
 };
+
+/** Removal reasons that are the server's doing: the owner's UnRegister then gets ERROR_NOT_FOUND, as from Samba. */
+const SERVER_REMOVALS = new Set(['forced-unregister', 'operator', 'unused']);
 
 /** Optional push-style metrics; counts() offers the same numbers for pull-style exporters. */
 export interface WitnessMetrics {
@@ -93,9 +114,30 @@ export interface WitnessServiceDeps {
   readonly metrics?: WitnessMetrics;
   readonly activity?: WitnessActivity;
   readonly options?: Partial<WitnessOptions>;
+  /** The rate limit of lines a client causes; default: the service's own. */
+  readonly logLimiter?: LogLimiter;
 }
 
+interface Drain {
+  readonly pending: Set<Registration>;
+  done(): void;
+}
+
+/**
+ * Lines a client causes, per second (each other one: PEER_LINES_PER_SECOND). Registrations and
+ * their ends are the audit trail, so they get more room; past it, the next line says how many
+ * were left out. Cluster events and the notifications they cause are not limited (no client
+ * causes them, and the fan-out must not pay for a limiter per notification).
+ */
+export const WITNESS_LOG_BUDGETS: Readonly<Record<string, number>> = { registration: 100, unregistration: 100 };
+
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
+/**
+ * The share of maxRegistrations kept for sources holding fewer than maxRegistrationsPerSource:
+ * below it anyone registers (a benchmark's 10,000 clients on one loopback address), within it
+ * a source at its limit is refused.
+ */
+export const SOURCE_RESERVE = 0.1;
 /** `s`, or the equal one of `known` (so that equal strings are stored once). */
 const sameString = (s: string, ...known: Array<string | undefined>): string => known.find((k) => k === s) ?? s;
 /** Addresses compare as addresses (IPv6 spellings), anything else as text. */
@@ -108,6 +150,8 @@ export class WitnessService {
   readonly registry: Registry;
   private readonly model: ClusterModelView;
   private readonly log: Logger;
+  /** The rate-limited log, for what a client causes (limitedLog). */
+  private readonly peerLog: Logger;
   private readonly clock: Clock;
   private readonly metrics: WitnessMetrics | undefined;
   private readonly activity: WitnessActivity | undefined;
@@ -120,6 +164,8 @@ export class WitnessService {
   private readonly queuedSince = new Map<Registration, number>();
   /** Registrations per data LIF (events name LIFs). */
   private readonly byLif = new Map<string, Set<Registration>>();
+  /** Registrations per source (sourceKey); absent: none. */
+  private readonly bySource = new Map<string, number>();
   /** Registrations per association group (a group holds a few); a key once its close is watched. */
   private readonly byGroup = new Map<number, Few<Registration>>();
   /** One close listener for every association group (not a closure per group). */
@@ -127,7 +173,11 @@ export class WitnessService {
   private readonly sent: Record<string, number> = Object.fromEntries([...Object.keys(MESSAGE_TYPES), 'FORCED'].map((k) => [k, 0]));
   private readonly unsubscribe: () => void;
   private sweepTimer: TimerHandle | undefined;
+  private readonly forcedUnregister: ForcedUnregister | undefined;
+  private readonly departed: DepartedHandles;
   private closed = false;
+  /** Completion signals asked for (whenDelivered); undefined while nobody waits (the fan-out pays one check). */
+  private drains: Set<Drain> | undefined;
   /** Notification log lines waiting for the end of the current fan-out. */
   private readonly deferredLogs: object[] = [];
   private logFlush: NodeJS.Immediate | undefined;
@@ -135,6 +185,7 @@ export class WitnessService {
   constructor(deps: WitnessServiceDeps) {
     this.model = deps.model;
     this.log = deps.logger;
+    this.peerLog = limitedLog(deps.logger, deps.logLimiter ?? new LogLimiter(), WITNESS_LOG_BUDGETS);
     this.clock = deps.clock ?? systemClock;
     this.metrics = deps.metrics;
     this.activity = deps.activity;
@@ -145,6 +196,10 @@ export class WitnessService {
       onAbandoned: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned'),
       onKeepAliveTimeout: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout'),
     });
+    this.forcedUnregister = this.options.forcedUnregisterMs > 0
+      ? new ForcedUnregister(this.clock, this.options.forcedUnregisterMs, (reg) => this.registry.remove(reg, 'forced-unregister'))
+      : undefined;
+    this.departed = new DepartedHandles(this.clock, this.options.maxRegistrations);
     this.unsubscribe = this.model.subscribe((ev) => this.handleEvent(ev));
     this.scheduleSweep();
   }
@@ -152,9 +207,9 @@ export class WitnessService {
   // ---- opnum 0 ------------------------------------------------------------------------
 
   getInterfaceList(ctx: CallContext): InterfaceListResult {
-    const r = buildInterfaceList(this.model, ctx.localAddress);
+    const r = buildInterfaceList(this.model, ctx.localAddress, this.options.interfaceGroupName);
     if (r.result !== WERR.OK) {
-      this.log.warn({ op: 'GetInterfaceList', localAddress: ctx.localAddress, result: werrName(r.result) }, 'no interfaces for this address');
+      this.peerLog.warn({ op: 'GetInterfaceList', localAddress: ctx.localAddress, result: werrName(r.result) }, 'no interfaces for this address');
     }
     return r;
   }
@@ -165,19 +220,28 @@ export class WitnessService {
     const op = ex ? 'RegisterEx' : 'Register';
     const v = validateRegistration(this.model, args, ex);
     if (!v.ok) {
-      this.log.info(
+      this.peerLog.info(
         { op, client: clip(args.clientName), netName: clip(args.netName), ip: clip(args.ipAddress), share: clip(args.shareName), result: werrName(v.result), reason: v.reason },
         'registration refused',
       );
       return { result: v.result };
     }
     if (this.registry.size >= this.options.maxRegistrations) {
-      this.log.warn({ op, client: args.clientName, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
+      this.peerLog.warn({ op, client: args.clientName, remote: ctx.remoteAddress, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
+      return { result: WERR.NO_SYSTEM_RESOURCES };
+    }
+    const source = sourceKey(ctx.remoteAddress);
+    const fromSource = this.bySource.get(source) ?? 0;
+    if (fromSource >= this.options.maxRegistrationsPerSource && this.registry.size >= this.options.maxRegistrations * (1 - SOURCE_RESERVE)) {
+      this.peerLog.warn(
+        { op, client: args.clientName, source, held: fromSource, limit: this.options.maxRegistrationsPerSource, registrations: this.registry.size },
+        'registration refused: per-source limit reached while the registry is nearly full',
+      );
       return { result: WERR.NO_SYSTEM_RESOURCES };
     }
     const held = Few.size(this.byGroup.get(ctx.associationGroup.id));
     if (held >= this.options.maxRegistrationsPerClient) {
-      this.log.warn(
+      this.peerLog.warn(
         { op, client: args.clientName, remote: ctx.remoteAddress, assocGroup: ctx.associationGroup.id, limit: this.options.maxRegistrationsPerClient },
         'registration refused: per-client limit reached',
       );
@@ -191,21 +255,27 @@ export class WitnessService {
       // The model's own string when the client spelled it the same (one copy per registration otherwise).
       netName: sameString(args.netName as string, v.svm.netbiosName, v.svm.dnsName),
       shareName: ex ? args.shareName : undefined,
-      ipAddress: sameString(args.ipAddress as string, v.lif.ipv4, v.lif.ipv6),
+      // Stored as validated: the LIF's address text, not the client's (padded, any length) spelling.
+      ipAddress: lifAddressText(v.lif, args.ipAddress as string),
       clientName: args.clientName as string,
       flags: ex ? (args.flags ?? 0) >>> 0 : 0,
       keepAliveTimeout: ex ? this.effectiveKeepAlive(args.keepAliveTimeout) : undefined,
       svm: v.svm.name,
       lif: v.lif.name,
       initiallyAvailable: v.lif.operational,
+      localAddress: ctx.localAddress,
+      localPort: ctx.localPort,
+      remoteAddress: ctx.remoteAddress,
+      remotePort: ctx.remotePort,
     });
+    this.bySource.set(source, fromSource + 1);
     let lifSet = this.byLif.get(reg.lif);
     if (!lifSet) this.byLif.set(reg.lif, (lifSet = new Set()));
     lifSet.add(reg);
     this.trackGroup(ctx, reg);
     this.metrics?.registrationAdded?.(reg.version);
     this.activity?.registered?.(reg);
-    this.log.info(
+    this.peerLog.info(
       { event: 'registered', op, registration: reg.id, client: reg.clientName, netName: reg.netName, ip: reg.ipAddress, share: reg.shareName, lif: reg.lif, version: reg.version, keepAlive: reg.keepAliveTimeout, assocGroup: owner.associationGroupId, principal: owner.principal },
       'registration',
     );
@@ -214,12 +284,17 @@ export class WitnessService {
 
   // ---- opnums 2 and 5 -----------------------------------------------------------------
 
-  /** Decision 5: unknown, removed or someone else's handle → ERROR_INVALID_PARAMETER. */
+  /**
+   * Decision 5: unknown, unregistered or someone else's handle → ERROR_INVALID_PARAMETER;
+   * one the server removed lately (forced, operator, unused) → ERROR_NOT_FOUND, as Samba
+   * answers the client that re-registers after a forced unregister.
+   */
   unRegister(ctx: CallContext, handle: string, op = 'UnRegister'): number {
     const reg = this.lookup(ctx, handle);
     if (!reg) {
-      this.log.info({ op, registration: handle, result: 'ERROR_INVALID_PARAMETER' }, 'unregister of unknown handle');
-      return WERR.INVALID_PARAMETER;
+      const result = this.departed.has(handle, ownerOf(ctx)) ? WERR.NOT_FOUND : WERR.INVALID_PARAMETER;
+      this.peerLog.info({ op, registration: handle, result: werrName(result) }, 'unregister of unknown handle');
+      return result;
     }
     this.registry.remove(reg, op);
     return WERR.OK;
@@ -289,8 +364,35 @@ export class WitnessService {
     }
   }
 
-  list(filter: RegistrationFilter = {}, limit = Infinity): RegistrationInfo[] {
-    return this.select(filter, limit).map((r) => r.info());
+  /** Resolves once none of these registrations has a notification queued, or after timeoutMs; with how many still had one. */
+  whenDelivered(ids: readonly string[], timeoutMs: number): Promise<number> {
+    const pending = new Set<Registration>();
+    for (const id of ids) {
+      const reg = this.registry.get(id);
+      if (reg && reg.hasPending()) pending.add(reg);
+    }
+    if (pending.size === 0) return Promise.resolve(0);
+    return new Promise((resolve) => {
+      const drain: Drain = {
+        pending,
+        done: () => {
+          clearTimeout(timer);
+          this.drains?.delete(drain);
+          if (this.drains?.size === 0) this.drains = undefined;
+          resolve(pending.size);
+        },
+      };
+      const timer = setTimeout(drain.done, timeoutMs);
+      (this.drains ??= new Set()).add(drain);
+    });
+  }
+
+  list(filter: RegistrationFilter = {}, limit = Infinity, offset = 0): RegistrationInfo[] {
+    return this.select(filter, limit, offset).map((r) => r.info());
+  }
+
+  count(filter: RegistrationFilter = {}): number {
+    return Object.values(filter).every((v) => v === undefined) ? this.registry.size : this.select(filter).length;
   }
 
   /** Force unregister; their waiting AsyncNotify calls get ERROR_NOT_FOUND. */
@@ -313,13 +415,35 @@ export class WitnessService {
     return regs.map((r) => r.info());
   }
 
+  /** `net witness` updates on registrations chosen by id (updates.ts); unknown ids are skipped. */
+  update(ids: readonly string[], u: RegistrationUpdate): RegistrationInfo[] {
+    const regs = ids.map((id) => this.registry.get(id)).filter((r): r is Registration => r !== undefined);
+    const done: RegistrationInfo[] = [];
+    this.raisingSince = performance.now();
+    for (const reg of regs) {
+      const info = reg.info();
+      if (u.type === 'FORCE_UNREGISTER') this.registry.remove(reg, 'operator');
+      else if (u.type === 'FORCE_RESPONSE') this.registry.force(reg, { result: u.result >>> 0, response: u.response });
+      else {
+        const type = u.type === 'CLIENT_MOVE' ? MESSAGE_TYPES.CLIENT_MOVE : MESSAGE_TYPES.SHARE_MOVE;
+        // SHARE_MOVE is for V2 registrations that named a share (net witness selects only those).
+        if (type === MESSAGE_TYPES.SHARE_MOVE && (!reg.isV2 || reg.shareName === undefined)) continue;
+        const list = moveList(this.model, reg, u.to);
+        if (list.length > 0) this.registry.raiseMove(reg, type, list);
+        else this.registry.force(reg, { result: WERR.OK });
+      }
+      done.push(info);
+    }
+    this.raisingSince = undefined;
+    return done;
+  }
+
   counts(): WitnessCounts {
-    let v1 = 0;
-    let v2 = 0;
-    for (const r of this.registry.all()) if (r.isV2) v2++; else v1++;
+    // Kept by the registry as they come and go: a status page's snapshot costs no pass over all of them.
+    const v2 = this.registry.sizeV2;
     return {
       registrations: this.registry.size,
-      registrationsV1: v1,
+      registrationsV1: this.registry.size - v2,
       registrationsV2: v2,
       pendingAsyncNotify: this.registry.waitingCalls,
       notificationsSent: { ...this.sent },
@@ -337,6 +461,7 @@ export class WitnessService {
     this.closed = true;
     this.unsubscribe();
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    this.forcedUnregister?.stop();
     for (const reg of [...this.registry.all()]) this.registry.remove(reg, 'shutdown');
     this.registry.close();
     // Groups still hold onGroupClosed; it finds nothing in byGroup once cleared.
@@ -357,8 +482,9 @@ export class WitnessService {
     return this.registry.lookup(handle, ownerOf(ctx));
   }
 
-  private select(f: RegistrationFilter, limit = Infinity): Registration[] {
+  private select(f: RegistrationFilter, limit = Infinity, offset = 0): Registration[] {
     const out: Registration[] = [];
+    let skip = offset;
     for (const r of this.registry.all()) {
       if (out.length >= limit) break;
       if (f.id !== undefined && !eqi(r.id, f.id)) continue;
@@ -366,6 +492,10 @@ export class WitnessService {
       if (f.shareName !== undefined && !eqi(r.shareName, f.shareName)) continue;
       if (f.ipAddress !== undefined && !sameAddress(r.ipAddress, f.ipAddress)) continue;
       if (f.clientName !== undefined && !eqi(r.clientName, f.clientName)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       out.push(r);
     }
     return out;
@@ -388,10 +518,19 @@ export class WitnessService {
     this.activity?.queued?.(reg, type, detail);
   }
 
+  /** The registration has nothing queued any more (delivered, or removed): tell who waits for that. */
+  private drained(reg: Registration): void {
+    for (const d of [...(this.drains as Set<Drain>)]) if (d.pending.delete(reg) && d.pending.size === 0) d.done();
+  }
+
   private delivered(reg: Registration, r: AsyncNotifyResult, forced: boolean): void {
+    if (this.drains && !reg.hasPending()) this.drained(reg);
     const type = r.response ? MESSAGE_TYPE_NAMES[r.response.type] ?? `type-${r.response.type}` : 'NONE';
     const key = forced ? 'FORCED' : type;
     this.sent[key] = (this.sent[key] ?? 0) + 1;
+    if (!forced && this.forcedUnregister && (reg.isV2 || this.options.forcedUnregisterV1) && needsReregistration(reg, r.response)) {
+      this.forcedUnregister.arm(reg);
+    }
     this.metrics?.notificationSent?.(key);
     if (this.activity?.notified) {
       // Queued since then, or raised by the event (or force) being handled now. With several
@@ -425,12 +564,19 @@ export class WitnessService {
       set.delete(reg);
       if (set.size === 0) this.byLif.delete(reg.lif);
     }
+    const source = sourceKey(reg.remoteAddress);
+    const n = (this.bySource.get(source) ?? 1) - 1;
+    if (n > 0) this.bySource.set(source, n);
+    else this.bySource.delete(source);
     const group = reg.associationGroupId;
     if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
     this.queuedSince.delete(reg);
+    this.forcedUnregister?.disarm(reg);
+    if (SERVER_REMOVALS.has(reason)) this.departed.add(reg.id, reg);
+    if (this.drains) this.drained(reg);
     this.metrics?.registrationRemoved?.(reason);
     this.activity?.unregistered?.(reg, reason);
-    this.log.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
+    this.peerLog.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
   }
 
   private scheduleSweep(): void {
@@ -441,6 +587,13 @@ export class WitnessService {
       this.scheduleSweep();
     }, this.options.sweepIntervalMs);
   }
+}
+
+/** The unit of the per-source limit: an IPv4 address, or an IPv6 address's /64 (one host has a /64 to pick from). */
+export function sourceKey(remote: string): string {
+  const key = addressKey(remote);
+  if (key === undefined || !key.includes(':')) return key ?? remote;
+  return ipv6Prefix64(key) ?? key;
 }
 
 export function ownerOf(ctx: CallContext): Owner {

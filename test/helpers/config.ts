@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../src/cluster/config';
+import { ConfigError, parseConfig } from '../../src/config';
 
 /** The lines of the ConfigError that parsing `text` must raise. */
 export function configProblems(text: string): string[] {

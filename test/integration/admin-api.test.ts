@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { YamlSource } from '../../src/cluster/yaml-source';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -7,7 +8,7 @@ import { WitnessdMetrics, healthMetricsSink } from '../../src/admin/metrics';
 import type { ForcedNotification, RegistrationFilter, RegistrationSummary, WitnessAdminPort } from '../../src/admin/port';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
 import { main, type CtlIO } from '../../src/cli/witnessctl';
-import { DEMO_CONFIG_YAML, demoConfig, parseConfig } from '../../src/cluster/config';
+import { DEMO_CONFIG_YAML, demoConfig, parseConfig } from '../../src/config';
 import { HealthWatcher } from '../../src/cluster/health';
 import { createClusterModel, type ClusterModel } from '../../src/cluster/model';
 import type { ClusterEvent } from '../../src/cluster/types';
@@ -28,8 +29,11 @@ class FakeWitness implements WitnessAdminPort {
     const eq = (a: string | undefined, b: string | undefined) => b === undefined || (a ?? '').toLowerCase() === b.toLowerCase();
     return this.regs.filter((r) => eq(r.id, f.id) && eq(r.netName, f.netName) && eq(r.shareName, f.shareName) && eq(r.ipAddress, f.ipAddress) && eq(r.clientName, f.clientName));
   }
-  list(f: RegistrationFilter) {
-    return this.match(f);
+  list(f: RegistrationFilter, limit = Infinity, offset = 0) {
+    return this.match(f).slice(offset, offset + limit);
+  }
+  count(f: RegistrationFilter) {
+    return this.match(f).length;
   }
   unregister(f: RegistrationFilter) {
     const gone = this.match(f);
@@ -39,6 +43,12 @@ class FakeWitness implements WitnessAdminPort {
   forceResponse(filter: RegistrationFilter, result: number, response?: ForcedNotification) {
     this.forced.push({ filter, result, response });
     return this.match(filter);
+  }
+  update(ids: readonly string[]) {
+    return this.regs.filter((r) => ids.includes(r.id));
+  }
+  whenDelivered() {
+    return Promise.resolve(0);
   }
   counts() {
     return { registrations: this.regs.length, registrationsV1: 1, registrationsV2: this.regs.length - 1, pendingAsyncNotify: 1, notificationsSent: { RESOURCE_CHANGE: 2 } };
@@ -77,7 +87,7 @@ describe('admin API and witnessctl against a running admin server', () => {
     witness = new FakeWitness();
     metrics = new WitnessdMetrics();
     const watcher = new HealthWatcher({ model, config: config.watcher, metrics: healthMetricsSink(metrics) });
-    admin = await startAdminServer({ model, witness, metrics, config, watcher, configPath: cfgPath, address: '127.0.0.1:0' });
+    admin = await startAdminServer({ model, witness, metrics, config, source: new YamlSource({ model, watcher, document: config }), configPath: cfgPath, address: '127.0.0.1:0' });
   });
   afterEach(async () => {
     await admin.close();

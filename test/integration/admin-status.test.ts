@@ -12,7 +12,7 @@ import { WitnessdMetrics } from '../../src/admin/metrics';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
 import { ADMIN_ROUTES } from '../../src/admin/routes';
 import { STATUS_COOKIE } from '../../src/admin/token';
-import { DEMO_CONFIG_YAML, parseConfig } from '../../src/cluster/config';
+import { DEMO_CONFIG_YAML, parseConfig } from '../../src/config';
 import { createClusterModel, type ClusterModel } from '../../src/cluster/model';
 
 jest.setTimeout(20_000);

@@ -4,12 +4,13 @@
  * completes a pending AsyncNotify with RESOURCE_CHANGE UNAVAILABLE, `notify` forces a raw
  * response, `unregister` ends a pending AsyncNotify with ERROR_NOT_FOUND, /metrics counts.
  */
+import { YamlSource } from '../../src/cluster/yaml-source';
 import { TestCall, asyncNotify } from '../helpers/calls';
 import pino from 'pino';
 import { WitnessdMetrics, healthMetricsSink, witnessMetricsSink } from '../../src/admin/metrics';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
 import { main, type CtlIO } from '../../src/cli/witnessctl';
-import { demoConfig } from '../../src/cluster/config';
+import { demoConfig } from '../../src/config';
 import { HealthWatcher } from '../../src/cluster/health';
 import { createClusterModel } from '../../src/cluster/model';
 import type { CallContext } from '../../src/rpc/call-context';
@@ -33,7 +34,7 @@ describe('admin API with the real Witness service', () => {
     const metrics = new WitnessdMetrics();
     service = new WitnessService({ model, logger: pino({ level: 'silent' }), metrics: witnessMetricsSink(metrics) });
     const watcher = new HealthWatcher({ model, config: config.watcher, metrics: healthMetricsSink(metrics) });
-    admin = await startAdminServer({ model, witness: service, metrics, config, watcher, address: '127.0.0.1:0' });
+    admin = await startAdminServer({ model, witness: service, metrics, config, source: new YamlSource({ model, watcher, document: config }), address: '127.0.0.1:0' });
   });
   afterEach(async () => {
     for (const a of aborts.splice(0)) a.abort();

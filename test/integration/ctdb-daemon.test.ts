@@ -10,8 +10,9 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
-import { parseConfig } from '../../src/cluster/config';
+import { parseConfig } from '../../src/config';
 import { CtdbSrvid, NodeFlags } from '../../src/cluster/ctdb/protocol';
+import type { CtdbSource } from '../../src/cluster/ctdb/source';
 import { startWitnessd, type Witnessd } from '../../src/cli/daemon';
 import { WitnessClient } from '../../src/client/witness-client';
 import { FakeCtdbd } from '../unit/ctdb/fake-ctdbd';
@@ -59,7 +60,8 @@ describe('witnessd with the CTDB source', () => {
   }
 
   it('listens on the node address and the hosted public IP, and follows TAKE_IP / RELEASE_IP', async () => {
-    expect(d.ctdb?.nodeName).toBe('pnn1');
+    expect(d.source.name).toBe('ctdb');
+    expect((d.source as CtdbSource).nodeName).toBe('pnn1');
     expect(d.witnessEndpoint.addresses).toEqual([`${NET}.22`, `${NET}.32`]);
     expect(d.epmEndpoint?.addresses).toEqual([`${NET}.22`, `${NET}.32`]);
     expect(d.admin.url).toMatch(new RegExp(`^http://${NET.replace(/\./g, '\\.')}\\.22:\\d+$`));
@@ -115,8 +117,8 @@ describe('witnessd with the CTDB source', () => {
     expect((await post({ event: 'releaseip' })).status).toBe(400);
     expect((await post({ event: 'nonsense' })).status).toBe(400);
     expect((await post({ event: 'monitor' }, 'wrong-token-wrong-token')).status).toBe(401);
-    const status = (await (await fetch(`${d.admin.url}/v1/status`, { headers: { authorization: 'Bearer integration-token-0123456789' } })).json()) as { ctdb: unknown };
-    expect(status.ctdb).toMatchObject({ pnn: 1, connected: true, localAddresses: [`${NET}.22`, `${NET}.32`] });
+    const status = (await (await fetch(`${d.admin.url}/v1/status`, { headers: { authorization: 'Bearer integration-token-0123456789' } })).json()) as { source: unknown };
+    expect(status.source).toMatchObject({ name: 'ctdb', health: { ok: true }, pnn: 1, connected: true, localAddresses: [`${NET}.22`, `${NET}.32`] });
   });
 });
 
@@ -128,7 +130,7 @@ describe('witnessd CLI in CTDB mode', () => {
     const a = witnessd(['--print-ctdb-config']);
     expect(a.status).toBe(0);
     const cfg = parseConfig(a.stdout, 'printed');
-    expect(cfg.ctdb?.source).toBe('ctdb');
+    expect(cfg.cluster.source).toBe('ctdb');
     expect(cfg.admin.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(a.stdout).toContain('minimumLevel: integrity');
   }, 120_000);

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { AdminClient } from '../../src/admin/client';
-import { demoConfig } from '../../src/cluster';
+import { demoConfig } from '../../src/config';
 import { startWitnessd, type Witnessd } from '../../src/cli/daemon';
 import { RpcClient } from '../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls } from '../../src/client/witness-calls';

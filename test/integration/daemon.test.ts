@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { DEMO_CONFIG_YAML, parseConfig } from '../../src/cluster/config';
+import { DEMO_CONFIG_YAML, parseConfig } from '../../src/config';
 import { startWitnessd } from '../../src/cli/daemon';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -6,7 +6,7 @@
  */
 import { AdminClient, AdminError } from '../../src/admin/client';
 import { ntHash } from '../../src/auth';
-import { demoConfig, parseConfig, type WitnessdConfig } from '../../src/cluster';
+import { demoConfig, parseConfig, type WitnessdConfig } from '../../src/config';
 import { startWitnessd } from '../../src/cli/daemon';
 import { RpcClient } from '../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls } from '../../src/client/witness-calls';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DEMO_CONFIG_YAML } from '../../src/cluster';
+import { DEMO_CONFIG_YAML } from '../../src/config';
 
 const ROOT = path.resolve(__dirname, '../..');
 

@@ -6,7 +6,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { AdminClient, AdminError } from '../../src/admin/client';
-import { loadConfig } from '../../src/cluster';
+import { loadConfig } from '../../src/config';
 import { startWitnessd, type Witnessd } from '../../src/cli/daemon';
 import { RpcClient } from '../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls, type ContextHandle } from '../../src/client/witness-calls';

@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { WitnessdMetrics, healthMetricsSink } from '../../src/admin/metrics';
-import { DEMO_CONFIG_YAML, parseConfig } from '../../src/cluster/config';
+import { DEMO_CONFIG_YAML, parseConfig } from '../../src/config';
 import { HealthWatcher, type HealthStateChange } from '../../src/cluster/health';
 import { createClusterModel } from '../../src/cluster/model';
 import type { ClusterEvent } from '../../src/cluster/types';

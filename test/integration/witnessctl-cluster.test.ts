@@ -27,7 +27,9 @@ function ctdbStatus(pnn: number): unknown {
     lifs: [],
     shares: [],
     findings: [],
-    ctdb: {
+    source: {
+      name: 'ctdb',
+      health: { ok: true, detail: 'connected to ctdbd' },
       pnn,
       nodes: ADDRESSES.map((address, i) => ({ name: `pnn${i}`, pnn: i, address, flags: i === 2 ? ['DISCONNECTED', 'UNHEALTHY'] : ['OK'] })),
       ips: [

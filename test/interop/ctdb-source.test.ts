@@ -12,13 +12,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { parseConfig } from '../../src/cluster/config';
-import { ClusterModel } from '../../src/cluster/model';
+import { parseConfig } from '../../src/config';
 import { CtdbConnection } from '../../src/cluster/ctdb/client';
 import { CtdbControl, CtdbSrvid, NodeFlags, messageText } from '../../src/cluster/ctdb/protocol';
 import { readNodeMap, readSnapshot } from '../../src/cluster/ctdb/snapshot';
 import { CtdbSource } from '../../src/cluster/ctdb/source';
-import { configFromSnapshot } from '../../src/cluster/ctdb/sync';
 import { CtdbCluster, nodeAddress, publicIp } from './helpers/ctdb-cluster';
 import { describeWithPeers, sleep } from './helpers';
 
@@ -120,26 +118,25 @@ describeWithPeers('ctdbd client protocol against real ctdbd (three nodes)', ['ip
     // A source on node 2's socket while its ctdbd is away: it waits, then connects and reads.
     const logs: string[] = [];
     const logger = pino({ level: 'info' }, new Writable({ write(c, _e, cb) { logs.push(JSON.parse(c.toString()).msg); cb(); } }));
-    const config = parseConfig('cluster: { source: ctdb, reconnectMinMs: 100, reconnectMaxMs: 500, server: { netbiosName: SOFS, dnsName: sofs.test } }\n', 'c.yaml');
-    const starting = CtdbSource.start({ settings: config.ctdb!, socketPath: cluster.socketPath(2), logger, startTimeoutMs: 60_000 });
+    const config = parseConfig('cluster: { source: ctdb, reconnectMinMs: 100, reconnectMaxMs: 500, startTimeoutMs: 60000, server: { netbiosName: SOFS, dnsName: sofs.test } }\nwatcher: { mode: simulated }\n', 'c.yaml');
+    const starting = CtdbSource.open({ config, logger, ctdbSocket: cluster.socketPath(2) });
     await sleep(500);
     await cluster.startNode(2);
     const source = await starting;
     try {
       expect(logs.some((m) => /ctdbd not ready; retrying/.test(m))).toBe(true);
-      const model = new ClusterModel(configFromSnapshot(config, source.snapshot(), 445));
-      source.attach(model, config);
+      source.start({ told: (fn) => ({ result: fn(), told: [] }), whenDelivered: () => Promise.resolve(0) });
       expect(source.nodeAddress).toBe(nodeAddress(2));
       // ctdbd restarted under the running source: reconnect and a full re-read.
       await cluster.killNode(2);
       await cluster.waitFor('lost', async () => (logs.some((m) => /lost the connection to ctdbd/.test(m)) ? true : undefined), 10_000);
-      expect(source.localAddresses()).toEqual([nodeAddress(2)]);
+      expect(source.listenAddresses()).toEqual([nodeAddress(2)]);
       await sleep(1500); // ctdb-eventd of the killed ctdbd exits about a second later
       await cluster.startNode(2);
       await cluster.waitFor('reconnected', async () => (logs.some((m) => /reconnected to ctdbd; model re-read in full/.test(m)) ? true : undefined), 60_000);
       expect(source.status()).toMatchObject({ connected: true, reconnects: 1, pnn: 2 });
     } finally {
-      source.close();
+      await source.close();
     }
   });
 });

@@ -4,7 +4,7 @@
  * probe with the default watcher settings. smbd negotiates SMB 3.1.1 with our request;
  * stopping node1's smbd fails node1 over to node2 (NodeDown); starting it again recovers it.
  */
-import { DEMO_CONFIG_YAML, parseConfig } from '../../src/cluster/config';
+import { DEMO_CONFIG_YAML, parseConfig } from '../../src/config';
 import { HealthWatcher, type HealthStateChange } from '../../src/cluster/health';
 import { createClusterModel } from '../../src/cluster/model';
 import { smb2NegotiateProbe } from '../../src/cluster/probes/smb2';

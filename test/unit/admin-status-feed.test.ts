@@ -3,7 +3,7 @@
  * activity hook and the cluster model, bound the way the daemon binds them.
  */
 import { describeResponse, StatusFeed, type TimelineEntry } from '../../src/admin/status/feed';
-import { demoConfig } from '../../src/cluster/config';
+import { demoConfig } from '../../src/config';
 import { ClusterModel } from '../../src/cluster/model';
 import { ManualClock } from '../../src/witness/clock';
 import { WERR } from '../../src/witness/constants';

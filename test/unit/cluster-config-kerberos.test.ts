@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { configProblems as problems } from '../helpers/config';
-import { ConfigError, loadConfig, parseConfig } from '../../src/cluster/config';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config';
 import { encodeKeytab } from '../../src/auth/krb5/keytab';
 import { kerberosFindings, kerberosServiceNames } from '../../src/cli/security-providers';
 

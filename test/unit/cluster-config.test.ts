@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { configProblems as problems } from '../helpers/config';
-import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, parseConfig } from '../../src/cluster/config';
+import { ConfigError, DEMO_CONFIG_YAML, demoConfig, loadConfig, parseConfig } from '../../src/config';
 import { DEFAULT_LIMITS } from '../../src/rpc/options';
 import { DEFAULT_WITNESS_OPTIONS } from '../../src/witness';
 
@@ -70,7 +70,7 @@ describe('defaults', () => {
     expect(c.admin.address).toBe('127.0.0.1:8135');
     expect(c.auth).toEqual({ minimumLevel: 'integrity', allowAnonymous: false, ntlm: true, accounts: [] });
     expect(c.listener).toEqual({ addresses: ['10.0.0.1'], witnessPort: 0, epmPort: 135 });
-    expect(c.timeouts).toEqual({ unusedRegistrationSeconds: 30 });
+    expect(c.timeouts).toEqual({ unusedRegistrationSeconds: 30, keepAliveMaxSeconds: 3600 });
     expect(c.limits.maxRegistrationsPerClient).toBeGreaterThan(0);
     expect(c.logging.level).toBe('info');
     expect(c.svms[0].lifs[0]).toEqual({ name: 'l1', ipv4: '10.0.0.1', homeNode: 'a', currentNode: 'a', up: true });

@@ -1,5 +1,5 @@
 import { WitnessdMetrics, healthMetricsSink } from '../../src/admin/metrics';
-import { demoConfig, parseConfig, DEMO_CONFIG_YAML } from '../../src/cluster/config';
+import { demoConfig, parseConfig, DEMO_CONFIG_YAML } from '../../src/config';
 import { HealthWatcher, type HealthStateChange } from '../../src/cluster/health';
 import { createClusterModel, type ClusterModel } from '../../src/cluster/model';
 import type { ProbeResult, ProbeTarget } from '../../src/cluster/probes/probe';

@@ -1,4 +1,4 @@
-import { demoConfig, parseConfig, DEMO_CONFIG_YAML } from '../../src/cluster/config';
+import { demoConfig, parseConfig, DEMO_CONFIG_YAML } from '../../src/config';
 import { ClusterModel, ModelError, createClusterModel } from '../../src/cluster/model';
 import type { ClusterEvent } from '../../src/cluster/types';
 

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as v8 from 'node:v8';
 import pino from 'pino';
 import { startWitnessd, type Witnessd } from '../../../src/cli/daemon';
-import { demoConfig, type WitnessdConfig } from '../../../src/cluster';
+import { demoConfig, type WitnessdConfig } from '../../../src/config';
 import { serve } from './child';
 import { monoMs } from './stats';
 

@@ -7,6 +7,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { CTDB_CONTROL_TIMEOUT_MS } from '../../config/cluster-ctdb';
 import {
   type ControlRequest, CtdbProtocolError, decodePacket, encodeControl, packetLength, type CtdbPacket,
 } from './protocol';
@@ -28,8 +29,6 @@ export class CtdbControlError extends Error {
   }
 }
 
-/** A control's (and a connect's) default time limit; the config's cluster.controlTimeoutMs defaults to it. */
-export const CTDB_CONTROL_TIMEOUT_MS = 2000;
 
 export interface CtdbConnectionOptions {
   readonly path: string;

@@ -19,8 +19,8 @@
  *    the script does its own liveness check for `monitor` with GET /healthz.
  *  - The script must bound its own wait too (curl --max-time): CTDB is never held up by a
  *    dead witnessd. A non-2xx answer or a timeout must not fail the event.
- *  - 400 for a body that does not fit CtdbHookRequest; 503 when witnessd runs without the
- *    CTDB source (YAML mode).
+ *  - 400 for a body that does not fit CtdbHookRequest; 503 when witnessd runs another source
+ *    (the admin API serves the route as the source's `event`, src/cluster/source.ts).
  */
 import { z } from 'zod';
 
@@ -61,13 +61,6 @@ export const ctdbHookRequestSchema = z
   })
   .strict()
   .refine((r) => r.event !== 'releaseip' || r.ip !== undefined, { message: 'releaseip needs ip', path: ['ip'] });
-
-/** What the admin API needs from the CTDB source. */
-export interface CtdbAdminPort {
-  hook(req: CtdbHookRequest): Promise<CtdbHookReply>;
-  /** CTDB's own view (node map with flags, where each public IP is), for GET /v1/status. */
-  status(): unknown;
-}
 
 export interface CtdbHookReply {
   readonly ok: true;

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { RpcClient, RpcFault } from '../../../src/client/rpc-client';
-import { demoConfig } from '../../../src/cluster/config';
+import { demoConfig } from '../../../src/config';
 import { createClusterModel, type ClusterModel } from '../../../src/cluster/model';
 import type { ClusterEvent } from '../../../src/cluster/types';
 import { createClusapiService } from '../../../src/clusapi';

@@ -3,7 +3,7 @@
  * list flags, IPv6 text in registrations, witness connections over IPv6, and IPv6 addresses
  * in move lists — end to end over real sockets.
  */
-import { parseConfig } from '../../../src/cluster/config';
+import { parseConfig } from '../../../src/config';
 import { RpcClient } from '../../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls } from '../../../src/client/witness-calls';
 import { WitnessClient } from '../../../src/client/witness-client';

@@ -15,7 +15,7 @@ import {
 import { SCENARIOS, formatReport, runScenario } from '../../../scripts/drill';
 import { remoteTarget } from '../../../scripts/drill-target';
 import { startTestWitnessd, type TestWitnessd } from '../../../scripts/drill-witnessd';
-import { demoConfig } from '../../../src/cluster/config';
+import { demoConfig } from '../../../src/config';
 
 // Bounded, but generous: the machine is shared and sometimes very loaded.
 jest.setTimeout(30_000);

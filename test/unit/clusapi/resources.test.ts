@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { demoConfig, parseConfig, DEMO_CONFIG_YAML } from '../../../src/cluster/config';
+import { demoConfig, parseConfig, DEMO_CONFIG_YAML } from '../../../src/config';
 import { createClusterModel, type ClusterModel } from '../../../src/cluster/model';
 import type { ClusterEvent } from '../../../src/cluster/types';
 import { ClusterResources, ClusterResourceState, ERROR } from '../../../src/clusapi/resources';

@@ -2,15 +2,15 @@
  * CTDB mode's configuration: the printed template is valid as printed; no nodes or IPs in
  * the YAML; errors name the file, the line and the field; the YAML mode is untouched.
  */
-import { ConfigError, DEMO_CONFIG_YAML, parseConfig } from '../../../src/cluster/config';
-import { ctdbConfigTemplate, pnnOfNodeName, ctdbNodeName, wantsCtdb } from '../../../src/cluster/ctdb/config';
+import { ConfigError, ctdbConfigTemplate, ctdbSettings, DEMO_CONFIG_YAML, parseConfig } from '../../../src/config';
+import { pnnOfNodeName, ctdbNodeName } from '../../../src/cluster/ctdb/names';
 
 const TOKEN = 'abcdefghijklmnopqrstuvwxyz012345';
 
 describe('CTDB mode configuration', () => {
   it('the printed production config parses as printed, with its auth section and the cluster token', () => {
     const c = parseConfig(ctdbConfigTemplate(TOKEN), 'printed.yaml');
-    expect(c.ctdb).toMatchObject({
+    expect(c.cluster).toMatchObject({
       source: 'ctdb', socket: '/run/ctdb/ctdbd.socket', nodemapPollMs: 100, resyncMs: 5000, smbPort: 445,
       server: { netbiosName: 'SOFS', dnsName: 'sofs.example.com', aliases: [] }, shares: [{ name: 'data', continuouslyAvailable: true }],
       adminAddress: undefined, followIps: true,
@@ -24,7 +24,7 @@ describe('CTDB mode configuration', () => {
 
   it('listener.addresses turns following the IPs off (the wildcard); admin.address is kept as written', () => {
     const c = parseConfig(`cluster: { source: ctdb, server: { netbiosName: X, dnsName: x.test } }\nlistener: { addresses: ['0.0.0.0'] }\nadmin: { address: '127.0.0.1:9000' }\n`, 'w.yaml');
-    expect(c.ctdb).toMatchObject({ followIps: false, adminAddress: '127.0.0.1:9000' });
+    expect(c.cluster).toMatchObject({ followIps: false, adminAddress: '127.0.0.1:9000' });
     expect(c.listener.addresses).toEqual(['0.0.0.0']);
   });
 
@@ -48,10 +48,11 @@ describe('CTDB mode configuration', () => {
   });
 
   it('the YAML mode is unchanged, and accepts an explicit cluster.source: yaml', () => {
-    expect(parseConfig(DEMO_CONFIG_YAML, 'demo').ctdb).toBeUndefined();
-    expect(parseConfig(`cluster:\n  source: yaml\n${DEMO_CONFIG_YAML}`, 'demo').nodes.length).toBeGreaterThan(0);
-    expect(wantsCtdb({ cluster: { source: 'ctdb' } })).toBe(true);
-    expect(wantsCtdb({ nodes: [] })).toBe(false);
+    expect(parseConfig(DEMO_CONFIG_YAML, 'demo').cluster).toEqual({ source: 'yaml' });
+    expect(ctdbSettings(parseConfig(DEMO_CONFIG_YAML, 'demo'))).toBeUndefined();
+    const explicit = parseConfig(`cluster:\n  source: yaml\n${DEMO_CONFIG_YAML}`, 'demo');
+    expect(explicit.nodes.length).toBeGreaterThan(0);
+    expect(explicit.cluster).toEqual({ source: 'yaml' });
   });
 
   it('node names are pnnN', () => {

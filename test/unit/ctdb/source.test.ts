@@ -9,10 +9,10 @@
 import { TestCall, asyncNotify } from '../../helpers/calls';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { parseConfig, type WitnessdConfig } from '../../../src/cluster/config';
-import { ClusterModel } from '../../../src/cluster/model';
+import { parseConfig, type WitnessdConfig } from '../../../src/config';
+import type { ClusterModel } from '../../../src/cluster/model';
+import type { CtdbHookReply, CtdbHookRequest } from '../../../src/cluster/ctdb/hook';
 import { CtdbSource } from '../../../src/cluster/ctdb/source';
-import { configFromSnapshot } from '../../../src/cluster/ctdb/sync';
 import { CtdbSrvid, NodeFlags, encodeU32 } from '../../../src/cluster/ctdb/protocol';
 import type { CallContext } from '../../../src/rpc/call-context';
 import { AuthLevel } from '../../../src/rpc/security';
@@ -56,19 +56,16 @@ describe('CTDB source → model → Witness notifications', () => {
     config = parseConfig(YAML, 'ctdb.yaml');
     const sink = new Writable({ write(chunk, _enc, cb) { logs.push(JSON.parse(chunk.toString())); cb(); } });
     const logger = pino({ level: 'debug' }, sink);
-    source = await CtdbSource.start({ settings: config.ctdb!, socketPath: fake.path, logger });
-    model = new ClusterModel(configFromSnapshot(config, source.snapshot(), 445));
+    source = await CtdbSource.open({ config, logger, ctdbSocket: fake.path });
+    model = source.model;
     service = new WitnessService({ model, logger: pino({ level: 'silent' }) });
-    source.delivery = (lif) => {
-      const regs = service.list({ ipAddress: lif });
-      return { total: regs.length, undelivered: regs.filter((r) => (r.pendingNotifications ?? 0) > 0).length };
-    };
-    source.on('addresses', (a: string[]) => addressSets.push(a));
-    source.attach(model, config);
+    source.onAddresses((a) => addressSets.push([...a]));
+    // The Witness service is the source's NotificationPort: who was told, and when it was written.
+    source.start(service);
   });
   afterEach(async () => {
     for (const a of aborts.splice(0)) a.abort();
-    source.close();
+    await source.close();
     service.close();
     await fake.dispose();
   });
@@ -84,6 +81,7 @@ describe('CTDB source → model → Witness notifications', () => {
     return asyncNotify(service, a, handle);
   }
   const logged = (re: RegExp) => logs.some((l) => re.test(l.msg));
+  const hook = (req: CtdbHookRequest) => source.event!(req) as Promise<CtdbHookReply>;
 
   it('builds the model: CTDB nodes by PNN with their addresses, public IPs with current and home node, the YAML\'s server and shares', () => {
     expect(model.nodes().map((n) => [n.name, n.smbAddress, n.up])).toEqual([
@@ -94,7 +92,7 @@ describe('CTDB source → model → Witness notifications', () => {
     ]);
     expect(model.svms()).toEqual([expect.objectContaining({ netbiosName: 'SOFS', dnsName: 'sofs.ctdb.test', shares: ['data'] })]);
     expect(source.nodeName).toBe('pnn1');
-    expect(source.localAddresses()).toEqual(['127.0.0.22', '127.0.0.32']);
+    expect(source.listenAddresses()).toEqual(['127.0.0.22', '127.0.0.32']);
     expect(source.status()).toMatchObject({ connected: true, pnn: 1, nodes: [{ name: 'pnn0', flags: ['OK'] }, expect.anything(), expect.anything()] });
   });
 
@@ -129,7 +127,7 @@ describe('CTDB source → model → Witness notifications', () => {
     const n = pending(h, '127.0.0.22', 2);
     // ctdb moveip 127.0.0.32 0: the takeover run's redundant release told node 2 where it goes.
     fake.publicIps.set(2, fake.publicIps.get(2)!.map((ip) => (ip.address === '127.0.0.32' ? { ...ip, pnn: 0 } : ip)));
-    const reply = await source.hook({ event: 'releaseip', ip: '127.0.0.32', iface: 'lo', maskbits: 32 });
+    const reply = await hook({ event: 'releaseip', ip: '127.0.0.32', iface: 'lo', maskbits: 32 });
     expect(reply).toMatchObject({ ok: true, event: 'releaseip', notified: 1, delivered: 1, destination: 'pnn0' });
     expect((await n).response).toEqual({ type: 2, addresses: [{ flags: 0x9, ipv4: '127.0.0.31' }] });
 
@@ -137,7 +135,7 @@ describe('CTDB source → model → Witness notifications', () => {
     // node 0 takes it: a planned move, no RESOURCE_CHANGE.
     fake.place('127.0.0.32', 0);
     fake.message(CtdbSrvid.RELEASE_IP, '127.0.0.32');
-    await waitFor(() => !source.localAddresses().includes('127.0.0.32'));
+    await waitFor(() => !source.listenAddresses().includes('127.0.0.32'));
     fake.message(CtdbSrvid.IPREALLOCATED);
     await waitFor(() => model.lif('127.0.0.32')?.currentNode === 'pnn0');
     const after = pending(h, '127.0.0.22', 2);
@@ -151,8 +149,8 @@ describe('CTDB source → model → Witness notifications', () => {
     // ctdb moveip 127.0.0.31 2: nodes 1 and 2 already know; node 0 (the holder) still says 0.
     for (const node of [1, 2]) fake.publicIps.set(node, fake.publicIps.get(node)!.map((ip) => (ip.address === '127.0.0.31' ? { ...ip, pnn: 2 } : ip)));
     // A releaseip run on a node that does not hold .31 (CTDB_TEST_MODE does that) moves nothing.
-    expect(await source.hook({ event: 'releaseip', ip: '127.0.0.31', pnn: 1 })).toMatchObject({ notified: 0 });
-    const reply = await source.hook({ event: 'releaseip', ip: '127.0.0.31', pnn: 0 });
+    expect(await hook({ event: 'releaseip', ip: '127.0.0.31', pnn: 1 })).toMatchObject({ notified: 0 });
+    const reply = await hook({ event: 'releaseip', ip: '127.0.0.31', pnn: 0 });
     expect(reply).toMatchObject({ notified: 1, delivered: 1, destination: 'pnn2' });
     expect((await n).response).toEqual({ type: 2, addresses: [{ flags: 0x9, ipv4: '127.0.0.33' }] });
   });
@@ -160,7 +158,7 @@ describe('CTDB source → model → Witness notifications', () => {
   it('releaseip before anyone knows the destination: the other nodes\' addresses; a bounded wait for a client not waiting', async () => {
     register('127.0.0.32', '127.0.0.22', 3); // registered, no AsyncNotify pending
     const t0 = Date.now();
-    const reply = await source.hook({ event: 'releaseip', ip: '127.0.0.32', waitMs: 200 });
+    const reply = await hook({ event: 'releaseip', ip: '127.0.0.32', waitMs: 200 });
     expect(reply).toMatchObject({ notified: 1, delivered: 0, destination: 'pnn0' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     expect(Date.now() - t0).toBeLessThan(1500);

@@ -3,7 +3,7 @@
  * states first (NodeDown before any placement change), placement after; a topology change
  * (reloadips, reloadnodes) moves nothing by itself; an IP nobody hosts is a LIF down.
  */
-import { parseConfig } from '../../../src/cluster/config';
+import { parseConfig } from '../../../src/config';
 import { ClusterModel } from '../../../src/cluster/model';
 import { NodeFlags } from '../../../src/cluster/ctdb/protocol';
 import type { CtdbSnapshot } from '../../../src/cluster/ctdb/snapshot';

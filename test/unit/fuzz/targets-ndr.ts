@@ -7,7 +7,7 @@
  * accepts what its encoder cannot write, or that reads the same bytes two ways, is a bug).
  */
 import { NdrError, type NdrModule } from '../../../src/ndr';
-import { ConfigError, DEMO_CONFIG_YAML, parseConfig, demoConfig } from '../../../src/cluster/config';
+import { ConfigError, DEMO_CONFIG_YAML, parseConfig, demoConfig } from '../../../src/config';
 import { ClusterModel } from '../../../src/cluster/model';
 import { MODULES, type Samples } from '../gen/samples';
 import { byteMutate, int, type FuzzTarget, type Rng } from './engine';

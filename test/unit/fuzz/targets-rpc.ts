@@ -21,7 +21,8 @@ import { resolveOptions } from '../../../src/rpc/options';
 import { createEndpointMapper } from '../../../src/rpc/epm/endpoint-mapper';
 import { AuthLevel, type SecurityProvider } from '../../../src/rpc/security';
 import { createNtlmsspProvider, createSpnegoProvider } from '../../../src/auth';
-import { ClusterModel, demoConfig } from '../../../src/cluster';
+import { ClusterModel } from '../../../src/cluster';
+import { demoConfig } from '../../../src/config';
 import { createWitnessService } from '../../../src/witness';
 import { createClusapiService } from '../../../src/clusapi';
 import type { NdrModule } from '../../../src/ndr';
@@ -171,7 +172,7 @@ export function connectionTarget(): ConnectionTarget {
     createSpnegoProvider(fuzzNtlmOptions({ allowAnonymous: true, logger: pino({ level: 'silent' }) })),
   ];
   const host: ConnectionHost = {
-    options: resolveOptions({ logger, limits: { maxPendingCallsPerConnection: 8, maxContextsPerConnection: 16, maxRequestSize: 65536, maxReassemblyPerConnection: 131072 } }),
+    options: resolveOptions({ logger, limits: { maxPendingCallsPerConnection: 8, maxContextsPerConnection: 16, maxRequestSize: 65536 } }),
     groups: new AssociationGroupTable((err) => errors.push(`association group listener failed: ${String(err)}`)),
     provider: (t) => providers.find((p) => p.authType === t),
     minAuthLevel: () => AuthLevel.None,

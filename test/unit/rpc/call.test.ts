@@ -71,10 +71,10 @@ describe('Reassembly', () => {
     expect(r.stub().toString()).toBe('abcde');
   });
 
-  it('has the smaller of the two limits as its budget and refuses the fragment that passes it', () => {
-    const limits = { ...DEFAULT_LIMITS, maxRequestSize: 8, maxReassemblyPerConnection: 16 };
+  it('has maxRequestSize as its budget (one call in reassembly per connection) and refuses the fragment that passes it', () => {
+    const limits = { ...DEFAULT_LIMITS, maxRequestSize: 8 };
     expect(Reassembly.budget(limits)).toBe(8);
-    expect(Reassembly.budget({ ...limits, maxRequestSize: 32 })).toBe(16);
+    expect(Reassembly.budget({ ...limits, maxRequestSize: 32 })).toBe(32);
     const r = new Reassembly(first, init);
     expect(r.add(Buffer.alloc(8, 1), limits)).toBe(true);
     expect(r.add(Buffer.alloc(1, 2), limits)).toBe(false);

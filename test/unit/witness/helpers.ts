@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { ClusterModel } from '../../../src/cluster/model';
-import { demoConfig, parseConfig } from '../../../src/cluster/config';
+import { demoConfig, parseConfig } from '../../../src/config';
 import type { CallContext } from '../../../src/rpc/call-context';
 import type { Identity } from '../../../src/rpc/security';
 import { TestCall } from '../../helpers/calls';

@@ -1,5 +1,6 @@
 import { WERR } from '../../../src/witness/constants';
 import type { RegisterArgs } from '../../../src/witness/types';
+import { MAX_CLIENT_NAME, MAX_IP_ADDRESS, MAX_NET_NAME, MAX_SHARE_NAME } from '../../../src/witness/validate';
 import { FakeGroup, asyncNotify, ctx, registerV1, registerV2, setup } from './helpers';
 
 const V1 = 0x00010001;
@@ -48,9 +49,23 @@ describe('Register (opnum 1) validation order and WERRORs (Decisions 4–5)', ()
     expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.12', clientName: 'h' }, false).result).toBe(WERR.OK);
   });
 
-  test('an overlong ClientComputerName is refused with 0x57 (it is the one string kept unchecked)', () => {
-    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'x'.repeat(1025) }, false).result).toBe(WERR.INVALID_PARAMETER);
-    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'x'.repeat(1024) }, false).result).toBe(WERR.OK);
+  test('an overlong ClientComputerName is refused with 0x57 (it is the one string kept as sent), as one with control or bidi characters', () => {
+    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'x'.repeat(MAX_CLIENT_NAME + 1) }, false).result).toBe(WERR.INVALID_PARAMETER);
+    expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: 'x'.repeat(MAX_CLIENT_NAME) }, false).result).toBe(WERR.OK);
+    for (const bad of ['hv\u001b]0;x\u0007', 'hv\r\nfake line', 'abc\u202Efdp', 'hv\u009b2J']) {
+      expect(svc.register(c, { version: V1, netName: 'SOFS', ipAddress: '127.0.0.11', clientName: bad }, false).result).toBe(WERR.INVALID_PARAMETER);
+    }
+  });
+
+  test('every client string has a length limit; the address is stored as the LIF\'s own text, not as the client padded it', () => {
+    const ok = { version: V2, netName: 'SOFS', shareName: 'vmstore', ipAddress: '127.0.0.11', clientName: 'h' };
+    expect(svc.register(c, { ...ok, ipAddress: `${'\n'.repeat(2_000_000)}127.0.0.11` }, true).result).toBe(WERR.INVALID_STATE);
+    expect(svc.register(c, { ...ok, ipAddress: ` ${' '.repeat(MAX_IP_ADDRESS)}127.0.0.11` }, true).result).toBe(WERR.INVALID_STATE);
+    expect(svc.register(c, { ...ok, netName: 'S'.repeat(MAX_NET_NAME + 1) }, true).result).toBe(WERR.INVALID_PARAMETER);
+    expect(svc.register(c, { ...ok, shareName: 's'.repeat(MAX_SHARE_NAME + 1) }, true).result).toBe(WERR.INVALID_STATE);
+    const r = svc.register(c, { ...ok, ipAddress: '  127.0.0.11\n' }, true);
+    expect(r.result).toBe(WERR.OK);
+    expect(svc.list({ id: r.handle })[0].ipAddress).toBe('127.0.0.11');
   });
 
   test('an empty ClientComputerName is not NULL and is accepted', () => {

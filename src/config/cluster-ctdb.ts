@@ -6,22 +6,16 @@
  * does not read smb.conf) and the shares with their continuous availability.
  */
 import { z } from 'zod';
-import { ADMIN_PORT } from '../../config';
-import { name } from '../../config/fields';
-import { CTDB_CONTROL_TIMEOUT_MS } from './client';
-import { dnsNameSchema, netbiosNameSchema } from '../names';
+import { dnsNameSchema, name, netbiosNameSchema } from './fields';
+import { ADMIN_PORT } from './sections';
+
+/** A ctdbd control's (and a connect's) default time limit: cluster.controlTimeoutMs, and the CTDB client's default. */
+export const CTDB_CONTROL_TIMEOUT_MS = 2000;
 
 /** ctdbd's own socket (Debian's ctdb 4.22: rundir /run/ctdb); CTDB_SOCKET overrides it, as for the ctdb tool. */
 export const CTDB_DEFAULT_SOCKET = '/run/ctdb/ctdbd.socket';
 export const defaultCtdbSocket = (): string => process.env.CTDB_SOCKET || CTDB_DEFAULT_SOCKET;
 
-
-/** Model names of CTDB nodes: `pnn0`, `pnn1`, ... (witnessctl and the admin API use them). */
-export const ctdbNodeName = (pnn: number): string => `pnn${pnn}`;
-export const pnnOfNodeName = (name: string): number | undefined => {
-  const m = /^pnn(\d+)$/.exec(name);
-  return m ? Number(m[1]) : undefined;
-};
 
 export const ctdbClusterSchema = z
   .object({
@@ -55,17 +49,34 @@ export const ctdbClusterSchema = z
       .strict(),
     /** Every node serves every share (a clustered file system); continuouslyAvailable as in smb.conf. */
     shares: z.array(z.object({ name, continuouslyAvailable: z.boolean().default(true) }).strict()).default([]),
+    /**
+     * Samba's `rpcd witness:include node ips` (default no): the nodes' own addresses are
+     * interfaces too (GetInterfaceList, Register), pinned to their node, UNAVAILABLE while it
+     * is inactive or disabled.
+     */
+    includeNodeIps: z.boolean().default(false),
+    /** Samba's `rpcd witness:include public ips` (default yes): CTDB's public IPs are the interfaces. */
+    includePublicIps: z.boolean().default(true),
+    /**
+     * A node CTDB disables (ctdb disable, or UNHEALTHY: Samba's NODE_FLAGS_DISABLED):
+     * `client-move` (witnessd) tells its IPs' clients to move before the IPs go;
+     * `resource-change` (Samba's rpcd_witness) reports its IPs UNAVAILABLE, then AVAILABLE
+     * where CTDB puts them.
+     */
+    disabledNode: z.enum(['client-move', 'resource-change']).default('client-move'),
   })
   .strict()
   .refine((c) => c.reconnectMinMs <= c.reconnectMaxMs, { message: 'reconnectMinMs must not exceed reconnectMaxMs', path: ['reconnectMinMs'] });
 
 export type CtdbClusterConfig = z.output<typeof ctdbClusterSchema>;
 
-/** True when a parsed YAML document asks for the CTDB source. */
-export function wantsCtdb(data: unknown): boolean {
-  const c = (data as { cluster?: { source?: unknown } } | null)?.cluster;
-  return typeof c === 'object' && c !== null && c.source === 'ctdb';
-}
+/** The CTDB source's settings: the cluster section with what the source needs to know about the rest of the file. */
+export type CtdbSettings = CtdbClusterConfig & {
+  /** admin.address as written; undefined = the node address, port ADMIN_PORT. */
+  readonly adminAddress: string | undefined;
+  /** No (or an empty) listener.addresses in the file: listen on the node address and the IPs the node hosts. */
+  readonly followIps: boolean;
+};
 
 /**
  * `witnessd --print-ctdb-config`: a complete configuration for one node of a CTDB cluster.
