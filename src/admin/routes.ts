@@ -29,6 +29,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'POST', path: '/v1/shares/SHARE/move', what: '{to, svm?}: volume move, SHARE_MOVE' },
   { method: 'POST', path: '/v1/clients/move', what: '{client, to}: CLIENT_MOVE for one client' },
   { method: 'POST', path: '/v1/unregister', what: '{filter fields… | all: true}: force unregister' },
+  { method: 'POST', path: '/v1/registrations/update', what: '{ids, update: {type: CLIENT_MOVE|SHARE_MOVE, to} | FORCE_UNREGISTER | FORCE_RESPONSE}: net witness updates' },
   { method: 'POST', path: '/v1/notify', what: '{filter fields… | all: true, result?, response?}: force an AsyncNotify response' },
   { method: 'POST', path: '/v1/reload', what: 'read the configuration file again' },
 ];

@@ -183,6 +183,7 @@ export class SpnegoSecurityContext implements SecurityContext {
     } catch (e) {
       throw this.kerberos!.refuse(e, this.conn, this.krbPending!.principal);
     }
+    this.krbPending = undefined; // its session key (and the ciphers cached with it) is not needed any more
     if (!r.mechListMIC) {
       if (this.downgraded) throw new AuthRejected('SPNEGO: the client did not send the required mechListMIC', 9);
       this.krbSession = session;

@@ -49,6 +49,21 @@ export const ctdbClusterSchema = z
       .strict(),
     /** Every node serves every share (a clustered file system); continuouslyAvailable as in smb.conf. */
     shares: z.array(z.object({ name, continuouslyAvailable: z.boolean().default(true) }).strict()).default([]),
+    /**
+     * Samba's `rpcd witness:include node ips` (default no): the nodes' own addresses are
+     * interfaces too (GetInterfaceList, Register), pinned to their node, UNAVAILABLE while it
+     * is inactive or disabled.
+     */
+    includeNodeIps: z.boolean().default(false),
+    /** Samba's `rpcd witness:include public ips` (default yes): CTDB's public IPs are the interfaces. */
+    includePublicIps: z.boolean().default(true),
+    /**
+     * A node CTDB disables (ctdb disable, or UNHEALTHY: Samba's NODE_FLAGS_DISABLED):
+     * `client-move` (witnessd) tells its IPs' clients to move before the IPs go;
+     * `resource-change` (Samba's rpcd_witness) reports its IPs UNAVAILABLE, then AVAILABLE
+     * where CTDB puts them.
+     */
+    disabledNode: z.enum(['client-move', 'resource-change']).default('client-move'),
   })
   .strict()
   .refine((c) => c.reconnectMinMs <= c.reconnectMaxMs, { message: 'reconnectMinMs must not exceed reconnectMaxMs', path: ['reconnectMinMs'] });

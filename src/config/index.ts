@@ -2,11 +2,12 @@
  * The configuration room: witnessd's one YAML document, its schemas and every configurable
  * default.
  *
- *   document.ts       the document: the eight shared sections beside one cluster section,
+ *   document.ts       the document: the nine shared sections beside one cluster section,
  *                     chosen by cluster.source; WitnessdConfig and its parts
  *   cluster-yaml.ts   the YAML model's cluster: nodes, SVMs, LIFs, shares (source: yaml)
  *   cluster-ctdb.ts   CTDB's cluster section (source: ctdb) and `--print-ctdb-config`
- *   sections.ts       listener, timeouts, watcher, admin, auth, limits, logging, clusapi
+ *   sections.ts       listener, timeouts, witness (forced unregister, group names), watcher,
+ *                     admin, auth, limits, logging, clusapi
  *                     (SHARED_SECTIONS); ADMIN_PORT, LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
  *   load.ts           parse and load, errors with file:line:column and the field
  *   demo.ts           the embedded demo document
@@ -19,6 +20,7 @@ export {
   LIMIT_DEFAULTS,
   TIMEOUT_DEFAULTS,
   WATCHER_MODES,
+  WITNESS_DEFAULTS,
   type AuthLevelName,
   type WatcherMode,
 } from './sections';

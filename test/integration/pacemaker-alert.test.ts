@@ -77,7 +77,7 @@ describe('Pacemaker alert agent → witnessd admin API', () => {
 
     // Junk and what the agent ignores: a monitor, a failed start, fencing, a name with a slash, no recipient.
     const before = d.model.recentEvents().length;
-    for (const env of [
+    for (const env of <Array<Record<string, string>>>[
       { CRM_alert_kind: 'resource', CRM_alert_node: 'node1', CRM_alert_rsc: 'lif1', CRM_alert_task: 'monitor', CRM_alert_rc: '0' },
       { CRM_alert_kind: 'resource', CRM_alert_node: 'node1', CRM_alert_rsc: 'lif1', CRM_alert_task: 'start', CRM_alert_rc: '1' },
       { CRM_alert_kind: 'fencing', CRM_alert_node: 'node2', CRM_alert_task: 'reboot', CRM_alert_rc: '0' },

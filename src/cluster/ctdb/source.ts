@@ -42,7 +42,7 @@ export class CtdbSource implements ClusterSource {
   readonly model: ClusterModel;
   readonly watcher: HealthWatcher;
   document: WitnessdConfig;
-  private readonly state: SyncState = newSyncState();
+  private readonly state: SyncState;
   private localIps: Set<string>;
   private readonly addressListeners = new Set<(a: readonly string[]) => void>();
   private witness: NotificationPort | undefined;
@@ -51,6 +51,7 @@ export class CtdbSource implements ClusterSource {
   private constructor(private readonly link: CtdbLink, private readonly settings: CtdbSettings, ctx: SourceContext) {
     this.log = ctx.logger;
     this.document = ctx.config;
+    this.state = newSyncState(settings);
     this.model = new ClusterModel(configFromSnapshot(ctx.config, link.snapshot, settings.smbPort), { logger: ctx.modelLogger, rules: ctdbFindings });
     this.watcher = new HealthWatcher({ model: this.model, config: ctx.config.watcher, logger: ctx.healthLogger ?? ctx.logger, metrics: ctx.healthMetrics });
     this.localIps = hostedBy(link.snapshot);

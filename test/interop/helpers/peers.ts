@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export type Peer = 'rpcclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'python3-samba' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit' | 'ctdbd' | 'ctdb';
+export type Peer = 'rpcclient' | 'smbclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'python3-samba' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit' | 'ctdbd' | 'ctdb';
 
 const SEARCH_PATH = (process.env.PATH ?? '/usr/bin:/bin') + ':/usr/sbin:/sbin:/usr/local/sbin';
 
@@ -81,6 +81,7 @@ export function peerPath(peer: Peer): string | undefined {
 /** Debian package that provides each peer (for the skip message). */
 const PACKAGE: Record<Peer, string> = {
   rpcclient: 'smbclient',
+  smbclient: 'smbclient',
   smbtorture: 'samba-testsuite',
   tshark: 'tshark',
   smbd: 'samba',
