@@ -1,10 +1,12 @@
 /**
  * witnessctl: the operator's (and the drill's) command line for a running witnessd, spoken
  * over the admin API. Every command takes --json, --admin URL (default
- * http://127.0.0.1:8135 or $WITNESSCTL_ADMIN) and --token ($WITNESSCTL_TOKEN). Errors are
+ * http://127.0.0.1:8135 or $WITNESSCTL_ADMIN) and the admin token ($WITNESSCTL_TOKEN, or
+ * --token-file / $WITNESSCTL_TOKEN_FILE; --token works but shows in ps). Errors are
  * one clear line on stderr and a non-zero exit: 1 the server refused, 2 bad usage,
  * 3 witnessd could not be reached.
  */
+import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { AdminClient, AdminError, DEFAULT_ADMIN_URL } from '../admin/client';
 import type { ClusterEvent } from '../cluster/types';
@@ -94,7 +96,8 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
     .scriptName('witnessctl')
     .usage('$0 <command> [options]\n\nControl a running witnessd through its admin API.')
     .option('admin', { type: 'string', default: env.WITNESSCTL_ADMIN || DEFAULT_ADMIN_URL, describe: 'admin API URL ($WITNESSCTL_ADMIN)', global: true })
-    .option('token', { type: 'string', default: env.WITNESSCTL_TOKEN || undefined, describe: 'admin API token ($WITNESSCTL_TOKEN)', global: true, defaultDescription: '$WITNESSCTL_TOKEN' })
+    .option('token', { type: 'string', describe: 'admin API token: visible to every user in ps, prefer $WITNESSCTL_TOKEN or --token-file', global: true })
+    .option('token-file', { type: 'string', default: env.WITNESSCTL_TOKEN_FILE || undefined, describe: 'file holding the admin API token ($WITNESSCTL_TOKEN_FILE)', global: true, defaultDescription: '$WITNESSCTL_TOKEN_FILE' })
     .option('json', { type: 'boolean', default: false, describe: 'print the JSON answer', global: true })
     .option('timeout', { type: 'number', default: 15000, describe: 'request timeout in ms', global: true })
     .option('local', { type: 'boolean', default: false, describe: 'CTDB mode: only the node asked (default: every node of the cluster)', global: true })
@@ -118,7 +121,7 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
           const missing = r.unreachable.map((u) => `node ${u.node} did not answer: ${u.error}`);
           return { json: r, text: [formatRegistrations(r.registrations), ...missing].join('\n') };
         }
-        const r = await c.get<{ registrations: RegistrationRow[] }>('/v1/registrations', filterFrom(a));
+        const r = { registrations: await c.registrations<RegistrationRow>(filterFrom(a)) };
         return { json: r, text: formatRegistrations(r.registrations) };
       }),
     )
@@ -257,6 +260,23 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
     .wrap(Math.min(110, process.stdout.columns || 100));
 }
 
+/**
+ * The admin token: --token-file (or $WITNESSCTL_TOKEN_FILE), else $WITNESSCTL_TOKEN, else
+ * --token (an argument every user sees in ps: kept for scripts that still pass it).
+ */
+function tokenFrom(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): string | undefined {
+  const file = argv['token-file'];
+  if (typeof file === 'string' && file !== '') {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw new UsageError(`cannot read the token file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  if (typeof argv.token === 'string') return argv.token;
+  return env.WITNESSCTL_TOKEN || undefined;
+}
+
 /** Run witnessctl with `args` (without node and script). Returns the exit code. */
 export async function main(args: string[], io: CtlIO = processIO): Promise<number> {
   // Samba's own option syntax and exit codes: its own parser (net-witness.ts).
@@ -278,7 +298,7 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
         .parseAsync(args, {}, (err, argv, output) => {
           if (err && usageError === undefined) usageError = err.message;
           if (!err && output) helpText = output;
-          if (!err) g = { admin: String(argv.admin), token: argv.token as string | undefined, json: Boolean(argv.json), timeout: Number(argv.timeout), local: Boolean(argv.local) };
+          if (!err) g = { admin: String(argv.admin), token: tokenFrom(argv, io.env), json: Boolean(argv.json), timeout: Number(argv.timeout), local: Boolean(argv.local) };
           resolve();
         })
         .catch((e: Error) => {

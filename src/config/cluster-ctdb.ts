@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { dnsNameSchema, name, netbiosNameSchema } from './fields';
 import { ADMIN_PORT } from './sections';
+import { PEER_WATCH_PORT, peerWatchSchema } from './peer-watch';
 
 /** A ctdbd control's (and a connect's) default time limit: cluster.controlTimeoutMs, and the CTDB client's default. */
 export const CTDB_CONTROL_TIMEOUT_MS = 2000;
@@ -37,7 +38,7 @@ export const ctdbClusterSchema = z
     /** Reconnect backoff after ctdbd went away: starts here, doubles, capped. */
     reconnectMinMs: z.number().int().min(10).max(60_000).default(100),
     reconnectMaxMs: z.number().int().min(10).max(600_000).default(5000),
-    /** The port of each node's smbd, probed by the health watcher as a second opinion. */
+    /** The port of each node's smbd, probed by the peer watch. */
     smbPort: z.number().int().min(1).max(65535).default(445),
     /** The CIFS server the cluster presents (smb.conf's netbios name, and its DNS name). */
     server: z
@@ -47,6 +48,8 @@ export const ctdbClusterSchema = z
         aliases: z.array(name).default([]),
       })
       .strict(),
+    /** Each witnessd watches its peers (SMB2 probes + heartbeats) to tell clients of a hung or cut-off node before CTDB does. */
+    peerWatch: peerWatchSchema.default({}),
     /** Every node serves every share (a clustered file system); continuouslyAvailable as in smb.conf. */
     shares: z.array(z.object({ name, continuouslyAvailable: z.boolean().default(true) }).strict()).default([]),
     /**
@@ -123,7 +126,11 @@ ${origin}cluster:
   nodemapPollMs: 100        # node map read: a dead node is noticed within this
   resyncMs: 5000            # full re-read besides CTDB's messages
   controlTimeoutMs: 2000
-  smbPort: 445              # each node's smbd, probed as a second opinion
+  smbPort: 445              # each node's smbd, probed by the peer watch
+  peerWatch:                # README "Faster than CTDB: hangs and partitions"
+    enabled: true
+    port: ${PEER_WATCH_PORT}              # UDP heartbeat between the witnessd instances
+    silenceMs: 2000         # hung or cut off this long: clients told (~3 s after the fault)
   server:
     netbiosName: ${samba ? yamlText(samba.netbiosName) : 'SOFS'}       # smb.conf: netbios name
     dnsName: ${samba ? yamlText(samba.dnsName) : 'sofs.example.com'}   # smb.conf: dns hostname, or netbios name.realm
@@ -151,12 +158,10 @@ auth:
       user: witness
       password: change-me
 
+# In CTDB mode the peer watch (cluster.peerWatch) probes every node's smbd and hears the
+# other witnessd instances (UDP ${PEER_WATCH_PORT}); the single-node watcher below stays off.
 watcher:
-  mode: smb2-negotiate      # or tcp-connect; simulated = CTDB alone
-  intervalMs: 500
-  timeoutMs: 400
-  failureThreshold: 3
-  recoveryThreshold: 2
+  mode: simulated
 
 timeouts:
   unusedRegistrationSeconds: 30

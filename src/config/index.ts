@@ -6,6 +6,7 @@
  *                     chosen by cluster.source; WitnessdConfig and its parts
  *   cluster-yaml.ts   the YAML model's cluster: nodes, SVMs, LIFs, shares (source: yaml)
  *   cluster-ctdb.ts   CTDB's cluster section (source: ctdb) and `--print-ctdb-config`
+ *   peer-watch.ts     cluster.peerWatch: how each witnessd watches its peers (CTDB mode)
  *   sections.ts       listener, timeouts, witness (forced unregister, group names), watcher,
  *                     admin, auth, limits, logging, clusapi
  *                     (SHARED_SECTIONS); ADMIN_PORT, LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
@@ -33,3 +34,4 @@ export type { ConfigProblem } from './load';
 export { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo';
 export { CTDB_DEFAULT_SOCKET, ctdbConfigTemplate, defaultCtdbSocket } from './cluster-ctdb';
 export type { CtdbSettings, SambaFacts } from './cluster-ctdb';
+export { PEER_WATCH_PORT, type PeerWatchConfig } from './peer-watch';

@@ -153,6 +153,11 @@ export const limitsSchema = z
     /** The RPC runtime's limit, defaulted here (unlike the ones below) because the daemon also reads it. */
     maxPendingCallsPerConnection: z.number().int().min(1).max(1_000_000).default(DEFAULT_LIMITS.maxPendingCallsPerConnection),
     maxRegistrations: z.number().int().min(1).max(10_000_000).default(100_000),
+    /**
+     * Once 90 % of maxRegistrations are taken, a source address (IPv6: its /64) holding this
+     * many gets WERR_NO_SYSTEM_RESOURCES: the last 10 % stay for the hosts that hold fewer.
+     */
+    maxRegistrationsPerSource: z.number().int().min(1).max(10_000_000).default(1_000),
     /** DCE/RPC runtime limits; absent = the runtime's defaults (src/rpc/options.ts). */
     maxConnections: z.number().int().min(1).max(1_000_000).optional(),
     /** A connection that has not bound within this time is closed. */

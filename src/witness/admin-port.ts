@@ -41,8 +41,10 @@ export interface WitnessAdminPort extends WitnessUpdatePort {
    * events reached: the model delivers events synchronously, so these are exactly its own.
    */
   told<T>(fn: () => T): { result: T; told: ToldRegistration[] };
-  /** The first `limit` (default all) that match, oldest first. */
-  list(filter: RegistrationFilter, limit?: number): readonly RegistrationSummary[];
+  /** `limit` (default all) of those that match, oldest first, after skipping `offset` of them. */
+  list(filter: RegistrationFilter, limit?: number, offset?: number): readonly RegistrationSummary[];
+  /** How many match. */
+  count(filter: RegistrationFilter): number;
   /** Force unregister (an empty filter selects all); returns the removed registrations. */
   unregister(filter: RegistrationFilter): readonly RegistrationSummary[];
   /**

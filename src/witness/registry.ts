@@ -5,6 +5,7 @@
  */
 import type { Clock } from './clock';
 import { DeadlineQueue } from './deadlines';
+import { RegistrationStream } from './stream';
 import { Few } from '../lib/few';
 import { epochSeconds } from '../lib/time';
 import { type MoveType, WERR } from './constants';
@@ -171,19 +172,21 @@ export interface RegistryOptions {
   readonly maxWaitersPerRegistration: number;
 }
 
+/**
+ * The owner's bookkeeping (the service's indexes and counters), not observers: those
+ * subscribe to the RegistrationStream, where the registry publishes waiting, abandoned and
+ * timed-out itself.
+ */
 export interface RegistryHooks {
   /** A response went to a waiting call. */
   onDelivered?(reg: Registration, r: AsyncNotifyResult, forced: boolean): void;
   onRemoved?(reg: Registration, reason: string): void;
-  /** A waiting call was aborted (cancelled, orphaned, its connection closed): nothing was sent. */
-  onAbandoned?(reg: Registration): void;
-  /** A waiting V2 call reached its keep-alive deadline (answered ERROR_TIMEOUT). */
-  onKeepAliveTimeout?(reg: Registration): void;
 }
 
 export class Registry {
   private readonly regs = new Map<string, Registration>();
   private waiting = 0;
+  private v2 = 0;
   /** Keep-alive deadlines of waiting V2 calls, behind one timer. */
   private readonly keepAlive: DeadlineQueue<Waiter>;
 
@@ -191,11 +194,12 @@ export class Registry {
     private readonly clock: Clock,
     private readonly options: RegistryOptions,
     private readonly hooks: RegistryHooks = {},
+    private readonly events: RegistrationStream = new RegistrationStream(),
   ) {
     this.keepAlive = new DeadlineQueue(clock, (w) => {
       this.drop(w);
       this.finish(w, { result: WERR.TIMEOUT });
-      this.hooks.onKeepAliveTimeout?.(w.reg);
+      if (this.events.active) this.events.publish({ type: 'timed-out', registration: w.reg });
     });
   }
 
@@ -206,6 +210,11 @@ export class Registry {
 
   get size(): number {
     return this.regs.size;
+  }
+
+  /** How many of them are V2 (the rest are V1). */
+  get sizeV2(): number {
+    return this.v2;
   }
 
   /** Number of AsyncNotify calls waiting across all registrations. */
@@ -220,6 +229,7 @@ export class Registry {
   add(init: RegistrationInit): Registration {
     const reg = new Registration(init, this.clock.now());
     this.regs.set(reg.id, reg);
+    if (reg.isV2) this.v2++;
     return reg;
   }
 
@@ -241,6 +251,7 @@ export class Registry {
     if (reg.removed) return false;
     reg.removed = true;
     this.regs.delete(reg.id);
+    if (reg.isV2) this.v2--;
     const waiters = Few.list(reg.waiters);
     reg.waiters = undefined;
     for (const w of waiters) this.finish(w, { result: WERR.NOT_FOUND });
@@ -269,6 +280,7 @@ export class Registry {
     if (keepAlive !== undefined) this.keepAlive.add(w, this.clock.now() + keepAlive * 1000);
     reg.waiters = Few.add(reg.waiters, w);
     this.waiting++;
+    if (this.events.active) this.events.publish({ type: 'waiting', registration: reg });
     // Told at once when the call is already aborted: it leaves again before the limit counts it.
     call.onAbort(w);
     if (reg.waitingCalls > this.options.maxWaitersPerRegistration) {
@@ -282,7 +294,7 @@ export class Registry {
   waiterAborted(w: Waiter): void {
     if (!this.drop(w)) return;
     this.release(w);
-    this.hooks.onAbandoned?.(w.reg);
+    if (this.events.active) this.events.publish({ type: 'abandoned', registration: w.reg });
   }
 
   /** Queue a RESOURCE_CHANGE if it is a transition of this registration's resource state. */

@@ -72,6 +72,12 @@ export interface SyncState {
   readonly compat: SambaCompat;
   /** disabledNode resource-change: public IP → the disabled node it was reported UNAVAILABLE on. */
   readonly downByDisable: Map<string, string>;
+  /**
+   * Asked before CTDB's "inactive" fails a node: a reason to wait, or undefined (the peer
+   * watch's rules R5/R6: a cut-off node, or a node only this ctdbd lost). Held facts are
+   * applied when asked again (the next node-map change, re-read, or the watch's signal).
+   */
+  holdDown?: (node: string) => string | undefined;
 }
 
 export const newSyncState = (compat: SambaCompat = COMPAT_DEFAULTS): SyncState => ({
@@ -107,9 +113,12 @@ export function syncNodes(model: ClusterModel, snap: CtdbSnapshot, state: SyncSt
       const first = !state.ctdbSaysDown.has(name);
       state.ctdbSaysDown.add(name);
       if (view.up) {
-        log?.warn({ node: name, flags, first: 'ctdb' }, `ctdb: node ${name} is ${flags}: down (CTDB spoke first)`);
-        events.push(...model.failNode(name));
-        state.downByCtdb.add(name);
+        // (Held by the peer watch: asked again at the next node-map change or re-read.)
+        if (state.holdDown?.(name) === undefined) {
+          log?.warn({ node: name, flags, first: 'ctdb' }, `ctdb: node ${name} is ${flags}: down (CTDB spoke first)`);
+          events.push(...model.failNode(name));
+          state.downByCtdb.add(name);
+        }
       } else if (first && !state.downByCtdb.has(name)) {
         // The health watcher failed it (or the operator): theirs to recover, not ours.
         log?.info({ node: name, flags, first: 'smb2-probe' }, `ctdb: node ${name} is ${flags}; the SMB2 probe had already declared it down (the probe spoke first)`);

@@ -18,7 +18,7 @@ describe('printable', () => {
 
   it('keeps the line breaks of multi-line output and escapes those inside a line; JSON stays valid JSON', () => {
     expect(printableLines('a\u001b[2J\nb')).toBe('a\\x1b[2J\nb');
-    const j = printableJson(JSON.stringify({ client: 'x\u202e\u009by\u001b' }));
+    const j = printableJson(JSON.stringify({ client: 'x\u202e\u009by\u001b' }, null, 2));
     expect(j).not.toMatch(/[\u202e\u009b\u001b]/);
     expect(JSON.parse(j)).toEqual({ client: 'x\u202e\u009by\u001b' });
   });
