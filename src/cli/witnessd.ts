@@ -100,8 +100,9 @@ export async function main(argv: string[]): Promise<void> {
     config = args.config ? loadConfig(args.config) : demoConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
+      // Exit 1, as --check-config's "would not work" (the README's contract: 1 = this configuration does not work).
       process.stderr.write(`witnessd: invalid configuration:\n${err.message}\n`);
-      process.exit(2);
+      process.exit(1);
     }
     throw err;
   }
