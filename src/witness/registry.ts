@@ -5,6 +5,7 @@
  */
 import type { Clock } from './clock';
 import { DeadlineQueue } from './deadlines';
+import { RegistrationStream } from './stream';
 import { Few } from '../lib/few';
 import { epochSeconds } from '../lib/time';
 import { type MoveType, WERR } from './constants';
@@ -171,14 +172,15 @@ export interface RegistryOptions {
   readonly maxWaitersPerRegistration: number;
 }
 
+/**
+ * The owner's bookkeeping (the service's indexes and counters), not observers: those
+ * subscribe to the RegistrationStream, where the registry publishes waiting, abandoned and
+ * timed-out itself.
+ */
 export interface RegistryHooks {
   /** A response went to a waiting call. */
   onDelivered?(reg: Registration, r: AsyncNotifyResult, forced: boolean): void;
   onRemoved?(reg: Registration, reason: string): void;
-  /** A waiting call was aborted (cancelled, orphaned, its connection closed): nothing was sent. */
-  onAbandoned?(reg: Registration): void;
-  /** A waiting V2 call reached its keep-alive deadline (answered ERROR_TIMEOUT). */
-  onKeepAliveTimeout?(reg: Registration): void;
 }
 
 export class Registry {
@@ -192,11 +194,12 @@ export class Registry {
     private readonly clock: Clock,
     private readonly options: RegistryOptions,
     private readonly hooks: RegistryHooks = {},
+    private readonly events: RegistrationStream = new RegistrationStream(),
   ) {
     this.keepAlive = new DeadlineQueue(clock, (w) => {
       this.drop(w);
       this.finish(w, { result: WERR.TIMEOUT });
-      this.hooks.onKeepAliveTimeout?.(w.reg);
+      if (this.events.active) this.events.publish({ type: 'timed-out', registration: w.reg });
     });
   }
 
@@ -277,6 +280,7 @@ export class Registry {
     if (keepAlive !== undefined) this.keepAlive.add(w, this.clock.now() + keepAlive * 1000);
     reg.waiters = Few.add(reg.waiters, w);
     this.waiting++;
+    if (this.events.active) this.events.publish({ type: 'waiting', registration: reg });
     // Told at once when the call is already aborted: it leaves again before the limit counts it.
     call.onAbort(w);
     if (reg.waitingCalls > this.options.maxWaitersPerRegistration) {
@@ -290,7 +294,7 @@ export class Registry {
   waiterAborted(w: Waiter): void {
     if (!this.drop(w)) return;
     this.release(w);
-    this.hooks.onAbandoned?.(w.reg);
+    if (this.events.active) this.events.publish({ type: 'abandoned', registration: w.reg });
   }
 
   /** Queue a RESOURCE_CHANGE if it is a transition of this registration's resource state. */

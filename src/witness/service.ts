@@ -16,6 +16,7 @@ import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MESSAGE_TYPES, WERR, werrName } from './constants';
 import { RESOURCE_CHANGE_NOTIFICATION } from '../gen/witness';
 import { applyEvent, type RaisedNotification } from './events';
+import { RegistrationStream } from './stream';
 import { DepartedHandles, ForcedUnregister, needsReregistration } from './forced-unregister';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { type NotifyReply, Registry, type Registration } from './registry';
@@ -67,43 +68,6 @@ export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
 /** Removal reasons that are the server's doing: the owner's UnRegister then gets ERROR_NOT_FOUND, as from Samba. */
 const SERVER_REMOVALS = new Set(['forced-unregister', 'operator', 'unused']);
 
-/** Optional push-style metrics; counts() offers the same numbers for pull-style exporters. */
-export interface WitnessMetrics {
-  notificationSent?(type: string): void;
-  registrationAdded?(version: number): void;
-  registrationRemoved?(reason: string): void;
-}
-
-/**
- * What operator views (the status page's timeline) are told as it happens; every member is
- * optional and synchronous, and is called after the registry has done its work. The daemon
- * binds it; the service knows nothing about who listens.
- */
-export interface WitnessActivity {
-  registered?(reg: Registration): void;
-  unregistered?(reg: Registration, reason: string): void;
-  /** A response was handed to a waiting AsyncNotify call. */
-  notified?(n: DeliveredNotification): void;
-  /** A notification was raised while no AsyncNotify call waited: it stays queued for the next one. */
-  queued?(reg: Registration, type: string, detail: string): void;
-}
-
-export interface DeliveredNotification {
-  readonly registration: Registration;
-  /** Undefined: a NULL response (a forced result without one). */
-  readonly response: Notification | undefined;
-  readonly forced: boolean;
-  /** WERR name of the result (ERROR_SUCCESS for a notification). */
-  readonly result: string;
-  /**
-   * From when it was raised (the cluster event's handling, or the operator's forced response)
-   * to the answer handed to the RPC runtime, which writes it next.
-   */
-  readonly latencyMs: number;
-  /** It waited in the registration's queue for the client's next AsyncNotify. */
-  readonly queued: boolean;
-}
-
 /** The admin port's shapes: the service is handed to the admin API as its WitnessAdminPort. */
 export type { RegistrationFilter, WitnessCountsView as WitnessCounts } from './admin-port';
 
@@ -111,8 +75,6 @@ export interface WitnessServiceDeps {
   readonly model: ClusterModelView;
   readonly logger: Logger;
   readonly clock?: Clock;
-  readonly metrics?: WitnessMetrics;
-  readonly activity?: WitnessActivity;
   readonly options?: Partial<WitnessOptions>;
   /** The rate limit of lines a client causes; default: the service's own. */
   readonly logLimiter?: LogLimiter;
@@ -153,15 +115,10 @@ export class WitnessService {
   /** The rate-limited log, for what a client causes (limitedLog). */
   private readonly peerLog: Logger;
   private readonly clock: Clock;
-  private readonly metrics: WitnessMetrics | undefined;
-  private readonly activity: WitnessActivity | undefined;
+  /** The one stream out of the service (stream.ts): metrics, the status page, logs subscribe. */
+  readonly events = new RegistrationStream();
   /** performance.now() when the raising in progress began (an event's handling, a forced response). */
   private raisingSince: number | undefined;
-  /**
-   * When the oldest queued notification of a registration was raised; only registrations with
-   * something queued are here, and only when an activity hook listens (latency of queued ones).
-   */
-  private readonly queuedSince = new Map<Registration, number>();
   /** Registrations per data LIF (events name LIFs). */
   private readonly byLif = new Map<string, Set<Registration>>();
   /** Registrations per source (sourceKey); absent: none. */
@@ -178,24 +135,17 @@ export class WitnessService {
   private closed = false;
   /** Completion signals asked for (whenDelivered); undefined while nobody waits (the fan-out pays one check). */
   private drains: Set<Drain> | undefined;
-  /** Notification log lines waiting for the end of the current fan-out. */
-  private readonly deferredLogs: object[] = [];
-  private logFlush: NodeJS.Immediate | undefined;
 
   constructor(deps: WitnessServiceDeps) {
     this.model = deps.model;
     this.log = deps.logger;
     this.peerLog = limitedLog(deps.logger, deps.logLimiter ?? new LogLimiter(), WITNESS_LOG_BUDGETS);
     this.clock = deps.clock ?? systemClock;
-    this.metrics = deps.metrics;
-    this.activity = deps.activity;
     this.options = { ...DEFAULT_WITNESS_OPTIONS, ...deps.options };
     this.registry = new Registry(this.clock, this.options, {
       onDelivered: (reg, r, forced) => this.delivered(reg, r, forced),
       onRemoved: (reg, reason) => this.removed(reg, reason),
-      onAbandoned: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned'),
-      onKeepAliveTimeout: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout'),
-    });
+    }, this.events);
     this.forcedUnregister = this.options.forcedUnregisterMs > 0
       ? new ForcedUnregister(this.clock, this.options.forcedUnregisterMs, (reg) => this.registry.remove(reg, 'forced-unregister'))
       : undefined;
@@ -273,8 +223,7 @@ export class WitnessService {
     if (!lifSet) this.byLif.set(reg.lif, (lifSet = new Set()));
     lifSet.add(reg);
     this.trackGroup(ctx, reg);
-    this.metrics?.registrationAdded?.(reg.version);
-    this.activity?.registered?.(reg);
+    if (this.events.active) this.events.publish({ type: 'registered', registration: reg });
     this.peerLog.info(
       { event: 'registered', op, registration: reg.id, client: reg.clientName, netName: reg.netName, ip: reg.ipAddress, share: reg.shareName, lif: reg.lif, version: reg.version, keepAlive: reg.keepAliveTimeout, assocGroup: owner.associationGroupId, principal: owner.principal },
       'registration',
@@ -327,11 +276,12 @@ export class WitnessService {
     );
     this.telling?.push(...raised);
     const counts: Record<string, number> = {};
+    const observed = this.events.active;
     for (const r of raised) {
       const t = MESSAGE_TYPE_NAMES[r.type];
       counts[t] = (counts[t] ?? 0) + 1;
       // Nobody was waiting for it (or not for all of it): it waits for the next AsyncNotify.
-      if (this.activity && r.reg.hasPending()) this.markQueued(r.reg, t, r.detail);
+      if (observed && r.reg.hasPending()) this.events.publish({ type: 'queued', registration: r.reg, message: t, detail: r.detail, raisedAt: this.raisingSince as number });
     }
     this.raisingSince = undefined;
     // One line per event; each notification gets its own line when it is sent (delivered()).
@@ -409,7 +359,7 @@ export class WitnessService {
     this.raisingSince = performance.now();
     for (const reg of regs) {
       this.registry.force(reg, { result: result >>> 0, response });
-      if (this.activity && reg.forced) this.markQueued(reg, 'FORCED', werrName(result >>> 0));
+      if (reg.forced && this.events.active) this.events.publish({ type: 'queued', registration: reg, message: 'FORCED', detail: werrName(result >>> 0), raisedAt: this.raisingSince as number });
     }
     this.raisingSince = undefined;
     return regs.map((r) => r.info());
@@ -466,7 +416,6 @@ export class WitnessService {
     this.registry.close();
     // Groups still hold onGroupClosed; it finds nothing in byGroup once cleared.
     this.byGroup.clear();
-    this.flushLogs();
   }
 
   // ---- internals ----------------------------------------------------------------------
@@ -513,11 +462,6 @@ export class WitnessService {
     for (const reg of [...regs]) this.registry.remove(reg, 'association-closed');
   }
 
-  private markQueued(reg: Registration, type: string, detail: string): void {
-    if (!this.queuedSince.has(reg)) this.queuedSince.set(reg, this.raisingSince ?? performance.now());
-    this.activity?.queued?.(reg, type, detail);
-  }
-
   /** The registration has nothing queued any more (delivered, or removed): tell who waits for that. */
   private drained(reg: Registration): void {
     for (const d of [...(this.drains as Set<Drain>)]) if (d.pending.delete(reg) && d.pending.size === 0) d.done();
@@ -531,31 +475,7 @@ export class WitnessService {
     if (!forced && this.forcedUnregister && (reg.isV2 || this.options.forcedUnregisterV1) && needsReregistration(reg, r.response)) {
       this.forcedUnregister.arm(reg);
     }
-    this.metrics?.notificationSent?.(key);
-    if (this.activity?.notified) {
-      // Queued since then, or raised by the event (or force) being handled now. With several
-      // queued, the oldest's time stands for the batch.
-      const since = this.queuedSince.get(reg);
-      const now = performance.now();
-      if (since !== undefined && !reg.hasPending()) this.queuedSince.delete(reg);
-      this.activity.notified({
-        registration: reg, response: r.response, forced, result: werrName(r.result),
-        latencyMs: now - (since ?? this.raisingSince ?? now), queued: since !== undefined,
-      });
-    }
-    if (!this.log.isLevelEnabled('info')) return;
-    const messages = r.response?.type === RESOURCE_CHANGE_NOTIFICATION ? r.response.changes : r.response?.addresses;
-    // One line per notification, written after the responses: a fan-out to thousands of
-    // clients must not wait for thousands of log writes (the fan-out profile: ~70 % of the
-    // server's CPU before the first response left was this line).
-    this.deferredLogs.push({ event: 'notification', registration: reg.id, client: reg.clientName, type, forced, result: werrName(r.result), messages });
-    if (!this.logFlush) this.logFlush = setImmediate(() => this.flushLogs());
-  }
-
-  private flushLogs(): void {
-    if (this.logFlush) clearImmediate(this.logFlush);
-    this.logFlush = undefined;
-    for (const rec of this.deferredLogs.splice(0)) this.log.info(rec, 'notification');
+    if (this.events.active) this.events.publish({ type: 'delivered', registration: reg, response: r.response, forced, result: r.result, raisedAt: this.raisingSince });
   }
 
   private removed(reg: Registration, reason: string): void {
@@ -570,12 +490,10 @@ export class WitnessService {
     else this.bySource.delete(source);
     const group = reg.associationGroupId;
     if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
-    this.queuedSince.delete(reg);
     this.forcedUnregister?.disarm(reg);
     if (SERVER_REMOVALS.has(reason)) this.departed.add(reg.id, reg);
     if (this.drains) this.drained(reg);
-    this.metrics?.registrationRemoved?.(reason);
-    this.activity?.unregistered?.(reg, reason);
+    if (this.events.active) this.events.publish({ type: 'removed', registration: reg, reason });
     this.peerLog.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
   }
 
