@@ -63,6 +63,15 @@ export interface PeerWatchStatus {
 /** The public IPs are probed every this many rounds (the node address every round). */
 const PUBLIC_IP_EVERY = 4;
 
+/**
+ * R1's veto: silence seen from here is no evidence while the node's own witnessd is heard
+ * saying its smbd answers it (a loaded path or a slow fork here, not a dead node); a refusal
+ * stays evidence. A node that hangs whole is neither heard nor answering.
+ */
+export function vouched(seen: SmbSeen, selfView: SmbSeen | undefined): SmbSeen {
+  return seen === 'silent' && selfView === 'serving' ? 'unknown' : seen;
+}
+
 interface Watched {
   stats: ProbeStats;
   inFlight: number;
@@ -229,7 +238,8 @@ export class PeerWatch extends EventEmitter {
 
   private ownView(now: number): SmbView {
     const view: Record<string, SmbSeen> = {};
-    for (const m of this.cluster.members()) view[m.name] = judgeSmb(this.watch(m.name).stats, now, this.cfg);
+    const heard = this.heardNow(now);
+    for (const m of this.cluster.members()) view[m.name] = vouched(judgeSmb(this.watch(m.name).stats, now, this.cfg), heard.get(m.name)?.[m.name]);
     return view;
   }
 

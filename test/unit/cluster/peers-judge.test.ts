@@ -4,6 +4,7 @@
  */
 import { freshStats, holdCtdbDown, judge, judgeSmb, mayRecover, recordProbe, type SmbView } from '../../../src/cluster/peers/judge';
 import { peerWatchSchema } from '../../../src/config/peer-watch';
+import { vouched } from '../../../src/cluster/peers/watch';
 
 const cfg = peerWatchSchema.parse({}); // silenceMs 2000, refusedThreshold 2, recoveryThreshold 2
 const nodes = ['pnn0', 'pnn1', 'pnn2'];
@@ -33,6 +34,13 @@ describe('R1: what one node judges of another node\'s SMB server', () => {
     expect(judgeSmb(s, 1500, cfg)).toBe('refused');
     s = recordProbe(s, { ok: true }, 1750);
     expect(judgeSmb(s, 1750, cfg)).toBe('serving');
+  });
+
+  it('silence seen from here is no evidence while the node is heard vouching for its own smbd; a refusal is', () => {
+    expect(vouched('silent', 'serving')).toBe('unknown');
+    expect(vouched('silent', undefined)).toBe('silent'); // not heard: a whole-node hang or a cut
+    expect(vouched('silent', 'silent')).toBe('silent'); // its smbd hangs and it says so
+    expect(vouched('refused', 'serving')).toBe('refused');
   });
 
   it('a node that never answered becomes silent silenceMs after judging began', () => {
