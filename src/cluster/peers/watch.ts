@@ -64,12 +64,13 @@ export interface PeerWatchStatus {
 const PUBLIC_IP_EVERY = 4;
 
 /**
- * R1's veto: silence seen from here is no evidence while the node's own witnessd is heard
- * saying its smbd answers it (a loaded path or a slow fork here, not a dead node); a refusal
- * stays evidence. A node that hangs whole is neither heard nor answering.
+ * R1's veto: silence seen from here is evidence only against a node whose witnessd is not
+ * heard either (the node hangs whole, or is cut off). A node still heard whose smbd is slow
+ * to answer is a brown-out (a loaded machine; a clustered smbd whose NEGOTIATE waits for a
+ * record on a hung peer's ctdbd): judged by its refusals and by CTDB, not by silence.
  */
-export function vouched(seen: SmbSeen, selfView: SmbSeen | undefined): SmbSeen {
-  return seen === 'silent' && selfView === 'serving' ? 'unknown' : seen;
+export function vouched(seen: SmbSeen, heard: boolean): SmbSeen {
+  return seen === 'silent' && heard ? 'unknown' : seen;
 }
 
 interface Watched {
@@ -239,7 +240,7 @@ export class PeerWatch extends EventEmitter {
   private ownView(now: number): SmbView {
     const view: Record<string, SmbSeen> = {};
     const heard = this.heardNow(now);
-    for (const m of this.cluster.members()) view[m.name] = vouched(judgeSmb(this.watch(m.name).stats, now, this.cfg), heard.get(m.name)?.[m.name]);
+    for (const m of this.cluster.members()) view[m.name] = vouched(judgeSmb(this.watch(m.name).stats, now, this.cfg), m.name === this.cluster.self || heard.has(m.name));
     return view;
   }
 

@@ -36,11 +36,11 @@ describe('R1: what one node judges of another node\'s SMB server', () => {
     expect(judgeSmb(s, 1750, cfg)).toBe('serving');
   });
 
-  it('silence seen from here is no evidence while the node is heard vouching for its own smbd; a refusal is', () => {
-    expect(vouched('silent', 'serving')).toBe('unknown');
-    expect(vouched('silent', undefined)).toBe('silent'); // not heard: a whole-node hang or a cut
-    expect(vouched('silent', 'silent')).toBe('silent'); // its smbd hangs and it says so
-    expect(vouched('refused', 'serving')).toBe('refused');
+  it('silence is evidence only against a node whose witnessd is not heard either; a refusal always is', () => {
+    expect(vouched('silent', false)).toBe('silent'); // a whole-node hang or a cut
+    expect(vouched('silent', true)).toBe('unknown'); // heard: a brown-out, not a failure
+    expect(vouched('refused', true)).toBe('refused');
+    expect(vouched('serving', true)).toBe('serving');
   });
 
   it('a node that never answered becomes silent silenceMs after judging began', () => {
