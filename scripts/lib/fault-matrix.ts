@@ -36,6 +36,9 @@ export interface Fault {
   readonly settleMs: number;
 }
 
+/** How long the fleet must have heard nothing before a fault starts. */
+const QUIET_MS = 4000;
+
 const stopAll = (c: NetnsCluster, pnn: number, sig: 'SIGSTOP' | 'SIGCONT'): void => {
   for (const p of ['ctdbd', 'smbd', 'witnessd'] as const) {
     try {
@@ -254,6 +257,9 @@ export function spread(c: NetnsCluster, n: number): Array<{ host: string; ip: st
 export async function runFault(c: NetnsCluster, fleet: FaultFleet, f: Fault, log: (m: string) => void): Promise<FaultResult> {
   const targets = f.targets ? await f.targets(c) : [0];
   const spare = c.nodes.map((n) => n.pnn).find((p) => !targets.includes(p)) as number;
+  // The previous fault's last words (an AVAILABLE after its healing) belong to it: start
+  // once no client has heard anything for QUIET_MS (bounded).
+  for (let i = 0; i < 60 && Date.now() - fleet.lastAnswerAt < QUIET_MS; i++) await sleep(500);
   const hostedAtFault = new Map([...(await c.ips(spare))]);
   fleet.mark();
   const seen = new Map<string, Set<number>>();
