@@ -67,7 +67,15 @@ function safetyFindings(config: WitnessdConfig): CheckFinding[] {
   if (config.auth.allowAnonymous && config.clusapi.enabled && config.clusapi.allowAnonymous) {
     out.push({ severity: 'warning', message: 'clusapi.allowAnonymous is on: unauthenticated callers can take an SVM\'s LIFs offline through MS-CMRP' });
   }
-  if (config.watcher.mode === 'simulated') out.push({ severity: 'warning', message: 'watcher.mode is simulated: a dead node is never detected, only the operator fails nodes (production: smb2-negotiate)' });
+  const peerWatch = ctdbSettings(config)?.peerWatch;
+  if (peerWatch === undefined) {
+    if (config.watcher.mode === 'simulated') out.push({ severity: 'warning', message: 'watcher.mode is simulated: a dead node is never detected, only the operator fails nodes (production: smb2-negotiate)' });
+  } else if (!peerWatch.enabled) {
+    out.push({ severity: 'warning', message: 'cluster.peerWatch is off: a hung or cut-off node is told only when CTDB gives up on it (~30 s with its defaults)' });
+  } else {
+    if (config.admin.token === undefined) out.push({ severity: 'warning', message: 'cluster.peerWatch needs admin.token (its heartbeats are signed with it): without one it stays off' });
+    if (config.watcher.mode !== 'simulated') out.push({ severity: 'warning', message: `watcher.mode ${config.watcher.mode} judges each node alone beside the peer watch, which needs a majority: a cut-off node would tell its clients falsely (set watcher.mode: simulated)` });
+  }
   const admin = parseHostPort(config.admin.address).host;
   if (!isLoopbackHost(admin) && config.admin.token === undefined) out.push({ severity: 'error', message: `admin.address ${config.admin.address} is off loopback without admin.token` });
   return out;
