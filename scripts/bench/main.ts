@@ -38,6 +38,7 @@ const BENCHMARKS: readonly Entry[] = [
   { name: 'memory', file: 'memory' },
   { name: 'detection', file: 'detection' },
   { name: 'ctdb', file: 'ctdb', netns: true },
+  { name: 'faults', file: 'faults', netns: true },
 ];
 
 interface Args {
@@ -64,7 +65,7 @@ function parseArgs(argv: string[]): Args {
       if (a.table.length === 0) a.table.push(a.out);
     } else if (v === '--readme') a.readme = true;
     else if (v === '--help' || v === '-h') {
-      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,krb5,witness-rate,fanout,memory,detection,ctdb] [--reps N] [--out FILE]\n' +
+      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,krb5,witness-rate,fanout,memory,detection,ctdb,faults] [--reps N] [--out FILE]\n' +
         '       npm run bench -- --table [FILE.json ...] [--readme]   (the README table from earlier runs; --readme writes it into README.md)');
       process.exit(0);
     } else {
