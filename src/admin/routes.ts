@@ -17,7 +17,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/v1', what: 'this list' },
   { method: 'GET', path: '/v1/status', what: 'nodes, SVMs, LIFs, shares, findings, counts, watcher, recent events' },
   { method: 'GET', path: '/v1/events', what: 'server-sent events: timeline entries, state snapshots, keep-alive pings' },
-  { method: 'GET', path: '/v1/registrations', what: 'registrations; filters ?netName=&shareName=&ipAddress=&clientName=&id=' },
+  { method: 'GET', path: '/v1/registrations', what: 'registrations, a page at a time (?limit=&offset=; total, nextOffset); filters ?netName=&shareName=&ipAddress=&clientName=&id=' },
   { method: 'POST', path: '/v1/nodes/NODE/fail', what: 'unplanned failure (overrides the probes)' },
   { method: 'POST', path: '/v1/nodes/NODE/recover', what: 'recovery (overrides the probes)' },
   { method: 'POST', path: '/v1/nodes/NODE/takeover', what: 'planned takeover: CLIENT_MOVE before the move' },

@@ -95,7 +95,7 @@ export class SpnegoSecurityContext implements SecurityContext {
           this.phase = 'raw';
           return { token: this.ntlm.negotiate(token), complete: false };
         }
-        return this.onInit(parseNegotiationToken(token));
+        return this.onInit(parseNegotiationToken(token, true));
       case 'raw':
         if (this.ntlm.established) throw new AuthRejected('security context is already established', 9);
         this.ntlm.authenticate(token);

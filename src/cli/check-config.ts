@@ -14,6 +14,7 @@ import { CtdbConnection } from '../cluster/ctdb/client';
 import { CtdbControl } from '../cluster/ctdb/protocol';
 import { isLoopbackHost, parseHostPort } from '../lib/address';
 import { kerberosFindings } from './security-providers';
+import { readSambaConf, sambaFindings } from './smb-conf';
 
 export interface CheckFinding {
   readonly severity: 'error' | 'warning';
@@ -68,8 +69,15 @@ function safetyFindings(config: WitnessdConfig): CheckFinding[] {
   if (config.auth.allowAnonymous && config.clusapi.enabled && config.clusapi.allowAnonymous) {
     out.push({ severity: 'warning', message: 'clusapi.allowAnonymous is on: unauthenticated callers can take an SVM\'s LIFs offline through MS-CMRP' });
   }
-  // In CTDB mode ctdbd judges the nodes; the SMB2 probe is only its second opinion.
-  if (config.watcher.mode === 'simulated' && !ctdbSettings(config)) out.push({ severity: 'warning', message: 'watcher.mode is simulated: a dead node is never detected, only the operator fails nodes (production: smb2-negotiate)' });
+  const peerWatch = ctdbSettings(config)?.peerWatch;
+  if (peerWatch === undefined) {
+    if (config.watcher.mode === 'simulated') out.push({ severity: 'warning', message: 'watcher.mode is simulated: a dead node is never detected, only the operator fails nodes (production: smb2-negotiate)' });
+  } else if (!peerWatch.enabled) {
+    out.push({ severity: 'warning', message: 'cluster.peerWatch is off: a hung or cut-off node is told only when CTDB gives up on it (~30 s with its defaults)' });
+  } else {
+    if (config.admin.token === undefined) out.push({ severity: 'warning', message: 'cluster.peerWatch needs admin.token (its heartbeats are signed with it): without one it stays off' });
+    if (config.watcher.mode !== 'simulated') out.push({ severity: 'warning', message: `watcher.mode ${config.watcher.mode} judges each node alone beside the peer watch, which needs a majority: a cut-off node would tell its clients falsely (set watcher.mode: simulated)` });
+  }
   const admin = parseHostPort(config.admin.address).host;
   if (!isLoopbackHost(admin) && config.admin.token === undefined) out.push({ severity: 'error', message: `admin.address ${config.admin.address} is off loopback without admin.token` });
   return out;
@@ -128,12 +136,33 @@ async function ctdbFindings(config: WitnessdConfig, socketOverride: string | und
   }
 }
 
+/** Where --check-config reads Samba's configuration: CTDB mode always (smbd runs beside witnessd), otherwise when a file is named. */
+export interface SambaCheck {
+  /** --smb-conf FILE; undefined: testparm's default smb.conf. */
+  readonly file?: string;
+  readonly testparm?: string;
+}
+
+async function smbConfFindings(config: WitnessdConfig, o: SambaCheck): Promise<CheckFinding[]> {
+  const svm = config.svms[0];
+  if (!svm || (!ctdbSettings(config) && o.file === undefined)) return [];
+  let smb;
+  try {
+    smb = await readSambaConf(o.file, o.testparm);
+  } catch (e) {
+    // A file named on the command line must be read; testparm's default is looked for.
+    return [{ severity: o.file !== undefined ? 'error' : 'warning', message: `${(e as Error).message}: names and shares not checked against smbd` }];
+  }
+  const server = config.svms.find((s) => s.netbiosName.toUpperCase() === smb.netbiosName) ?? svm;
+  return sambaFindings(server, server.shares, smb);
+}
+
 /** Every finding, errors first. */
-export async function checkConfig(config: WitnessdConfig, o: { ctdbSocket?: string } = {}): Promise<CheckFinding[]> {
+export async function checkConfig(config: WitnessdConfig, samba: SambaCheck & { readonly ctdbSocket?: string } = {}): Promise<CheckFinding[]> {
   // CTDB mode: nodes, public IPs and the addresses to listen on are ctdbd's, read at start-up.
   const deployment = ctdbSettings(config) ? [] : new ClusterModel(config).findings().map((f) => ({ severity: f.severity, message: f.message }));
   const listeners = ctdbSettings(config) ? [] : await listenerFindings(config);
-  const all = [...deployment, ...(await ctdbFindings(config, o.ctdbSocket)), ...accountsFindings(config), ...kerberosFindings(config), ...listeners, ...safetyFindings(config)];
+  const all = [...deployment, ...(await ctdbFindings(config, samba.ctdbSocket)), ...(await smbConfFindings(config, samba)), ...accountsFindings(config), ...kerberosFindings(config), ...listeners, ...safetyFindings(config)];
   return [...all.filter((f) => f.severity === 'error'), ...all.filter((f) => f.severity === 'warning')];
 }
 

@@ -219,11 +219,21 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     const adminServer = admin;
     let closing: Promise<void> | undefined;
     // What a reload applies beside the model and the watcher; everything else waits for a restart.
+    let prepared: ReturnType<typeof accountSourceFromConfig> | undefined;
     const live: LiveSettings = {
       startedWith: config,
       reloadable: ['auth.minimumLevel', 'auth.allowAnonymous', 'auth.accounts', 'auth.accountsFile', 'logging.level', 'clusapi.allowAnonymous'],
+      check(next) {
+        try {
+          prepared = accountSourceFromConfig(next.auth, authLog);
+        } catch (e) {
+          const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+          throw new ConfigError([{ file: o.configPath ?? '(embedded demo)', line: 0, column: 0, field: 'auth.accountsFile', message: `cannot read the accounts file ${next.auth.accountsFile ?? ''}: ${why}` }]);
+        }
+      },
       apply(next) {
-        authOptions.accounts = accountSourceFromConfig(next.auth, authLog);
+        authOptions.accounts = prepared ?? accountSourceFromConfig(next.auth, authLog);
+        prepared = undefined;
         authOptions.allowAnonymous = next.auth.allowAnonymous;
         if (clusapi) clusapi.resources.allowAnonymous = clusapiAnonymous(next);
         rpc.setMinAuthLevel(minAuthLevelOf(next));

@@ -15,12 +15,15 @@ import type { ToldRegistration } from '../admin/port';
 import { ClusterView, ctdbView, formatCtdb } from '../admin/cluster-view';
 import { ctdbDrain, ctdbFanOut } from './witnessctl-ctdb';
 import { printableJson, printableLines } from '../lib/printable';
+import { readSecret, smbpasswdLine } from './smbpasswd-line';
 import { netWitnessMain } from './net-witness';
 
 export interface CtlIO {
   out(text: string): void;
   err(text: string): void;
   readonly env: NodeJS.ProcessEnv;
+  /** A password typed without echo, or piped in (smbpasswd-line); default: the process's terminal. */
+  readSecret?(prompt: string): Promise<string>;
 }
 
 const processIO: CtlIO = {
@@ -90,7 +93,7 @@ const clusterCommand =
     return view ? ctdbFanOut(view, title, path, body()) : eventsResult(title, await c.post<ModelAnswer>(path, body()));
   };
 
-function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Action) => void): Argv {
+function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Action) => void, io: CtlIO = processIO): Argv {
   const enc = encodeURIComponent;
   return yargs(args)
     .scriptName('witnessctl')
@@ -234,6 +237,14 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
     })
     .command('net-witness <subcommand>', "Samba's `net witness`: list | client-move | share-move | force-unregister | force-response with the --witness-* options and --json (witnessctl net-witness --help)", (y) =>
       y.positional('subcommand', { type: 'string' }), () => setAction(async () => ({ json: {}, text: '' })))
+    .command('smbpasswd-line <user>', 'print an smbpasswd line for auth.accountsFile (password asked without echo, or read from stdin); needs no witnessd and no Samba', (y) =>
+      y.positional('user', { type: 'string', demandOption: true }).option('uid', { type: 'number', default: 0, describe: 'the uid field (not used by witnessd)' })
+    , (a) => setAction(async () => {
+      const password = await (io.readSecret ?? readSecret)('Password: ');
+      if (password === '') throw new UsageError('an empty password');
+      const line = smbpasswdLine(String(a.user), password, Number(a.uid));
+      return { json: { line }, text: line };
+    }))
     .command('reload', 're-read the configuration file (a bad file keeps the running configuration)', {}, () =>
       setAction(async (c) => {
         const r = await c.post<{ source: string; events: ClusterEvent[]; findings: { severity: string; message: string }[]; applied: string[]; restartNeeded: string[] }>('/v1/reload');
@@ -288,7 +299,7 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
   try {
     const parser = buildParser(args, io.env, (a) => {
       action = a;
-    });
+    }, io);
     await new Promise<void>((resolve) => {
       void parser
         .fail((msg, err) => {

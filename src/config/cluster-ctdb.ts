@@ -81,17 +81,46 @@ export type CtdbSettings = CtdbClusterConfig & {
   readonly followIps: boolean;
 };
 
+/** What --print-ctdb-config read from the node's smb.conf (src/cli/smb-conf.ts reads it). */
+export interface SambaFacts {
+  readonly source: string;
+  readonly netbiosName: string;
+  readonly dnsName: string;
+  /** Disk shares smbd announces CONTINUOUS AVAILABILITY for. */
+  readonly caShares: readonly string[];
+  readonly includeNodeIps: boolean | undefined;
+  readonly includePublicIps: boolean | undefined;
+  /** Lines for the administrator (a CA share without CLUSTER, ...). */
+  readonly notes: readonly string[];
+}
+
+/** A scalar YAML reads back as this string. */
+const yamlText = (v: string): string => (/^[A-Za-z0-9][A-Za-z0-9._$-]*$/.test(v) && !/^(yes|no|true|false|on|off|null|~)$/i.test(v) ? v : JSON.stringify(v));
+
 /**
  * `witnessd --print-ctdb-config`: a complete configuration for one node of a CTDB cluster.
  * The same file goes on every node (the admin token is the cluster's); an administrator
  * edits the names, the shares and the accounts.
  */
-export function ctdbConfigTemplate(token: string): string {
+export function ctdbConfigTemplate(token: string, samba?: SambaFacts): string {
+  const shares = samba
+    ? (samba.caShares.length ? samba.caShares.map((n) => `    - name: ${yamlText(n)}\n      continuouslyAvailable: true\n`).join('') : '    []  # smb.conf announces CA on no share\n')
+    : '    - name: data\n      continuouslyAvailable: true\n';
+  const compat = samba ? [
+    ...(samba.includeNodeIps !== undefined ? [`  includeNodeIps: ${samba.includeNodeIps}     # smb.conf: rpcd witness:include node ips`] : []),
+    ...(samba.includePublicIps !== undefined ? [`  includePublicIps: ${samba.includePublicIps}   # smb.conf: rpcd witness:include public ips`] : []),
+  ].map((l) => `${l}\n`).join('') : '';
+  const origin = samba
+    ? `# The CIFS server's names and the CA shares were read from ${samba.source} (testparm):
+# run witnessd --print-ctdb-config again after changing them there.
+${samba.notes.map((n) => `# NOTE: ${n}\n`).join('')}`
+    : `# Samba's configuration was not read: keep the names below equal to smb.conf's
+# "netbios name" and the cluster's DNS name, and list its CA shares (--smb-conf FILE).
+`;
   return `# witnessd on one node of a CTDB cluster (the same file on every node).
 # Nodes, their addresses and health, and the public IPs come from the local ctdbd;
-# list no nodes or IPs here. witnessd does not read smb.conf: keep the names below
-# equal to its "netbios name" and the cluster's DNS name.
-cluster:
+# list no nodes or IPs here.
+${origin}cluster:
   source: ctdb
   socket: ${CTDB_DEFAULT_SOCKET}   # or: witnessd --ctdb-socket PATH
   nodemapPollMs: 100        # node map read: a dead node is noticed within this
@@ -103,13 +132,11 @@ cluster:
     port: ${PEER_WATCH_PORT}              # UDP heartbeat between the witnessd instances
     silenceMs: 2000         # hung or cut off this long: clients told (~3 s after the fault)
   server:
-    netbiosName: SOFS       # smb.conf: netbios name
-    dnsName: sofs.example.com
+    netbiosName: ${samba ? yamlText(samba.netbiosName) : 'SOFS'}       # smb.conf: netbios name
+    dnsName: ${samba ? yamlText(samba.dnsName) : 'sofs.example.com'}   # smb.conf: dns hostname, or netbios name.realm
     aliases: []
   shares:
-    - name: data
-      continuouslyAvailable: true
-
+${shares}${compat}
 # The witness endpoint and the endpoint mapper (port 135) listen on the node address and
 # on the public IPs this node hosts now, following CTDB's takeip/releaseip. To listen on
 # the wildcard address instead, set: addresses: ['0.0.0.0', '::']

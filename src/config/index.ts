@@ -33,5 +33,5 @@ export { ConfigError, demoConfig, formatProblem, loadConfig, parseConfig } from 
 export type { ConfigProblem } from './load';
 export { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } from './demo';
 export { CTDB_DEFAULT_SOCKET, ctdbConfigTemplate, defaultCtdbSocket } from './cluster-ctdb';
-export type { CtdbSettings } from './cluster-ctdb';
+export type { CtdbSettings, SambaFacts } from './cluster-ctdb';
 export { PEER_WATCH_PORT, type PeerWatchConfig } from './peer-watch';

@@ -117,10 +117,10 @@ describe('operator views and commands in CTDB mode', () => {
 
   it('--check-config: an unreachable ctdbd socket is an error; no "simulated watcher" warning in CTDB mode', async () => {
     const config = parseConfig(YAML, 'ctdb.yaml');
-    const bad = await checkConfig(config, { ctdbSocket: `${fake.path}.missing` });
+    const bad = await checkConfig(config, { ctdbSocket: `${fake.path}.missing`, testparm: '/nonexistent/testparm' });
     expect(bad.filter((f) => f.severity === 'error').map((f) => f.message)).toEqual([expect.stringMatching(/^ctdbd does not answer on .*\.missing \(ENOENT\)/)]);
     expect(bad.some((f) => /simulated/.test(f.message))).toBe(false);
-    const good = await checkConfig(config, { ctdbSocket: fake.path });
+    const good = await checkConfig(config, { ctdbSocket: fake.path, testparm: '/nonexistent/testparm' });
     expect(good.some((f) => /ctdbd/.test(f.message))).toBe(false);
   });
 });

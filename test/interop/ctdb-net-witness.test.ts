@@ -11,7 +11,9 @@
  */
 import { CtdbCluster, nodeAddress, publicIp } from './helpers/ctdb-cluster';
 import { CTDB_ADMIN_TOKEN, CTDB_CREDENTIALS, CTDB_SERVER, adminUrl, killWitnessds, waitWitnessdUp, witnessdClusterOptions } from './helpers/ctdb-witnessd';
-import { describeWithPeers, InteractiveRpcclient, onEmergencyExit, rpcclientTarget, sleep } from './helpers';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describeWithPeers, InteractiveRpcclient, onEmergencyExit, rpcclientTarget, runTool, sleep } from './helpers';
 import { main as witnessctl } from '../../src/cli/witnessctl';
 
 async function net(pnn: number, args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -21,7 +23,7 @@ async function net(pnn: number, args: string[]): Promise<{ code: number; out: st
   return { code, out, err };
 }
 
-describeWithPeers('witnessctl net-witness on a three-node CTDB cluster', ['ctdbd', 'ctdb', 'rpcclient', 'ip'], () => {
+describeWithPeers('witnessctl net-witness on a three-node CTDB cluster', ['ctdbd', 'ctdb', 'rpcclient', 'ip', 'net'], () => {
   let cluster: CtdbCluster | undefined;
   let unregister: (() => void) | undefined;
   const clients: InteractiveRpcclient[] = [];
@@ -54,6 +56,30 @@ describeWithPeers('witnessctl net-witness on a three-node CTDB cluster', ['ctdbd
   }, 60_000);
 
   const uuid = (h: string): string => h.split(':')[1].toLowerCase();
+
+  test('the refusals are Samba 4.22 net\'s own: the same message and exit code from `net witness` beside it', async () => {
+    // Samba's net on node 0 (clustering = yes: it needs ctdbd for its messaging, so it runs here).
+    const dir = path.join(cluster!.base(0), 'samba-net');
+    for (const d of ['lock', 'private', 'cache', 'state', 'ncalrpc']) mkdirSync(path.join(dir, d), { recursive: true });
+    const conf = path.join(dir, 'smb.conf');
+    writeFileSync(conf, `[global]\n  netbios name = ${CTDB_SERVER.netbiosName}\n  clustering = yes\n  ctdbd socket = ${cluster!.socketPath(0)}\n` +
+      ['lock', 'private', 'cache', 'state', 'ncalrpc'].map((d) => `  ${d === 'cache' ? 'cache directory' : d === 'state' ? 'state directory' : `${d} dir`} = ${path.join(dir, d)}\n`).join(''));
+    const cases = [
+      ['force-unregister'],
+      ['client-move', '--witness-apply-to-all'],
+      ['client-move', '--witness-apply-to-all', '--witness-new-ip=192.0.2.1', '--witness-new-node=1'],
+      ['share-move', '--witness-net-name=x', '--witness-new-ip=not-an-ip'],
+      ['force-response', '--witness-apply-to-all', '--witness-client-computer-name=x'],
+      ['list', '--bogus'],
+    ];
+    for (const args of cases) {
+      const samba = await runTool('net', ['-s', conf, 'witness', ...args], { timeoutMs: 30_000, env: cluster!.env(0) });
+      const ours = await net(0, args);
+      const first = (t: string): string => t.trim().split('\n')[0] ?? '';
+      expect([args.join(' '), ours.code]).toEqual([args.join(' '), samba.code]);
+      if (samba.code !== 1) expect([args.join(' '), first(ours.out)]).toEqual([args.join(' '), first(samba.stdout)]);
+    }
+  }, 120_000);
 
   test('list --json on node 0: every node\'s registrations, vnn = the node holding each', async () => {
     const r = await net(0, ['list', '--json']);
