@@ -50,6 +50,23 @@ async function leader(c: NetnsCluster): Promise<number[]> {
   throw new Error('ctdb could not name its leader');
 }
 
+/** A slow node: 1 s stalls of every process (SIGSTOP/SIGCONT) every 3 s for `seconds`. */
+export function slowNode(seconds: number): Fault {
+  return {
+    name: `slow node: 1 s stalls every 3 s for ${seconds} s`, mustTell: false, settleMs: 5000, ctdbAlone: 'nothing',
+    run: async (c, [n]) => {
+      const at = Date.now();
+      for (let i = 0; i < Math.floor(seconds / 3); i++) {
+        stopAll(c, n, 'SIGSTOP');
+        await sleep(1000);
+        stopAll(c, n, 'SIGCONT');
+        await sleep(2000);
+      }
+      return at;
+    },
+  };
+}
+
 export const FAULTS: readonly Fault[] = [
   { name: 'ctdbd kill -9, one node', mustTell: true, settleMs: 8000, ctdbAlone: 'DISCONNECTED ~0.1 s; IPs re-placed ~3–5 s',
     run: async (c, [n]) => c.kill(n, 'ctdbd', 'SIGKILL', { group: true }) },
@@ -95,17 +112,7 @@ export const FAULTS: readonly Fault[] = [
       await sleep(3000);
       return at;
     } },
-  { name: 'slow node: 1 s stalls every 3 s for 60 s', mustTell: false, settleMs: 5000, ctdbAlone: 'nothing',
-    run: async (c, [n]) => {
-      const at = Date.now();
-      for (let i = 0; i < 20; i++) {
-        stopAll(c, n, 'SIGSTOP');
-        await sleep(1000);
-        stopAll(c, n, 'SIGCONT');
-        await sleep(2000);
-      }
-      return at;
-    } },
+  slowNode(60),
   { name: 'smbd killed, ctdbd up', mustTell: true, settleMs: 6000, ctdbAlone: 'never without 50.samba; its next monitor (≤ 15 s) with it',
     run: async (c, [n]) => c.kill(n, 'smbd', 'SIGKILL', { group: true }) },
   { name: 'whole node killed (ctdbd, smbd, witnessd)', mustTell: true, settleMs: 8000, ctdbAlone: 'DISCONNECTED ~0.1 s; IPs re-placed ~3–5 s',
@@ -143,6 +150,8 @@ export interface FaultResult {
   readonly serving: boolean;
   /** What the first notifications were, by kind. */
   readonly kinds: Record<string, number>;
+  /** Every registration's answers in the window, by "registered at → for IP: answers" (for reading a surprise). */
+  readonly answers: Record<string, number>;
   readonly ctdbAlone: string;
 }
 
@@ -176,7 +185,10 @@ export function judgeFault(f: Fault, records: readonly ClientRecord[], at: numbe
   let duplicates = 0;
   let falseNotifications = 0;
   const kinds: Record<string, number> = {};
+  const answers: Record<string, number> = {};
   for (const r of records) {
+    const key = `${r.target.host} → ${r.target.ip}: ${r.told.map((t) => `${t.kind}@${((t.at - at) / 1000).toFixed(1)}s`).join(', ').replace(/@-?[\d.]+s/g, '') || 'nothing'}`;
+    answers[key] = (answers[key] ?? 0) + 1;
     const notes = r.told.filter((t) => isNotification(t.kind));
     for (let i = 1; i < notes.length; i++) if (notes[i].kind === notes[i - 1].kind) duplicates++;
     if (!touched.has(r.target.ip)) falseNotifications += notes.length;
@@ -191,7 +203,7 @@ export function judgeFault(f: Fault, records: readonly ClientRecord[], at: numbe
     }
   }
   return {
-    fault: f.name, lastToldMs, told, affected, duplicates, falseNotifications, serving, kinds, ctdbAlone: f.ctdbAlone,
+    fault: f.name, lastToldMs, told, affected, duplicates, falseNotifications, serving, kinds, answers, ctdbAlone: f.ctdbAlone,
     lost: records.filter((r) => r.lost !== undefined).length,
     reregistered: records.reduce((n, r) => n + r.reregistered, 0),
   };

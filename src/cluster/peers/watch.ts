@@ -60,6 +60,9 @@ export interface PeerWatchStatus {
   }>;
 }
 
+/** The public IPs are probed every this many rounds (the node address every round). */
+const PUBLIC_IP_EVERY = 4;
+
 interface Watched {
   stats: ProbeStats;
   inFlight: number;
@@ -230,8 +233,16 @@ export class PeerWatch extends EventEmitter {
     return view;
   }
 
+  private rounds = 0;
+
+  /**
+   * Every round probes each node address; every PUBLIC_IP_EVERY-th round the public IPs too.
+   * Each probe is a new TCP connection, and smbd forks a child for each: all addresses every
+   * round would be ~70 forks a second across a three-node cluster.
+   */
   private probeAll(): void {
-    for (const m of this.cluster.members()) this.probeNode(m.name, m);
+    const all = this.rounds++ % PUBLIC_IP_EVERY === 0;
+    for (const m of this.cluster.members()) this.probeNode(m.name, all ? m : { ...m, smb: m.smb.slice(0, 1) });
   }
 
   /** Probe each of the node's addresses (one probe per node in flight at a time). */
