@@ -216,9 +216,9 @@ export class NetnsCluster {
     return startTool('ip', ['netns', 'exec', this.nsOf(where), cmd, ...args], o);
   }
 
-  /** argv that runs `cmd` in a namespace (for callers with their own process handling). */
-  argv(where: Where, cmd: string, args: readonly string[]): [string, string[]] {
-    return ['ip', ['netns', 'exec', this.nsOf(where), cmd, ...args]];
+  /** argv prefix that runs a command in a namespace (for callers with their own process handling). */
+  prefix(where: Where): string[] {
+    return ['ip', 'netns', 'exec', this.nsOf(where)];
   }
 
   /**
@@ -309,6 +309,29 @@ export class NetnsCluster {
     const at = Date.now();
     process.kill(o.group ? -pid : pid, signal);
     return at;
+  }
+
+  /**
+   * A whole node dies at once: SIGKILL to the process groups of its ctdbd, smbd and
+   * samba-dcerpcd and to its witnessd, back to back; returns the time (ms epoch).
+   */
+  killNode(pnn: number): number {
+    const at = Date.now();
+    const pids = this.pids(pnn);
+    for (const p of [this.ctdbd[pnn], this.smbd[pnn], this.dcerpcd[pnn]]) signalGroup(alive(p) ? p : undefined, 'SIGKILL');
+    for (const pid of [pids.witnessd, pids['samba-dcerpcd']]) if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    return at;
+  }
+
+  /** Bring a killed node back: ctdbd (its startup event starts witnessd), then Samba; waits until it is healthy. */
+  async startNode(pnn: number, timeoutMs = 120_000): Promise<void> {
+    if (!alive(this.ctdbd[pnn])) await this.startCtdbd(pnn);
+    await this.waitCtdbOk(timeoutMs);
+    if (this.opts.smbd !== false) {
+      await this.stopSamba(pnn, 'SIGKILL'); // leftovers of a node whose ctdbd died under them
+      await this.startSamba(pnn);
+    }
+    await this.waitHealthy(timeoutMs);
   }
 
   /** Cut node `pnn` off the bridge (its veth in the hub goes down) / plug it back. */
@@ -452,7 +475,11 @@ export class NetnsCluster {
     this.dcerpcd[pnn] = undefined;
   }
 
-  /** Change node `pnn`'s Witness service in the layout (smb.conf and event script); restart what needs it yourself. */
+  /**
+   * Change node `pnn`'s Witness service in its files: smb.conf (rewritten), witnessd's YAML
+   * and script options. Restarting Samba, starting witnessd and enabling its event script are
+   * the caller's steps (a rolling migration does them as an administrator would).
+   */
   setWitnessKind(pnn: number, kind: WitnessKind): void {
     const n = this.node(pnn);
     n.witness = kind;
