@@ -18,17 +18,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseIps, parseStatus, type NodeStatus } from '../../test/interop/helpers/ctdb-cluster';
 import { inPrivateNetns } from '../../test/interop/helpers/peers';
-import { onEmergencyExit, runTool, sleep, startTool, type RunningTool, type ToolResult } from '../../test/interop/helpers/process';
+import { onEmergencyExit, runTool, startTool, type RunningTool, type ToolResult } from '../../test/interop/helpers/process';
+import { alive, connectOnce, pidsMentioning, settled, signalGroup, waitFor } from './netns-cluster-procs';
 import { NetnsLab, type LabHost } from './netns';
 import { DEFAULT_SERVER, layOutNode, smbConf, type ClusterNode, type NetnsClusterOptions, type WitnessKind } from './netns-cluster-config';
 
 export type { ClusterNode, NetnsClusterOptions, WitnessKind } from './netns-cluster-config';
 export { DEFAULT_SERVER } from './netns-cluster-config';
+export { waitFor } from './netns-cluster-procs';
 
 /** The daemons of one node that kill()/pids() name. */
 export type NodeProcess = 'ctdbd' | 'smbd' | 'witnessd' | 'samba-dcerpcd';
@@ -41,65 +42,6 @@ const PUBLIC_HOST = (i: number): number => 31 + i;
 const CLIENT_HOST = 100;
 const CALLER_HOST = 254;
 const EXTRA_HOST = (k: number): number => 200 + k;
-
-/** Poll `probe` until it gives a value; bounded in time and count; errors count as "not yet". */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  for (let i = 0; i < 100_000 && Date.now() < end; i++) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
-}
-
-function alive(p: ChildProcess | undefined): p is ChildProcess {
-  return !!p && p.exitCode === null && p.signalCode === null;
-}
-
-function signalGroup(p: ChildProcess | undefined, sig: NodeJS.Signals): void {
-  if (!p?.pid) return;
-  try {
-    process.kill(-p.pid, sig);
-  } catch {
-    /* group gone */
-  }
-}
-
-/** PIDs whose command line contains `needle` (this cluster's directory). */
-function pidsMentioning(needle: string): number[] {
-  const out: number[] = [];
-  for (const ent of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(ent) || Number(ent) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${ent}/cmdline`, 'utf8').includes(needle)) out.push(Number(ent));
-    } catch {
-      /* exited */
-    }
-  }
-  return out;
-}
-
-function connectOnce(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean): void => {
-      clearTimeout(t);
-      s.removeAllListeners();
-      s.on('error', () => undefined);
-      s.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
 
 export class NetnsCluster {
   readonly lab: NetnsLab;
@@ -116,6 +58,8 @@ export class NetnsCluster {
   private readonly dcerpcd: Array<ChildProcess | undefined> = [];
   private readonly unregisterEmergency: () => void;
   private stopped = false;
+  /** The shell that cleans up if this process dies without stop() (NetnsLab.startWatchdog). */
+  private watchdog: number | undefined;
 
   private constructor(readonly dir: string, readonly opts: NetnsClusterOptions) {
     this.lab = new NetnsLab({ prefix: opts.prefix, subnet: opts.subnet });
@@ -161,6 +105,7 @@ export class NetnsCluster {
     const c = new NetnsCluster(dir, opts);
     try {
       c.build();
+      c.watchdog = c.lab.startWatchdog(process.pid, dir, process.env.CTDB_TEST_KEEP === '1');
       c.timings.namespaces = Date.now() - t0;
       const all = c.nodes.map((n) => n.pnn);
       for (const n of c.nodes) layOutNode(c, n);
@@ -325,7 +270,7 @@ export class NetnsCluster {
 
   /** Bring a killed node back: ctdbd (its startup event starts witnessd), then Samba; waits until it is healthy. */
   async startNode(pnn: number, timeoutMs = 120_000): Promise<void> {
-    if (!alive(this.ctdbd[pnn])) await this.startCtdbd(pnn);
+    if (await settled(this.ctdbd[pnn])) await this.startCtdbd(pnn);
     await this.waitCtdbOk(timeoutMs);
     if (this.opts.smbd !== false) {
       await this.stopSamba(pnn, 'SIGKILL'); // leftovers of a node whose ctdbd died under them
@@ -354,7 +299,7 @@ export class NetnsCluster {
 
   /** (Re)start node `pnn`'s ctdbd; resolves when its socket answers. */
   async startCtdbd(pnn: number): Promise<void> {
-    if (alive(this.ctdbd[pnn])) throw new Error(`node ${pnn}'s ctdbd is running already`);
+    if (!(await settled(this.ctdbd[pnn]))) throw new Error(`node ${pnn}'s ctdbd is running already`);
     const n = this.node(pnn);
     fs.rmSync(path.join(n.ctdbRun, 'ctdbd.pid'), { force: true });
     const out = fs.openSync(path.join(n.dir, 'ctdbd.stdout'), 'a');
@@ -444,6 +389,9 @@ export class NetnsCluster {
       p.on('error', () => undefined);
       return p;
     };
+    // A daemon just signalled may not be reaped yet: count it as gone.
+    await settled(this.dcerpcd[pnn]);
+    await settled(this.smbd[pnn]);
     if (n.witness === 'rpcd_witness' && !alive(this.dcerpcd[pnn])) {
       this.dcerpcd[pnn] = launch(['/usr/libexec/samba/samba-dcerpcd', '-F', '--no-process-group', '--libexec-rpcds', '-s', n.smbConf, `--log-basename=${n.sambaDir}/log`]);
     }
@@ -509,6 +457,7 @@ export class NetnsCluster {
   private emergencyStop(): void {
     for (const p of [...this.ctdbd, ...this.smbd, ...this.dcerpcd]) signalGroup(p, 'SIGKILL');
     for (const pid of pidsMentioning(this.dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    this.lab.killInside();
     this.lab.destroy();
     if (process.env.CTDB_TEST_KEEP !== '1') fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -532,7 +481,9 @@ export class NetnsCluster {
       signalGroup(p, 'SIGKILL'); // helpers that outlived ctdbd
     }));
     for (const pid of pidsMentioning(this.dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    this.lab.killInside();
     this.lab.destroy();
+    if (this.watchdog) try { process.kill(this.watchdog, 'SIGKILL'); } catch { /* gone */ }
     this.unregisterEmergency();
     if (o.keepDir || process.env.CTDB_TEST_KEEP === '1') process.stderr.write(`netns cluster directory kept: ${this.dir}\n`);
     else fs.rmSync(this.dir, { recursive: true, force: true });
