@@ -92,7 +92,7 @@ export async function remoteTarget(adminUrl: string, clientBase: Partial<Witness
   if (first.config !== DEMO_CONFIG_NAME && !force) {
     throw new Error(`witnessd at ${adminUrl} runs ${first.config}, not the embedded demo: the drill fails nodes and moves LIFs there, and its clients would be told; pass --force to drill it anyway`);
   }
-  const own = async () => ((await http(adminUrl, 'GET', '/v1/registrations')) as { registrations: Array<Pick<RegistrationInfo, 'id' | 'clientName' | 'pendingAsyncNotify' | 'pendingNotifications'>> })
+  const own = async () => ((await http(adminUrl, 'GET', '/v1/registrations?limit=10000')) as { registrations: Array<Pick<RegistrationInfo, 'id' | 'clientName' | 'pendingAsyncNotify' | 'pendingNotifications'>> })
     .registrations.filter((r) => r.clientName.startsWith(DRILL_CLIENT_PREFIX));
   const svm = first.svms.find((s) => s.lifs.length >= 2);
   if (!svm) throw new Error('no SVM with two data LIFs in the running witnessd');

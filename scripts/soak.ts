@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     const s = await admin.status() as { counts?: { notificationsSent?: Record<string, number> } };
     return Object.values(s.counts?.notificationsSent ?? {}).reduce((a, b) => a + b, 0);
   };
-  const serverCount = async (): Promise<number> => (await admin.get<{ registrations: unknown[] }>('/v1/registrations')).registrations.length;
+  const serverCount = async (): Promise<number> => (await admin.get<{ total: number }>('/v1/registrations', { limit: '1' })).total;
   const received = () => retired + alive.reduce((n, c) => n + c.received, 0);
 
   process.stderr.write(`soak: witnessd pid ${d.pid} on ${cfg.lif1}/${cfg.lif2}:${cfg.witnessPort}, ${args.minutes} min, ~${args.clients} clients\n`);

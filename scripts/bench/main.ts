@@ -36,6 +36,7 @@ const BENCHMARKS: readonly Entry[] = [
   { name: 'memory', file: 'memory' },
   { name: 'detection', file: 'detection' },
   { name: 'ctdb', file: 'ctdb', netns: true },
+  { name: 'faults', file: 'faults', netns: true },
 ];
 
 interface Args {
@@ -54,7 +55,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--reps') a.reps = Number(argv[++i]);
     else if (v === '--out') a.out = path.resolve(argv[++i] ?? a.out);
     else if (v === '--help' || v === '-h') {
-      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,krb5,witness-rate,fanout,memory,detection,ctdb] [--reps N] [--out FILE]');
+      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,krb5,witness-rate,fanout,memory,detection,ctdb,faults] [--reps N] [--out FILE]');
       process.exit(0);
     } else {
       console.error(`unknown argument ${v}`);

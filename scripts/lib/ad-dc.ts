@@ -117,7 +117,9 @@ const since = (t: number) => Math.round((Date.now() - t) / 10) / 100;
 
 function krb5Conf(dcAddress: string): string {
   const { realm, dnsDomain } = DEMO_REALM;
-  // No DNS lookups at all: the KDC by address, names mapped to the realm here.
+  // No DNS lookups at all: the KDC by address, names mapped to the realm here. kpasswd_server
+  // is what a member's `net ads changetrustpw` finds kpasswd by (admin_server alone: it falls
+  // back to the name kerberos.REALM and fails).
   return `[libdefaults]
 \tdefault_realm = ${realm}
 \tdns_lookup_realm = false
@@ -128,6 +130,7 @@ function krb5Conf(dcAddress: string): string {
 \t${realm} = {
 \t\tkdc = ${dcAddress}
 \t\tadmin_server = ${dcAddress}
+\t\tkpasswd_server = ${dcAddress}
 \t}
 [domain_realm]
 \t.${dnsDomain} = ${realm}
@@ -193,10 +196,11 @@ export async function startAdDc(o: AdDcOptions = {}): Promise<AdDc> {
       `--option=interfaces=${dcAddress}`, '--option=bind interfaces only=yes',
     ], { timeoutMs: 180_000 }), 'samba-tool domain provision');
     const provision = since(t);
-    // Logs and pid files in the instance dir; no DNS forwarder (the namespace has no route).
+    // Logs and pid files in the instance dir; no DNS forwarder (the namespace has no route); no
+    // NetBIOS (nothing here uses it).
     const conf = fs.readFileSync(smbConf, 'utf8')
       .replace(/\n\tdns forwarder = .*/, '')
-      .replace('[global]\n', `[global]\n\tlog file = ${logDir}/samba.log\n\tmax log size = 0\n\tpid directory = ${dir}/run\n\twinbindd socket directory = ${dir}/run/winbindd\n\tlog level = 1\n\tdns forwarder =\n`);
+      .replace('[global]\n', `[global]\n\tlog file = ${logDir}/samba.log\n\tmax log size = 0\n\tpid directory = ${dir}/run\n\tlog level = 1\n\tdns forwarder =\n\tdisable netbios = yes\n`);
     fs.writeFileSync(smbConf, conf);
 
     t = Date.now();
@@ -206,7 +210,13 @@ export async function startAdDc(o: AdDcOptions = {}): Promise<AdDc> {
 
     t = Date.now();
     const lifetime = Math.ceil((o.lifetimeMs ?? 30 * 60_000) / 1000);
-    const proc = spawn('samba', ['-s', smbConf, '-F', '--no-process-group', `--maximum-runtime=${lifetime}`], {
+    // samba runs with a /run of its own (a tmpfs in a private mount namespace): its smbd reaches
+    // winbindd through libwbclient's compiled-in /run/samba/winbindd (smb.conf cannot move it), and
+    // nbtd/smbd want /run/samba, which a machine without systemd-tmpfiles lacks. Without it every
+    // SMB session setup to the DC ends in NT_STATUS_INTERNAL_ERROR (and so does `net ads join`).
+    const proc = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
+      'mount -t tmpfs -o mode=0755 witnessd-dc-run /run && mkdir -p /run/samba && exec "$@"', 'samba',
+      'samba', '-s', smbConf, '-F', '--no-process-group', `--maximum-runtime=${lifetime}`], {
       detached: true, stdio: ['ignore', fs.openSync(path.join(logDir, 'samba.out'), 'a'), fs.openSync(path.join(logDir, 'samba.out'), 'a')],
       env: { ...process.env, KRB5_CONFIG: krb5Path },
     });

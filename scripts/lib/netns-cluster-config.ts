@@ -125,12 +125,15 @@ export function witnessdYaml(c: ClusterLayoutView, n: ClusterNode): Record<strin
       source: 'ctdb',
       server: { netbiosName: DEFAULT_SERVER.netbiosName, dnsName: DEFAULT_SERVER.dnsName, aliases: [] },
       shares: [{ name: DEFAULT_SERVER.share, continuouslyAvailable: true }],
+      // The peer watch probes every node's smbd and hears the other witnessd instances
+      // (README "Faster than CTDB"); without smbd it would find every node refused.
+      peerWatch: { enabled: c.opts.smbd !== false },
     },
     listener: { witnessPort: 0, epmPort: 135 },
     admin: { token: DEFAULT_SERVER.adminToken },
     auth: { minimumLevel: 'integrity', allowAnonymous: true, accounts: [{ domain: a.domain, user: a.user, password: a.password }] },
-    // The SMB probe of every node's smbd (a second opinion beside CTDB); none without smbd.
-    watcher: { mode: c.opts.smbd === false ? 'simulated' : 'smb2-negotiate' },
+    // The single-node watcher judges alone (no majority): in CTDB mode the peer watch probes.
+    watcher: { mode: 'simulated' },
     logging: { level: 'info' },
     clusapi: { allowAnonymous: true },
   };

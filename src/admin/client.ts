@@ -72,6 +72,22 @@ export class AdminClient {
     return r.text;
   }
 
+  /**
+   * Every registration matching `filter`, page by page (GET /v1/registrations answers at most
+   * a page; nextOffset says where the next one starts). Bounded by `max` pages.
+   */
+  async registrations<T = Record<string, unknown>>(filter: Record<string, string> = {}, maxPages = 1000): Promise<T[]> {
+    const out: T[] = [];
+    let offset = 0;
+    for (let page = 0; page < maxPages; page++) {
+      const r = await this.get<{ registrations: T[]; nextOffset?: number }>('/v1/registrations', { ...filter, ...(offset ? { offset: String(offset) } : {}) });
+      out.push(...r.registrations);
+      if (r.nextOffset === undefined || r.nextOffset <= offset) break;
+      offset = r.nextOffset;
+    }
+    return out;
+  }
+
   // Convenience wrappers used by the drill and tests.
   status(): Promise<Record<string, unknown>> {
     return this.get('/v1/status');
@@ -119,6 +135,8 @@ export class AdminClient {
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;
+    } else if (method !== 'GET') {
+      headers['content-length'] = 0;
     }
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     const target = new URL(path, this.base);

@@ -75,7 +75,7 @@ export class ClusterView {
 
   /** Every node's registrations, each tagged with the node that holds it. */
   async registrations(filter: Record<string, string>): Promise<{ registrations: RegistrationRow[]; unreachable: Array<{ node: string; error: string }> }> {
-    const answers = await this.all((c) => c.get<{ registrations: RegistrationRow[] }>('/v1/registrations', filter));
+    const answers = await this.all(async (c) => ({ registrations: await c.registrations<RegistrationRow>(filter) }));
     const registrations: RegistrationRow[] = [];
     const unreachable: Array<{ node: string; error: string }> = [];
     for (const a of answers) {

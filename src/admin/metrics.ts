@@ -5,6 +5,8 @@
  * scrape time (e.g. registration counts from the Witness service).
  */
 import { WITNESS_V1, WITNESS_V2 } from '../gen/witness';
+import { MESSAGE_TYPE_NAMES } from '../witness/constants';
+import type { RegistrationStream } from '../witness/stream';
 
 export type Labels = Readonly<Record<string, string | number>>;
 
@@ -199,21 +201,19 @@ export class WitnessdMetrics {
 }
 
 /**
- * Push-style hooks for the Witness service (its WitnessMetrics interface: notificationSent,
- * registrationAdded, registrationRemoved), feeding the shared instruments.
+ * The Witness service's registration stream into the shared instruments: registrations
+ * added and removed, AsyncNotify responses by type. Returns the unsubscribe.
  */
-export function witnessMetricsSink(m: WitnessdMetrics): {
-  notificationSent(type: string): void;
-  registrationAdded(version: number): void;
-  registrationRemoved(reason: string): void;
-} {
+export function countRegistrationEvents(m: WitnessdMetrics, events: RegistrationStream): () => void {
   const added = m.registry.counter('witnessd_registrations_added_total', 'Registrations created', ['version']);
   const removed = m.registry.counter('witnessd_registrations_removed_total', 'Registrations removed, by reason', ['reason']);
-  return {
-    notificationSent: (type) => m.notifications.inc({ type }),
-    registrationAdded: (version) => added.inc({ version: version === WITNESS_V1 ? '1' : version === WITNESS_V2 ? '2' : String(version) }),
-    registrationRemoved: (reason) => removed.inc({ reason }),
-  };
+  return events.subscribe((e) => {
+    if (e.type === 'registered') {
+      const v = e.registration.version;
+      added.inc({ version: v === WITNESS_V1 ? '1' : v === WITNESS_V2 ? '2' : String(v) });
+    } else if (e.type === 'removed') removed.inc({ reason: e.reason });
+    else if (e.type === 'delivered') m.notifications.inc({ type: e.forced ? 'FORCED' : e.response ? MESSAGE_TYPE_NAMES[e.response.type] ?? `type-${e.response.type}` : 'NONE' });
+  });
 }
 
 /** The health watcher's hooks (HealthMetrics in src/cluster/health.ts), feeding the shared instruments. */

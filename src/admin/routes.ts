@@ -17,7 +17,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/v1', what: 'this list' },
   { method: 'GET', path: '/v1/status', what: 'nodes, SVMs, LIFs, shares, findings, counts, watcher, recent events' },
   { method: 'GET', path: '/v1/events', what: 'server-sent events: timeline entries, state snapshots, keep-alive pings' },
-  { method: 'GET', path: '/v1/registrations', what: 'registrations; filters ?netName=&shareName=&ipAddress=&clientName=&id=' },
+  { method: 'GET', path: '/v1/registrations', what: 'registrations, a page at a time (?limit=&offset=; total, nextOffset); filters ?netName=&shareName=&ipAddress=&clientName=&id=' },
   { method: 'POST', path: '/v1/nodes/NODE/fail', what: 'unplanned failure (overrides the probes)' },
   { method: 'POST', path: '/v1/nodes/NODE/recover', what: 'recovery (overrides the probes)' },
   { method: 'POST', path: '/v1/nodes/NODE/takeover', what: 'planned takeover: CLIENT_MOVE before the move' },
@@ -29,6 +29,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'POST', path: '/v1/shares/SHARE/move', what: '{to, svm?}: volume move, SHARE_MOVE' },
   { method: 'POST', path: '/v1/clients/move', what: '{client, to}: CLIENT_MOVE for one client' },
   { method: 'POST', path: '/v1/unregister', what: '{filter fields… | all: true}: force unregister' },
+  { method: 'POST', path: '/v1/registrations/update', what: '{ids, update: {type: CLIENT_MOVE|SHARE_MOVE, to} | FORCE_UNREGISTER | FORCE_RESPONSE}: net witness updates' },
   { method: 'POST', path: '/v1/notify', what: '{filter fields… | all: true, result?, response?}: force an AsyncNotify response' },
   { method: 'POST', path: '/v1/reload', what: 'read the configuration file again' },
 ];

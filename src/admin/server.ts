@@ -16,25 +16,32 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../lib/address';
+import { addressKey, formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../lib/address';
 import { ConfigError, type WitnessdConfig } from '../config';
 import { reloadConfigFile, ReloadRefused, type ReloadOutcome } from '../cluster/reload';
 import { ModelError, type ClusterModel } from '../cluster/model';
 import type { ClusterSource } from '../cluster/source';
 import type { ClusterEvent } from '../cluster/types';
 import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
-import { FILTER_FIELDS, type RegistrationFilter, type ToldRegistration, type WitnessAdminPort } from './port';
+import { FILTER_FIELDS, type RegistrationFilter, type RegistrationUpdate, type ToldRegistration, type WitnessAdminPort } from './port';
 import { forcedNotifySchema, toForcedNotification } from './notify';
 import { ADMIN_ROUTES } from './routes';
 import { StatusFeed } from './status/feed';
 import { StatusPage } from './status/page';
 import { StatusStream, type StatusStreamLimits } from './status/stream';
 import { AdminToken } from './token';
+import { refuseForeign } from './guard';
 
 /** Registrations a status snapshot lists (the counts cover all of them). */
 const SNAPSHOT_REGISTRATIONS = 200;
+/** Registrations one GET /v1/registrations answers by default, and at most (?limit=). */
+export const REGISTRATIONS_PAGE = 1000;
+export const MAX_REGISTRATIONS_PAGE = 10_000;
 
 const MAX_BODY = 64 * 1024;
+
+/** Who sent a request, for the log line of every state change. */
+const remoteOf = (req: IncomingMessage): string => `${req.socket.remoteAddress}:${req.socket.remotePort}`;
 
 export type { ReloadOutcome };
 
@@ -107,6 +114,22 @@ const shareMoveSchema = z.object({ to: z.string().min(1), svm: z.string().min(1)
 const clientMoveSchema = z.object({ client: z.string().min(1), to: z.string().min(1) }).strict();
 const addressSchema = z.object({ ipv4: z.string().nullable().optional(), ipv6: z.string().nullable().optional() }).strict();
 const emptySchema = z.object({}).strict();
+/** `net witness` updates by id (witnessctl net-witness; one request per node, ids that node holds). */
+const moveTargetSchema = z.union([
+  z.object({ node: z.string().min(1) }).strict(),
+  z.object({ allNodes: z.literal(true) }).strict(),
+  z.object({ ip: z.string().refine((s) => addressKey(s) !== undefined, 'not an IP address') }).strict(),
+]);
+const updateSchema = z
+  .object({
+    ids: z.array(z.string().min(1).max(64)).max(1000),
+    update: z.discriminatedUnion('type', [
+      z.object({ type: z.enum(['CLIENT_MOVE', 'SHARE_MOVE']), to: moveTargetSchema }).strict(),
+      z.object({ type: z.literal('FORCE_UNREGISTER') }).strict(),
+      z.object({ type: z.literal('FORCE_RESPONSE') }).extend(forcedNotifySchema.shape).strict(),
+    ]),
+  })
+  .strict();
 
 function zodMessage(e: z.ZodError): string {
   return e.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
@@ -186,11 +209,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     return opts.witness;
   };
   /** A model command, and who its events told: notified now, or queued for the next AsyncNotify. */
-  const modelOp = (what: string, fn: () => ClusterEvent[]): { events: ClusterEvent[]; notified: number; queued: number; told: ToldRegistration[] } => {
+  const modelOp = (req: IncomingMessage, what: string, fn: () => ClusterEvent[]): { events: ClusterEvent[]; notified: number; queued: number; told: ToldRegistration[] } => {
     const { result: events, told } = opts.witness ? opts.witness.told(fn) : { result: fn(), told: [] };
     const notified = told.filter((t) => t.delivery === 'notified').length;
     const queued = told.length - notified;
-    log?.info({ admin: what, events, notified, queued, told: told.map((t) => `${t.clientName} ${t.type} ${t.delivery}`) }, `admin: ${what}`);
+    // Every state change names who asked (the address the request came from).
+    log?.info({ admin: what, remote: remoteOf(req), events, notified, queued, told: told.map((t) => `${t.clientName} ${t.type} ${t.delivery}`) }, `admin: ${what}`);
     return { events, notified, queued, told };
   };
 
@@ -262,11 +286,25 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (p.length === 2 && p[1] === 'registrations') {
       want(get, 'GET');
       const filter: Record<string, string> = {};
+      let limit = REGISTRATIONS_PAGE;
+      let offset = 0;
       for (const [k, v] of query) {
-        if (!(FILTER_FIELDS as readonly string[]).includes(k)) throw new HttpError(400, `unknown filter ${k} (use ${FILTER_FIELDS.join(', ')})`);
+        if (k === 'limit' || k === 'offset') {
+          const n = /^\d{1,9}$/.test(v) ? Number(v) : NaN;
+          if (!(n >= (k === 'limit' ? 1 : 0)) || (k === 'limit' && n > MAX_REGISTRATIONS_PAGE)) throw new HttpError(400, `${k} must be a whole number${k === 'limit' ? ` from 1 to ${MAX_REGISTRATIONS_PAGE}` : ''}`);
+          if (k === 'limit') limit = n;
+          else offset = n;
+          continue;
+        }
+        if (!(FILTER_FIELDS as readonly string[]).includes(k)) throw new HttpError(400, `unknown filter ${k} (use ${FILTER_FIELDS.join(', ')}, limit, offset)`);
         if (v !== '') filter[k] = v;
       }
-      return { route: 'registrations', body: { registrations: needWitness().list(filter) } };
+      const w = needWitness();
+      const registrations = w.list(filter, limit, offset);
+      const total = w.count(filter);
+      // One page at a time: 100,000 registrations are never one answer (nextOffset: ask again from there).
+      const next = offset + registrations.length < total ? { nextOffset: offset + registrations.length } : {};
+      return { route: 'registrations', body: { registrations, total, offset, ...next } };
     }
     if (p.length === 4 && p[1] === 'nodes') {
       want(post, 'POST');
@@ -274,13 +312,13 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       const node = p[2];
       switch (p[3]) {
         case 'fail':
-          return { route: 'node-fail', body: modelOp(`node fail ${node}`, () => (source ? source.operatorFail(node) : model.failNode(node))) };
+          return { route: 'node-fail', body: modelOp(req, `node fail ${node}`, () => (source ? source.operatorFail(node) : model.failNode(node))) };
         case 'recover':
-          return { route: 'node-recover', body: modelOp(`node recover ${node}`, () => (source ? source.operatorRecover(node) : model.recoverNode(node))) };
+          return { route: 'node-recover', body: modelOp(req, `node recover ${node}`, () => (source ? source.operatorRecover(node) : model.recoverNode(node))) };
         case 'takeover':
-          return { route: 'takeover', body: modelOp(`takeover ${node}`, () => model.takeover(node)) };
+          return { route: 'takeover', body: modelOp(req, `takeover ${node}`, () => model.takeover(node)) };
         case 'giveback':
-          return { route: 'giveback', body: modelOp(`giveback ${node}`, () => model.giveback(node)) };
+          return { route: 'giveback', body: modelOp(req, `giveback ${node}`, () => model.giveback(node)) };
       }
     }
     if (p.length === 4 && p[1] === 'lifs') {
@@ -289,30 +327,30 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       switch (p[3]) {
         case 'migrate': {
           const { to } = parse(toSchema, body);
-          return { route: 'lif-migrate', body: modelOp(`lif migrate ${lif} to ${to}`, () => model.migrateLif(lif, to)) };
+          return { route: 'lif-migrate', body: modelOp(req, `lif migrate ${lif} to ${to}`, () => model.migrateLif(lif, to)) };
         }
         case 'up':
           parse(emptySchema, body);
-          return { route: 'lif-up', body: modelOp(`lif up ${lif}`, () => model.setLifUp(lif)) };
+          return { route: 'lif-up', body: modelOp(req, `lif up ${lif}`, () => model.setLifUp(lif)) };
         case 'down':
           parse(emptySchema, body);
-          return { route: 'lif-down', body: modelOp(`lif down ${lif}`, () => model.setLifDown(lif)) };
+          return { route: 'lif-down', body: modelOp(req, `lif down ${lif}`, () => model.setLifDown(lif)) };
         case 'address': {
           const change = parse(addressSchema, body);
-          return { route: 'lif-address', body: modelOp(`lif address ${lif}`, () => model.changeLifAddress(lif, change)) };
+          return { route: 'lif-address', body: modelOp(req, `lif address ${lif}`, () => model.changeLifAddress(lif, change)) };
         }
       }
     }
     if (p.length === 4 && p[1] === 'shares' && p[3] === 'move') {
       want(post, 'POST');
       const { to, svm } = parse(shareMoveSchema, body);
-      return { route: 'share-move', body: modelOp(`share move ${p[2]} to ${to}`, () => model.moveShare(p[2], to, svm)) };
+      return { route: 'share-move', body: modelOp(req, `share move ${p[2]} to ${to}`, () => model.moveShare(p[2], to, svm)) };
     }
     if (p.length === 3 && p[1] === 'clients' && p[2] === 'move') {
       want(post, 'POST');
       const { client, to } = parse(clientMoveSchema, body);
       if (opts.witness && opts.witness.list({ clientName: client }).length === 0) throw new HttpError(404, `no registration has client name ${client}: nobody to move`);
-      return { route: 'client-move', body: modelOp(`client move ${client} to ${to}`, () => model.clientMove(client, to)) };
+      return { route: 'client-move', body: modelOp(req, `client move ${client} to ${to}`, () => model.clientMove(client, to)) };
     }
     if (p.length === 2 && p[1] === 'unregister') {
       want(post, 'POST');
@@ -320,8 +358,21 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       const removed = needWitness().unregister(filter);
       // Their waiting AsyncNotify calls were answered ERROR_NOT_FOUND: those clients were told.
       const notified = removed.reduce((n, r) => n + (r.pendingAsyncNotify ?? 0), 0);
-      log?.info({ admin: 'unregister', filter, notified, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
+      log?.info({ admin: 'unregister', remote: remoteOf(req), filter, notified, removed: removed.map((r) => ({ registration: r.id, client: r.clientName })) }, `admin: unregister ${removed.length}`);
       return { route: 'unregister', body: { unregistered: removed, notified } };
+    }
+    if (p.length === 3 && p[1] === 'registrations' && p[2] === 'update') {
+      want(post, 'POST');
+      const { ids, update } = parse(updateSchema, body);
+      let u: RegistrationUpdate = update.type === 'FORCE_UNREGISTER' || update.type === 'CLIENT_MOVE' || update.type === 'SHARE_MOVE' ? update : { type: 'FORCE_RESPONSE', result: 0 };
+      if (update.type === 'FORCE_RESPONSE') {
+        // Without result and response: an empty response with ERROR_SUCCESS (net witness force-response's default).
+        const forced = update.result === undefined && (update.response ?? null) === null ? { result: 0, response: undefined } : toForcedNotification(update);
+        u = { type: 'FORCE_RESPONSE', ...forced };
+      }
+      const updated = needWitness().update(ids, u);
+      log?.info({ admin: 'registrations-update', update: u, asked: ids.length, registrations: updated.map((r) => r.id) }, `admin: ${u.type} for ${updated.length}`);
+      return { route: 'registrations-update', body: { updated } };
     }
     if (p.length === 2 && p[1] === 'notify') {
       want(post, 'POST');
@@ -334,7 +385,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         throw new HttpError(400, (e as Error).message);
       }
       const selected = needWitness().forceResponse(filter, forced.result, forced.response);
-      log?.info({ admin: 'notify', filter, result: forced.result, response: forced.response, registrations: selected.map((r) => r.id) }, `admin: forced response for ${selected.length}`);
+      log?.info({ admin: 'notify', remote: remoteOf(req), filter, result: forced.result, response: forced.response, registrations: selected.map((r) => r.id) }, `admin: forced response for ${selected.length}`);
       return { route: 'notify', body: { notified: selected, result: forced.result, response: forced.response ?? null } };
     }
     if (p.length === 3 && p[2] === 'event') {
@@ -346,6 +397,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (p.length === 2 && p[1] === 'reload') {
       want(post, 'POST');
       parse(emptySchema, body);
+      log?.info({ admin: 'reload', remote: remoteOf(req) }, 'admin: reload');
       const outcome = await reload();
       return { route: 'reload', body: outcome };
     }
@@ -369,6 +421,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         routeName = 'healthz';
         send(res, 200, { ok: true });
         return;
+      }
+      const foreign = refuseForeign(req, token.required);
+      if (foreign) {
+        log?.warn({ remote: remoteOf(req), method, url: req.url?.slice(0, 200), host: req.headers.host?.slice(0, 200), origin: req.headers.origin?.slice(0, 200), why: foreign.message }, 'admin API request refused');
+        throw new HttpError(foreign.status, foreign.message);
       }
       if (page.handles(parts)) {
         routeName = page.serve(req, res, url, parts);

@@ -39,6 +39,13 @@ export interface NtlmsspOptions {
 
 type Phase = 'initial' | 'challenged' | 'done' | 'failed';
 
+/**
+ * The largest NTLMSSP message the server reads: Windows' NTLM SSP refuses longer ones, so the
+ * leg fails (bind_nak 9, 0x5 on alter_context, an unusable context after AUTH3), as Samba 4.22's
+ * NTLMSSP_MAX_UPDATE_SIZE (auth/ntlmssp/ntlmssp.c; raw_protocol test_auth_pad_ntlm_2889*).
+ */
+export const NTLMSSP_MAX_MESSAGE_LENGTH = 2888;
+
 const UNKNOWN_USER_HASH = Buffer.alloc(16);
 
 /** One NTLMSSP exchange on the server side, and the session it yields. */
@@ -86,6 +93,7 @@ export class NtlmsspServer {
   /** NEGOTIATE in, CHALLENGE out. */
   negotiate(token: Buffer): Buffer {
     if (this.phase !== 'initial') throw this.fail('NTLMSSP NEGOTIATE out of sequence');
+    this.checkLength(token);
     let neg;
     try {
       neg = parseNegotiate(token);
@@ -130,6 +138,7 @@ export class NtlmsspServer {
   /** AUTHENTICATE in; on success the identity and keys are set. Throws AuthRejected. */
   authenticate(token: Buffer): void {
     if (this.phase !== 'challenged') throw this.fail('NTLMSSP AUTHENTICATE out of sequence');
+    this.checkLength(token);
     let msg: AuthenticateMessage;
     try {
       msg = parseAuthenticate(token, (this.flags & F.UNICODE) !== 0);
@@ -278,6 +287,10 @@ export class NtlmsspServer {
   verifyPdu(pdu: Uint8Array, signature: Uint8Array, seal: boolean, start = 0, end = 0): boolean {
     if (!this.recv) return false;
     return this.recv.verifyPdu(pdu, signature, seal, start, end);
+  }
+
+  private checkLength(token: Buffer): void {
+    if (token.length > NTLMSSP_MAX_MESSAGE_LENGTH) throw this.fail(`NTLMSSP message of ${token.length} bytes (at most ${NTLMSSP_MAX_MESSAGE_LENGTH})`);
   }
 
   private fail(message: string): AuthRejected {

@@ -38,10 +38,16 @@ export interface NegTokenResp {
 
 export type NegotiationToken = NegTokenInit | NegTokenResp;
 
-/** Parse what a client sends: an InitialContextToken (0x60), or a bare [0]/[1] choice. */
-export function parseNegotiationToken(buf: Buffer): NegotiationToken {
+/**
+ * Parse what a client sends: an InitialContextToken (0x60), or a bare [0]/[1] choice.
+ * `trailing`: octets after the token are ignored. Only a client's first token may have them:
+ * MS-RPCE 2.2.2.11 counts octets a client allocated for auth_value but did not fill as part of
+ * it; XP-era clients send them, and Windows and Samba 4.22 accept them in the first leg and
+ * refuse them later (raw_protocol test_auth_tail_pad_spnego_*).
+ */
+export function parseNegotiationToken(buf: Buffer, trailing = false): NegotiationToken {
   const outer = readTlv(buf, 0);
-  if (outer.end !== buf.length) throw new DerError('trailing bytes after the SPNEGO token');
+  if (outer.end !== buf.length && !trailing) throw new DerError('trailing bytes after the SPNEGO token');
   let choice = outer;
   if (outer.tag === Tag.APPLICATION_0) {
     const mech = expectTlv(buf, outer.contentStart, Tag.OID, outer.end);

@@ -95,7 +95,7 @@ export class SpnegoSecurityContext implements SecurityContext {
           this.phase = 'raw';
           return { token: this.ntlm.negotiate(token), complete: false };
         }
-        return this.onInit(parseNegotiationToken(token));
+        return this.onInit(parseNegotiationToken(token, true));
       case 'raw':
         if (this.ntlm.established) throw new AuthRejected('security context is already established', 9);
         this.ntlm.authenticate(token);
@@ -183,6 +183,7 @@ export class SpnegoSecurityContext implements SecurityContext {
     } catch (e) {
       throw this.kerberos!.refuse(e, this.conn, this.krbPending!.principal);
     }
+    this.krbPending = undefined; // its session key (and the ciphers cached with it) is not needed any more
     if (!r.mechListMIC) {
       if (this.downgraded) throw new AuthRejected('SPNEGO: the client did not send the required mechListMIC', 9);
       this.krbSession = session;

@@ -12,6 +12,7 @@ import { ClusterModel } from '../cluster';
 import { ctdbSettings, type WitnessdConfig } from '../config';
 import { isLoopbackHost, parseHostPort } from '../lib/address';
 import { kerberosFindings } from './security-providers';
+import { readSambaConf, sambaFindings } from './smb-conf';
 
 export interface CheckFinding {
   readonly severity: 'error' | 'warning';
@@ -106,12 +107,33 @@ async function listenerFindings(config: WitnessdConfig): Promise<CheckFinding[]>
   return out;
 }
 
+/** Where --check-config reads Samba's configuration: CTDB mode always (smbd runs beside witnessd), otherwise when a file is named. */
+export interface SambaCheck {
+  /** --smb-conf FILE; undefined: testparm's default smb.conf. */
+  readonly file?: string;
+  readonly testparm?: string;
+}
+
+async function smbConfFindings(config: WitnessdConfig, o: SambaCheck): Promise<CheckFinding[]> {
+  const svm = config.svms[0];
+  if (!svm || (!ctdbSettings(config) && o.file === undefined)) return [];
+  let smb;
+  try {
+    smb = await readSambaConf(o.file, o.testparm);
+  } catch (e) {
+    // A file named on the command line must be read; testparm's default is looked for.
+    return [{ severity: o.file !== undefined ? 'error' : 'warning', message: `${(e as Error).message}: names and shares not checked against smbd` }];
+  }
+  const server = config.svms.find((s) => s.netbiosName.toUpperCase() === smb.netbiosName) ?? svm;
+  return sambaFindings(server, server.shares, smb);
+}
+
 /** Every finding, errors first. */
-export async function checkConfig(config: WitnessdConfig): Promise<CheckFinding[]> {
+export async function checkConfig(config: WitnessdConfig, samba: SambaCheck = {}): Promise<CheckFinding[]> {
   // CTDB mode: nodes, public IPs and the addresses to listen on are ctdbd's, read at start-up.
   const deployment = ctdbSettings(config) ? [] : new ClusterModel(config).findings().map((f) => ({ severity: f.severity, message: f.message }));
   const listeners = ctdbSettings(config) ? [] : await listenerFindings(config);
-  const all = [...deployment, ...accountsFindings(config), ...kerberosFindings(config), ...listeners, ...safetyFindings(config)];
+  const all = [...deployment, ...(await smbConfFindings(config, samba)), ...accountsFindings(config), ...kerberosFindings(config), ...listeners, ...safetyFindings(config)];
   return [...all.filter((f) => f.severity === 'error'), ...all.filter((f) => f.severity === 'warning')];
 }
 

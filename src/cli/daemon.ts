@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { LogLimiter, limitedLog } from '../lib/log-limit';
-import { healthMetricsSink, startAdminServer, StatusFeed, WitnessdMetrics, witnessMetricsSink, type AdminServer, type ReloadRecord } from '../admin';
+import { healthMetricsSink, startAdminServer, StatusFeed, WitnessdMetrics, countRegistrationEvents, type AdminServer, type ReloadRecord } from '../admin';
 import { accountSourceFromConfig } from '../auth';
 import { createClusapiService } from '../clusapi';
 import { ClusterModel, HealthWatcher, reloadConfigFile, ReloadRefused, type LiveSettings, type ReloadOutcome } from '../cluster';
@@ -126,21 +126,23 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   const witness = createWitnessService({
     model,
     logger: child('witness'),
-    metrics: {
-      ...witnessMetricsSink(metrics),
-      operationResult: (operation, result) => metrics.witnessResults.inc({ operation, result: `0x${result.toString(16)}` }),
-    },
-    activity: feed,
+    onResult: (operation, result) => metrics.witnessResults.inc({ operation, result: `0x${result.toString(16)}` }),
     logLimiter,
     options: {
       unusedTimeoutMs: config.timeouts.unusedRegistrationSeconds * 1000,
       keepAliveMaxSeconds: config.timeouts.keepAliveMaxSeconds,
       maxRegistrations: config.limits.maxRegistrations,
       maxRegistrationsPerClient: config.limits.maxRegistrationsPerClient,
+      maxRegistrationsPerSource: config.limits.maxRegistrationsPerSource,
+      forcedUnregisterMs: config.witness.forcedUnregisterSeconds * 1000,
+      forcedUnregisterV1: config.witness.forcedUnregisterV1,
+      interfaceGroupName: config.witness.interfaceGroupName,
       ...o.witnessOptions,
     },
     clock: o.clock,
   });
+  // The service's one stream: metrics and the status page subscribe (its logs already do).
+  const offStream = [countRegistrationEvents(metrics, witness.events), feed.observe(witness.events)];
 
   // Anonymous access means calls without any auth are accepted, so the runtime's minimum
   // must then be None; authenticated clients still negotiate integrity or privacy.
@@ -217,11 +219,21 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     const adminServer = admin;
     let closing: Promise<void> | undefined;
     // What a reload applies beside the model and the watcher; everything else waits for a restart.
+    let prepared: ReturnType<typeof accountSourceFromConfig> | undefined;
     const live: LiveSettings = {
       startedWith: config,
       reloadable: ['auth.minimumLevel', 'auth.allowAnonymous', 'auth.accounts', 'auth.accountsFile', 'logging.level', 'clusapi.allowAnonymous'],
+      check(next) {
+        try {
+          prepared = accountSourceFromConfig(next.auth, authLog);
+        } catch (e) {
+          const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+          throw new ConfigError([{ file: o.configPath ?? '(embedded demo)', line: 0, column: 0, field: 'auth.accountsFile', message: `cannot read the accounts file ${next.auth.accountsFile ?? ''}: ${why}` }]);
+        }
+      },
       apply(next) {
-        authOptions.accounts = accountSourceFromConfig(next.auth, authLog);
+        authOptions.accounts = prepared ?? accountSourceFromConfig(next.auth, authLog);
+        prepared = undefined;
         authOptions.allowAnonymous = next.auth.allowAnonymous;
         if (clusapi) clusapi.resources.allowAnonymous = clusapiAnonymous(next);
         rpc.setMinAuthLevel(minAuthLevelOf(next));
@@ -264,6 +276,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
           witness.close();
           await adminServer.close();
           offFeed();
+          for (const off of offStream) off();
           feed.close();
         })();
         return closing;
@@ -276,6 +289,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
     await rpc.close();
     await admin?.close();
     offFeed();
+    for (const off of offStream) off();
     feed.close();
     throw err;
   }

@@ -1,10 +1,12 @@
 /**
  * witnessctl: the operator's (and the drill's) command line for a running witnessd, spoken
  * over the admin API. Every command takes --json, --admin URL (default
- * http://127.0.0.1:8135 or $WITNESSCTL_ADMIN) and --token ($WITNESSCTL_TOKEN). Errors are
+ * http://127.0.0.1:8135 or $WITNESSCTL_ADMIN) and the admin token ($WITNESSCTL_TOKEN, or
+ * --token-file / $WITNESSCTL_TOKEN_FILE; --token works but shows in ps). Errors are
  * one clear line on stderr and a non-zero exit: 1 the server refused, 2 bad usage,
  * 3 witnessd could not be reached.
  */
+import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { AdminClient, AdminError, DEFAULT_ADMIN_URL } from '../admin/client';
 import type { ClusterEvent } from '../cluster/types';
@@ -13,11 +15,15 @@ import type { ToldRegistration } from '../admin/port';
 import { ClusterView, ctdbView, formatCtdb } from '../admin/cluster-view';
 import { ctdbDrain, ctdbFanOut } from './witnessctl-ctdb';
 import { printableJson, printableLines } from '../lib/printable';
+import { readSecret, smbpasswdLine } from './smbpasswd-line';
+import { netWitnessMain } from './net-witness';
 
 export interface CtlIO {
   out(text: string): void;
   err(text: string): void;
   readonly env: NodeJS.ProcessEnv;
+  /** A password typed without echo, or piped in (smbpasswd-line); default: the process's terminal. */
+  readSecret?(prompt: string): Promise<string>;
 }
 
 const processIO: CtlIO = {
@@ -87,13 +93,14 @@ const clusterCommand =
     return view ? ctdbFanOut(view, title, path, body()) : eventsResult(title, await c.post<ModelAnswer>(path, body()));
   };
 
-function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Action) => void): Argv {
+function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Action) => void, io: CtlIO = processIO): Argv {
   const enc = encodeURIComponent;
   return yargs(args)
     .scriptName('witnessctl')
     .usage('$0 <command> [options]\n\nControl a running witnessd through its admin API.')
     .option('admin', { type: 'string', default: env.WITNESSCTL_ADMIN || DEFAULT_ADMIN_URL, describe: 'admin API URL ($WITNESSCTL_ADMIN)', global: true })
-    .option('token', { type: 'string', default: env.WITNESSCTL_TOKEN || undefined, describe: 'admin API token ($WITNESSCTL_TOKEN)', global: true, defaultDescription: '$WITNESSCTL_TOKEN' })
+    .option('token', { type: 'string', describe: 'admin API token: visible to every user in ps, prefer $WITNESSCTL_TOKEN or --token-file', global: true })
+    .option('token-file', { type: 'string', default: env.WITNESSCTL_TOKEN_FILE || undefined, describe: 'file holding the admin API token ($WITNESSCTL_TOKEN_FILE)', global: true, defaultDescription: '$WITNESSCTL_TOKEN_FILE' })
     .option('json', { type: 'boolean', default: false, describe: 'print the JSON answer', global: true })
     .option('timeout', { type: 'number', default: 15000, describe: 'request timeout in ms', global: true })
     .option('local', { type: 'boolean', default: false, describe: 'CTDB mode: only the node asked (default: every node of the cluster)', global: true })
@@ -117,7 +124,7 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
           const missing = r.unreachable.map((u) => `node ${u.node} did not answer: ${u.error}`);
           return { json: r, text: [formatRegistrations(r.registrations), ...missing].join('\n') };
         }
-        const r = await c.get<{ registrations: RegistrationRow[] }>('/v1/registrations', filterFrom(a));
+        const r = { registrations: await c.registrations<RegistrationRow>(filterFrom(a)) };
         return { json: r, text: formatRegistrations(r.registrations) };
       }),
     )
@@ -228,6 +235,16 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
         return { json: r, text: `forced response queued for ${r.notified.length} registration(s)${r.notified.length ? '\n' + formatRegistrations(r.notified) : ''}` };
       });
     })
+    .command('net-witness <subcommand>', "Samba's `net witness`: list | client-move | share-move | force-unregister | force-response with the --witness-* options and --json (witnessctl net-witness --help)", (y) =>
+      y.positional('subcommand', { type: 'string' }), () => setAction(async () => ({ json: {}, text: '' })))
+    .command('smbpasswd-line <user>', 'print an smbpasswd line for auth.accountsFile (password asked without echo, or read from stdin); needs no witnessd and no Samba', (y) =>
+      y.positional('user', { type: 'string', demandOption: true }).option('uid', { type: 'number', default: 0, describe: 'the uid field (not used by witnessd)' })
+    , (a) => setAction(async () => {
+      const password = await (io.readSecret ?? readSecret)('Password: ');
+      if (password === '') throw new UsageError('an empty password');
+      const line = smbpasswdLine(String(a.user), password, Number(a.uid));
+      return { json: { line }, text: line };
+    }))
     .command('reload', 're-read the configuration file (a bad file keeps the running configuration)', {}, () =>
       setAction(async (c) => {
         const r = await c.post<{ source: string; events: ClusterEvent[]; findings: { severity: string; message: string }[]; applied: string[]; restartNeeded: string[] }>('/v1/reload');
@@ -254,8 +271,27 @@ function buildParser(args: string[], env: NodeJS.ProcessEnv, setAction: (a: Acti
     .wrap(Math.min(110, process.stdout.columns || 100));
 }
 
+/**
+ * The admin token: --token-file (or $WITNESSCTL_TOKEN_FILE), else $WITNESSCTL_TOKEN, else
+ * --token (an argument every user sees in ps: kept for scripts that still pass it).
+ */
+function tokenFrom(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): string | undefined {
+  const file = argv['token-file'];
+  if (typeof file === 'string' && file !== '') {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw new UsageError(`cannot read the token file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  if (typeof argv.token === 'string') return argv.token;
+  return env.WITNESSCTL_TOKEN || undefined;
+}
+
 /** Run witnessctl with `args` (without node and script). Returns the exit code. */
 export async function main(args: string[], io: CtlIO = processIO): Promise<number> {
+  // Samba's own option syntax and exit codes: its own parser (net-witness.ts).
+  if (args[0] === 'net-witness') return netWitnessMain(args.slice(1), io);
   let action: Action | undefined;
   let usageError: string | undefined;
   let helpText: string | undefined;
@@ -263,7 +299,7 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
   try {
     const parser = buildParser(args, io.env, (a) => {
       action = a;
-    });
+    }, io);
     await new Promise<void>((resolve) => {
       void parser
         .fail((msg, err) => {
@@ -273,7 +309,7 @@ export async function main(args: string[], io: CtlIO = processIO): Promise<numbe
         .parseAsync(args, {}, (err, argv, output) => {
           if (err && usageError === undefined) usageError = err.message;
           if (!err && output) helpText = output;
-          if (!err) g = { admin: String(argv.admin), token: argv.token as string | undefined, json: Boolean(argv.json), timeout: Number(argv.timeout), local: Boolean(argv.local) };
+          if (!err) g = { admin: String(argv.admin), token: tokenFrom(argv, io.env), json: Boolean(argv.json), timeout: Number(argv.timeout), local: Boolean(argv.local) };
           resolve();
         })
         .catch((e: Error) => {

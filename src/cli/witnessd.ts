@@ -2,7 +2,7 @@
  * witnessd: the daemon. `npm start` (no arguments) runs the embedded demo cluster.
  *
  *   witnessd [--config FILE] [--check-config] [--print-demo-config] [--log-level LEVEL]
- *   witnessd --print-ctdb-config          a configuration for one node of a CTDB cluster
+ *   witnessd --print-ctdb-config [--smb-conf FILE]   a configuration for one node of a CTDB cluster
  *   witnessd --config FILE --ctdb-socket PATH
  */
 import { randomBytes } from 'node:crypto';
@@ -68,7 +68,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('check-config', { type: 'boolean', default: false, describe: 'validate the configuration, print deployment findings and exit' })
     .option('print-demo-config', { type: 'boolean', default: false, describe: 'print the embedded demo configuration (a starting point for your own) and exit' })
     .option('log-format', { type: 'string', choices: LOG_FORMATS, default: 'auto', describe: 'log lines: JSON, or human (pretty); auto = pretty on a terminal' })
-    .option('print-ctdb-config', { type: 'boolean', default: false, describe: 'print a configuration for one node of a CTDB cluster (with a fresh admin token) and exit' })
+    .option('print-ctdb-config', { type: 'boolean', default: false, describe: "print a configuration for one node of a CTDB cluster (names and CA shares from Samba's smb.conf, a fresh admin token) and exit" })
+    .option('smb-conf', { type: 'string', describe: "Samba's configuration for --print-ctdb-config and --check-config (read with testparm; default: Samba's own smb.conf)" })
     .option('ctdb-socket', { type: 'string', describe: `CTDB mode: ctdbd's Unix socket (default: cluster.socket, else $CTDB_SOCKET, else ${CTDB_DEFAULT_SOCKET})` })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'override logging.level' })
     .strict()
@@ -80,7 +81,17 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   if (args['print-ctdb-config']) {
-    process.stdout.write(ctdbConfigTemplate(randomBytes(24).toString('base64url')));
+    const { readSambaConf, sambaFacts } = await import('./smb-conf');
+    let facts;
+    try {
+      facts = sambaFacts(await readSambaConf(args['smb-conf']));
+    } catch (e) {
+      // A file named on the command line must be read; without one the template says what to fill in.
+      process.stderr.write(`witnessd: ${(e as Error).message}${args['smb-conf'] ? '' : ' (the configuration printed has placeholder names)'}\n`);
+      if (args['smb-conf']) process.exit(1);
+    }
+    process.stdout.write(ctdbConfigTemplate(randomBytes(24).toString('base64url'), facts));
+    for (const note of facts?.notes ?? []) process.stderr.write(`witnessd: ${note}\n`);
     return;
   }
 
@@ -89,8 +100,9 @@ export async function main(argv: string[]): Promise<void> {
     config = args.config ? loadConfig(args.config) : demoConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
+      // Exit 1, as --check-config's "would not work" (the README's contract: 1 = this configuration does not work).
       process.stderr.write(`witnessd: invalid configuration:\n${err.message}\n`);
-      process.exit(2);
+      process.exit(1);
     }
     throw err;
   }
@@ -98,7 +110,7 @@ export async function main(argv: string[]): Promise<void> {
 
   if (args['check-config']) {
     const { checkConfig, formatCheck } = await import('./check-config');
-    const r = formatCheck(args.config ?? '(embedded demo)', await checkConfig(config));
+    const r = formatCheck(args.config ?? '(embedded demo)', await checkConfig(config, { file: args['smb-conf'] }));
     process.stdout.write(r.text);
     process.exit(r.code);
   }

@@ -3,7 +3,11 @@
  * GetInterfaceList on the server the application uses → pick an INTERFACE_WITNESS +
  * AVAILABLE interface → Register (V1) or RegisterEx (V2) there → AsyncNotify in a loop,
  * calling again at once after ERROR_TIMEOUT and registering again (UnRegister, then the
- * whole sequence) after ERROR_NOT_FOUND or a lost connection. Notifications are emitted.
+ * whole sequence) after ERROR_NOT_FOUND or a lost connection: what a Windows Server 2022
+ * client does after a forced unregister (src/witness/forced-unregister.ts). With
+ * `unRegister: 'UnRegisterEx'` it unregisters as Windows Server 2025 does: UnRegisterEx
+ * (opnum 5) first, UnRegister when the server does not have opnum 5 (op-range fault, as
+ * from Samba and Windows Server 2022). Notifications are emitted; so is every call ('call').
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -11,7 +15,8 @@ import { WERR, werrName } from '../witness/constants';
 import { INTERFACE_WITNESS, WITNESS_INFO_IPv4, WITNESS_STATE_AVAILABLE, WITNESS_V1, WITNESS_V2 } from '../gen/witness';
 import type { Notification } from '../witness/types';
 import { epmMapTcpPort } from './epm';
-import { RpcClient } from './rpc-client';
+import { RpcClient, RpcFault } from './rpc-client';
+import { FaultStatus } from '../rpc/constants';
 import { WITNESS_SYNTAX, witnessCalls, type ContextHandle, type InterfaceEntry } from './witness-calls';
 
 export interface WitnessClientOptions {
@@ -43,6 +48,8 @@ export interface WitnessClientOptions {
   readonly asyncNotifyTimeoutMs?: number;
   /** Pause before registering again after a failure (default 1 s). */
   readonly retryDelayMs?: number;
+  /** 'UnRegister' (Windows Server 2022, default) or 'UnRegisterEx' first, UnRegister on an op-range fault (Windows Server 2025). */
+  readonly unRegister?: 'UnRegister' | 'UnRegisterEx';
   readonly logger?: Logger;
 }
 
@@ -54,6 +61,14 @@ export interface ReceivedNotification {
   readonly handle: string;
 }
 
+/** One Witness call and its result (a WERROR, or `fault 0x…`): the client's trace. */
+export interface CallTrace {
+  readonly op: 'GetInterfaceList' | 'Register' | 'RegisterEx' | 'UnRegister' | 'UnRegisterEx' | 'AsyncNotify';
+  readonly result: string;
+  /** performance.now() when the answer came. */
+  readonly at: number;
+}
+
 export interface Registered {
   readonly handle: string;
   readonly witnessAddress: string;
@@ -62,7 +77,7 @@ export interface Registered {
 
 /**
  * Events: 'registered' (Registered), 'notification' (ReceivedNotification),
- * 'reregistering' (reason: string), 'warning' (Error), 'stopped'.
+ * 'reregistering' (reason: string), 'call' (CallTrace), 'warning' (Error), 'stopped'.
  */
 /** The options' defaults, in one place. */
 const DEFAULTS = { keepAliveTimeout: 120, callTimeoutMs: 10_000, retryDelayMs: 1000 } as const;
@@ -158,7 +173,7 @@ export class WitnessClient extends EventEmitter {
     const handle = this.handle;
     if (rpc && handle && !rpc.closed) {
       try {
-        await witnessCalls.unRegister(rpc, handle, { timeoutMs: this.options.callTimeoutMs });
+        await this.unRegisterCall(rpc, handle);
       } catch {
         /* the server may be gone */
       }
@@ -209,13 +224,41 @@ export class WitnessClient extends EventEmitter {
     const rpc = this.rpc;
     if (rpc && this.handle && !rpc.closed) {
       try {
-        await witnessCalls.unRegister(rpc, this.handle, { timeoutMs: this.options.callTimeoutMs });
+        await this.unRegisterCall(rpc, this.handle);
       } catch {
-        /* 0x490 / 0x57 expected */
+        /* the connection may be gone */
       }
     }
     this.handle = undefined;
     await this.dropConnection();
+  }
+
+  /** Emit a call's outcome; `result` a WERROR or the error thrown. */
+  private traced<T extends { result: number } | number>(op: CallTrace['op'], p: Promise<T>): Promise<T> {
+    const at = (): number => performance.now();
+    return p.then(
+      (r) => {
+        this.emit('call', { op, result: werrName(typeof r === 'number' ? r : r.result), at: at() } satisfies CallTrace);
+        return r;
+      },
+      (e: unknown) => {
+        this.emit('call', { op, result: e instanceof RpcFault ? `fault 0x${(e.status >>> 0).toString(16).padStart(8, '0')}` : String((e as Error).message), at: at() } satisfies CallTrace);
+        throw e;
+      },
+    );
+  }
+
+  /** The WERROR of the unregister; UnRegisterEx first when so configured (errors but an op-range fault propagate). */
+  private async unRegisterCall(rpc: RpcClient, handle: ContextHandle): Promise<number> {
+    const timeoutMs = this.options.callTimeoutMs;
+    if (this.options.unRegister === 'UnRegisterEx') {
+      try {
+        return (await this.traced('UnRegisterEx', witnessCalls.unRegisterEx(rpc, handle, { timeoutMs }))).result;
+      } catch (e) {
+        if (!(e instanceof RpcFault) || e.status !== FaultStatus.NCA_S_OP_RNG_ERROR) throw e;
+      }
+    }
+    return this.traced('UnRegister', witnessCalls.unRegister(rpc, handle, { timeoutMs }));
   }
 
   private async asyncNotify(): Promise<{ result: number; response?: Notification }> {
@@ -225,7 +268,7 @@ export class WitnessClient extends EventEmitter {
       const guard =
         this.options.asyncNotifyTimeoutMs ??
         (this.version === WITNESS_V2 ? (this.options.keepAliveTimeout + 60) * 1000 : undefined);
-      return await witnessCalls.asyncNotify(this.rpc as RpcClient, this.handle as ContextHandle, { signal: ac.signal, timeoutMs: guard });
+      return await this.traced('AsyncNotify', witnessCalls.asyncNotify(this.rpc as RpcClient, this.handle as ContextHandle, { signal: ac.signal, timeoutMs: guard }));
     } finally {
       this.inflight = undefined;
     }
@@ -256,7 +299,7 @@ export class WitnessClient extends EventEmitter {
     if (this.options.witnessAddress) return [this.options.witnessAddress];
     const rpc = await this.open(this.options.server);
     try {
-      const r = await witnessCalls.getInterfaceList(rpc, { timeoutMs: this.options.callTimeoutMs });
+      const r = await this.traced('GetInterfaceList', witnessCalls.getInterfaceList(rpc, { timeoutMs: this.options.callTimeoutMs }));
       if (r.result !== WERR.OK) throw new Error(`GetInterfaceList returned ${werrName(r.result)}`);
       const usable = r.interfaces.filter((i: InterfaceEntry) => (i.flags & INTERFACE_WITNESS) !== 0 && i.state === WITNESS_STATE_AVAILABLE);
       const addrs = usable.map((i) => ((i.flags & WITNESS_INFO_IPv4) !== 0 && i.ipv4 ? i.ipv4 : i.ipv6)).filter((a): a is string => !!a);
@@ -282,14 +325,14 @@ export class WitnessClient extends EventEmitter {
         };
         const r =
           this.version === WITNESS_V2
-            ? await witnessCalls.registerEx(rpc, {
+            ? await this.traced('RegisterEx', witnessCalls.registerEx(rpc, {
                 ...args,
                 version: WITNESS_V2,
                 shareName: this.options.shareName,
                 flags: this.options.ipNotification ? 1 : 0,
                 keepAliveTimeout: this.options.keepAliveTimeout,
-              }, { timeoutMs })
-            : await witnessCalls.register(rpc, { ...args, version: WITNESS_V1 }, { timeoutMs });
+              }, { timeoutMs }))
+            : await this.traced('Register', witnessCalls.register(rpc, { ...args, version: WITNESS_V1 }, { timeoutMs }));
         if (r.result !== WERR.OK || !r.handle) {
           await rpc.close();
           lastErr = new Error(`${this.version === WITNESS_V2 ? 'RegisterEx' : 'Register'} at ${address} returned ${werrName(r.result)}`);

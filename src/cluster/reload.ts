@@ -39,6 +39,8 @@ export interface LiveSettings {
   readonly reloadable: readonly string[];
   /** The document the process started with: what the other settings still run with. */
   readonly startedWith: WitnessdConfig;
+  /** Get ready to apply `next` (read the files it names); throws ConfigError, and then nothing is applied. */
+  check?(next: WitnessdConfig): void;
   apply(next: WitnessdConfig): void;
 }
 
@@ -77,6 +79,9 @@ export async function reloadConfigFile(source: ClusterSource, path: string, live
   const document = source.modelDocument(next);
   const nextFindings = new ClusterModel(document, model.options).findings();
   if (nextFindings.some((f) => f.severity === 'error')) throw new ReloadRefused(nextFindings);
+  // A file the new document names must be readable before anything changes (a missing
+  // accounts file once half-applied the reload, answered 500 and left it listed as applied).
+  live?.check?.(next);
   const { applied, restartNeeded } = splitChanges(source.document, next, live, source.reloadable);
   const events = [...model.applyConfig(document), ...source.settle(next)];
   await source.watcher.reconfigure(next.watcher);

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { dnsNameSchema, name, netbiosNameSchema } from './fields';
 import { ADMIN_PORT } from './sections';
+import { PEER_WATCH_PORT, peerWatchSchema } from './peer-watch';
 
 /** A ctdbd control's (and a connect's) default time limit: cluster.controlTimeoutMs, and the CTDB client's default. */
 export const CTDB_CONTROL_TIMEOUT_MS = 2000;
@@ -37,7 +38,7 @@ export const ctdbClusterSchema = z
     /** Reconnect backoff after ctdbd went away: starts here, doubles, capped. */
     reconnectMinMs: z.number().int().min(10).max(60_000).default(100),
     reconnectMaxMs: z.number().int().min(10).max(600_000).default(5000),
-    /** The port of each node's smbd, probed by the health watcher as a second opinion. */
+    /** The port of each node's smbd, probed by the peer watch. */
     smbPort: z.number().int().min(1).max(65535).default(445),
     /** The CIFS server the cluster presents (smb.conf's netbios name, and its DNS name). */
     server: z
@@ -47,8 +48,25 @@ export const ctdbClusterSchema = z
         aliases: z.array(name).default([]),
       })
       .strict(),
+    /** Each witnessd watches its peers (SMB2 probes + heartbeats) to tell clients of a hung or cut-off node before CTDB does. */
+    peerWatch: peerWatchSchema.default({}),
     /** Every node serves every share (a clustered file system); continuouslyAvailable as in smb.conf. */
     shares: z.array(z.object({ name, continuouslyAvailable: z.boolean().default(true) }).strict()).default([]),
+    /**
+     * Samba's `rpcd witness:include node ips` (default no): the nodes' own addresses are
+     * interfaces too (GetInterfaceList, Register), pinned to their node, UNAVAILABLE while it
+     * is inactive or disabled.
+     */
+    includeNodeIps: z.boolean().default(false),
+    /** Samba's `rpcd witness:include public ips` (default yes): CTDB's public IPs are the interfaces. */
+    includePublicIps: z.boolean().default(true),
+    /**
+     * A node CTDB disables (ctdb disable, or UNHEALTHY: Samba's NODE_FLAGS_DISABLED):
+     * `client-move` (witnessd) tells its IPs' clients to move before the IPs go;
+     * `resource-change` (Samba's rpcd_witness) reports its IPs UNAVAILABLE, then AVAILABLE
+     * where CTDB puts them.
+     */
+    disabledNode: z.enum(['client-move', 'resource-change']).default('client-move'),
   })
   .strict()
   .refine((c) => c.reconnectMinMs <= c.reconnectMaxMs, { message: 'reconnectMinMs must not exceed reconnectMaxMs', path: ['reconnectMinMs'] });
@@ -63,31 +81,62 @@ export type CtdbSettings = CtdbClusterConfig & {
   readonly followIps: boolean;
 };
 
+/** What --print-ctdb-config read from the node's smb.conf (src/cli/smb-conf.ts reads it). */
+export interface SambaFacts {
+  readonly source: string;
+  readonly netbiosName: string;
+  readonly dnsName: string;
+  /** Disk shares smbd announces CONTINUOUS AVAILABILITY for. */
+  readonly caShares: readonly string[];
+  readonly includeNodeIps: boolean | undefined;
+  readonly includePublicIps: boolean | undefined;
+  /** Lines for the administrator (a CA share without CLUSTER, ...). */
+  readonly notes: readonly string[];
+}
+
+/** A scalar YAML reads back as this string. */
+const yamlText = (v: string): string => (/^[A-Za-z0-9][A-Za-z0-9._$-]*$/.test(v) && !/^(yes|no|true|false|on|off|null|~)$/i.test(v) ? v : JSON.stringify(v));
+
 /**
  * `witnessd --print-ctdb-config`: a complete configuration for one node of a CTDB cluster.
  * The same file goes on every node (the admin token is the cluster's); an administrator
  * edits the names, the shares and the accounts.
  */
-export function ctdbConfigTemplate(token: string): string {
+export function ctdbConfigTemplate(token: string, samba?: SambaFacts): string {
+  const shares = samba
+    ? (samba.caShares.length ? samba.caShares.map((n) => `    - name: ${yamlText(n)}\n      continuouslyAvailable: true\n`).join('') : '    []  # smb.conf announces CA on no share\n')
+    : '    - name: data\n      continuouslyAvailable: true\n';
+  const compat = samba ? [
+    ...(samba.includeNodeIps !== undefined ? [`  includeNodeIps: ${samba.includeNodeIps}     # smb.conf: rpcd witness:include node ips`] : []),
+    ...(samba.includePublicIps !== undefined ? [`  includePublicIps: ${samba.includePublicIps}   # smb.conf: rpcd witness:include public ips`] : []),
+  ].map((l) => `${l}\n`).join('') : '';
+  const origin = samba
+    ? `# The CIFS server's names and the CA shares were read from ${samba.source} (testparm):
+# run witnessd --print-ctdb-config again after changing them there.
+${samba.notes.map((n) => `# NOTE: ${n}\n`).join('')}`
+    : `# Samba's configuration was not read: keep the names below equal to smb.conf's
+# "netbios name" and the cluster's DNS name, and list its CA shares (--smb-conf FILE).
+`;
   return `# witnessd on one node of a CTDB cluster (the same file on every node).
 # Nodes, their addresses and health, and the public IPs come from the local ctdbd;
-# list no nodes or IPs here. witnessd does not read smb.conf: keep the names below
-# equal to its "netbios name" and the cluster's DNS name.
-cluster:
+# list no nodes or IPs here.
+${origin}cluster:
   source: ctdb
   socket: ${CTDB_DEFAULT_SOCKET}   # or: witnessd --ctdb-socket PATH
   nodemapPollMs: 100        # node map read: a dead node is noticed within this
   resyncMs: 5000            # full re-read besides CTDB's messages
   controlTimeoutMs: 2000
-  smbPort: 445              # each node's smbd, probed as a second opinion
+  smbPort: 445              # each node's smbd, probed by the peer watch
+  peerWatch:                # README "Faster than CTDB: hangs and partitions"
+    enabled: true
+    port: ${PEER_WATCH_PORT}              # UDP heartbeat between the witnessd instances
+    silenceMs: 2000         # hung or cut off this long: clients told (~3 s after the fault)
   server:
-    netbiosName: SOFS       # smb.conf: netbios name
-    dnsName: sofs.example.com
+    netbiosName: ${samba ? yamlText(samba.netbiosName) : 'SOFS'}       # smb.conf: netbios name
+    dnsName: ${samba ? yamlText(samba.dnsName) : 'sofs.example.com'}   # smb.conf: dns hostname, or netbios name.realm
     aliases: []
   shares:
-    - name: data
-      continuouslyAvailable: true
-
+${shares}${compat}
 # The witness endpoint and the endpoint mapper (port 135) listen on the node address and
 # on the public IPs this node hosts now, following CTDB's takeip/releaseip. To listen on
 # the wildcard address instead, set: addresses: ['0.0.0.0', '::']
@@ -109,12 +158,10 @@ auth:
       user: witness
       password: change-me
 
+# In CTDB mode the peer watch (cluster.peerWatch) probes every node's smbd and hears the
+# other witnessd instances (UDP ${PEER_WATCH_PORT}); the single-node watcher below stays off.
 watcher:
-  mode: smb2-negotiate      # or tcp-connect; simulated = CTDB alone
-  intervalMs: 500
-  timeoutMs: 400
-  failureThreshold: 3
-  recoveryThreshold: 2
+  mode: simulated
 
 timeouts:
   unusedRegistrationSeconds: 30

@@ -2,7 +2,7 @@
  * witnessd's configuration document: one YAML file, validated with zod, in one of two
  * shapes chosen by `cluster.source`: the YAML model (nodes and SVMs written out,
  * cluster-yaml.ts) or CTDB (nodes and public IPs from ctdbd, cluster-ctdb.ts). Both carry
- * the eight shared sections (sections.ts) and validate to one WitnessdConfig, whose
+ * the nine shared sections (sections.ts) and validate to one WitnessdConfig, whose
  * `cluster` says which source feeds the cluster model. The loader is load.ts.
  */
 import { z } from 'zod';

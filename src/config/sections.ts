@@ -1,5 +1,5 @@
 /**
- * The eight sections every configuration document has, whatever its cluster source: where
+ * The nine sections every configuration document has, whatever its cluster source: where
  * the listeners, the Witness timeouts, the health watcher, the admin API, authentication,
  * the RPC and Witness limits, logging and clusapi are configured, and their defaults
  * (SHARED_SECTIONS lists them once; document.ts puts them beside each cluster section).
@@ -37,6 +37,28 @@ export const timeoutsSchema = z
      * for 136 years). Windows clients ask 120 s; a longer wait answers WERR_TIMEOUT at this bound.
      */
     keepAliveMaxSeconds: seconds.default(3600),
+  })
+  .strict();
+
+/**
+ * What the Witness service does beyond MS-SWN, for the clients that need it, and Samba's
+ * rpcd_witness's answers for clusters that move from it (README "Samba compatibility").
+ */
+export const witnessSchema = z
+  .object({
+    /**
+     * A V2 registration that was sent a RESOURCE_CHANGE other than AVAILABLE, or a move list
+     * naming another address, is removed this long after (its AsyncNotify ends with
+     * ERROR_NOT_FOUND): how Windows Server 2022 clients re-register (Samba: 5 s). 0 = never.
+     */
+    forcedUnregisterSeconds: seconds.max(3600).default(5),
+    /** Force V1 (Register) registrations out too, as Samba does; V1 clients (rpcclient, smbtorture) keep theirs by default. */
+    forcedUnregisterV1: z.boolean().default(false),
+    /**
+     * GetInterfaceList's InterfaceGroupName: `node`, the node hosting the address (Windows
+     * clusters); `server`, the CIFS server's DNS name for every entry (Samba's rpcd_witness).
+     */
+    interfaceGroupName: z.enum(['node', 'server']).default('node'),
   })
   .strict();
 
@@ -131,6 +153,11 @@ export const limitsSchema = z
     /** The RPC runtime's limit, defaulted here (unlike the ones below) because the daemon also reads it. */
     maxPendingCallsPerConnection: z.number().int().min(1).max(1_000_000).default(DEFAULT_LIMITS.maxPendingCallsPerConnection),
     maxRegistrations: z.number().int().min(1).max(10_000_000).default(100_000),
+    /**
+     * Once 90 % of maxRegistrations are taken, a source address (IPv6: its /64) holding this
+     * many gets WERR_NO_SYSTEM_RESOURCES: the last 10 % stay for the hosts that hold fewer.
+     */
+    maxRegistrationsPerSource: z.number().int().min(1).max(10_000_000).default(1_000),
     /** DCE/RPC runtime limits; absent = the runtime's defaults (src/rpc/options.ts). */
     maxConnections: z.number().int().min(1).max(1_000_000).optional(),
     /** A connection that has not bound within this time is closed. */
@@ -179,12 +206,13 @@ export const watcherSchema = z
   .refine((w) => w.timeoutMs <= w.intervalMs, { message: 'timeoutMs must not exceed intervalMs', path: ['timeoutMs'] });
 
 /**
- * The eight shared sections, each defaulted when absent. A cluster source may replace one
+ * The nine shared sections, each defaulted when absent. A cluster source may replace one
  * (CTDB: admin.address defaults to the node address, ctdbAdminSchema).
  */
 export const SHARED_SECTIONS = {
   listener: listenerSchema.default({}),
   timeouts: timeoutsSchema.default({}),
+  witness: witnessSchema.default({}),
   watcher: watcherSchema.default({}),
   admin: adminSchema.default({}),
   auth: authSchema.default({}),
@@ -195,5 +223,7 @@ export const SHARED_SECTIONS = {
 
 /** The limits a configuration without `limits:` gets. */
 export const LIMIT_DEFAULTS = limitsSchema.parse({});
+/** The Witness behaviour a configuration without `witness:` gets. */
+export const WITNESS_DEFAULTS = witnessSchema.parse({});
 /** The timeouts a configuration without `timeouts:` gets. */
 export const TIMEOUT_DEFAULTS = timeoutsSchema.parse({});

@@ -84,3 +84,14 @@ export function parseHostPort(text: string, defaultPort?: number): HostPort {
 export function formatHostPort(hp: HostPort): string {
   return isIPv6(hp.host) ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
+
+/** The /64 an IPv6 address is in, as text ('2001:db8:0:1::/64'); undefined for anything else. */
+export function ipv6Prefix64(text: string): string | undefined {
+  const v6 = canonicalIpv6(text.trim());
+  if (v6 === undefined) return undefined;
+  const [head, tail] = v6.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}

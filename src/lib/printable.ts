@@ -35,7 +35,10 @@ export function printableLines(text: string): string {
   return text.split('\n').map((l) => printable(l)).join('\n');
 }
 
-/** JSON text with the unprintable characters that JSON.stringify leaves raw (C1, bidi) \u-escaped. */
+/** What JSON.stringify leaves raw (it escapes C0 inside strings; these occur only inside strings). */
+const UNPRINTABLE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+
+/** JSON text (from JSON.stringify) with the unprintable characters it leaves raw (DEL, C1, bidi) \u-escaped. */
 export function printableJson(json: string): string {
-  return json.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json.replace(UNPRINTABLE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -11,11 +11,11 @@ import { CallAborted, type CallAbortKind, type CallContext } from './call-contex
 import { AuthLevel, type AuthState, type SecurityProvider } from './security';
 import { BindNakReason, FaultStatus, HEADER_LENGTH, PType, PTYPE_NAMES, Pfc, WINDOWS_MIN_FRAG_SIZE, faultName } from './constants';
 import {
-  type OutgoingAuth, type PduHeader, type SecTrailer, buildResponseFragments, checkRequestAuth, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer,
+  type PduHeader, type Refusal, type SecTrailer, buildResponseFragments, checkRequestAuth, decodeBind, decodeHeader, decodeRequest, decodeSecTrailer,
   encodeBindAck, encodeBindNak, encodeFault,
 } from './pdu';
 import { PduError } from './wire';
-import { AuthContexts, refusedLeg } from './auth-state';
+import { AuthContexts, type PendingLeg, sameAuth } from './auth-state';
 import type { AssociationGroup, AssociationGroupTable } from './association-group';
 import { type PresentationContext, negotiateContexts } from './presentation';
 import { popVerificationTrailer, checkVerificationTrailer } from './verification-trailer';
@@ -180,45 +180,37 @@ export class Connection implements CallOrigin, PduHandler {
    * bind_nak, a refused alter_context a fault (both close); only a bind names an association
    * group, fixes the fragment size and negotiates bind-time features; only an alter_context
    * can continue an auth context begun earlier. Checked in Samba's order (dcesrv_bind and
-   * dcesrv_alter, checked there against Windows).
+   * dcesrv_alter, checked there against Windows): an alter_context's leg first, then the
+   * contexts (a conflict is a protocol error), then the leg's other mismatches and its token;
+   * a bind's contexts first, then its trailer and token.
    */
   private onBindOrAlter(pdu: Buffer, h: PduHeader): void {
     const bind = h.ptype === PType.BIND;
     const st = h.authLength > 0 ? decodeSecTrailer(pdu, h, HEADER_LENGTH, false) : undefined;
-    // C706 12.6.3.1 puts auth padding before the trailer of bind and alter too; Windows ignores
-    // its length there (and so do we: the body is parsed up to the trailer).
     const body = decodeBind(pdu, h, st ? st.offset : h.fragLength);
+    // The ack echoes PFC_SUPPORT_HEADER_SIGN, so it is negotiated as soon as the client sets it.
+    if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.bits |= CLIENT_HEADER_SIGNING;
+    const headerSigning = (this.bits & CLIENT_HEADER_SIGNING) !== 0;
+    const no = (r: Refusal) => this.refuse(h, r.why, r.status, r.nak);
+    // An alter_context's leg is judged before its contexts, a bind's after them (Samba's order).
+    let leg = st && !bind ? this.auths.leg(st, false, headerSigning) : undefined;
+    if (leg && !('state' in leg)) return no(leg);
     // Modern Windows (2022) and Samba answer bind_nak 4 for a bind without contexts (2012 R2 answered 0).
     if (body.contexts.length === 0) return this.refuse(h, 'no presentation contexts', FaultStatus.NCA_S_PROTO_ERROR, BindNakReason.PROTOCOL_VERSION_NOT_SUPPORTED);
     if (body.contexts.some((c) => c.transferSyntaxes.length === 0)) return this.refuse(h, 'context without transfer syntaxes');
     const joined = bind && body.assocGroupId !== 0 ? this.host.groups.find(body.assocGroupId) : undefined;
     if (bind && body.assocGroupId !== 0 && !joined) return this.refuse(h, `unknown association group 0x${body.assocGroupId.toString(16)}`);
-    // The ack echoes PFC_SUPPORT_HEADER_SIGN, so it is negotiated as soon as the client sets it.
-    if (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN) this.bits |= CLIENT_HEADER_SIGNING;
-    // A further leg of an auth context is judged before the contexts (its faults win). A bind
-    // is the first PDU: it can only start one.
-    const leg = st ? this.authTable?.get(st.authContextId) : undefined;
-    const legRefused = st && leg ? refusedLeg(leg, st) : undefined;
-    if (legRefused) return this.refuse(h, legRefused.why, legRefused.status);
-    if (st && !leg && this.authTable?.full) {
-      return this.refuse(h, 'auth context limit reached');
-    }
     const max = this.limits.maxContextsPerConnection;
     const before = Few.size(this.contexts);
     const negotiated = negotiateContexts(body.contexts, this.contexts, this.at.endpoint.interfaces, max,
       () => this.warnLimited('presentation context limit reached', { limit: max }), bind);
     if (negotiated === undefined) return this.refuse(h, 'conflicting presentation contexts');
+    if (st && bind) leg = this.auths.leg(st, true, headerSigning);
+    const refused = leg && ('state' in leg ? leg.later : leg);
+    if (refused) return no(refused);
     this.contexts = negotiated.contexts;
-    let auth: OutgoingAuth | undefined;
-    if (st && leg) {
-      const token = this.auths.continueLeg(leg, st.authValue);
-      if (token === undefined) return this.refuse(h, 'auth leg refused', leg.failure ?? FaultStatus.ACCESS_DENIED);
-      auth = { authType: st.authType, authLevel: st.authLevel, authContextId: st.authContextId, token };
-    } else if (st) {
-      const r = this.auths.start(st, (this.bits & CLIENT_HEADER_SIGNING) !== 0);
-      if (typeof r === 'number') return this.refuse(h, 'auth refused', FaultStatus.ACCESS_DENIED, r);
-      auth = r;
-    }
+    const auth = st && leg ? this.auths.runLeg(leg as PendingLeg, st.authValue) : undefined;
+    if (auth && !('token' in auth)) return no(auth);
     let flags = Pfc.FIRST_FRAG | Pfc.LAST_FRAG | (h.pfcFlags & Pfc.SUPPORT_HEADER_SIGN);
     // CONC_MPX is echoed only when this PDU created a context, which makes the connection multiplexed.
     if (Few.size(negotiated.contexts) > before && (h.pfcFlags & Pfc.CONC_MPX)) {
@@ -285,15 +277,13 @@ export class Connection implements CallOrigin, PduHandler {
       st = decodeSecTrailer(pdu, h, req.stubOffset);
       auth = this.authTable?.get(st.authContextId);
       if (!auth && this.auths.full) return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'request names one auth context too many');
-      if (auth && !auth.complete && auth.failure === undefined) {
-        return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'request on an auth context still in its handshake');
-      }
-      // Another type or level than the context's (on a first fragment) spoils the context for good.
-      if (auth && first && (auth.authType !== st.authType || auth.authLevel !== st.authLevel)) auth.failure ??= FaultStatus.ACCESS_DENIED;
     } else {
-      // Level connect: requests carry no trailer but belong to the connect-level context.
+      // Level connect puts no trailer on requests: they belong to that context, in any state (rule 4).
       auth = this.authTable?.connectLevel();
     }
+    if (auth && !auth.complete && auth.failure === undefined) return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, 'request on an auth context still in its handshake');
+    // Another type or level than the context's (on a first fragment) spoils the context for good.
+    if (st && auth && first && !sameAuth(st, auth)) auth.failure ??= FaultStatus.ACCESS_DENIED;
     if (h.fragLength > this.limits.maxFragmentSize) {
       return this.faultAndClose(h, FaultStatus.NCA_S_PROTO_ERROR, `request fragment of ${h.fragLength} bytes`, 0, 0);
     }
@@ -307,14 +297,11 @@ export class Connection implements CallOrigin, PduHandler {
         return this.outOfTurn(open, h, status, `first fragment of call ${h.callId} while call ${open.first.callId} is being received`, same ? open.call.pc.id : 0);
       }
       if (h.pfcFlags & Pfc.PENDING_CANCEL) return this.faultAndClose(h, FaultStatus.NO_CALL_ACTIVE, 'first fragment with a cancel pending');
-      const pc = Few.find(this.contexts, (c) => c.id === req.contextId);
-      if (!pc) {
-        this.warnLimited('request on an unknown presentation context', { contextId: req.contextId });
-        this.stream.send(encodeFault(h.callId, h.le, 0, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
-        return;
-      }
+      const pc = this.contextOf(h, req.contextId);
+      if (!pc) return;
       call = { callId: h.callId, pc, opnum: req.opnum, littleEndian: h.le, auth, noReply: (h.pfcFlags & Pfc.MAYBE) !== 0 };
     } else {
+      if (!open && (this.bits & MULTIPLEXED)) return this.strayFragment(h, req.contextId, st, auth);
       if (!open || open.first.callId !== h.callId) {
         return this.outOfTurn(open, h, FaultStatus.NCA_S_PROTO_ERROR, `fragment of call ${h.callId}, which is not being received`, 0);
       }
@@ -349,6 +336,27 @@ export class Connection implements CallOrigin, PduHandler {
     }
     this.more.incoming = last ? undefined : r;
     if (last) this.execute(call, r.first.drep, r.stub());
+  }
+
+  /** The presentation context a request names; unknown → nca_s_unknown_if, and the connection serves on. */
+  private contextOf(h: PduHeader, contextId: number): PresentationContext | undefined {
+    const pc = Few.find(this.contexts, (c) => c.id === contextId);
+    if (pc) return pc;
+    this.warnLimited('request on an unknown presentation context', { contextId });
+    this.stream.send(encodeFault(h.callId, h.le, 0, FaultStatus.NCA_S_UNKNOWN_IF, Pfc.DID_NOT_EXECUTE));
+    return undefined;
+  }
+
+  /**
+   * A middle or last fragment with no call being received, on a multiplexed connection, is
+   * judged by its own context and trailer, and faulted on its context (issue 23, rule 5; Samba's
+   * dcesrv_process_ncacn_packet, test_ntlmssp_auth_MPX_middle_*): a trailer naming another auth
+   * context, type or level → 0x5, else a protocol error.
+   */
+  private strayFragment(h: PduHeader, contextId: number, st: SecTrailer | undefined, auth: AuthState | undefined): void {
+    const pc = this.contextOf(h, contextId);
+    const status = st && !(auth && sameAuth(st, auth)) ? FaultStatus.ACCESS_DENIED : FaultStatus.NCA_S_PROTO_ERROR;
+    if (pc) this.faultAndClose(h, status, `fragment of call ${h.callId}, which is not being received`, pc.id, 0);
   }
 
   /**

@@ -114,6 +114,10 @@ export const REQUEST_HEADER_LENGTH = 24;
 export const RESPONSE_HEADER_LENGTH = 24;
 export const FAULT_LENGTH = 32;
 export const SEC_TRAILER_LENGTH = 8;
+/** The sec_trailer starts on a 4-byte boundary (MS-RPCE 2.2.2.11; Samba 4.22 and Windows 2022 refuse others). */
+export const SEC_TRAILER_ALIGNMENT = 4;
+/** The largest auth_value an AUTH3 may carry (Samba 4.22 dcesrv_auth_prepare_auth3, as Windows): else a protocol error. */
+export const MAX_AUTH3_AUTH_LENGTH = 4096;
 /** Stub plus auth padding is a multiple of this (Samba DCERPC_AUTH_PAD_ALIGNMENT, Windows alike). */
 export const AUTH_PAD_ALIGNMENT = 16;
 /** C706 12.6.3.1: every implementation must accept fragments of this size. */

@@ -6,7 +6,8 @@
  */
 import type { SyntaxId } from '../ndr/dispatch';
 import {
-  AUTH_PAD_ALIGNMENT, FaultStatus, HEADER_LENGTH, PType, Pfc, REQUEST_HEADER_LENGTH, RESPONSE_HEADER_LENGTH, SEC_TRAILER_LENGTH, FAULT_LENGTH,
+  AUTH_PAD_ALIGNMENT, FaultStatus, HEADER_LENGTH, PType, Pfc, REQUEST_HEADER_LENGTH, RESPONSE_HEADER_LENGTH, SEC_TRAILER_ALIGNMENT, SEC_TRAILER_LENGTH,
+  FAULT_LENGTH,
 } from './constants';
 import { type AuthState, isProtected } from './security';
 import { PduError, WireReader, WireWriter } from './wire';
@@ -63,8 +64,10 @@ export interface SecTrailer {
 }
 
 /**
- * Locate the sec_trailer of a PDU with auth_length > 0; bodyStart is where the body begins.
- * checkPad: auth_pad_length must fit in the body (requests; bind/alter/auth3 ignore it).
+ * Locate the sec_trailer of a PDU with auth_length > 0: at frag_length - auth_length - 8, so
+ * bytes between the body and it are ignored (Windows clients reuse bind buffers with a lowered
+ * context count). bodyStart is where the body begins. checkPad: auth_pad_length must fit in the
+ * body (requests; bind, alter_context and auth3 are judged by legTrailerFlaw).
  */
 export function decodeSecTrailer(pdu: Buffer, h: PduHeader, bodyStart: number, checkPad = true): SecTrailer {
   const offset = h.fragLength - h.authLength - SEC_TRAILER_LENGTH;
@@ -77,6 +80,18 @@ export function decodeSecTrailer(pdu: Buffer, h: PduHeader, bodyStart: number, c
   const authContextId = r.u32();
   if (checkPad && offset - authPadLength < bodyStart) throw new PduError('auth_pad_length larger than the body');
   return { authType, authLevel, authPadLength, authContextId, offset, authValue: pdu.subarray(offset + SEC_TRAILER_LENGTH, h.fragLength) };
+}
+
+/**
+ * What is wrong with the sec_trailer of a bind, alter_context or auth3, if anything (Samba 4.22's
+ * dcerpc_pull_auth_trailer, which Samba checks against Windows 2022): 'offset' when it does not
+ * start on a 4-byte boundary; 'pad' when auth_pad_length is not 0, since these PDUs have no stub
+ * to pad (Samba commit be02d4077db, "how Windows 2022 behaves"; Windows 2012 R2 ignored it).
+ * Each PDU type answers them its own way (see Connection and AuthContexts).
+ */
+export function legTrailerFlaw(st: SecTrailer): 'offset' | 'pad' | undefined {
+  if (st.offset % SEC_TRAILER_ALIGNMENT !== 0) return 'offset';
+  return st.authPadLength !== 0 ? 'pad' : undefined;
 }
 
 export interface ContextElement {
@@ -234,17 +249,18 @@ export function writeSecTrailer(buf: Buffer, off: number, le: boolean, t: { auth
 
 // ------------------------------------------------- protected PDUs (MS-RPCE 2.2.2.11, 3.3.1.5.2.2)
 
-/** Why a request fragment is refused: the fault status and a reason for the log. */
+/** Why a PDU is refused: the fault status, a reason for the log, and the bind_nak reason for a bind. */
 export interface Refusal {
   readonly status: number;
   readonly why: string;
+  readonly nak?: number;
 }
 
 /**
  * Check (and for privacy unseal) a request fragment against the auth context it belongs to
  * (MS-RPCE 3.3.1.5.2.2): the end of its stub, or why it is refused. A trailer naming no usable
- * context → 0x5; a protected level without a trailer → protocol error; a bad verifier →
- * rpc_s_sec_pkg_error (what Windows and Samba answer).
+ * context → 0x5; a protected level without a trailer, or a trailer off its 4-byte boundary →
+ * protocol error; a bad verifier → rpc_s_sec_pkg_error (what Windows and Samba answer).
  */
 export function checkRequestAuth(
   pdu: Buffer, fragLength: number, stubOffset: number, st: SecTrailer | undefined, auth: AuthState | undefined,
@@ -253,6 +269,8 @@ export function checkRequestAuth(
   if (auth.failure !== undefined) return { status: auth.failure, why: 'request on an unusable auth context' };
   const level = auth.authLevel;
   if (!st) return isProtected(level) ? { status: FaultStatus.NCA_S_PROTO_ERROR, why: 'protected request without a verifier' } : fragLength;
+  // Windows 2022 and Samba 4.22 (raw_protocol test_spnego_integrity_bind_auth_align2).
+  if (st.offset % SEC_TRAILER_ALIGNMENT !== 0) return { status: FaultStatus.NCA_S_PROTO_ERROR, why: 'sec_trailer not 4-byte aligned' };
   if (isProtected(level)) {
     try {
       auth.security.unprotect(pdu.subarray(0, st.offset + SEC_TRAILER_LENGTH), stubOffset, st.offset, level, st.authValue);

@@ -27,6 +27,17 @@ export interface ServedInterface {
   readonly minAuthLevel: AuthLevel;
 }
 
+/**
+ * Connections kept for the other listeners (the endpoint mapper) when one listener is full:
+ * 1/16 of the limit, at least 1 and at most 16 (an endpoint mapper lookup takes milliseconds).
+ */
+/** IPv4 clients of a dual-stack listener appear as ::ffff:a.b.c.d (PduStream's remoteAddress unmaps them too). */
+const unmapped = (a: string): string => (a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a);
+
+export function listenerReserve(maxConnections: number): number {
+  return Math.max(1, Math.min(16, Math.floor(maxConnections / 16)));
+}
+
 export interface ListenOptions {
   /** One address or several (IPv4 and IPv6); default all IPv4 and IPv6 addresses ('::'). */
   readonly address?: string | readonly string[];
@@ -69,6 +80,8 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   /** The DCE management interface (C706 appendix Q), served on every listener. */
   private readonly management = createManagementInterface(this);
   private readonly connections = new Set<Connection>();
+  /** Open connections per listener (its endpoint view). */
+  private readonly perListener = new Map<EndpointView, number>();
   /** Per-interface minimum auth levels (ServedInterface, setMinAuthLevel); others use the default. */
   private readonly minLevels = new Map<RpcInterface<CallContext>, AuthLevel>();
   private defaultMinLevel: AuthLevel;
@@ -239,39 +252,79 @@ export class RpcServer implements ConnectionHost, ManagementSource {
   }
 
   private accept(socket: net.Socket, at: ListenPoint): void {
-    if (!this.closing && this.connections.size >= this.options.limits.maxConnections) this.evictUnbound();
-    if (this.closing || this.connections.size >= this.options.limits.maxConnections) {
+    const limit = this.options.limits.maxConnections;
+    // One listener (the witness port) may not take the room kept for the others (the endpoint
+    // mapper): a client must always be able to resolve the port, then get in by eviction.
+    const share = this.listeners.length > 1 ? limit - listenerReserve(limit) : limit;
+    const onListener = () => this.perListener.get(at.endpoint) ?? 0;
+    const from = unmapped(socket.remoteAddress ?? '');
+    if (!this.closing && this.connections.size >= limit) this.makeRoom(undefined, from);
+    if (!this.closing && onListener() >= share) this.makeRoom(at.endpoint, from);
+    if (this.closing || this.connections.size >= limit || onListener() >= share) {
       socket.destroy();
-      this.peerLog.warn({ limit: this.options.limits.maxConnections, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
+      this.peerLog.warn({ limit, listenerShare: share, remote: socket.remoteAddress, closing: !!this.closing }, 'connection refused');
       return;
     }
-    this.connections.add(new Connection(socket, at));
+    const conn = new Connection(socket, at);
+    this.connections.add(conn);
+    this.perListener.set(at.endpoint, onListener() + 1);
   }
 
   /**
-   * At the connection limit, make room for the newcomer: the oldest connection that never bound,
-   * else the oldest bound one with no call in flight that sent nothing for idleEvictMs.
-   * Otherwise 10,000 sockets that only connect (or bind and sit) would lock every real client
-   * out (found by the hostile-connections test). A connection with a pending call (a waiting
-   * AsyncNotify) is never evicted.
+   * At the connection limit (of all, or of one listener's share), make room for a newcomer
+   * from `from`, closing the first of:
+   * 1. the oldest connection that never bound (10,000 sockets that only connect must not lock
+   *    real clients out: hostile-connections test);
+   * 2. the oldest bound one with no call in flight that sent nothing for idleEvictMs;
+   * 3. when another address than the newcomer's holds the most connections (more than one):
+   *    its least recently active one, even with calls in flight (a waiting AsyncNotify: its
+   *    client sees the close; a V2 client reconnects and registers again). 300 connections each
+   *    holding an AsyncNotify once locked every client out for as long as they stayed (issue
+   *    23); now whoever holds the most pays first, so one host cannot hold the server;
+   * 4. the least recently active connection, if it sent nothing for 5 x idleEvictMs (5 minutes
+   *    by default), calls in flight or not: nothing holds a place forever by waiting.
    */
-  private evictUnbound(): void {
-    const idleBefore = monotonicMs() - this.options.limits.idleEvictMs;
+  private makeRoom(within: EndpointView | undefined, from: string): void {
+    const now = monotonicMs();
+    const idleBefore = now - this.options.limits.idleEvictMs;
+    let idle: Connection | undefined;
+    let stalest: Connection | undefined;
+    const bySource = new Map<string, Connection[]>();
     let victim: Connection | undefined;
     for (const c of this.connections) {
+      if (within !== undefined && c.at.endpoint !== within) continue;
       if (!c.isBound) {
         victim = c;
         break;
       }
-      if (!victim && c.pendingCalls === 0 && c.stream.lastActive <= idleBefore) victim = c;
+      const last = c.stream.lastActive;
+      if (!idle && c.pendingCalls === 0 && last <= idleBefore) idle = c;
+      if (!stalest || last < stalest.stream.lastActive) stalest = c;
+      const src = c.stream.remoteAddress;
+      const list = bySource.get(src);
+      if (list) list.push(c);
+      else bySource.set(src, [c]);
     }
+    victim ??= idle;
+    if (!victim) {
+      let top: Connection[] = [];
+      for (const [src, list] of bySource) if (src !== from && list.length > top.length) top = list;
+      if (top.length > 1) victim = top.reduce((a, b) => (b.stream.lastActive < a.stream.lastActive ? b : a));
+    }
+    if (!victim && stalest && stalest.stream.lastActive <= now - 5 * this.options.limits.idleEvictMs) victim = stalest;
     if (!victim) return;
-    this.peerLog.warn({ limit: this.options.limits.maxConnections, remote: victim.stream.remoteAddress, bound: victim.isBound }, 'connection limit: closing an idle connection to admit a new one');
-    victim.close(victim.isBound ? 'evicted at the connection limit (idle)' : 'evicted at the connection limit (never bound)');
+    this.peerLog.warn(
+      { limit: this.options.limits.maxConnections, remote: victim.stream.remoteAddress, bound: victim.isBound, pendingCalls: victim.pendingCalls },
+      'connection limit: closing a connection to admit a new one',
+    );
+    victim.close(!victim.isBound ? 'evicted at the connection limit (never bound)' : victim.pendingCalls === 0 ? 'evicted at the connection limit (idle)' : 'evicted at the connection limit (its address holds the most, or it was silent longest)');
   }
 
   connectionClosed(conn: Connection): void {
-    this.connections.delete(conn);
+    if (!this.connections.delete(conn)) return;
+    const n = (this.perListener.get(conn.at.endpoint) ?? 1) - 1;
+    if (n > 0) this.perListener.set(conn.at.endpoint, n);
+    else this.perListener.delete(conn.at.endpoint);
   }
 
   /**

@@ -35,14 +35,16 @@ export interface ToldRegistration extends Pick<RegistrationInfo, 'id' | 'clientN
   readonly delivery: 'notified' | 'queued';
 }
 
-export interface WitnessAdminPort {
+export interface WitnessAdminPort extends WitnessUpdatePort {
   /**
    * Run `fn` (an operator command on the cluster model) and report which registrations its
    * events reached: the model delivers events synchronously, so these are exactly its own.
    */
   told<T>(fn: () => T): { result: T; told: ToldRegistration[] };
-  /** The first `limit` (default all) that match, oldest first. */
-  list(filter: RegistrationFilter, limit?: number): readonly RegistrationSummary[];
+  /** `limit` (default all) of those that match, oldest first, after skipping `offset` of them. */
+  list(filter: RegistrationFilter, limit?: number, offset?: number): readonly RegistrationSummary[];
+  /** How many match. */
+  count(filter: RegistrationFilter): number;
   /** Force unregister (an empty filter selects all); returns the removed registrations. */
   unregister(filter: RegistrationFilter): readonly RegistrationSummary[];
   /**
@@ -57,4 +59,24 @@ export interface WitnessAdminPort {
    * still had one then.
    */
   whenDelivered(ids: readonly string[], timeoutMs: number): Promise<number>;
+}
+
+/** Where a `net witness client-move | share-move` sends the selected registrations (Samba's update messages). */
+export type MoveTarget =
+  /** Every address the node hosts now (Samba: --witness-new-node=N). */
+  | { readonly node: string }
+  /** Every address of the cluster (--witness-new-node=-1). */
+  | { readonly allNodes: true }
+  /** Exactly this address (--witness-new-ip). */
+  | { readonly ip: string };
+
+/** One update for registrations chosen by id, as `net witness` sends them to the process holding each. */
+export type RegistrationUpdate =
+  | { readonly type: 'CLIENT_MOVE' | 'SHARE_MOVE'; readonly to: MoveTarget }
+  | { readonly type: 'FORCE_UNREGISTER' }
+  | { readonly type: 'FORCE_RESPONSE'; readonly result: number; readonly response?: ForcedNotification };
+
+export interface WitnessUpdatePort {
+  /** Apply `u` to the registrations with these ids (ids this node does not hold are skipped); returns those it applied to. */
+  update(ids: readonly string[], u: RegistrationUpdate): readonly RegistrationSummary[];
 }

@@ -1,6 +1,6 @@
 /**
  * The Witness service as witnessd assembles it:
- *   const w = createWitnessService({ model, logger, metrics, options });
+ *   const w = createWitnessService({ model, logger, onResult, options }); w.events.subscribe(...);
  *   rpcServer.listen({ ..., interfaces: [w.rpcInterface] }); startAdminServer({ witness: w.admin, ... });
  *   ... w.close();
  *
@@ -17,15 +17,15 @@ import type { CallContext } from '../rpc/call-context';
 import { createWitnessServer, type ResultHook } from './adapter';
 import type { Clock } from './clock';
 import type { LogLimiter } from '../lib/log-limit';
-import { WitnessService, type WitnessActivity, type WitnessMetrics, type WitnessOptions } from './service';
+import { logRegistrationEvents } from './log-events';
+import { WitnessService, type WitnessOptions } from './service';
+import type { RegistrationStream } from './stream';
 
 export interface CreateWitnessServiceOptions {
   readonly model: ClusterModelView;
   readonly logger: Logger;
-  /** Push hooks (admin's witnessMetricsSink fits), plus an optional per-operation result hook. */
-  readonly metrics?: WitnessMetrics & { operationResult?: ResultHook };
-  /** Operator views (the status page's timeline). */
-  readonly activity?: WitnessActivity;
+  /** Told each operation's WERROR result (metrics); registrations' events are the stream's (handle.events). */
+  readonly onResult?: ResultHook;
   readonly options?: Partial<WitnessOptions>;
   readonly clock?: Clock;
   /** The rate limit of lines a client causes (the daemon's one limiter); default: the service's own. */
@@ -36,17 +36,27 @@ export interface WitnessServiceHandle {
   readonly service: WitnessService;
   readonly rpcInterface: RpcInterface<CallContext>;
   readonly admin: WitnessAdminPort;
+  /** The one stream out of the service: metrics, the status page and logs subscribe (its notification log lines already do). */
+  readonly events: RegistrationStream;
   close(): void;
 }
 
 export function createWitnessService(o: CreateWitnessServiceOptions): WitnessServiceHandle {
-  const service = new WitnessService({ model: o.model, logger: o.logger, metrics: o.metrics, activity: o.activity, options: o.options, clock: o.clock, logLimiter: o.logLimiter });
-  const rpcInterface = createWitnessInterface<CallContext>(createWitnessServer(service, o.metrics?.operationResult));
+  const service = new WitnessService({ model: o.model, logger: o.logger, options: o.options, clock: o.clock, logLimiter: o.logLimiter });
+  const offLog = logRegistrationEvents(service.events, o.logger);
+  const rpcInterface = createWitnessInterface<CallContext>(createWitnessServer(service, o.onResult));
   const admin: WitnessAdminPort = service;
-  return { service, rpcInterface, admin, close: () => service.close() };
+  return {
+    service, rpcInterface, admin, events: service.events,
+    close: () => {
+      service.close();
+      offLog();
+    },
+  };
 }
 
 export { WitnessService, DEFAULT_WITNESS_OPTIONS } from './service';
-export type { WitnessOptions, WitnessMetrics, WitnessActivity, DeliveredNotification, RegistrationFilter, WitnessCounts } from './service';
+export type { WitnessOptions, RegistrationFilter, WitnessCounts } from './service';
+export { RegistrationStream, type RegistrationEvent, type RegistrationEventType } from './stream';
 export { ManualClock, systemClock } from './clock';
 export type { Clock } from './clock';

@@ -69,7 +69,12 @@ export interface InterfaceListResult {
   readonly interfaces: readonly InterfaceInfo[];
 }
 
-export function buildInterfaceList(model: ClusterModelView, localAddress: string): InterfaceListResult {
+/**
+ * `groupName`: 'node' names each entry after the node hosting it now (Decision 3, as a
+ * Windows cluster names its interface groups); 'server' gives every entry the CIFS server's
+ * DNS name, as Samba's rpcd_witness does (NETBIOSNAME.REALM), for clusters moving from it.
+ */
+export function buildInterfaceList(model: ClusterModelView, localAddress: string, groupName: 'node' | 'server' = 'node'): InterfaceListResult {
   const at = servingPoint(model, localAddress);
   if (!at) return { result: WERR.NO_MORE_ITEMS, interfaces: [] };
   const interfaces: InterfaceInfo[] = [];
@@ -82,7 +87,7 @@ export function buildInterfaceList(model: ClusterModelView, localAddress: string
     const witnessNode = at.partner !== undefined ? lif.currentNode === at.partner : lif.currentNode !== at.node;
     if (witnessNode) flags |= INTERFACE_WITNESS;
     interfaces.push({
-      groupName: lif.currentNode.slice(0, MAX_GROUP_NAME),
+      groupName: (groupName === 'server' ? at.svm.dnsName : lif.currentNode).slice(0, MAX_GROUP_NAME),
       version: WITNESS_SERVICE_VERSION,
       state: lif.operational ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE,
       ipv4: lif.ipv4,

@@ -5,6 +5,7 @@
  */
 import type { Clock } from './clock';
 import { DeadlineQueue } from './deadlines';
+import { RegistrationStream } from './stream';
 import { Few } from '../lib/few';
 import { epochSeconds } from '../lib/time';
 import { type MoveType, WERR } from './constants';
@@ -19,7 +20,7 @@ import {
   WITNESS_STATE_UNAVAILABLE,
   WITNESS_V2,
 } from '../gen/witness';
-import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationFacts, RegistrationInfo, ResourceChange } from './types';
+import type { AsyncNotifyResult, IpAddrInfo, Notification, Owner, RegistrationConnection, RegistrationFacts, RegistrationInfo, ResourceChange } from './types';
 
 /** Where a waiting AsyncNotify's answer goes (the adapter's reply handle, or a test's). */
 export interface NotifyReply {
@@ -45,7 +46,7 @@ class Waiter {
   }
 }
 
-export interface RegistrationInit extends RegistrationFacts {
+export interface RegistrationInit extends RegistrationFacts, RegistrationConnection {
   readonly owner: Owner;
   /** The LIF's state when registering: the base for RESOURCE_CHANGE transitions. */
   readonly initiallyAvailable: boolean;
@@ -54,10 +55,10 @@ export interface RegistrationInit extends RegistrationFacts {
 /** The notifications that carry an address list, in the order they are answered (Decision 7). */
 const MOVE_TYPES: readonly MoveType[] = [CLIENT_MOVE_NOTIFICATION, SHARE_MOVE_NOTIFICATION, IP_CHANGE_NOTIFICATION];
 
-/** The facts and the owner (as two fields: an object each is ~40 B per registration), set by the constructor. */
-export interface Registration extends RegistrationFacts, Owner {}
+/** The facts, the owner and the connection (as fields: an object each is ~40 B per registration), set by the constructor. */
+export interface Registration extends RegistrationFacts, Owner, RegistrationConnection {}
 /** The Registration's facts, assignable once by its constructor. */
-type Assignable = { -readonly [K in keyof (RegistrationFacts & Owner)]: (RegistrationFacts & Owner)[K] };
+type Assignable = { -readonly [K in keyof (RegistrationFacts & Owner & RegistrationConnection)]: (RegistrationFacts & Owner & RegistrationConnection)[K] };
 
 export class Registration {
   /** Epoch seconds (a Date object per registration is ~0.1 KB; the ISO text is made when listed). */
@@ -89,6 +90,10 @@ export class Registration {
     (this as Assignable).keepAliveTimeout = init.keepAliveTimeout;
     (this as Assignable).svm = init.svm;
     (this as Assignable).lif = init.lif;
+    (this as Assignable).localAddress = init.localAddress;
+    (this as Assignable).localPort = init.localPort;
+    (this as Assignable).remoteAddress = init.remoteAddress;
+    (this as Assignable).remotePort = init.remotePort;
     this.lastUse = now;
     this.resourceState = init.initiallyAvailable ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE;
   }
@@ -149,6 +154,10 @@ export class Registration {
       lif: this.lif,
       associationGroupId: this.associationGroupId,
       principal: this.principal,
+      localAddress: this.localAddress,
+      localPort: this.localPort,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
       registeredAt: new Date(this.registeredAt * 1000).toISOString(),
       pendingAsyncNotify: this.waitingCalls,
       pendingNotifications: this.pendingCount(),
@@ -163,19 +172,21 @@ export interface RegistryOptions {
   readonly maxWaitersPerRegistration: number;
 }
 
+/**
+ * The owner's bookkeeping (the service's indexes and counters), not observers: those
+ * subscribe to the RegistrationStream, where the registry publishes waiting, abandoned and
+ * timed-out itself.
+ */
 export interface RegistryHooks {
   /** A response went to a waiting call. */
   onDelivered?(reg: Registration, r: AsyncNotifyResult, forced: boolean): void;
   onRemoved?(reg: Registration, reason: string): void;
-  /** A waiting call was aborted (cancelled, orphaned, its connection closed): nothing was sent. */
-  onAbandoned?(reg: Registration): void;
-  /** A waiting V2 call reached its keep-alive deadline (answered ERROR_TIMEOUT). */
-  onKeepAliveTimeout?(reg: Registration): void;
 }
 
 export class Registry {
   private readonly regs = new Map<string, Registration>();
   private waiting = 0;
+  private v2 = 0;
   /** Keep-alive deadlines of waiting V2 calls, behind one timer. */
   private readonly keepAlive: DeadlineQueue<Waiter>;
 
@@ -183,11 +194,12 @@ export class Registry {
     private readonly clock: Clock,
     private readonly options: RegistryOptions,
     private readonly hooks: RegistryHooks = {},
+    private readonly events: RegistrationStream = new RegistrationStream(),
   ) {
     this.keepAlive = new DeadlineQueue(clock, (w) => {
       this.drop(w);
       this.finish(w, { result: WERR.TIMEOUT });
-      this.hooks.onKeepAliveTimeout?.(w.reg);
+      if (this.events.active) this.events.publish({ type: 'timed-out', registration: w.reg });
     });
   }
 
@@ -198,6 +210,11 @@ export class Registry {
 
   get size(): number {
     return this.regs.size;
+  }
+
+  /** How many of them are V2 (the rest are V1). */
+  get sizeV2(): number {
+    return this.v2;
   }
 
   /** Number of AsyncNotify calls waiting across all registrations. */
@@ -212,6 +229,7 @@ export class Registry {
   add(init: RegistrationInit): Registration {
     const reg = new Registration(init, this.clock.now());
     this.regs.set(reg.id, reg);
+    if (reg.isV2) this.v2++;
     return reg;
   }
 
@@ -233,6 +251,7 @@ export class Registry {
     if (reg.removed) return false;
     reg.removed = true;
     this.regs.delete(reg.id);
+    if (reg.isV2) this.v2--;
     const waiters = Few.list(reg.waiters);
     reg.waiters = undefined;
     for (const w of waiters) this.finish(w, { result: WERR.NOT_FOUND });
@@ -261,6 +280,7 @@ export class Registry {
     if (keepAlive !== undefined) this.keepAlive.add(w, this.clock.now() + keepAlive * 1000);
     reg.waiters = Few.add(reg.waiters, w);
     this.waiting++;
+    if (this.events.active) this.events.publish({ type: 'waiting', registration: reg });
     // Told at once when the call is already aborted: it leaves again before the limit counts it.
     call.onAbort(w);
     if (reg.waitingCalls > this.options.maxWaitersPerRegistration) {
@@ -274,7 +294,7 @@ export class Registry {
   waiterAborted(w: Waiter): void {
     if (!this.drop(w)) return;
     this.release(w);
-    this.hooks.onAbandoned?.(w.reg);
+    if (this.events.active) this.events.publish({ type: 'abandoned', registration: w.reg });
   }
 
   /** Queue a RESOURCE_CHANGE if it is a transition of this registration's resource state. */

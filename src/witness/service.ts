@@ -5,22 +5,25 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RegistrationFilter, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
+import type { RegistrationFilter, RegistrationUpdate, ToldRegistration, WitnessCountsView as WitnessCounts } from './admin-port';
 import type { ClusterEvent, ClusterModelView } from '../cluster/types';
 import type { AssociationGroupRef, CallContext } from '../rpc/call-context';
 import { principalName } from '../rpc/security';
-import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS } from '../config';
-import { addressKey } from '../lib/address';
+import { LIMIT_DEFAULTS, TIMEOUT_DEFAULTS, WITNESS_DEFAULTS } from '../config';
+import { addressKey, ipv6Prefix64 } from '../lib/address';
 import { Few } from '../lib/few';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { MESSAGE_TYPE_NAMES, MESSAGE_TYPES, WERR, werrName } from './constants';
 import { RESOURCE_CHANGE_NOTIFICATION } from '../gen/witness';
 import { applyEvent, type RaisedNotification } from './events';
+import { RegistrationStream } from './stream';
+import { DepartedHandles, ForcedUnregister, needsReregistration } from './forced-unregister';
 import { buildInterfaceList, type InterfaceListResult } from './interface-list';
 import { type NotifyReply, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
 import { clip, lifAddressText, validateRegistration } from './validate';
 import { LogLimiter, limitedLog } from '../lib/log-limit';
+import { moveList } from './updates';
 
 export interface WitnessOptions {
   /** Decision 9: a V2 registration with no waiting AsyncNotify for this long is removed. */
@@ -32,8 +35,19 @@ export interface WitnessOptions {
   readonly maxRegistrationsPerClient: number;
   readonly maxPendingChanges: number;
   readonly maxWaitersPerRegistration: number;
+  /**
+   * Registrations one source address (IPv6: its /64) may hold once the registry is nearly full
+   * (SOURCE_RESERVE of maxRegistrations left): one host cannot take the last slots from the others.
+   */
+  readonly maxRegistrationsPerSource: number;
   /** Upper bound on a RegisterEx KeepAliveTimeout (seconds); undefined honours the client. */
   readonly keepAliveMaxSeconds: number | undefined;
+  /** Forced unregister this long after a "go elsewhere" notice was sent (forced-unregister.ts); 0 = never. */
+  readonly forcedUnregisterMs: number;
+  /** ... of V1 registrations too (Samba); V2 only otherwise. */
+  readonly forcedUnregisterV1: boolean;
+  /** InterfaceGroupName: the hosting node's name, or the CIFS server's DNS name for every entry (Samba). */
+  readonly interfaceGroupName: 'node' | 'server';
 }
 
 /** What the configuration sets defaults as its schema says (src/config/sections.ts); the others are the service's own. */
@@ -43,46 +57,16 @@ export const DEFAULT_WITNESS_OPTIONS: WitnessOptions = {
   sweepIntervalMs: 5_000,
   maxRegistrations: LIMIT_DEFAULTS.maxRegistrations,
   maxRegistrationsPerClient: LIMIT_DEFAULTS.maxRegistrationsPerClient,
+  maxRegistrationsPerSource: LIMIT_DEFAULTS.maxRegistrationsPerSource,
   maxPendingChanges: 64,
   maxWaitersPerRegistration: 8,
+  forcedUnregisterMs: WITNESS_DEFAULTS.forcedUnregisterSeconds * 1000,
+  forcedUnregisterV1: WITNESS_DEFAULTS.forcedUnregisterV1,
+  interfaceGroupName: WITNESS_DEFAULTS.interfaceGroupName,
 };
 
-/** Optional push-style metrics; counts() offers the same numbers for pull-style exporters. */
-export interface WitnessMetrics {
-  notificationSent?(type: string): void;
-  registrationAdded?(version: number): void;
-  registrationRemoved?(reason: string): void;
-}
-
-/**
- * What operator views (the status page's timeline) are told as it happens; every member is
- * optional and synchronous, and is called after the registry has done its work. The daemon
- * binds it; the service knows nothing about who listens.
- */
-export interface WitnessActivity {
-  registered?(reg: Registration): void;
-  unregistered?(reg: Registration, reason: string): void;
-  /** A response was handed to a waiting AsyncNotify call. */
-  notified?(n: DeliveredNotification): void;
-  /** A notification was raised while no AsyncNotify call waited: it stays queued for the next one. */
-  queued?(reg: Registration, type: string, detail: string): void;
-}
-
-export interface DeliveredNotification {
-  readonly registration: Registration;
-  /** Undefined: a NULL response (a forced result without one). */
-  readonly response: Notification | undefined;
-  readonly forced: boolean;
-  /** WERR name of the result (ERROR_SUCCESS for a notification). */
-  readonly result: string;
-  /**
-   * From when it was raised (the cluster event's handling, or the operator's forced response)
-   * to the answer handed to the RPC runtime, which writes it next.
-   */
-  readonly latencyMs: number;
-  /** It waited in the registration's queue for the client's next AsyncNotify. */
-  readonly queued: boolean;
-}
+/** Removal reasons that are the server's doing: the owner's UnRegister then gets ERROR_NOT_FOUND, as from Samba. */
+const SERVER_REMOVALS = new Set(['forced-unregister', 'operator', 'unused']);
 
 /** The admin port's shapes: the service is handed to the admin API as its WitnessAdminPort. */
 export type { RegistrationFilter, WitnessCountsView as WitnessCounts } from './admin-port';
@@ -91,8 +75,6 @@ export interface WitnessServiceDeps {
   readonly model: ClusterModelView;
   readonly logger: Logger;
   readonly clock?: Clock;
-  readonly metrics?: WitnessMetrics;
-  readonly activity?: WitnessActivity;
   readonly options?: Partial<WitnessOptions>;
   /** The rate limit of lines a client causes; default: the service's own. */
   readonly logLimiter?: LogLimiter;
@@ -112,6 +94,12 @@ interface Drain {
 export const WITNESS_LOG_BUDGETS: Readonly<Record<string, number>> = { registration: 100, unregistration: 100 };
 
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
+/**
+ * The share of maxRegistrations kept for sources holding fewer than maxRegistrationsPerSource:
+ * below it anyone registers (a benchmark's 10,000 clients on one loopback address), within it
+ * a source at its limit is refused.
+ */
+export const SOURCE_RESERVE = 0.1;
 /** `s`, or the equal one of `known` (so that equal strings are stored once). */
 const sameString = (s: string, ...known: Array<string | undefined>): string => known.find((k) => k === s) ?? s;
 /** Addresses compare as addresses (IPv6 spellings), anything else as text. */
@@ -127,17 +115,14 @@ export class WitnessService {
   /** The rate-limited log, for what a client causes (limitedLog). */
   private readonly peerLog: Logger;
   private readonly clock: Clock;
-  private readonly metrics: WitnessMetrics | undefined;
-  private readonly activity: WitnessActivity | undefined;
+  /** The one stream out of the service (stream.ts): metrics, the status page, logs subscribe. */
+  readonly events = new RegistrationStream();
   /** performance.now() when the raising in progress began (an event's handling, a forced response). */
   private raisingSince: number | undefined;
-  /**
-   * When the oldest queued notification of a registration was raised; only registrations with
-   * something queued are here, and only when an activity hook listens (latency of queued ones).
-   */
-  private readonly queuedSince = new Map<Registration, number>();
   /** Registrations per data LIF (events name LIFs). */
   private readonly byLif = new Map<string, Set<Registration>>();
+  /** Registrations per source (sourceKey); absent: none. */
+  private readonly bySource = new Map<string, number>();
   /** Registrations per association group (a group holds a few); a key once its close is watched. */
   private readonly byGroup = new Map<number, Few<Registration>>();
   /** One close listener for every association group (not a closure per group). */
@@ -145,27 +130,26 @@ export class WitnessService {
   private readonly sent: Record<string, number> = Object.fromEntries([...Object.keys(MESSAGE_TYPES), 'FORCED'].map((k) => [k, 0]));
   private readonly unsubscribe: () => void;
   private sweepTimer: TimerHandle | undefined;
+  private readonly forcedUnregister: ForcedUnregister | undefined;
+  private readonly departed: DepartedHandles;
   private closed = false;
   /** Completion signals asked for (whenDelivered); undefined while nobody waits (the fan-out pays one check). */
   private drains: Set<Drain> | undefined;
-  /** Notification log lines waiting for the end of the current fan-out. */
-  private readonly deferredLogs: object[] = [];
-  private logFlush: NodeJS.Immediate | undefined;
 
   constructor(deps: WitnessServiceDeps) {
     this.model = deps.model;
     this.log = deps.logger;
     this.peerLog = limitedLog(deps.logger, deps.logLimiter ?? new LogLimiter(), WITNESS_LOG_BUDGETS);
     this.clock = deps.clock ?? systemClock;
-    this.metrics = deps.metrics;
-    this.activity = deps.activity;
     this.options = { ...DEFAULT_WITNESS_OPTIONS, ...deps.options };
     this.registry = new Registry(this.clock, this.options, {
       onDelivered: (reg, r, forced) => this.delivered(reg, r, forced),
       onRemoved: (reg, reason) => this.removed(reg, reason),
-      onAbandoned: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'AsyncNotify call abandoned'),
-      onKeepAliveTimeout: (reg) => this.log.debug({ op: 'AsyncNotify', registration: reg.id, client: reg.clientName }, 'keep-alive timeout'),
-    });
+    }, this.events);
+    this.forcedUnregister = this.options.forcedUnregisterMs > 0
+      ? new ForcedUnregister(this.clock, this.options.forcedUnregisterMs, (reg) => this.registry.remove(reg, 'forced-unregister'))
+      : undefined;
+    this.departed = new DepartedHandles(this.clock, this.options.maxRegistrations);
     this.unsubscribe = this.model.subscribe((ev) => this.handleEvent(ev));
     this.scheduleSweep();
   }
@@ -173,7 +157,7 @@ export class WitnessService {
   // ---- opnum 0 ------------------------------------------------------------------------
 
   getInterfaceList(ctx: CallContext): InterfaceListResult {
-    const r = buildInterfaceList(this.model, ctx.localAddress);
+    const r = buildInterfaceList(this.model, ctx.localAddress, this.options.interfaceGroupName);
     if (r.result !== WERR.OK) {
       this.peerLog.warn({ op: 'GetInterfaceList', localAddress: ctx.localAddress, result: werrName(r.result) }, 'no interfaces for this address');
     }
@@ -194,6 +178,15 @@ export class WitnessService {
     }
     if (this.registry.size >= this.options.maxRegistrations) {
       this.peerLog.warn({ op, client: args.clientName, remote: ctx.remoteAddress, limit: this.options.maxRegistrations }, 'registration refused: limit reached');
+      return { result: WERR.NO_SYSTEM_RESOURCES };
+    }
+    const source = sourceKey(ctx.remoteAddress);
+    const fromSource = this.bySource.get(source) ?? 0;
+    if (fromSource >= this.options.maxRegistrationsPerSource && this.registry.size >= this.options.maxRegistrations * (1 - SOURCE_RESERVE)) {
+      this.peerLog.warn(
+        { op, client: args.clientName, source, held: fromSource, limit: this.options.maxRegistrationsPerSource, registrations: this.registry.size },
+        'registration refused: per-source limit reached while the registry is nearly full',
+      );
       return { result: WERR.NO_SYSTEM_RESOURCES };
     }
     const held = Few.size(this.byGroup.get(ctx.associationGroup.id));
@@ -220,13 +213,17 @@ export class WitnessService {
       svm: v.svm.name,
       lif: v.lif.name,
       initiallyAvailable: v.lif.operational,
+      localAddress: ctx.localAddress,
+      localPort: ctx.localPort,
+      remoteAddress: ctx.remoteAddress,
+      remotePort: ctx.remotePort,
     });
+    this.bySource.set(source, fromSource + 1);
     let lifSet = this.byLif.get(reg.lif);
     if (!lifSet) this.byLif.set(reg.lif, (lifSet = new Set()));
     lifSet.add(reg);
     this.trackGroup(ctx, reg);
-    this.metrics?.registrationAdded?.(reg.version);
-    this.activity?.registered?.(reg);
+    if (this.events.active) this.events.publish({ type: 'registered', registration: reg });
     this.peerLog.info(
       { event: 'registered', op, registration: reg.id, client: reg.clientName, netName: reg.netName, ip: reg.ipAddress, share: reg.shareName, lif: reg.lif, version: reg.version, keepAlive: reg.keepAliveTimeout, assocGroup: owner.associationGroupId, principal: owner.principal },
       'registration',
@@ -236,12 +233,17 @@ export class WitnessService {
 
   // ---- opnums 2 and 5 -----------------------------------------------------------------
 
-  /** Decision 5: unknown, removed or someone else's handle → ERROR_INVALID_PARAMETER. */
+  /**
+   * Decision 5: unknown, unregistered or someone else's handle → ERROR_INVALID_PARAMETER;
+   * one the server removed lately (forced, operator, unused) → ERROR_NOT_FOUND, as Samba
+   * answers the client that re-registers after a forced unregister.
+   */
   unRegister(ctx: CallContext, handle: string, op = 'UnRegister'): number {
     const reg = this.lookup(ctx, handle);
     if (!reg) {
-      this.peerLog.info({ op, registration: handle, result: 'ERROR_INVALID_PARAMETER' }, 'unregister of unknown handle');
-      return WERR.INVALID_PARAMETER;
+      const result = this.departed.has(handle, ownerOf(ctx)) ? WERR.NOT_FOUND : WERR.INVALID_PARAMETER;
+      this.peerLog.info({ op, registration: handle, result: werrName(result) }, 'unregister of unknown handle');
+      return result;
     }
     this.registry.remove(reg, op);
     return WERR.OK;
@@ -274,11 +276,12 @@ export class WitnessService {
     );
     this.telling?.push(...raised);
     const counts: Record<string, number> = {};
+    const observed = this.events.active;
     for (const r of raised) {
       const t = MESSAGE_TYPE_NAMES[r.type];
       counts[t] = (counts[t] ?? 0) + 1;
       // Nobody was waiting for it (or not for all of it): it waits for the next AsyncNotify.
-      if (this.activity && r.reg.hasPending()) this.markQueued(r.reg, t, r.detail);
+      if (observed && r.reg.hasPending()) this.events.publish({ type: 'queued', registration: r.reg, message: t, detail: r.detail, raisedAt: this.raisingSince as number });
     }
     this.raisingSince = undefined;
     // One line per event; each notification gets its own line when it is sent (delivered()).
@@ -334,8 +337,12 @@ export class WitnessService {
     });
   }
 
-  list(filter: RegistrationFilter = {}, limit = Infinity): RegistrationInfo[] {
-    return this.select(filter, limit).map((r) => r.info());
+  list(filter: RegistrationFilter = {}, limit = Infinity, offset = 0): RegistrationInfo[] {
+    return this.select(filter, limit, offset).map((r) => r.info());
+  }
+
+  count(filter: RegistrationFilter = {}): number {
+    return Object.values(filter).every((v) => v === undefined) ? this.registry.size : this.select(filter).length;
   }
 
   /** Force unregister; their waiting AsyncNotify calls get ERROR_NOT_FOUND. */
@@ -352,19 +359,41 @@ export class WitnessService {
     this.raisingSince = performance.now();
     for (const reg of regs) {
       this.registry.force(reg, { result: result >>> 0, response });
-      if (this.activity && reg.forced) this.markQueued(reg, 'FORCED', werrName(result >>> 0));
+      if (reg.forced && this.events.active) this.events.publish({ type: 'queued', registration: reg, message: 'FORCED', detail: werrName(result >>> 0), raisedAt: this.raisingSince as number });
     }
     this.raisingSince = undefined;
     return regs.map((r) => r.info());
   }
 
+  /** `net witness` updates on registrations chosen by id (updates.ts); unknown ids are skipped. */
+  update(ids: readonly string[], u: RegistrationUpdate): RegistrationInfo[] {
+    const regs = ids.map((id) => this.registry.get(id)).filter((r): r is Registration => r !== undefined);
+    const done: RegistrationInfo[] = [];
+    this.raisingSince = performance.now();
+    for (const reg of regs) {
+      const info = reg.info();
+      if (u.type === 'FORCE_UNREGISTER') this.registry.remove(reg, 'operator');
+      else if (u.type === 'FORCE_RESPONSE') this.registry.force(reg, { result: u.result >>> 0, response: u.response });
+      else {
+        const type = u.type === 'CLIENT_MOVE' ? MESSAGE_TYPES.CLIENT_MOVE : MESSAGE_TYPES.SHARE_MOVE;
+        // SHARE_MOVE is for V2 registrations that named a share (net witness selects only those).
+        if (type === MESSAGE_TYPES.SHARE_MOVE && (!reg.isV2 || reg.shareName === undefined)) continue;
+        const list = moveList(this.model, reg, u.to);
+        if (list.length > 0) this.registry.raiseMove(reg, type, list);
+        else this.registry.force(reg, { result: WERR.OK });
+      }
+      done.push(info);
+    }
+    this.raisingSince = undefined;
+    return done;
+  }
+
   counts(): WitnessCounts {
-    let v1 = 0;
-    let v2 = 0;
-    for (const r of this.registry.all()) if (r.isV2) v2++; else v1++;
+    // Kept by the registry as they come and go: a status page's snapshot costs no pass over all of them.
+    const v2 = this.registry.sizeV2;
     return {
       registrations: this.registry.size,
-      registrationsV1: v1,
+      registrationsV1: this.registry.size - v2,
       registrationsV2: v2,
       pendingAsyncNotify: this.registry.waitingCalls,
       notificationsSent: { ...this.sent },
@@ -382,11 +411,11 @@ export class WitnessService {
     this.closed = true;
     this.unsubscribe();
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    this.forcedUnregister?.stop();
     for (const reg of [...this.registry.all()]) this.registry.remove(reg, 'shutdown');
     this.registry.close();
     // Groups still hold onGroupClosed; it finds nothing in byGroup once cleared.
     this.byGroup.clear();
-    this.flushLogs();
   }
 
   // ---- internals ----------------------------------------------------------------------
@@ -402,8 +431,9 @@ export class WitnessService {
     return this.registry.lookup(handle, ownerOf(ctx));
   }
 
-  private select(f: RegistrationFilter, limit = Infinity): Registration[] {
+  private select(f: RegistrationFilter, limit = Infinity, offset = 0): Registration[] {
     const out: Registration[] = [];
+    let skip = offset;
     for (const r of this.registry.all()) {
       if (out.length >= limit) break;
       if (f.id !== undefined && !eqi(r.id, f.id)) continue;
@@ -411,6 +441,10 @@ export class WitnessService {
       if (f.shareName !== undefined && !eqi(r.shareName, f.shareName)) continue;
       if (f.ipAddress !== undefined && !sameAddress(r.ipAddress, f.ipAddress)) continue;
       if (f.clientName !== undefined && !eqi(r.clientName, f.clientName)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       out.push(r);
     }
     return out;
@@ -428,11 +462,6 @@ export class WitnessService {
     for (const reg of [...regs]) this.registry.remove(reg, 'association-closed');
   }
 
-  private markQueued(reg: Registration, type: string, detail: string): void {
-    if (!this.queuedSince.has(reg)) this.queuedSince.set(reg, this.raisingSince ?? performance.now());
-    this.activity?.queued?.(reg, type, detail);
-  }
-
   /** The registration has nothing queued any more (delivered, or removed): tell who waits for that. */
   private drained(reg: Registration): void {
     for (const d of [...(this.drains as Set<Drain>)]) if (d.pending.delete(reg) && d.pending.size === 0) d.done();
@@ -443,31 +472,10 @@ export class WitnessService {
     const type = r.response ? MESSAGE_TYPE_NAMES[r.response.type] ?? `type-${r.response.type}` : 'NONE';
     const key = forced ? 'FORCED' : type;
     this.sent[key] = (this.sent[key] ?? 0) + 1;
-    this.metrics?.notificationSent?.(key);
-    if (this.activity?.notified) {
-      // Queued since then, or raised by the event (or force) being handled now. With several
-      // queued, the oldest's time stands for the batch.
-      const since = this.queuedSince.get(reg);
-      const now = performance.now();
-      if (since !== undefined && !reg.hasPending()) this.queuedSince.delete(reg);
-      this.activity.notified({
-        registration: reg, response: r.response, forced, result: werrName(r.result),
-        latencyMs: now - (since ?? this.raisingSince ?? now), queued: since !== undefined,
-      });
+    if (!forced && this.forcedUnregister && (reg.isV2 || this.options.forcedUnregisterV1) && needsReregistration(reg, r.response)) {
+      this.forcedUnregister.arm(reg);
     }
-    if (!this.log.isLevelEnabled('info')) return;
-    const messages = r.response?.type === RESOURCE_CHANGE_NOTIFICATION ? r.response.changes : r.response?.addresses;
-    // One line per notification, written after the responses: a fan-out to thousands of
-    // clients must not wait for thousands of log writes (the fan-out profile: ~70 % of the
-    // server's CPU before the first response left was this line).
-    this.deferredLogs.push({ event: 'notification', registration: reg.id, client: reg.clientName, type, forced, result: werrName(r.result), messages });
-    if (!this.logFlush) this.logFlush = setImmediate(() => this.flushLogs());
-  }
-
-  private flushLogs(): void {
-    if (this.logFlush) clearImmediate(this.logFlush);
-    this.logFlush = undefined;
-    for (const rec of this.deferredLogs.splice(0)) this.log.info(rec, 'notification');
+    if (this.events.active) this.events.publish({ type: 'delivered', registration: reg, response: r.response, forced, result: r.result, raisedAt: this.raisingSince });
   }
 
   private removed(reg: Registration, reason: string): void {
@@ -476,12 +484,16 @@ export class WitnessService {
       set.delete(reg);
       if (set.size === 0) this.byLif.delete(reg.lif);
     }
+    const source = sourceKey(reg.remoteAddress);
+    const n = (this.bySource.get(source) ?? 1) - 1;
+    if (n > 0) this.bySource.set(source, n);
+    else this.bySource.delete(source);
     const group = reg.associationGroupId;
     if (this.byGroup.has(group)) this.byGroup.set(group, Few.remove(this.byGroup.get(group), reg));
-    this.queuedSince.delete(reg);
+    this.forcedUnregister?.disarm(reg);
+    if (SERVER_REMOVALS.has(reason)) this.departed.add(reg.id, reg);
     if (this.drains) this.drained(reg);
-    this.metrics?.registrationRemoved?.(reason);
-    this.activity?.unregistered?.(reg, reason);
+    if (this.events.active) this.events.publish({ type: 'removed', registration: reg, reason });
     this.peerLog.info({ event: 'unregistered', registration: reg.id, client: reg.clientName, reason }, 'unregistration');
   }
 
@@ -493,6 +505,13 @@ export class WitnessService {
       this.scheduleSweep();
     }, this.options.sweepIntervalMs);
   }
+}
+
+/** The unit of the per-source limit: an IPv4 address, or an IPv6 address's /64 (one host has a /64 to pick from). */
+export function sourceKey(remote: string): string {
+  const key = addressKey(remote);
+  if (key === undefined || !key.includes(':')) return key ?? remote;
+  return ipv6Prefix64(key) ?? key;
 }
 
 export function ownerOf(ctx: CallContext): Owner {

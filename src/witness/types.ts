@@ -77,8 +77,19 @@ export interface RegistrationFacts {
   readonly lif: string;
 }
 
+/**
+ * The witness connection a registration was made on, as `net witness list --json` shows it
+ * (the socket's own strings: shared by every registration of that connection).
+ */
+export interface RegistrationConnection {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
 /** A registration as the operator sees it (admin list, witnessctl, the status page). */
-export interface RegistrationInfo extends RegistrationFacts, Owner {
+export interface RegistrationInfo extends RegistrationFacts, Owner, RegistrationConnection {
   /** ISO 8601. */
   readonly registeredAt: string;
   /** AsyncNotify calls held open (witnessctl's WAITING). */

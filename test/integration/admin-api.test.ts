@@ -29,8 +29,11 @@ class FakeWitness implements WitnessAdminPort {
     const eq = (a: string | undefined, b: string | undefined) => b === undefined || (a ?? '').toLowerCase() === b.toLowerCase();
     return this.regs.filter((r) => eq(r.id, f.id) && eq(r.netName, f.netName) && eq(r.shareName, f.shareName) && eq(r.ipAddress, f.ipAddress) && eq(r.clientName, f.clientName));
   }
-  list(f: RegistrationFilter) {
-    return this.match(f);
+  list(f: RegistrationFilter, limit = Infinity, offset = 0) {
+    return this.match(f).slice(offset, offset + limit);
+  }
+  count(f: RegistrationFilter) {
+    return this.match(f).length;
   }
   unregister(f: RegistrationFilter) {
     const gone = this.match(f);
@@ -40,6 +43,9 @@ class FakeWitness implements WitnessAdminPort {
   forceResponse(filter: RegistrationFilter, result: number, response?: ForcedNotification) {
     this.forced.push({ filter, result, response });
     return this.match(filter);
+  }
+  update(ids: readonly string[]) {
+    return this.regs.filter((r) => ids.includes(r.id));
   }
   whenDelivered() {
     return Promise.resolve(0);

@@ -7,7 +7,7 @@
 import { YamlSource } from '../../src/cluster/yaml-source';
 import { TestCall, asyncNotify } from '../helpers/calls';
 import pino from 'pino';
-import { WitnessdMetrics, healthMetricsSink, witnessMetricsSink } from '../../src/admin/metrics';
+import { WitnessdMetrics, healthMetricsSink, countRegistrationEvents } from '../../src/admin/metrics';
 import { startAdminServer, type AdminServer } from '../../src/admin/server';
 import { main, type CtlIO } from '../../src/cli/witnessctl';
 import { demoConfig } from '../../src/config';
@@ -32,7 +32,8 @@ describe('admin API with the real Witness service', () => {
     const config = demoConfig();
     const model = createClusterModel(config);
     const metrics = new WitnessdMetrics();
-    service = new WitnessService({ model, logger: pino({ level: 'silent' }), metrics: witnessMetricsSink(metrics) });
+    service = new WitnessService({ model, logger: pino({ level: 'silent' }) });
+    countRegistrationEvents(metrics, service.events);
     const watcher = new HealthWatcher({ model, config: config.watcher, metrics: healthMetricsSink(metrics) });
     admin = await startAdminServer({ model, witness: service, metrics, config, source: new YamlSource({ model, watcher, document: config }), address: '127.0.0.1:0' });
   });

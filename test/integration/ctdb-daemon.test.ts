@@ -27,6 +27,7 @@ cluster:
   controlTimeoutMs: 500
   server: { netbiosName: SOFS, dnsName: sofs.ctdb.test }
   shares: [{ name: data }]
+  peerWatch: { enabled: false }   # one witnessd, no smbd: CTDB's facts alone
 watcher: { mode: simulated }
 auth: { allowAnonymous: true }
 admin: { token: integration-token-0123456789 }

@@ -68,8 +68,13 @@ export class Offender {
   }
 
   static connect(port: number, host = WITNESS_ADDR): Promise<Offender> {
+    return Offender.connectFrom(port, undefined, host);
+  }
+
+  /** A connection from a chosen loopback source address (a second "host" on loopback). */
+  static connectFrom(port: number, localAddress: string | undefined, host = WITNESS_ADDR): Promise<Offender> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port }, () => { s.off('error', reject); resolve(new Offender(s)); });
+      const s = net.connect({ host, port, localAddress }, () => { s.off('error', reject); resolve(new Offender(s)); });
       s.once('error', reject);
     });
   }

@@ -1,4 +1,5 @@
-import { MetricsRegistry, WitnessdMetrics, witnessMetricsSink } from '../../src/admin/metrics';
+import { MetricsRegistry, WitnessdMetrics, countRegistrationEvents } from '../../src/admin/metrics';
+import { RegistrationStream, type Registration } from '../../src/witness/stream';
 
 describe('metrics registry', () => {
   it('renders counters and gauges in the Prometheus text format', () => {
@@ -74,13 +75,17 @@ describe('metrics registry', () => {
   });
 });
 
-describe('witnessMetricsSink', () => {
-  it('feeds the Witness service push hooks into the shared instruments', () => {
+describe('countRegistrationEvents', () => {
+  it('feeds the Witness service\'s registration stream into the shared instruments', () => {
     const m = new WitnessdMetrics();
-    const sink = witnessMetricsSink(m);
-    sink.notificationSent('CLIENT_MOVE');
-    sink.registrationAdded(0x00020000);
-    sink.registrationRemoved('operator');
+    const events = new RegistrationStream();
+    const off = countRegistrationEvents(m, events);
+    const registration = { version: 0x00020000 } as Registration;
+    events.publish({ type: 'delivered', registration, response: { type: 2, addresses: [] }, forced: false, result: 0, raisedAt: undefined });
+    events.publish({ type: 'registered', registration });
+    events.publish({ type: 'removed', registration, reason: 'operator' });
+    off();
+    events.publish({ type: 'registered', registration }); // unsubscribed: not counted
     const text = m.registry.render();
     expect(text).toContain('witnessd_notifications_total{type="CLIENT_MOVE"} 1');
     expect(text).toContain('witnessd_registrations_added_total{version="2"} 1');

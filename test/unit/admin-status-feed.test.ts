@@ -16,7 +16,8 @@ function bound(samples?: number) {
   const feed = new StatusFeed({ samples });
   // As the daemon does: the feed hears an event before the service handles it.
   model.subscribe((e) => feed.clusterEvent(e));
-  const svc = new WitnessService({ model, logger: silent, clock, activity: feed });
+  const svc = new WitnessService({ model, logger: silent, clock });
+  feed.observe(svc.events);
   const entries: TimelineEntry[] = [];
   feed.onEntry((e) => entries.push(e));
   return { model, feed, svc, entries };

@@ -135,6 +135,7 @@ describe('probes against a fake TCP server', () => {
   it('unhealthy: accepted but never answered (times out)', async () => {
     behaviour = () => undefined;
     const r = await smb2NegotiateProbe({ host: '127.0.0.1', port }, 150);
+    // Silence, not a refusal: a merely slow node gives the same (the peer watch waits for silenceMs).
     expect(r).toEqual({ ok: false, detail: 'no NEGOTIATE response within 150 ms' });
   });
 
@@ -143,12 +144,13 @@ describe('probes against a fake TCP server', () => {
     const r = await smb2NegotiateProbe({ host: '127.0.0.1', port }, 1000);
     expect(r.ok).toBe(false);
     expect(r.detail).toMatch(/connection closed after 0 bytes/);
+    expect(r.refused).toBe(true);
   });
 
   it('unhealthy: garbage answer', async () => {
     behaviour = (s) => s.write(Buffer.alloc(200, 0x41));
     const r = await smb2NegotiateProbe({ host: '127.0.0.1', port }, 1000);
-    expect(r).toEqual({ ok: false, detail: 'not an SMB answer (NetBIOS session packet type 0x41)' });
+    expect(r).toEqual({ ok: false, detail: 'not an SMB answer (NetBIOS session packet type 0x41)', refused: true });
   });
 
   it('unhealthy: nothing listens', async () => {
@@ -156,8 +158,8 @@ describe('probes against a fake TCP server', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const deadPort = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    expect(await smb2NegotiateProbe({ host: '127.0.0.1', port: deadPort }, 1000)).toEqual({ ok: false, detail: 'connection refused' });
-    expect(await tcpConnectProbe({ host: '127.0.0.1', port: deadPort }, 1000)).toEqual({ ok: false, detail: 'connection refused' });
+    expect(await smb2NegotiateProbe({ host: '127.0.0.1', port: deadPort }, 1000)).toEqual({ ok: false, detail: 'connection refused', refused: true });
+    expect(await tcpConnectProbe({ host: '127.0.0.1', port: deadPort }, 1000)).toEqual({ ok: false, detail: 'connection refused', refused: true });
   });
 
   it('tcp-connect: a listening port is healthy', async () => {

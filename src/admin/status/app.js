@@ -21,11 +21,25 @@
       if (v === undefined || v === null || v === false) continue;
       el.setAttribute(k, String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === undefined || c === null || c === false) continue;
       el.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
     return el;
+  }
+
+  // Text a client chose (its computer name, and what it registered): control and bidi characters
+  // shown as escapes, so that U+202E cannot reorder a line; cut to MAX_PEER characters (the
+  // whole text in the tooltip); in its own <bdi> so that its direction stays inside it. The same
+  // character class as src/lib/printable.ts (this page has no build step to import it from).
+  const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+  const MAX_PEER = 64;
+  const escapeText = (t) => t.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+  function peer(text) {
+    if (text === undefined || text === null || text === '') return '–';
+    const safe = escapeText(String(text));
+    const cut = safe.length > MAX_PEER;
+    return h('bdi', { class: 'peer', title: cut ? safe : undefined }, cut ? `${safe.slice(0, MAX_PEER)}…` : safe);
   }
 
   const pad = (n, w = 2) => String(n).padStart(w, '0');
@@ -207,11 +221,11 @@
     const rows = regs.map((r) => {
       const st = regState(r);
       return h('tr', { 'data-registration': r.id, 'data-client': r.clientName, 'data-state': st.key, title: `registration ${r.id}` },
-        h('th', { scope: 'row' }, r.clientName),
-        h('td', {}, r.netName),
-        h('td', { class: 'mono' }, r.ipAddress),
+        h('th', { scope: 'row' }, peer(r.clientName)),
+        h('td', {}, peer(r.netName)),
+        h('td', { class: 'mono' }, peer(r.ipAddress)),
         h('td', {}, r.lif || '–'),
-        h('td', {}, r.version === 0x00010001 ? 'V1' : r.version === 0x00020000 ? `V2${r.shareName ? ` · ${r.shareName}` : ''}` : `0x${r.version.toString(16)}`),
+        h('td', {}, r.version === 0x00010001 ? 'V1' : r.version === 0x00020000 ? ['V2', r.shareName ? [' · ', peer(r.shareName)] : ''] : `0x${r.version.toString(16)}`),
         h('td', {}, h('span', { class: 'state-badge', 'data-state': st.key }, st.text)),
         h('td', {}, r.registeredAt ? timeEl(r.registeredAt) : '–'));
     });
@@ -247,7 +261,7 @@
           title: `${plural(e.count, 'notification')} sent: ${byTypeText(e.byType)}` +
             `${e.fromQueue ? ` (${e.fromQueue} from the queue)` : ''}; latency ${e.count === 1 ? ms(e.latencyMs.max) : `${ms(e.latencyMs.min)} – ${ms(e.latencyMs.max)}, mean ${ms(e.latencyMs.mean)}`}`,
           more: samplesList(e.samples, e.count, (x) => [
-            h('strong', {}, x.client), ` (${x.netName} @ ${x.ipAddress}, ${x.version}): `,
+            h('strong', {}, peer(x.client)), ' (', peer(x.netName), ' @ ', peer(x.ipAddress), `, ${x.version}): `,
             h('span', { class: 'mono' }, `${x.forced ? 'forced ' : ''}${x.type}${x.detail ? ` ${x.detail}` : ''}`),
             x.result !== 'ERROR_SUCCESS' ? ` → ${x.result}` : '',
             ` in ${ms(x.latencyMs)}${x.queued ? ' (waited in the queue for its next AsyncNotify)' : ''}`,
@@ -258,7 +272,7 @@
           tone: 'warn',
           badge: 'queued',
           title: `${byTypeText(e.byType)} queued for ${plural(e.count, 'registration')} with no AsyncNotify waiting: delivered at the client's next AsyncNotify`,
-          more: samplesList(e.samples, e.count, (x) => [h('strong', {}, x.client), ` (${x.netName} @ ${x.ipAddress}, ${x.version}): ${x.type} ${x.detail}`]),
+          more: samplesList(e.samples, e.count, (x) => [h('strong', {}, peer(x.client)), ' (', peer(x.netName), ' @ ', peer(x.ipAddress), `, ${x.version}): ${x.type} ${x.detail}`]),
         };
       case 'registrations': {
         const parts = [];
@@ -269,7 +283,7 @@
           badge: 'registrations',
           title: parts.join('; '),
           more: samplesList(e.samples, e.added + e.removed, (x) => [
-            x.action === 'registered' ? '+ ' : '− ', h('strong', {}, x.client), ` ${x.netName} @ ${x.ipAddress} ${x.version}`, x.reason ? ` (${x.reason})` : '',
+            x.action === 'registered' ? '+ ' : '− ', h('strong', {}, peer(x.client)), ' ', peer(x.netName), ' @ ', peer(x.ipAddress), ` ${x.version}`, x.reason ? ` (${x.reason})` : '',
           ]),
         };
       }

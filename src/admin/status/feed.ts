@@ -1,9 +1,8 @@
 /**
  * The status page's timeline: cluster events, notifications (with their latency), queued
  * notifications and registrations, as entries with a sequence number in a bounded ring.
- * Fed through the producing rooms' own hooks (the cluster model's subscribe, the Witness
- * service's WitnessActivity), which the daemon binds; this room imports neither (only the
- * protocol's names from src/witness/constants).
+ * Fed by what the producing rooms publish (the cluster model's subscribe, the Witness
+ * service's registration stream, observe()), which the daemon binds.
  *
  * A fan-out to thousands of registrations must not become thousands of entries or thousands
  * of writes during the fan-out: what the hooks report is aggregated in place (counts, latency
@@ -14,8 +13,10 @@ import type { ClusterEvent } from '../../cluster/types';
 import { describeEvent } from '../format';
 import type { ForcedNotification } from '../port';
 import { IPADDR_OFFLINE, IPADDR_ONLINE, RESOURCE_CHANGE_NOTIFICATION } from '../../gen/witness';
-import { CHANGE_TYPE_NAMES, MESSAGE_TYPE_NAMES, versionName } from '../../witness/constants';
+import { CHANGE_TYPE_NAMES, MESSAGE_TYPE_NAMES, versionName, werrName } from '../../witness/constants';
 import type { RegistrationFacts } from '../../witness/types';
+import type { RegistrationStream } from '../../witness/stream';
+import { performance } from 'node:perf_hooks';
 
 /** A registration as the hooks pass it (the Witness service's Registration fits). */
 export type RegistrationRef = Pick<RegistrationFacts, 'id' | 'clientName' | 'netName' | 'ipAddress' | 'version' | 'lif'>;
@@ -168,7 +169,37 @@ export class StatusFeed {
     this.maxSamples = o.samples ?? 20;
   }
 
-  // ---- hooks (bound by the daemon) ----------------------------------------------------
+  // ---- what the rooms publish (bound by the daemon) ----------------------------------
+
+  /**
+   * Follow the Witness service's stream. The latency of a notification is from when it was
+   * raised (the cluster event's handling, the operator's force) to its delivery; for one that
+   * waited in a queue, from when the oldest queued one was raised (it stands for the batch).
+   */
+  observe(events: RegistrationStream): () => void {
+    const queuedSince = new Map<RegistrationRef, number>();
+    return events.subscribe((e) => {
+      switch (e.type) {
+        case 'registered':
+          return this.registered(e.registration);
+        case 'removed':
+          queuedSince.delete(e.registration);
+          return this.unregistered(e.registration, e.reason);
+        case 'queued':
+          if (!queuedSince.has(e.registration)) queuedSince.set(e.registration, e.raisedAt);
+          return this.queued(e.registration, e.message, e.detail);
+        case 'delivered': {
+          const since = queuedSince.get(e.registration);
+          const now = performance.now();
+          if (since !== undefined && !e.registration.hasPending()) queuedSince.delete(e.registration);
+          return this.notified({
+            registration: e.registration, response: e.response, forced: e.forced, result: werrName(e.result),
+            latencyMs: now - (since ?? e.raisedAt ?? now), queued: since !== undefined,
+          });
+        }
+      }
+    });
+  }
 
   /** The cluster model's subscriber. */
   clusterEvent(event: ClusterEvent): void {

@@ -194,7 +194,7 @@ export class Krb5Acceptor {
         const part = decodeEncApRepPart(enctype(enc.etype).decrypt(sessionKey.keyvalue, KeyUsage.AP_REP_ENCPART, enc.cipher));
         if (part.ctime !== a.ctime || part.cusec !== a.cusec) throw new AuthRejected('initiator AP-REP does not echo the authenticator time', 9);
         if (part.seqNumber !== acceptorSeq) throw new AuthRejected('initiator AP-REP does not echo the acceptor sequence number', 9);
-        return { identity, protection: new CfxContext({ key: subkey, enctype: subkeyType, initiatorSeq, acceptorSeq, headerSigning, role: 'acceptor', randomBytes: this.random }) };
+        return { identity, protection: new CfxContext({ key: subkey, enctype: subkeyType, initiatorSeq, acceptorSeq, headerSigning, role: 'acceptor', randomBytes: this.cfg.randomBytes }) };
       },
     };
   }

@@ -5,8 +5,8 @@
  * the acceptor subkey, and so the per-message tokens, stay aes-sha1 (cfx.ts).
  */
 import { createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { ctsDecrypt, ctsEncrypt } from './aes-cts';
-import { DeriveKind, KrbCryptoError, equalBytes, usageConstant, type Enctype } from './rfc3961';
+import { AesCts } from './aes-cts';
+import { DeriveKind, KrbCryptoError, derivedFor, equalBytes, usageConstant, type Enctype } from './rfc3961';
 
 const BLOCK = 16;
 const ZERO_IV = Buffer.alloc(BLOCK);
@@ -25,23 +25,27 @@ export function aesSha2Profile(id: number, name: string, hash: 'sha256' | 'sha38
     if (key.length !== keyLength) throw new KrbCryptoError(`${name} key of ${key.length} bytes`);
     return kdfHmacSha2(hash, key, usageConstant(usage, kind), bytes * 8);
   };
+  // Once per key and usage (enctypes.ts derivedFor): Ke as a key-bound cipher, Ki, Kc.
+  const ke = (key: Buffer, usage: number) => derivedFor(key, id, 0, usage, () => new AesCts(derive(key, usage, DeriveKind.encryption, keyLength)));
+  const ki = (key: Buffer, usage: number) => derivedFor(key, id, 1, usage, () => derive(key, usage, DeriveKind.integrity, macLength));
+  const kc = (key: Buffer, usage: number) => derivedFor(key, id, 2, usage, () => derive(key, usage, DeriveKind.checksum, macLength));
   const mac = (ki: Buffer, c: Buffer) => createHmac(hash, ki).update(ZERO_IV).update(c).digest().subarray(0, macLength);
   return {
     id, name, keyLength, checksumType, checksumLength: macLength, confounderLength: BLOCK,
     encrypt(key, usage, plain, confounder = randomBytes(BLOCK)) {
-      const c = ctsEncrypt(derive(key, usage, DeriveKind.encryption, keyLength), Buffer.concat([confounder, plain]));
-      return Buffer.concat([c, mac(derive(key, usage, DeriveKind.integrity, macLength), c)]);
+      const c = ke(key, usage).encrypt(Buffer.concat([confounder, plain]));
+      return Buffer.concat([c, mac(ki(key, usage), c)]);
     },
     decrypt(key, usage, cipher) {
       if (cipher.length < BLOCK + macLength) throw new KrbCryptoError(`${name} ciphertext of ${cipher.length} bytes is too short`);
       const c = cipher.subarray(0, cipher.length - macLength);
-      if (!equalBytes(mac(derive(key, usage, DeriveKind.integrity, macLength), c), cipher.subarray(c.length))) {
+      if (!equalBytes(mac(ki(key, usage), c), cipher.subarray(c.length))) {
         throw new KrbCryptoError(`${name} integrity check failed (wrong key or tampered data)`);
       }
-      return ctsDecrypt(derive(key, usage, DeriveKind.encryption, keyLength), c).subarray(BLOCK);
+      return ke(key, usage).decrypt(c).subarray(BLOCK);
     },
     checksum(key, usage, data) {
-      return createHmac(hash, derive(key, usage, DeriveKind.checksum, macLength)).update(data).digest().subarray(0, macLength);
+      return createHmac(hash, kc(key, usage)).update(data).digest().subarray(0, macLength);
     },
     stringToKey(password, salt, params) {
       const iterations = params && params.length === 4 ? params.readUInt32BE(0) : 32768;

@@ -65,6 +65,8 @@ export class KerberosSecurityContext implements SecurityContext {
         return { token: this.pending.apRep, complete: false };
       }
       this.session = this.finish(token);
+      // The exchange's session key (and the ciphers cached with it) is not needed any more.
+      this.pending = undefined;
       return { complete: true };
     } catch (e) {
       this.failed = true;

@@ -6,9 +6,9 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { md4 } from '../md4';
 import { Rc4 } from '../rc4';
-import { aesBlockEncryptor, ctsDecrypt, ctsEncrypt } from './aes-cts';
+import { AesCts, aesBlockEncryptor } from './aes-cts';
 import { aesSha2Profile } from './aes-sha2';
-import { DeriveKind, KrbCryptoError, deriveRandom, equalBytes, usageConstant, type Enctype } from './rfc3961';
+import { DeriveKind, KrbCryptoError, derivedFor, deriveRandom, equalBytes, usageConstant, type Enctype } from './rfc3961';
 
 /** Encryption type numbers (RFC 3961 §8, RFC 3962, RFC 4757). */
 export const EncType = {
@@ -46,6 +46,18 @@ export function hmacSha1_96(key: Buffer, ...parts: Uint8Array[]): Buffer {
   return h.digest().subarray(0, AES_MAC);
 }
 
+interface AesUsageKeys {
+  readonly ke: AesCts;
+  readonly ki: Buffer;
+}
+
+function aesUsageKeys(id: number, key: Buffer, usage: number): AesUsageKeys {
+  return derivedFor(key, id, 0, usage, () => ({
+    ke: new AesCts(aesDerive(key, usage, DeriveKind.encryption)),
+    ki: aesDerive(key, usage, DeriveKind.integrity),
+  }));
+}
+
 function aesProfile(id: number, name: string, keyLength: number, checksumType: number): Enctype {
   const checkKey = (key: Buffer) => {
     if (key.length !== keyLength) throw new KrbCryptoError(`${name} key of ${key.length} bytes`);
@@ -54,22 +66,23 @@ function aesProfile(id: number, name: string, keyLength: number, checksumType: n
     id, name, keyLength, checksumType, checksumLength: AES_MAC, confounderLength: AES_BLOCK,
     encrypt(key, usage, plain, confounder = randomBytes(AES_BLOCK)) {
       checkKey(key);
+      const k = aesUsageKeys(id, key, usage);
       const p = Buffer.concat([confounder, plain]);
-      const c = ctsEncrypt(aesDerive(key, usage, DeriveKind.encryption), p);
-      return Buffer.concat([c, hmacSha1_96(aesDerive(key, usage, DeriveKind.integrity), p)]);
+      return Buffer.concat([k.ke.encrypt(p), hmacSha1_96(k.ki, p)]);
     },
     decrypt(key, usage, cipher) {
       checkKey(key);
       if (cipher.length < AES_BLOCK + AES_MAC) throw new KrbCryptoError(`${name} ciphertext of ${cipher.length} bytes is too short`);
       const body = cipher.subarray(0, cipher.length - AES_MAC);
-      const p = ctsDecrypt(aesDerive(key, usage, DeriveKind.encryption), body);
-      const mac = hmacSha1_96(aesDerive(key, usage, DeriveKind.integrity), p);
+      const k = aesUsageKeys(id, key, usage);
+      const p = k.ke.decrypt(body);
+      const mac = hmacSha1_96(k.ki, p);
       if (!equalBytes(mac, cipher.subarray(cipher.length - AES_MAC))) throw new KrbCryptoError(`${name} integrity check failed (wrong key or tampered data)`);
       return p.subarray(AES_BLOCK);
     },
     checksum(key, usage, data) {
       checkKey(key);
-      return hmacSha1_96(aesDerive(key, usage, DeriveKind.checksum), data);
+      return hmacSha1_96(derivedFor(key, id, 1, usage, () => aesDerive(key, usage, DeriveKind.checksum)), data);
     },
     stringToKey(password, salt, params) {
       // RFC 3962 §4: PBKDF2-HMAC-SHA1 (iteration count from s2kparams, default 4096), then DK(tkey, "kerberos").
@@ -105,6 +118,13 @@ function hmacMd5(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
   return h.digest();
 }
 
+/** RFC 4757 §3 K1 = HMAC-MD5(key, usage), once per key and usage. */
+function rc4UsageKey(key: Buffer, usage: number): Buffer {
+  return derivedFor(key, EncType.RC4_HMAC, 0, usage, () => hmacMd5(key, le32(msUsage(usage))));
+}
+
+const SIGNATURE_KEY = Buffer.from('signaturekey\0', 'latin1');
+
 function rc4Xor(key: Buffer, data: Buffer): Buffer {
   const out = Buffer.from(data);
   new Rc4(key).process(out);
@@ -117,14 +137,14 @@ const RC4_MAC = 16;
 const rc4Hmac: Enctype = {
   id: EncType.RC4_HMAC, name: 'rc4-hmac', keyLength: 16, checksumType: ChecksumType.HMAC_MD5, checksumLength: RC4_MAC, confounderLength: RC4_CONFOUNDER,
   encrypt(key, usage, plain, confounder = randomBytes(RC4_CONFOUNDER)) {
-    const k1 = hmacMd5(key, le32(msUsage(usage)));
+    const k1 = rc4UsageKey(key, usage);
     const p = Buffer.concat([confounder, plain]);
     const mac = hmacMd5(k1, p);
     return Buffer.concat([mac, rc4Xor(hmacMd5(k1, mac), p)]);
   },
   decrypt(key, usage, cipher) {
     if (cipher.length < RC4_MAC + RC4_CONFOUNDER) throw new KrbCryptoError(`rc4-hmac ciphertext of ${cipher.length} bytes is too short`);
-    const k1 = hmacMd5(key, le32(msUsage(usage)));
+    const k1 = rc4UsageKey(key, usage);
     const mac = cipher.subarray(0, RC4_MAC);
     const p = rc4Xor(hmacMd5(k1, mac), cipher.subarray(RC4_MAC));
     if (!equalBytes(hmacMd5(k1, p), mac)) throw new KrbCryptoError('rc4-hmac integrity check failed (wrong key or tampered data)');
@@ -132,7 +152,7 @@ const rc4Hmac: Enctype = {
   },
   checksum(key, usage, data) {
     // RFC 4757 §4 (checksum type -138, "KERB_CHECKSUM_HMAC_MD5").
-    const ksign = hmacMd5(key, Buffer.from('signaturekey\0', 'latin1'));
+    const ksign = derivedFor(key, EncType.RC4_HMAC, 1, 0, () => hmacMd5(key, SIGNATURE_KEY));
     const tmp = createHash('md5').update(le32(msUsage(usage))).update(data).digest();
     return hmacMd5(ksign, tmp);
   },

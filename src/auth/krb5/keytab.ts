@@ -97,6 +97,20 @@ export function encodeKeytab(entries: readonly Omit<KeytabEntry, 'principal'>[])
 }
 
 /**
+ * Samba (4.21+) writes a keytab whose `sync machine password to keytab` line lacks `sync_kvno`
+ * with placeholder kvnos: -1 the current password, -2 the old, -3 the older, -4 the next change
+ * (and -11..-14 while it rewrites the file), stored as 32-bit two's complement. Such an entry
+ * does not say which kvno its key has, so it may open a ticket of any kvno. Rank (lower first)
+ * of such an entry, undefined for a real kvno.
+ */
+export function placeholderKvnoRank(kvno: number): number | undefined {
+  const n = kvno | 0; // 0xffffffff → -1
+  if (n >= -4 && n <= -1) return [1, 2, 3, 4][[-1, -4, -2, -3].indexOf(n)];
+  if (n >= -14 && n <= -11) return 10 - n; // mid-rewrite copies, last
+  return undefined;
+}
+
+/**
  * 'cifs/sofs.example.test', 'cifs/sofs.example.test@EXAMPLE.TEST' → comparable form: the
  * components in lower case (host names are case-insensitive in AD SPNs), the realm in upper case.
  */
@@ -132,14 +146,19 @@ export class ServiceKeys {
 
   /**
    * Candidate keys for a ticket's enc-part: same enctype, same kvno when the ticket names one,
-   * the ticket's own sname first (then the account's other SPNs, which share its key).
+   * the ticket's own sname first (then the account's other SPNs, which share its key); then the
+   * entries with Samba's placeholder kvnos (current password first), which fit any kvno.
    */
   candidates(etype: number, kvno: number | undefined, sname: readonly string[], realm: string): KeytabEntry[] {
     const own = normalizePrincipal(`${sname.join('/')}@${realm}`);
-    const fit = this.entries.filter((e) => e.enctype === etype && (kvno === undefined || e.kvno === kvno));
+    const sameType = this.entries.filter((e) => e.enctype === etype);
+    const fit = sameType.filter((e) => kvno === undefined || e.kvno === kvno);
     const first = fit.filter((e) => matches(e, own));
+    const placeholders = sameType
+      .filter((e) => placeholderKvnoRank(e.kvno) !== undefined)
+      .sort((a, b) => (placeholderKvnoRank(a.kvno) as number) - (placeholderKvnoRank(b.kvno) as number));
     const seen = new Set<string>();
-    return [...first, ...fit].filter((e) => {
+    return [...first, ...fit, ...placeholders].filter((e) => {
       const id = e.key.toString('hex');
       if (seen.has(id)) return false;
       seen.add(id);

@@ -108,6 +108,24 @@ export function deriveRandom(
   return Buffer.concat(parts).subarray(0, keyBytes);
 }
 
+/**
+ * What a key derives, kept with the key Buffer itself (a WeakMap: gone when the key is):
+ * a service key decrypts a ticket per bind, a session key encrypts and decrypts AP-REPs, and
+ * each derivation is several AES block operations. The key bytes are kept beside the entry
+ * and compared on each hit, so a Buffer reused for another key cannot get stale keys.
+ */
+const derivedOf = new WeakMap<Buffer, { bytes: Buffer; byUsage: Map<number, unknown> }>();
+
+/** `slot` names what is derived: the enctype, what for (its own small number) and the usage. */
+export function derivedFor<T>(key: Buffer, enctypeId: number, what: number, usage: number, make: () => T): T {
+  const slot = (enctypeId * 16 + what) * 2 ** 32 + (usage >>> 0);
+  let d = derivedOf.get(key);
+  if (!d || !d.bytes.equals(key)) derivedOf.set(key, (d = { bytes: Buffer.from(key), byUsage: new Map() }));
+  let v = d.byUsage.get(slot) as T | undefined;
+  if (v === undefined) d.byUsage.set(slot, (v = make()));
+  return v;
+}
+
 /** The 5-byte well-known constant of the simplified profile: usage (32-bit big-endian) ‖ 0x99 / 0xAA / 0x55. */
 export function usageConstant(usage: number, kind: number): Buffer {
   const b = Buffer.alloc(5);

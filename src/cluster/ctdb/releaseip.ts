@@ -40,6 +40,11 @@ export async function answerHook(req: CtdbHookRequest, p: HookParts): Promise<Ct
     log?.warn({ ip: req.ip }, 'ctdb: releaseip for an address that is not a public IP in the model');
     return reply();
   }
+  if (!lif.up) {
+    // Already reported UNAVAILABLE (a disabled holder under disabledNode resource-change, or no holder).
+    log?.debug({ ip: req.ip }, 'ctdb: releaseip of an IP already reported unavailable: no CLIENT_MOVE');
+    return reply();
+  }
   if (req.pnn !== undefined && ctdbNodeName(req.pnn) !== lif.currentNode) {
     log?.debug({ ip: req.ip, asker: req.pnn, holder: lif.currentNode }, 'ctdb: releaseip from a node that does not hold the IP: nothing moves');
     return reply();

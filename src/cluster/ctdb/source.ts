@@ -19,6 +19,8 @@ import { answerHook } from './releaseip';
 import { ctdbFindings } from './rules';
 import type { CtdbSnapshot } from './snapshot';
 import { configFromSnapshot, newSyncState, placeLif, syncModel, syncNodes, syncPlacement, type SyncState } from './sync';
+import { modelPeerCluster } from '../peers/cluster';
+import { PeerWatch, type PeerWatchStatus } from '../peers/watch';
 
 export interface CtdbSourceStatus extends SourceStatus {
   readonly name: 'ctdb';
@@ -33,6 +35,8 @@ export interface CtdbSourceStatus extends SourceStatus {
   readonly nodes: ReadonlyArray<{ readonly name: string; readonly pnn: number; readonly address: string; readonly flags: readonly string[] }>;
   readonly ips: ReadonlyArray<{ readonly address: string; readonly node: string | undefined; readonly possible: readonly string[] }>;
   readonly localAddresses: readonly string[];
+  /** The peer watch (README "Faster than CTDB"), when on. */
+  readonly peerWatch?: PeerWatchStatus;
 }
 
 export class CtdbSource implements ClusterSource {
@@ -42,15 +46,17 @@ export class CtdbSource implements ClusterSource {
   readonly model: ClusterModel;
   readonly watcher: HealthWatcher;
   document: WitnessdConfig;
-  private readonly state: SyncState = newSyncState();
+  private readonly state: SyncState;
   private localIps: Set<string>;
   private readonly addressListeners = new Set<(a: readonly string[]) => void>();
   private witness: NotificationPort | undefined;
   private readonly log: Logger | undefined;
+  private peers: PeerWatch | undefined;
 
   private constructor(private readonly link: CtdbLink, private readonly settings: CtdbSettings, ctx: SourceContext) {
     this.log = ctx.logger;
     this.document = ctx.config;
+    this.state = newSyncState(settings);
     this.model = new ClusterModel(configFromSnapshot(ctx.config, link.snapshot, settings.smbPort), { logger: ctx.modelLogger, rules: ctdbFindings });
     this.watcher = new HealthWatcher({ model: this.model, config: ctx.config.watcher, logger: ctx.healthLogger ?? ctx.logger, metrics: ctx.healthMetrics });
     this.localIps = hostedBy(link.snapshot);
@@ -124,6 +130,36 @@ export class CtdbSource implements ClusterSource {
       lost: () => this.setLocalIps(new Set()),
     });
     this.watcher.start();
+    this.startPeerWatch();
+  }
+
+  /**
+   * The peer watch (cluster.peerWatch): probes and heartbeats between the witnessd instances.
+   * It fails a hung or cut-off node before CTDB does, and gates CTDB's node failures (rules
+   * R5/R6 of peers/judge.ts), re-applying them when a hold lifts. Off without admin.token
+   * (the heartbeat's key).
+   */
+  private startPeerWatch(): void {
+    const cfg = this.settings.peerWatch;
+    if (!cfg.enabled) return;
+    const token = this.document.admin.token;
+    if (!token) {
+      this.log?.warn('peer watch off: it signs its heartbeats with admin.token, and none is set (nodes change state only as CTDB says)');
+      return;
+    }
+    const peers = new PeerWatch({
+      cluster: modelPeerCluster(this.model, this.nodeName, (node) => this.state.ctdbSaysDown.has(node), this.log),
+      config: cfg, token, logger: this.log?.child({ part: 'peers' }),
+    });
+    this.peers = peers;
+    this.state.holdDown = (node) => peers.holdCtdbDown(node);
+    peers.on('hold-lifted', () => void syncNodes(this.model, this.link.snapshot, this.state, this.log));
+    peers.start().catch((err: Error) => {
+      this.log?.error({ err: err.message, port: cfg.port }, 'peer watch could not start: nodes change state only as CTDB says');
+      this.state.holdDown = undefined;
+      this.peers = undefined;
+      peers.close();
+    });
   }
 
   modelDocument(next: WitnessdConfig): WitnessdConfig {
@@ -162,10 +198,12 @@ export class CtdbSource implements ClusterSource {
       nodes: snap.nodes.map((n) => ({ name: ctdbNodeName(n.pnn), pnn: n.pnn, address: n.address, flags: nodeFlagNames(n.flags) })),
       ips: snap.ips.map((ip) => ({ address: ip.address, node: ip.host === undefined ? undefined : ctdbNodeName(ip.host), possible: ip.possible.map(ctdbNodeName) })),
       localAddresses: this.listenAddresses(),
+      ...(this.peers ? { peerWatch: this.peers.status() } : {}),
     };
   }
 
   async close(): Promise<void> {
+    this.peers?.close();
     this.link.close();
     await this.watcher.stop();
   }

@@ -12,12 +12,20 @@
  */
 import type { Logger } from 'pino';
 import { formatHostPort } from '../../lib/address';
-import type { LifConfig, WitnessdConfig } from '../../config';
+import { ctdbSettings, type CtdbSettings, type LifConfig, type WitnessdConfig } from '../../config';
 import type { ClusterModel } from '../model';
 import type { ClusterEvent } from '../types';
 import { ctdbNodeName } from './names';
 import { NodeFlags, nodeFlagNames } from './protocol';
 import { nodeDown, type CtdbSnapshot } from './snapshot';
+
+/** Samba's NODE_FLAGS_DISABLED (ctdb disable, and UNHEALTHY): what its rpcd_witness reports as unavailable. */
+const NODE_FLAGS_DISABLED = NodeFlags.UNHEALTHY | NodeFlags.PERMANENTLY_DISABLED;
+const disabled = (flags: number): boolean => (flags & NODE_FLAGS_DISABLED) !== 0;
+
+/** The Samba compatibility choices of the cluster section (cluster-ctdb.ts), with Samba's defaults... and witnessd's. */
+export type SambaCompat = Pick<CtdbSettings, 'includeNodeIps' | 'includePublicIps' | 'disabledNode'>;
+const COMPAT_DEFAULTS: SambaCompat = { includeNodeIps: false, includePublicIps: true, disabledNode: 'client-move' };
 
 /** The configuration the model is built from: the YAML's CIFS server and shares, CTDB's nodes and IPs. */
 export function configFromSnapshot(base: WitnessdConfig, snap: CtdbSnapshot, smbPort: number, current?: ClusterModel): WitnessdConfig {
@@ -26,7 +34,8 @@ export function configFromSnapshot(base: WitnessdConfig, snap: CtdbSnapshot, smb
     .filter((n) => (n.flags & NodeFlags.DELETED) === 0)
     .map((n) => ({ name: ctdbNodeName(n.pnn), partner: undefined, smbAddress: formatHostPort({ host: n.address, port: smbPort }) }));
   const svm = base.svms[0];
-  const lifs = snap.ips.map((ip): LifConfig => {
+  const compat = ctdbSettings(base) ?? COMPAT_DEFAULTS;
+  const lifs = (compat.includePublicIps ? snap.ips : []).map((ip): LifConfig => {
     const home = ctdbNodeName(ip.possible[0] ?? ip.host ?? snap.pnn);
     const now = current?.lif(ip.address);
     const v6 = ip.address.includes(':');
@@ -40,10 +49,16 @@ export function configFromSnapshot(base: WitnessdConfig, snap: CtdbSnapshot, smb
       up: now?.up ?? ip.host !== undefined,
     };
   });
+  // Node IPs (Samba's include node ips): pinned to their node, down while it is disabled.
+  const nodeLifs = !compat.includeNodeIps ? [] : snap.nodes.filter((n) => (n.flags & NodeFlags.DELETED) === 0 && !lifs.some((l) => l.name === n.address)).map((n): LifConfig => {
+    const v6 = n.address.includes(':');
+    const node = ctdbNodeName(n.pnn);
+    return { name: n.address, ipv4: v6 ? undefined : n.address, ipv6: v6 ? n.address : undefined, homeNode: node, currentNode: node, up: current?.lif(n.address)?.up ?? !disabled(n.flags) };
+  });
   return {
     ...base,
     nodes,
-    svms: [{ ...svm, lifs, shares: svm.shares.map((sh) => ({ ...sh, node: self })) }],
+    svms: [{ ...svm, lifs: [...nodeLifs, ...lifs], shares: svm.shares.map((sh) => ({ ...sh, node: self })) }],
   };
 }
 
@@ -54,9 +69,20 @@ export interface SyncState {
   readonly ctdbSaysDown: Set<string>;
   /** LIF → destination node announced by the event script's releaseip (CLIENT_MOVE sent). */
   readonly announced: Map<string, string>;
+  readonly compat: SambaCompat;
+  /** disabledNode resource-change: public IP → the disabled node it was reported UNAVAILABLE on. */
+  readonly downByDisable: Map<string, string>;
+  /**
+   * Asked before CTDB's "inactive" fails a node: a reason to wait, or undefined (the peer
+   * watch's rules R5/R6: a cut-off node, or a node only this ctdbd lost). Held facts are
+   * applied when asked again (the next node-map change, re-read, or the watch's signal).
+   */
+  holdDown?: (node: string) => string | undefined;
 }
 
-export const newSyncState = (): SyncState => ({ downByCtdb: new Set(), ctdbSaysDown: new Set(), announced: new Map() });
+export const newSyncState = (compat: SambaCompat = COMPAT_DEFAULTS): SyncState => ({
+  downByCtdb: new Set(), ctdbSaysDown: new Set(), announced: new Map(), compat, downByDisable: new Map(),
+});
 
 function sameTopology(model: ClusterModel, cfg: WitnessdConfig): boolean {
   const names = (xs: readonly { name: string }[]) => xs.map((x) => x.name).sort().join(',');
@@ -87,9 +113,12 @@ export function syncNodes(model: ClusterModel, snap: CtdbSnapshot, state: SyncSt
       const first = !state.ctdbSaysDown.has(name);
       state.ctdbSaysDown.add(name);
       if (view.up) {
-        log?.warn({ node: name, flags, first: 'ctdb' }, `ctdb: node ${name} is ${flags}: down (CTDB spoke first)`);
-        events.push(...model.failNode(name));
-        state.downByCtdb.add(name);
+        // (Held by the peer watch: asked again at the next node-map change or re-read.)
+        if (state.holdDown?.(name) === undefined) {
+          log?.warn({ node: name, flags, first: 'ctdb' }, `ctdb: node ${name} is ${flags}: down (CTDB spoke first)`);
+          events.push(...model.failNode(name));
+          state.downByCtdb.add(name);
+        }
       } else if (first && !state.downByCtdb.has(name)) {
         // The health watcher failed it (or the operator): theirs to recover, not ours.
         log?.info({ node: name, flags, first: 'smb2-probe' }, `ctdb: node ${name} is ${flags}; the SMB2 probe had already declared it down (the probe spoke first)`);
@@ -100,6 +129,31 @@ export function syncNodes(model: ClusterModel, snap: CtdbSnapshot, state: SyncSt
         log?.info({ node: name, flags }, `ctdb: node ${name} is ${flags} again: up`);
         events.push(...model.recoverNode(name));
       }
+    }
+    events.push(...syncDisabled(model, n.address, name, disabled(n.flags), state, log));
+  }
+  return events;
+}
+
+/**
+ * Samba's view of a disabled node, where the configuration asks for it: its node IP (include
+ * node ips) is down while it is disabled; with disabledNode resource-change its public IPs
+ * are reported UNAVAILABLE now and come back AVAILABLE where CTDB places them (syncPlacement).
+ */
+function syncDisabled(model: ClusterModel, address: string, node: string, isDisabled: boolean, state: SyncState, log?: Logger): ClusterEvent[] {
+  const events: ClusterEvent[] = [];
+  const own = state.compat.includeNodeIps ? model.lif(address) : undefined;
+  if (own && own.homeNode === node && own.up === isDisabled) events.push(...(isDisabled ? model.setLifDown(own.name) : model.setLifUp(own.name)));
+  if (state.compat.disabledNode !== 'resource-change') return events;
+  for (const lif of model.lifs()) {
+    if (lif.currentNode !== node || lif.name === own?.name) continue;
+    if (isDisabled && lif.up) {
+      log?.info({ ip: lif.name, node }, `ctdb: node ${node} is disabled: public IP ${lif.name} UNAVAILABLE (disabledNode: resource-change)`);
+      state.downByDisable.set(lif.name, node);
+      events.push(...model.setLifDown(lif.name));
+    } else if (!isDisabled && state.downByDisable.get(lif.name) === node) {
+      state.downByDisable.delete(lif.name);
+      events.push(...model.setLifUp(lif.name));
     }
   }
   return events;
@@ -120,7 +174,10 @@ export function syncPlacement(model: ClusterModel, snap: CtdbSnapshot, state: Sy
     const to = ctdbNodeName(ip.host);
     if (!model.node(to)) continue;
     events.push(...placeLif(model, lif.name, to, state, log));
-    if (!model.lif(lif.name)?.up) events.push(...model.setLifUp(lif.name));
+    // Reported UNAVAILABLE for a disabled holder: up again only once it is elsewhere.
+    const heldBy = state.downByDisable.get(lif.name);
+    if (heldBy !== undefined && heldBy !== to) state.downByDisable.delete(lif.name);
+    if (!model.lif(lif.name)?.up && !state.downByDisable.has(lif.name)) events.push(...model.setLifUp(lif.name));
   }
   return events;
 }

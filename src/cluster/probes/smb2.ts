@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { socketErrorText, type Probe, type ProbeResult } from './probe';
+import { refusedByHost, socketErrorText, type Probe, type ProbeResult } from './probe';
 
 export const SMB2_DIALECTS: ReadonlyMap<number, string> = new Map([
   [0x0202, '2.0.2'],
@@ -146,8 +146,9 @@ export const smb2NegotiateProbe: Probe = (target, timeoutMs) =>
       // Only the first NEEDED bytes are kept: a hostile peer cannot make us buffer more.
       received = Buffer.concat([received, chunk]).subarray(0, NEEDED);
       const verdict = judgeNegotiateResponse(received);
-      if (verdict) finish(verdict);
+      // A wrong answer came from the host: as definite as a refused connection.
+      if (verdict) finish(verdict.ok ? verdict : { ...verdict, refused: true });
     });
-    socket.once('error', (err) => finish({ ok: false, detail: socketErrorText(err) }));
-    socket.once('close', () => finish({ ok: false, detail: `connection closed after ${received.length} bytes, before a NEGOTIATE response` }));
+    socket.once('error', (err) => finish({ ok: false, detail: socketErrorText(err), ...(refusedByHost(err) ? { refused: true } : {}) }));
+    socket.once('close', () => finish({ ok: false, detail: `connection closed after ${received.length} bytes, before a NEGOTIATE response`, refused: true }));
   });

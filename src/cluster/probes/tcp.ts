@@ -1,6 +1,6 @@
 /** The cheap probe: a TCP connection to the SMB port is accepted. */
 import { connect } from 'node:net';
-import { socketErrorText, type Probe, type ProbeResult } from './probe';
+import { refusedByHost, socketErrorText, type Probe, type ProbeResult } from './probe';
 
 export const tcpConnectProbe: Probe = (target, timeoutMs) =>
   new Promise<ProbeResult>((resolve) => {
@@ -15,6 +15,6 @@ export const tcpConnectProbe: Probe = (target, timeoutMs) =>
     };
     const timer = setTimeout(() => finish({ ok: false, detail: `no TCP connection within ${timeoutMs} ms` }), timeoutMs);
     socket.once('connect', () => finish({ ok: true, detail: 'TCP connection accepted' }));
-    socket.once('error', (err) => finish({ ok: false, detail: socketErrorText(err) }));
-    socket.once('close', () => finish({ ok: false, detail: 'connection closed' }));
+    socket.once('error', (err) => finish({ ok: false, detail: socketErrorText(err), ...(refusedByHost(err) ? { refused: true } : {}) }));
+    socket.once('close', () => finish({ ok: false, detail: 'connection closed', refused: true }));
   });

@@ -306,19 +306,4 @@ describe('group 7: where witnessd follows Windows rather than C706', () => {
     const r = await c.recv();
     expect([r.ptype, r.flags, r.contextId]).toEqual([PT.RESPONSE, FIRST | LAST, 0xff]);
   });
-
-  it('auth_pad_length on bind and alter_context is ignored, even past the body', async () => {
-    const c = await h.connect();
-    const fc = new FakeClient('frank', 'alter');
-    c.send(bind({ contexts: ctx0, auth: { ...authSpec(fc.hello(), AuthLevel.Integrity), padLength: 4 } }));
-    const ack = await c.recv();
-    expect(ack.ptype).toBe(PT.BIND_ACK);
-    const proof = fc.onServerToken(ack.auth!.value)!;
-    const alt = alter({ callId: 2, contexts: ctx0, auth: authSpec(proof, AuthLevel.Integrity) });
-    alt[alt.length - proof.length - 6] = 250; // auth_pad_length larger than the whole body
-    c.send(alt);
-    expect((await c.recv()).ptype).toBe(PT.ALTER_RESP);
-    c.send(signedRequest(fc, AuthLevel.Integrity, 3, 0, Buffer.from('p')));
-    expect(openResponse(fc, await c.recv(), AuthLevel.Integrity)).toEqual(Buffer.from([1, 0x70]));
-  });
 });

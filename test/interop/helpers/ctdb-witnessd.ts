@@ -38,6 +38,8 @@ export function witnessdConfig(o: CtdbWitnessdOptions = {}): Record<string, unkn
       source: 'ctdb',
       server: { netbiosName: CTDB_SERVER.netbiosName, dnsName: CTDB_SERVER.dnsName, aliases: [] },
       shares: [{ name: CTDB_SERVER.share, continuouslyAvailable: true }],
+      // No smbd on these nodes: the peer watch would find every node's SMB server refused.
+      peerWatch: { enabled: false },
     },
     listener: { witnessPort: 0, epmPort: 135 },
     admin: { token: CTDB_ADMIN_TOKEN },

@@ -288,6 +288,17 @@ describe('NTLMSSP acceptor', () => {
         expect(() => ctx.accept(auth.subarray(0, n))).toThrow(AuthRejected);
       }
     });
+    it('a message over 2,888 bytes is refused, NEGOTIATE or AUTHENTICATE (Windows\' NTLM SSP); 2,888 is read', () => {
+      const client = new TestNtlmClient({ user: 'alice', domain: 'TESTDOM', password: 'Secret123' });
+      const padTo = (b: Buffer, n: number) => Buffer.concat([b, Buffer.alloc(n - b.length)]);
+      expect(() => new NtlmsspSecurityContext(options(), conn).accept(padTo(client.negotiate(), 2889))).toThrow(/2889 bytes/);
+      const ctx = new NtlmsspSecurityContext(options(), conn);
+      const auth = client.authenticate(ctx.accept(padTo(client.negotiate(), 2888)).token!);
+      const again = new NtlmsspSecurityContext(options(), conn);
+      again.accept(client.negotiate());
+      expect(() => again.accept(padTo(auth, 2889))).toThrow(AuthRejected);
+      expect(ctx.accept(padTo(auth, 2888)).complete).toBe(true);
+    });
     it('field offsets pointing outside the message', () => {
       const ctx = new NtlmsspSecurityContext(options(), conn);
       const client = new TestNtlmClient({ user: 'alice', domain: 'TESTDOM', password: 'Secret123' });

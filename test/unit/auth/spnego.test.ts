@@ -92,6 +92,16 @@ describe('SPNEGO acceptor', () => {
     ctx.unprotect(q.pdu, q.start, q.end, AuthLevel.Integrity, client.send.signPdu(q.pdu, false, q.start, q.end));
   });
 
+  it('octets after the first token are ignored (MS-RPCE 2.2.2.11), after a later one refused', () => {
+    const ctx = new SpnegoSecurityContext(opts(), conn);
+    const client = new TestNtlmClient({ user: 'alice', domain: 'TESTDOM', password: 'Secret123' });
+    const first = Buffer.concat([encodeNegTokenInit([OID.NTLMSSP], client.negotiate()), Buffer.alloc(37, 0xfa)]);
+    const t1 = resp(ctx.accept(first).token!);
+    const second = Buffer.concat([encodeNegTokenResp({ responseToken: client.authenticate(t1.responseToken!) }), Buffer.alloc(1)]);
+    expect(() => ctx.accept(second)).toThrow(/trailing bytes/);
+    expect(() => parseNegotiationToken(first)).toThrow(DerError);
+  });
+
   it('a bad mechListMIC is refused', () => {
     const ctx = new SpnegoSecurityContext(opts(), conn);
     const client = new TestNtlmClient({ user: 'alice', domain: 'TESTDOM', password: 'Secret123', withMic: true });

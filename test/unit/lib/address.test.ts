@@ -41,3 +41,14 @@ describe('address helpers', () => {
     expect(formatHostPort({ host: '127.0.0.1', port: 2 })).toBe('127.0.0.1:2');
   });
 });
+
+describe('ipv6Prefix64 (the unit of the per-source registration limit)', () => {
+  it('gives the /64 of any spelling, and nothing for IPv4', () => {
+    const { ipv6Prefix64 } = jest.requireActual('../../../src/lib/address') as typeof import('../../../src/lib/address');
+    expect(ipv6Prefix64('2001:DB8:0:1:aaaa::5')).toBe('2001:db8:0:1::/64');
+    expect(ipv6Prefix64('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(ipv6Prefix64('::1')).toBe('0:0:0:0::/64');
+    expect(ipv6Prefix64('fe80:0:0:0:1:2:3:4')).toBe('fe80:0:0:0::/64');
+    expect(ipv6Prefix64('127.0.0.1')).toBeUndefined();
+  });
+});

@@ -78,7 +78,10 @@ describe('lifetime (Decision 9)', () => {
     expect(svc.list({ ipAddress: '127.0.0.12' }).map((r) => r.id)).toEqual([b]);
     expect(svc.unregister({ clientName: 'alpha' }).map((r) => r.id)).toEqual([a]);
     expect(await p).toEqual({ result: WERR.NOT_FOUND });
-    expect(svc.unRegister(c, a)).toBe(WERR.INVALID_PARAMETER);
+    // The server removed it: the owner's UnRegister gets ERROR_NOT_FOUND, as from Samba;
+    // another owner's, and a never-issued handle, still ERROR_INVALID_PARAMETER.
+    expect(svc.unRegister(ctx(new FakeGroup(2)), a)).toBe(WERR.INVALID_PARAMETER);
+    expect(svc.unRegister(c, a)).toBe(WERR.NOT_FOUND);
     svc.close();
   });
 

@@ -43,6 +43,8 @@ export interface AuthSpec {
   contextId: number;
   token: Buffer;
   padLength?: number;
+  /** Bytes between the body and the trailer that auth_pad_length does not count (0xfb each). */
+  gap?: number;
 }
 
 function header(w: W, ptype: number, flags: number, callId: number, authLength = 0, fragLength = 0) {
@@ -56,6 +58,7 @@ function finish(w: W, authLength: number): Buffer {
 }
 
 function trailer(w: W, a: AuthSpec) {
+  for (let i = 0; i < (a.gap ?? 0); i++) w.u8(0xfb);
   for (let i = 0; i < (a.padLength ?? 0); i++) w.u8(0);
   w.u8(a.type).u8(a.level).u8(a.padLength ?? 0).u8(0).u32(a.contextId).bytes(a.token);
 }
@@ -93,7 +96,11 @@ export function auth3(o: { callId?: number; le?: boolean; auth: AuthSpec }): Buf
 export interface RequestSpec {
   callId: number; contextId?: number; opnum: number; stub: Buffer; le?: boolean; flags?: number; allocHint?: number; object?: string;
   /** Sign (and for privacy seal) the PDU: gets the PDU up to the trailer, returns the verifier. */
-  auth?: { type: number; level: number; contextId: number; sigLength: number; protect?: (pdu: Buffer, stubStart: number, stubEnd: number) => Buffer };
+  auth?: {
+    type: number; level: number; contextId: number; sigLength: number; protect?: (pdu: Buffer, stubStart: number, stubEnd: number) => Buffer;
+    /** Stub plus auth padding is a multiple of this (16 unless a test wants the trailer elsewhere). */
+    align?: number;
+  };
 }
 
 export function request(o: RequestSpec): Buffer {
@@ -106,7 +113,8 @@ export function request(o: RequestSpec): Buffer {
   const stubStart = w.length;
   w.bytes(o.stub);
   if (!o.auth) return finish(w, 0);
-  const pad = (16 - (o.stub.length % 16)) % 16;
+  const align = o.auth.align ?? 16;
+  const pad = (align - (o.stub.length % align)) % align;
   for (let i = 0; i < pad; i++) w.u8(0);
   const stubEnd = w.length;
   w.u8(o.auth.type).u8(o.auth.level).u8(pad).u8(0).u32(o.auth.contextId);

@@ -1,5 +1,6 @@
 /** RFC 3961 A.1 n-fold, RFC 3962 Appendix B (string-to-key, AES-CTS), the simplified profile, RFC 4757 RC4-HMAC. */
-import { ctsDecrypt, ctsEncrypt } from '../../../../src/auth/krb5/aes-cts';
+import { AesCts, ctsDecrypt, ctsEncrypt } from '../../../../src/auth/krb5/aes-cts';
+import { randomBytes } from 'node:crypto';
 import { kdfHmacSha2 } from '../../../../src/auth/krb5/aes-sha2';
 import { EncType, enctype } from '../../../../src/auth/krb5/enctypes';
 import { KrbCryptoError, nfold } from '../../../../src/auth/krb5/rfc3961';
@@ -58,6 +59,20 @@ describe('AES-CTS (RFC 3962 Appendix B, key "chicken teriyaki", IV 0)', () => {
   it.each(vectors)('%s', (plain, cipher) => {
     expect(ctsEncrypt(key, H(plain)).toString('hex')).toBe(cipher);
     expect(ctsDecrypt(key, H(cipher)).toString('hex')).toBe(plain);
+  });
+  it('one key-bound AesCts gives every message what a fresh cipher gives (the CBC chain restarts at IV 0)', () => {
+    for (const k of [key, randomBytes(32)]) {
+      const c = new AesCts(k);
+      for (const n of [16, 17, 31, 32, 33, 48, 64, 100, 16, 250, 47, 4096]) {
+        const p = randomBytes(n);
+        const e = c.encrypt(p);
+        expect(e).toEqual(ctsEncrypt(k, p));
+        expect(c.decrypt(e)).toEqual(p);
+        expect(c.decrypt(ctsEncrypt(k, p))).toEqual(p);
+      }
+      expect(() => c.encrypt(Buffer.alloc(15))).toThrow(KrbCryptoError);
+      expect(c.decrypt(c.encrypt(Buffer.alloc(40, 9)))).toEqual(Buffer.alloc(40, 9));
+    }
   });
   it('one block is plain CBC; less than a block is refused', () => {
     const b = Buffer.alloc(16, 7);

@@ -47,6 +47,21 @@ describe('MIT keytab', () => {
     expect(keys.candidates(17, 2, ['cifs', 'sofs.example.test'], 'EXAMPLE.TEST')).toEqual([]);
     expect(() => new ServiceKeys(all, ['cifs/missing'])).toThrow(/no key for cifs\/missing/);
   });
+
+  it('Samba\'s placeholder kvnos (no sync_kvno: -1 current, -2 old, -3 older, -4 next) fit any ticket kvno, current first, after exact ones', () => {
+    const u32 = (n: number) => n >>> 0; // as the file stores them
+    const all = parseKeytab(encodeKeytab([
+      entry(['host', 'SOFS'], u32(-2), 18, Buffer.alloc(32, 2)), entry(['host', 'SOFS'], u32(-3), 18, Buffer.alloc(32, 3)),
+      entry(['host', 'SOFS'], u32(-1), 18, Buffer.alloc(32, 1)), entry(['host', 'SOFS'], u32(-4), 18, Buffer.alloc(32, 4)),
+      entry(['host', 'SOFS'], u32(-1), 23, Buffer.alloc(16, 1)), entry(['host', 'SOFS'], 5, 18, Buffer.alloc(32, 5)),
+    ]));
+    expect(all.map((e) => e.kvno)).toEqual([u32(-2), u32(-3), u32(-1), u32(-4), u32(-1), 5]);
+    const keys = new ServiceKeys(all);
+    const tried = (kvno: number | undefined) => keys.candidates(18, kvno, ['cifs', 'sofs.example.test'], 'EXAMPLE.TEST').map((e) => e.key[0]);
+    expect(tried(7)).toEqual([1, 4, 2, 3]); // current, next change, old, older
+    expect(tried(5)).toEqual([5, 1, 4, 2, 3]);
+    expect(keys.candidates(23, 9, ['host', 'SOFS'], 'EXAMPLE.TEST').map((e) => e.key[0])).toEqual([1]);
+  });
 });
 
 describe('replay cache', () => {
