@@ -32,6 +32,8 @@ const RESOURCE_STATE_AVAILABLE = 1;
 const RESOURCE_STATE_UNAVAILABLE = 255;
 /** The baseline server listens on a loopback address of its own. */
 const RAW_HOST = '127.0.0.13';
+/** The primed baseline (unauthenticated kind only): sockets with a Witness connection's history. */
+const PRIMED_HOST = '127.0.0.14';
 
 interface WaitResult {
   readonly times: number[];
@@ -88,8 +90,23 @@ async function fanoutAt(n: number, o: BenchOptions, kind: FanoutAuth = 'none'): 
     Child.fork(`${tag} client`, 'fleet-client.ts', { logFile: logPath(o.workDir, `${tag}-client`) }),
     Child.fork(`${tag} baseline client`, 'fleet-client.ts', { logFile: logPath(o.workDir, `${tag}-raw-client`) }),
   ]);
+  // Issue 24 item 3: is the gap to the baseline ours or the kernel's? The same baseline on
+  // sockets that carried a bind-sized exchange and hold a pending request, as Witness ones do.
+  const primed = kind === 'none'
+    ? await Promise.all([
+      Child.fork(`${tag} primed baseline server`, 'server-host.ts', { logFile: logPath(o.workDir, `${tag}-primed-server`) }),
+      Child.fork(`${tag} primed baseline client`, 'fleet-client.ts', { logFile: logPath(o.workDir, `${tag}-primed-client`) }),
+    ]).catch(async (e) => {
+      await closeAll(client, rawClient, server, raw);
+      throw e;
+    })
+    : undefined;
   try {
-    const info = await server.request<{ witnessPort: number; adminUrl: string; addresses: string[] }>('witnessd-start', { auth: auth.server });
+    // Forced unregister off: these clients answer a failure by re-arming AsyncNotify on the same
+    // registration for the next repetition, where a Windows client would register again.
+    const info = await server.request<{ witnessPort: number; adminUrl: string; addresses: string[] }>('witnessd-start', {
+      auth: auth.server, witness: { forcedUnregisterSeconds: 0 },
+    });
     const rawPort = await raw.request<number>('raw-listen', { host: RAW_HOST });
     const setupTimeout = 60_000 + n * 20;
     // Clients registered for node1's LIF talk to the witness on its SFO partner's LIF (127.0.0.12).
@@ -102,6 +119,11 @@ async function fanoutAt(n: number, o: BenchOptions, kind: FanoutAuth = 'none'): 
     await waitUntil(`${n} AsyncNotify calls pending`, waiting, 30_000);
     await rawClient.request('raw-setup', { host: RAW_HOST, port: rawPort, n }, setupTimeout);
     await waitUntil(`${n} baseline sockets`, async () => (await raw.request<number>('raw-count')) === n, 30_000);
+    if (primed) {
+      const port = await primed[0].request<number>('raw-listen', { host: PRIMED_HOST, primed: true });
+      await primed[1].request('raw-setup', { host: PRIMED_HOST, port, n, primed: true }, setupTimeout);
+      await waitUntil(`${n} primed baseline sockets`, async () => (await primed[0].request<number>('raw-count')) === n, 30_000);
+    }
     o.log(`  ${n} ${AUTH_NAMES[kind]} registrations set up in ${setup.ms.toFixed(0)} ms`);
 
     const admin = new AdminClient({ url: info.adminUrl, timeoutMs: 60_000 });
@@ -118,12 +140,12 @@ async function fanoutAt(n: number, o: BenchOptions, kind: FanoutAuth = 'none'): 
       await waitUntil('AsyncNotify re-armed', waiting, 30_000, 20);
       return { rep, pduBytes: r.pduBytes ?? 0 };
     };
-    const baseline = async (bytes: number): Promise<Rep> => {
-      await rawClient.request('expect', { bytes });
-      const s0 = await raw.cpuMs();
-      const b = await raw.request<{ t0: number }>('raw-blast', { size: bytes });
-      const r = await rawClient.request<WaitResult>('wait', { timeoutMs: 30_000 }, 60_000);
-      const s1 = await raw.cpuMs();
+    const baseline = async (bytes: number, [srv, cli] = [raw, rawClient]): Promise<Rep> => {
+      await cli.request('expect', { bytes });
+      const s0 = await srv.cpuMs();
+      const b = await srv.request<{ t0: number }>('raw-blast', { size: bytes });
+      const r = await cli.request<WaitResult>('wait', { timeoutMs: 30_000 }, 60_000);
+      const s1 = await srv.cpuMs();
       return repOf(r, b.t0, s1 - s0, `baseline at N=${n}`);
     };
 
@@ -136,13 +158,17 @@ async function fanoutAt(n: number, o: BenchOptions, kind: FanoutAuth = 'none'): 
     const fails: Rep[] = [];
     const recovers: Rep[] = [];
     const bases: Rep[] = [];
+    const primedBases: Rep[] = [];
+    if (primed) await baseline(bytes, primed);
     for (let i = 0; i < o.reps; i++) {
       bases.push(await baseline(bytes));
+      if (primed) primedBases.push(await baseline(bytes, primed));
       if (profileDir) await server.request('profile-start', {});
       fails.push((await ours('fail')).rep);
       if (profileDir) o.log(`  profile: ${await server.request('profile-stop', { file: `${profileDir}/${tag}-fail-${i + 1}.cpuprofile` })}`);
       recovers.push((await ours('recover')).rep);
-      o.log(`  N=${n} ${kind} rep ${i + 1}: last client ${fails[i].lastMs.toFixed(1)} ms, baseline ${bases[i].lastMs.toFixed(1)} ms`);
+      o.log(`  N=${n} ${kind} rep ${i + 1}: last client ${fails[i].lastMs.toFixed(1)} ms, baseline ${bases[i].lastMs.toFixed(1)} ms` +
+        (primed ? `, primed baseline ${primedBases[i].lastMs.toFixed(1)} ms` : ''));
     }
     const ratio = pairedRatio(fails.map((r) => r.lastMs), bases.map((r) => r.lastMs));
     const pick = (reps: Rep[], k: keyof Rep) => summarize(reps.map((r) => r[k]));
@@ -172,11 +198,18 @@ async function fanoutAt(n: number, o: BenchOptions, kind: FanoutAuth = 'none'): 
         cold: { failLastMs: coldFail.rep.lastMs, recoverLastMs: coldRecover.rep.lastMs, baselineLastMs: coldBaseline.lastMs },
         setupMs: setup.ms,
         auth: kind,
+        ...(primed ? {
+          primedBaseline: {
+            what: 'the same write-to-all on sockets that carried a bind-sized exchange and hold a pending request-sized message',
+            lastMs: pick(primedBases, 'lastMs'), serverCpuMs: pick(primedBases, 'serverCpuMs'),
+            ratio: pairedRatio(fails.map((r) => r.lastMs), primedBases.map((r) => r.lastMs)),
+          },
+        } : {}),
       },
       ...(kind === 'kerberos' ? { notes: ['one service ticket minted with the benchmark\'s keytab key (no DC); a fresh authenticator and aes256 subkey per connection'] } : {}),
     };
   } finally {
-    await closeAll(client, rawClient, server, raw);
+    await closeAll(client, rawClient, server, raw, ...(primed ?? []));
   }
 }
 

@@ -1,5 +1,6 @@
 /**
  * npm run bench [-- --quick] [--only fanout,witness-rate,...] [--reps N] [--out FILE]
+ * npm run bench -- --table FILE.json [FILE.json ...] [--readme]
  *
  * Runs every benchmark under scripts/bench/ one after another (never in parallel: the
  * machine has two cores), prints one table and writes bench-results.json: for every figure
@@ -15,6 +16,7 @@ import { Child } from './lib/child';
 import { fmt, fmtSummary, summarize } from './lib/stats';
 import type { BenchOptions, BenchRow, Summary } from './lib/types';
 import { logPath } from './lib/util';
+import { markdownTable, readResults, updateReadme } from './lib/report';
 
 interface Entry {
   readonly name: string;
@@ -40,6 +42,9 @@ const BENCHMARKS: readonly Entry[] = [
 ];
 
 interface Args {
+  /** Print the README table from these result files instead of running anything. */
+  table?: string[];
+  readme: boolean;
   quick: boolean;
   only?: string[];
   reps?: number;
@@ -47,15 +52,21 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, out: path.resolve(__dirname, '../../bench-results.json') };
+  const a: Args = { quick: false, readme: false, out: path.resolve(__dirname, '../../bench-results.json') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--quick') a.quick = true;
     else if (v === '--only') a.only = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (v === '--reps') a.reps = Number(argv[++i]);
     else if (v === '--out') a.out = path.resolve(argv[++i] ?? a.out);
+    else if (v === '--table') {
+      a.table = [];
+      while (argv[i + 1] && !argv[i + 1].startsWith('--')) a.table.push(path.resolve(argv[++i]));
+      if (a.table.length === 0) a.table.push(a.out);
+    } else if (v === '--readme') a.readme = true;
     else if (v === '--help' || v === '-h') {
-      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,krb5,witness-rate,fanout,memory,detection,ctdb,faults] [--reps N] [--out FILE]');
+      console.log('usage: npm run bench [-- --quick] [--only codec,rpc,krb5,witness-rate,fanout,memory,detection,ctdb,faults] [--reps N] [--out FILE]\n' +
+        '       npm run bench -- --table [FILE.json ...] [--readme]   (the README table from earlier runs; --readme writes it into README.md)');
       process.exit(0);
     } else {
       console.error(`unknown argument ${v}`);
@@ -129,6 +140,12 @@ function table(rows: readonly BenchRow[]): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.table) {
+    const md = markdownTable(readResults(args.table));
+    console.log(md);
+    if (args.readme) updateReadme(path.resolve(__dirname, '../../README.md'), md);
+    return;
+  }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'witnessd-bench-'));
   const started = Date.now();
   // Shared machine: the load before and after is part of the figures' context.
@@ -190,6 +207,9 @@ async function main(): Promise<void> {
   };
   fs.writeFileSync(args.out, `${JSON.stringify(doc, null, 2)}\n`);
   console.log(`\n${table(rows)}\n`);
+  const md = args.out.replace(/\.json$/, '') + '.md';
+  fs.writeFileSync(md, `${markdownTable([doc])}\n`);
+  if (args.readme) updateReadme(path.resolve(__dirname, '../../README.md'), markdownTable([doc]));
   const missed = rows.filter((r) => r.target && !r.target.met);
   console.log(`load average (1/5/15 min) before ${loadBefore.map((x) => x.toFixed(1)).join('/')}, after ${os.loadavg().map((x) => x.toFixed(1)).join('/')} on ${os.cpus().length} CPUs`);
   console.log(`${rows.length} figures, ${missed.length} targets missed, ${Object.keys(failures).length} benchmarks failed; ` +

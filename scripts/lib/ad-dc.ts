@@ -39,6 +39,12 @@ export interface AdDcOptions {
   /** samba's --maximum-runtime. Default 30 min. */
   readonly lifetimeMs?: number;
   readonly adminPassword?: string;
+  /**
+   * Run samba in this named network namespace (a host of a netns lab, scripts/lib/netns.ts)
+   * whose interface already has `dcAddress`; the caller must reach that address (a lab the
+   * caller joined). Default: the caller's own private namespace, the address added to lo.
+   */
+  readonly netns?: string;
 }
 
 export interface CommandResult {
@@ -140,7 +146,7 @@ function krb5Conf(dcAddress: string): string {
 
 /** Provision, create the accounts and keytabs, start samba; resolves once KDC, LDAP and RPC answer. */
 export async function startAdDc(o: AdDcOptions = {}): Promise<AdDc> {
-  if (!inPrivateNetns()) throw new Error('the AD DC fixture runs only inside a private network namespace (unshare -n)');
+  if (!o.netns && !inPrivateNetns()) throw new Error('the AD DC fixture runs only inside a private network namespace (unshare -n), or in a named one (netns)');
   const dcAddress = o.dcAddress ?? '127.0.0.10';
   const { realm, domain, dnsDomain, dcName } = DEMO_REALM;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'witnessd-ad-'));
@@ -177,11 +183,11 @@ export async function startAdDc(o: AdDcOptions = {}): Promise<AdDc> {
   };
 
   try {
-    for (const a of [dcAddress, ...Object.values(o.hosts ?? {})]) {
+    for (const a of o.netns ? [] : [dcAddress, ...Object.values(o.hosts ?? {})]) {
       const r = await run('ip', ['addr', 'add', `${a}/8`, 'dev', 'lo'], { timeoutMs: 10_000 });
       if (r.code !== 0 && !/File exists|already assigned/i.test(r.stderr)) throw new Error(`ip addr add ${a}: ${r.stderr}`);
     }
-    must(await run('ip', ['link', 'set', 'lo', 'up'], { timeoutMs: 10_000 }), 'ip link set lo up');
+    if (!o.netns) must(await run('ip', ['link', 'set', 'lo', 'up'], { timeoutMs: 10_000 }), 'ip link set lo up');
     fs.writeFileSync(krb5Path, krb5Conf(dcAddress));
     const hostLines = ['127.0.0.1 localhost', `${dcAddress} ${dcName}.${dnsDomain} ${dcName}`];
     for (const [n, a] of Object.entries(o.hosts ?? {})) hostLines.push(`${a} ${n}${n.includes('.') ? ` ${n.split('.')[0]}` : ''}`);
@@ -214,7 +220,7 @@ export async function startAdDc(o: AdDcOptions = {}): Promise<AdDc> {
     // winbindd through libwbclient's compiled-in /run/samba/winbindd (smb.conf cannot move it), and
     // nbtd/smbd want /run/samba, which a machine without systemd-tmpfiles lacks. Without it every
     // SMB session setup to the DC ends in NT_STATUS_INTERNAL_ERROR (and so does `net ads join`).
-    const proc = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
+    const proc = spawn(o.netns ? 'ip' : 'unshare', [...(o.netns ? ['netns', 'exec', o.netns, 'unshare'] : []), '-m', '--propagation', 'private', 'sh', '-c',
       'mount -t tmpfs -o mode=0755 witnessd-dc-run /run && mkdir -p /run/samba && exec "$@"', 'samba',
       'samba', '-s', smbConf, '-F', '--no-process-group', `--maximum-runtime=${lifetime}`], {
       detached: true, stdio: ['ignore', fs.openSync(path.join(logDir, 'samba.out'), 'a'), fs.openSync(path.join(logDir, 'samba.out'), 'a')],

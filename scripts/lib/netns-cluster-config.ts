@@ -99,6 +99,15 @@ export interface NetnsClusterOptions {
   readonly account?: { readonly domain: string; readonly user: string; readonly password: string };
   /** Extra [global] lines per node (after the harness's own; later lines win in smb.conf). */
   readonly smbGlobal?: (node: ClusterNode) => readonly string[];
+  /**
+   * Domain members (an AD DC among `extraHosts`): every node also runs winbindd beside smbd,
+   * which asks it for every domain user. Both start from one shell in the node's mount
+   * namespace, over a /run/samba of the node's own (libwbclient finds winbindd at the
+   * compiled-in /run/samba/winbindd, which the nodes would otherwise share), with `binds`
+   * (file → path, e.g. the realm's hosts and resolv.conf) bind-mounted first. Join the domain
+   * in `beforeSmbd` (smb.conf's member lines go in `smbGlobal`).
+   */
+  readonly member?: { readonly binds?: (node: ClusterNode) => Readonly<Record<string, string>> };
   /** Extra lines in the CA share's section. */
   readonly smbShare?: (node: ClusterNode) => readonly string[];
   /** Extra smb.conf sections (whole lines, e.g. another share) after the CA share. */

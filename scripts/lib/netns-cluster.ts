@@ -100,8 +100,10 @@ export class NetnsCluster {
     const t0 = Date.now();
     const dir = fs.mkdtempSync(path.join(opts.parentDir ?? os.tmpdir(), 'witnessd-netns-'));
     fs.chmodSync(dir, 0o755); // smbd serves the share as Unix `nobody`: the path must be traversable
-    // The mount point for each node's /run/ctdb (ctdb's systemd unit would create it too).
+    // The mount points for each node's /run/ctdb and (domain members) /run/samba, as the
+    // packages' systemd units would create them.
     fs.mkdirSync('/run/ctdb', { recursive: true });
+    if (opts.member) fs.mkdirSync('/run/samba', { recursive: true });
     const c = new NetnsCluster(dir, opts);
     try {
       c.build();
@@ -396,7 +398,8 @@ export class NetnsCluster {
       this.dcerpcd[pnn] = launch(['/usr/libexec/samba/samba-dcerpcd', '-F', '--no-process-group', '--libexec-rpcds', '-s', n.smbConf, `--log-basename=${n.sambaDir}/log`]);
     }
     if (!alive(this.smbd[pnn])) {
-      this.smbd[pnn] = launch(['smbd', '-F', '--no-process-group', '-s', n.smbConf, `--log-basename=${n.sambaDir}/log`]);
+      const smbd = ['smbd', '-F', '--no-process-group', '-s', n.smbConf, `--log-basename=${n.sambaDir}/log`];
+      this.smbd[pnn] = launch(this.opts.member ? this.memberArgv(n, smbd) : smbd);
     }
     const p = this.smbd[pnn]!;
     await waitFor(`node ${pnn}'s smbd on ${n.address}:445`, async () => {
@@ -406,6 +409,19 @@ export class NetnsCluster {
     if (n.witness === 'rpcd_witness') {
       await waitFor(`node ${pnn}'s samba-dcerpcd on ${n.address}:135`, async () => ((await this.reachable(n.address, 135)) ? true : undefined), 60_000, 150);
     }
+  }
+
+  /**
+   * A domain member's smbd (opts.member): a shell in the node's mount namespace mounts the
+   * binds and the node's own /run/samba, starts winbindd and becomes smbd (the PID we spawned).
+   * winbindd's command line names the node's smb.conf, so stopSamba() ends it too.
+   */
+  private memberArgv(n: ClusterNode, smbd: readonly string[]): string[] {
+    const binds = { ...(this.opts.member?.binds?.(n) ?? {}), [path.join(n.sambaDir, 'run-samba')]: '/run/samba' };
+    fs.mkdirSync(path.join(n.sambaDir, 'run-samba'), { recursive: true });
+    const mounts = Object.entries(binds).map(([from, to]) => `mount --bind ${JSON.stringify(from)} ${JSON.stringify(to)}`).join(' && ');
+    const winbindd = `winbindd -F --no-process-group -s ${JSON.stringify(n.smbConf)} --log-basename=${JSON.stringify(`${n.sambaDir}/log`)} </dev/null &`;
+    return ['sh', '-c', `${mounts} && { ${winbindd} } && exec "$@"`, 'smbd', ...smbd];
   }
 
   /** Stop node `pnn`'s smbd and samba-dcerpcd (standalone or on demand); resolves when gone. */

@@ -49,6 +49,8 @@ export interface StatusBody {
   counts: { registrations: number; registrationsV1: number; registrationsV2: number; pendingAsyncNotify: number; notificationsSent: Record<string, number> } | null;
   watcher: { mode: string; nodes: { node: string; target?: string; health: string; heldDownByOperator: boolean; lastProbe?: { ok: boolean; detail: string } }[] } | null;
   lastReload?: { at: string; ok: boolean; source: string; restartNeeded?: string[]; error?: string } | null;
+  /** The cluster source and its own health (src/cluster/source.ts). */
+  source?: { name: string; health: { ok: boolean; detail: string } } | null;
 }
 
 /** One line on the last reload (status), or undefined when there was none. */
@@ -69,7 +71,9 @@ export function table(cells: string[][]): string[] {
 }
 
 export function formatStatus(s: StatusBody): string {
-  const out: string[] = [`config: ${s.config}`, '', 'Nodes:'];
+  const out: string[] = [`config: ${s.config}`];
+  if (s.source) out.push(`cluster source: ${s.source.name}: ${s.source.health.ok ? '' : 'NOT HEALTHY: '}${s.source.health.detail}`);
+  out.push('', 'Nodes:');
   const health = new Map((s.watcher?.nodes ?? []).map((n) => [n.node, n]));
   out.push(
     ...table([

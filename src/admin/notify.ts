@@ -49,11 +49,16 @@ const responseSchema = z
     type: z.union([z.enum(namesOf(MESSAGE_TYPES)).transform((s) => MESSAGE_TYPES[s]), z.number().int().min(RESOURCE_CHANGE_NOTIFICATION).max(IP_CHANGE_NOTIFICATION)]),
     changes: z.array(changeSchema).max(1000).optional(),
     addresses: z.array(addressSchema).max(1000).optional(),
+    /** Further address lists (net witness force-response allows several; MS-SWN sends one). */
+    moreLists: z.array(z.array(addressSchema).max(1000)).max(16).optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
     if (r.type === RESOURCE_CHANGE_NOTIFICATION && (r.changes === undefined || r.addresses !== undefined)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'RESOURCE_CHANGE takes "changes" (and no "addresses")' });
+    }
+    if (r.type === RESOURCE_CHANGE_NOTIFICATION && r.moreLists !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'RESOURCE_CHANGE takes no "moreLists"' });
     }
     if (r.type !== RESOURCE_CHANGE_NOTIFICATION && (r.addresses === undefined || r.changes !== undefined)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'CLIENT_MOVE, SHARE_MOVE and IP_CHANGE take "addresses" (and no "changes")' });
@@ -78,10 +83,11 @@ export function toForcedNotification(input: ForcedNotifyInput): { result: number
   const r = input.response;
   if (r === undefined || r === null) return { result, response: undefined };
   if (r.type === RESOURCE_CHANGE_NOTIFICATION) return { result, response: { type: RESOURCE_CHANGE_NOTIFICATION, changes: (r.changes ?? []).map((c) => ({ changeType: c.changeType, name: c.name })) } };
-  const addresses = (r.addresses ?? []).map((a) => {
+  const toList = (l: NonNullable<typeof r.addresses>) => l.map((a) => {
     const ipv6 = a.ipv6 === undefined ? undefined : canonicalIpv6(a.ipv6);
     const flags = a.flags ?? ((a.ipv4 !== undefined ? IPADDR_V4 : 0) | (ipv6 !== undefined ? IPADDR_V6 : 0) | (a.online === false ? IPADDR_OFFLINE : IPADDR_ONLINE));
     return { flags, ...(a.ipv4 !== undefined ? { ipv4: a.ipv4 } : {}), ...(ipv6 !== undefined ? { ipv6 } : {}) };
   });
-  return { result, response: { type: r.type as MoveType, addresses } };
+  const addresses = toList(r.addresses ?? []);
+  return { result, response: { type: r.type as MoveType, addresses, ...(r.moreLists?.length ? { moreLists: r.moreLists.map(toList) } : {}) } };
 }

@@ -26,6 +26,7 @@ import { METRICS_CONTENT_TYPE, type WitnessdMetrics } from './metrics';
 import { FILTER_FIELDS, type RegistrationFilter, type RegistrationUpdate, type ToldRegistration, type WitnessAdminPort } from './port';
 import { forcedNotifySchema, toForcedNotification } from './notify';
 import { ADMIN_ROUTES } from './routes';
+import { ClusterRegistrations } from './cluster-registrations';
 import { StatusFeed } from './status/feed';
 import { StatusPage } from './status/page';
 import { StatusStream, type StatusStreamLimits } from './status/stream';
@@ -252,6 +253,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     recentEvents: model.recentEvents(),
     source: source ? source.status() : null,
   });
+  // A cluster of witnessd instances (CTDB): the page lists every node's registrations.
+  let boundPort = 0;
+  const members = source?.members;
+  const clusterRegs = members
+    ? new ClusterRegistrations({ members, port: () => boundPort, token: opts.config.admin.token, limit: SNAPSHOT_REGISTRATIONS, logger: log })
+    : undefined;
   const stream = new StatusStream({
     feed: opts.feed ?? new StatusFeed(),
     logger: log,
@@ -259,8 +266,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     snapshot: () => {
       const { recentEvents: _, ...s } = status();
       // The first ones only: a page open during a 200,000-client failover must not cost a list of all every 2 s.
-      const registrations = opts.witness ? opts.witness.list({}, SNAPSHOT_REGISTRATIONS) : [];
-      return { ...s, registrations, registrationsListed: registrations.length };
+      const local = opts.witness ? opts.witness.list({}, SNAPSHOT_REGISTRATIONS) : [];
+      if (!clusterRegs) return { ...s, registrations: local, registrationsListed: local.length };
+      const { registrations, unreachable } = clusterRegs.view(local);
+      return { ...s, registrations, registrationsListed: registrations.length, clusterWide: { nodes: members!().nodes.length + 1, unreachable } };
     },
   });
   const page = new StatusPage({ stream, token });
@@ -350,6 +359,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       want(post, 'POST');
       const { client, to } = parse(clientMoveSchema, body);
       if (opts.witness && opts.witness.list({ clientName: client }).length === 0) throw new HttpError(404, `no registration has client name ${client}: nobody to move`);
+      // A CLIENT_MOVE names the addresses the client should use on `to`: none, and it tells nobody anything.
+      if (model.node(to) && !model.lifs().some((l) => l.currentNode === to && l.operational)) {
+        throw new HttpError(409, `node ${to} serves no address now (no operational data LIF or public IP on it): a client cannot be moved there`);
+      }
       return { route: 'client-move', body: modelOp(req, `client move ${client} to ${to}`, () => model.clientMove(client, to)) };
     }
     if (p.length === 2 && p[1] === 'unregister') {
@@ -469,6 +482,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     });
   });
   const a = server.address() as AddressInfo;
+  boundPort = a.port;
   const address = { host: a.address, port: a.port };
   const url = `http://${formatHostPort(address)}`;
   log?.info({ url, token: token.required, statusPage: `${url}/status` }, `admin API listening on ${url}`);

@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseSmbpasswd } from '../auth/accounts';
 import { ClusterModel } from '../cluster';
-import { ctdbSettings, type WitnessdConfig } from '../config';
+import { ctdbSettings, defaultCtdbSocket, type WitnessdConfig } from '../config';
+import { CtdbConnection } from '../cluster/ctdb/client';
+import { CtdbControl } from '../cluster/ctdb/protocol';
 import { isLoopbackHost, parseHostPort } from '../lib/address';
 import { kerberosFindings } from './security-providers';
 import { readSambaConf, sambaFindings } from './smb-conf';
@@ -67,7 +69,15 @@ function safetyFindings(config: WitnessdConfig): CheckFinding[] {
   if (config.auth.allowAnonymous && config.clusapi.enabled && config.clusapi.allowAnonymous) {
     out.push({ severity: 'warning', message: 'clusapi.allowAnonymous is on: unauthenticated callers can take an SVM\'s LIFs offline through MS-CMRP' });
   }
-  if (config.watcher.mode === 'simulated') out.push({ severity: 'warning', message: 'watcher.mode is simulated: a dead node is never detected, only the operator fails nodes (production: smb2-negotiate)' });
+  const peerWatch = ctdbSettings(config)?.peerWatch;
+  if (peerWatch === undefined) {
+    if (config.watcher.mode === 'simulated') out.push({ severity: 'warning', message: 'watcher.mode is simulated: a dead node is never detected, only the operator fails nodes (production: smb2-negotiate)' });
+  } else if (!peerWatch.enabled) {
+    out.push({ severity: 'warning', message: 'cluster.peerWatch is off: a hung or cut-off node is told only when CTDB gives up on it (~30 s with its defaults)' });
+  } else {
+    if (config.admin.token === undefined) out.push({ severity: 'warning', message: 'cluster.peerWatch needs admin.token (its heartbeats are signed with it): without one it stays off' });
+    if (config.watcher.mode !== 'simulated') out.push({ severity: 'warning', message: `watcher.mode ${config.watcher.mode} judges each node alone beside the peer watch, which needs a majority: a cut-off node would tell its clients falsely (set watcher.mode: simulated)` });
+  }
   const admin = parseHostPort(config.admin.address).host;
   if (!isLoopbackHost(admin) && config.admin.token === undefined) out.push({ severity: 'error', message: `admin.address ${config.admin.address} is off loopback without admin.token` });
   return out;
@@ -107,6 +117,25 @@ async function listenerFindings(config: WitnessdConfig): Promise<CheckFinding[]>
   return out;
 }
 
+/** CTDB mode: ctdbd's socket answers GET_PNN (start-up reads the whole cluster from it). */
+async function ctdbFindings(config: WitnessdConfig, socketOverride: string | undefined): Promise<CheckFinding[]> {
+  const settings = ctdbSettings(config);
+  if (!settings) return [];
+  const socket = socketOverride ?? settings.socket ?? defaultCtdbSocket();
+  let conn: CtdbConnection | undefined;
+  try {
+    conn = await CtdbConnection.connect({ path: socket, connectTimeoutMs: settings.controlTimeoutMs, controlTimeoutMs: settings.controlTimeoutMs, onMessage: () => undefined, onClose: () => undefined });
+    const r = await conn.control({ opcode: CtdbControl.GET_PNN });
+    if (r.status < 0) throw new Error(`GET_PNN answered status ${r.status}`);
+    return [];
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return [{ severity: 'error', message: `ctdbd does not answer on ${socket} (${err.code ?? err.message}): start-up would retry for cluster.startTimeoutMs (${settings.startTimeoutMs} ms) and fail; is ctdbd running, and may this user open its socket?` }];
+  } finally {
+    conn?.close('check done');
+  }
+}
+
 /** Where --check-config reads Samba's configuration: CTDB mode always (smbd runs beside witnessd), otherwise when a file is named. */
 export interface SambaCheck {
   /** --smb-conf FILE; undefined: testparm's default smb.conf. */
@@ -129,11 +158,11 @@ async function smbConfFindings(config: WitnessdConfig, o: SambaCheck): Promise<C
 }
 
 /** Every finding, errors first. */
-export async function checkConfig(config: WitnessdConfig, samba: SambaCheck = {}): Promise<CheckFinding[]> {
+export async function checkConfig(config: WitnessdConfig, samba: SambaCheck & { readonly ctdbSocket?: string } = {}): Promise<CheckFinding[]> {
   // CTDB mode: nodes, public IPs and the addresses to listen on are ctdbd's, read at start-up.
   const deployment = ctdbSettings(config) ? [] : new ClusterModel(config).findings().map((f) => ({ severity: f.severity, message: f.message }));
   const listeners = ctdbSettings(config) ? [] : await listenerFindings(config);
-  const all = [...deployment, ...(await smbConfFindings(config, samba)), ...accountsFindings(config), ...kerberosFindings(config), ...listeners, ...safetyFindings(config)];
+  const all = [...deployment, ...(await ctdbFindings(config, samba.ctdbSocket)), ...(await smbConfFindings(config, samba)), ...accountsFindings(config), ...kerberosFindings(config), ...listeners, ...safetyFindings(config)];
   return [...all.filter((f) => f.severity === 'error'), ...all.filter((f) => f.severity === 'warning')];
 }
 

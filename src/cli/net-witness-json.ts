@@ -25,7 +25,12 @@ export class ForcedResponseError extends Error {}
 /** The admin API's forced response (POST /v1/registrations/update FORCE_RESPONSE fields). */
 export interface ForcedBody {
   readonly result?: number;
-  readonly response?: { type: number; changes?: Array<{ changeType: number; name: string }>; addresses?: Array<{ flags: number; ipv4?: string; ipv6?: string }> };
+  readonly response?: {
+    type: number;
+    changes?: Array<{ changeType: number; name: string }>;
+    addresses?: Array<{ flags: number; ipv4?: string; ipv6?: string }>;
+    moreLists?: Array<Array<{ flags: number; ipv4?: string; ipv6?: string }>>;
+  };
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -63,16 +68,16 @@ export function sambaForcedResponse(text: string | undefined): { json: unknown; 
     });
     return { json: root, body: { result: result ?? 0, response: { type, changes } } };
   }
-  // MS-SWN: a move or IP change carries one IPADDR_INFO_LIST (NumberOfMessages 1).
-  if (messages.length > 1) bad('witnessd sends one address list per CLIENT_MOVE, SHARE_MOVE or IP_CHANGE response; give one');
-  const list = (messages[0] ?? []) as unknown;
-  if (!Array.isArray(list)) return bad("'messages[0]' needs to be an array");
-  const addresses = list.map((a: Record<string, unknown>, i) => {
-    if (a === null || typeof a !== 'object' || !isInt(a.flags)) bad(`'messages[0][${i}]' needs an integer 'flags'`);
-    if (a.ipv4 !== undefined && typeof a.ipv4 !== 'string') bad(`'messages[0][${i}]['ipv4']' needs to be a string`);
-    if (a.ipv6 !== undefined && typeof a.ipv6 !== 'string') bad(`'messages[0][${i}]['ipv6']' needs to be a string`);
-    // A missing address is 0.0.0.0 / :: on the wire, as net sends it.
-    return { flags: a.flags as number, ipv4: (a.ipv4 as string | undefined) ?? (a.ipv6 === undefined ? '0.0.0.0' : undefined), ...(a.ipv6 !== undefined ? { ipv6: a.ipv6 as string } : {}) };
+  const lists = messages.map((list: unknown, m) => {
+    if (!Array.isArray(list)) return bad(`'messages[${m}]' needs to be an array`);
+    return list.map((a: Record<string, unknown>, i) => {
+      if (a === null || typeof a !== 'object' || !isInt(a.flags)) bad(`'messages[${m}][${i}]' needs an integer 'flags'`);
+      if (a.ipv4 !== undefined && typeof a.ipv4 !== 'string') bad(`'messages[${m}][${i}]['ipv4']' needs to be a string`);
+      if (a.ipv6 !== undefined && typeof a.ipv6 !== 'string') bad(`'messages[${m}][${i}]['ipv6']' needs to be a string`);
+      // A missing address is 0.0.0.0 / :: on the wire, as net sends it.
+      return { flags: a.flags as number, ipv4: (a.ipv4 as string | undefined) ?? (a.ipv6 === undefined ? '0.0.0.0' : undefined), ...(a.ipv6 !== undefined ? { ipv6: a.ipv6 as string } : {}) };
+    });
   });
-  return { json: root, body: { result: result ?? 0, response: { type, addresses } } };
+  const [addresses = [], ...moreLists] = lists;
+  return { json: root, body: { result: result ?? 0, response: { type, addresses, ...(moreLists.length ? { moreLists } : {}) } } };
 }

@@ -4,7 +4,9 @@
  * for NODE's public IPs to move (CLIENT_MOVE, wherever the registration is held), waits a
  * grace period for them to go, then runs `ctdb -n PNN disable` so CTDB moves the IPs;
  * `giveback NODE` runs `ctdb -n PNN enable`. The ctdb tool runs where witnessctl runs (any
- * node of the cluster), bounded in time.
+ * node of the cluster), bounded in time; takeover asks it first (`ctdb -n PNN status`) and
+ * refuses before any CLIENT_MOVE when it does not work, and says what was already sent when
+ * the disable itself fails.
  */
 import { execFile } from 'node:child_process';
 import { AdminError } from '../admin/client';
@@ -51,6 +53,12 @@ export async function ctdbDrain(view: ClusterView, nodeArg: string, what: 'takeo
   }
   const dest = view.nodes.find((n) => n.pnn !== node.pnn && nodeOk(n));
   if (!dest) throw new AdminError(`takeover ${node.name}: no other healthy CTDB node to move clients to`, 409);
+  // The ctdb tool runs here: ask it first, so that a takeover it cannot finish tells no client to move.
+  try {
+    await runCtdb(['-n', String(node.pnn), 'status']);
+  } catch (e) {
+    throw new AdminError(`takeover ${node.name}: refused before telling any client: the ctdb tool does not work where witnessctl runs (${(e as Error).message}); run witnessctl takeover on a CTDB node, as root`, 1);
+  }
   const ips = new Set(view.ctdb.ips.filter((ip) => ip.node === node.name).map((ip) => ip.address));
   const { registrations, unreachable } = await view.registrations({});
   const moving = registrations.filter((r) => ips.has(String(r.ipAddress)));
@@ -66,7 +74,12 @@ export async function ctdbDrain(view: ClusterView, nodeArg: string, what: 'takeo
     }
   }
   if (moving.length > 0 && graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
-  await runCtdb(['-n', String(node.pnn), 'disable']);
+  try {
+    await runCtdb(['-n', String(node.pnn), 'disable']);
+  } catch (e) {
+    const told = moved.filter((m) => m.ok).length;
+    throw new AdminError(`takeover ${node.name}: CLIENT_MOVE to ${dest.name} was already sent to ${told} registration(s), but ${(e as Error).message}: the IPs did not move; run \`ctdb -n ${node.pnn} disable\` now, or those clients have moved for nothing`, 1);
+  }
   const lines = [
     `takeover ${node.name}: CLIENT_MOVE to ${dest.name} for ${moved.filter((m) => m.ok).length} of ${moving.length} registration(s) on ${[...ips].join(', ') || '(no public IPs)'}`,
     ...moved.filter((m) => !m.ok).map((m) => `  ${m.client} (held by ${m.heldBy}): ${m.error}`),

@@ -110,7 +110,7 @@ export async function main(argv: string[]): Promise<void> {
 
   if (args['check-config']) {
     const { checkConfig, formatCheck } = await import('./check-config');
-    const r = formatCheck(args.config ?? '(embedded demo)', await checkConfig(config, { file: args['smb-conf'] }));
+    const r = formatCheck(args.config ?? '(embedded demo)', await checkConfig(config, { file: args['smb-conf'], ctdbSocket: args['ctdb-socket'] }));
     process.stdout.write(r.text);
     process.exit(r.code);
   }

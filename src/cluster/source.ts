@@ -99,6 +99,14 @@ export interface ClusterSource {
    */
   readonly event?: (body: unknown) => Promise<unknown>;
 
+  /**
+   * The other witnessd instances of this cluster, for the operator's cluster-wide views (a
+   * registration may be held by any node's witnessd): this node's name and each peer's node
+   * address (its admin API listens there, on the same port). Undefined: one witnessd serves
+   * the whole cluster (the YAML model).
+   */
+  readonly members?: () => { readonly self: string; readonly nodes: ReadonlyArray<{ readonly node: string; readonly address: string }> };
+
   status(): SourceStatus;
   close(): Promise<void>;
 }

@@ -12,8 +12,11 @@ export const peerWatchSchema = z
     port: z.number().int().min(1).max(65535).default(PEER_WATCH_PORT),
     /** A heartbeat to every peer this often. */
     heartbeatMs: z.number().int().min(20).max(10_000).default(150),
-    /** Each node's SMB server (node address and the public IPs it hosts) is probed this often. */
-    probeIntervalMs: z.number().int().min(20).max(10_000).default(250),
+    /**
+     * Each node's SMB server is probed this often on its node address (every fourth time on
+     * the public IPs it hosts too). Each probe is one connection, one smbd child.
+     */
+    probeIntervalMs: z.number().int().min(20).max(10_000).default(400),
     /** One probe's bound. */
     probeTimeoutMs: z.number().int().min(20).max(30_000).default(1000),
     /**

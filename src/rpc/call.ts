@@ -176,11 +176,17 @@ function runListener(l: CallAbortListener, reason: CallAborted): void {
  * grown past that budget is refused whole (fault 0x5 and close, as Windows in Samba's
  * raw_protocol tests); nothing past the budget is kept.
  */
+/** Bytes held in reassembly over all connections of one server (its limits object stands for it). */
+const held = new WeakMap<Readonly<RpcLimits>, { bytes: number }>();
+
 export class Reassembly {
   /** Copies, so that held fragments do not pin the receive buffer. */
   private readonly chunks: Buffer[] = [];
   /** Bytes received, the refused fragment included. */
   length = 0;
+  /** Bytes this one counts in the server's total (released when whole or abandoned). */
+  private kept = 0;
+  private ledger: { bytes: number } | undefined = undefined;
 
   constructor(readonly first: PduHeader, readonly call: ServerCallInit) {}
 
@@ -188,16 +194,42 @@ export class Reassembly {
     return limits.maxRequestSize;
   }
 
-  /** Keep one fragment's stub; false past the budget. */
+  /** Bytes all of a server's connections hold in reassembly now. */
+  static heldBy(limits: Readonly<RpcLimits>): number {
+    return held.get(limits)?.bytes ?? 0;
+  }
+
+  /**
+   * Keep one fragment's stub; false past the request budget, or past maxReassemblyTotal over all
+   * the server's connections (each may reassemble maxRequestSize: 1,000 connections x 4 MB would
+   * be 4 GB of RSS a hostile client could make witnessd hold).
+   */
   add(stub: Buffer, limits: Readonly<RpcLimits>): boolean {
     this.length += stub.length;
     if (this.length > Reassembly.budget(limits)) return false;
+    let ledger = this.ledger;
+    if (!ledger) {
+      ledger = held.get(limits);
+      if (!ledger) held.set(limits, (ledger = { bytes: 0 }));
+      this.ledger = ledger;
+    }
+    if (ledger.bytes + stub.length > limits.maxReassemblyTotal) return false;
+    ledger.bytes += stub.length;
+    this.kept += stub.length;
     this.chunks.push(Buffer.from(stub));
     return true;
   }
 
-  /** The bytes kept (all of them, unless a fragment passed the budget). */
+  /** The bytes kept (all of them, unless a fragment passed the budget); they leave the server's total. */
   stub(): Buffer {
-    return Buffer.concat(this.chunks);
+    const whole = Buffer.concat(this.chunks);
+    this.release();
+    return whole;
+  }
+
+  /** No longer held (whole, or abandoned with its connection). */
+  release(): void {
+    if (this.ledger) this.ledger.bytes -= this.kept;
+    this.kept = 0;
   }
 }

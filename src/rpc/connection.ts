@@ -510,7 +510,10 @@ export class Connection implements CallOrigin, PduHandler {
       c.done = true;
       c.abort(new CallAborted('closed'));
     }
-    if (this.seldom) this.seldom.incoming = undefined;
+    if (this.seldom) {
+      this.seldom.incoming?.release();
+      this.seldom.incoming = undefined;
+    }
     if (this.logsDebug) this.log.debug({ why }, 'connection closed');
     if (this.associationGroup) this.associationGroup.remove(this);
     this.host.connectionClosed(this);

@@ -18,6 +18,11 @@ export interface RpcLimits {
    * at most, since it reassembles one call at a time (MS-RPCE 3.3.3).
    */
   maxRequestSize: number;
+  /**
+   * Bytes held in reassembly over all connections at once (Reassembly): without it, 1,000
+   * connections each sending 4 MB requests slowly would make witnessd hold 4 GB.
+   */
+  maxReassemblyTotal: number;
   /** A connection that has not bound within this many ms is closed. */
   unboundIdleMs: number;
   /** A PDU begun must arrive whole within this many ms (slow-loris on a bound connection). */
@@ -40,6 +45,7 @@ export const DEFAULT_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxPendingCallsPerConnection: 64,
   maxFragmentSize: 5840,
   maxRequestSize: 4 * 1024 * 1024,
+  maxReassemblyTotal: 64 * 1024 * 1024,
   unboundIdleMs: 30_000,
   partialPduMs: 30_000,
   idleEvictMs: 60_000,

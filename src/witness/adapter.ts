@@ -16,7 +16,7 @@ import {
 import { WERR } from './constants';
 import type { NotifyReply } from './registry';
 import type { WitnessService } from './service';
-import type { AsyncNotifyResult, InterfaceInfo, Notification } from './types';
+import type { AsyncNotifyResult, InterfaceInfo, IpAddrInfo, Notification } from './types';
 
 const NULL_HANDLE: ContextHandle = { attributes: 0, uuid: NIL_UUID };
 const handleOf = (id: string | undefined): ContextHandle => (id ? { attributes: 0, uuid: id } : NULL_HANDLE);
@@ -37,10 +37,8 @@ export function toWireResponse(n: Notification): RESP_ASYNC_NOTIFY {
   if (n.type === RESOURCE_CHANGE_NOTIFICATION) {
     return { MessageType: n.type, Messages: n.changes.map((c) => ({ ChangeType: c.changeType, ResourceName: c.name })) };
   }
-  return {
-    MessageType: n.type,
-    Messages: [{ IPAddrInfo: n.addresses.map((a) => ({ Flags: a.flags, IPV4: a.ipv4 ?? '0.0.0.0', IPV6: a.ipv6 ?? '::' })) }],
-  };
+  const list = (l: readonly IpAddrInfo[]) => ({ IPAddrInfo: l.map((a) => ({ Flags: a.flags, IPV4: a.ipv4 ?? '0.0.0.0', IPV6: a.ipv6 ?? '::' })) });
+  return { MessageType: n.type, Messages: [n.addresses, ...(n.moreLists ?? [])].map(list) };
 }
 
 /** Called with each operation's WERROR result (metrics). */

@@ -23,7 +23,7 @@ import { type NotifyReply, Registry, type Registration } from './registry';
 import type { AsyncNotifyResult, Notification, Owner, RegisterArgs, RegistrationInfo } from './types';
 import { clip, lifAddressText, validateRegistration } from './validate';
 import { LogLimiter, limitedLog } from '../lib/log-limit';
-import { moveList } from './updates';
+import { applyUpdate } from './updates';
 
 export interface WitnessOptions {
   /** Decision 9: a V2 registration with no waiting AsyncNotify for this long is removed. */
@@ -367,23 +367,12 @@ export class WitnessService {
 
   /** `net witness` updates on registrations chosen by id (updates.ts); unknown ids are skipped. */
   update(ids: readonly string[], u: RegistrationUpdate): RegistrationInfo[] {
-    const regs = ids.map((id) => this.registry.get(id)).filter((r): r is Registration => r !== undefined);
-    const done: RegistrationInfo[] = [];
     this.raisingSince = performance.now();
-    for (const reg of regs) {
-      const info = reg.info();
-      if (u.type === 'FORCE_UNREGISTER') this.registry.remove(reg, 'operator');
-      else if (u.type === 'FORCE_RESPONSE') this.registry.force(reg, { result: u.result >>> 0, response: u.response });
-      else {
-        const type = u.type === 'CLIENT_MOVE' ? MESSAGE_TYPES.CLIENT_MOVE : MESSAGE_TYPES.SHARE_MOVE;
-        // SHARE_MOVE is for V2 registrations that named a share (net witness selects only those).
-        if (type === MESSAGE_TYPES.SHARE_MOVE && (!reg.isV2 || reg.shareName === undefined)) continue;
-        const list = moveList(this.model, reg, u.to);
-        if (list.length > 0) this.registry.raiseMove(reg, type, list);
-        else this.registry.force(reg, { result: WERR.OK });
-      }
-      done.push(info);
-    }
+    const done = ids.map((id) => this.registry.get(id)).filter((r): r is Registration => r !== undefined)
+      .flatMap((reg) => {
+        const info = reg.info();
+        return applyUpdate(this.registry, this.model, reg, u) ? [info] : [];
+      });
     this.raisingSince = undefined;
     return done;
   }

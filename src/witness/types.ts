@@ -32,7 +32,12 @@ export interface ResourceChange {
 /** What one AsyncNotify response carries: exactly one MessageType (Decision 7). */
 export type Notification =
   | { readonly type: typeof RESOURCE_CHANGE_NOTIFICATION; readonly changes: readonly ResourceChange[] }
-  | { readonly type: MoveType; readonly addresses: readonly IpAddrInfo[] };
+  | {
+    readonly type: MoveType;
+    readonly addresses: readonly IpAddrInfo[];
+    /** Further IPADDR_INFO_LISTs (only an operator's forced response has them, as net witness allows; MS-SWN sends one). */
+    readonly moreLists?: ReadonlyArray<readonly IpAddrInfo[]>;
+  };
 
 export interface AsyncNotifyResult {
   readonly result: number;

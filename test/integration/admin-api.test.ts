@@ -128,7 +128,11 @@ describe('admin API and witnessctl against a running admin server', () => {
     expect((await ctl('giveback', 'node2')).code).toBe(0);
     expect((await ctl('lif', 'migrate', 'lif1', '--to', 'node2')).out).toContain('LifMoved lif1 (SVM vs1) node1 -> node2 (planned)');
     expect((await ctl('share', 'move', 'vmstore', '--to', 'node2', '--svm', 'vs1')).out).toBe('share move vmstore --to node2:\n  ShareMoved vmstore (SVM vs1) node1 -> node2\ntold no registration');
-    expect((await ctl('client', 'move', '--client', 'hv01', '--to', 'node1')).out).toContain('ClientMoveRequested hv01 -> node1');
+    // node1 serves no LIF now: a CLIENT_MOVE there would name no address, so it is refused (issue 22).
+    expect(await ctl('client', 'move', '--client', 'hv01', '--to', 'node1')).toEqual({
+      code: 1, out: '', err: 'witnessctl: node node1 serves no address now (no operational data LIF or public IP on it): a client cannot be moved there',
+    });
+    expect((await ctl('client', 'move', '--client', 'hv01', '--to', 'node2')).out).toContain('ClientMoveRequested hv01 -> node2');
     expect((await ctl('lif', 'down', 'lif2')).out).toContain('LifDown lif2');
     expect((await ctl('lif', 'address', 'lif2', '--ipv4', '127.0.0.22')).out).toContain('LifAddressChanged lif2 (SVM vs1) 127.0.0.12 -> 127.0.0.22');
     expect(events.map((e) => e.type)).toEqual([

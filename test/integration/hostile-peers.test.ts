@@ -281,3 +281,30 @@ describe('junk opnums and dripped PDUs (finding 8)', () => {
     o.destroy();
   });
 });
+
+describe('reassembly over all connections (bounded RSS)', () => {
+  it('past maxReassemblyTotal a connection reassembling is refused and closed; bytes are released when a call is whole or its connection goes', async () => {
+    const t = await startHostileTarget({ rpcLimits: { maxRequestSize: 16_000, maxReassemblyTotal: 20_000 } });
+    try {
+      const part = (callId: number, flags: number) => request({ callId, opnum: Witness_OPNUMS.WitnessrGetInterfaceList, stub: Buffer.alloc(4000), flags, allocHint: 12_000 });
+      const a = await boundFrom(t.port);
+      const b = await boundFrom(t.port);
+      a.send(Buffer.concat([part(2, 1), part(2, 0), part(2, 0)])); // 12,000 bytes held, no last fragment
+      await sleep(200);
+      b.send(Buffer.concat([part(2, 1), part(2, 0), part(2, 0)])); // 12,000 more: over 20,000 in all
+      expect(await b.waitClosed()).toBe(true);
+      expect(b.answers.some((x) => x.ptype === PT.FAULT)).toBe(true);
+      expect(a.closed).toBe(false);
+      a.destroy(); // its 12,000 bytes leave the total
+      await sleep(200);
+      const c = await boundFrom(t.port);
+      c.send(Buffer.concat([part(3, 1), part(3, 0), part(3, 2)]));
+      expect(await c.until(() => c.answers.some((x) => x.callId === 3))).toBe(true);
+      expect(c.answers.find((x) => x.callId === 3)?.ptype).toBe(PT.RESPONSE);
+      expect(c.closed).toBe(false);
+      c.destroy();
+    } finally {
+      await t.d.close();
+    }
+  });
+});

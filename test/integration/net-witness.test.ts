@@ -9,7 +9,9 @@ import { RpcClient } from '../../src/client/rpc-client';
 import { WITNESS_SYNTAX, witnessCalls, type ContextHandle } from '../../src/client/witness-calls';
 import { main, type CtlIO } from '../../src/cli/witnessctl';
 import { WERR } from '../../src/witness/constants';
-import { CLIENT_MOVE_NOTIFICATION, IPADDR_ONLINE, IPADDR_V4, RESOURCE_CHANGE_NOTIFICATION, SHARE_MOVE_NOTIFICATION } from '../../src/gen/witness';
+import {
+  CLIENT_MOVE_NOTIFICATION, IPADDR_ONLINE, IPADDR_V4, RESOURCE_CHANGE_NOTIFICATION, SHARE_MOVE_NOTIFICATION, Witness_OPNUMS, decodeWitnessrAsyncNotifyOut, encodeWitnessrAsyncNotifyIn,
+} from '../../src/gen/witness';
 import { startTestWitnessd, type TestWitnessd } from '../../scripts/drill-witnessd';
 
 jest.setTimeout(60_000);
@@ -163,6 +165,17 @@ describe('witnessctl net-witness (single-node demo)', () => {
     expect(await witnessCalls.asyncNotify(regs[3].conn, regs[3].handle, { timeoutMs: 10_000 })).toEqual({ result: WERR.NOT_FOUND });
     await net('force-response', '--witness-client-computer-name=hv01');
     expect(await witnessCalls.asyncNotify(regs[0].conn, regs[0].handle, { timeoutMs: 10_000 })).toEqual({ result: 0 });
+
+    // Samba's own test response: two IPADDR_INFO_LISTs in one CLIENT_MOVE (flags as given, both families when given).
+    const twoLists = '{ "result": 0, "response": { "type": 2, "messages": [ [{ "flags": 9, "ipv4": "10.0.10.1" }, { "flags": 0, "ipv4": "10.0.10.2", "ipv6": "fd00:0000:0000:0000:0010:0000:0010:0002" }], [{ "flags": 9, "ipv4": "10.0.20.1" }] ] } }';
+    expect((await net('force-response', '--witness-client-computer-name=hv02', `--witness-forced-response=${twoLists}`)).code).toBe(0);
+    const out = decodeWitnessrAsyncNotifyOut(await regs[1].conn.call(Witness_OPNUMS.WitnessrAsyncNotify, encodeWitnessrAsyncNotifyIn({ pContext: regs[1].handle }), { timeoutMs: 10_000 }));
+    expect(out.ReturnValue).toBe(0);
+    expect(out.pResp?.MessageType).toBe(CLIENT_MOVE_NOTIFICATION);
+    expect(out.pResp?.Messages).toEqual([
+      { IPAddrInfo: [{ Flags: 9, IPV4: '10.0.10.1', IPV6: '::' }, { Flags: 0, IPV4: '10.0.10.2', IPV6: 'fd00::10:0:10:2' }] },
+      { IPAddrInfo: [{ Flags: 9, IPV4: '10.0.20.1', IPV6: '::' }] },
+    ]);
   });
 
   test('refusals: net\'s messages on stdout and exit 255; an unknown option exits 1', async () => {

@@ -6,7 +6,10 @@
  * every node is asked with the cluster token, answers are merged with the node holding each
  * registration, a node that does not answer is named, and --local keeps to one node.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { main } from '../../src/cli/witnessctl';
 import { ctdbView, formatCtdb, nodeOk } from '../../src/admin/cluster-view';
@@ -143,5 +146,41 @@ describe('witnessctl cluster-wide view (CTDB mode) over every node\'s admin API'
     expect(v.pnn).toBe(1);
     expect(v.nodes.map(nodeOk)).toEqual([true, true, false]);
     expect(formatCtdb(v).split('\n')[0]).toBe('CTDB node map (this node: pnn1):');
+  });
+
+  describe('takeover with the ctdb tool', () => {
+    const saved = process.env.PATH;
+    let dir = '';
+    /** A `ctdb` on PATH that logs its arguments and fails the verbs given. */
+    function fakeCtdb(failing: string[]): string {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-ctdb-'));
+      const tool = path.join(dir, 'ctdb');
+      fs.writeFileSync(tool, `#!/bin/sh\nprintf "%s\\n" "$*" >> ${dir}/calls\nfor v in ${failing.join(' ')}; do [ "$3" = "$v" ] && { echo "connect to ctdbd: No such file" >&2; exit 1; }; done\nexit 0\n`, { mode: 0o755 });
+      process.env.PATH = `${dir}:${saved}`;
+      return path.join(dir, 'calls');
+    }
+    afterEach(() => {
+      process.env.PATH = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('a ctdb tool that does not work here: refused before any CLIENT_MOVE', async () => {
+      const calls = fakeCtdb(['status']);
+      const moves = () => nodes.flatMap((n) => n.seen).filter((l) => l.startsWith('POST /v1/clients/move')).length;
+      const before = moves();
+      const r = await ctl(['takeover', 'pnn1', '--grace-ms', '0'], port);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/takeover pnn1: refused before telling any client: the ctdb tool does not work where witnessctl runs/);
+      expect(moves()).toBe(before);
+      expect(fs.readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['-n 1 status']);
+    });
+
+    test('ctdb disable failing after CLIENT_MOVE went out: exit 1, and it says what was already sent', async () => {
+      const calls = fakeCtdb(['disable']);
+      const r = await ctl(['takeover', 'pnn0', '--grace-ms', '0'], port);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/takeover pnn0: CLIENT_MOVE to pnn1 was already sent to 2 registration\(s\), but ctdb -n 0 disable failed: .*the IPs did not move; run `ctdb -n 0 disable` now/);
+      expect(fs.readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['-n 0 status', '-n 0 disable']);
+    });
   });
 });

@@ -237,15 +237,32 @@ function arm(c: Conn): void {
   c.socket.write(request(c, c.armedCallId, Witness_OPNUMS.WitnessrAsyncNotify, c.asyncNotifyStub as Buffer));
 }
 
-async function rawOne(host: string, port: number): Promise<void> {
+/** A bind's and an AsyncNotify request's sizes, for the primed baseline (server-host.ts raw-listen). */
+const PRIMING_FIRST = Buffer.alloc(72, 0x5a);
+const PRIMING_PENDING = Buffer.alloc(48, 0x5a);
+
+async function rawOne(host: string, port: number, primed = false): Promise<void> {
   const socket = await connect(host, port);
   const c: Conn = { socket, nextCallId: 0, armedCallId: 0, at: 0, bytes: 0 };
+  let answered: (() => void) | undefined;
   socket.on('data', (d) => {
+    if (answered) {
+      answered();
+      answered = undefined;
+      return;
+    }
     c.bytes += d.length;
     if (expecting && c.bytes >= expecting.bytes) received(c, undefined);
   });
   socket.on('error', () => undefined);
   conns.push(c);
+  if (primed) {
+    await new Promise<void>((resolve) => {
+      answered = resolve;
+      socket.write(PRIMING_FIRST);
+    });
+    socket.write(PRIMING_PENDING);
+  }
 }
 
 /** Check what each connection got: RESOURCE_CHANGE with the expected change type. */
@@ -291,11 +308,11 @@ serve(
       await pool(a.n, a.concurrency ?? 128, (i) => witnessOne(a, first + i));
       return { ms: monoMs() - t0, connections: conns.length };
     },
-    'raw-setup': async (a: { host: string; port: number; n: number; concurrency?: number }) => {
+    'raw-setup': async (a: { host: string; port: number; n: number; concurrency?: number; primed?: boolean }) => {
       if (kind === 'witness') throw new Error('already holding Witness connections');
       kind = 'raw';
       const t0 = monoMs();
-      await pool(a.n, a.concurrency ?? 128, () => rawOne(a.host, a.port));
+      await pool(a.n, a.concurrency ?? 128, () => rawOne(a.host, a.port, a.primed));
       return { ms: monoMs() - t0, connections: conns.length };
     },
     /** A new AsyncNotify on every connection (after the previous one was answered). */

@@ -15,6 +15,8 @@ import { monoMs } from './stats';
 let daemon: Witnessd | undefined;
 let raw: net.Server | undefined;
 const rawSockets = new Set<net.Socket>();
+/** A primed baseline socket's answer to the client's first message (a bind_ack's size). */
+const PRIMING_REPLY = Buffer.alloc(84, 0x5a);
 
 export interface WitnessdStartArgs {
   readonly watcher?: Partial<WitnessdConfig['watcher']>;
@@ -22,6 +24,8 @@ export interface WitnessdStartArgs {
   readonly logLevel?: WitnessdConfig['logging']['level'];
   /** Over the demo's auth section (the Kerberos benchmark adds auth.kerberos). */
   readonly auth?: Partial<WitnessdConfig['auth']>;
+  /** Over the demo's witness section. */
+  readonly witness?: Partial<WitnessdConfig['witness']>;
 }
 
 export interface WitnessdInfo {
@@ -39,6 +43,7 @@ async function startDaemon(a: WitnessdStartArgs): Promise<WitnessdInfo> {
     ...base,
     watcher: { ...base.watcher, ...a.watcher },
     auth: { ...base.auth, ...a.auth },
+    witness: { ...base.witness, ...a.witness },
     nodes: base.nodes.map((n) => (a.nodeSmbAddresses?.[n.name] ? { ...n, smbAddress: a.nodeSmbAddresses[n.name] } : n)),
     // The daemon's own logging (demo: info). BENCH_WITNESSD_LOG_LEVEL is for diagnosis only
     // (how much of a figure is logging); the suite never sets it.
@@ -72,13 +77,26 @@ serve(
       (global as { gc?: () => void }).gc?.();
       return v8.writeHeapSnapshot(a.file);
     },
-    'raw-listen': (a: { host: string }) =>
+    /**
+     * `primed`: each socket carries what a Witness connection's carried before the fan-out:
+     * the client's first message is answered (bind → bind_ack), its second is read and left
+     * unanswered (a pending AsyncNotify), so the TCP state and the read side are the same.
+     */
+    'raw-listen': (a: { host: string; primed?: boolean }) =>
       new Promise<number>((resolve, reject) => {
         raw = net.createServer((s) => {
           s.setNoDelay(true);
           rawSockets.add(s);
           s.on('error', () => undefined);
           s.on('close', () => rawSockets.delete(s));
+          if (a.primed) {
+            let answered = false;
+            s.on('data', () => {
+              if (answered) return;
+              answered = true;
+              s.write(PRIMING_REPLY);
+            });
+          }
         });
         raw.once('error', reject);
         raw.listen({ host: a.host, port: 0, backlog: 4096 }, () => resolve((raw!.address() as net.AddressInfo).port));

@@ -130,8 +130,26 @@
     return { key: 'down', text: 'DOWN — not taken over' };
   }
 
+  /** The CTDB source's status, when witnessd runs with it (the cluster as CTDB sees it). */
+  const ctdbOf = (s) => (s.source && s.source.name === 'ctdb' ? s.source : null);
+
+  function renderSource(s) {
+    const el = $('source-health');
+    const src = s.source;
+    if (!src) {
+      el.hidden = true;
+      return;
+    }
+    el.hidden = false;
+    el.dataset.state = src.health.ok ? 'live' : 'down';
+    el.textContent = src.health.ok
+      ? `Cluster source ${src.name}: ${src.health.detail}`
+      : `Cluster source ${src.name} is NOT healthy: ${src.health.detail}`;
+  }
+
   function render(s) {
     $('config-source').textContent = s.config || '–';
+    renderSource(s);
     const upd = $('updated');
     upd.dateTime = s.at;
     upd.textContent = clock(s.at);
@@ -143,7 +161,8 @@
     $('sum-lifs').textContent = `${avail}/${s.lifs.length}`;
     $('sum-lifs').parentElement.dataset.bad = avail < s.lifs.length;
     const c = s.counts;
-    $('sum-regs').textContent = c ? c.registrations : 'n/a';
+    $('sum-regs').textContent = s.clusterWide ? s.registrations.length : c ? c.registrations : 'n/a';
+    $('sum-regs').nextElementSibling.textContent = s.clusterWide ? 'registrations cluster-wide' : 'registrations';
     $('sum-waiting').textContent = c ? c.pendingAsyncNotify : 'n/a';
     $('sum-sent').textContent = c ? Object.values(c.notificationsSent).reduce((a, b) => a + b, 0) : 'n/a';
 
@@ -155,6 +174,19 @@
 
   function renderPairs(s) {
     const health = new Map(((s.watcher && s.watcher.nodes) || []).map((n) => [n.node, n]));
+    const ctdb = ctdbOf(s);
+    $('h-nodes').textContent = ctdb ? 'CTDB nodes' : 'Nodes and SFO pairs';
+    if (ctdb) {
+      // CTDB nodes have no SFO partner: any node may host any public IP it lists.
+      const flags = new Map(ctdb.nodes.map((n) => [n.name, n]));
+      const cards = s.nodes.map((n) => {
+        const c = flags.get(n.name);
+        const label = `${n.name}${c ? ` (CTDB pnn${c.pnn}, ${c.address})` : ''}${n.name === `pnn${ctdb.pnn}` ? ' · this node' : ''}`;
+        return h('article', { class: 'pair', 'aria-label': label }, h('h3', {}, label), h('div', { class: 'pair-nodes' }, nodeCard(n, health.get(n.name), s, c)));
+      });
+      $('pairs').replaceChildren(...cards);
+      return;
+    }
     const byName = new Map(s.nodes.map((n) => [n.name, n]));
     const done = new Set();
     const pairs = [];
@@ -174,30 +206,39 @@
     $('pairs').replaceChildren(...cards);
   }
 
-  function nodeCard(n, hl, s) {
+  function nodeCard(n, hl, s, ctdbNode) {
     const st = nodeState(n);
     const lifs = s.lifs.filter((l) => l.currentNode === n.name);
     let probe = 'no health watcher';
-    if (hl) {
+    if (ctdbNode) {
+      // CTDB's own word on the node; the SMB2 probe only as a second opinion when it runs.
+      probe = `CTDB: ${ctdbNode.flags.join(', ')}`;
+      if (hl && s.watcher.mode !== 'simulated') probe += ` · SMB2 probe: ${hl.health}${hl.lastProbe ? ` — ${hl.lastProbe.detail}` : ''}`;
+    } else if (hl) {
       if (s.watcher.mode === 'simulated') probe = 'health: simulated (changes only by operator commands)';
       else probe = `health: ${hl.health}${hl.heldDownByOperator ? ' (held down by the operator)' : ''}${hl.lastProbe ? ` — ${hl.lastProbe.detail}` : ''}`;
     }
     return h('div', { class: 'node', 'data-node': n.name, 'data-state': st.key },
       h('p', { class: 'node-name' }, h('strong', {}, n.name), ' ', h('span', { class: 'state-badge', 'data-state': st.key }, st.text)),
       h('p', { class: 'probe' }, probe),
-      h('p', { class: 'hosts' }, lifs.length ? `hosts ${lifs.map((l) => l.name + (l.homeNode !== n.name ? ` (home ${l.homeNode})` : '')).join(', ')}` : 'hosts no LIF now'),
+      h('p', { class: 'hosts' }, lifs.length ? `hosts ${lifs.map((l) => l.name + (!ctdbNode && l.homeNode !== n.name ? ` (home ${l.homeNode})` : '')).join(', ')}` : ctdbNode ? 'hosts no public IP now' : 'hosts no LIF now'),
       n.smbAddress ? h('p', { class: 'probe' }, `SMB server ${n.smbAddress}`) : null);
   }
 
   function renderLifs(s) {
+    const ctdb = ctdbOf(s);
+    $('h-lifs').textContent = ctdb ? 'Public IPs (CTDB)' : 'Data LIFs';
+    $('lifs').tHead.rows[0].cells[3].textContent = ctdb ? 'May be hosted by' : 'Home';
+    const possible = new Map(ctdb ? ctdb.ips.map((ip) => [ip.address, ip.possible]) : []);
     const rows = s.lifs.map((l) => {
-      const away = l.currentNode !== l.homeNode;
+      // CTDB places a public IP on any node that lists it: there is no home to be away from.
+      const away = !ctdb && l.currentNode !== l.homeNode;
       const state = l.operational ? 'available' : l.up ? 'UNAVAILABLE (its node is down)' : 'DOWN';
       return h('tr', { 'data-lif': l.name, 'data-state': l.operational ? 'available' : 'unavailable' },
         h('th', { scope: 'row' }, l.name),
         h('td', {}, l.svm),
         h('td', { class: 'mono' }, [l.ipv4, l.ipv6].filter(Boolean).join(' ') || '–'),
-        h('td', {}, l.homeNode),
+        h('td', {}, ctdb ? (possible.get(l.name) || []).join(', ') || '–' : l.homeNode),
         h('td', { 'data-away': away }, away ? `${l.currentNode} (moved from home)` : l.currentNode),
         h('td', {}, h('span', { class: 'state-badge', 'data-state': l.operational ? 'up' : 'down' }, state)));
     });
@@ -213,11 +254,17 @@
   function renderRegistrations(s) {
     const c = s.counts;
     const regs = s.registrations || [];
-    const note = !c
+    const cw = s.clusterWide;
+    let note = !c
       ? 'The Witness service is not attached.'
-      : `${plural(c.registrations, 'registration')} (V1 ${c.registrationsV1}, V2 ${c.registrationsV2}); ${c.pendingAsyncNotify} AsyncNotify waiting` +
-        (c.registrations > regs.length ? `; the first ${regs.length} are listed` : '');
+      : `${plural(c.registrations, 'registration')} on this node (V1 ${c.registrationsV1}, V2 ${c.registrationsV2}); ${c.pendingAsyncNotify} AsyncNotify waiting` +
+        (!cw && c.registrations > regs.length ? `; the first ${regs.length} are listed` : '');
+    if (cw) {
+      note += `. Cluster-wide: ${plural(regs.length, 'registration')} listed from ${plural(cw.nodes - cw.unreachable.length, 'node')} of ${cw.nodes}`;
+      for (const u of cw.unreachable) note += `; node ${u.node} did not answer (${u.error})`;
+    }
     $('reg-counts').textContent = note;
+    $('held-by').hidden = !cw;
     const rows = regs.map((r) => {
       const st = regState(r);
       return h('tr', { 'data-registration': r.id, 'data-client': r.clientName, 'data-state': st.key, title: `registration ${r.id}` },
@@ -227,9 +274,10 @@
         h('td', {}, r.lif || '–'),
         h('td', {}, r.version === 0x00010001 ? 'V1' : r.version === 0x00020000 ? ['V2', r.shareName ? [' · ', peer(r.shareName)] : ''] : `0x${r.version.toString(16)}`),
         h('td', {}, h('span', { class: 'state-badge', 'data-state': st.key }, st.text)),
-        h('td', {}, r.registeredAt ? timeEl(r.registeredAt) : '–'));
+        h('td', {}, r.registeredAt ? timeEl(r.registeredAt) : '–'),
+        cw ? h('td', { 'data-held-by': r.heldBy }, r.heldBy || '–') : null);
     });
-    if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No client is registered.')));
+    if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: cw ? 8 : 7, class: 'empty' }, cw ? 'No client is registered on any node.' : 'No client is registered.')));
     $('registrations').tBodies[0].replaceChildren(...rows);
   }
 

@@ -52,8 +52,8 @@ export class AesCts {
     cipherName(key, 'cbc');
   }
 
-  encrypt(plain: Uint8Array): Buffer {
-    const n = plain.length;
+  /** CTS ciphertext of plain[0, n). */
+  encrypt(plain: Buffer, n = plain.length): Buffer {
     if (n < BLOCK) throw new KrbCryptoError(`CTS needs at least one block, got ${n} bytes`);
     if (!this.enc) {
       this.enc = createCipheriv(cipherName(this.key, 'cbc'), this.key, Buffer.alloc(BLOCK));
@@ -63,7 +63,7 @@ export class AesCts {
     const blocks = Math.ceil(n / BLOCK);
     const padded = blocks * BLOCK;
     const buf = scratchOf(padded);
-    buf.set(plain);
+    plain.copy(buf, 0, 0, n);
     buf.fill(0, n, padded);
     xorBlock(buf, 0, this.encChain!);
     const c = this.enc.update(buf.subarray(0, padded));
@@ -74,11 +74,11 @@ export class AesCts {
     const prev = Buffer.from(c.subarray(a, a + BLOCK));
     c.copy(c, a, a + BLOCK, padded);
     prev.copy(c, a + BLOCK, 0, n - a - BLOCK);
-    return c.subarray(0, n);
+    return n === padded ? c : c.subarray(0, n);
   }
 
-  decrypt(ct: Uint8Array): Buffer {
-    const n = ct.length;
+  /** Plaintext of the CTS ciphertext ct[0, n). */
+  decrypt(ct: Buffer, n = ct.length): Buffer {
     if (n < BLOCK) throw new KrbCryptoError(`CTS ciphertext of ${n} bytes is shorter than a block`);
     if (!this.dec) {
       this.dec = createDecipheriv(cipherName(this.key, 'cbc'), this.key, Buffer.alloc(BLOCK));
@@ -88,13 +88,13 @@ export class AesCts {
     const blocks = Math.ceil(n / BLOCK);
     const padded = blocks * BLOCK;
     const buf = scratchOf(padded);
-    if (blocks === 1) buf.set(ct);
+    if (blocks === 1) ct.copy(buf, 0, 0, n);
     else {
       const a = (blocks - 2) * BLOCK;
       const lastLen = n - a - BLOCK;
-      buf.set(ct.subarray(0, a));
-      buf.set(ct.subarray(a, a + BLOCK), a + BLOCK); // CBC's final block, moved forward by the sender
-      buf.set(ct.subarray(a + BLOCK, n), a); // the first lastLen bytes of CBC's second-to-last block
+      ct.copy(buf, 0, 0, a);
+      ct.copy(buf, a + BLOCK, a, a + BLOCK); // CBC's final block, moved forward by the sender
+      ct.copy(buf, a, a + BLOCK, n); // the first lastLen bytes of CBC's second-to-last block
       if (lastLen < BLOCK) {
         // Decrypting the final block gives (P_last ‖ zeros) XOR C_{n-1}: its tail is the stolen tail of C_{n-1}.
         if (!this.ecbDec) {
@@ -107,7 +107,7 @@ export class AesCts {
     const p = this.dec.update(buf.subarray(0, padded));
     xorBlock(p, 0, this.decChain!);
     buf.copy(this.decChain!, 0, padded - BLOCK, padded);
-    return p.subarray(0, n);
+    return n === padded ? p : p.subarray(0, n);
   }
 }
 

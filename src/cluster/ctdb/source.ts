@@ -14,7 +14,7 @@ import type { ClusterEvent } from '../types';
 import { ctdbHookRequestSchema } from './hook';
 import { CtdbLink } from './link';
 import { ctdbNodeName } from './names';
-import { nodeFlagNames } from './protocol';
+import { NodeFlags, nodeFlagNames } from './protocol';
 import { answerHook } from './releaseip';
 import { ctdbFindings } from './rules';
 import type { CtdbSnapshot } from './snapshot';
@@ -183,6 +183,14 @@ export class CtdbSource implements ClusterSource {
     if (!r.success) throw new ModelError('invalid-argument', `bad request: ${r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
     return answerHook(r.data, { link: this.link, model: this.model, state: this.state, witness: this.witness, log: this.log });
   };
+
+  /** Every other node in CTDB's node map (a DISCONNECTED one too: its witnessd may still hold registrations). */
+  readonly members = (): { self: string; nodes: Array<{ node: string; address: string }> } => ({
+    self: this.nodeName,
+    nodes: this.link.snapshot.nodes
+      .filter((n) => n.pnn !== this.pnn && (n.flags & NodeFlags.DELETED) === 0)
+      .map((n) => ({ node: ctdbNodeName(n.pnn), address: n.address })),
+  });
 
   status(): CtdbSourceStatus {
     const snap = this.link.snapshot;

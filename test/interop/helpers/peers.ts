@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export type Peer = 'rpcclient' | 'smbclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'python3-samba' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit' | 'ctdbd' | 'ctdb' | 'testparm';
+export type Peer = 'rpcclient' | 'smbclient' | 'smbtorture' | 'tshark' | 'smbd' | 'python3' | 'impacket' | 'python3-samba' | 'ip' | 'timeout' | 'chromium' | 'samba' | 'kinit' | 'ctdbd' | 'ctdb' | 'testparm' | 'net';
 
 const SEARCH_PATH = (process.env.PATH ?? '/usr/bin:/bin') + ':/usr/sbin:/sbin:/usr/local/sbin';
 
@@ -96,6 +96,7 @@ const PACKAGE: Record<Peer, string> = {
   ctdbd: 'ctdb',
   ctdb: 'ctdb',
   testparm: 'samba-common-bin',
+  net: 'samba-common-bin',
 };
 
 /**
