@@ -63,6 +63,8 @@ export class FaultFleet {
   private readonly clients: Client[] = [];
   private readonly ports = new Map<string, number>();
   private closed = false;
+  /** When the last answer of any registration arrived (ms epoch). */
+  lastAnswerAt = 0;
 
   constructor(private readonly o: FleetOptions) {}
 
@@ -146,6 +148,7 @@ export class FaultFleet {
   private answered(c: Client, s: Session, p: RawPdu | undefined): void {
     if (this.closed || c.s !== s) return;
     const at = Date.now();
+    this.lastAnswerAt = at;
     const kind = this.describe(s, p);
     if (kind === 'timeout') return this.arm(c); // keep-alive expiry: call again
     c.told.push({ at, kind });

@@ -23,13 +23,21 @@ export interface Fault {
   readonly targets?: (c: NetnsCluster) => Promise<number[]>;
   /** Do it (and undo it: resume, restore); returns the fault's time (ms epoch). */
   run(c: NetnsCluster, targets: readonly number[]): Promise<number>;
-  /** The clients of the faulted nodes' IPs must be told (false: no one may be told anything unless CTDB moves an IP). */
-  readonly mustTell: boolean;
+  /**
+   * The clients of the faulted nodes' IPs must be told; false: no one may be told anything
+   * unless CTDB moves an IP; 'either': telling them is true only if the node's SMB service
+   * stopped answering (ctdbd stopped: smbd's new connections wait for it), so it is reported,
+   * neither required nor false.
+   */
+  readonly mustTell: boolean | 'either';
   /** What CTDB alone would give (its defaults: KeepaliveInterval 5 s × (KeepaliveLimit 5 + 1), MonitorInterval 15 s). */
   readonly ctdbAlone: string;
   /** Watch this long after run() returned, for late, duplicate or false notifications. */
   readonly settleMs: number;
 }
+
+/** How long the fleet must have heard nothing before a fault starts. */
+const QUIET_MS = 4000;
 
 const stopAll = (c: NetnsCluster, pnn: number, sig: 'SIGSTOP' | 'SIGCONT'): void => {
   for (const p of ['ctdbd', 'smbd', 'witnessd'] as const) {
@@ -75,7 +83,7 @@ export const FAULTS: readonly Fault[] = [
   { name: 'ctdbd kill -9, two nodes at once', mustTell: true, settleMs: 10_000, targets: async () => [0, 1], ctdbAlone: 'as one node',
     run: async (c, ns) => Math.min(...ns.map((n) => c.kill(n, 'ctdbd', 'SIGKILL', { group: true }))) },
   ...[10, 60].map((s): Fault => ({
-    name: `ctdbd SIGSTOP ${s} s, resumed`, mustTell: s >= 30, settleMs: 10_000, ctdbAlone: s >= 30 ? '~30 s (keepalive)' : 'nothing',
+    name: `ctdbd SIGSTOP ${s} s, resumed`, mustTell: s >= 30 ? true : 'either', settleMs: 10_000, ctdbAlone: s >= 30 ? '~30 s (keepalive)' : 'nothing',
     run: async (c, [n]) => {
       const at = c.kill(n, 'ctdbd', 'SIGSTOP', { group: true });
       await sleep(s * 1000);
@@ -177,7 +185,7 @@ async function samplePlacement(c: NetnsCluster, from: number, until: () => boole
 export function judgeFault(f: Fault, records: readonly ClientRecord[], at: number, targets: readonly number[], hostedAtFault: ReadonlyMap<string, number>, seen: ReadonlyMap<string, ReadonlySet<number>>, nodeAddresses: readonly string[], serving: boolean): FaultResult {
   const faultedIps = new Set([...hostedAtFault].filter(([, pnn]) => targets.includes(pnn)).map(([ip]) => ip));
   const moved = new Set([...seen].filter(([ip, s]) => s.size > 1 || ![...s].includes(hostedAtFault.get(ip) ?? -2)).map(([ip]) => ip));
-  const touched = new Set([...moved, ...(f.mustTell ? faultedIps : [])]);
+  const touched = new Set([...moved, ...(f.mustTell !== false ? faultedIps : [])]);
   const spared = new Set(nodeAddresses.filter((_, pnn) => !targets.includes(pnn)));
   let lastToldMs: number | undefined;
   let told = 0;
@@ -192,7 +200,7 @@ export function judgeFault(f: Fault, records: readonly ClientRecord[], at: numbe
     const notes = r.told.filter((t) => isNotification(t.kind));
     for (let i = 1; i < notes.length; i++) if (notes[i].kind === notes[i - 1].kind) duplicates++;
     if (!touched.has(r.target.ip)) falseNotifications += notes.length;
-    if (faultedIps.has(r.target.ip) && spared.has(r.target.host) && f.mustTell) {
+    if (faultedIps.has(r.target.ip) && spared.has(r.target.host) && f.mustTell !== false) {
       affected++;
       const first = notes[0];
       if (first) {
@@ -249,6 +257,9 @@ export function spread(c: NetnsCluster, n: number): Array<{ host: string; ip: st
 export async function runFault(c: NetnsCluster, fleet: FaultFleet, f: Fault, log: (m: string) => void): Promise<FaultResult> {
   const targets = f.targets ? await f.targets(c) : [0];
   const spare = c.nodes.map((n) => n.pnn).find((p) => !targets.includes(p)) as number;
+  // The previous fault's last words (an AVAILABLE after its healing) belong to it: start
+  // once no client has heard anything for QUIET_MS (bounded).
+  for (let i = 0; i < 60 && Date.now() - fleet.lastAnswerAt < QUIET_MS; i++) await sleep(500);
   const hostedAtFault = new Map([...(await c.ips(spare))]);
   fleet.mark();
   const seen = new Map<string, Set<number>>();

@@ -5,7 +5,9 @@
  *  R1 evidence: a node serves when its SMB server answers an SMB2 NEGOTIATE (on its node
  *     address or a public IP it hosts). It is "refused" after refusedThreshold refused or
  *     reset probes in a row (the host answered: its smbd is dead), "silent" when nothing
- *     answered for silenceMs (hung, or cut off). A stall shorter than silenceMs is neither.
+ *     answered for silenceMs while its witnessd is not heard either (the node hangs whole,
+ *     or is cut off; watch.ts vouched()). A stall shorter than silenceMs is neither, and a
+ *     node still heard whose smbd is slow is a brown-out, not a failure.
  *  R2 partition: a peer is heard while its witnessd's heartbeats arrive (within silenceMs).
  *     A node is quorate while it reaches a strict majority of the cluster, itself included,
  *     a peer counting when it is heard or its SMB server answers this node (so a peer that

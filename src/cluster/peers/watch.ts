@@ -63,6 +63,16 @@ export interface PeerWatchStatus {
 /** The public IPs are probed every this many rounds (the node address every round). */
 const PUBLIC_IP_EVERY = 4;
 
+/**
+ * R1's veto: silence seen from here is evidence only against a node whose witnessd is not
+ * heard either (the node hangs whole, or is cut off). A node still heard whose smbd is slow
+ * to answer is a brown-out (a loaded machine; a clustered smbd whose NEGOTIATE waits for a
+ * record on a hung peer's ctdbd): judged by its refusals and by CTDB, not by silence.
+ */
+export function vouched(seen: SmbSeen, heard: boolean): SmbSeen {
+  return seen === 'silent' && heard ? 'unknown' : seen;
+}
+
 interface Watched {
   stats: ProbeStats;
   inFlight: number;
@@ -229,7 +239,8 @@ export class PeerWatch extends EventEmitter {
 
   private ownView(now: number): SmbView {
     const view: Record<string, SmbSeen> = {};
-    for (const m of this.cluster.members()) view[m.name] = judgeSmb(this.watch(m.name).stats, now, this.cfg);
+    const heard = this.heardNow(now);
+    for (const m of this.cluster.members()) view[m.name] = vouched(judgeSmb(this.watch(m.name).stats, now, this.cfg), m.name === this.cluster.self || heard.has(m.name));
     return view;
   }
 

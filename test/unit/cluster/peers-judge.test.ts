@@ -4,6 +4,7 @@
  */
 import { freshStats, holdCtdbDown, judge, judgeSmb, mayRecover, recordProbe, type SmbView } from '../../../src/cluster/peers/judge';
 import { peerWatchSchema } from '../../../src/config/peer-watch';
+import { vouched } from '../../../src/cluster/peers/watch';
 
 const cfg = peerWatchSchema.parse({}); // silenceMs 2000, refusedThreshold 2, recoveryThreshold 2
 const nodes = ['pnn0', 'pnn1', 'pnn2'];
@@ -33,6 +34,13 @@ describe('R1: what one node judges of another node\'s SMB server', () => {
     expect(judgeSmb(s, 1500, cfg)).toBe('refused');
     s = recordProbe(s, { ok: true }, 1750);
     expect(judgeSmb(s, 1750, cfg)).toBe('serving');
+  });
+
+  it('silence is evidence only against a node whose witnessd is not heard either; a refusal always is', () => {
+    expect(vouched('silent', false)).toBe('silent'); // a whole-node hang or a cut
+    expect(vouched('silent', true)).toBe('unknown'); // heard: a brown-out, not a failure
+    expect(vouched('refused', true)).toBe('refused');
+    expect(vouched('serving', true)).toBe('serving');
   });
 
   it('a node that never answered becomes silent silenceMs after judging began', () => {
