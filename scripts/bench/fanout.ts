@@ -26,7 +26,7 @@ import type { FleetAuth } from './lib/fleet-client';
 import { Child } from './lib/child';
 import { monoMs, pairedRatio, quantile, summarize } from './lib/stats';
 import type { BenchOptions, BenchRow } from './lib/types';
-import { closeAll, logPath, waitUntil } from './lib/util';
+import { BENCH_MAX_CONNECTIONS, closeAll, logPath, waitUntil } from './lib/util';
 
 const RESOURCE_STATE_AVAILABLE = 1;
 const RESOURCE_STATE_UNAVAILABLE = 255;
@@ -105,7 +105,7 @@ async function fanoutAt(n: number, o: BenchOptions, kind: FanoutAuth = 'none'): 
     // Forced unregister off: these clients answer a failure by re-arming AsyncNotify on the same
     // registration for the next repetition, where a Windows client would register again.
     const info = await server.request<{ witnessPort: number; adminUrl: string; addresses: string[] }>('witnessd-start', {
-      auth: auth.server, witness: { forcedUnregisterSeconds: 0 },
+      auth: auth.server, witness: { forcedUnregisterSeconds: 0 }, limits: { maxConnections: BENCH_MAX_CONNECTIONS },
     });
     const rawPort = await raw.request<number>('raw-listen', { host: RAW_HOST });
     const setupTimeout = 60_000 + n * 20;

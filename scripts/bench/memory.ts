@@ -8,7 +8,7 @@
 import { Child } from './lib/child';
 import { pairedRatio, summarize } from './lib/stats';
 import type { BenchOptions, BenchRow } from './lib/types';
-import { closeAll, logPath, waitUntil } from './lib/util';
+import { BENCH_MAX_CONNECTIONS, closeAll, logPath, waitUntil } from './lib/util';
 
 const RAW_HOST = '127.0.0.13';
 
@@ -26,7 +26,7 @@ async function one(kind: 'witnessd' | 'raw', n: number, o: BenchOptions, rep: nu
     const half = Math.floor(n / 2);
     let add: (k: number) => Promise<void>;
     if (kind === 'witnessd') {
-      const info = await server.request<{ witnessPort: number; addresses: string[] }>('witnessd-start', {});
+      const info = await server.request<{ witnessPort: number; addresses: string[] }>('witnessd-start', { limits: { maxConnections: BENCH_MAX_CONNECTIONS } });
       add = async (k) => {
         await client.request('witness-setup', {
           host: info.addresses[1] ?? info.addresses[0], port: info.witnessPort, n: k, netName: 'SOFS', ipAddress: '127.0.0.11', keepAliveSeconds: 600,

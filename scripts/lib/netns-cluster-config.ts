@@ -110,6 +110,8 @@ export interface NetnsClusterOptions {
   readonly member?: { readonly binds?: (node: ClusterNode) => Readonly<Record<string, string>> };
   /** Extra lines in the CA share's section. */
   readonly smbShare?: (node: ClusterNode) => readonly string[];
+  /** Extra smb.conf sections (whole lines, e.g. another share) after the CA share. */
+  readonly smbExtra?: (node: ClusterNode) => readonly string[];
   /** witnessd's YAML for a node: receives the harness's document, returns the one to write. */
   readonly witnessdConfig?: (node: ClusterNode, doc: Record<string, unknown>) => Record<string, unknown>;
   /** Called per node after its layout is written, before any ctdbd starts. */
@@ -122,7 +124,7 @@ export interface NetnsClusterOptions {
   readonly parentDir?: string;
 }
 
-const shareDir = (c: ClusterLayoutView): string => path.join(c.dir, 'shared', DEFAULT_SERVER.share);
+export const shareDir = (c: ClusterLayoutView): string => path.join(c.dir, 'shared', DEFAULT_SERVER.share);
 
 /** witnessd's YAML for one node: CTDB source, the CA share, the account, clusapi for smbtorture. */
 export function witnessdYaml(c: ClusterLayoutView, n: ClusterNode): Record<string, unknown> {
@@ -182,6 +184,8 @@ export function smbConf(c: ClusterLayoutView, n: ClusterNode): string {
     '  smb3 share cap:CLUSTER = yes',
     ...(c.opts.smbShare?.(n) ?? []),
     '',
+    ...(c.opts.smbExtra?.(n) ?? []),
+    '',
   ].join('\n');
 }
 
@@ -216,8 +220,8 @@ function installScript(from: string, legacy: string, name: string, enabled: bool
 }
 
 /**
- * Write node `n`'s CTDB_BASE, Samba sandbox and witnessd YAML. With `eventScriptsOnly`,
- * only (re)install the event scripts and witnessd's files (a node changing its Witness service).
+ * Write node `n`'s CTDB_BASE, Samba sandbox and witnessd YAML. With `eventScriptsOnly`, only
+ * witnessd's files (a node changing its Witness service; the event script is left as it is).
  */
 export function layOutNode(c: ClusterLayoutView, n: ClusterNode, o: { eventScriptsOnly?: boolean } = {}): void {
   const b = n.ctdbEtc;
@@ -247,8 +251,11 @@ export function layOutNode(c: ClusterLayoutView, n: ClusterNode, o: { eventScrip
     fs.writeFileSync(path.join(n.sambaDir, 'usermap'), `nobody = ${(c.opts.account ?? DEFAULT_SERVER.account).user}\n`);
     fs.writeFileSync(n.smbConf, smbConf(c, n));
   }
-  // witnessd: always installed, enabled only where it serves (a rolling migration enables it later).
-  installScript(WITNESSD_EVENT_SCRIPT, legacy, '09.witnessd.script', n.witness === 'witnessd');
+  // witnessd: always installed, enabled only where it serves. A node changing its service later
+  // keeps the script's state: `ctdb event script enable legacy 09.witnessd` is the admin's step.
+  if (!o.eventScriptsOnly || !fs.existsSync(path.join(legacy, '09.witnessd.script'))) {
+    installScript(WITNESSD_EVENT_SCRIPT, legacy, '09.witnessd.script', n.witness === 'witnessd');
+  }
   const yaml = path.join(n.dir, 'witnessd.yaml');
   fs.writeFileSync(yaml, stringify(witnessdYaml(c, n)));
   fs.writeFileSync(path.join(b, 'script.options'), [

@@ -18,17 +18,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseIps, parseStatus, type NodeStatus } from '../../test/interop/helpers/ctdb-cluster';
 import { inPrivateNetns } from '../../test/interop/helpers/peers';
-import { onEmergencyExit, runTool, sleep, startTool, type RunningTool, type ToolResult } from '../../test/interop/helpers/process';
+import { onEmergencyExit, runTool, startTool, type RunningTool, type ToolResult } from '../../test/interop/helpers/process';
+import { alive, connectOnce, pidsMentioning, settled, signalGroup, waitFor } from './netns-cluster-procs';
 import { NetnsLab, type LabHost } from './netns';
 import { DEFAULT_SERVER, layOutNode, smbConf, type ClusterNode, type NetnsClusterOptions, type WitnessKind } from './netns-cluster-config';
 
 export type { ClusterNode, NetnsClusterOptions, WitnessKind } from './netns-cluster-config';
 export { DEFAULT_SERVER } from './netns-cluster-config';
+export { waitFor } from './netns-cluster-procs';
 
 /** The daemons of one node that kill()/pids() name. */
 export type NodeProcess = 'ctdbd' | 'smbd' | 'witnessd' | 'samba-dcerpcd';
@@ -41,65 +42,6 @@ const PUBLIC_HOST = (i: number): number => 31 + i;
 const CLIENT_HOST = 100;
 const CALLER_HOST = 254;
 const EXTRA_HOST = (k: number): number => 200 + k;
-
-/** Poll `probe` until it gives a value; bounded in time and count; errors count as "not yet". */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  for (let i = 0; i < 100_000 && Date.now() < end; i++) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
-}
-
-function alive(p: ChildProcess | undefined): p is ChildProcess {
-  return !!p && p.exitCode === null && p.signalCode === null;
-}
-
-function signalGroup(p: ChildProcess | undefined, sig: NodeJS.Signals): void {
-  if (!p?.pid) return;
-  try {
-    process.kill(-p.pid, sig);
-  } catch {
-    /* group gone */
-  }
-}
-
-/** PIDs whose command line contains `needle` (this cluster's directory). */
-function pidsMentioning(needle: string): number[] {
-  const out: number[] = [];
-  for (const ent of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(ent) || Number(ent) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${ent}/cmdline`, 'utf8').includes(needle)) out.push(Number(ent));
-    } catch {
-      /* exited */
-    }
-  }
-  return out;
-}
-
-function connectOnce(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean): void => {
-      clearTimeout(t);
-      s.removeAllListeners();
-      s.on('error', () => undefined);
-      s.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
 
 export class NetnsCluster {
   readonly lab: NetnsLab;
@@ -116,6 +58,8 @@ export class NetnsCluster {
   private readonly dcerpcd: Array<ChildProcess | undefined> = [];
   private readonly unregisterEmergency: () => void;
   private stopped = false;
+  /** The shell that cleans up if this process dies without stop() (NetnsLab.startWatchdog). */
+  private watchdog: number | undefined;
 
   private constructor(readonly dir: string, readonly opts: NetnsClusterOptions) {
     this.lab = new NetnsLab({ prefix: opts.prefix, subnet: opts.subnet });
@@ -163,6 +107,7 @@ export class NetnsCluster {
     const c = new NetnsCluster(dir, opts);
     try {
       c.build();
+      c.watchdog = c.lab.startWatchdog(process.pid, dir, process.env.CTDB_TEST_KEEP === '1');
       c.timings.namespaces = Date.now() - t0;
       const all = c.nodes.map((n) => n.pnn);
       for (const n of c.nodes) layOutNode(c, n);
@@ -218,9 +163,9 @@ export class NetnsCluster {
     return startTool('ip', ['netns', 'exec', this.nsOf(where), cmd, ...args], o);
   }
 
-  /** argv that runs `cmd` in a namespace (for callers with their own process handling). */
-  argv(where: Where, cmd: string, args: readonly string[]): [string, string[]] {
-    return ['ip', ['netns', 'exec', this.nsOf(where), cmd, ...args]];
+  /** argv prefix that runs a command in a namespace (for callers with their own process handling). */
+  prefix(where: Where): string[] {
+    return ['ip', 'netns', 'exec', this.nsOf(where)];
   }
 
   /**
@@ -313,6 +258,29 @@ export class NetnsCluster {
     return at;
   }
 
+  /**
+   * A whole node dies at once: SIGKILL to the process groups of its ctdbd, smbd and
+   * samba-dcerpcd and to its witnessd, back to back; returns the time (ms epoch).
+   */
+  killNode(pnn: number): number {
+    const at = Date.now();
+    const pids = this.pids(pnn);
+    for (const p of [this.ctdbd[pnn], this.smbd[pnn], this.dcerpcd[pnn]]) signalGroup(alive(p) ? p : undefined, 'SIGKILL');
+    for (const pid of [pids.witnessd, pids['samba-dcerpcd']]) if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    return at;
+  }
+
+  /** Bring a killed node back: ctdbd (its startup event starts witnessd), then Samba; waits until it is healthy. */
+  async startNode(pnn: number, timeoutMs = 120_000): Promise<void> {
+    if (await settled(this.ctdbd[pnn])) await this.startCtdbd(pnn);
+    await this.waitCtdbOk(timeoutMs);
+    if (this.opts.smbd !== false) {
+      await this.stopSamba(pnn, 'SIGKILL'); // leftovers of a node whose ctdbd died under them
+      await this.startSamba(pnn);
+    }
+    await this.waitHealthy(timeoutMs);
+  }
+
   /** Cut node `pnn` off the bridge (its veth in the hub goes down) / plug it back. */
   cutLink(pnn: number): number {
     const at = Date.now();
@@ -333,7 +301,7 @@ export class NetnsCluster {
 
   /** (Re)start node `pnn`'s ctdbd; resolves when its socket answers. */
   async startCtdbd(pnn: number): Promise<void> {
-    if (alive(this.ctdbd[pnn])) throw new Error(`node ${pnn}'s ctdbd is running already`);
+    if (!(await settled(this.ctdbd[pnn]))) throw new Error(`node ${pnn}'s ctdbd is running already`);
     const n = this.node(pnn);
     fs.rmSync(path.join(n.ctdbRun, 'ctdbd.pid'), { force: true });
     const out = fs.openSync(path.join(n.dir, 'ctdbd.stdout'), 'a');
@@ -423,6 +391,9 @@ export class NetnsCluster {
       p.on('error', () => undefined);
       return p;
     };
+    // A daemon just signalled may not be reaped yet: count it as gone.
+    await settled(this.dcerpcd[pnn]);
+    await settled(this.smbd[pnn]);
     if (n.witness === 'rpcd_witness' && !alive(this.dcerpcd[pnn])) {
       this.dcerpcd[pnn] = launch(['/usr/libexec/samba/samba-dcerpcd', '-F', '--no-process-group', '--libexec-rpcds', '-s', n.smbConf, `--log-basename=${n.sambaDir}/log`]);
     }
@@ -468,7 +439,11 @@ export class NetnsCluster {
     this.dcerpcd[pnn] = undefined;
   }
 
-  /** Change node `pnn`'s Witness service in the layout (smb.conf and event script); restart what needs it yourself. */
+  /**
+   * Change node `pnn`'s Witness service in its files: smb.conf (rewritten), witnessd's YAML
+   * and script options. Restarting Samba, starting witnessd and enabling its event script are
+   * the caller's steps (a rolling migration does them as an administrator would).
+   */
   setWitnessKind(pnn: number, kind: WitnessKind): void {
     const n = this.node(pnn);
     n.witness = kind;
@@ -498,6 +473,7 @@ export class NetnsCluster {
   private emergencyStop(): void {
     for (const p of [...this.ctdbd, ...this.smbd, ...this.dcerpcd]) signalGroup(p, 'SIGKILL');
     for (const pid of pidsMentioning(this.dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    this.lab.killInside();
     this.lab.destroy();
     if (process.env.CTDB_TEST_KEEP !== '1') fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -521,7 +497,9 @@ export class NetnsCluster {
       signalGroup(p, 'SIGKILL'); // helpers that outlived ctdbd
     }));
     for (const pid of pidsMentioning(this.dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    this.lab.killInside();
     this.lab.destroy();
+    if (this.watchdog) try { process.kill(this.watchdog, 'SIGKILL'); } catch { /* gone */ }
     this.unregisterEmergency();
     if (o.keepDir || process.env.CTDB_TEST_KEEP === '1') process.stderr.write(`netns cluster directory kept: ${this.dir}\n`);
     else fs.rmSync(this.dir, { recursive: true, force: true });

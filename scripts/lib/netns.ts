@@ -11,7 +11,7 @@
  * namespace `unshare -n` gives the jest process (tried), and from the host namespace alike.
  * `ip netns exec NS CMD` execs CMD in place: the PID we spawn is the daemon's own.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 
 /** One host on the bridge: namespace name, its address, and its veth's name in the hub. */
@@ -159,6 +159,44 @@ export class NetnsLab {
   /** argv prefix that runs a command inside host `name`'s namespace. */
   execArgv(name: string, cmd: string, args: readonly string[]): [string, string[]] {
     return ['ip', ['netns', 'exec', this.host(name).ns, cmd, ...args]];
+  }
+
+  /** Every namespace this lab made (hub, hosts). */
+  namespaces(): string[] {
+    return [...this.created];
+  }
+
+  /** SIGKILL every process inside this lab's namespaces (all started by this run: nothing else runs there). */
+  killInside(): void {
+    for (const ns of this.created) {
+      for (const pid of ip(['netns', 'pids', ns], true).split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }
+
+  /**
+   * A detached shell that, once process `owner` is gone (killed, crashed, a jest timeout: exit
+   * hooks do not always run), kills what runs in this lab's namespaces, deletes them and
+   * removes `dir` (unless `keepDir`). Bounded: it ends with its owner, or when stopWatchdog()
+   * kills it. Returns its PID.
+   */
+  startWatchdog(owner: number, dir: string, keepDir: boolean): number | undefined {
+    const nss = this.created.join(' ');
+    const script = [
+      `while kill -0 ${owner} 2>/dev/null; do sleep 1; done`,
+      `for ns in ${nss}; do for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done; done`,
+      `for ns in ${nss}; do ip netns del "$ns" 2>/dev/null; done`,
+      keepDir ? 'true' : `rm -rf '${dir.replace(/'/g, '')}'`,
+    ].join('\n');
+    const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+    child.on('error', () => undefined);
+    child.unref();
+    return child.pid;
   }
 
   /** Delete every namespace of this lab (synchronous: also used on an emergency exit). */

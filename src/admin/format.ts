@@ -75,7 +75,12 @@ export function formatStatus(s: StatusBody): string {
   if (s.source) out.push(`cluster source: ${s.source.name}: ${s.source.health.ok ? '' : 'NOT HEALTHY: '}${s.source.health.detail}`);
   out.push('', 'Nodes:');
   const health = new Map((s.watcher?.nodes ?? []).map((n) => [n.node, n]));
-  out.push(
+  // CTDB: its nodes have no SFO partner and its public IPs no home; CTDB's flags say the state.
+  const ctdbNodes = s.source?.name === 'ctdb' ? (s.source as { nodes?: Array<{ name: string; flags: string[] }> }).nodes : undefined;
+  if (ctdbNodes) {
+    const flags = new Map(ctdbNodes.map((n) => [n.name, n.flags.join(',')]));
+    out.push(...table([['  NODE', 'STATE', 'CTDB', 'SMB SERVER'], ...s.nodes.map((n) => [`  ${n.name}`, n.up ? 'up' : 'DOWN', flags.get(n.name) ?? '-', n.smbAddress ?? '-'])]));
+  } else out.push(
     ...table([
       ['  NODE', 'STATE', 'SFO PARTNER', 'SMB SERVER', 'HEALTH'],
       ...s.nodes.map((n) => {
@@ -88,8 +93,10 @@ export function formatStatus(s: StatusBody): string {
   );
   out.push('', 'SVMs:');
   out.push(...table([['  SVM', 'NETBIOS', 'DNS NAME', 'ALIASES'], ...s.svms.map((v) => [`  ${v.name}`, v.netbiosName, v.dnsName, v.aliases.join(', ') || '-'])]));
-  out.push('', 'Data LIFs:');
-  out.push(
+  out.push('', ctdbNodes ? 'Public IPs:' : 'Data LIFs:');
+  if (ctdbNodes) {
+    out.push(...table([['  PUBLIC IP', 'NODE', 'STATE'], ...s.lifs.map((l) => [`  ${l.name}`, l.currentNode, l.operational ? 'available' : l.up ? 'UNAVAILABLE (node down)' : 'DOWN (hosted by no node)'])]));
+  } else out.push(
     ...table([
       ['  LIF', 'SVM', 'ADDRESS', 'HOME', 'CURRENT', 'STATE'],
       ...s.lifs.map((l) => [`  ${l.name}`, l.svm, [l.ipv4, l.ipv6].filter(Boolean).join(' '), l.homeNode, l.currentNode, l.operational ? 'available' : l.up ? 'UNAVAILABLE (node down)' : 'DOWN']),

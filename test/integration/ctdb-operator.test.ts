@@ -3,7 +3,8 @@
  * witnessd with the CTDB source on a fake ctdbd:
  * - `witnessctl node fail` is refused (CTDB decides node states) and changes nothing;
  * - `client move` to a node that serves no public IP is refused (exit 1), and nobody is told;
- * - the findings hold no SFO-pair warning (CTDB nodes have no partners);
+ * - the findings hold no SFO-pair warning (CTDB nodes have no partners), and `witnessctl
+ *   status` shows CTDB's nodes with CTDB's flags and public IPs without a home;
  * - a dead ctdbd shows in /v1/status and `witnessctl status` as the source's own health, not a
  *   stale "all OK";
  * - `--check-config` reports an unreachable ctdbd socket as an error and no "simulated
@@ -102,7 +103,9 @@ describe('operator views and commands in CTDB mode', () => {
     expect(d.model.findings().filter((f) => /SFO/.test(f.message))).toEqual([]);
     const before = await ctl('status');
     expect(before.out).toMatch(/cluster source: ctdb: connected to ctdbd at /);
-    expect(before.out).not.toMatch(/SFO partner/);
+    expect(before.out).not.toMatch(/SFO|simulated|HOME/i);
+    expect(before.out).toMatch(/NODE\s+STATE\s+CTDB\s+SMB SERVER\n\s+pnn0\s+up\s+OK\s+127\.67\.0\.21:445/);
+    expect(before.out).toMatch(/Public IPs:\n\s+PUBLIC IP\s+NODE\s+STATE\n\s+127\.67\.0\.31\s+pnn0\s+available/);
 
     await fake.stop(); // ctdbd dies under a running witnessd
     const status = async () => (await (await fetch(`${d.admin.url}/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { source: { health: { ok: boolean; detail: string } } };

@@ -52,7 +52,7 @@ describeWithPeers('a three-node Samba CTDB cluster, one network namespace per no
       expect(mine).toEqual(expect.arrayContaining([n.address, n.publicIp]));
       for (const other of cl.nodes) if (other !== n) expect(mine).not.toContain(other.publicIp);
     }
-  });
+  }, 60_000);
 
   it('serves one share through every public IP: a file written through one is read through the others', async () => {
     const cl = cluster();
@@ -65,7 +65,7 @@ describeWithPeers('a three-node Samba CTDB cluster, one network namespace per no
       const r = await smbclient(n.publicIp, `ls ${name}`);
       expect({ ip: n.publicIp, code: r.code, listed: r.stdout.includes(name) }).toEqual({ ip: n.publicIp, code: 0, listed: true });
     }
-  });
+  }, 120_000);
 
   it('answers GetInterfaceList through a public IP from witnessd, which owns port 135 there', async () => {
     const cl = cluster();
@@ -77,7 +77,7 @@ describeWithPeers('a three-node Samba CTDB cluster, one network namespace per no
     const owners = [...ss.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
     expect(owners.length).toBeGreaterThan(0);
     expect(new Set(owners)).toEqual(new Set([cl.pids(2).witnessd]));
-  });
+  }, 60_000);
 
   it('moves a public IP with `ctdb moveip`: it leaves node 0, appears on node 1, and the client is served there', async () => {
     const cl = cluster();

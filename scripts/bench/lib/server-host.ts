@@ -26,6 +26,8 @@ export interface WitnessdStartArgs {
   readonly auth?: Partial<WitnessdConfig['auth']>;
   /** Over the demo's witness section. */
   readonly witness?: Partial<WitnessdConfig['witness']>;
+  /** Over the demo's limits section. */
+  readonly limits?: Partial<WitnessdConfig['limits']>;
 }
 
 export interface WitnessdInfo {
@@ -44,6 +46,7 @@ async function startDaemon(a: WitnessdStartArgs): Promise<WitnessdInfo> {
     watcher: { ...base.watcher, ...a.watcher },
     auth: { ...base.auth, ...a.auth },
     witness: { ...base.witness, ...a.witness },
+    limits: { ...base.limits, ...a.limits },
     nodes: base.nodes.map((n) => (a.nodeSmbAddresses?.[n.name] ? { ...n, smbAddress: a.nodeSmbAddresses[n.name] } : n)),
     // The daemon's own logging (demo: info). BENCH_WITNESSD_LOG_LEVEL is for diagnosis only
     // (how much of a figure is logging); the suite never sets it.

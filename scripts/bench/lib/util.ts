@@ -33,3 +33,9 @@ export function portOpen(host: string, port: number): Promise<boolean> {
     s.once('error', () => done(false));
   });
 }
+
+/**
+ * witnessd's connection limit in the 10,000-client benchmarks (fan-out, memory): above the
+ * runtime's default of 10,000, of which the witness port leaves some for the endpoint mapper.
+ */
+export const BENCH_MAX_CONNECTIONS = 20_000;

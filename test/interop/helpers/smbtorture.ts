@@ -73,6 +73,14 @@ export interface SmbtortureOptions {
   readonly netName?: string;
   readonly extraOptions?: readonly string[];
   readonly timeoutMs: number;
+  /** argv prefix that runs smbtorture elsewhere, e.g. ['ip', 'netns', 'exec', NS] (a cluster's client namespace). */
+  readonly prefix?: readonly string[];
+}
+
+/** The command and argv for `o` (smbtorture itself, or behind `o.prefix`). */
+function argv(o: SmbtortureOptions): [string, string[]] {
+  const p = o.prefix ?? [];
+  return p.length ? [p[0], [...p.slice(1), 'smbtorture', ...smbtortureArgs(o)]] : ['smbtorture', smbtortureArgs(o)];
 }
 
 function smbtortureArgs(o: SmbtortureOptions): string[] {
@@ -103,7 +111,8 @@ function toRun(tool: ToolResult): SmbtortureRun {
 export async function runSmbtorture(o: SmbtortureOptions): Promise<SmbtortureRun> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smbtorture-'));
   try {
-    return toRun(await runTool('smbtorture', smbtortureArgs(o), { timeoutMs: o.timeoutMs, cwd }));
+    const [cmd, args] = argv(o);
+    return toRun(await runTool(cmd, args, { timeoutMs: o.timeoutMs, cwd }));
   } finally {
     fs.rmSync(cwd, { recursive: true, force: true });
   }
@@ -118,8 +127,8 @@ export interface BackgroundSmbtorture {
 
 export function startSmbtorture(o: SmbtortureOptions): BackgroundSmbtorture {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smbtorture-'));
-  const args = smbtortureArgs(o);
-  const tool = startTool('smbtorture', args, { timeoutMs: o.timeoutMs, cwd });
+  const [cmd, args] = argv(o);
+  const tool = startTool(cmd, args, { timeoutMs: o.timeoutMs, cwd });
   const done = tool.exited.then(({ code, signal }) => {
     fs.rmSync(cwd, { recursive: true, force: true });
     return toRun({
