@@ -37,10 +37,23 @@ abstract class Metric {
     for (const l of labelNames) if (!LABEL_RE.test(l) || l.startsWith('__')) throw new Error(`bad label name ${l} for ${name}`);
   }
 
+  // Runs on every counted event (a 10,000-client fan-out counts each delivery twice): no
+  // arrays or closures per call; the names are checked by counting, as labels has no others.
   protected key(labels: Labels): string {
-    const names = Object.keys(labels);
-    for (const n of names) if (!this.labelNames.includes(n)) throw new Error(`metric ${this.name} has no label ${n}`);
-    return this.labelNames.map((n) => String(labels[n] ?? '')).join('\u0000');
+    const names = this.labelNames;
+    let k = '';
+    let known = 0;
+    for (let i = 0; i < names.length; i++) {
+      const v = labels[names[i]];
+      if (names[i] in labels) known++;
+      k = i === 0 ? String(v ?? '') : `${k}\u0000${String(v ?? '')}`;
+    }
+    let given = 0;
+    for (const n in labels) if (Object.prototype.hasOwnProperty.call(labels, n)) given++;
+    if (given !== known) {
+      for (const n of Object.keys(labels)) if (!names.includes(n)) throw new Error(`metric ${this.name} has no label ${n}`);
+    }
+    return k;
   }
 
   protected slot(labels: Labels): { labels: Labels; value: number } | undefined {
