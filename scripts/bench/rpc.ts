@@ -208,7 +208,9 @@ async function startOurs(): Promise<Target> {
     const warm = fork(__filename, ['--warm-cache'], { execArgv: SERVER_HOOK, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     warm.once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`cache warm-up exited with ${c}`))));
   });
-  const child = fork(__filename, ['--serve'], { execArgv: SERVER_HOOK, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_SERVER_FLAGS (diagnosis, e.g. --cpu-prof --cpu-prof-dir=DIR): extra node flags for the server.
+  const flags = process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const child = fork(__filename, ['--serve'], { execArgv: [...flags, ...SERVER_HOOK], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port));
     child.once('exit', (c) => reject(new Error(`server child exited with ${c}`)));

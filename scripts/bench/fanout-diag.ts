@@ -1,0 +1,80 @@
+/**
+ * Fan-out diagnosis (issue 24 item 3), not part of `npm run bench`: witnessd's server CPU per
+ * node fail/recover against the raw write-to-all's, N clients (N=, default 2000), and with
+ * STRACE=1 each window's syscalls (strace -c -f on the server process: per-client write,
+ * setsockopt, epoll_ctl counts), or with PROF=1 CPU profiles of both servers in /tmp/perf2.
+ * WFLAGS: node flags for witnessd's process (e.g. --trace-gc).
+ *
+ *   N=10000 STRACE=1 node -r ./scripts/bench/lib/register.js scripts/bench/fanout-diag.ts
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { AdminClient } from '../../src/admin/client';
+import { Child } from './lib/child';
+import { BENCH_MAX_CONNECTIONS, closeAll, waitUntil } from './lib/util';
+import { sleep } from './lib/stats';
+
+async function straced<T>(pid: number, what: string, f: () => Promise<T>): Promise<T> {
+  const p = spawn('strace', ['-c', '-f', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  p.stderr.on('data', (d) => (out += d));
+  await sleep(1000);
+  const r = await f();
+  await sleep(300);
+  p.kill('SIGINT');
+  await new Promise((res) => p.on('exit', res));
+  console.log(`=== ${what}\n${out}`);
+  return r;
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync('/tmp/perf2', { recursive: true });
+  const n = Number(process.env.N ?? 2000);
+  const [server, raw, client, rawClient] = await Promise.all([
+    Child.fork('w', 'server-host.ts', { logFile: '/tmp/perf2/w.log', nodeFlags: process.env.WFLAGS?.split(' ').filter(Boolean) }),
+    Child.fork('r', 'server-host.ts', {}),
+    Child.fork('c', 'fleet-client.ts', {}),
+    Child.fork('rc', 'fleet-client.ts', {}),
+  ]);
+  try {
+    const info = await server.request<{ witnessPort: number; adminUrl: string; addresses: string[] }>('witnessd-start', {
+      auth: {}, witness: { forcedUnregisterSeconds: 0 }, limits: { maxConnections: BENCH_MAX_CONNECTIONS },
+    });
+    const rawPort = await raw.request<number>('raw-listen', { host: '127.0.0.13' });
+    await client.request('witness-setup', { host: info.addresses[1] ?? info.addresses[0], port: info.witnessPort, n, netName: 'SOFS', ipAddress: '127.0.0.11', keepAliveSeconds: 600, auth: { kind: 'none' } }, 120_000);
+    const waiting = async (): Promise<boolean> => (await server.request<{ waiting: number }>('witnessd-counts')).waiting === n;
+    await waitUntil('pending', waiting, 30_000);
+    await rawClient.request('raw-setup', { host: '127.0.0.13', port: rawPort, n }, 120_000);
+    await waitUntil('raw', async () => (await raw.request<number>('raw-count')) === n, 30_000);
+    const admin = new AdminClient({ url: info.adminUrl, timeoutMs: 60_000 });
+    for (const action of ['fail', 'recover', 'fail', 'recover', 'fail']) {
+      await client.request('expect', {});
+      const go = async () => {
+        const c0 = await server.cpuMs();
+        await admin.post(`/v1/nodes/node1/${action}`);
+        await client.request('wait', { timeoutMs: 30_000, changeType: action === 'fail' ? 255 : 1 }, 60_000);
+        console.log(`witnessd ${action} server cpu ${((await server.cpuMs()) - c0).toFixed(1)} ms`);
+      };
+      if (process.env.PROF) {
+        await server.request('profile-start', { intervalUs: 50 });
+        await go();
+        await server.request('profile-stop', { file: `/tmp/perf2/${action}-${Date.now()}.cpuprofile` });
+      } else if (process.env.STRACE) await straced(server.pid, `witnessd ${action} n=${n}`, go);
+      else await go();
+      await client.request('arm');
+      await waitUntil('re-armed', waiting, 30_000, 20);
+    }
+    for (let i = 0; i < 3; i++) {
+      await rawClient.request('expect', { bytes: 164 });
+      const c0 = await raw.cpuMs();
+      if (process.env.PROF) await raw.request('profile-start', { intervalUs: 50 });
+      await raw.request('raw-blast', { size: 164 });
+      if (process.env.PROF) await raw.request('profile-stop', { file: `/tmp/perf2/raw-${i}.cpuprofile` });
+      await rawClient.request('wait', { timeoutMs: 30_000 }, 60_000);
+      console.log(`raw server cpu ${((await raw.cpuMs()) - c0).toFixed(1)} ms`);
+    }
+  } finally {
+    await closeAll(client, rawClient, server, raw);
+  }
+}
+void main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
