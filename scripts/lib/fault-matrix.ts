@@ -204,7 +204,14 @@ export function judgeFault(f: Fault, records: readonly ClientRecord[], at: numbe
     const key = `${r.target.host} → ${r.target.ip}: ${r.told.map((t) => `${t.kind}@${((t.at - at) / 1000).toFixed(1)}s`).join(', ').replace(/@-?[\d.]+s/g, '') || 'nothing'}`;
     answers[key] = (answers[key] ?? 0) + 1;
     const notes = r.told.filter((t) => isNotification(t.kind));
-    for (let i = 1; i < notes.length; i++) if (notes[i].kind === notes[i - 1].kind) duplicates++;
+    // Twice in a row to one registration; a registration made again (after not-found or a
+    // closed connection) starts afresh.
+    let prev: string | undefined;
+    for (const t of r.told) {
+      if (!isNotification(t.kind)) prev = undefined;
+      else if (t.kind === prev) duplicates++;
+      else prev = t.kind;
+    }
     if (!touched.has(r.target.ip)) falseNotifications += notes.length;
     if (faultedIps.has(r.target.ip) && spared.has(r.target.host) && f.mustTell !== false) {
       affected++;
