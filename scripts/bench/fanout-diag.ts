@@ -68,7 +68,8 @@ async function main(): Promise<void> {
       await rawClient.request('expect', { bytes: 164 });
       const c0 = await raw.cpuMs();
       if (process.env.PROF) await raw.request('profile-start', { intervalUs: 50 });
-      await raw.request('raw-blast', { size: 164 });
+      const b = await raw.request<{ loopMs: number; loopUserMs: number; loopSysMs: number }>('raw-blast', { size: 164 });
+      console.log(`raw loop: user ${b.loopUserMs.toFixed(1)} sys ${b.loopSysMs.toFixed(1)} wall ${b.loopMs.toFixed(1)} ms`);
       if (process.env.PROF) await raw.request('profile-stop', { file: `/tmp/perf2/raw-${i}.cpuprofile` });
       await rawClient.request('wait', { timeoutMs: 30_000 }, 60_000);
       console.log(`raw server cpu ${((await raw.cpuMs()) - c0).toFixed(1)} ms`);

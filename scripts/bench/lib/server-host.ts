@@ -108,9 +108,12 @@ serve(
     /** The physical limit: one message to every socket in one synchronous loop (PERF.md). */
     'raw-blast': (a: { size: number }) => {
       const msg = Buffer.alloc(a.size, 0x5a);
+      const c0 = process.cpuUsage();
       const t0 = monoMs();
       for (const s of rawSockets) s.write(msg);
-      return { t0, loopMs: monoMs() - t0, sockets: rawSockets.size };
+      const loopMs = monoMs() - t0;
+      const c = process.cpuUsage(c0);
+      return { t0, loopMs, sockets: rawSockets.size, loopUserMs: c.user / 1000, loopSysMs: c.system / 1000 };
     },
     'raw-close': async () => {
       for (const s of rawSockets) s.destroy();

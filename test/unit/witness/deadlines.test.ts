@@ -72,4 +72,49 @@ describe('DeadlineQueue: many deadlines behind one timer', () => {
     clock.advance(1000);
     expect(seen).toEqual([100, 200, 300]);
   });
+
+  it('a fan-out removing most items (past the rebuild point), then re-adding some: the rest expire once each, in order, each at its deadline', () => {
+    const { clock, q, expired } = setup();
+    const items = Array.from({ length: 1000 }, (_, i) => item(`i${i}`));
+    items.forEach((it, i) => q.add(it, 1000 + ((i * 7919) % 1000)));
+    const kept = new Set<Item>();
+    for (let i = 0; i < items.length; i++) {
+      if (i % 10 === 3) kept.add(items[i]);
+      else expect(q.remove(items[i])).toBe(true);
+      expect(q.size).toBe(items.length - i - 1 + kept.size);
+    }
+    for (const it of kept) expect(q.remove(it)).toBe(true);
+    expect(q.size).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+    // Re-add a few removed ones (as a re-armed AsyncNotify would be) beside some that stay.
+    const again = items.slice(0, 40);
+    again.forEach((it, i) => q.add(it, 2000 + ((i * 13) % 40) * 5));
+    for (let i = 0; i < again.length; i += 3) expect(q.remove(again[i])).toBe(true);
+    const left = again.filter((_, i) => i % 3 !== 0);
+    expect(q.size).toBe(left.length);
+    clock.advance(1999);
+    expect(expired).toEqual([]);
+    clock.advance(1000);
+    const want = [...left].sort((a, b) => a.deadline - b.deadline || 0);
+    expect(expired.map((e) => e.split('@')[0])).toEqual(want.map((x) => x.name));
+    expect(new Set(expired).size).toBe(left.length);
+    expect(q.size).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('tombstones left at the top do not fire anything: a removed earliest item leaves the next one to expire at its own deadline', () => {
+    const { clock, q, expired } = setup();
+    const items = Array.from({ length: 200 }, (_, i) => item(`i${i}`));
+    items.forEach((it, i) => q.add(it, 100 + i));
+    // Remove the 100 earliest (below the rebuild point at first, tombstones at the top).
+    for (let i = 0; i < 100; i++) q.remove(items[i]);
+    expect(q.size).toBe(100);
+    clock.advance(199);
+    expect(expired).toEqual([]);
+    clock.advance(1);
+    expect(expired).toEqual(['i100@200']);
+    clock.advance(99);
+    expect(expired.length).toBe(100);
+    expect(expired[99]).toBe('i199@299');
+  });
 });
