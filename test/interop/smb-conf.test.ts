@@ -13,6 +13,7 @@ import path from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config';
 import { readSambaConf } from '../../src/cli/smb-conf';
 import { checkConfig, formatCheck } from '../../src/cli/check-config';
+import { FakeCtdbd } from '../unit/ctdb/fake-ctdbd';
 import { describeWithPeers } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -79,9 +80,11 @@ describeWithPeers('Samba configuration through testparm', ['testparm'], () => {
   // In-process (the CLI passes --smb-conf to checkConfig; the test above runs the CLI itself).
   test('--check-config: errors for a NetBIOS name that is not smbd\'s and a CA share without CLUSTER; valid when they agree', async () => {
     const smbConf = conf('check.conf', CLUSTERED);
+    // --check-config also asks ctdbd (an unreachable socket is an error of its own): a fake one answers.
+    const ctdbd = await FakeCtdbd.start();
     const yaml = (netbios: string, shares: string[]) => {
       const file = path.join(dir, `w-${netbios}-${shares.join('-')}.yaml`);
-      writeFileSync(file, `cluster:\n  source: ctdb\n  server: { netbiosName: ${netbios}, dnsName: sofs.samba.test }\n  shares: [${shares.map((s) => `{ name: ${s} }`).join(', ')}]\nadmin: { token: 0123456789abcdef0123 }\nauth: { accounts: [{ domain: SAMBA, user: w, password: p }] }\n`);
+      writeFileSync(file, `cluster:\n  source: ctdb\n  socket: ${ctdbd.path}\n  server: { netbiosName: ${netbios}, dnsName: sofs.samba.test }\n  shares: [${shares.map((s) => `{ name: ${s} }`).join(', ')}]\nadmin: { token: 0123456789abcdef0123 }\nauth: { accounts: [{ domain: SAMBA, user: w, password: p }] }\n`);
       return file;
     };
     const check = async (file: string) => {
@@ -95,6 +98,7 @@ describeWithPeers('Samba configuration through testparm', ['testparm'], () => {
     expect(bad.stdout).toMatch(/^error: CA share gone is not a disk share in smb\.conf/m);
     expect(bad.stdout).not.toMatch(/CA share vmstore/);
     const good = await check(yaml('SOFS', ['vmstore']));
+    await ctdbd.dispose();
     expect(good.stdout).not.toMatch(/^error/m);
     expect(good.status).toBe(0);
   });

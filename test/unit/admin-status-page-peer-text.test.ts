@@ -16,7 +16,9 @@ class FakeNode {
   dataset: Record<string, string> = {};
   textContent = '';
   tBodies: FakeNode[] = [];
+  tHead: { rows: Array<{ cells: FakeNode[] }> } | undefined;
   parentElement: FakeNode | undefined;
+  nextElementSibling: FakeNode | undefined;
   constructor(readonly tag: string) {}
   setAttribute(k: string, v: string) { this.attrs[k] = v; }
   append(c: FakeNode | string) { this.children.push(c); }
@@ -37,6 +39,8 @@ function loadPage() {
       e = new FakeNode('div');
       e.tBodies = [new FakeNode('tbody')];
       e.parentElement = new FakeNode('div');
+      e.nextElementSibling = new FakeNode('span');
+      e.tHead = { rows: [{ cells: [0, 1, 2, 3, 4, 5].map(() => new FakeNode('th')) }] };
       els.set(id, e);
     }
     return e;
