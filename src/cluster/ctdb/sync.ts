@@ -164,14 +164,6 @@ export function syncPlacement(model: ClusterModel, snap: CtdbSnapshot, state: Sy
   for (const ip of snap.ips) {
     const lif = model.lif(ip.address);
     if (!lif) continue;
-    // An IP leaving a node whose "down" the peer watch holds back (R5: this node is cut off;
-    // R6: only this ctdbd lost it) is the same doubtful fact: held too, or a cut-off node
-    // would tell its clients that IPs the majority still serves are gone. Applied once the
-    // hold lifts (the next re-read).
-    if (ipHeld(model, lif.currentNode, ip.host === undefined ? undefined : ctdbNodeName(ip.host), state)) {
-      log?.debug({ ip: ip.address, holder: lif.currentNode }, `ctdb: public IP ${ip.address} off ${lif.currentNode}: held with that node's down`);
-      continue;
-    }
     if (ip.host === undefined) {
       if (lif.up) {
         log?.info({ ip: ip.address, was: lif.currentNode }, `ctdb: public IP ${ip.address} is hosted by no node`);
@@ -190,11 +182,6 @@ export function syncPlacement(model: ClusterModel, snap: CtdbSnapshot, state: Sy
   return events;
 }
 
-function ipHeld(model: ClusterModel, holder: string, to: string | undefined, state: SyncState): boolean {
-  if (to === holder) return false;
-  return state.ctdbSaysDown.has(holder) && model.node(holder)?.up === true && state.holdDown?.(holder) !== undefined;
-}
-
 /**
  * One IP is on `to` now (a snapshot or CTDB's TAKE_IP message says so). The move is planned
  * when the holder's releaseip announced it, or when its holder is still up: CTDB moved the
@@ -206,7 +193,6 @@ export function placeLif(model: ClusterModel, lifName: string, to: string, state
   const lif = model.lif(lifName);
   if (!lif || lif.currentNode === to) return [];
   const from = lif.currentNode;
-  if (ipHeld(model, from, to, state)) return []; // (this node's own TAKE_IP while cut off: see syncPlacement)
   const announcedTo = state.announced.get(lifName);
   state.announced.delete(lifName);
   // (An IP that was hosted by no node is down already: its clients were told UNAVAILABLE.)

@@ -43,20 +43,6 @@ describe('CTDB snapshot → cluster model', () => {
     expect(brief(syncModel(m, snapshot({ ips: [ip('192.0.2.1', 0), ip('192.0.2.2', 2), ip('2001:db8::3', 2)] }), base, 445, st))).toEqual(['NodeUp pnn1']);
   });
 
-  it('a node whose down the peer watch holds (this node cut off): its IPs neither go down nor move until the hold lifts', () => {
-    const m = new ClusterModel(configFromSnapshot(base, snapshot(), 445));
-    const st = newSyncState();
-    let held: string | undefined = 'not quorate';
-    st.holdDown = () => held;
-    // Cut off: this ctdbd calls the others DISCONNECTED and hosts none of their IPs (or takes them).
-    const cut = snapshot({ nodes: nodes([0, NodeFlags.DISCONNECTED, NodeFlags.DISCONNECTED]), ips: [ip('192.0.2.1', 0), ip('192.0.2.2', undefined), ip('2001:db8::3', 0)] });
-    expect(brief(syncModel(m, cut, base, 445, st))).toEqual([]);
-    expect(m.lifs().map((l) => [l.name, l.currentNode, l.up])).toEqual([['192.0.2.1', 'pnn0', true], ['192.0.2.2', 'pnn1', true], ['2001:db8::3', 'pnn2', true]]);
-    // The hold lifts while CTDB still says so (the majority agrees): applied at the next re-read.
-    held = undefined;
-    expect(brief(syncModel(m, cut, base, 445, st))).toEqual(['NodeDown pnn1', 'NodeDown pnn2', 'LifDown 192.0.2.2', 'LifMoved 2001:db8::3 pnn2→pnn0']);
-  });
-
   it('disabled and unhealthy are not down (CTDB moves their IPs, reported then); stopped and disconnected are', () => {
     const m = new ClusterModel(configFromSnapshot(base, snapshot(), 445));
     const st = newSyncState();
