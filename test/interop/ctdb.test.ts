@@ -309,16 +309,21 @@ describeWithPeers('witnessd on a three-node CTDB cluster (real ctdbd, rpcclient)
   test('witnessd killed on node 2 → CTDB\'s next monitor event starts it again; node 2 stays healthy and no IP moves', async () => {
     const pid = witnessdPid(cluster!, OTHER);
     expect(pid).toBeDefined();
-    const placed = await cluster!.ips(SURVIVOR);
     process.kill(pid as number, 'SIGKILL');
+    const flagsSeen = new Set<string>();
     await cluster!.waitFor('a new witnessd on node 2', async () => {
+      const st = (await cluster!.status(SURVIVOR))[OTHER];
+      if (st.unhealthy) flagsSeen.add('UNHEALTHY');
+      if (!st.ok) flagsSeen.add('not OK');
       const now = witnessdPid(cluster!, OTHER);
       if (now === undefined || now === pid) return undefined;
       const r = await fetch(`${adminUrl(OTHER)}/healthz`).catch(() => undefined);
       return r?.ok ? true : undefined;
     }, 150_000, 300);
-    // Its SMB service never depended on witnessd: CTDB moved no IP (node 2 was never UNHEALTHY).
-    expect(await cluster!.ips(SURVIVOR)).toEqual(placed);
+    // Its SMB service never depended on witnessd: node 2 was never UNHEALTHY, so CTDB had no
+    // reason to move its IP. (Where the IPs sit is not compared: after the ban test above,
+    // CTDB may still rebalance them in this window, which is CTDB's choice, not this fault's.)
+    expect([...flagsSeen]).toEqual([]);
     expect((await cluster!.status(SURVIVOR))[OTHER].ok).toBe(true);
   }, 240_000);
 });
