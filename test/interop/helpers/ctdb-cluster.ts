@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inPrivateNetns, isRoot } from './peers';
+import { waitFor } from '../../../scripts/lib/netns-cluster-procs';
 import { onEmergencyExit, runTool, sleep, type ToolResult } from './process';
 
 export const CTDB_NODES = 3;
@@ -302,21 +303,11 @@ export class CtdbCluster {
     return parseIps(await this.ctdbOk(pnn, ['-X', 'ip']));
   }
 
-  /** Poll `probe` until it returns a value; bounded in time and count; errors count as not yet. */
-  async waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    let last = '';
-    for (let i = 0; i < 10_000 && Date.now() < end; i++) {
-      try {
-        const v = await probe();
-        if (v !== undefined) return v;
-      } catch (e) {
-        last = (e as Error).message;
-      }
-      await sleep(everyMs);
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+  /** Poll `probe` until it returns a value (the harness's bounded waitFor). */
+  waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
+    return waitFor(what, probe, timeoutMs, everyMs);
   }
+
 
   /** Wait until every node is OK and every public IP is hosted (as the first live node sees it). */
   async waitAllOk(timeoutMs = 60_000): Promise<void> {

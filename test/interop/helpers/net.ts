@@ -3,6 +3,7 @@
  * nodes and LIFs, and waiting for TCP listeners.
  */
 import * as net from 'node:net';
+import { connectOnce } from '../../../scripts/lib/netns-cluster-procs';
 import { inPrivateNetns } from './peers';
 import { runTool, sleep } from './process';
 
@@ -21,22 +22,8 @@ export async function addLoopbackAddresses(addresses: readonly string[]): Promis
   }
 }
 
-/** One connect attempt; true when something accepts on host:port. */
-export function canConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean): void => {
-      clearTimeout(t);
-      s.removeAllListeners();
-      s.on('error', () => undefined);
-      s.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
+/** One connect attempt; true when something accepts on host:port (the cluster harness's probe). */
+export const canConnect = connectOnce;
 
 /** Poll until host:port accepts, or throw after `timeoutMs`. `alive()` false aborts early. */
 export async function waitForPort(host: string, port: number, timeoutMs: number, alive?: () => boolean): Promise<void> {
