@@ -30,7 +30,7 @@ ok = run('unit + integration', jest, ['--selectProjects', 'unit', 'integration',
 // time in smbtorture's timers (AsyncNotify_timeouts waits ~8 min) and make namespaces of their own,
 // so on a plain `npm test` they run in a second jest process beside the rest (which binds fixed
 // loopback addresses in its one namespace and so stays in band); their report follows the first's.
-const CLUSTER_FILES = ['samba-cluster', 'cluster-kerberos', 'faults'].map((f) => `test/interop/${f}.test.ts`);
+const CLUSTER_FILES = ['samba-cluster', 'cluster-kerberos', 'faults', 'samba-migration'].map((f) => `test/interop/${f}.test.ts`);
 const quote = (a) => `'${a.replace(/'/g, `'\\''`)}'`;
 const interop = (argv) => `ip link set lo up && exec "${jest}" --selectProjects interop --runInBand --verbose ${argv.map(quote).join(' ')}`;
 const probe = spawnSync('unshare', ['-n', 'true']);

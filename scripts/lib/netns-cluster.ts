@@ -394,8 +394,17 @@ export class NetnsCluster {
     // A daemon just signalled may not be reaped yet: count it as gone.
     await settled(this.dcerpcd[pnn]);
     await settled(this.smbd[pnn]);
-    if (n.witness === 'rpcd_witness' && !alive(this.dcerpcd[pnn])) {
-      this.dcerpcd[pnn] = launch(['/usr/libexec/samba/samba-dcerpcd', '-F', '--no-process-group', '--libexec-rpcds', '-s', n.smbConf, `--log-basename=${n.sambaDir}/log`]);
+    if (n.witness === 'rpcd_witness') {
+      if (!alive(this.dcerpcd[pnn])) {
+        this.dcerpcd[pnn] = launch(['/usr/libexec/samba/samba-dcerpcd', '-F', '--no-process-group', '--libexec-rpcds', '-s', n.smbConf, `--log-basename=${n.sambaDir}/log`]);
+      }
+      // samba-dcerpcd up before smbd starts: started together, the two initialise the same
+      // state and lock files at once, and smbd exited 255 at start-up under load (CI, once).
+      const d = this.dcerpcd[pnn]!;
+      await waitFor(`node ${pnn}'s samba-dcerpcd on ${n.address}:135`, async () => {
+        if (!alive(d)) throw new Error(`samba-dcerpcd exited (${(d as ChildProcess).exitCode ?? (d as ChildProcess).signalCode})\n${this.sambaLogs(n)}`);
+        return (await this.reachable(n.address, 135)) ? true : undefined;
+      }, 60_000, 150);
     }
     if (!alive(this.smbd[pnn])) {
       const smbd = ['smbd', '-F', '--no-process-group', '-s', n.smbConf, `--log-basename=${n.sambaDir}/log`];
@@ -403,12 +412,21 @@ export class NetnsCluster {
     }
     const p = this.smbd[pnn]!;
     await waitFor(`node ${pnn}'s smbd on ${n.address}:445`, async () => {
-      if (!alive(p)) throw new Error(`smbd exited (${(p as ChildProcess).exitCode ?? (p as ChildProcess).signalCode}); logs in ${n.sambaDir}/log`);
+      if (!alive(p)) throw new Error(`smbd exited (${(p as ChildProcess).exitCode ?? (p as ChildProcess).signalCode})\n${this.sambaLogs(n)}`);
       return (await this.reachable(n.address, 445)) ? true : undefined;
     }, 60_000, 150);
-    if (n.witness === 'rpcd_witness') {
-      await waitFor(`node ${pnn}'s samba-dcerpcd on ${n.address}:135`, async () => ((await this.reachable(n.address, 135)) ? true : undefined), 60_000, 150);
-    }
+  }
+
+  /** The tail of a node's Samba logs (smbd, samba-dcerpcd, and what they printed before logging began). */
+  private sambaLogs(n: ClusterNode, lines = 40): string {
+    return ['log.smbd', 'log.samba-dcerpcd', 'stdout'].map((f) => {
+      const file = path.join(n.sambaDir, 'log', f);
+      try {
+        return `--- node ${n.pnn} ${file} ---\n${fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')}`;
+      } catch {
+        return `--- node ${n.pnn} ${file}: none ---`;
+      }
+    }).join('\n');
   }
 
   /**
