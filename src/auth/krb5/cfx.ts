@@ -9,14 +9,13 @@
  * Per message (a fan-out seals one response per client): the keys are derived and the AES
  * cipher objects made once per context and direction (AesCts), the plaintext is assembled in
  * one process-wide scratch buffer, the HMAC is two one-shot hashes over bytes laid out in
- * another, and confounders come from a pool of random bytes. Pieces of a few blocks are moved
- * by byte loops, not Buffer.copy: in Node 20 a copy of part of a Buffer makes a Uint8Array for
- * the source range, which cost more than the loop. What is allocated per sealed message is the
+ * another, pieces of a few blocks move by loops (../one-shot-hmac.ts says why), and
+ * confounders come from a pool of random bytes. What is allocated per sealed message is the
  * cipher's output and the hashes' digests (sealInto writes the verifier where the caller says;
  * sealPdu allocates it).
  */
-import * as crypto from 'node:crypto';
-import { createHmac, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+import { HMAC_MESSAGE_AT as MAC_AT, OneShotHmac, Scratch, put } from '../one-shot-hmac';
 import { AesCts } from './aes-cts';
 import { EncType, aesDerive } from './enctypes';
 import { DeriveKind, KeyUsage, KrbCryptoError } from './rfc3961';
@@ -42,46 +41,16 @@ export class TokenError extends Error {
 }
 
 interface Direction {
-  readonly sign: HmacSha1;
+  readonly sign: OneShotHmac;
   readonly seal: AesCts;
-  readonly integ: HmacSha1;
-}
-
-/**
- * A process-wide buffer for synchronous use that keeps its last [0, n) view: messages of one
- * size (a fan-out's) reuse the view instead of making one each (a Buffer view is an object
- * with a map lookup of its ArrayBuffer, ~0.1 µs).
- */
-class Scratch {
-  private buf: Buffer = Buffer.allocUnsafe(4096);
-  private last: Buffer = this.buf.subarray(0, 0);
-
-  /** The buffer, at least n bytes long. */
-  of(n: number): Buffer {
-    if (this.buf.length < n) {
-      this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
-      this.last = this.buf.subarray(0, 0);
-    }
-    return this.buf;
-  }
-
-  /** of(n)'s first n bytes as a Buffer of their own. */
-  view(n: number): Buffer {
-    if (this.last.length !== n || this.buf.length < n) this.last = this.of(n).subarray(0, n);
-    return this.last;
-  }
-}
-
-/** dst[dAt, dAt + n) = src[sAt, sAt + n); a loop for the few blocks this module moves (see the header). */
-function put(dst: Uint8Array, dAt: number, src: Uint8Array, sAt: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[dAt + i] = src[sAt + i];
+  readonly integ: OneShotHmac;
 }
 
 function keysFor(key: Buffer, signUsage: number, sealUsage: number): Direction {
   return {
-    sign: new HmacSha1(aesDerive(key, signUsage, DeriveKind.checksum)),
+    sign: new OneShotHmac('sha1', aesDerive(key, signUsage, DeriveKind.checksum)),
     seal: new AesCts(aesDerive(key, sealUsage, DeriveKind.encryption)),
-    integ: new HmacSha1(aesDerive(key, sealUsage, DeriveKind.integrity)),
+    integ: new OneShotHmac('sha1', aesDerive(key, sealUsage, DeriveKind.integrity)),
   };
 }
 
@@ -102,57 +71,6 @@ function pooledConfounder(into: Buffer, at: number): void {
 
 /** Where a Wrap token's plaintext (confounder ‖ stub ‖ filler ‖ header copy) is put together. */
 const plainScratch = new Scratch();
-
-/**
- * HMAC-SHA1 under one key (RFC 2104: H(K⊕opad ‖ H(K⊕ipad ‖ m))), as two one-shot hashes over
- * bytes laid out in a scratch buffer: createHmac builds a keyed object per message, ~25,700
- * instructions for a 200-byte message against ~19,800 this way (callgrind, Node 20). The
- * caller lays the message out itself (begin/end), so the pieces need no Buffer views.
- * crypto.hash is Node ≥ 20.12; without it, createHmac.
- */
-const oneShotHash = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'binary') => string }).hash;
-const SHA1_BLOCK = 64;
-const SHA1_DIGEST = 20;
-/** Where a message starts in HmacSha1.begin()'s buffer. */
-const MAC_AT = SHA1_BLOCK;
-const macScratch = new Scratch();
-
-class HmacSha1 {
-  private readonly ipad = Buffer.alloc(SHA1_BLOCK, 0x36);
-  private readonly outer = Buffer.alloc(SHA1_BLOCK + SHA1_DIGEST, 0x5c);
-
-  constructor(private readonly key: Buffer) {
-    if (key.length > SHA1_BLOCK) throw new KrbCryptoError(`HMAC key of ${key.length} bytes`);
-    for (let i = 0; i < key.length; i++) {
-      this.ipad[i] ^= key[i];
-      this.outer[i] ^= key[i];
-    }
-  }
-
-  /**
-   * The buffer to lay a message out in: K⊕ipad in its first 64 bytes (MAC_AT), room for `n`
-   * message bytes after them. Callers copy the pieces in with offsets (no views to make), then end().
-   */
-  begin(n: number): Buffer {
-    const m = macScratch.of(MAC_AT + n);
-    m.set(this.ipad);
-    return m;
-  }
-
-  /**
-   * Write HMAC-SHA1-96 (the first 12 bytes) of the `n` message bytes laid out after begin() to
-   * out[at]. The digests travel as 'binary' (latin1) strings: a Buffer made in C++ per digest cost twice
-   * as much here (its backing store is tracked and swept by the GC), a short string is cheap.
-   */
-  end(m: Buffer, n: number, out: Buffer, at: number): void {
-    if (!oneShotHash) {
-      createHmac('sha1', this.key).update(m.subarray(MAC_AT, MAC_AT + n)).digest().copy(out, at, 0, MAC);
-      return;
-    }
-    this.outer.write(oneShotHash('sha1', macScratch.view(MAC_AT + n), 'binary'), SHA1_BLOCK, SHA1_DIGEST, 'latin1');
-    out.write(oneShotHash('sha1', this.outer, 'binary'), at, MAC, 'latin1');
-  }
-}
 
 /** a[0, MAC) = b[bAt, bAt + MAC), in time that does not depend on where they differ. */
 function sameMac(a: Buffer, b: Buffer, bAt: number): boolean {
@@ -232,7 +150,7 @@ export class CfxContext {
     const m = this.out.sign.begin(data.length + HEADER);
     m.set(data, MAC_AT);
     t.copy(m, MAC_AT + data.length, 0, HEADER);
-    this.out.sign.end(m, data.length + HEADER, t, HEADER);
+    this.out.sign.end(data.length + HEADER, t, HEADER, MAC);
     return t;
   }
 
@@ -245,7 +163,7 @@ export class CfxContext {
     const m = this.in.sign.begin(data.length + HEADER);
     m.set(data, MAC_AT);
     token.copy(m, MAC_AT + data.length, 0, HEADER);
-    this.in.sign.end(m, data.length + HEADER, expected, 0);
+    this.in.sign.end(data.length + HEADER, expected, 0, MAC);
     if (!sameMac(expected, token, HEADER)) throw new TokenError('MIC token checksum does not verify');
     this.acceptSeq(token);
   }
@@ -304,7 +222,7 @@ export class CfxContext {
     else if (pduEnd === pdu.length) m.set(pdu, MAC_AT + CONFOUNDER);
     else pdu.copy(m, MAC_AT + CONFOUNDER, 0, pduEnd);
     put(m, MAC_AT + CONFOUNDER + mid, plain, tail, EC + HEADER);
-    this.out.integ.end(m, CONFOUNDER + mid + EC + HEADER, out, at + HEADER + EC + HEADER);
+    this.out.integ.end(CONFOUNDER + mid + EC + HEADER, out, at + HEADER + EC + HEADER, MAC);
     // Ciphertext (CTS): E(confounder) ‖ E(stub) ‖ E(filler ‖ header copy), the last 32 bytes as
     // two blocks e1, e2. Aligned (always so in DCE/RPC: the stub is padded to 16), CTS is CBC
     // with the last two blocks exchanged, exchanged here while copying out.
@@ -358,7 +276,7 @@ export class CfxContext {
     at += plain.copy(m, at, CONFOUNDER, tail);
     if (this.headerSigning) at += pdu.copy(m, at, stubEnd);
     plain.copy(m, at, tail, n);
-    this.in.integ.end(m, macLen, expected, 0);
+    this.in.integ.end(macLen, expected, 0, MAC);
     if (!sameMac(expected, token, HEADER + EC + HEADER)) throw new TokenError('Wrap token checksum does not verify');
     this.acceptSeq(token);
     plain.copy(pdu, stubStart, CONFOUNDER, tail);
