@@ -145,11 +145,22 @@ describe('peer watch on three processes', () => {
     await sleep(SILENCE);
     // Its own ctdbd would call pnn1 and pnn2 gone: held back (it hears no majority).
     expect(await island.ask('hold', { node: 'pnn1' })).toMatch(/fewer than a majority/);
+    // Every fact of its ctdbd's about the others waits, however fresh; the majority's do not.
+    const rejoined = { unreached: [], placementAgreed: true };
+    expect(await island.ask('cut-off', { view: rejoined })).toMatch(/fewer than a majority/);
+    expect(await a.ask('cut-off', { view: { unreached: ['pnn0'], placementAgreed: true } })).toBeNull();
     expect(island.events.filter((e) => e.type === 'fail')).toEqual([]);
     await Promise.all(nodes.map((n) => n.ask('cut', { nodes: [] })));
     await until('the majority recovers pnn0', () => a.said('recover', 'pnn0').length === 1 && b.said('recover', 'pnn0').length === 1);
     await sleep(SILENCE);
     expect(island.events.filter((e) => e.type === 'fail' || e.type === 'recover')).toEqual([]);
+    // Back in a majority: they wait until a fresh read shows its ctdbd rejoined, then are followed for good.
+    expect(island.events.some((e) => e.type === 'majority-again')).toBe(true);
+    expect(await island.ask('cut-off')).toMatch(/fresh read/);
+    expect(await island.ask('cut-off', { view: { unreached: ['pnn1', 'pnn2'], placementAgreed: true } })).toMatch(/not rejoined/);
+    expect(await island.ask('cut-off', { view: { unreached: [], placementAgreed: false } })).toMatch(/disagree/);
+    expect(await island.ask('cut-off', { view: rejoined })).toBeNull();
+    expect(await island.ask('cut-off')).toBeNull();
   }, 60_000);
 
   it('R3: a one-sided problem (only one node cannot reach pnn0) fails no one', async () => {
