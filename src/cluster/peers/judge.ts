@@ -17,7 +17,7 @@
  *     One node's view alone (a one-sided link) is never enough in a cluster of three or more,
  *     and a node fails itself only when its own probe of its smbd agrees.
  *  R4 back: a node this watch declared down is back after recoveryThreshold good probes in a
- *     row by this node, unless CTDB calls it inactive.
+ *     row by this node, unless CTDB calls it inactive (then once CTDB no longer does).
  *  R5 minority: a node that is not quorate declares nothing, and (in a cluster of three or
  *     more) holds back its own ctdbd's "peer inactive" flags (a cut-off ctdbd sees every peer
  *     gone): it tells its clients nothing about the others. A node that loses the majority it

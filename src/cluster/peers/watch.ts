@@ -339,8 +339,12 @@ export class PeerWatch extends EventEmitter {
     for (const node of [...this.downByWatch]) {
       const w = this.watched.get(node);
       if (v.down.has(node) || !w || !mayRecover(w.stats, this.cfg)) continue;
+      // R4: not while CTDB calls it inactive; the watch failed it, so the watch recovers it
+      // once CTDB no longer does (CTDB's sync recovers only the nodes it failed itself: handed
+      // over when a link came back before the ctdbd's did, the node stayed down for good).
+      if (this.cluster.inactiveByCluster(node)) continue;
       this.downByWatch.delete(node);
-      if (this.cluster.isUp(node) || this.cluster.inactiveByCluster(node)) continue; // CTDB's to recover now
+      if (this.cluster.isUp(node)) continue;
       this.log?.info({ node }, `peer watch: ${node} answers again: up`);
       this.cluster.recover(node, `its SMB server answered ${w.stats.okInRow} probes in a row`);
     }

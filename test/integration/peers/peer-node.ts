@@ -5,7 +5,8 @@
  * table; fail/recover calls go to the parent over IPC. Commands from the parent: smbd-stop,
  * smbd-start (a dead or restarted smbd), cut/restore (peers mapped to a tarpit address that
  * accepts TCP and never answers, and heartbeats sent nowhere: a cut link), hold? (R5/R6),
- * cut-off? (R5's hold of the cluster manager's facts, given what a fresh read would say).
+ * cut-off? (R5's hold of the cluster manager's facts, given what a fresh read would say),
+ * inactive (the nodes the cluster manager calls inactive).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { peerWatchSchema } from '../../../src/config/peer-watch';
@@ -58,6 +59,8 @@ function stopSmbd(): Promise<void> {
 }
 
 let cut = new Set<string>();
+/** The nodes the stand-in cluster manager calls inactive. */
+let inactive = new Set<string>();
 const up = new Map(args.nodes.map((n) => [n.name, true]));
 const cluster: PeerCluster = {
   self: args.self,
@@ -75,7 +78,7 @@ const cluster: PeerCluster = {
     up.set(node, true);
     send({ type: 'recover', node, detail, at: Date.now() });
   },
-  inactiveByCluster: () => false,
+  inactiveByCluster: (node) => inactive.has(node),
 };
 
 void (async () => {
@@ -90,6 +93,7 @@ void (async () => {
       if (m.cmd === 'smbd-stop') await stopSmbd();
       else if (m.cmd === 'smbd-start') await startSmbd();
       else if (m.cmd === 'cut') cut = new Set(m.nodes);
+      else if (m.cmd === 'inactive') inactive = new Set(m.nodes);
       else if (m.cmd === 'hold') reply = watch.holdCtdbDown(m.node as string) ?? null;
       else if (m.cmd === 'cut-off') reply = watch.holdCutOff(m.view) ?? null;
       else if (m.cmd === 'status') reply = watch.status();

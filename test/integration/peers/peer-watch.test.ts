@@ -163,6 +163,21 @@ describe('peer watch on three processes', () => {
     expect(await island.ask('cut-off')).toBeNull();
   }, 60_000);
 
+  it('R4: a node back before CTDB rejoined it waits while CTDB calls it inactive, and is recovered by the watch once CTDB no longer does', async () => {
+    await settled();
+    const [, a, b] = nodes;
+    await Promise.all(nodes.map((n) => n.ask('cut', { nodes: ['pnn0'] })));
+    await until('the majority fails pnn0', () => a.said('fail', 'pnn0').length === 1 && b.said('fail', 'pnn0').length === 1);
+    // CTDB's keepalive gives up on pnn0 (the watch spoke first); the link returns before its ctdbd does.
+    await a.ask('inactive', { nodes: ['pnn0'] });
+    await Promise.all(nodes.map((n) => n.ask('cut', { nodes: [] })));
+    await until('pnn2 recovers pnn0', () => b.said('recover', 'pnn0').length === 1);
+    await sleep(SILENCE);
+    expect(a.said('recover', 'pnn0')).toEqual([]);
+    await a.ask('inactive', { nodes: [] });
+    await until('pnn1 recovers pnn0 once CTDB no longer calls it inactive', () => a.said('recover', 'pnn0').length === 1);
+  }, 60_000);
+
   it('R3: a one-sided problem (only one node cannot reach pnn0) fails no one', async () => {
     await settled();
     const [, a] = nodes;
