@@ -75,6 +75,22 @@ serve(
       await daemon?.close();
       daemon = undefined;
     },
+    /**
+     * For diagnosis (fanout-diag.ts, CALLGRIND=1): each cluster event's handling (the whole
+     * synchronous fan-out, writes included) is bracketed by a call of a native function nothing
+     * else here calls, at which callgrind dumps (--dump-before): the dump between two such
+     * calls is the fan-out loop alone.
+     */
+    'mark-fan-out': () => {
+      if (!daemon) throw new Error('witnessd not running');
+      const svc = daemon.witness.service;
+      const handle = svc.handleEvent.bind(svc);
+      svc.handleEvent = (ev) => {
+        process.getegid!();
+        handle(ev);
+        process.getegid!();
+      };
+    },
     /** For diagnosis of the memory figure: a heap snapshot file (after a full GC). */
     'heap-snapshot': (a: { file: string }) => {
       (global as { gc?: () => void }).gc?.();
