@@ -144,6 +144,41 @@ export async function requestsPerSecond(port: number, connections: number, ms: n
   return n / secs;
 }
 
+/**
+ * The C replay client (lib/rpc-replay.c), built once per run with the machine's C compiler:
+ * on one connection the client's own time is part of every round trip, and the Node client's
+ * ~20 us per call would hide most of the difference between the servers. Undefined (with the
+ * reason logged) when there is no compiler: the Node client measures instead.
+ */
+let replayBinary: string | undefined | null = null;
+function replayClient(log: (m: string) => void): string | undefined {
+  if (replayBinary !== null) return replayBinary;
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rpc-replay-')), 'rpc-replay');
+  const cc = spawnSync('cc', ['-O2', '-o', out, path.join(__dirname, 'lib', 'rpc-replay.c')], { encoding: 'utf8' });
+  replayBinary = cc.status === 0 ? out : undefined;
+  if (!replayBinary) log(`!!! rpc: no C replay client (${cc.error?.message ?? cc.stderr.trim()}); the Node client measures the one-connection cases`);
+  return replayBinary;
+}
+
+interface Rate { rate: number; /** The client's CPU seconds when it ran in a process of its own. */ clientCpu?: number }
+
+/** One connection (`calls`) or connect+bind+call+close (`connect`) by the C replay client. */
+function replay(bin: string, port: number, mode: 'calls' | 'connect', ms: number): Promise<Rate> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, [HOST, String(port), mode, String(ms), BIND.toString('hex'), MAP.toString('hex')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`rpc-replay ${mode}: ${err.trim() || `exit ${code}`}`));
+      const r = JSON.parse(out) as { n: number; secs: number; cpu: number };
+      resolve({ rate: r.n / r.secs, clientCpu: r.cpu });
+    });
+  });
+}
+
 export async function connectsPerSecond(port: number, ms: number): Promise<number> {
   let n = 0;
   const end = Date.now() + ms;
@@ -300,15 +335,16 @@ async function startSamba(): Promise<Target | string> {
 interface Sample { rate: number; serverCpu: number; clientCpu: number }
 
 /** One measurement with both processes' CPU as percent of one core over the window. */
-async function sample(t: Target, fn: () => Promise<number>): Promise<Sample> {
+async function sample(t: Target, fn: () => Promise<Rate>): Promise<Sample> {
   const pids = t.pids();
   const s0 = cpuSeconds(pids);
   const c0 = process.cpuUsage();
   const w0 = process.hrtime.bigint();
-  const rate = await fn();
+  const r = await fn();
   const wall = Number(process.hrtime.bigint() - w0) / 1e9;
   const c = process.cpuUsage(c0);
-  return { rate, serverCpu: ((cpuSeconds(pids) - s0) / wall) * 100, clientCpu: ((c.user + c.system) / 1e6 / wall) * 100 };
+  const clientCpu = r.clientCpu ?? (c.user + c.system) / 1e6;
+  return { rate: r.rate, serverCpu: ((cpuSeconds(pids) - s0) / wall) * 100, clientCpu: (clientCpu / wall) * 100 };
 }
 
 /** The figure PERF.md sets for the endpoint mapper: at least 1.5x Samba's rate. */
@@ -321,11 +357,14 @@ export async function run(opts: { quick: boolean; reps?: number; log?: (m: strin
   const ours = await startOurs();
   const samba = await startSamba();
   if (typeof samba === 'string') log(`!!! rpc: Samba baseline unavailable: ${samba}`);
-  const cases: Array<[string, string, (t: Target, ms: number) => Promise<number>]> = [
-    ['ept_map, 1 connection', 'req/s', (t, d) => requestsPerSecond(t.port, 1, d)],
-    ['ept_map, 50 connections', 'req/s', (t, d) => requestsPerSecond(t.port, 50, d)],
-    ['connect+bind+ept_map+close, 1 in flight', 'conn/s', (t, d) => connectsPerSecond(t.port, d)],
+  const bin = replayClient(log);
+  const node = (f: (t: Target, d: number) => Promise<number>) => async (t: Target, d: number): Promise<Rate> => ({ rate: await f(t, d) });
+  const cases: Array<[string, string, (t: Target, ms: number) => Promise<Rate>]> = [
+    ['ept_map, 1 connection', 'req/s', bin ? (t, d) => replay(bin, t.port, 'calls', d) : node((t, d) => requestsPerSecond(t.port, 1, d))],
+    ['ept_map, 50 connections', 'req/s', node((t, d) => requestsPerSecond(t.port, 50, d))],
+    ['connect+bind+ept_map+close, 1 in flight', 'conn/s', bin ? (t, d) => replay(bin, t.port, 'connect', d) : node((t, d) => connectsPerSecond(t.port, d))],
   ];
+  const clientOf = (name: string): string => (bin && !name.includes('50') ? 'C replay client (lib/rpc-replay.c)' : 'Node replay client');
   const rows: BenchRow[] = [];
   try {
     // Warm-up, not measured: both servers reach their steady state (JIT, worker processes).
@@ -342,7 +381,7 @@ export async function run(opts: { quick: boolean; reps?: number; log?: (m: strin
       }
       const value = summarize(o.map((x) => x.rate));
       const row: BenchRow = {
-        suite: 'rpc', name, unit, better: 'higher', value,
+        suite: 'rpc', name, unit, better: 'higher', value, notes: [`client: ${clientOf(name)}, the same for both servers`],
         cpu: {
           unit: '%',
           client: summarize(o.map((x) => x.clientCpu)),
@@ -356,7 +395,7 @@ export async function run(opts: { quick: boolean; reps?: number; log?: (m: strin
             ratio,
             target: { text: `>= ${TARGET_RATIO}x Samba`, met: ratio.median >= TARGET_RATIO },
           };
-        })() : { notes: [`Samba baseline unavailable: ${samba as string}`] }),
+        })() : { notes: [`client: ${clientOf(name)}`, `Samba baseline unavailable: ${samba as string}`] }),
       };
       rows.push(row);
       log(`rpc: ${name}: witnessd ${fmtSummary(row.value, unit)}` +

@@ -75,6 +75,22 @@ export function slowNode(seconds: number): Fault {
   };
 }
 
+/**
+ * The node's link cut for `seconds`, then restored. Longer than CTDB's keepalive (30 s), the
+ * majority re-places its IPs and its own ctdbd, alone, calls the others' IPs hosted by no node.
+ */
+export function linkCut(seconds: number): Fault {
+  return {
+    name: `link cut ${seconds} s, restored`, mustTell: true, settleMs: 15_000, ctdbAlone: seconds >= 30 ? '~30 s (keepalive), IPs re-placed after' : 'nothing',
+    run: async (c, [n]) => {
+      const at = c.cutLink(n);
+      await sleep(seconds * 1000);
+      c.restoreLink(n);
+      return at;
+    },
+  };
+}
+
 export const FAULTS: readonly Fault[] = [
   { name: 'ctdbd kill -9, one node', mustTell: true, settleMs: 8000, ctdbAlone: 'DISCONNECTED ~0.1 s; IPs re-placed ~3–5 s',
     run: async (c, [n]) => c.kill(n, 'ctdbd', 'SIGKILL', { group: true }) },
@@ -99,15 +115,7 @@ export const FAULTS: readonly Fault[] = [
       stopAll(c, n, 'SIGCONT');
       return at;
     } },
-  ...[10, 60].map((s): Fault => ({
-    name: `link cut ${s} s, restored`, mustTell: true, settleMs: 15_000, ctdbAlone: s >= 30 ? '~30 s (keepalive), IPs re-placed after' : 'nothing',
-    run: async (c, [n]) => {
-      const at = c.cutLink(n);
-      await sleep(s * 1000);
-      c.restoreLink(n);
-      return at;
-    },
-  })),
+  ...[10, 60].map(linkCut),
   { name: 'witnessd kill -9, restarted by the event script', mustTell: false, settleMs: 5000, ctdbAlone: '—',
     run: async (c, [n]) => {
       const at = c.kill(n, 'witnessd', 'SIGKILL');

@@ -1,7 +1,7 @@
 /**
  * Process bookkeeping for the netns cluster (./netns-cluster.ts): bounded polling, liveness
  * and process-group signals of the daemons it spawned, the PIDs whose command line names the
- * cluster's own directory (helpers the daemons started), and one TCP connect attempt.
+ * cluster's own directory (helpers the daemons started), one TCP connect attempt, log tails.
  */
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -83,4 +83,17 @@ export async function settled(p: ChildProcess | undefined, timeoutMs = 10_000): 
   if (state !== 'Z' && state !== 'gone') return false;
   await Promise.race([new Promise<void>((r) => p.once('exit', () => r())), sleep(timeoutMs)]);
   return true;
+}
+
+/** The last `lines` lines of each log that exists, labelled, for failure messages. */
+export function logTails(files: ReadonlyArray<readonly [label: string, file: string]>, lines: number): string {
+  const parts: string[] = [];
+  for (const [label, file] of files) {
+    try {
+      parts.push(`--- ${label} ---\n${fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')}`);
+    } catch {
+      /* not there */
+    }
+  }
+  return parts.join('\n');
 }

@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { parseIps, parseStatus, type NodeStatus } from '../../test/interop/helpers/ctdb-cluster';
 import { inPrivateNetns } from '../../test/interop/helpers/peers';
 import { onEmergencyExit, runTool, startTool, type RunningTool, type ToolResult } from '../../test/interop/helpers/process';
-import { alive, connectOnce, pidsMentioning, settled, signalGroup, waitFor } from './netns-cluster-procs';
+import { alive, connectOnce, logTails, pidsMentioning, settled, signalGroup, waitFor } from './netns-cluster-procs';
 import { NetnsLab, type LabHost } from './netns';
 import { DEFAULT_SERVER, layOutNode, smbConf, type ClusterNode, type NetnsClusterOptions, type WitnessKind } from './netns-cluster-config';
 
@@ -418,15 +418,8 @@ export class NetnsCluster {
   }
 
   /** The tail of a node's Samba logs (smbd, samba-dcerpcd, and what they printed before logging began). */
-  private sambaLogs(n: ClusterNode, lines = 40): string {
-    return ['log.smbd', 'log.samba-dcerpcd', 'stdout'].map((f) => {
-      const file = path.join(n.sambaDir, 'log', f);
-      try {
-        return `--- node ${n.pnn} ${file} ---\n${fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')}`;
-      } catch {
-        return `--- node ${n.pnn} ${file}: none ---`;
-      }
-    }).join('\n');
+  private sambaLogs(n: ClusterNode): string {
+    return logTails(['log.smbd', 'log.samba-dcerpcd', 'stdout'].map((f) => [`node ${n.pnn} ${f}`, path.join(n.sambaDir, 'log', f)]), 40);
   }
 
   /**
@@ -471,21 +464,11 @@ export class NetnsCluster {
 
   /** The tails of every node's logs (ctdbd, smbd, witnessd), for failure messages. */
   logTail(lines = 25): string {
-    const parts: string[] = [];
-    const tailOf = (label: string, file: string): void => {
-      try {
-        const t = fs.readFileSync(file, 'utf8').split('\n');
-        parts.push(`--- ${label} ---\n${t.slice(-lines).join('\n')}`);
-      } catch {
-        /* not there */
-      }
-    };
-    for (const n of this.nodes) {
-      tailOf(`node ${n.pnn} log.ctdb`, path.join(n.dir, 'log.ctdb'));
-      tailOf(`node ${n.pnn} witnessd.log`, path.join(n.dir, 'witnessd.log'));
-      tailOf(`node ${n.pnn} log.smbd`, path.join(n.sambaDir, 'log', 'log.smbd'));
-    }
-    return parts.join('\n');
+    return logTails(this.nodes.flatMap((n): Array<[string, string]> => [
+      [`node ${n.pnn} log.ctdb`, path.join(n.dir, 'log.ctdb')],
+      [`node ${n.pnn} witnessd.log`, path.join(n.dir, 'witnessd.log')],
+      [`node ${n.pnn} log.smbd`, path.join(n.sambaDir, 'log', 'log.smbd')],
+    ]), lines);
   }
 
   private emergencyStop(): void {

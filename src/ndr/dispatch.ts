@@ -31,7 +31,11 @@ export class DispatchFault extends Error {
  * was told), both are ignored: the runtime has answered or dropped the call itself.
  */
 export interface Reply<Out> {
-  /** Encode `out` in the call's byte order and transfer syntax and send the response. */
+  /**
+   * Encode `out` in the call's byte order and transfer syntax and send the response. `out` is
+   * not changed afterwards: the same object sent again may be answered with the bytes encoded
+   * the first time (one response to many calls is encoded once).
+   */
   send(out: Out): void;
   /** End the call with a DCE/RPC fault PDU of this status. */
   fault(status: number): void;

@@ -8,6 +8,7 @@
  */
 import { DispatchFault, type Reply, type RpcCall, type RpcInterface } from '../ndr/dispatch';
 import { Few } from '../lib/few';
+import { LastMemo } from '../lib/last-memo';
 import type { AssociationGroup } from './association-group';
 import type { PresentationContext } from './presentation';
 import { CallAborted, type CallAbortListener, type CallContext } from './call-context';
@@ -28,6 +29,13 @@ export interface CallOrigin {
   /** End a call with the fault an error stands for (DispatchFault, NdrError, anything else). */
   answerError(call: ServerCall, err: unknown): void;
 }
+
+/**
+ * The stub encoded last: a server answering many calls with one Out object (a Witness fan-out)
+ * has it encoded once (Reply.send's contract: an Out is not changed after it was sent).
+ */
+const stubs = new LastMemo<Buffer>();
+const encodeStub = (out: unknown, encode: (out: unknown, littleEndian: boolean) => Buffer, littleEndian: boolean): Buffer => encode(out, littleEndian);
 
 /** What a request decided before its call runs. */
 export type ServerCallInit = Pick<ServerCall, 'callId' | 'pc' | 'opnum' | 'littleEndian' | 'auth' | 'noReply'>;
@@ -132,7 +140,7 @@ export class ServerCall implements CallContext, RpcCall<CallContext>, Reply<unkn
     if (this.done) return;
     let stub: Buffer;
     try {
-      stub = this.encode!(out, this.littleEndian);
+      stub = stubs.get(out, this.encode!, this.littleEndian, encodeStub);
     } catch (err) {
       this.origin.answerError(this, err);
       return;

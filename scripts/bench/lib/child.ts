@@ -27,6 +27,8 @@ export interface ForkOptions {
    * and loopback addresses can be added without touching the host.
    */
   readonly netns?: boolean;
+  /** A command that runs node, with its arguments (e.g. valgrind --tool=callgrind): node's path and flags follow them. */
+  readonly wrapper?: readonly string[];
 }
 
 /** Transpile-and-cache hook (lib/register.js): forking a helper costs well under a second. */
@@ -73,7 +75,9 @@ export class Child {
       ? spawn('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec ${[process.execPath, ...execArgv, file].map(quote).join(' ')}`], {
         cwd, env, stdio: ['ignore', out, out, 'ipc'],
       })
-      : fork(file, [], { execArgv, cwd, env, stdio: ['ignore', out, out, 'ipc'] });
+      : o.wrapper
+        ? fork(file, [], { execPath: o.wrapper[0], execArgv: [...o.wrapper.slice(1), process.execPath, ...execArgv], cwd, env, stdio: ['ignore', out, out, 'ipc'] })
+        : fork(file, [], { execArgv, cwd, env, stdio: ['ignore', out, out, 'ipc'] });
     if (typeof out === 'number') fs.closeSync(out);
     const child = new Child(name, proc);
     await child.request('ping', {}, o.readyTimeoutMs ?? 60_000);

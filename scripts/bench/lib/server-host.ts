@@ -75,6 +75,23 @@ serve(
       await daemon?.close();
       daemon = undefined;
     },
+    /**
+     * For diagnosis (fanout-diag.ts, CALLGRIND=1): each cluster event's raising (the whole
+     * synchronous fan-out, writes included; not the observers, which hear of it after it: the
+     * stream's hold) is bracketed by a call of a native function nothing else here calls, at
+     * which callgrind dumps (--dump-before): the dump between two such calls is the fan-out
+     * loop alone. (WitnessService.raise is private: a diagnosis may reach in.)
+     */
+    'mark-fan-out': () => {
+      if (!daemon) throw new Error('witnessd not running');
+      const svc = daemon.witness.service as unknown as { raise(ev: unknown): void };
+      const raise = svc.raise.bind(svc);
+      svc.raise = (ev) => {
+        process.getegid!();
+        raise(ev);
+        process.getegid!();
+      };
+    },
     /** For diagnosis of the memory figure: a heap snapshot file (after a full GC). */
     'heap-snapshot': (a: { file: string }) => {
       (global as { gc?: () => void }).gc?.();

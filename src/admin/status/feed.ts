@@ -190,7 +190,7 @@ export class StatusFeed {
           return this.queued(e.registration, e.message, e.detail);
         case 'delivered': {
           const since = queuedSince.get(e.registration);
-          const now = performance.now();
+          const now = e.deliveredAt ?? performance.now();
           if (since !== undefined && !e.registration.hasPending()) queuedSince.delete(e.registration);
           return this.notified({
             registration: e.registration, response: e.response, forced: e.forced, result: werrName(e.result),

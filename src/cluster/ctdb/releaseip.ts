@@ -52,6 +52,14 @@ export async function answerHook(req: CtdbHookRequest, p: HookParts): Promise<Ct
   // The event script asks every node's witnessd (clients registered for the IP may sit on
   // any node); only the holder runs releaseip itself.
   const found = await bounded(p.link.destinationOf(lif.ipv4 ?? (lif.ipv6 as string), pnnOfNodeName(lif.currentNode)), Math.min(deadline, started + Math.max(50, waitMs / 2)));
+  // Cut off (the peer watch's R5), this node cannot know where the majority puts the IP, and
+  // its guess could send clients to a node that never gets it: its clients hear UNAVAILABLE
+  // from the re-read after the release instead.
+  const cutOff = found === undefined ? p.state.holdCutOff?.() : undefined;
+  if (cutOff !== undefined) {
+    log?.info({ ip: req.ip, why: cutOff }, `ctdb: releaseip ${req.ip}: no CLIENT_MOVE (this node is cut off: where the IP goes is not known here)`);
+    return reply();
+  }
   const destination = found !== undefined ? ctdbNodeName(found) : fallbackDestination(model, lif.currentNode);
   if (destination === undefined || destination === lif.currentNode) {
     log?.warn({ ip: req.ip }, 'ctdb: releaseip: no other node to send clients to');

@@ -26,6 +26,11 @@ export interface CtdbSnapshot {
   readonly ips: readonly CtdbIp[];
   /** PNNs that did not answer GET_PUBLIC_IPS (their possible IPs are unknown this time). */
   readonly unanswered: readonly number[];
+  /**
+   * IPs whose host the answering nodes' lists name differently: a takeover run in progress, or
+   * this node back from a cut, its own list still as its isolation left it.
+   */
+  readonly disagreed: readonly string[];
 }
 
 /** The controls a snapshot takes: GET_PNN, GET_NODEMAP, and GET_PUBLIC_IPS once per reachable node. */
@@ -73,7 +78,7 @@ export async function readSnapshot(conn: CtdbConnection, opts: { pnn?: number; r
       }
     }),
   );
-  return { pnn, nodes, ips: combinePublicIps(pnn, lists), unanswered: unanswered.sort((a, b) => a - b) };
+  return { pnn, nodes, ips: combinePublicIps(pnn, lists), unanswered: unanswered.sort((a, b) => a - b), disagreed: placementDisagreements(lists) };
 }
 
 /**
@@ -94,6 +99,20 @@ export function combinePublicIps(localPnn: number, lists: ReadonlyMap<number, Re
   return [...byAddress.entries()]
     .map(([address, e]) => ({ address, host: e.host, possible: e.possible.sort((a, b) => a - b) }))
     .sort((a, b) => compareAddresses(a.address, b.address));
+}
+
+/** The IPs whose host (CTDB_UNKNOWN_PNN too) differs between two of the lists. */
+export function placementDisagreements(lists: ReadonlyMap<number, ReadonlyArray<{ pnn: number; address: string }>>): string[] {
+  const host = new Map<string, number>();
+  const out = new Set<string>();
+  for (const list of lists.values()) {
+    for (const ip of list) {
+      const seen = host.get(ip.address);
+      if (seen === undefined) host.set(ip.address, ip.pnn);
+      else if (seen !== ip.pnn) out.add(ip.address);
+    }
+  }
+  return [...out].sort(compareAddresses);
 }
 
 function compareAddresses(a: string, b: string): number {

@@ -136,7 +136,8 @@ export class CtdbSource implements ClusterSource {
   /**
    * The peer watch (cluster.peerWatch): probes and heartbeats between the witnessd instances.
    * It fails a hung or cut-off node before CTDB does, and gates CTDB's node failures (rules
-   * R5/R6 of peers/judge.ts), re-applying them when a hold lifts. Off without admin.token
+   * R5/R6 of peers/judge.ts), re-applying them when a hold lifts; while this node is cut off
+   * (R5) it gates CTDB's facts about the other nodes and their IPs too. Off without admin.token
    * (the heartbeat's key).
    */
   private startPeerWatch(): void {
@@ -153,10 +154,14 @@ export class CtdbSource implements ClusterSource {
     });
     this.peers = peers;
     this.state.holdDown = (node) => peers.holdCtdbDown(node);
+    this.state.holdCutOff = (view) => peers.holdCutOff(view);
     peers.on('hold-lifted', () => void syncNodes(this.model, this.link.snapshot, this.state, this.log));
+    // Back from a cut: only a fresh read can show that ctdbd rejoined (R5), so read now.
+    peers.on('majority-again', () => void this.link.resync('peer watch: a majority again'));
     peers.start().catch((err: Error) => {
       this.log?.error({ err: err.message, port: cfg.port }, 'peer watch could not start: nodes change state only as CTDB says');
       this.state.holdDown = undefined;
+      this.state.holdCutOff = undefined;
       this.peers = undefined;
       peers.close();
     });

@@ -9,12 +9,16 @@
  *     UNAVAILABLE to the registrations on the IPs it hosted), before CTDB re-places its IPs;
  *  3. placement: an IP on another node → relocateLif (planned when the event script's
  *     releaseip announced it), an IP that no node hosts → LIF down, hosted again → LIF up.
+ * While this node is cut off (the peer watch's R5: holdCutOff), steps 2 and 3 wait for every
+ * node and IP but this node's own IPs, and a fresh read that shows its ctdbd rejoined ends
+ * the wait: the model then moves from where it was to that read, one net change.
  */
 import type { Logger } from 'pino';
 import { formatHostPort } from '../../lib/address';
 import { ctdbSettings, type CtdbSettings, type LifConfig, type WitnessdConfig } from '../../config';
 import type { ClusterModel } from '../model';
 import type { ClusterEvent } from '../types';
+import type { ManagerView } from '../peers/judge';
 import { ctdbNodeName } from './names';
 import { NodeFlags, nodeFlagNames } from './protocol';
 import { nodeDown, type CtdbSnapshot } from './snapshot';
@@ -78,6 +82,13 @@ export interface SyncState {
    * applied when asked again (the next node-map change, re-read, or the watch's signal).
    */
   holdDown?: (node: string) => string | undefined;
+  /**
+   * Asked before CTDB's facts about other nodes are applied: a reason to hold them all (the
+   * peer watch's R5: this node is cut off, its ctdbd's view of the others is its isolation;
+   * or it is back but its ctdbd has not rejoined), or undefined. Given a fresh full read
+   * (syncModel), the hold may end; nothing else can end it.
+   */
+  holdCutOff?: (view?: ManagerView) => string | undefined;
 }
 
 export const newSyncState = (compat: SambaCompat = COMPAT_DEFAULTS): SyncState => ({
@@ -97,13 +108,27 @@ export function syncModel(model: ClusterModel, snap: CtdbSnapshot, base: Witness
     log?.info({ nodes: cfg.nodes.map((n) => n.name), ips: cfg.svms[0].lifs.map((l) => l.name) }, 'ctdb: the set of nodes or public IPs changed');
     events.push(...model.applyConfig(cfg));
   }
+  // (A fresh read: the one thing that can end R5's hold. Held, steps 2 and 3 say why.)
+  state.holdCutOff?.(managerView(snap));
   events.push(...syncNodes(model, snap, state, log));
   events.push(...syncPlacement(model, snap, state, log));
   return events;
 }
 
+/** What R5 asks of a fresh read: the peers ctdbd does not reach, and whether the nodes agree on placement. */
+export function managerView(snap: CtdbSnapshot): ManagerView {
+  const unreached = snap.nodes.filter((n) => (n.flags & NodeFlags.DELETED) === 0 && ((n.flags & NodeFlags.DISCONNECTED) !== 0 || snap.unanswered.includes(n.pnn)));
+  return { unreached: unreached.map((n) => ctdbNodeName(n.pnn)), placementAgreed: snap.disagreed.length === 0 };
+}
+
 export function syncNodes(model: ClusterModel, snap: CtdbSnapshot, state: SyncState, log?: Logger): ClusterEvent[] {
   const events: ClusterEvent[] = [];
+  // R5: cut off, this node's ctdbd calls every peer gone (and itself, maybe, banned): none of it is told.
+  const cutOff = state.holdCutOff?.();
+  if (cutOff !== undefined) {
+    log?.debug({ why: cutOff }, 'ctdb: node states held (this node is cut off)');
+    return events;
+  }
   for (const n of snap.nodes) {
     const name = ctdbNodeName(n.pnn);
     const view = model.node(name);
@@ -161,9 +186,14 @@ function syncDisabled(model: ClusterModel, address: string, node: string, isDisa
 
 export function syncPlacement(model: ClusterModel, snap: CtdbSnapshot, state: SyncState, log?: Logger): ClusterEvent[] {
   const events: ClusterEvent[] = [];
+  const self = ctdbNodeName(snap.pnn);
+  const cutOff = state.holdCutOff?.();
   for (const ip of snap.ips) {
     const lif = model.lif(ip.address);
     if (!lif) continue;
+    // R5: cut off, this node's ctdbd says the others' IPs are hosted by no node (it lost them,
+    // not they): only what this node itself took or released is told, where it went waits.
+    if (cutOff !== undefined && ip.host !== snap.pnn && !(lif.currentNode === self && ip.host === undefined)) continue;
     if (ip.host === undefined) {
       if (lif.up) {
         log?.info({ ip: ip.address, was: lif.currentNode }, `ctdb: public IP ${ip.address} is hosted by no node`);

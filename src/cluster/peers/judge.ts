@@ -17,11 +17,17 @@
  *     One node's view alone (a one-sided link) is never enough in a cluster of three or more,
  *     and a node fails itself only when its own probe of its smbd agrees.
  *  R4 back: a node this watch declared down is back after recoveryThreshold good probes in a
- *     row by this node, unless CTDB calls it inactive.
+ *     row by this node, unless CTDB calls it inactive (then once CTDB no longer does).
  *  R5 minority: a node that is not quorate declares nothing, and (in a cluster of three or
  *     more) holds back its own ctdbd's "peer inactive" flags (a cut-off ctdbd sees every peer
- *     gone): it tells its clients nothing about the others. IP placement is still followed (CTDB re-places IPs only
- *     where it holds the cluster lock).
+ *     gone): it tells its clients nothing about the others. A node that loses the majority it
+ *     had holds every fact of its cluster manager's about the other nodes and their IPs (its
+ *     ctdbd, alone, calls their IPs hosted by no node: its own isolation, not theirs) and
+ *     follows only its own IPs (what it took or released is first-hand), until it is quorate
+ *     again AND a fresh full read shows its manager rejoined (cutOffHold): it reaches every
+ *     peer this node hears, and every node it read places every IP alike (the takeover run
+ *     after the rejoin ended). That read is then applied as one net change: an IP that ended
+ *     where it was tells no one anything.
  *  R6 CTDB's word: a quorate node applies CTDB's "node inactive" at once, except for a node
  *     it still hears whose last probe answered (then only its own ctdbd lost the node, as a
  *     ctdbd resumed after a stall does): it probes the node at once and applies the flag as
@@ -118,3 +124,35 @@ export function holdCtdbDown(node: string, v: Verdicts, heard: boolean, lastProb
 
 /** R4. */
 export const mayRecover = (s: ProbeStats, cfg: Pick<PeerWatchConfig, 'recoveryThreshold'>): boolean => s.okInRow >= cfg.recoveryThreshold;
+
+/**
+ * What a fresh full read of the cluster manager says, for the end of R5's hold: the peers it
+ * does not reach (CTDB: DISCONNECTED, or no answer to a routed control), and whether every
+ * node it read places every IP alike.
+ */
+export interface ManagerView {
+  readonly unreached: readonly string[];
+  readonly placementAgreed: boolean;
+}
+
+/**
+ * R5's bound: back in a majority this long, a node follows its cluster manager again even if it
+ * never re-converged (then only its own ctdbd lost the peers it hears: R6's case). CTDB's own
+ * keepalive gives up on a node after 30 s with its defaults; a rejoin takes a few seconds.
+ */
+export const REJOIN_WAIT_MS = 30_000;
+
+/**
+ * R5, for a node that lost the majority it had: why its cluster manager's facts about the other
+ * nodes still wait (undefined: it follows them again). `view` is a fresh full read (without
+ * one, the hold goes on); `backForMs` how long it has been quorate again.
+ */
+export function cutOffHold(v: Verdicts, heard: ReadonlySet<string>, view: ManagerView | undefined, backForMs: number): string | undefined {
+  if (!v.quorate) return `this node reaches ${v.reached.length} of the cluster's nodes, fewer than a majority (${v.majority}): cut off, its cluster manager's view of the others is its own isolation`;
+  if (view === undefined) return 'back in a majority: waiting for a fresh read of the cluster manager';
+  if (backForMs >= REJOIN_WAIT_MS) return undefined;
+  const stale = view.unreached.filter((n) => heard.has(n));
+  if (stale.length > 0) return `back in a majority, but its cluster manager does not reach ${stale.join(', ')}, which this node hears: it has not rejoined yet`;
+  if (!view.placementAgreed) return 'back in a majority, but the nodes\' IP lists disagree: the takeover run after the rejoin has not ended';
+  return undefined;
+}

@@ -13,7 +13,7 @@ import type { Probe, ProbeResult, ProbeTarget } from '../probes/probe';
 import { smb2NegotiateProbe } from '../probes/smb2';
 import type { PeerWatchConfig } from '../../config';
 import { Heartbeat, beatKey, newIncarnation, type Beat } from './heartbeat';
-import { freshStats, holdCtdbDown, judge, judgeSmb, mayRecover, recordProbe, type ProbeStats, type SmbSeen, type SmbView, type Verdicts } from './judge';
+import { cutOffHold, freshStats, holdCtdbDown, judge, judgeSmb, mayRecover, recordProbe, type ManagerView, type ProbeStats, type SmbSeen, type SmbView, type Verdicts } from './judge';
 
 export interface PeerMember {
   readonly name: string;
@@ -79,7 +79,11 @@ interface Watched {
   lastDetail: string | undefined;
 }
 
-/** Events: 'hold-lifted' (a node whose CTDB "inactive" was held back may now be failed: re-apply CTDB's facts). */
+/**
+ * Events: 'hold-lifted' (a node whose CTDB "inactive" was held back may now be failed: re-apply
+ * CTDB's facts); 'majority-again' (this node, cut off, reaches a majority again: read the
+ * cluster manager afresh, so that R5's hold can end).
+ */
 export class PeerWatch extends EventEmitter {
   private readonly cfg: PeerWatchConfig;
   private readonly cluster: PeerCluster;
@@ -102,6 +106,8 @@ export class PeerWatch extends EventEmitter {
   private beatTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private wasQuorate: boolean | undefined;
+  /** R5: since when this node lost the majority it had, and since when it has one again. */
+  private cutOff: { since: number; majorityAt: number | undefined } | undefined;
 
   constructor(private readonly o: PeerWatchOptions) {
     super();
@@ -156,6 +162,24 @@ export class PeerWatch extends EventEmitter {
     this.held.add(node);
     if (v.quorate) this.probeNode(node);
     return why;
+  }
+
+  /**
+   * R5: while this node is cut off, or back in a majority but its cluster manager has not
+   * rejoined the others, the reason why every fact of the manager's about other nodes waits;
+   * undefined when it follows them. Only a fresh full read (`view`) can end the hold.
+   */
+  holdCutOff(view?: ManagerView): string | undefined {
+    if (!this.cutOff) return undefined;
+    const now = Date.now();
+    this.checkStall(now);
+    const v = this.evaluate(now, false);
+    const back = this.cutOff.majorityAt === undefined ? 0 : now - this.cutOff.majorityAt;
+    const why = cutOffHold(v, new Set(this.heardNow(now).keys()), view, back);
+    if (why !== undefined) return why;
+    this.log?.info({ cutOffMs: now - this.cutOff.since, backMs: back }, 'peer watch: back in a majority and the cluster manager rejoined: following its facts about the other nodes again');
+    this.cutOff = undefined;
+    return undefined;
   }
 
   status(): PeerWatchStatus {
@@ -301,6 +325,7 @@ export class PeerWatch extends EventEmitter {
       this.log?.[v.quorate ? 'info' : 'warn']({ reached: v.reached, voters: v.voters, majority: v.majority }, v.quorate
         ? `peer watch: reaches ${v.reached.length} of ${members.length} nodes: a majority`
         : `peer watch: reaches ${v.reached.length} of ${members.length} nodes, fewer than a majority: judging no one, holding back CTDB's node failures`);
+      this.noteCutOff(v, now);
       this.wasQuorate = v.quorate;
       if (v.quorate) for (const node of [...this.held]) this.liftHoldIfClear(node, v, heard);
     }
@@ -314,12 +339,28 @@ export class PeerWatch extends EventEmitter {
     for (const node of [...this.downByWatch]) {
       const w = this.watched.get(node);
       if (v.down.has(node) || !w || !mayRecover(w.stats, this.cfg)) continue;
+      // R4: not while CTDB calls it inactive; the watch failed it, so the watch recovers it
+      // once CTDB no longer does (CTDB's sync recovers only the nodes it failed itself: handed
+      // over when a link came back before the ctdbd's did, the node stayed down for good).
+      if (this.cluster.inactiveByCluster(node)) continue;
       this.downByWatch.delete(node);
-      if (this.cluster.isUp(node) || this.cluster.inactiveByCluster(node)) continue; // CTDB's to recover now
+      if (this.cluster.isUp(node)) continue;
       this.log?.info({ node }, `peer watch: ${node} answers again: up`);
       this.cluster.recover(node, `its SMB server answered ${w.stats.okInRow} probes in a row`);
     }
     return v;
+  }
+
+  /** R5: a node that loses the majority it had is cut off until holdCutOff() finds its manager rejoined. */
+  private noteCutOff(v: Verdicts, now: number): void {
+    if (!v.quorate) {
+      // Two nodes cannot tell a partition from a death by majority: CTDB's cluster lock decides there.
+      if (this.wasQuorate === true && v.size >= 3 && !this.cutOff) this.cutOff = { since: now, majorityAt: undefined };
+      if (this.cutOff) this.cutOff.majorityAt = undefined;
+    } else if (this.cutOff) {
+      this.cutOff.majorityAt = now;
+      this.emit('majority-again');
+    }
   }
 
   private liftHoldIfClear(node: string, v: Verdicts, heard: ReadonlyMap<string, SmbView>): void {

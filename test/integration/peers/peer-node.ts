@@ -4,10 +4,13 @@
  * server that answers NEGOTIATE. The cluster it watches is the PeerCluster seam over a small
  * table; fail/recover calls go to the parent over IPC. Commands from the parent: smbd-stop,
  * smbd-start (a dead or restarted smbd), cut/restore (peers mapped to a tarpit address that
- * accepts TCP and never answers, and heartbeats sent nowhere: a cut link), hold? (R5/R6).
+ * accepts TCP and never answers, and heartbeats sent nowhere: a cut link), hold? (R5/R6),
+ * cut-off? (R5's hold of the cluster manager's facts, given what a fresh read would say),
+ * inactive (the nodes the cluster manager calls inactive).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { peerWatchSchema } from '../../../src/config/peer-watch';
+import type { ManagerView } from '../../../src/cluster/peers/judge';
 import { PeerWatch, type PeerCluster, type PeerMember } from '../../../src/cluster/peers/watch';
 
 interface Args {
@@ -56,6 +59,8 @@ function stopSmbd(): Promise<void> {
 }
 
 let cut = new Set<string>();
+/** The nodes the stand-in cluster manager calls inactive. */
+let inactive = new Set<string>();
 const up = new Map(args.nodes.map((n) => [n.name, true]));
 const cluster: PeerCluster = {
   self: args.self,
@@ -73,21 +78,24 @@ const cluster: PeerCluster = {
     up.set(node, true);
     send({ type: 'recover', node, detail, at: Date.now() });
   },
-  inactiveByCluster: () => false,
+  inactiveByCluster: (node) => inactive.has(node),
 };
 
 void (async () => {
   await startSmbd();
   const watch = new PeerWatch({ cluster, config: peerWatchSchema.parse(args.config), token: 'peer-watch-integration-token' });
   watch.on('hold-lifted', (node: string) => send({ type: 'hold-lifted', node, at: Date.now() }));
+  watch.on('majority-again', () => send({ type: 'majority-again', at: Date.now() }));
   await watch.start();
-  process.on('message', (m: { cmd: string; nodes?: string[]; node?: string; id?: number }) => {
+  process.on('message', (m: { cmd: string; nodes?: string[]; node?: string; view?: ManagerView; id?: number }) => {
     void (async () => {
       let reply: unknown = true;
       if (m.cmd === 'smbd-stop') await stopSmbd();
       else if (m.cmd === 'smbd-start') await startSmbd();
       else if (m.cmd === 'cut') cut = new Set(m.nodes);
+      else if (m.cmd === 'inactive') inactive = new Set(m.nodes);
       else if (m.cmd === 'hold') reply = watch.holdCtdbDown(m.node as string) ?? null;
+      else if (m.cmd === 'cut-off') reply = watch.holdCutOff(m.view) ?? null;
       else if (m.cmd === 'status') reply = watch.status();
       send({ type: 'reply', id: m.id, reply });
     })();

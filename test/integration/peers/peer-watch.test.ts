@@ -145,11 +145,37 @@ describe('peer watch on three processes', () => {
     await sleep(SILENCE);
     // Its own ctdbd would call pnn1 and pnn2 gone: held back (it hears no majority).
     expect(await island.ask('hold', { node: 'pnn1' })).toMatch(/fewer than a majority/);
+    // Every fact of its ctdbd's about the others waits, however fresh; the majority's do not.
+    const rejoined = { unreached: [], placementAgreed: true };
+    expect(await island.ask('cut-off', { view: rejoined })).toMatch(/fewer than a majority/);
+    expect(await a.ask('cut-off', { view: { unreached: ['pnn0'], placementAgreed: true } })).toBeNull();
     expect(island.events.filter((e) => e.type === 'fail')).toEqual([]);
     await Promise.all(nodes.map((n) => n.ask('cut', { nodes: [] })));
     await until('the majority recovers pnn0', () => a.said('recover', 'pnn0').length === 1 && b.said('recover', 'pnn0').length === 1);
     await sleep(SILENCE);
     expect(island.events.filter((e) => e.type === 'fail' || e.type === 'recover')).toEqual([]);
+    // Back in a majority: they wait until a fresh read shows its ctdbd rejoined, then are followed for good.
+    expect(island.events.some((e) => e.type === 'majority-again')).toBe(true);
+    expect(await island.ask('cut-off')).toMatch(/fresh read/);
+    expect(await island.ask('cut-off', { view: { unreached: ['pnn1', 'pnn2'], placementAgreed: true } })).toMatch(/not rejoined/);
+    expect(await island.ask('cut-off', { view: { unreached: [], placementAgreed: false } })).toMatch(/disagree/);
+    expect(await island.ask('cut-off', { view: rejoined })).toBeNull();
+    expect(await island.ask('cut-off')).toBeNull();
+  }, 60_000);
+
+  it('R4: a node back before CTDB rejoined it waits while CTDB calls it inactive, and is recovered by the watch once CTDB no longer does', async () => {
+    await settled();
+    const [, a, b] = nodes;
+    await Promise.all(nodes.map((n) => n.ask('cut', { nodes: ['pnn0'] })));
+    await until('the majority fails pnn0', () => a.said('fail', 'pnn0').length === 1 && b.said('fail', 'pnn0').length === 1);
+    // CTDB's keepalive gives up on pnn0 (the watch spoke first); the link returns before its ctdbd does.
+    await a.ask('inactive', { nodes: ['pnn0'] });
+    await Promise.all(nodes.map((n) => n.ask('cut', { nodes: [] })));
+    await until('pnn2 recovers pnn0', () => b.said('recover', 'pnn0').length === 1);
+    await sleep(SILENCE);
+    expect(a.said('recover', 'pnn0')).toEqual([]);
+    await a.ask('inactive', { nodes: [] });
+    await until('pnn1 recovers pnn0 once CTDB no longer calls it inactive', () => a.said('recover', 'pnn0').length === 1);
   }, 60_000);
 
   it('R3: a one-sided problem (only one node cannot reach pnn0) fails no one', async () => {

@@ -2,7 +2,7 @@
  * The peer watch's rules (src/cluster/peers/judge.ts, README "Faster than CTDB"), one test
  * per rule, pure: no sockets, no clock but the numbers given.
  */
-import { freshStats, holdCtdbDown, judge, judgeSmb, mayRecover, recordProbe, type SmbView } from '../../../src/cluster/peers/judge';
+import { cutOffHold, freshStats, holdCtdbDown, judge, judgeSmb, mayRecover, recordProbe, REJOIN_WAIT_MS, type SmbView } from '../../../src/cluster/peers/judge';
 import { peerWatchSchema } from '../../../src/config/peer-watch';
 import { vouched } from '../../../src/cluster/peers/watch';
 
@@ -107,6 +107,40 @@ describe('R5: a node cut off from the others judges no one', () => {
     expect(v.quorate).toBe(false);
     expect(v.down.size).toBe(0);
     expect(holdCtdbDown('pnn1', v, false, false)).toBeUndefined();
+  });
+});
+
+describe('R5: a node that was cut off follows its cluster manager again only once it rejoined', () => {
+  const island = judge({ self: 'pnn0', members: nodes, own: view({ pnn1: 'silent', pnn2: 'silent' }), heard: new Map() });
+  const back = judge({ self: 'pnn0', members: nodes, own: all('serving'), heard: new Map([['pnn1', all('serving')], ['pnn2', all('serving')]]) });
+  const heard = new Set(['pnn1', 'pnn2']);
+  const rejoined = { unreached: [], placementAgreed: true };
+
+  it('cut off, its ctdbd\'s facts about the others wait, fresh or not (it calls them gone, their IPs hosted by no node)', () => {
+    expect(cutOffHold(island, new Set(), rejoined, 0)).toMatch(/fewer than a majority/);
+    expect(cutOffHold(island, new Set(), undefined, 0)).toMatch(/fewer than a majority/);
+  });
+
+  it('back in a majority, they wait while its ctdbd still calls a peer it hears disconnected (the heartbeats came back first)', () => {
+    expect(cutOffHold(back, heard, { unreached: ['pnn1', 'pnn2'], placementAgreed: true }, 100)).toMatch(/does not reach pnn1, pnn2.*not rejoined/);
+  });
+
+  it('and while the nodes\' IP lists disagree (its own still says the others\' IPs are hosted by no node)', () => {
+    expect(cutOffHold(back, heard, { unreached: [], placementAgreed: false }, 100)).toMatch(/disagree/);
+  });
+
+  it('and until a fresh read: an older one is what the isolation left', () => {
+    expect(cutOffHold(back, heard, undefined, 100)).toMatch(/fresh read/);
+  });
+
+  it('they apply once a fresh read shows it rejoined; a peer that died meanwhile (not heard) does not hold them', () => {
+    expect(cutOffHold(back, heard, rejoined, 100)).toBeUndefined();
+    const onePeer = judge({ self: 'pnn0', members: nodes, own: view({ pnn2: 'silent' }), heard: new Map([['pnn1', view({ pnn2: 'silent' })]]) });
+    expect(cutOffHold(onePeer, new Set(['pnn1']), { unreached: ['pnn2'], placementAgreed: true }, 100)).toBeUndefined();
+  });
+
+  it('bounded: back in a majority REJOIN_WAIT_MS, it follows its ctdbd again (R6 then judges each peer it hears)', () => {
+    expect(cutOffHold(back, heard, { unreached: ['pnn1'], placementAgreed: false }, REJOIN_WAIT_MS)).toBeUndefined();
   });
 });
 

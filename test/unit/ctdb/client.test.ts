@@ -4,7 +4,7 @@
  * garbage (the connection closes with a reason; pending controls fail; nothing throws).
  */
 import { CtdbConnection } from '../../../src/cluster/ctdb/client';
-import { CtdbControl, CtdbSrvid, encodeControlReply, encodeMessage, encodeU32 } from '../../../src/cluster/ctdb/protocol';
+import { CTDB_UNKNOWN_PNN, CtdbControl, CtdbSrvid, encodeControlReply, encodeMessage, encodeU32 } from '../../../src/cluster/ctdb/protocol';
 import { readSnapshot } from '../../../src/cluster/ctdb/snapshot';
 import { FakeCtdbd } from './fake-ctdbd';
 
@@ -51,6 +51,14 @@ describe('CtdbConnection', () => {
       { address: '127.0.0.33', host: 2, possible: [0, 1] },
     ]);
     expect(fake.controls.filter((c) => c.opcode === CtdbControl.GET_PUBLIC_IPS).map((c) => c.destnode).sort()).toEqual([0, 2, 0xf0000001]);
+    expect(snap.disagreed).toEqual([]);
+  });
+
+  it('names the IPs whose host the nodes\' lists disagree on (this node back from a cut, its own list stale)', async () => {
+    fake.publicIps.set(1, fake.publicIps.get(1)?.map((ip) => (ip.address === '127.0.0.32' ? { ...ip, pnn: CTDB_UNKNOWN_PNN } : ip)) ?? []);
+    const snap = await readSnapshot(conn as CtdbConnection);
+    expect(snap.ips.find((ip) => ip.address === '127.0.0.32')?.host).toBeUndefined(); // the local view, as before
+    expect(snap.disagreed).toEqual(['127.0.0.32']);
   });
 
   it('a node that does not answer is skipped after the timeout; our own must answer', async () => {

@@ -22,7 +22,7 @@ import { asyncNotify, FakeGroup, ctx } from '../witness/helpers';
 const doc = (extra = '') => parseConfig(`cluster: { source: ctdb, server: { netbiosName: SOFS, dnsName: sofs.samba.test }${extra} }\n`, 'c.yaml');
 const nodes = (flags: number[] = [0, 0, 0]) => flags.map((f, pnn) => ({ pnn, flags: f, address: `10.0.0.${pnn + 1}` }));
 const ip = (address: string, host: number | undefined) => ({ address, host, possible: [0, 1, 2] });
-const snapshot = (over: Partial<CtdbSnapshot> = {}): CtdbSnapshot => ({ pnn: 0, nodes: nodes(), ips: [ip('192.0.2.1', 0), ip('192.0.2.2', 1), ip('192.0.2.3', 2)], unanswered: [], ...over });
+const snapshot = (over: Partial<CtdbSnapshot> = {}): CtdbSnapshot => ({ pnn: 0, nodes: nodes(), ips: [ip('192.0.2.1', 0), ip('192.0.2.2', 1), ip('192.0.2.3', 2)], unanswered: [], disagreed: [], ...over });
 
 function cluster(extra = '') {
   const base = doc(extra);

@@ -107,6 +107,21 @@ describe('encoding', () => {
     expect(f.subarray(24 + 21, 56)).toEqual(Buffer.alloc(11));
     expect(f[56 + 2]).toBe(11);
   });
+
+  it('one stub answering many calls: each response is its own PDU with its call_id and context id', () => {
+    const stub = Buffer.from('0100000002000000aabbccdd', 'hex');
+    for (const le of [true, false]) {
+      const pdus = [7, 8, 0xfffffffe].map((callId, i) => buildResponseFragments({ callId, contextId: i, littleEndian: le, auth: undefined }, stub, 4280));
+      pdus.forEach(([pdu], i) => {
+        const p = parse(pdu);
+        expect([p.callId, p.contextId, p.le, p.flags & 3, p.allocHint, p.fragLength]).toEqual([[7, 8, 0xfffffffe][i], i, le, 3, stub.length, 24 + stub.length]);
+        expect(p.stub).toEqual(stub);
+      });
+      // Three buffers: a later response does not change one already handed to a socket.
+      expect(new Set(pdus.map(([b]) => b)).size).toBe(3);
+      expect(parse(pdus[0][0]).callId).toBe(7);
+    }
+  });
 });
 
 describe('verification trailer', () => {

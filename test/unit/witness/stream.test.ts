@@ -74,4 +74,54 @@ describe('the registration stream', () => {
     expect(publish).not.toHaveBeenCalled();
     expect(heard).toEqual([]); // b heard nothing of a
   });
+
+  it('a fan-out answers every waiting call before observers hear of the first delivery, then they hear all in order', async () => {
+    const { svc, model } = setup();
+    const g = new FakeGroup(3);
+    const handles = ['hv-a', 'hv-b', 'hv-c'].map((c) => registerV1(svc, ctx(g), '127.0.0.11', 'SOFS', c));
+    registerV1(svc, ctx(g), '127.0.0.11', 'SOFS', 'hv-idle'); // no call waiting: its notification is queued
+    let answered = 0;
+    const calls = handles.map((h) => asyncNotify(svc, ctx(g), h).then((r) => (answered++, r)));
+    const answeredWhenHeard: number[] = [];
+    const waitingWhenHeard: number[] = [];
+    const events: string[] = [];
+    svc.events.subscribe((e) => {
+      events.push(brief(e));
+      if (e.type === 'delivered') {
+        waitingWhenHeard.push(svc.registry.waitingCalls);
+        expect(e.deliveredAt).toBeGreaterThanOrEqual(e.raisedAt as number);
+      }
+    });
+    model.failNode('node1');
+    // Heard within the event's handling: every call had its answer by then (none still waiting).
+    expect(waitingWhenHeard).toEqual([0, 0, 0]);
+    expect(events).toEqual([
+      'delivered hv-a type 1 result 0',
+      'delivered hv-b type 1 result 0',
+      'delivered hv-c type 1 result 0',
+      'queued hv-idle RESOURCE_CHANGE UNAVAILABLE',
+    ]);
+    await Promise.all(calls);
+    expect(answered).toBe(3);
+  });
+
+  it('hold: events wait for the end of the outermost hold, and are published when it throws too', () => {
+    const { svc } = setup();
+    const heard: string[] = [];
+    svc.events.subscribe((e) => heard.push(e.type));
+    const reg = { clientName: 'x', hasPending: () => false } as never;
+    svc.events.hold(() => {
+      svc.events.publish({ type: 'waiting', registration: reg });
+      svc.events.hold(() => svc.events.publish({ type: 'abandoned', registration: reg }));
+      expect(heard).toEqual([]);
+    });
+    expect(heard).toEqual(['waiting', 'abandoned']);
+    expect(() => svc.events.hold(() => {
+      svc.events.publish({ type: 'timed-out', registration: reg });
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(heard).toEqual(['waiting', 'abandoned', 'timed-out']);
+    svc.events.publish({ type: 'removed', registration: reg, reason: 'test' });
+    expect(heard).toEqual(['waiting', 'abandoned', 'timed-out', 'removed']);
+  });
 });
