@@ -12,6 +12,7 @@
  * when encrypting, on the way out when decrypting) makes that the same as starting from IV 0.
  */
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
+import { keep, keepFilled } from '../one-shot-hmac';
 import { KrbCryptoError } from './rfc3961';
 
 const BLOCK = 16;
@@ -48,15 +49,19 @@ export class AesCts {
   private encChain: Buffer | undefined;
   private decChain: Buffer | undefined;
 
-  constructor(private readonly key: Buffer) {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
     cipherName(key, 'cbc');
+    // Kept for the life of a security context, beside its other state (../one-shot-hmac.ts keep).
+    this.key = keep(key);
   }
 
   private encryptor(): Cipher {
     if (!this.enc) {
       this.enc = createCipheriv(cipherName(this.key, 'cbc'), this.key, Buffer.alloc(BLOCK));
       this.enc.setAutoPadding(false);
-      this.encChain = Buffer.alloc(BLOCK);
+      this.encChain = keepFilled(BLOCK);
     }
     return this.enc;
   }
@@ -105,7 +110,7 @@ export class AesCts {
     if (!this.dec) {
       this.dec = createDecipheriv(cipherName(this.key, 'cbc'), this.key, Buffer.alloc(BLOCK));
       this.dec.setAutoPadding(false);
-      this.decChain = Buffer.alloc(BLOCK);
+      this.decChain = keepFilled(BLOCK);
     }
     const blocks = Math.ceil(n / BLOCK);
     const padded = blocks * BLOCK;

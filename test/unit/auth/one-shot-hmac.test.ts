@@ -1,13 +1,13 @@
 /** The per-message HMAC and scratch helpers of the sealing paths (src/auth/one-shot-hmac.ts). */
 import { createHmac, randomBytes } from 'node:crypto';
-import { HMAC_MESSAGE_AT, OneShotHmac, Scratch, put } from '../../../src/auth/one-shot-hmac';
+import { HMAC_MESSAGE_AT, OneShotHmac, Scratch, keep, keepFilled, put } from '../../../src/auth/one-shot-hmac';
 
 describe('OneShotHmac', () => {
   it.each(['sha1', 'md5'] as const)('%s equals createHmac for keys up to a block and messages around the block edges', (alg) => {
     for (const keyLen of [0, 16, 32, 64]) {
       const key = randomBytes(keyLen);
       const h = new OneShotHmac(alg, key);
-      for (const n of [0, 1, 55, 56, 63, 64, 65, 200, 5000]) {
+      for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 200, 5000]) {
         const msg = randomBytes(n);
         const m = h.begin(n);
         msg.copy(m, HMAC_MESSAGE_AT);
@@ -60,5 +60,33 @@ describe('Scratch and put', () => {
     const dst = Buffer.alloc(8);
     put(dst, 2, Buffer.from([1, 2, 3, 4, 5]), 1, 3);
     expect([...dst]).toEqual([0, 0, 2, 3, 4, 0, 0, 0]);
+  });
+});
+
+describe('keep and keepFilled (long-lived state slabs)', () => {
+  it('copies that do not follow the source, never overlap each other, and outlive many slabs', () => {
+    const src = randomBytes(32);
+    const kept = Array.from({ length: 2000 }, (_, i) => (i % 3 === 0 ? keepFilled(17 + (i % 5), i & 0xff) : keep(Buffer.from(src))));
+    src.fill(0);
+    kept.forEach((b, i) => {
+      if (i % 3 === 0) expect(b.equals(Buffer.alloc(17 + (i % 5), i & 0xff))).toBe(true);
+      else expect(b.equals(src)).toBe(false);
+    });
+    // Every piece is its own range: writing one changes no other.
+    for (const b of kept) b.fill(0xab);
+    expect(kept.every((b) => b.every((x) => x === 0xab))).toBe(true);
+    const all = kept.map((b) => [b.buffer, b.byteOffset, b.byteOffset + b.length] as const);
+    for (let i = 1; i < all.length; i++) {
+      const [buf, start] = all[i];
+      const [pbuf, , pend] = all[i - 1];
+      if (buf === pbuf) expect(start).toBeGreaterThanOrEqual(pend);
+    }
+  });
+
+  it('a large piece gets memory of its own', () => {
+    const big = keepFilled(8192, 1);
+    expect(big).toHaveLength(8192);
+    expect(big.byteOffset).toBe(0);
+    expect(big.buffer.byteLength).toBe(8192);
   });
 });
