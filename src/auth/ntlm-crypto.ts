@@ -4,8 +4,12 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { md4 } from './md4';
+import { HMAC_MESSAGE_AT, OneShotHmac } from './one-shot-hmac';
 import { Rc4 } from './rc4';
 import { NegotiateFlags as F } from './ntlmssp-messages';
+
+/** An NTLMSSP message signature (MS-NLMP 2.2.2.9): version, checksum (or random pad and CRC), sequence number. */
+export const NTLMSSP_SIGNATURE_LENGTH = 16;
 
 export function md5(...parts: Uint8Array[]): Buffer {
   const h = createHash('md5');
@@ -91,6 +95,7 @@ export function sealKey(flags: number, exportedSessionKey: Uint8Array, mode: 'cl
 export class NtlmDirection implements NtlmChannel {
   seqNum = 0;
   private rc4: Rc4;
+  private readonly hmac: OneShotHmac;
 
   constructor(
     readonly flags: number,
@@ -98,6 +103,7 @@ export class NtlmDirection implements NtlmChannel {
     readonly sealingKey: Buffer,
   ) {
     this.rc4 = new Rc4(sealingKey);
+    this.hmac = new OneShotHmac('md5', signingKey);
   }
 
   /** MS-SPNG 3.3.5.1: after the mechListMIC the RC4 handle starts over; seqnums go on. */
@@ -113,17 +119,24 @@ export class NtlmDirection implements NtlmChannel {
    * RC4-sealed with this direction's handle.
    */
   signPdu(pdu: Uint8Array, seal: boolean, start = 0, end = 0): Buffer {
-    const seq = Buffer.alloc(4);
-    seq.writeUInt32LE(this.seqNum >>> 0);
-    this.seqNum = (this.seqNum + 1) >>> 0;
-    const checksum = hmacMd5(this.signingKey, seq, pdu).subarray(0, 8);
-    if (seal) this.rc4.process(pdu, start, end);
-    if (this.flags & F.KEY_EXCH) this.rc4.process(checksum);
-    const sig = Buffer.alloc(16);
-    sig.writeUInt32LE(1, 0);
-    checksum.copy(sig, 4);
-    seq.copy(sig, 12);
+    const sig = Buffer.allocUnsafe(NTLMSSP_SIGNATURE_LENGTH);
+    this.signInto(pdu, pdu.length, seal, start, end, sig, 0);
     return sig;
+  }
+
+  /** signPdu over pdu[0, pduEnd), the signature written to out[at, at + 16) (out may be the PDU's own fragment). */
+  signInto(pdu: Uint8Array, pduEnd: number, seal: boolean, start: number, end: number, out: Buffer, at: number): void {
+    const seq = this.seqNum >>> 0;
+    this.seqNum = (seq + 1) >>> 0;
+    const m = this.hmac.begin(4 + pduEnd);
+    m.writeUInt32LE(seq, HMAC_MESSAGE_AT);
+    if (pduEnd === pdu.length) m.set(pdu, HMAC_MESSAGE_AT + 4);
+    else m.set(pdu.subarray(0, pduEnd), HMAC_MESSAGE_AT + 4);
+    this.hmac.end(4 + pduEnd, out, at + 4, 8);
+    if (seal) this.rc4.process(pdu, start, end);
+    if (this.flags & F.KEY_EXCH) this.rc4.process(out, at + 4, at + 12);
+    out.writeUInt32LE(1, at);
+    out.writeUInt32LE(seq, at + 12);
   }
 
   /**
@@ -141,6 +154,8 @@ export class NtlmDirection implements NtlmChannel {
 /** What a session signs and verifies with: one direction (ESS) or the shared NTLMv1 channel. */
 export interface NtlmChannel {
   signPdu(pdu: Uint8Array, seal: boolean, start?: number, end?: number): Buffer;
+  /** signPdu over pdu[0, pduEnd), the 16-byte signature written to out[at, …). */
+  signInto(pdu: Uint8Array, pduEnd: number, seal: boolean, start: number, end: number, out: Buffer, at: number): void;
   verifyPdu(pdu: Uint8Array, signature: Uint8Array, seal: boolean, start?: number, end?: number): boolean;
   resetRc4(): void;
 }
@@ -166,23 +181,28 @@ export class NtlmV1Channel implements NtlmChannel {
 
   /** Version 1 || RC4(RandomPad 0 || CRC32 || SeqNum); with `seal` the data is RC4'd first. */
   signPdu(pdu: Uint8Array, seal: boolean, start = 0, end = pdu.length): Buffer {
-    const sig = Buffer.alloc(16);
-    sig.writeUInt32LE(1, 0);
-    sig.writeUInt32LE(crc32(pdu, start, end), 8);
-    sig.writeUInt32LE(this.seqNum >>> 0, 12);
+    const sig = Buffer.allocUnsafe(NTLMSSP_SIGNATURE_LENGTH);
+    this.signInto(pdu, pdu.length, seal, start, end, sig, 0);
+    return sig;
+  }
+
+  signInto(pdu: Uint8Array, _pduEnd: number, seal: boolean, start: number, end: number, out: Buffer, at: number): void {
+    out.writeUInt32LE(1, at);
+    out.writeUInt32LE(0, at + 4);
+    out.writeUInt32LE(crc32(pdu, start, end), at + 8);
+    out.writeUInt32LE(this.seqNum >>> 0, at + 12);
     this.seqNum = (this.seqNum + 1) >>> 0;
     if (seal) this.rc4.process(pdu, start, end);
-    this.rc4.process(sig, 4, 16);
+    this.rc4.process(out, at + 4, at + 16);
     // The RC4'd random pad goes out as zeros, as the MS-NLMP 4.2.2.4 example shows (no peer checks it).
-    sig.fill(0, 4, 8);
-    return sig;
+    out.fill(0, at + 4, at + 8);
   }
 
   /** Unseal first, then compare checksum and sequence number (the random pad is not checked). */
   verifyPdu(pdu: Uint8Array, signature: Uint8Array, seal: boolean, start = 0, end = pdu.length): boolean {
     if (seal) this.rc4.process(pdu, start, end);
     const expect = this.signPdu(pdu, false, start, end);
-    return signature.length === 16 && constantTimeEqual(expect.subarray(8), signature.subarray(8));
+    return signature.length === NTLMSSP_SIGNATURE_LENGTH && constantTimeEqual(expect.subarray(8), signature.subarray(8));
   }
 }
 

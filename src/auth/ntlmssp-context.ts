@@ -8,7 +8,7 @@ import {
 } from '../rpc/security';
 import { NtlmsspServer, type NtlmsspOptions } from './ntlmssp';
 import { isNtlmssp } from './ntlmssp-messages';
-import { NTLMSSP_SIGNATURE_LENGTH, protectPdu, unprotectPdu } from './pdu-protection';
+import { NTLMSSP_SIGNATURE_LENGTH, protectPdu, protectPduInto, unprotectPdu } from './pdu-protection';
 
 export class NtlmsspSecurityContext implements SecurityContext {
   readonly signatureLength = NTLMSSP_SIGNATURE_LENGTH;
@@ -41,6 +41,10 @@ export class NtlmsspSecurityContext implements SecurityContext {
 
   protect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): Buffer {
     return protectPdu(this.server, pdu, stubStart, stubEnd, level);
+  }
+
+  protectInto(frag: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): void {
+    protectPduInto(this.server, frag, stubStart, stubEnd, level);
   }
 
   unprotect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel, signature: Buffer): void {

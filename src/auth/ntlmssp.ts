@@ -283,6 +283,12 @@ export class NtlmsspServer {
     return this.send.signPdu(pdu, seal, start, end);
   }
 
+  /** signPdu over pdu[0, pduEnd), the signature written to out[at, at + 16). */
+  signInto(pdu: Uint8Array, pduEnd: number, seal: boolean, start: number, end: number, out: Buffer, at: number): void {
+    if (!this.send) throw new Error('NTLMSSP session has no keys');
+    this.send.signInto(pdu, pduEnd, seal, start, end, out, at);
+  }
+
   /** Verify (and with `seal` first decrypt [start, end) of) an incoming message. */
   verifyPdu(pdu: Uint8Array, signature: Uint8Array, seal: boolean, start = 0, end = 0): boolean {
     if (!this.recv) return false;

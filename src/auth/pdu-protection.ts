@@ -3,10 +3,12 @@
  * MS-NLMP 3.4): the signature covers the whole PDU handed in (header, body, auth padding,
  * sec_trailer; not the verifier), always, whether or not header signing was negotiated.
  */
+import { SEC_TRAILER_LENGTH } from '../rpc/constants';
 import { AuthLevel, IntegrityError } from '../rpc/security';
+import { NTLMSSP_SIGNATURE_LENGTH } from './ntlm-crypto';
 import type { NtlmsspServer } from './ntlmssp';
 
-export const NTLMSSP_SIGNATURE_LENGTH = 16;
+export { NTLMSSP_SIGNATURE_LENGTH };
 
 function checkRange(pdu: Buffer, stubStart: number, stubEnd: number): void {
   if (!(Number.isInteger(stubStart) && Number.isInteger(stubEnd) && 0 <= stubStart && stubStart <= stubEnd && stubEnd <= pdu.length)) {
@@ -31,6 +33,16 @@ export function protectPdu(s: NtlmsspServer, pdu: Buffer, stubStart: number, stu
   const seal = wantsSeal(level);
   if (!s.established || !s.send) throw new Error('NTLMSSP context has no session keys for signing');
   return s.signPdu(pdu, seal, stubStart, stubEnd);
+}
+
+/** protectPdu for the runtime's fragments (SecurityContext.protectInto): the signature goes to frag[stubEnd + 8, …). */
+export function protectPduInto(s: NtlmsspServer, frag: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): void {
+  checkRange(frag, stubStart, stubEnd);
+  const pduEnd = stubEnd + SEC_TRAILER_LENGTH;
+  if (pduEnd + NTLMSSP_SIGNATURE_LENGTH > frag.length) throw new RangeError(`no room for a signature after byte ${pduEnd} of a ${frag.length}-byte fragment`);
+  const seal = wantsSeal(level);
+  if (!s.established || !s.send) throw new Error('NTLMSSP context has no session keys for signing');
+  s.signInto(frag, pduEnd, seal, stubStart, stubEnd, frag, pduEnd);
 }
 
 export function unprotectPdu(

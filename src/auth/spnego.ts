@@ -12,14 +12,14 @@ import {
   type SecurityContext, type SecurityProvider,
 } from '../rpc/security';
 import type { Krb5Acceptor, Krb5Session, PendingExchange } from './krb5/acceptor';
-import { DEFAULT_PARAMS, protectWith, unprotectWith, verifierLength } from './krb5/context';
+import { DEFAULT_PARAMS, protectIntoWith, protectWith, unprotectWith, verifierLength } from './krb5/context';
 import { TokenError } from './krb5/cfx';
 import { DerError } from './der';
 import { NtlmsspServer, clientOf, type NtlmsspOptions } from './ntlmssp';
 import { nullLogger, type AuthLogger } from './logger';
 import { serverPrincipalName, validateOptions } from './ntlmssp-context';
 import { isNtlmssp } from './ntlmssp-messages';
-import { NTLMSSP_SIGNATURE_LENGTH, protectPdu, unprotectPdu } from './pdu-protection';
+import { NTLMSSP_SIGNATURE_LENGTH, protectPdu, protectPduInto, unprotectPdu } from './pdu-protection';
 import {
   NegState, OID, encodeNegTokenResp, parseNegotiationToken, type NegTokenResp, type NegotiationToken,
 } from './spnego-token';
@@ -246,6 +246,12 @@ export class SpnegoSecurityContext implements SecurityContext {
     if (this.krbSession) return protectWith(this.krbSession.protection, pdu, stubStart, stubEnd, level);
     this.requireDone();
     return protectPdu(this.ntlm, pdu, stubStart, stubEnd, level);
+  }
+
+  protectInto(frag: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): void {
+    if (this.krbSession) return protectIntoWith(this.krbSession.protection, frag, stubStart, stubEnd, level);
+    this.requireDone();
+    protectPduInto(this.ntlm, frag, stubStart, stubEnd, level);
   }
 
   unprotect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel, signature: Buffer): void {

@@ -346,15 +346,22 @@ export function buildResponseFragments(
     const pad = (AUTH_PAD_ALIGNMENT - (chunkLen % AUTH_PAD_ALIGNMENT)) % AUTH_PAD_ALIGNMENT;
     const stubEnd = RESPONSE_HEADER_LENGTH + chunkLen + pad;
     const fragLength = stubEnd + SEC_TRAILER_LENGTH + sigLen;
-    const buf = Buffer.alloc(fragLength);
+    // Every byte is written below (header, stub, zeroed padding, trailer, verifier), so the
+    // fragment may come from Node's buffer pool: Buffer.alloc gave each its own zeroed memory.
+    const buf = Buffer.allocUnsafe(fragLength);
     writeResponseHeader(buf, le, callId, flags, fragLength, sigLen, allocHint, contextId);
     chunk.copy(buf, RESPONSE_HEADER_LENGTH);
+    for (let i = RESPONSE_HEADER_LENGTH + chunkLen; i < stubEnd; i++) buf[i] = 0;
     writeSecTrailer(buf, stubEnd, le, {
       authType: prot.authType, authLevel: prot.authLevel, authPadLength: pad, authContextId: prot.authContextId,
     });
-    const sig = prot.security.protect(buf.subarray(0, stubEnd + SEC_TRAILER_LENGTH), RESPONSE_HEADER_LENGTH, stubEnd, prot.authLevel);
-    if (sig.length !== sigLen) throw new Error(`security provider returned a ${sig.length}-byte verifier, announced ${sigLen}`);
-    sig.copy(buf, stubEnd + SEC_TRAILER_LENGTH);
+    const sec = prot.security;
+    if (sec.protectInto) sec.protectInto(buf, RESPONSE_HEADER_LENGTH, stubEnd, prot.authLevel);
+    else {
+      const sig = sec.protect(buf.subarray(0, stubEnd + SEC_TRAILER_LENGTH), RESPONSE_HEADER_LENGTH, stubEnd, prot.authLevel);
+      if (sig.length !== sigLen) throw new Error(`security provider returned a ${sig.length}-byte verifier, announced ${sigLen}`);
+      sig.copy(buf, stubEnd + SEC_TRAILER_LENGTH);
+    }
     out.push(buf);
   } while (pos < stub.length);
   return out;

@@ -90,6 +90,14 @@ export interface SecurityContext {
    */
   protect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): Buffer;
   /**
+   * Optional form of protect() for the runtime's own fragments: the same protection of
+   * frag[0, stubEnd + 8) (the PDU up to and including the sec_trailer, which starts at
+   * stubEnd), with the auth_value written to frag[stubEnd + 8, stubEnd + 8 + signatureLength),
+   * room the runtime leaves for it, every byte of it. Saves a Buffer and a copy per PDU: a
+   * fan-out protects one response per client.
+   */
+  protectInto?(frag: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): void;
+  /**
    * Check (and for Privacy decrypt in place) an incoming PDU, same layout as protect().
    * Throws IntegrityError on a bad or replayed signature.
    */

@@ -52,21 +52,43 @@ export class AesCts {
     cipherName(key, 'cbc');
   }
 
-  /** CTS ciphertext of plain[0, n). */
-  encrypt(plain: Buffer, n = plain.length): Buffer {
-    if (n < BLOCK) throw new KrbCryptoError(`CTS needs at least one block, got ${n} bytes`);
+  private encryptor(): Cipher {
     if (!this.enc) {
       this.enc = createCipheriv(cipherName(this.key, 'cbc'), this.key, Buffer.alloc(BLOCK));
       this.enc.setAutoPadding(false);
       this.encChain = Buffer.alloc(BLOCK);
     }
+    return this.enc;
+  }
+
+  /**
+   * Plain CBC with IV 0 over all of `blocks` (a whole number of blocks), without the CTS swap:
+   * for block-aligned input the CTS ciphertext is this with its last two blocks exchanged, which
+   * a caller that copies the ciphertext out anyway can do while copying (a DCE Wrap token's
+   * plaintext is always aligned). Changes the first block of `blocks` (the chain's XOR).
+   */
+  cbcAligned(blocks: Buffer): Buffer {
+    const n = blocks.length;
+    if (n === 0 || n % BLOCK !== 0) throw new KrbCryptoError(`CBC input of ${n} bytes is not whole blocks`);
+    const enc = this.encryptor();
+    const chain = this.encChain!;
+    for (let i = 0; i < BLOCK; i++) blocks[i] ^= chain[i];
+    const c = enc.update(blocks);
+    for (let i = 0; i < BLOCK; i++) chain[i] = c[n - BLOCK + i];
+    return c;
+  }
+
+  /** CTS ciphertext of plain[0, n). */
+  encrypt(plain: Buffer, n = plain.length): Buffer {
+    if (n < BLOCK) throw new KrbCryptoError(`CTS needs at least one block, got ${n} bytes`);
+    this.encryptor();
     const blocks = Math.ceil(n / BLOCK);
     const padded = blocks * BLOCK;
     const buf = scratchOf(padded);
     plain.copy(buf, 0, 0, n);
     buf.fill(0, n, padded);
     xorBlock(buf, 0, this.encChain!);
-    const c = this.enc.update(buf.subarray(0, padded));
+    const c = this.enc!.update(buf.subarray(0, padded));
     c.copy(this.encChain!, 0, padded - BLOCK);
     if (blocks === 1) return c;
     // Swap the last two blocks; the (new) last one keeps only as many bytes as the plaintext's last block.

@@ -9,11 +9,13 @@
  * Per message (a fan-out seals one response per client): the keys are derived and the AES
  * cipher objects made once per context and direction (AesCts), the plaintext is assembled in
  * one process-wide scratch buffer, the HMAC is two one-shot hashes over bytes laid out in
- * another, and confounders come from a pool of random bytes; what is allocated is the verifier
- * returned, the cipher's output and the hashes' digests.
+ * another, pieces of a few blocks move by loops (../one-shot-hmac.ts says why), and
+ * confounders come from a pool of random bytes. What is allocated per sealed message is the
+ * cipher's output and the hashes' digests (sealInto writes the verifier where the caller says;
+ * sealPdu allocates it).
  */
-import * as crypto from 'node:crypto';
-import { createHmac, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+import { HMAC_MESSAGE_AT as MAC_AT, OneShotHmac, Scratch, put } from '../one-shot-hmac';
 import { AesCts } from './aes-cts';
 import { EncType, aesDerive } from './enctypes';
 import { DeriveKind, KeyUsage, KrbCryptoError } from './rfc3961';
@@ -21,6 +23,8 @@ import { DeriveKind, KeyUsage, KrbCryptoError } from './rfc3961';
 export const TokenFlag = { SENT_BY_ACCEPTOR: 0x01, SEALED: 0x02, ACCEPTOR_SUBKEY: 0x04 } as const;
 
 const HEADER = 16;
+/** The AES block. */
+const BLOCK = 16;
 const MAC = 12;
 const CONFOUNDER = 16;
 /** Extra count and right rotation count of the DCE-style Wrap token (MS-KILE 3.4.5.4.1). */
@@ -37,16 +41,16 @@ export class TokenError extends Error {
 }
 
 interface Direction {
-  readonly sign: HmacSha1;
+  readonly sign: OneShotHmac;
   readonly seal: AesCts;
-  readonly integ: HmacSha1;
+  readonly integ: OneShotHmac;
 }
 
 function keysFor(key: Buffer, signUsage: number, sealUsage: number): Direction {
   return {
-    sign: new HmacSha1(aesDerive(key, signUsage, DeriveKind.checksum)),
+    sign: new OneShotHmac('sha1', aesDerive(key, signUsage, DeriveKind.checksum)),
     seal: new AesCts(aesDerive(key, sealUsage, DeriveKind.encryption)),
-    integ: new HmacSha1(aesDerive(key, sealUsage, DeriveKind.integrity)),
+    integ: new OneShotHmac('sha1', aesDerive(key, sealUsage, DeriveKind.integrity)),
   };
 }
 
@@ -61,67 +65,12 @@ function pooledConfounder(into: Buffer, at: number): void {
     randomFillSync(pool);
     poolAt = 0;
   }
-  pool.copy(into, at, poolAt, poolAt + CONFOUNDER);
+  put(into, at, pool, poolAt, CONFOUNDER);
   poolAt += CONFOUNDER;
 }
 
-/** Where a Wrap token's plaintext (confounder ‖ stub ‖ filler ‖ header copy) is put together; synchronous use only. */
-let scratch = Buffer.allocUnsafe(4096);
-function scratchOf(n: number): Buffer {
-  if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.max(n, scratch.length * 2));
-  return scratch;
-}
-
-/**
- * HMAC-SHA1 under one key (RFC 2104: H(K⊕opad ‖ H(K⊕ipad ‖ m))), as two one-shot hashes over
- * bytes laid out in a scratch buffer: createHmac builds a keyed object per message, ~25,700
- * instructions for a 200-byte message against ~19,800 this way (callgrind, Node 20). The
- * caller lays the message out itself (begin/end), so the pieces need no Buffer views.
- * crypto.hash is Node ≥ 20.12; without it, createHmac.
- */
-const oneShotHash = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'binary') => string }).hash;
-const SHA1_BLOCK = 64;
-const SHA1_DIGEST = 20;
-/** Where a message starts in HmacSha1.begin()'s buffer. */
-const MAC_AT = SHA1_BLOCK;
-let macScratch = Buffer.allocUnsafe(4096);
-
-class HmacSha1 {
-  private readonly ipad = Buffer.alloc(SHA1_BLOCK, 0x36);
-  private readonly outer = Buffer.alloc(SHA1_BLOCK + SHA1_DIGEST, 0x5c);
-
-  constructor(private readonly key: Buffer) {
-    if (key.length > SHA1_BLOCK) throw new KrbCryptoError(`HMAC key of ${key.length} bytes`);
-    for (let i = 0; i < key.length; i++) {
-      this.ipad[i] ^= key[i];
-      this.outer[i] ^= key[i];
-    }
-  }
-
-  /**
-   * The buffer to lay a message out in: K⊕ipad in its first 64 bytes (MAC_AT), room for `n`
-   * message bytes after them. Callers copy the pieces in with offsets (no views to make), then end().
-   */
-  begin(n: number): Buffer {
-    if (macScratch.length < MAC_AT + n) macScratch = Buffer.allocUnsafe(Math.max(MAC_AT + n, macScratch.length * 2));
-    this.ipad.copy(macScratch, 0);
-    return macScratch;
-  }
-
-  /**
-   * Write HMAC-SHA1-96 (the first 12 bytes) of the `n` message bytes laid out after begin() to
-   * out[at]. The digests travel as 'binary' (latin1) strings: a Buffer made in C++ per digest cost twice
-   * as much here (its backing store is tracked and swept by the GC), a short string is cheap.
-   */
-  end(m: Buffer, n: number, out: Buffer, at: number): void {
-    if (!oneShotHash) {
-      createHmac('sha1', this.key).update(m.subarray(MAC_AT, MAC_AT + n)).digest().copy(out, at, 0, MAC);
-      return;
-    }
-    this.outer.write(oneShotHash('sha1', m.subarray(0, MAC_AT + n), 'binary'), SHA1_BLOCK, SHA1_DIGEST, 'latin1');
-    out.write(oneShotHash('sha1', this.outer, 'binary'), at, MAC, 'latin1');
-  }
-}
+/** Where a Wrap token's plaintext (confounder ‖ stub ‖ filler ‖ header copy) is put together. */
+const plainScratch = new Scratch();
 
 /** a[0, MAC) = b[bAt, bAt + MAC), in time that does not depend on where they differ. */
 function sameMac(a: Buffer, b: Buffer, bAt: number): boolean {
@@ -133,8 +82,22 @@ function sameMac(a: Buffer, b: Buffer, bAt: number): boolean {
 /** The MAC computed to check a received token; one per process (synchronous use). */
 const expected = Buffer.alloc(MAC);
 
-function writeSeq(b: Buffer, at: number, seq: bigint): void {
-  b.writeBigUInt64BE(BigInt.asUintN(64, seq), at);
+/**
+ * SND_SEQ, 64-bit big-endian. Counters are numbers, not BigInts (a BigInt per token was an
+ * allocation): they start below 2^32 and count one per token, so they stay exact far past any
+ * connection's life (2^53).
+ */
+function writeSeq(b: Uint8Array, at: number, seq: number): void {
+  const hi = (seq / 0x100000000) >>> 0;
+  const lo = seq >>> 0;
+  b[at] = hi >>> 24;
+  b[at + 1] = hi >>> 16;
+  b[at + 2] = hi >>> 8;
+  b[at + 3] = hi;
+  b[at + 4] = lo >>> 24;
+  b[at + 5] = lo >>> 16;
+  b[at + 6] = lo >>> 8;
+  b[at + 7] = lo;
 }
 
 export interface CfxParams {
@@ -154,8 +117,8 @@ export interface CfxParams {
 export class CfxContext {
   private readonly out: Direction;
   private readonly in: Direction;
-  private sendSeq: bigint;
-  private recvSeq: bigint;
+  private sendSeq: number;
+  private recvSeq: number;
   private readonly ourFlags: number;
   private readonly headerSigning: boolean;
   private readonly confounder: (into: Buffer, at: number) => void;
@@ -169,8 +132,8 @@ export class CfxContext {
     const isAcceptor = p.role === 'acceptor';
     this.out = isAcceptor ? acceptor : initiator;
     this.in = isAcceptor ? initiator : acceptor;
-    this.sendSeq = BigInt((isAcceptor ? p.acceptorSeq : p.initiatorSeq) >>> 0);
-    this.recvSeq = BigInt((isAcceptor ? p.initiatorSeq : p.acceptorSeq) >>> 0);
+    this.sendSeq = (isAcceptor ? p.acceptorSeq : p.initiatorSeq) >>> 0;
+    this.recvSeq = (isAcceptor ? p.initiatorSeq : p.acceptorSeq) >>> 0;
     this.ourFlags = TokenFlag.ACCEPTOR_SUBKEY | (isAcceptor ? TokenFlag.SENT_BY_ACCEPTOR : 0);
     this.headerSigning = p.headerSigning;
     const hook = p.randomBytes;
@@ -187,7 +150,7 @@ export class CfxContext {
     const m = this.out.sign.begin(data.length + HEADER);
     m.set(data, MAC_AT);
     t.copy(m, MAC_AT + data.length, 0, HEADER);
-    this.out.sign.end(m, data.length + HEADER, t, HEADER);
+    this.out.sign.end(data.length + HEADER, t, HEADER, MAC);
     return t;
   }
 
@@ -200,7 +163,7 @@ export class CfxContext {
     const m = this.in.sign.begin(data.length + HEADER);
     m.set(data, MAC_AT);
     token.copy(m, MAC_AT + data.length, 0, HEADER);
-    this.in.sign.end(m, data.length + HEADER, expected, 0);
+    this.in.sign.end(data.length + HEADER, expected, 0, MAC);
     if (!sameMac(expected, token, HEADER)) throw new TokenError('MIC token checksum does not verify');
     this.acceptSeq(token);
   }
@@ -216,36 +179,69 @@ export class CfxContext {
 
   /** Encrypt pdu[stubStart, stubEnd) in place; return the Wrap verifier. `pdu` ends with the sec_trailer. */
   sealPdu(pdu: Buffer, stubStart: number, stubEnd: number): Buffer {
-    const len = stubEnd - stubStart;
     const t = Buffer.allocUnsafe(WRAP_TOKEN_LENGTH);
-    t.writeUInt16BE(0x0504, 0);
-    t[2] = this.ourFlags | TokenFlag.SEALED;
-    t[3] = 0xff;
-    t.writeUInt16BE(EC, 4);
-    t.writeUInt16BE(RRC, 6);
-    writeSeq(t, 8, this.sendSeq++);
+    this.sealInto(pdu, stubStart, stubEnd, pdu.length, t, 0);
+    return t;
+  }
+
+  /**
+   * sealPdu for the PDU pdu[0, pduEnd) (it ends with the sec_trailer), writing the Wrap verifier
+   * to out[at, at + WRAP_TOKEN_LENGTH): the runtime passes the fragment itself, with the
+   * verifier's room after the trailer, and allocates nothing for it.
+   */
+  sealInto(pdu: Buffer, stubStart: number, stubEnd: number, pduEnd: number, out: Buffer, at: number): void {
+    const len = stubEnd - stubStart;
+    const seq = this.sendSeq++;
+    const flags = this.ourFlags | TokenFlag.SEALED;
     // Plaintext: confounder ‖ stub ‖ filler ‖ header copy (RRC 0 in the copy).
     const tail = CONFOUNDER + len;
     const n = tail + EC + HEADER;
-    const plain = scratchOf(n);
+    const plain = plainScratch.of(n);
     this.confounder(plain, 0);
     pdu.copy(plain, CONFOUNDER, stubStart, stubEnd);
     plain.fill(0xff, tail, tail + EC);
-    t.copy(plain, tail + EC, 0, HEADER);
-    plain.writeUInt16BE(0, tail + EC + 6);
+    const h = tail + EC;
+    plain[h] = 0x05;
+    plain[h + 1] = 0x04;
+    plain[h + 2] = flags;
+    plain[h + 3] = 0xff;
+    plain[h + 4] = EC >>> 8;
+    plain[h + 5] = EC & 0xff;
+    plain[h + 6] = 0;
+    plain[h + 7] = 0;
+    writeSeq(plain, h + 8, seq);
+    // The verifier's header: the copy's, with the RRC.
+    put(out, at, plain, h, HEADER);
+    out[at + 6] = RRC >>> 8;
+    out[at + 7] = RRC & 0xff;
     // Checksum: confounder ‖ (the PDU, stub still in clear, with header signing; else the stub) ‖ filler ‖ header copy.
-    const mid = this.headerSigning ? pdu.length : len;
+    const mid = this.headerSigning ? pduEnd : len;
     const m = this.out.integ.begin(CONFOUNDER + mid + EC + HEADER);
-    plain.copy(m, MAC_AT, 0, CONFOUNDER);
-    if (this.headerSigning) pdu.copy(m, MAC_AT + CONFOUNDER);
-    else pdu.copy(m, MAC_AT + CONFOUNDER, stubStart, stubEnd);
-    plain.copy(m, MAC_AT + CONFOUNDER + mid, tail, n);
-    this.out.integ.end(m, CONFOUNDER + mid + EC + HEADER, t, HEADER + EC + HEADER);
-    const c = this.out.seal.encrypt(plain, n);
-    c.copy(pdu, stubStart, CONFOUNDER, tail);
-    c.copy(t, HEADER, tail, n);
-    c.copy(t, HEADER + EC + HEADER + MAC, 0, CONFOUNDER);
-    return t;
+    put(m, MAC_AT, plain, 0, CONFOUNDER);
+    if (!this.headerSigning) pdu.copy(m, MAC_AT + CONFOUNDER, stubStart, stubEnd);
+    else if (pduEnd === pdu.length) m.set(pdu, MAC_AT + CONFOUNDER);
+    else pdu.copy(m, MAC_AT + CONFOUNDER, 0, pduEnd);
+    put(m, MAC_AT + CONFOUNDER + mid, plain, tail, EC + HEADER);
+    this.out.integ.end(CONFOUNDER + mid + EC + HEADER, out, at + HEADER + EC + HEADER, MAC);
+    // Ciphertext (CTS): E(confounder) ‖ E(stub) ‖ E(filler ‖ header copy), the last 32 bytes as
+    // two blocks e1, e2. Aligned (always so in DCE/RPC: the stub is padded to 16), CTS is CBC
+    // with the last two blocks exchanged, exchanged here while copying out.
+    let c: Buffer;
+    let e1: number;
+    let e2: number;
+    if (n % BLOCK === 0) {
+      c = this.out.seal.cbcAligned(plainScratch.view(n));
+      e1 = n - BLOCK;
+      e2 = n - 2 * BLOCK;
+    } else {
+      c = this.out.seal.encrypt(plain, n);
+      e1 = tail;
+      e2 = tail + BLOCK;
+    }
+    if (len > 0) c.copy(pdu, stubStart, CONFOUNDER, tail);
+    put(out, at + HEADER, c, e1, BLOCK);
+    put(out, at + HEADER + BLOCK, c, e2, BLOCK);
+    put(out, at + HEADER + EC + HEADER + MAC, c, 0, CONFOUNDER);
   }
 
   /** Check and decrypt pdu[stubStart, stubEnd) in place with the peer's Wrap verifier. */
@@ -261,7 +257,7 @@ export class CfxContext {
     const tail = CONFOUNDER + len;
     const n = tail + EC + HEADER;
     // Ciphertext in plaintext order: E(confounder) ‖ E(stub) ‖ E(filler ‖ header copy).
-    const ct = scratchOf(n);
+    const ct = plainScratch.of(n);
     token.copy(ct, 0, HEADER + EC + HEADER + MAC, WRAP_TOKEN_LENGTH);
     pdu.copy(ct, CONFOUNDER, stubStart, stubEnd);
     token.copy(ct, tail, HEADER, HEADER + EC + HEADER);
@@ -280,7 +276,7 @@ export class CfxContext {
     at += plain.copy(m, at, CONFOUNDER, tail);
     if (this.headerSigning) at += pdu.copy(m, at, stubEnd);
     plain.copy(m, at, tail, n);
-    this.in.integ.end(m, macLen, expected, 0);
+    this.in.integ.end(macLen, expected, 0, MAC);
     if (!sameMac(expected, token, HEADER + EC + HEADER)) throw new TokenError('Wrap token checksum does not verify');
     this.acceptSeq(token);
     plain.copy(pdu, stubStart, CONFOUNDER, tail);
@@ -295,8 +291,12 @@ export class CfxContext {
 
   /** Only after the checksum verified: the sequence number must be the next one (no replay, no reordering). */
   private acceptSeq(token: Buffer): void {
-    const seq = token.readBigUInt64BE(8);
-    if (seq !== this.recvSeq) throw new TokenError(`sequence number ${seq}, expected ${this.recvSeq} (replayed or reordered)`);
-    this.recvSeq = BigInt.asUintN(64, this.recvSeq + 1n);
+    const hi = token.readUInt32BE(8);
+    const lo = token.readUInt32BE(12);
+    // recvSeq < 2^53: hi * 2^32 + lo can equal it only when it is exact.
+    if (hi * 0x100000000 + lo !== this.recvSeq) {
+      throw new TokenError(`sequence number ${token.readBigUInt64BE(8)}, expected ${this.recvSeq} (replayed or reordered)`);
+    }
+    this.recvSeq++;
   }
 }

@@ -7,6 +7,7 @@ import {
   AuthLevel, AuthRejected, IntegrityError, type AcceptResult, type ConnectionInfo, type ContextParams, type Identity,
   type SecurityContext,
 } from '../../rpc/security';
+import { SEC_TRAILER_LENGTH } from '../../rpc/constants';
 import { MIC_TOKEN_LENGTH, TokenError, WRAP_TOKEN_LENGTH, type CfxContext } from './cfx';
 import type { Krb5Acceptor, Krb5Session, PendingExchange } from './acceptor';
 
@@ -23,6 +24,19 @@ export function protectWith(p: CfxContext, pdu: Buffer, stubStart: number, stubE
   if (level === AuthLevel.Privacy) return p.sealPdu(pdu, stubStart, stubEnd);
   if (level === AuthLevel.Integrity || level === AuthLevel.Packet) return p.signPdu(pdu, stubStart, stubEnd);
   throw new RangeError(`auth level ${level} has no per-PDU protection`);
+}
+
+/** protectWith for the runtime's fragments (SecurityContext.protectInto): the verifier goes to frag[stubEnd + 8, …). */
+export function protectIntoWith(p: CfxContext, frag: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): void {
+  const pduEnd = stubEnd + SEC_TRAILER_LENGTH;
+  checkRange(frag, stubStart, stubEnd);
+  if (level === AuthLevel.Privacy) {
+    if (pduEnd + WRAP_TOKEN_LENGTH > frag.length) throw new RangeError(`no room for a Wrap verifier after byte ${pduEnd} of a ${frag.length}-byte fragment`);
+    p.sealInto(frag, stubStart, stubEnd, pduEnd, frag, pduEnd);
+    return;
+  }
+  if (pduEnd + MIC_TOKEN_LENGTH > frag.length) throw new RangeError(`no room for a MIC verifier after byte ${pduEnd} of a ${frag.length}-byte fragment`);
+  protectWith(p, frag.subarray(0, pduEnd), stubStart, stubEnd, level).copy(frag, pduEnd);
 }
 
 export function unprotectWith(p: CfxContext, pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel, sig: Buffer): void {
@@ -85,6 +99,11 @@ export class KerberosSecurityContext implements SecurityContext {
   protect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): Buffer {
     if (!this.session) throw new Error('Kerberos context is not established');
     return protectWith(this.session.protection, pdu, stubStart, stubEnd, level);
+  }
+
+  protectInto(frag: Buffer, stubStart: number, stubEnd: number, level: AuthLevel): void {
+    if (!this.session) throw new Error('Kerberos context is not established');
+    protectIntoWith(this.session.protection, frag, stubStart, stubEnd, level);
   }
 
   unprotect(pdu: Buffer, stubStart: number, stubEnd: number, level: AuthLevel, signature: Buffer): void {

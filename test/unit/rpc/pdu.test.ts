@@ -84,6 +84,30 @@ describe('encoding', () => {
     expect(parse(empty[0]).flags & 3).toBe(3);
   });
 
+  it('a provider with protectInto writes its verifier in the fragment; padding is zero though the fragment comes from the pool', () => {
+    // Dirty the pool that Buffer.allocUnsafe hands out slices of.
+    for (let i = 0; i < 64; i++) Buffer.allocUnsafe(128).fill(0xee);
+    const seen: Array<[number, number, number]> = [];
+    const auth = {
+      authContextId: 3, authType: 0x45, authLevel: AuthLevel.Privacy, complete: true, failure: undefined,
+      provider: { authType: 0x45, name: 'x', newContext: () => { throw new Error(); } },
+      security: {
+        signatureLength: 20, identity: undefined, accept: () => ({ complete: true }), unprotect: () => undefined,
+        protect: () => { throw new Error('protectInto is used when the provider has it'); },
+        protectInto: (frag: Buffer, a: number, b: number) => {
+          seen.push([frag.length, a, b]);
+          frag.fill(0xbb, b + 8, b + 28);
+        },
+      },
+    } as AuthState;
+    const [f] = buildResponseFragments({ callId: 9, contextId: 0, littleEndian: true, auth }, Buffer.alloc(21, 7), 1432);
+    const p = parse(f);
+    expect(seen).toEqual([[24 + 32 + 8 + 20, 24, 56]]);
+    expect(p.auth!.value).toEqual(Buffer.alloc(20, 0xbb));
+    expect(f.subarray(24 + 21, 56)).toEqual(Buffer.alloc(11));
+    expect(f[56 + 2]).toBe(11);
+  });
+
   it('one stub answering many calls: each response is its own PDU with its call_id and context id', () => {
     const stub = Buffer.from('0100000002000000aabbccdd', 'hex');
     for (const le of [true, false]) {

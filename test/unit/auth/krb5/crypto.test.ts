@@ -3,6 +3,7 @@ import { AesCts, ctsDecrypt, ctsEncrypt } from '../../../../src/auth/krb5/aes-ct
 import { randomBytes } from 'node:crypto';
 import { kdfHmacSha2 } from '../../../../src/auth/krb5/aes-sha2';
 import { EncType, enctype } from '../../../../src/auth/krb5/enctypes';
+import { CfxContext } from '../../../../src/auth/krb5/cfx';
 import { KrbCryptoError, nfold } from '../../../../src/auth/krb5/rfc3961';
 
 const H = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -73,6 +74,19 @@ describe('AES-CTS (RFC 3962 Appendix B, key "chicken teriyaki", IV 0)', () => {
       expect(() => c.encrypt(Buffer.alloc(15))).toThrow(KrbCryptoError);
       expect(c.decrypt(c.encrypt(Buffer.alloc(40, 9)))).toEqual(Buffer.alloc(40, 9));
     }
+  });
+  it('cbcAligned is CTS without the last two blocks exchanged, on the same chain as encrypt()', () => {
+    const k = randomBytes(32);
+    const c = new AesCts(k);
+    for (const n of [16, 32, 48, 64, 240, 48]) {
+      const p = randomBytes(n);
+      const cts = ctsEncrypt(k, p);
+      const cbc = c.cbcAligned(Buffer.from(p));
+      const swapped = n === 16 ? cbc : Buffer.concat([cbc.subarray(0, n - 32), cbc.subarray(n - 16), cbc.subarray(n - 32, n - 16)]);
+      expect(swapped).toEqual(cts);
+      expect(c.encrypt(p)).toEqual(cts);
+    }
+    expect(() => c.cbcAligned(Buffer.alloc(40))).toThrow(KrbCryptoError);
   });
   it('one block is plain CBC; less than a block is refused', () => {
     const b = Buffer.alloc(16, 7);
@@ -177,5 +191,28 @@ describe('aes-sha2 (RFC 8009 Appendix A)', () => {
     expect(et.checksum(base, 2, H('000102030405060708090A0B0C0D0E0F1011121314')).toString('hex')).toBe(c.checksum.toLowerCase());
     const salt = Buffer.concat([H('10DF9DD783E5BC8ACEA1730E74355F61'), Buffer.from('ATHENA.MIT.EDUraeburn')]);
     expect(et.stringToKey('password', salt).toString('hex')).toBe(c.s2k.toLowerCase());
+  });
+});
+
+describe('RFC 4121 Wrap and MIC sequence numbers', () => {
+  it('count past 2^32 as 64-bit big-endian SND_SEQ, both ways; a replayed token is refused', () => {
+    const key = randomBytes(32);
+    const base = { key, enctype: EncType.AES256_CTS_HMAC_SHA1_96, initiatorSeq: 0xffffffff, acceptorSeq: 0xfffffffe, headerSigning: true };
+    const acceptor = new CfxContext({ ...base, role: 'acceptor' });
+    const initiator = new CfxContext({ ...base, role: 'initiator' });
+    const clear = Buffer.concat([Buffer.alloc(24, 1), randomBytes(48), Buffer.alloc(8, 2)]);
+    const seqs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const pdu = Buffer.from(clear);
+      const t = acceptor.sealPdu(pdu, 24, 72);
+      seqs.push(t.subarray(8, 16).toString('hex'));
+      initiator.unsealPdu(pdu, 24, 72, t);
+      expect(pdu).toEqual(clear);
+      const mic = initiator.signPdu(clear, 24, 72);
+      acceptor.verifyPdu(clear, 24, 72, mic);
+      if (i === 1) expect(mic.subarray(8, 16).toString('hex')).toBe('0000000100000000');
+      if (i === 2) expect(() => acceptor.verifyPdu(clear, 24, 72, mic)).toThrow(/sequence number 4294967297, expected 4294967298/);
+    }
+    expect(seqs).toEqual(['00000000fffffffe', '00000000ffffffff', '0000000100000000']);
   });
 });
