@@ -7,6 +7,7 @@
 import { WITNESS_V1, WITNESS_V2 } from '../gen/witness';
 import { MESSAGE_TYPE_NAMES } from '../witness/constants';
 import type { RegistrationStream } from '../witness/stream';
+import { LastMemo } from '../lib/last-memo';
 
 export type Labels = Readonly<Record<string, string | number>>;
 
@@ -27,6 +28,11 @@ function formatValue(v: number): string {
 
 abstract class Metric {
   protected readonly series = new Map<string, { labels: Labels; value: number }>();
+  /**
+   * The series of the frozen labels object counted last: a fan-out counts one labels object
+   * (sameLabels) ten thousand times in a row, without making its key each time.
+   */
+  private readonly lastSeries = new LastMemo<{ labels: Labels; value: number }>();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -57,6 +63,15 @@ abstract class Metric {
   }
 
   protected slot(labels: Labels): { labels: Labels; value: number } | undefined {
+    const last = this.lastSeries.find(labels, undefined, undefined);
+    if (last) return last;
+    const s = this.slotOf(labels);
+    // Only a frozen object is remembered by identity: one that can change may name another series next time.
+    if (s && Object.isFrozen(labels)) this.lastSeries.remember(labels, undefined, undefined, s);
+    return s;
+  }
+
+  private slotOf(labels: Labels): { labels: Labels; value: number } | undefined {
     const k = this.key(labels);
     let s = this.series.get(k);
     if (!s) {
@@ -82,6 +97,7 @@ abstract class Metric {
 
   reset(): void {
     this.series.clear();
+    this.lastSeries.clear();
   }
 }
 
@@ -214,18 +230,28 @@ export class WitnessdMetrics {
 }
 
 /**
+ * The same frozen labels object for the same values as last time (Metric remembers the series
+ * of the last frozen one): `sameLabels.get(a, b, c, make)`, make returning a frozen object.
+ */
+export const sameLabels = (): LastMemo<Labels> => new LastMemo<Labels>();
+
+const notificationLabels = (forced: boolean, type: number | undefined): Labels =>
+  Object.freeze({ type: forced ? 'FORCED' : type !== undefined ? MESSAGE_TYPE_NAMES[type] ?? `type-${type}` : 'NONE' });
+
+/**
  * The Witness service's registration stream into the shared instruments: registrations
  * added and removed, AsyncNotify responses by type. Returns the unsubscribe.
  */
 export function countRegistrationEvents(m: WitnessdMetrics, events: RegistrationStream): () => void {
   const added = m.registry.counter('witnessd_registrations_added_total', 'Registrations created', ['version']);
   const removed = m.registry.counter('witnessd_registrations_removed_total', 'Registrations removed, by reason', ['reason']);
+  const notifications = sameLabels();
   return events.subscribe((e) => {
     if (e.type === 'registered') {
       const v = e.registration.version;
       added.inc({ version: v === WITNESS_V1 ? '1' : v === WITNESS_V2 ? '2' : String(v) });
     } else if (e.type === 'removed') removed.inc({ reason: e.reason });
-    else if (e.type === 'delivered') m.notifications.inc({ type: e.forced ? 'FORCED' : e.response ? MESSAGE_TYPE_NAMES[e.response.type] ?? `type-${e.response.type}` : 'NONE' });
+    else if (e.type === 'delivered') m.notifications.inc(notifications.get(e.forced, e.response?.type, undefined, notificationLabels));
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { LogLimiter, limitedLog } from '../lib/log-limit';
-import { healthMetricsSink, startAdminServer, StatusFeed, WitnessdMetrics, countRegistrationEvents, type AdminServer, type ReloadRecord } from '../admin';
+import { healthMetricsSink, sameLabels, startAdminServer, StatusFeed, WitnessdMetrics, countRegistrationEvents, type AdminServer, type Labels, type ReloadRecord } from '../admin';
 import { accountSourceFromConfig } from '../auth';
 import { createClusapiService } from '../clusapi';
 import { ClusterModel, HealthWatcher, reloadConfigFile, ReloadRefused, type LiveSettings, type ReloadOutcome } from '../cluster';
@@ -71,6 +71,10 @@ const AUTH_LEVEL: Record<AuthLevelName, AuthLevel> = {
   privacy: AuthLevel.Privacy,
 };
 
+/** A Witness operation's result as labels: frozen, the same object for a fan-out's ten thousand (sameLabels). */
+const resultLabels = (operation: string, result: number): Labels => Object.freeze({ operation, result: `0x${result.toString(16)}` });
+const results = sameLabels();
+
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -126,7 +130,7 @@ export async function startWitnessd(config: WitnessdConfig, o: WitnessdOptions =
   const witness = createWitnessService({
     model,
     logger: child('witness'),
-    onResult: (operation, result) => metrics.witnessResults.inc({ operation, result: `0x${result.toString(16)}` }),
+    onResult: (operation, result) => metrics.witnessResults.inc(results.get(operation, result, undefined, resultLabels)),
     logLimiter,
     options: {
       unusedTimeoutMs: config.timeouts.unusedRegistrationSeconds * 1000,

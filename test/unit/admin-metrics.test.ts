@@ -1,4 +1,4 @@
-import { MetricsRegistry, WitnessdMetrics, countRegistrationEvents } from '../../src/admin/metrics';
+import { MetricsRegistry, WitnessdMetrics, countRegistrationEvents, sameLabels } from '../../src/admin/metrics';
 import { RegistrationStream, type Registration } from '../../src/witness/stream';
 
 describe('metrics registry', () => {
@@ -22,6 +22,24 @@ describe('metrics registry', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('a frozen labels object counted again goes to its series; a reused mutable one goes where its values say', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('z_total', 'z', ['type']);
+    const memo = sameLabels();
+    const make = (t: string) => Object.freeze({ type: t });
+    for (let i = 0; i < 3; i++) c.inc(memo.get('A', undefined, undefined, make));
+    c.inc(memo.get('B', undefined, undefined, make));
+    c.inc(memo.get('A', undefined, undefined, make));
+    const mutable: { type: string } = { type: 'A' };
+    c.inc(mutable);
+    mutable.type = 'B';
+    c.inc(mutable);
+    expect([c.get({ type: 'A' }), c.get({ type: 'B' })]).toEqual([5, 2]);
+    c.reset();
+    c.inc(memo.get('B', undefined, undefined, make));
+    expect([c.get({ type: 'A' }), c.get({ type: 'B' })]).toEqual([0, 1]);
   });
 
   it('escapes label values and keeps declared label order', () => {
