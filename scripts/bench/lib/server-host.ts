@@ -6,8 +6,8 @@
  */
 import * as net from 'node:net';
 import * as v8 from 'node:v8';
-import pino from 'pino';
 import { startWitnessd, type Witnessd } from '../../../src/cli/daemon';
+import { createLogger } from '../../../src/cli/logging';
 import { demoConfig, type WitnessdConfig } from '../../../src/config';
 import { serve } from './child';
 import { monoMs } from './stats';
@@ -52,7 +52,7 @@ async function startDaemon(a: WitnessdStartArgs): Promise<WitnessdInfo> {
     // (how much of a figure is logging); the suite never sets it.
     logging: { ...base.logging, ...(a.logLevel ? { level: a.logLevel } : {}), ...(process.env.BENCH_WITNESSD_LOG_LEVEL ? { level: process.env.BENCH_WITNESSD_LOG_LEVEL as WitnessdConfig['logging']['level'] } : {}) },
   };
-  const logger = pino({ level: config.logging.level });
+  const logger = createLogger(config.logging.level, 'json'); // the daemon's own writer
   daemon = await startWitnessd(config, { epmPort: 0, witnessPort: 0, adminAddress: '127.0.0.1:0', logger });
   return {
     witnessPort: daemon.witnessEndpoint.port,
