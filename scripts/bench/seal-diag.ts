@@ -12,14 +12,16 @@
  * CG=1 turns valgrind's instrumentation on after WARM rounds (default 20) and off after them,
  *
  *   CG=1 KIND=kerberos N=1000 ROUNDS=5 valgrind --tool=callgrind --instr-atstart=no \
- *     node -r ./scripts/bench/lib/register.js scripts/bench/seal-diag.ts
+ *     node --single-threaded -r ./scripts/bench/lib/register.js scripts/bench/seal-diag.ts
  *
- * then instructions per response = callgrind's total / (N × ROUNDS). Add --perf-basic-prof to
- * node to name the JIT code's addresses from /tmp/perf-PID.map. A mark-compact GC or a TurboFan
- * recompilation inside the window adds 10-30k per response (seen in 2 of 7 runs): take the
- * lowest of three runs, and look at the functions (callgrind_annotate) before trusting a jump.
- * Measured so (issue 24, N=1000, ROUNDS=5), per response: unauthenticated 15.3k; Kerberos
- * 62.1k before the sealing work, 45.9k after; NTLMSSP 51.4k before, 37.8k after.
+ * then instructions per response = callgrind's total / (N × ROUNDS). --single-threaded makes
+ * the count repeat to the instruction: with V8's background compiler and GC threads, when
+ * optimized code arrives and whether a mark-compact falls into the window depend on the
+ * machine's load, and runs differed by up to 2×. Add --perf-basic-prof to node to name the JIT
+ * code's addresses from /tmp/perf-PID.map.
+ * Measured so (issue 24, N=1000, ROUNDS=5), instructions per response, before the sealing work
+ * (fbacd3f) → after: unauthenticated 15,120 → 12,907 (the fan-out work); Kerberos 52,066 → 41,391;
+ * NTLMSSP 52,010 → 34,409.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

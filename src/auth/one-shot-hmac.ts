@@ -120,7 +120,11 @@ export class OneShotHmac {
       createHmac(this.alg, this.key).update(macScratch.view(HMAC_MESSAGE_AT + n).subarray(HMAC_MESSAGE_AT)).digest().copy(out, at, 0, len);
       return;
     }
-    this.outer.write(oneShotHash(this.alg, macScratch.view(HMAC_MESSAGE_AT + n), 'binary'), BLOCK, this.digestLength, 'latin1');
-    out.write(oneShotHash(this.alg, this.outer, 'binary'), at, len, 'latin1');
+    // The digests' characters are their bytes; charCodeAt in a loop cost less than Buffer.write's call.
+    const inner = oneShotHash(this.alg, macScratch.view(HMAC_MESSAGE_AT + n), 'binary');
+    const outer = this.outer;
+    for (let i = 0; i < this.digestLength; i++) outer[BLOCK + i] = inner.charCodeAt(i);
+    const mac = oneShotHash(this.alg, outer, 'binary');
+    for (let i = 0; i < len; i++) out[at + i] = mac.charCodeAt(i);
   }
 }
