@@ -83,6 +83,33 @@ export class AesCts {
     return c;
   }
 
+  /**
+   * The inverse of cbcAligned: plain CBC decryption with IV 0 of `blocks` (whole blocks, in
+   * CBC order: a caller that copies an aligned CTS ciphertext in anyway swaps its last two
+   * blocks back while copying).
+   */
+  cbcAlignedDecrypt(blocks: Buffer): Buffer {
+    const n = blocks.length;
+    if (n === 0 || n % BLOCK !== 0) throw new KrbCryptoError(`CBC input of ${n} bytes is not whole blocks`);
+    const dec = this.decryptor();
+    const chain = this.decChain!;
+    const p = dec.update(blocks);
+    for (let i = 0; i < BLOCK; i++) {
+      p[i] ^= chain[i];
+      chain[i] = blocks[n - BLOCK + i];
+    }
+    return p;
+  }
+
+  private decryptor(): Decipher {
+    if (!this.dec) {
+      this.dec = createDecipheriv(cipherName(this.key, 'cbc'), this.key, Buffer.alloc(BLOCK));
+      this.dec.setAutoPadding(false);
+      this.decChain = keepFilled(BLOCK);
+    }
+    return this.dec;
+  }
+
   /** CTS ciphertext of plain[0, n). */
   encrypt(plain: Buffer, n = plain.length): Buffer {
     if (n < BLOCK) throw new KrbCryptoError(`CTS needs at least one block, got ${n} bytes`);
@@ -107,11 +134,7 @@ export class AesCts {
   /** Plaintext of the CTS ciphertext ct[0, n). */
   decrypt(ct: Buffer, n = ct.length): Buffer {
     if (n < BLOCK) throw new KrbCryptoError(`CTS ciphertext of ${n} bytes is shorter than a block`);
-    if (!this.dec) {
-      this.dec = createDecipheriv(cipherName(this.key, 'cbc'), this.key, Buffer.alloc(BLOCK));
-      this.dec.setAutoPadding(false);
-      this.decChain = keepFilled(BLOCK);
-    }
+    const dec = this.decryptor();
     const blocks = Math.ceil(n / BLOCK);
     const padded = blocks * BLOCK;
     const buf = scratchOf(padded);
@@ -131,7 +154,7 @@ export class AesCts {
         this.ecbDec.update(buf.subarray(a + BLOCK, padded)).copy(buf, a + lastLen, lastLen);
       }
     }
-    const p = this.dec.update(buf.subarray(0, padded));
+    const p = dec.update(buf.subarray(0, padded));
     xorBlock(p, 0, this.decChain!);
     buf.copy(this.decChain!, 0, padded - BLOCK, padded);
     return n === padded ? p : p.subarray(0, n);

@@ -258,24 +258,33 @@ export class CfxContext {
     const n = tail + EC + HEADER;
     // Ciphertext in plaintext order: E(confounder) ‖ E(stub) ‖ E(filler ‖ header copy).
     const ct = plainScratch.of(n);
-    token.copy(ct, 0, HEADER + EC + HEADER + MAC, WRAP_TOKEN_LENGTH);
+    put(ct, 0, token, HEADER + EC + HEADER + MAC, CONFOUNDER);
     pdu.copy(ct, CONFOUNDER, stubStart, stubEnd);
-    token.copy(ct, tail, HEADER, HEADER + EC + HEADER);
-    const plain = this.in.seal.decrypt(ct, n);
+    let plain: Buffer;
+    if (n % BLOCK === 0) {
+      // Aligned (always so in DCE/RPC): the token holds CBC's last two blocks exchanged (CTS);
+      // exchanged back while copying, the rest is plain CBC (sealInto's mirror).
+      put(ct, tail, token, HEADER + BLOCK, BLOCK);
+      put(ct, tail + BLOCK, token, HEADER, BLOCK);
+      plain = this.in.seal.cbcAlignedDecrypt(plainScratch.view(n));
+    } else {
+      token.copy(ct, tail, HEADER, HEADER + EC + HEADER);
+      plain = this.in.seal.decrypt(ct, n);
+    }
     // The encrypted header copy must equal the clear header, RRC 0 in the copy (RFC 4121 §4.2.4).
     const copy = tail + EC;
-    if (plain.compare(token, 0, 6, copy, copy + 6) !== 0 || plain.readUInt16BE(copy + 6) !== 0 || plain.compare(token, 8, HEADER, copy + 8, n) !== 0) {
-      throw new TokenError('Wrap token header copy does not match');
+    for (let i = 0; i < HEADER; i++) {
+      if (plain[copy + i] !== (i === 6 || i === 7 ? 0 : token[i])) throw new TokenError('Wrap token header copy does not match');
     }
     // Checksum: confounder ‖ (with header signing: the PDU with its stub in clear; else the stub) ‖ filler ‖ header copy.
     const macLen = CONFOUNDER + (this.headerSigning ? pdu.length : len) + EC + HEADER;
     const m = this.in.integ.begin(macLen);
-    plain.copy(m, MAC_AT, 0, CONFOUNDER);
+    put(m, MAC_AT, plain, 0, CONFOUNDER);
     let at = MAC_AT + CONFOUNDER;
     if (this.headerSigning) at += pdu.copy(m, at, 0, stubStart);
     at += plain.copy(m, at, CONFOUNDER, tail);
     if (this.headerSigning) at += pdu.copy(m, at, stubEnd);
-    plain.copy(m, at, tail, n);
+    put(m, at, plain, tail, EC + HEADER);
     this.in.integ.end(macLen, expected, 0, MAC);
     if (!sameMac(expected, token, HEADER + EC + HEADER)) throw new TokenError('Wrap token checksum does not verify');
     this.acceptSeq(token);

@@ -88,6 +88,18 @@ describe('AES-CTS (RFC 3962 Appendix B, key "chicken teriyaki", IV 0)', () => {
     }
     expect(() => c.cbcAligned(Buffer.alloc(40))).toThrow(KrbCryptoError);
   });
+  it('cbcAlignedDecrypt undoes CTS with the last two blocks exchanged back, on the same chain as decrypt()', () => {
+    const k = randomBytes(32);
+    const c = new AesCts(k);
+    for (const n of [16, 32, 48, 64, 240, 48]) {
+      const p = randomBytes(n);
+      const cts = ctsEncrypt(k, p);
+      const cbc = n === 16 ? cts : Buffer.concat([cts.subarray(0, n - 32), cts.subarray(n - 16), cts.subarray(n - 32, n - 16)]);
+      expect(c.cbcAlignedDecrypt(Buffer.from(cbc))).toEqual(p);
+      expect(c.decrypt(cts)).toEqual(p);
+    }
+    expect(() => c.cbcAlignedDecrypt(Buffer.alloc(40))).toThrow(KrbCryptoError);
+  });
   it('one block is plain CBC; less than a block is refused', () => {
     const b = Buffer.alloc(16, 7);
     expect(ctsDecrypt(key, ctsEncrypt(key, b))).toEqual(b);
