@@ -282,7 +282,6 @@ export function checkRequestAuth(
   return st.offset - st.authPadLength;
 }
 
-/** Split a call's response stub into fragments of at most maxXmitFrag bytes, protecting each. */
 /**
  * The unprotected one-fragment response made last, as a template: the same stub to another
  * call (a fan-out's one response, encoded once: src/rpc/call.ts) differs only in call_id and
@@ -314,6 +313,7 @@ function oneFragmentResponse(callId: number, le: boolean, contextId: number, stu
   return pdu;
 }
 
+/** Split a call's response stub into fragments of at most maxXmitFrag bytes, protecting each. */
 export function buildResponseFragments(
   call: { readonly callId: number; readonly contextId: number; readonly littleEndian: boolean; readonly auth: AuthState | undefined }, stub: Buffer, maxXmitFrag: number,
 ): Buffer[] {

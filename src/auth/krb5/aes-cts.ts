@@ -12,7 +12,7 @@
  * when encrypting, on the way out when decrypting) makes that the same as starting from IV 0.
  */
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
-import { keep, keepFilled } from '../one-shot-hmac';
+import { Scratch, keep, keepFilled } from '../one-shot-hmac';
 import { KrbCryptoError } from './rfc3961';
 
 const BLOCK = 16;
@@ -30,11 +30,7 @@ export function aesBlockEncryptor(key: Buffer): (block: Buffer) => Buffer {
 }
 
 /** Block-aligned input for the cipher objects; one per process (everything here is synchronous). */
-let scratch = Buffer.allocUnsafe(4096);
-function scratchOf(n: number): Buffer {
-  if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.max(n, scratch.length * 2));
-  return scratch;
-}
+const scratch = new Scratch();
 
 function xorBlock(b: Buffer, at: number, x: Buffer): void {
   for (let i = 0; i < BLOCK; i++) b[at + i] ^= x[i];
@@ -77,7 +73,7 @@ export class AesCts {
     if (n === 0 || n % BLOCK !== 0) throw new KrbCryptoError(`CBC input of ${n} bytes is not whole blocks`);
     const enc = this.encryptor();
     const chain = this.encChain!;
-    for (let i = 0; i < BLOCK; i++) blocks[i] ^= chain[i];
+    xorBlock(blocks, 0, chain);
     const c = enc.update(blocks);
     for (let i = 0; i < BLOCK; i++) chain[i] = c[n - BLOCK + i];
     return c;
@@ -116,7 +112,7 @@ export class AesCts {
     this.encryptor();
     const blocks = Math.ceil(n / BLOCK);
     const padded = blocks * BLOCK;
-    const buf = scratchOf(padded);
+    const buf = scratch.of(padded);
     plain.copy(buf, 0, 0, n);
     buf.fill(0, n, padded);
     xorBlock(buf, 0, this.encChain!);
@@ -137,7 +133,7 @@ export class AesCts {
     const dec = this.decryptor();
     const blocks = Math.ceil(n / BLOCK);
     const padded = blocks * BLOCK;
-    const buf = scratchOf(padded);
+    const buf = scratch.of(padded);
     if (blocks === 1) ct.copy(buf, 0, 0, n);
     else {
       const a = (blocks - 2) * BLOCK;
